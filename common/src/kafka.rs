@@ -1,0 +1,76 @@
+//! Client settings every sluice Kafka client starts from, and a reachability probe.
+
+use std::time::Duration;
+
+use rdkafka::admin::AdminClient;
+use rdkafka::client::DefaultClientContext;
+use rdkafka::config::ClientConfig;
+use rdkafka::error::KafkaError;
+
+use crate::settings::KafkaSettings;
+
+/// The cluster did not answer a metadata request in time.
+#[derive(Debug, thiserror::Error)]
+#[error("cannot reach Kafka at {bootstrap_servers}: {source}")]
+pub struct UnreachableError {
+    /// The configured bootstrap list.
+    pub bootstrap_servers: String,
+    /// What librdkafka reported.
+    #[source]
+    pub source: KafkaError,
+}
+
+/// What a metadata request saw: enough to tell the cluster is real and which topics exist.
+#[derive(Debug, Clone)]
+pub struct ClusterView {
+    /// Number of brokers that answered in the metadata.
+    pub brokers: usize,
+    /// Partition count of each topic, by name.
+    pub topics: Vec<(String, usize)>,
+}
+
+/// A client configuration with the bootstrap servers set; producers and consumers add their own
+/// keys on top, so connection settings are written in one place.
+pub fn client_config(settings: &KafkaSettings) -> ClientConfig {
+    let mut config = ClientConfig::new();
+    config
+        .set("bootstrap.servers", &settings.bootstrap_servers)
+        .set(
+            "socket.timeout.ms",
+            (settings.request_timeout_secs * 1000).to_string(),
+        );
+    config
+}
+
+/// An admin client on the configured cluster, for topic management and probes.
+pub fn admin_client(
+    settings: &KafkaSettings,
+) -> Result<AdminClient<DefaultClientContext>, KafkaError> {
+    client_config(settings).create()
+}
+
+/// Asks the cluster for its metadata, the cheapest proof that it is up and reachable.
+pub async fn probe(settings: &KafkaSettings) -> Result<ClusterView, UnreachableError> {
+    let settings = settings.clone();
+    let timeout = Duration::from_secs(settings.request_timeout_secs);
+    let bootstrap_servers = settings.bootstrap_servers.clone();
+    let unreachable = |source| UnreachableError {
+        bootstrap_servers: bootstrap_servers.clone(),
+        source,
+    };
+    tokio::task::spawn_blocking(move || {
+        let admin = admin_client(&settings)?;
+        let metadata = admin.inner().fetch_metadata(None, timeout)?;
+        Ok(ClusterView {
+            brokers: metadata.brokers().len(),
+            topics: metadata
+                .topics()
+                .iter()
+                .map(|t| (t.name().to_owned(), t.partitions().len()))
+                .collect(),
+        })
+    })
+    .await
+    .unwrap_or_else(|join| std::panic::resume_unwind(join.into_panic()))
+    .map_err(unreachable)
+}

@@ -1,0 +1,10 @@
+//! What every sluice process shares: one typed configuration and the connections built from it.
+//!
+//! The producer, the consumers and the tests all read the same [`settings::Settings`], so a
+//! value set once in `sluice.toml`, the environment or on the command line means the same thing
+//! to each of them.
+
+pub mod kafka;
+pub mod mysql;
+pub mod preflight;
+pub mod settings;

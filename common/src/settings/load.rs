@@ -1,0 +1,173 @@
+//! Builds [`Settings`] from its layers and rejects keys no section knows.
+//!
+//! Precedence, lowest first: built-in defaults, the TOML file, `SLUICE__SECTION__KEY`
+//! environment variables, `--set section.key=value` flags.
+
+use std::collections::{BTreeSet, HashMap};
+use std::path::{Path, PathBuf};
+
+use config::{Config, Environment, File, FileFormat, Source, Value, ValueKind};
+
+use super::{ConfigArgs, Settings, SettingsError};
+
+/// The file read when none is named, relative to the working directory.
+const DEFAULT_FILE: &str = "sluice.toml";
+const ENV_PREFIX: &str = "SLUICE";
+const ENV_SEPARATOR: &str = "__";
+/// How the `config` crate names the origin of values taken from environment variables.
+const ENVIRONMENT_ORIGIN: &str = "the environment";
+
+/// The sources one configuration is layered from.
+#[derive(Debug, Clone, Default)]
+pub struct Layers {
+    /// A file that must exist; `None` reads `./sluice.toml` when there is one.
+    pub file: Option<PathBuf>,
+    /// `SLUICE__…` variables to use instead of the process environment (tests inject them).
+    pub environment: Option<HashMap<String, String>>,
+    /// `section.key=value` pairs from `--set`, applied last.
+    pub overrides: Vec<String>,
+}
+
+impl From<&ConfigArgs> for Layers {
+    fn from(args: &ConfigArgs) -> Self {
+        Self {
+            file: args.config.clone(),
+            environment: None,
+            overrides: args.overrides.clone(),
+        }
+    }
+}
+
+/// Loads and validates the configuration; the error says which key is wrong and where it was set.
+pub fn load(layers: &Layers) -> Result<Settings, SettingsError> {
+    let mut builder = Config::builder();
+    if let Some(path) = config_file(layers)? {
+        builder = builder.add_source(File::from(path.as_path()).format(FileFormat::Toml));
+    }
+    builder = builder.add_source(
+        Environment::with_prefix(ENV_PREFIX)
+            .prefix_separator(ENV_SEPARATOR)
+            .separator(ENV_SEPARATOR)
+            .try_parsing(true)
+            .source(layers.environment.clone()),
+    );
+    let mut override_keys = BTreeSet::new();
+    for pair in &layers.overrides {
+        let (key, value) = split_override(pair)?;
+        builder = builder.set_override(key, value).map_err(invalid)?;
+        override_keys.insert(key.to_owned());
+    }
+    let merged = builder.build().map_err(invalid)?;
+    reject_unknown_keys(&merged, &override_keys)?;
+    merged.try_deserialize().map_err(invalid)
+}
+
+fn config_file(layers: &Layers) -> Result<Option<PathBuf>, SettingsError> {
+    match &layers.file {
+        Some(path) if path.is_file() => Ok(Some(path.clone())),
+        Some(path) => Err(SettingsError::FileNotFound { path: path.clone() }),
+        None => Ok(Some(PathBuf::from(DEFAULT_FILE)).filter(|p| p.is_file())),
+    }
+}
+
+fn split_override(pair: &str) -> Result<(&str, &str), SettingsError> {
+    match pair.split_once('=') {
+        Some((key, value)) if key.contains('.') && !key.trim().is_empty() => {
+            Ok((key.trim(), value))
+        }
+        _ => Err(SettingsError::BadOverride(pair.to_owned())),
+    }
+}
+
+fn invalid(error: config::ConfigError) -> SettingsError {
+    SettingsError::Invalid(one_line(&error.to_string()))
+}
+
+/// TOML errors draw the offending line with a caret underneath; keep the words, drop the drawing.
+fn one_line(message: &str) -> String {
+    let is_drawing = |line: &str| {
+        let line = line.trim_start_matches(|c: char| c.is_ascii_digit() || c == ' ');
+        line.starts_with('|')
+    };
+    let mut out = String::new();
+    for part in message.lines().filter(|l| !is_drawing(l)).map(str::trim) {
+        if part.is_empty() {
+            continue;
+        }
+        if !out.is_empty() {
+            out.push_str(if part.starts_with("in ") { " " } else { ": " });
+        }
+        out.push_str(part);
+    }
+    out
+}
+
+/// Compares every key that was set with the keys the defaults serialize to, so the list of
+/// known keys can never drift from the structs.
+fn reject_unknown_keys(
+    merged: &Config,
+    override_keys: &BTreeSet<String>,
+) -> Result<(), SettingsError> {
+    let defaults = Config::try_from(&Settings::default()).map_err(invalid)?;
+    let mut known = BTreeSet::new();
+    collect_leaves("", &defaults.collect().map_err(invalid)?, &mut |path, _| {
+        known.insert(path);
+    });
+    let mut unknown = None;
+    collect_leaves(
+        "",
+        &merged.collect().map_err(invalid)?,
+        &mut |path, value| {
+            let is_known = known
+                .iter()
+                .any(|k| *k == path || path.starts_with(&format!("{k}.")));
+            if !is_known && unknown.is_none() {
+                unknown = Some((path, value.origin().map(str::to_owned)));
+            }
+        },
+    );
+    match unknown {
+        None => Ok(()),
+        Some((key, origin)) => {
+            let origin = match origin {
+                Some(file) if file != ENVIRONMENT_ORIGIN => display_origin(&file),
+                _ => non_file_origin(&key, override_keys),
+            };
+            Err(SettingsError::UnknownKey { key, origin })
+        }
+    }
+}
+
+fn collect_leaves(
+    prefix: &str,
+    table: &config::Map<String, Value>,
+    visit: &mut dyn FnMut(String, &Value),
+) {
+    for (name, value) in table {
+        let path = if prefix.is_empty() {
+            name.clone()
+        } else {
+            format!("{prefix}.{name}")
+        };
+        match &value.kind {
+            ValueKind::Table(inner) => collect_leaves(&path, inner, visit),
+            _ => visit(path, value),
+        }
+    }
+}
+
+fn display_origin(origin: &str) -> String {
+    Path::new(origin).display().to_string()
+}
+
+fn non_file_origin(key: &str, override_keys: &BTreeSet<String>) -> String {
+    if override_keys.contains(key) {
+        format!("--set {key}=…")
+    } else {
+        let variable = key.replace('.', ENV_SEPARATOR).to_uppercase();
+        format!("environment variable {ENV_PREFIX}{ENV_SEPARATOR}{variable}")
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,15 @@
+//! The typed configuration, layered from `sluice.toml`, then `SLUICE__SECTION__KEY` environment
+//! variables, then `--set section.key=value` flags.
+//!
+//! Every section rejects keys it does not know, so a typo is an error at start instead of a
+//! setting silently ignored. Defaults point at the local stack that `make up` starts.
+
+mod cli;
+mod error;
+mod load;
+mod sections;
+
+pub use cli::ConfigArgs;
+pub use error::SettingsError;
+pub use load::{load, Layers};
+pub use sections::{KafkaSettings, MysqlSettings, RegistrySettings, Settings};

@@ -1,0 +1,63 @@
+//! Helpers the end-to-end tests share: where the repository is and how to drive the stack the
+//! way a user does, through `stack/sluice-stack`.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+/// The repository root, where the Makefile and the stack scripts live.
+pub fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| PathBuf::from(".."))
+}
+
+/// Runs `stack/sluice-stack <args>` from the repository root and returns what it printed.
+pub fn stack(args: &[&str]) -> Output {
+    let root = repo_root();
+    Command::new(root.join("stack/sluice-stack"))
+        .args(args)
+        .current_dir(&root)
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run stack/sluice-stack {args:?}: {e}"))
+}
+
+/// Like [`stack`], but fails the test with everything the script printed when it fails.
+pub fn stack_ok(args: &[&str]) -> String {
+    let output = stack(args);
+    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+    assert!(
+        output.status.success(),
+        "stack/sluice-stack {args:?} failed\nstdout:\n{stdout}\nstderr:\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    stdout
+}
+
+/// The pid of each stack service, as its pid file records it.
+pub fn service_pids() -> BTreeMap<String, String> {
+    let run = std::env::var_os("SLUICE_STATE_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| repo_root().join(".stack"))
+        .join("run");
+    ["mariadb", "kafka", "registry"]
+        .iter()
+        .map(|service| {
+            let pid = std::fs::read_to_string(run.join(format!("{service}.pid")))
+                .unwrap_or_default()
+                .trim()
+                .to_owned();
+            (service.to_string(), pid)
+        })
+        .collect()
+}
+
+/// A name no earlier run used, for topics, subjects and rows a test creates.
+pub fn unique(prefix: &str) -> String {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or_default();
+    format!("{prefix}-{}-{nanos}", std::process::id())
+}

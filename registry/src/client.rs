@@ -1,0 +1,305 @@
+//! The HTTP calls, one method per endpoint. Only the parts of the API both Confluent's registry
+//! and Apicurio's ccompat layer serve are used.
+
+use std::time::Duration;
+
+use reqwest::{Method, StatusCode, Url};
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use sluice_common::settings::RegistrySettings;
+
+use crate::error::causes;
+use crate::RegistryError;
+
+/// The id the registry gives a schema: it is what the Confluent wire format carries in each
+/// record, so it must never change once records use it.
+pub type SchemaId = u32;
+
+const CONTENT_TYPE: &str = "application/vnd.schemaregistry.v1+json";
+/// Tries per call when the registry gives no answer at all (see `send_with_retries`).
+const SEND_ATTEMPTS: u32 = 3;
+const RETRY_PAUSE: Duration = Duration::from_millis(200);
+
+/// How a subject's new versions must relate to its earlier ones, as Confluent names the levels.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum CompatibilityLevel {
+    /// Anything may be registered.
+    None,
+    /// New readers can read data written with the previous version.
+    Backward,
+    /// New readers can read data written with any earlier version.
+    BackwardTransitive,
+    /// Previous readers can read data written with the new version.
+    Forward,
+    /// Every earlier reader can read data written with the new version.
+    ForwardTransitive,
+    /// Both backward and forward with the previous version.
+    Full,
+    /// Both backward and forward with every earlier version.
+    FullTransitive,
+}
+
+impl std::fmt::Display for CompatibilityLevel {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let name = serde_json::to_value(self)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_owned))
+            .unwrap_or_default();
+        f.write_str(&name)
+    }
+}
+
+/// A client for one registry; cheap to clone, safe to share between tasks.
+#[derive(Debug, Clone)]
+pub struct RegistryClient {
+    http: reqwest::Client,
+    base: Url,
+}
+
+#[derive(Deserialize)]
+struct IdAnswer {
+    id: SchemaId,
+}
+
+#[derive(Deserialize)]
+struct SchemaAnswer {
+    schema: String,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct ConfigAnswer {
+    compatibility_level: CompatibilityLevel,
+}
+
+#[derive(Deserialize)]
+struct ErrorAnswer {
+    message: String,
+}
+
+impl RegistryClient {
+    /// A client for the configured base URL (the Confluent API root).
+    pub fn new(settings: &RegistrySettings) -> Result<Self, RegistryError> {
+        let base = Url::parse(&settings.url)
+            .map_err(|e| RegistryError::Config(format!("registry.url `{}`: {e}", settings.url)))?;
+        if base.cannot_be_a_base() || !matches!(base.scheme(), "http" | "https") {
+            return Err(RegistryError::Config(format!(
+                "registry.url `{}` is not an http(s) URL",
+                settings.url
+            )));
+        }
+        let http = reqwest::Client::builder()
+            .timeout(Duration::from_secs(settings.timeout_secs))
+            .build()
+            .map_err(|e| RegistryError::Config(e.to_string()))?;
+        Ok(Self { http, base })
+    }
+
+    /// Registers `schema` (Avro JSON) under `subject` and returns its id; registering a schema
+    /// that is already there returns the existing id.
+    pub async fn register(&self, subject: &str, schema: &str) -> Result<SchemaId, RegistryError> {
+        let url = self.url(&["subjects", subject, "versions"]);
+        let body = json!({ "schema": schema, "schemaType": "AVRO" });
+        let answer: IdAnswer = self
+            .call(Method::POST, url, Some(body))
+            .await
+            .map_err(|e| e.incompatible_for(subject))?;
+        Ok(answer.id)
+    }
+
+    /// The schema text registered under `id`.
+    pub async fn schema_by_id(&self, id: SchemaId) -> Result<String, RegistryError> {
+        let url = self.url(&["schemas", "ids", &id.to_string()]);
+        let answer: SchemaAnswer = self.call(Method::GET, url, None).await?;
+        Ok(answer.schema)
+    }
+
+    /// Every subject the registry knows.
+    pub async fn subjects(&self) -> Result<Vec<String>, RegistryError> {
+        self.call(Method::GET, self.url(&["subjects"]), None).await
+    }
+
+    /// The level applied to subjects that set none of their own.
+    pub async fn global_compatibility(&self) -> Result<CompatibilityLevel, RegistryError> {
+        let answer: ConfigAnswer = self.call(Method::GET, self.url(&["config"]), None).await?;
+        Ok(answer.compatibility_level)
+    }
+
+    /// Sends a request, retrying when no answer came back at all. A pooled connection to a
+    /// registry that restarted fails once before a fresh one is opened; every call this client
+    /// makes is idempotent (registering a schema again returns its id), so a retry is safe.
+    async fn send_with_retries(
+        &self,
+        method: Method,
+        url: &Url,
+        body: Option<&serde_json::Value>,
+    ) -> Result<reqwest::Response, reqwest::Error> {
+        let mut attempt = 1;
+        loop {
+            let mut request = self
+                .http
+                .request(method.clone(), url.clone())
+                .header(reqwest::header::ACCEPT, CONTENT_TYPE);
+            if let Some(body) = body {
+                request = request
+                    .header(reqwest::header::CONTENT_TYPE, CONTENT_TYPE)
+                    .body(body.to_string());
+            }
+            match request.send().await {
+                Err(error) if attempt < SEND_ATTEMPTS && !error.is_timeout() => {
+                    tokio::time::sleep(RETRY_PAUSE * attempt).await;
+                    attempt += 1;
+                }
+                outcome => return outcome,
+            }
+        }
+    }
+
+    fn url(&self, segments: &[&str]) -> Url {
+        let mut url = self.base.clone();
+        if let Ok(mut path) = url.path_segments_mut() {
+            path.pop_if_empty().extend(segments);
+        }
+        url
+    }
+
+    async fn call<T: DeserializeOwned>(
+        &self,
+        method: Method,
+        url: Url,
+        body: Option<serde_json::Value>,
+    ) -> Result<T, RegistryError> {
+        let method_name = method_name(&method);
+        let unreachable = |error: reqwest::Error| RegistryError::Unreachable {
+            url: url.to_string(),
+            cause: causes(&error),
+        };
+        let response = self
+            .send_with_retries(method, &url, body.as_ref())
+            .await
+            .map_err(unreachable)?;
+        let status = response.status();
+        let text = response.text().await.map_err(unreachable)?;
+        if status.is_success() {
+            return serde_json::from_str(&text).map_err(|e| RegistryError::BadResponse {
+                url: url.to_string(),
+                reason: format!("{e}: {}", one_line(&text)),
+            });
+        }
+        let message = serde_json::from_str::<ErrorAnswer>(&text)
+            .map(|e| e.message)
+            .unwrap_or_else(|_| one_line(&text));
+        Err(match status {
+            StatusCode::NOT_FOUND => RegistryError::NotFound {
+                what: url.path().to_owned(),
+                message,
+            },
+            _ => RegistryError::Status {
+                status: status.as_u16(),
+                method: method_name,
+                url: url.to_string(),
+                message,
+            },
+        })
+    }
+}
+
+impl RegistryError {
+    /// A 409 on registration means the schema breaks the subject's compatibility rule.
+    fn incompatible_for(self, subject: &str) -> Self {
+        match self {
+            RegistryError::Status {
+                status: 409,
+                message,
+                ..
+            } => RegistryError::Incompatible {
+                subject: subject.to_owned(),
+                message,
+            },
+            other => other,
+        }
+    }
+}
+
+fn method_name(method: &Method) -> &'static str {
+    match *method {
+        Method::POST => "POST",
+        Method::PUT => "PUT",
+        Method::DELETE => "DELETE",
+        _ => "GET",
+    }
+}
+
+/// Error bodies can be HTML pages or stack traces; keep the message on one line and short.
+fn one_line(text: &str) -> String {
+    let flat: String = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    match flat.char_indices().nth(300) {
+        Some((cut, _)) => format!("{}…", &flat[..cut]),
+        None => flat,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn client(url: &str) -> RegistryClient {
+        RegistryClient::new(&RegistrySettings {
+            url: url.into(),
+            timeout_secs: 1,
+        })
+        .expect("valid url")
+    }
+
+    #[test]
+    fn urls_join_segments_whatever_the_trailing_slash() {
+        for base in [
+            "http://h:8081/apis/ccompat/v7",
+            "http://h:8081/apis/ccompat/v7/",
+        ] {
+            let url = client(base).url(&["subjects", "product_updates-value", "versions"]);
+            assert_eq!(
+                url.as_str(),
+                "http://h:8081/apis/ccompat/v7/subjects/product_updates-value/versions"
+            );
+        }
+    }
+
+    #[test]
+    fn subject_names_are_escaped_in_paths() {
+        let url = client("http://h:8081").url(&["subjects", "a/b c"]);
+        assert_eq!(url.as_str(), "http://h:8081/subjects/a%2Fb%20c");
+    }
+
+    #[test]
+    fn non_http_url_is_a_config_error() {
+        let err = RegistryClient::new(&RegistrySettings {
+            url: "registry:8081".into(),
+            timeout_secs: 1,
+        })
+        .expect_err("must be refused");
+        assert!(matches!(err, RegistryError::Config(_)), "{err}");
+    }
+
+    #[test]
+    fn long_error_bodies_are_cut_to_one_line() {
+        let body = "line one\n".repeat(100);
+        let line = one_line(&body);
+        assert!(!line.contains('\n'));
+        assert!(line.chars().count() <= 301);
+    }
+
+    #[test]
+    fn conflict_on_registration_means_incompatible() {
+        let err = RegistryError::Status {
+            status: 409,
+            method: "POST",
+            url: "u".into(),
+            message: "field changed".into(),
+        }
+        .incompatible_for("s");
+        assert!(matches!(err, RegistryError::Incompatible { ref subject, .. } if subject == "s"));
+    }
+}

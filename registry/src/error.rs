@@ -1,0 +1,69 @@
+//! Why a registry call failed, in terms a user can act on.
+
+/// A registry call that did not succeed.
+#[derive(Debug, thiserror::Error)]
+pub enum RegistryError {
+    /// No HTTP answer at all: wrong URL, registry down, or a timeout.
+    #[error("cannot reach the schema registry at {url}: {cause}")]
+    Unreachable {
+        /// The URL that was called.
+        url: String,
+        /// What the HTTP client reported, with its underlying causes.
+        cause: String,
+    },
+    /// The registry refused a schema because it breaks compatibility with the subject's history.
+    #[error("schema refused as incompatible with subject `{subject}`: {message}")]
+    Incompatible {
+        /// The subject the schema was registered under.
+        subject: String,
+        /// The registry's own explanation.
+        message: String,
+    },
+    /// The subject, version or schema id does not exist.
+    #[error("not found in the schema registry: {what} ({message})")]
+    NotFound {
+        /// What was looked up, e.g. `schema id 7`.
+        what: String,
+        /// The registry's own explanation.
+        message: String,
+    },
+    /// Any other error status.
+    #[error("schema registry answered {status} to {method} {url}: {message}")]
+    Status {
+        /// The HTTP status code.
+        status: u16,
+        /// The HTTP method.
+        method: &'static str,
+        /// The URL that was called.
+        url: String,
+        /// The registry's own explanation, or the raw body.
+        message: String,
+    },
+    /// A 2xx answer whose body is not what the API promises.
+    #[error("unexpected answer from the schema registry to {url}: {reason}")]
+    BadResponse {
+        /// The URL that was called.
+        url: String,
+        /// What was wrong with it.
+        reason: String,
+    },
+    /// The configured URL cannot be used.
+    #[error("invalid schema registry configuration: {0}")]
+    Config(String),
+}
+
+/// An error and its sources on one line: HTTP clients keep the useful part ("Connection
+/// refused") several sources deep.
+pub(crate) fn causes(error: &dyn std::error::Error) -> String {
+    let mut line = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        let text = cause.to_string();
+        if !line.contains(&text) {
+            line.push_str(": ");
+            line.push_str(&text);
+        }
+        source = cause.source();
+    }
+    line
+}

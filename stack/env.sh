@@ -1,0 +1,29 @@
+# Versions, ports and folders of the local stack. Every value can be overridden from the
+# environment; the defaults match the defaults of sluice.toml, so change both together.
+# shellcheck shell=bash
+
+SLUICE_ROOT=${SLUICE_ROOT:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)}
+# Data, logs and pids: one git-ignored folder inside the clone.
+SLUICE_STATE_DIR=${SLUICE_STATE_DIR:-$SLUICE_ROOT/.stack}
+# Downloads shared by every clone on this machine.
+SLUICE_CACHE_DIR=${SLUICE_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/sluice}
+
+KAFKA_VERSION=$(sed -n 's:.*<kafka.version>\(.*\)</kafka.version>.*:\1:p' "$SLUICE_ROOT/stack/pom.xml")
+APICURIO_VERSION=${APICURIO_VERSION:-3.3.3}
+
+MYSQL_PORT=${SLUICE_STACK_MYSQL_PORT:-3306}
+MYSQL_DATABASE=sluice
+MYSQL_USER=sluice
+MYSQL_PASSWORD=sluice
+KAFKA_PORT=${SLUICE_STACK_KAFKA_PORT:-9092}
+KAFKA_CONTROLLER_PORT=${SLUICE_STACK_KAFKA_CONTROLLER_PORT:-9093}
+REGISTRY_PORT=${SLUICE_STACK_REGISTRY_PORT:-8081}
+REGISTRY_MANAGEMENT_PORT=${SLUICE_STACK_REGISTRY_MANAGEMENT_PORT:-8091}
+
+# Heaps are bounded so the stack and the pipeline fit a small machine side by side.
+KAFKA_HEAP=${SLUICE_STACK_KAFKA_HEAP:--Xms256m -Xmx768m}
+REGISTRY_HEAP=${SLUICE_STACK_REGISTRY_HEAP:--Xms128m -Xmx512m}
+TOOL_HEAP=${SLUICE_STACK_TOOL_HEAP:--Xmx384m}
+
+LOG_DIR=$SLUICE_STATE_DIR/logs
+RUN_DIR=$SLUICE_STATE_DIR/run

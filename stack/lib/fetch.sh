@@ -1,0 +1,76 @@
+# Installs and downloads what the stack runs on. Downloads land in $SLUICE_CACHE_DIR (and
+# Maven's ~/.m2), outside the clone, so every later clone on this machine reuses them.
+# shellcheck shell=bash
+
+# Installs Debian packages that provide the given commands, only when one is missing.
+# Arguments: pairs of "command package".
+ensure_commands() {
+  local missing=() command package
+  while [ $# -ge 2 ]; do
+    command=$1 package=$2
+    shift 2
+    command -v "$command" >/dev/null || [ -x "/usr/sbin/$command" ] || missing+=("$package")
+  done
+  [ ${#missing[@]} -eq 0 ] && return 0
+  say "installing Debian packages: ${missing[*]}"
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get update -qq ||
+    die "apt-get update failed"
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null ||
+    die "apt-get install ${missing[*]} failed"
+}
+
+ensure_stack_packages() {
+  ensure_commands mariadbd mariadb-server mariadb mariadb-client curl curl mvn maven java openjdk-17-jre-headless
+}
+
+# The folder holding Kafka's jars, keyed by the pom's content so an edited pom refetches.
+kafka_libs_dir() {
+  local key
+  key=$(sha256sum "$SLUICE_ROOT/stack/pom.xml" | cut -c1-12)
+  printf '%s/kafka-%s-%s/libs' "$SLUICE_CACHE_DIR" "$KAFKA_VERSION" "$key"
+}
+
+ensure_kafka_jars() {
+  local libs tmp
+  libs=$(kafka_libs_dir)
+  [ -f "$libs/.complete" ] && return 0
+  say "fetching Apache Kafka $KAFKA_VERSION jars from Maven Central (once per machine)"
+  tmp="$libs.tmp.$$"
+  rm -rf "$tmp"
+  mkdir -p "$tmp"
+  mvn -q -B -f "$SLUICE_ROOT/stack/pom.xml" dependency:copy-dependencies \
+    -DoutputDirectory="$tmp" >"$tmp.log" 2>&1 ||
+    die "could not resolve Kafka's jars with Maven; see $tmp.log"
+  touch "$tmp/.complete"
+  rm -rf "$libs" "$tmp.log"
+  mv "$tmp" "$libs"
+}
+
+apicurio_dir() { printf '%s/apicurio-registry-%s' "$SLUICE_CACHE_DIR" "$APICURIO_VERSION"; }
+
+ensure_apicurio() {
+  local dir tmp archive
+  dir=$(apicurio_dir)
+  [ -f "$dir/.complete" ] && return 0
+  say "fetching Apicurio Registry $APICURIO_VERSION from Maven Central (once per machine, ~160 MB)"
+  tmp="$dir.tmp.$$"
+  rm -rf "$tmp"
+  mkdir -p "$tmp/download"
+  mvn -q -B -f "$SLUICE_ROOT/stack/pom.xml" dependency:copy \
+    -Dartifact="io.apicurio:apicurio-registry-app:$APICURIO_VERSION:tar.gz:all" \
+    -DoutputDirectory="$tmp/download" >"$tmp.log" 2>&1 ||
+    die "could not download Apicurio Registry with Maven; see $tmp.log"
+  archive=$(find "$tmp/download" -name '*.tar.gz' | head -n 1)
+  tar -xzf "$archive" -C "$tmp" || die "could not unpack $archive"
+  rm -rf "$tmp/download" "$tmp.log"
+  [ -f "$tmp/quarkus-run.jar" ] || die "unexpected Apicurio layout in $tmp: no quarkus-run.jar"
+  touch "$tmp/.complete"
+  rm -rf "$dir"
+  mv "$tmp" "$dir"
+}
+
+# What the test suite needs beyond the stack: Debian's docker-compose validates docker/ without
+# a Docker engine.
+ensure_test_packages() {
+  ensure_commands docker-compose docker-compose
+}

@@ -1,0 +1,89 @@
+# MariaDB from Debian's package, run with its own data folder under the state folder.
+# shellcheck shell=bash
+
+MARIADB_DIR=$SLUICE_STATE_DIR/mariadb
+
+mariadb_address() { printf '127.0.0.1:%s' "$MYSQL_PORT"; }
+
+# Unix sockets have a ~107-byte path limit; a deep clone falls back to a short path in /tmp.
+mariadb_socket() {
+  local socket=$RUN_DIR/mariadb.sock
+  if [ ${#socket} -gt 100 ]; then
+    socket=/tmp/sluice-mariadb-$(printf '%s' "$SLUICE_STATE_DIR" | sha256sum | cut -c1-12).sock
+  fi
+  printf '%s' "$socket"
+}
+
+# The admin client, as root over the private socket.
+mariadb_admin() { mariadb --no-defaults --socket="$(mariadb_socket)" -uroot "$@"; }
+
+mariadb_ready() {
+  mariadb --no-defaults --protocol=TCP -h127.0.0.1 -P"$MYSQL_PORT" -u"$MYSQL_USER" -p"$MYSQL_PASSWORD" \
+    -D"$MYSQL_DATABASE" -Nse 'SELECT 1' >/dev/null 2>&1
+}
+
+# Used while the service user may not exist yet.
+mariadb_answers() { mariadb_admin -Nse 'SELECT 1' >/dev/null 2>&1; }
+
+mariadb_start() {
+  require_free_port mariadb "$MYSQL_PORT"
+  mkdir -p "$MARIADB_DIR" "$RUN_DIR" "$LOG_DIR"
+  if [ ! -d "$MARIADB_DIR/data/mysql" ]; then
+    say "mariadb: initialising a new data folder in $MARIADB_DIR/data"
+    mariadb-install-db --no-defaults --datadir="$MARIADB_DIR/data" --user="$(id -un)" \
+      --auth-root-authentication-method=socket --skip-test-db >>"$LOG_DIR/mariadb.log" 2>&1 ||
+      die "mariadb: mariadb-install-db failed; see $LOG_DIR/mariadb.log"
+  fi
+  start_detached mariadb "$(command -v mariadbd || echo /usr/sbin/mariadbd)" --no-defaults \
+    --datadir="$MARIADB_DIR/data" --socket="$(mariadb_socket)" --port="$MYSQL_PORT" \
+    --bind-address=127.0.0.1 --user="$(id -un)" --log-error="$LOG_DIR/mariadb.log" \
+    --pid-file="$RUN_DIR/mariadbd.pid" --skip-name-resolve \
+    --character-set-server=utf8mb4 --collation-server=utf8mb4_unicode_ci \
+    --innodb-buffer-pool-size=256M --max-connections=300
+  local waited=0
+  until mariadb_answers; do
+    service_pid mariadb >/dev/null || die "mariadb exited while starting; see its log: $LOG_DIR/mariadb.log"
+    [ "$waited" -lt 60 ] || die "mariadb did not answer within 60s; see its log: $LOG_DIR/mariadb.log"
+    sleep 1
+    waited=$((waited + 1))
+  done
+  mariadb_provision
+  wait_ready mariadb 30
+}
+
+# Database, service user and migrations; every statement is a no-op once applied.
+mariadb_provision() {
+  mariadb_admin <<SQL || die "mariadb: creating database and user failed; see $LOG_DIR/mariadb.log"
+CREATE DATABASE IF NOT EXISTS \`$MYSQL_DATABASE\` CHARACTER SET utf8mb4;
+CREATE USER IF NOT EXISTS '$MYSQL_USER'@'127.0.0.1' IDENTIFIED BY '$MYSQL_PASSWORD';
+CREATE USER IF NOT EXISTS '$MYSQL_USER'@'localhost' IDENTIFIED BY '$MYSQL_PASSWORD';
+GRANT ALL PRIVILEGES ON \`$MYSQL_DATABASE\`.* TO '$MYSQL_USER'@'127.0.0.1', '$MYSQL_USER'@'localhost';
+SQL
+  mariadb_migrate
+}
+
+# Applies each stack/migrations/NNNN_name.sql once, in order, recording it with a checksum; a
+# migration edited after it was applied is an error, since the database no longer matches it.
+mariadb_migrate() {
+  local file name version checksum recorded
+  mariadb_admin "$MYSQL_DATABASE" -e "CREATE TABLE IF NOT EXISTS sluice_schema_migrations (
+      version INT PRIMARY KEY, name VARCHAR(255) NOT NULL, checksum CHAR(64) NOT NULL,
+      applied_at TIMESTAMP(6) NOT NULL DEFAULT CURRENT_TIMESTAMP(6))" ||
+    die "mariadb: cannot create the migrations table"
+  for file in "$SLUICE_ROOT"/stack/migrations/[0-9]*.sql; do
+    name=$(basename "$file" .sql)
+    version=$((10#${name%%_*}))
+    checksum=$(sha256sum "$file" | cut -c1-64)
+    recorded=$(mariadb_admin "$MYSQL_DATABASE" -Nse "SELECT checksum FROM sluice_schema_migrations WHERE version = $version")
+    if [ -n "$recorded" ]; then
+      [ "$recorded" = "$checksum" ] ||
+        die "mariadb: migration $name was changed after it was applied; add a new migration instead"
+      continue
+    fi
+    mariadb_admin "$MYSQL_DATABASE" <"$file" || die "mariadb: migration $name failed"
+    mariadb_admin "$MYSQL_DATABASE" -e "INSERT INTO sluice_schema_migrations (version, name, checksum) VALUES ($version, '$name', '$checksum')"
+    say "mariadb: applied migration $name"
+  done
+}
+
+mariadb_stop() { stop_service mariadb; }
