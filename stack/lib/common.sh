@@ -81,11 +81,12 @@ stop_service() {
   say "$service: stopped"
 }
 
-# Refuses to start a service whose port another process already holds.
+# Refuses to start a service whose port another process already holds; names the variable
+# that moves it.
 require_free_port() {
-  local service=$1 port=$2
+  local service=$1 port=$2 variable=$3
   if port_open "$port"; then
-    die "$service: port $port on 127.0.0.1 is taken by another process; stop it, or move sluice's $service with SLUICE_STACK_$(printf '%s' "$service" | tr a-z A-Z)_PORT"
+    die "$service: port $port on 127.0.0.1 is taken by another process; stop it, or start sluice's $service elsewhere with $variable=<port>"
   fi
 }
 

@@ -42,8 +42,8 @@ kafka_format_once() {
 }
 
 kafka_start() {
-  require_free_port kafka "$KAFKA_PORT"
-  require_free_port kafka "$KAFKA_CONTROLLER_PORT"
+  require_free_port kafka "$KAFKA_PORT" SLUICE_STACK_KAFKA_PORT
+  require_free_port kafka "$KAFKA_CONTROLLER_PORT" SLUICE_STACK_KAFKA_CONTROLLER_PORT
   mkdir -p "$LOG_DIR"
   kafka_write_config
   kafka_format_once

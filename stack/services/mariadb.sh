@@ -26,7 +26,7 @@ mariadb_ready() {
 mariadb_answers() { mariadb_admin -Nse 'SELECT 1' >/dev/null 2>&1; }
 
 mariadb_start() {
-  require_free_port mariadb "$MYSQL_PORT"
+  require_free_port mariadb "$MYSQL_PORT" SLUICE_STACK_MYSQL_PORT
   mkdir -p "$MARIADB_DIR" "$RUN_DIR" "$LOG_DIR"
   if [ ! -d "$MARIADB_DIR/data/mysql" ]; then
     say "mariadb: initialising a new data folder in $MARIADB_DIR/data"

@@ -25,8 +25,8 @@ registry_ready() {
 }
 
 registry_start() {
-  require_free_port registry "$REGISTRY_PORT"
-  require_free_port registry "$REGISTRY_MANAGEMENT_PORT"
+  require_free_port registry "$REGISTRY_PORT" SLUICE_STACK_REGISTRY_PORT
+  require_free_port registry "$REGISTRY_MANAGEMENT_PORT" SLUICE_STACK_REGISTRY_MANAGEMENT_PORT
   port_open "$KAFKA_PORT" || die "registry: its storage is Kafka, which is not up at $(kafka_address)"
   local java
   java=$(registry_java)
