@@ -1,32 +1,46 @@
-//! The shipped `sluice.toml` is the configuration reference: it must load, and list every key
-//! with exactly its default, so the file and the code cannot drift apart.
+//! The shipped `sluice.toml` is the configuration reference: it must load, list every key, and
+//! give each its built-in default but for the example discount it shows.
 
 use std::path::Path;
 
-use sluice_common::settings::{load, Layers, Settings};
+use sluice_common::settings::{load, DiscountSettings, Layers, Settings};
 
 fn shipped_file() -> std::path::PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../sluice.toml")
 }
 
-#[test]
-fn shipped_sluice_toml_loads_to_the_defaults() {
+fn shipped() -> Settings {
     let layers = Layers {
         file: Some(shipped_file()),
         environment: Some(Default::default()),
         overrides: Vec::new(),
     };
-    assert_eq!(
-        load(&layers).expect("sluice.toml loads"),
-        Settings::default()
-    );
+    load(&layers).expect("sluice.toml loads")
+}
+
+#[test]
+fn shipped_sluice_toml_gives_the_defaults_plus_its_example_discount() {
+    let mut expected = Settings::default();
+    expected.transform.discounts = vec![DiscountSettings {
+        category: "electronics".into(),
+        percent: 10.0,
+    }];
+    assert_eq!(shipped(), expected);
 }
 
 #[test]
 fn shipped_sluice_toml_lists_every_key() {
     let text = std::fs::read_to_string(shipped_file()).expect("read sluice.toml");
-    let file: toml::Value = toml::from_str(&text).expect("sluice.toml is TOML");
-    let defaults = toml::Value::try_from(Settings::default()).expect("defaults serialize");
+    let mut file: toml::Value = toml::from_str(&text).expect("sluice.toml is TOML");
+    let mut defaults = toml::Value::try_from(Settings::default()).expect("defaults serialize");
+    // The example discount is the one value that differs; every key must still be there.
+    for table in [&mut file, &mut defaults] {
+        let transform = table
+            .get_mut("transform")
+            .and_then(toml::Value::as_table_mut);
+        let discounts = transform.and_then(|t| t.remove("discounts"));
+        assert!(discounts.is_some(), "transform.discounts must be listed");
+    }
     assert_eq!(
         file, defaults,
         "sluice.toml must list every key with its default"

@@ -59,7 +59,9 @@ pub fn load(layers: &Layers) -> Result<Settings, SettingsError> {
     }
     let merged = builder.build().map_err(invalid)?;
     reject_unknown_keys(&merged, &override_keys)?;
-    merged.try_deserialize().map_err(invalid)
+    let settings: Settings = merged.try_deserialize().map_err(invalid)?;
+    settings.validate().map_err(SettingsError::Invalid)?;
+    Ok(settings)
 }
 
 fn config_file(layers: &Layers) -> Result<Option<PathBuf>, SettingsError> {
@@ -108,11 +110,11 @@ fn reject_unknown_keys(
     merged: &Config,
     override_keys: &BTreeSet<String>,
 ) -> Result<(), SettingsError> {
-    let defaults = Config::try_from(&Settings::default()).map_err(invalid)?;
+    // Serialized through TOML, not `config`, which drops empty arrays and so would hide keys.
+    let defaults = toml::Value::try_from(Settings::default())
+        .map_err(|e| SettingsError::Invalid(format!("cannot list the known keys: {e}")))?;
     let mut known = BTreeSet::new();
-    collect_leaves("", &defaults.collect().map_err(invalid)?, &mut |path, _| {
-        known.insert(path);
-    });
+    collect_default_keys("", &defaults, &mut known);
     let mut unknown = None;
     collect_leaves(
         "",
@@ -134,6 +136,24 @@ fn reject_unknown_keys(
                 _ => non_file_origin(&key, override_keys),
             };
             Err(SettingsError::UnknownKey { key, origin })
+        }
+    }
+}
+
+fn collect_default_keys(prefix: &str, value: &toml::Value, keys: &mut BTreeSet<String>) {
+    match value {
+        toml::Value::Table(table) => {
+            for (name, inner) in table {
+                let path = if prefix.is_empty() {
+                    name.clone()
+                } else {
+                    format!("{prefix}.{name}")
+                };
+                collect_default_keys(&path, inner, keys);
+            }
+        }
+        _ => {
+            keys.insert(prefix.to_owned());
         }
     }
 }

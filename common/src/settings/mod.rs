@@ -8,8 +8,12 @@ mod cli;
 mod error;
 mod load;
 mod sections;
+mod validate;
 
 pub use cli::ConfigArgs;
 pub use error::SettingsError;
 pub use load::{load, Layers};
-pub use sections::{KafkaSettings, MysqlSettings, RegistrySettings, Settings};
+pub use sections::{
+    ConsumerSettings, DiscountSettings, KafkaSettings, MysqlSettings, ProducerSettings,
+    RegistrySettings, Settings, TransformSettings,
+};

@@ -13,6 +13,12 @@ pub struct Settings {
     pub kafka: KafkaSettings,
     /// The Confluent-compatible Schema Registry that holds the Avro schemas.
     pub registry: RegistrySettings,
+    /// How the producer reads changed rows and publishes them.
+    pub producer: ProducerSettings,
+    /// How each consumer group member reads records and writes JSON lines.
+    pub consumer: ConsumerSettings,
+    /// What the consumers change in each record before writing it.
+    pub transform: TransformSettings,
 }
 
 /// Where the `product` table lives and how to log in to it.
@@ -98,4 +104,94 @@ impl Default for RegistrySettings {
             timeout_secs: 10,
         }
     }
+}
+
+/// The producer's polling, paging and publishing.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ProducerSettings {
+    /// Milliseconds to wait before polling again once the table is caught up.
+    pub poll_interval_ms: u64,
+    /// Rows read per page; a full page is followed at once by the next.
+    pub batch_size: u32,
+    /// Milliseconds a row must be old (by the database's clock) before it is read, so a
+    /// transaction that commits late with an earlier `last_updated` is still seen. A transaction
+    /// that stays open longer than this can be missed.
+    pub commit_lag_ms: u64,
+    /// Avro schema the records are written with; each field is read from the column of its name.
+    pub schema_file: String,
+    /// Integer primary key column: the record key, and the tie-breaker of the keyset.
+    pub key_column: String,
+    /// Column that moves forward on every change (`TIMESTAMP`/`DATETIME`).
+    pub timestamp_column: String,
+    /// File that keeps the position of the last row Kafka acknowledged.
+    pub watermark_file: String,
+    /// Milliseconds librdkafka waits to fill a batch before sending it.
+    pub linger_ms: u32,
+    /// Compression of record batches: `none`, `gzip`, `snappy`, `lz4` or `zstd`.
+    pub compression: String,
+}
+
+impl Default for ProducerSettings {
+    fn default() -> Self {
+        Self {
+            poll_interval_ms: 500,
+            batch_size: 5000,
+            commit_lag_ms: 2000,
+            schema_file: "schemas/product.avsc".into(),
+            key_column: "id".into(),
+            timestamp_column: "last_updated".into(),
+            watermark_file: "out/producer.watermark.json".into(),
+            linger_ms: 20,
+            compression: "lz4".into(),
+        }
+    }
+}
+
+/// Each consumer group member's reading and writing.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ConsumerSettings {
+    /// Consumer group every member joins.
+    pub group_id: String,
+    /// This member's name: its static group membership id and the name of its output file.
+    /// `sluice-consumer --member N` sets it to `consumer-N`.
+    pub member: String,
+    /// Avro schema records are resolved into; the JSON lines carry its fields.
+    pub reader_schema_file: String,
+    /// Folder that receives one `<member>.jsonl` file per member.
+    pub output_dir: String,
+    /// Milliseconds between flushing the file and committing the offsets written.
+    pub commit_interval_ms: u64,
+}
+
+impl Default for ConsumerSettings {
+    fn default() -> Self {
+        Self {
+            group_id: "sluice-json-writers".into(),
+            member: "consumer-1".into(),
+            reader_schema_file: "schemas/product.avsc".into(),
+            output_dir: "out/jsonl".into(),
+            commit_interval_ms: 1000,
+        }
+    }
+}
+
+/// The record transformation.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct TransformSettings {
+    /// Price discounts by category (matched ignoring case), e.g.
+    /// `[[transform.discounts]]` `category = "electronics"` `percent = 10`.
+    pub discounts: Vec<DiscountSettings>,
+}
+
+/// One category's discount.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct DiscountSettings {
+    /// Category the discount applies to, ignoring case.
+    pub category: String,
+    /// Percentage taken off the price, from 0 to 100.
+    pub percent: f64,
 }

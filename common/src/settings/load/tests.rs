@@ -153,3 +153,38 @@ fn every_error_is_one_line() {
     let err = load(&layers(Some(&file), &[], &[])).expect_err("must fail");
     assert!(!err.to_string().trim_end().contains('\n'), "{err}");
 }
+
+#[test]
+fn discount_beyond_100_percent_is_rejected() {
+    let file = file_with("[[transform.discounts]]\ncategory = \"toys\"\npercent = 150\n");
+    let err = load(&layers(Some(&file), &[], &[])).expect_err("150% must fail");
+    assert!(
+        err.to_string().contains("transform.discounts[0].percent"),
+        "{err}"
+    );
+}
+
+#[test]
+fn unknown_key_inside_a_discount_is_rejected() {
+    let file = file_with("[[transform.discounts]]\ncategory = \"toys\"\npercnt = 5\n");
+    let err = load(&layers(Some(&file), &[], &[])).expect_err("typo must fail");
+    assert!(err.to_string().contains("percnt"), "{err}");
+}
+
+#[test]
+fn unknown_compression_is_rejected() {
+    let err = load(&layers(None, &[], &["producer.compression=brotli"])).expect_err("must fail");
+    assert!(err.to_string().contains("producer.compression"), "{err}");
+}
+
+#[test]
+fn zero_batch_size_is_rejected() {
+    let err = load(&layers(None, &[], &["producer.batch_size=0"])).expect_err("must fail");
+    assert!(err.to_string().contains("producer.batch_size"), "{err}");
+}
+
+#[test]
+fn member_names_that_are_not_file_names_are_rejected() {
+    let err = load(&layers(None, &[], &["consumer.member=../x"])).expect_err("must fail");
+    assert!(err.to_string().contains("consumer.member"), "{err}");
+}

@@ -1,0 +1,66 @@
+//! Checks on values that are well-typed but cannot work, made once at start so the pipeline
+//! never meets them deep inside its loop.
+
+use super::Settings;
+
+const COMPRESSIONS: [&str; 5] = ["none", "gzip", "snappy", "lz4", "zstd"];
+
+impl Settings {
+    /// The first value that cannot work, as `key: what is wrong`.
+    pub fn validate(&self) -> Result<(), String> {
+        let positive = [
+            ("kafka.partitions", i64::from(self.kafka.partitions)),
+            (
+                "kafka.replication_factor",
+                i64::from(self.kafka.replication_factor),
+            ),
+            ("producer.batch_size", i64::from(self.producer.batch_size)),
+            (
+                "producer.poll_interval_ms",
+                clamp(self.producer.poll_interval_ms),
+            ),
+            (
+                "consumer.commit_interval_ms",
+                clamp(self.consumer.commit_interval_ms),
+            ),
+        ];
+        for (key, value) in positive {
+            if value <= 0 {
+                return Err(format!("{key} must be greater than 0, got {value}"));
+            }
+        }
+        if !COMPRESSIONS.contains(&self.producer.compression.as_str()) {
+            return Err(format!(
+                "producer.compression must be one of {}, got `{}`",
+                COMPRESSIONS.join(", "),
+                self.producer.compression
+            ));
+        }
+        for (index, discount) in self.transform.discounts.iter().enumerate() {
+            if !(0.0..=100.0).contains(&discount.percent) {
+                return Err(format!(
+                    "transform.discounts[{index}].percent must be between 0 and 100, got {}",
+                    discount.percent
+                ));
+            }
+            if discount.category.trim().is_empty() {
+                return Err(format!("transform.discounts[{index}].category is empty"));
+            }
+        }
+        let member = &self.consumer.member;
+        if member.is_empty()
+            || !member
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
+        {
+            return Err(format!(
+                "consumer.member must be letters, digits, `-`, `_` or `.` (it names a file), got `{member}`"
+            ));
+        }
+        Ok(())
+    }
+}
+
+fn clamp(value: u64) -> i64 {
+    i64::try_from(value).unwrap_or(i64::MAX)
+}
