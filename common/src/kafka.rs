@@ -74,3 +74,83 @@ pub async fn probe(settings: &KafkaSettings) -> Result<ClusterView, UnreachableE
     .unwrap_or_else(|join| std::panic::resume_unwind(join.into_panic()))
     .map_err(unreachable)
 }
+
+/// A topic that cannot be used as configured.
+#[derive(Debug, thiserror::Error)]
+pub enum TopicError {
+    /// Creating or describing the topic failed.
+    #[error("cannot create or describe topic `{topic}`: {source}")]
+    Kafka {
+        /// The topic.
+        topic: String,
+        /// What librdkafka reported.
+        #[source]
+        source: KafkaError,
+    },
+    /// The topic exists with another partition count: keys would land elsewhere.
+    #[error("topic `{topic}` has {actual} partitions but kafka.partitions is {expected}; keys would move to other partitions and lose their order, so sluice will not use it (fix kafka.partitions or the topic)")]
+    PartitionMismatch {
+        /// The topic.
+        topic: String,
+        /// Partitions configured.
+        expected: i32,
+        /// Partitions the topic has.
+        actual: usize,
+    },
+}
+
+/// Creates `topic` with `partitions` partitions unless it exists; an existing topic must have
+/// exactly that many when `strict`, since a different count moves keys between partitions.
+pub async fn ensure_topic(
+    settings: &KafkaSettings,
+    topic: &str,
+    partitions: i32,
+    strict: bool,
+) -> Result<(), TopicError> {
+    use rdkafka::admin::{AdminOptions, NewTopic, TopicReplication};
+    use rdkafka::types::RDKafkaErrorCode;
+
+    let failed = |source| TopicError::Kafka {
+        topic: topic.to_owned(),
+        source,
+    };
+    let admin = admin_client(settings).map_err(failed)?;
+    let timeout = Duration::from_secs(settings.request_timeout_secs);
+    let new_topic = NewTopic::new(
+        topic,
+        partitions,
+        TopicReplication::Fixed(settings.replication_factor),
+    );
+    let results = admin
+        .create_topics(
+            &[new_topic],
+            &AdminOptions::new().operation_timeout(Some(timeout)),
+        )
+        .await
+        .map_err(failed)?;
+    for result in results {
+        match result {
+            Ok(_) => tracing::info!("created topic {topic} with {partitions} partitions"),
+            Err((_, RDKafkaErrorCode::TopicAlreadyExists)) => {}
+            Err((_, code)) => return Err(failed(KafkaError::AdminOp(code))),
+        }
+    }
+    if !strict {
+        return Ok(());
+    }
+    let view = probe(settings).await.map_err(|e| failed(e.source))?;
+    let actual = view
+        .topics
+        .iter()
+        .find(|(name, _)| name == topic)
+        .map(|(_, count)| *count)
+        .unwrap_or_default();
+    if i32::try_from(actual).ok() != Some(partitions) {
+        return Err(TopicError::PartitionMismatch {
+            topic: topic.to_owned(),
+            expected: partitions,
+            actual,
+        });
+    }
+    Ok(())
+}

@@ -4,7 +4,12 @@
 //! value set once in `sluice.toml`, the environment or on the command line means the same thing
 //! to each of them.
 
+pub mod dead_letter;
 pub mod kafka;
+pub mod logging;
 pub mod mysql;
 pub mod preflight;
+pub mod retry;
 pub mod settings;
+pub mod shutdown;
+pub mod watermark;

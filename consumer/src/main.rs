@@ -5,6 +5,8 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 use sluice_common::preflight::{self, report};
 use sluice_common::settings::{self, ConfigArgs, Layers};
+use sluice_common::shutdown::Shutdown;
+use sluice_consumer::startup;
 use sluice_registry::probe_registry;
 
 /// One member of the consumer group that writes the topic's records as JSON lines.
@@ -13,18 +15,25 @@ use sluice_registry::probe_registry;
 struct Cli {
     #[command(flatten)]
     config: ConfigArgs,
+    /// This member's number N: it joins as `consumer-N` and writes `consumer-N.jsonl`
+    /// (sets consumer.member).
+    #[arg(long, global = true)]
+    member: Option<u32>,
     #[command(subcommand)]
-    command: Command,
+    command: Option<Command>,
 }
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Read, transform and write records until stopped (the default).
+    Run,
     /// Validate the configuration and prove Kafka and the registry answer.
     Check,
 }
 
 #[tokio::main]
 async fn main() -> ExitCode {
+    sluice_common::logging::init();
     let cli = Cli::parse();
     match run(cli).await {
         Ok(()) => ExitCode::SUCCESS,
@@ -36,8 +45,21 @@ async fn main() -> ExitCode {
 }
 
 async fn run(cli: Cli) -> anyhow::Result<()> {
-    let settings = settings::load(&Layers::from(&cli.config))?;
-    match cli.command {
+    let mut layers = Layers::from(&cli.config);
+    if let Some(number) = cli.member {
+        layers
+            .overrides
+            .push(format!("consumer.member=consumer-{number}"));
+    }
+    let settings = settings::load(&layers)?;
+    match cli.command.unwrap_or(Command::Run) {
+        Command::Run => {
+            let shutdown = Shutdown::on_signals();
+            let Some(member) = startup::prepare(&settings, &shutdown).await? else {
+                return Ok(());
+            };
+            tokio::task::spawn_blocking(move || member.run(shutdown)).await?
+        }
         Command::Check => {
             let (kafka, registry) = tokio::join!(
                 preflight::probe_kafka(&settings.kafka),

@@ -5,6 +5,8 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 use sluice_common::preflight::{self, report};
 use sluice_common::settings::{self, ConfigArgs, Layers};
+use sluice_common::shutdown::Shutdown;
+use sluice_producer::startup;
 use sluice_registry::probe_registry;
 
 /// Streams changed rows of a MySQL table into Kafka as Avro.
@@ -14,17 +16,20 @@ struct Cli {
     #[command(flatten)]
     config: ConfigArgs,
     #[command(subcommand)]
-    command: Command,
+    command: Option<Command>,
 }
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Poll the table and publish changed rows until stopped (the default).
+    Run,
     /// Validate the configuration and prove MySQL, Kafka and the registry answer.
     Check,
 }
 
 #[tokio::main]
 async fn main() -> ExitCode {
+    sluice_common::logging::init();
     let cli = Cli::parse();
     match run(cli).await {
         Ok(()) => ExitCode::SUCCESS,
@@ -37,7 +42,14 @@ async fn main() -> ExitCode {
 
 async fn run(cli: Cli) -> anyhow::Result<()> {
     let settings = settings::load(&Layers::from(&cli.config))?;
-    match cli.command {
+    match cli.command.unwrap_or(Command::Run) {
+        Command::Run => {
+            let shutdown = Shutdown::on_signals();
+            match startup::prepare(&settings, &shutdown).await? {
+                Some(pipeline) => pipeline.run(shutdown).await,
+                None => Ok(()),
+            }
+        }
         Command::Check => {
             let (mysql, kafka, registry) = tokio::join!(
                 preflight::probe_mysql(&settings.mysql),

@@ -4,7 +4,9 @@
 mod client;
 mod error;
 mod probe;
+mod schema_file;
 
 pub use client::{CompatibilityLevel, RegistryClient, SchemaId};
 pub use error::RegistryError;
 pub use probe::probe_registry;
+pub use schema_file::{SchemaFile, SchemaFileError};

@@ -1,0 +1,77 @@
+//! What this member has written and the order in which it is made durable.
+//!
+//! Invariant: **an offset is committed only after the line of its record, or its dead letter,
+//! is durable.** Records are appended as they come; every `commit_interval`, before partitions
+//! are revoked, and at shutdown, the file is flushed and synced, the dead letters acknowledged,
+//! and only then are the offsets committed. A crash in between re-delivers records whose lines
+//! may already be written: delivery is at least once, and since each partition is read in
+//! order, the last line about a product is still its latest state.
+
+use std::collections::BTreeMap;
+use std::sync::{Mutex, MutexGuard};
+
+use rdkafka::consumer::{CommitMode, Consumer, ConsumerContext};
+use rdkafka::{Offset, TopicPartitionList};
+
+use crate::dead_letters::DeadLetters;
+use crate::sink::JsonlSink;
+
+/// The sink, the dead letters and the offsets not yet committed.
+pub struct Checkpoint {
+    /// Where lines go.
+    pub sink: JsonlSink,
+    /// Where records that cannot be written go.
+    pub dead_letters: DeadLetters,
+    pending: BTreeMap<(String, i32), i64>,
+}
+
+impl Checkpoint {
+    /// Nothing pending yet.
+    pub fn new(sink: JsonlSink, dead_letters: DeadLetters) -> Self {
+        Self {
+            sink,
+            dead_letters,
+            pending: BTreeMap::new(),
+        }
+    }
+
+    /// Notes that the record at `offset` is handled (written or dead-lettered).
+    pub fn handled(&mut self, topic: &str, partition: i32, offset: i64) {
+        self.pending
+            .insert((topic.to_owned(), partition), offset + 1);
+    }
+
+    /// Flushes the file and the dead letters, then commits every pending offset.
+    pub fn commit<C: ConsumerContext>(
+        &mut self,
+        consumer: &impl Consumer<C>,
+    ) -> Result<usize, String> {
+        if self.pending.is_empty() {
+            return Ok(0);
+        }
+        self.sink
+            .flush()
+            .map_err(|e| format!("cannot flush {}: {e}", self.sink.path().display()))?;
+        self.dead_letters.flush()?;
+        let mut offsets = TopicPartitionList::new();
+        for ((topic, partition), next) in &self.pending {
+            offsets
+                .add_partition_offset(topic, *partition, Offset::Offset(*next))
+                .map_err(|e| e.to_string())?;
+        }
+        consumer
+            .commit(&offsets, CommitMode::Sync)
+            .map_err(|e| format!("committing offsets failed: {e}"))?;
+        let committed = self.pending.len();
+        self.pending.clear();
+        Ok(committed)
+    }
+}
+
+/// Locks the checkpoint; a panic elsewhere cannot leave it half-updated in a way that matters,
+/// since the next commit flushes before it records anything.
+pub fn lock(checkpoint: &Mutex<Checkpoint>) -> MutexGuard<'_, Checkpoint> {
+    checkpoint
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}

@@ -1,0 +1,97 @@
+//! The consumer's dead-letter producer: records that cannot be decoded or transformed are
+//! published with the reason, and must be acknowledged before their offsets are committed.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use rdkafka::error::{KafkaError, RDKafkaErrorCode};
+use rdkafka::producer::{BaseRecord, DeliveryResult, Producer, ProducerContext, ThreadedProducer};
+use rdkafka::ClientContext;
+use sluice_common::dead_letter::DeadLetter;
+use sluice_common::kafka::client_config;
+use sluice_common::settings::KafkaSettings;
+
+/// Counts dead letters Kafka refused, so a commit can be held back.
+#[derive(Default)]
+pub struct DeliveryFailures(AtomicU64);
+
+impl ClientContext for DeliveryFailures {}
+
+impl ProducerContext for DeliveryFailures {
+    type DeliveryOpaque = ();
+
+    fn delivery(&self, result: &DeliveryResult<'_>, _: Self::DeliveryOpaque) {
+        if let Err((error, _)) = result {
+            self.0.fetch_add(1, Ordering::Relaxed);
+            tracing::error!("a dead letter was not delivered: {error}");
+        }
+    }
+}
+
+/// Publishes dead letters to the dead-letter topic.
+pub struct DeadLetters {
+    producer: ThreadedProducer<DeliveryFailures>,
+    topic: String,
+    sent: u64,
+}
+
+impl DeadLetters {
+    /// A producer for `kafka.dlq_topic`.
+    pub fn new(settings: &KafkaSettings) -> Result<Self, KafkaError> {
+        let producer = client_config(settings)
+            .set("acks", "all")
+            .set("enable.idempotence", "true")
+            .create_with_context(DeliveryFailures::default())?;
+        Ok(Self {
+            producer,
+            topic: settings.dlq_topic.clone(),
+            sent: 0,
+        })
+    }
+
+    /// Queues the original record, with the reason in headers.
+    pub fn send(
+        &mut self,
+        key: Option<&[u8]>,
+        payload: Option<&[u8]>,
+        letter: &DeadLetter,
+    ) -> Result<(), KafkaError> {
+        let mut record: BaseRecord<'_, [u8], [u8]> =
+            BaseRecord::to(&self.topic).headers(letter.headers());
+        if let Some(key) = key {
+            record = record.key(key);
+        }
+        if let Some(payload) = payload {
+            record = record.payload(payload);
+        }
+        loop {
+            match self.producer.send(record) {
+                Ok(()) => break,
+                Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), returned)) => {
+                    record = returned;
+                    std::thread::sleep(Duration::from_millis(50));
+                }
+                Err((error, _)) => return Err(error),
+            }
+        }
+        self.sent += 1;
+        Ok(())
+    }
+
+    /// Waits until every dead letter is acknowledged; an error means some were not, and the
+    /// offsets of their records must not be committed.
+    pub fn flush(&self) -> Result<(), String> {
+        self.producer
+            .flush(Duration::from_secs(60))
+            .map_err(|e| format!("dead letters not acknowledged: {e}"))?;
+        match self.producer.context().0.load(Ordering::Relaxed) {
+            0 => Ok(()),
+            failed => Err(format!("{failed} dead letter(s) could not be delivered")),
+        }
+    }
+
+    /// Dead letters sent since start.
+    pub fn sent(&self) -> u64 {
+        self.sent
+    }
+}

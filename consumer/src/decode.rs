@@ -1,0 +1,119 @@
+//! Records from Kafka to Avro values of the reader schema.
+//!
+//! Each record names its writer schema by id (Confluent wire format). The writer schema is
+//! fetched from the registry the first time an id is seen, and a datum reader that resolves
+//! writer into reader is built once per id and reused, so producers and consumers can move
+//! to new schema versions independently without per-record schema work.
+
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+
+use apache_avro::reader::datum::GenericDatumReader;
+use apache_avro::types::Value;
+use apache_avro::Schema;
+use schema_registry_converter::schema_registry_common::{get_bytes_result, BytesResult};
+use sluice_registry::{RegistryClient, RegistryError, SchemaId};
+use tokio::runtime::Handle;
+
+/// A registry that restarts answers "not found" for known ids while it replays its storage;
+/// an unknown id is believed only after this long.
+const NOT_FOUND_PATIENCE: Duration = Duration::from_secs(15);
+const RETRY_PAUSE: Duration = Duration::from_millis(500);
+
+/// Why a record could not be decoded; it goes to the dead-letter topic with this reason.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct DecodeError(pub String);
+
+/// Decodes records into the reader schema, caching one resolving reader per writer schema id.
+pub struct Decoder {
+    registry: RegistryClient,
+    runtime: Handle,
+    reader_schema: &'static Schema,
+    readers: HashMap<SchemaId, GenericDatumReader<'static>>,
+}
+
+impl Decoder {
+    /// A decoder resolving into `reader_schema`. Schemas live as long as the process (one per
+    /// schema id ever seen), so they are kept rather than re-parsed.
+    pub fn new(registry: RegistryClient, runtime: Handle, reader_schema: Schema) -> Self {
+        Self {
+            registry,
+            runtime,
+            reader_schema: Box::leak(Box::new(reader_schema)),
+            readers: HashMap::new(),
+        }
+    }
+
+    /// The record's value in the reader schema. Blocks while the registry is unreachable:
+    /// a record is never dead-lettered because a server was briefly down.
+    pub fn decode(&mut self, payload: Option<&[u8]>) -> Result<Value, DecodeError> {
+        let (id, datum) = match get_bytes_result(payload) {
+            BytesResult::Valid(id, datum) => (id, datum),
+            BytesResult::Null => return Err(DecodeError("record has no value (tombstone)".into())),
+            BytesResult::Invalid(bytes) => {
+                return Err(DecodeError(format!(
+                    "not in the Confluent wire format: {} bytes starting {:02x?}",
+                    bytes.len(),
+                    &bytes[..bytes.len().min(5)]
+                )))
+            }
+        };
+        if !self.readers.contains_key(&id) {
+            let reader = self.reader_for(id)?;
+            self.readers.insert(id, reader);
+        }
+        let reader = self
+            .readers
+            .get(&id)
+            .ok_or_else(|| DecodeError(format!("no reader for schema id {id}")))?;
+        let mut rest = datum;
+        let value = reader.read_value(&mut rest).map_err(|e| {
+            DecodeError(format!(
+                "Avro datum does not match writer schema id {id}: {e}"
+            ))
+        })?;
+        if !rest.is_empty() {
+            return Err(DecodeError(format!(
+                "{} bytes left over after the Avro datum of schema id {id}",
+                rest.len()
+            )));
+        }
+        Ok(value)
+    }
+
+    fn reader_for(&self, id: SchemaId) -> Result<GenericDatumReader<'static>, DecodeError> {
+        let text = self.fetch_writer_schema(id)?;
+        let writer = Schema::parse_str(&text)
+            .map_err(|e| DecodeError(format!("writer schema id {id} is not valid Avro: {e}")))?;
+        let writer: &'static Schema = Box::leak(Box::new(writer));
+        tracing::info!("resolving writer schema id {id} into the reader schema");
+        GenericDatumReader::builder(writer)
+            .reader_schema(self.reader_schema)
+            .build()
+            .map_err(|e| {
+                DecodeError(format!(
+                    "writer schema id {id} cannot be read with the reader schema: {e}"
+                ))
+            })
+    }
+
+    fn fetch_writer_schema(&self, id: SchemaId) -> Result<String, DecodeError> {
+        let started = Instant::now();
+        loop {
+            match self.runtime.block_on(self.registry.schema_by_id(id)) {
+                Ok(text) => return Ok(text),
+                Err(RegistryError::NotFound { .. }) if started.elapsed() >= NOT_FOUND_PATIENCE => {
+                    return Err(DecodeError(format!(
+                        "schema id {id} is not in the registry"
+                    )))
+                }
+                Err(RegistryError::NotFound { .. }) => {}
+                Err(error) => tracing::warn!(
+                    "waiting for the schema registry to fetch schema id {id}: {error}"
+                ),
+            }
+            std::thread::sleep(RETRY_PAUSE);
+        }
+    }
+}

@@ -1,0 +1,12 @@
+//! The consumer side of sluice: a group member that decodes each record by its writer schema,
+//! transforms it and appends it as a JSON line to its own file.
+
+pub mod checkpoint;
+pub mod dead_letters;
+pub mod decode;
+pub mod json_line;
+pub mod member;
+pub mod price;
+pub mod sink;
+pub mod startup;
+pub mod transform;

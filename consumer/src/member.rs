@@ -1,0 +1,193 @@
+//! One member of the consumer group: the rdkafka context that commits before partitions are
+//! revoked, and the loop that decodes, transforms and writes each record.
+
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use rdkafka::consumer::{BaseConsumer, Consumer, ConsumerContext, Rebalance};
+use rdkafka::message::{BorrowedMessage, Message};
+use rdkafka::ClientContext;
+use sluice_common::dead_letter::{DeadLetter, Stage};
+use sluice_common::shutdown::Shutdown;
+
+use crate::checkpoint::{lock, Checkpoint};
+use crate::decode::Decoder;
+use crate::json_line::write_line;
+use crate::transform::Transform;
+
+const PROGRESS_EVERY: Duration = Duration::from_secs(5);
+const POLL_TIMEOUT: Duration = Duration::from_millis(200);
+
+/// Gives rdkafka's rebalance callbacks access to the checkpoint.
+pub struct MemberContext {
+    checkpoint: Arc<Mutex<Checkpoint>>,
+    member: String,
+}
+
+impl MemberContext {
+    /// A context sharing `checkpoint` with the member's loop.
+    pub fn new(checkpoint: Arc<Mutex<Checkpoint>>, member: String) -> Self {
+        Self { checkpoint, member }
+    }
+}
+
+impl ClientContext for MemberContext {}
+
+impl ConsumerContext for MemberContext {
+    /// Before partitions go to another member, what was written for them is made durable and
+    /// committed, so the next owner starts exactly after it.
+    fn pre_rebalance(&self, consumer: &BaseConsumer<Self>, rebalance: &Rebalance<'_>) {
+        if let Rebalance::Revoke(partitions) = rebalance {
+            if let Err(error) = lock(&self.checkpoint).commit(consumer) {
+                tracing::error!("{}: commit before revocation failed: {error}", self.member);
+            }
+            tracing::info!(
+                "{}: partitions revoked: {}",
+                self.member,
+                describe(partitions)
+            );
+        }
+    }
+
+    fn post_rebalance(&self, consumer: &BaseConsumer<Self>, rebalance: &Rebalance<'_>) {
+        if let Rebalance::Assign(partitions) = rebalance {
+            let all = consumer
+                .assignment()
+                .map(|a| describe(&a))
+                .unwrap_or_default();
+            tracing::info!(
+                "{}: assigned {}; now reading {all}",
+                self.member,
+                describe(partitions)
+            );
+        }
+    }
+}
+
+fn describe(partitions: &rdkafka::TopicPartitionList) -> String {
+    let list: Vec<String> = partitions
+        .elements()
+        .iter()
+        .map(|p| p.partition().to_string())
+        .collect();
+    format!("[{}]", list.join(","))
+}
+
+/// The member's loop and what it needs.
+pub struct Member {
+    /// The group consumer, already subscribed.
+    pub consumer: BaseConsumer<MemberContext>,
+    /// Shared with the context.
+    pub checkpoint: Arc<Mutex<Checkpoint>>,
+    /// Writer-to-reader decoding.
+    pub decoder: Decoder,
+    /// The configured transformation.
+    pub transform: Transform,
+    /// How often to flush and commit.
+    pub commit_interval: Duration,
+    /// This member's name, for logs.
+    pub name: String,
+}
+
+impl Member {
+    /// Reads until shutdown, then commits what was written. Blocking: run it on its own thread.
+    pub fn run(mut self, shutdown: Shutdown) -> anyhow::Result<()> {
+        let mut last_commit = Instant::now();
+        let mut last_progress = Instant::now();
+        let mut lines_at_progress = 0;
+        let mut line = Vec::with_capacity(512);
+        while !shutdown.requested() {
+            match self.consumer.poll(POLL_TIMEOUT) {
+                None => {}
+                Some(Err(error)) => tracing::warn!("{}: {error}", self.name),
+                Some(Ok(message)) => handle(
+                    &mut self.decoder,
+                    &self.transform,
+                    &self.checkpoint,
+                    &self.name,
+                    &message,
+                    &mut line,
+                )?,
+            }
+            if last_commit.elapsed() >= self.commit_interval {
+                lock(&self.checkpoint)
+                    .commit(&self.consumer)
+                    .map_err(anyhow::Error::msg)?;
+                last_commit = Instant::now();
+            }
+            if last_progress.elapsed() >= PROGRESS_EVERY {
+                lines_at_progress = self.log_progress(last_progress.elapsed(), lines_at_progress);
+                last_progress = Instant::now();
+            }
+        }
+        lock(&self.checkpoint)
+            .commit(&self.consumer)
+            .map_err(anyhow::Error::msg)?;
+        self.log_progress(last_progress.elapsed(), lines_at_progress);
+        tracing::info!("{}: stopped; offsets committed", self.name);
+        Ok(())
+    }
+
+    fn log_progress(&self, elapsed: Duration, lines_before: u64) -> u64 {
+        let checkpoint = lock(&self.checkpoint);
+        let lines = checkpoint.sink.lines();
+        let rate = (lines - lines_before) as f64 / elapsed.as_secs_f64().max(0.001);
+        let partitions = self
+            .consumer
+            .assignment()
+            .map(|a| describe(&a))
+            .unwrap_or_default();
+        tracing::info!(
+            "{}: lines written {lines} ({rate:.0}/s), dead letters {}, partitions {partitions}, file {}",
+            self.name,
+            checkpoint.dead_letters.sent(),
+            checkpoint.sink.path().display()
+        );
+        lines
+    }
+}
+
+/// Decodes, transforms and writes one record, or dead-letters it with the reason; either way its
+/// offset becomes committable.
+fn handle(
+    decoder: &mut Decoder,
+    transform: &Transform,
+    checkpoint: &Mutex<Checkpoint>,
+    name: &str,
+    message: &BorrowedMessage<'_>,
+    line: &mut Vec<u8>,
+) -> anyhow::Result<()> {
+    line.clear();
+    let outcome = decoder
+        .decode(message.payload())
+        .map_err(|e| (Stage::Decode, e.to_string()))
+        .and_then(|mut record| {
+            transform
+                .apply(&mut record)
+                .and_then(|()| write_line(&record, line))
+                .map_err(|reason| (Stage::Transform, reason))
+        });
+    let mut checkpoint = lock(checkpoint);
+    match outcome {
+        Ok(()) => checkpoint.sink.write(line)?,
+        Err((stage, reason)) => {
+            let origin = format!(
+                "{}/{}@{}",
+                message.topic(),
+                message.partition(),
+                message.offset()
+            );
+            tracing::warn!("{name}: record {origin} sent to the dead-letter topic: {reason}");
+            let letter = DeadLetter {
+                stage,
+                reason,
+                origin,
+            };
+            checkpoint
+                .dead_letters
+                .send(message.key(), message.payload(), &letter)?;
+        }
+    }
+    checkpoint.handled(message.topic(), message.partition(), message.offset());
+    Ok(())
+}

@@ -1,0 +1,78 @@
+//! Everything a member needs before its first record: the reader schema, the transform, the
+//! output file, Kafka (waited for, with a log line), the group subscription.
+
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use anyhow::Context;
+use rdkafka::consumer::{BaseConsumer, Consumer};
+use sluice_common::kafka::{client_config, ensure_topic, probe};
+use sluice_common::retry;
+use sluice_common::settings::Settings;
+use sluice_common::shutdown::Shutdown;
+use sluice_registry::{RegistryClient, SchemaFile};
+
+use crate::checkpoint::Checkpoint;
+use crate::dead_letters::DeadLetters;
+use crate::decode::Decoder;
+use crate::member::{Member, MemberContext};
+use crate::sink::JsonlSink;
+use crate::transform::Transform;
+
+/// Builds the member, or `None` when shutdown was requested while waiting for Kafka.
+pub async fn prepare(settings: &Settings, shutdown: &Shutdown) -> anyhow::Result<Option<Member>> {
+    let consumer_settings = &settings.consumer;
+    let member = consumer_settings.member.clone();
+    let reader = SchemaFile::load(&consumer_settings.reader_schema_file)?;
+    let transform = Transform::new(&settings.transform.discounts).map_err(anyhow::Error::msg)?;
+    let sink =
+        JsonlSink::open(Path::new(&consumer_settings.output_dir), &member).with_context(|| {
+            format!(
+                "cannot open the output file in {}",
+                consumer_settings.output_dir
+            )
+        })?;
+    let registry = RegistryClient::new(&settings.registry)?;
+
+    let kafka = &settings.kafka;
+    let what = format!("Kafka at {}", kafka.bootstrap_servers);
+    if retry::until_ok(&what, shutdown, || probe(kafka))
+        .await
+        .is_none()
+    {
+        return Ok(None);
+    }
+    ensure_topic(kafka, &kafka.dlq_topic, kafka.partitions, false).await?;
+    let dead_letters = DeadLetters::new(kafka)?;
+    let checkpoint = Arc::new(Mutex::new(Checkpoint::new(sink, dead_letters)));
+
+    let consumer: BaseConsumer<MemberContext> = client_config(kafka)
+        .set("group.id", &consumer_settings.group_id)
+        .set("group.instance.id", &member)
+        .set("client.id", format!("sluice-{member}"))
+        .set("partition.assignment.strategy", "cooperative-sticky")
+        .set("enable.auto.commit", "false")
+        .set("enable.auto.offset.store", "false")
+        .set("auto.offset.reset", "earliest")
+        .set("session.timeout.ms", "15000")
+        .create_with_context(MemberContext::new(checkpoint.clone(), member.clone()))?;
+    consumer.subscribe(&[&kafka.topic])?;
+    tracing::info!(
+        "{member}: joined group {} on {}, writing {}",
+        consumer_settings.group_id,
+        kafka.topic,
+        Path::new(&consumer_settings.output_dir)
+            .join(format!("{member}.jsonl"))
+            .display()
+    );
+
+    Ok(Some(Member {
+        consumer,
+        checkpoint,
+        decoder: Decoder::new(registry, tokio::runtime::Handle::current(), reader.schema),
+        transform,
+        commit_interval: Duration::from_millis(consumer_settings.commit_interval_ms),
+        name: member,
+    }))
+}

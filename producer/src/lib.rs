@@ -1,0 +1,9 @@
+//! The producer side of sluice: changed rows of a MySQL table, read in keyset order, published
+//! to Kafka as Avro records in the Confluent wire format.
+
+pub mod encode;
+pub mod pipeline;
+pub mod progress;
+pub mod publish;
+pub mod source;
+pub mod startup;

@@ -1,0 +1,170 @@
+//! The producer loop: read a page after the watermark, publish it, wait for every
+//! acknowledgement, then move the watermark.
+//!
+//! Invariant: the watermark never passes a row Kafka has not acknowledged. A failed page is sent
+//! again whole; a crash re-sends at most the page in flight.
+
+use std::time::Duration;
+
+use sluice_common::dead_letter::{DeadLetter, Stage};
+use sluice_common::settings::ProducerSettings;
+use sluice_common::shutdown::Shutdown;
+use sluice_common::watermark::{Watermark, WatermarkStore};
+use sqlx::mysql::MySqlRow;
+use sqlx::MySqlPool;
+
+use crate::encode::RecordEncoder;
+use crate::progress::Progress;
+use crate::publish::{Outgoing, Publisher};
+use crate::source::columns::ColumnPlan;
+use crate::source::keyset::KeysetQuery;
+use crate::source::row;
+
+/// Pause after a failed query or publish before trying the same page again.
+const RETRY_PAUSE: Duration = Duration::from_secs(1);
+
+/// The producer, ready to run.
+pub struct Pipeline {
+    pool: MySqlPool,
+    query: KeysetQuery,
+    plan: ColumnPlan,
+    encoder: RecordEncoder,
+    publisher: Publisher,
+    store: WatermarkStore,
+    settings: ProducerSettings,
+    table: String,
+    progress: Progress,
+}
+
+impl Pipeline {
+    /// Assembles a pipeline from its parts (see `startup::prepare`).
+    #[allow(clippy::too_many_arguments)]
+    pub fn new(
+        pool: MySqlPool,
+        query: KeysetQuery,
+        plan: ColumnPlan,
+        encoder: RecordEncoder,
+        publisher: Publisher,
+        store: WatermarkStore,
+        settings: ProducerSettings,
+        table: String,
+    ) -> Self {
+        Self {
+            pool,
+            query,
+            plan,
+            encoder,
+            publisher,
+            store,
+            settings,
+            table,
+            progress: Progress::default(),
+        }
+    }
+
+    /// Runs until shutdown is requested; returns after the page in flight is acknowledged and
+    /// the watermark saved.
+    pub async fn run(mut self, shutdown: Shutdown) -> anyhow::Result<()> {
+        let mut cursor = self.store.load()?.unwrap_or_else(Watermark::beginning);
+        tracing::info!(
+            "producing {} from watermark {} id {} (schema id {})",
+            self.table,
+            row::format_timestamp(&cursor.last_updated),
+            cursor.id,
+            self.encoder.schema_id()
+        );
+        let commit_lag = Duration::from_millis(self.settings.commit_lag_ms);
+        let poll_interval = Duration::from_millis(self.settings.poll_interval_ms);
+        while !shutdown.requested() {
+            let page = self
+                .query
+                .page_after(&cursor, commit_lag, self.settings.batch_size);
+            let rows = match page.fetch_all(&self.pool).await {
+                Ok(rows) => rows,
+                Err(error) => {
+                    tracing::warn!("reading {} failed: {error}; retrying", self.table);
+                    shutdown.sleep(RETRY_PAUSE).await;
+                    continue;
+                }
+            };
+            if let Some(last) = rows.last() {
+                let next = row::position(last)?;
+                let outgoing = self.encode_page(&rows);
+                let Some(report) = self.publish_until_acknowledged(&outgoing, &shutdown).await
+                else {
+                    break;
+                };
+                self.store.save(&next)?;
+                cursor = next;
+                self.progress
+                    .page(rows.len() as u64, report.produced, report.dead);
+            }
+            self.progress.maybe_log(&cursor, false);
+            let caught_up = rows.len() < self.settings.batch_size as usize;
+            if caught_up && shutdown.sleep(poll_interval).await {
+                break;
+            }
+        }
+        self.publisher.flush(Duration::from_secs(30))?;
+        self.progress.maybe_log(&cursor, true);
+        tracing::info!(
+            "producer stopped; watermark saved in {}",
+            self.store.path().display()
+        );
+        Ok(())
+    }
+
+    fn encode_page(&self, rows: &[MySqlRow]) -> Vec<Outgoing> {
+        rows.iter().map(|row| self.encode_row(row)).collect()
+    }
+
+    fn encode_row(&self, row: &MySqlRow) -> Outgoing {
+        let key = row::position(row)
+            .map(|p| p.id.to_string())
+            .unwrap_or_default();
+        let encoded = row::to_avro(row, &self.plan)
+            .map_err(|e| e.to_string())
+            .and_then(|record| self.encoder.encode(record).map_err(|e| e.to_string()));
+        match encoded {
+            Ok(payload) => Outgoing::Record { key, payload },
+            Err(reason) => {
+                let origin = format!("{} {}={key}", self.table, self.settings.key_column);
+                tracing::warn!(
+                    "row {origin} cannot be encoded ({reason}); sent to the dead-letter topic"
+                );
+                Outgoing::Dead {
+                    payload: row::to_json(row, &self.plan).to_string().into_bytes(),
+                    key,
+                    letter: DeadLetter {
+                        stage: Stage::Encode,
+                        reason,
+                        origin,
+                    },
+                }
+            }
+        }
+    }
+
+    /// Publishes the page, again and again until Kafka acknowledges all of it; `None` when
+    /// shutdown came first (the page will be sent again at the next start).
+    async fn publish_until_acknowledged(
+        &self,
+        page: &[Outgoing],
+        shutdown: &Shutdown,
+    ) -> Option<crate::publish::PageReport> {
+        loop {
+            match self.publisher.publish(page).await {
+                Ok(report) => return Some(report),
+                Err(error) => {
+                    tracing::warn!(
+                        "publishing a page of {} records failed: {error}; sending it again",
+                        page.len()
+                    );
+                    if shutdown.sleep(RETRY_PAUSE).await {
+                        return None;
+                    }
+                }
+            }
+        }
+    }
+}

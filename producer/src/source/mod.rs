@@ -1,0 +1,6 @@
+//! Reading changed rows from MySQL: which columns feed which Avro fields, and the keyset page
+//! query that walks the table in `(timestamp, key)` order.
+
+pub mod columns;
+pub mod keyset;
+pub mod row;

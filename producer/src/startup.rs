@@ -1,0 +1,132 @@
+//! Everything the producer needs before its first page, in order: the schema file, MySQL, the
+//! column plan, the registry, the topics. A server that is not there yet is waited for, with a
+//! log line saying what is awaited; a configuration that can never work stops the producer with
+//! a message naming it.
+
+use anyhow::{bail, Context};
+use sluice_common::settings::Settings;
+use sluice_common::shutdown::Shutdown;
+use sluice_common::watermark::WatermarkStore;
+use sluice_common::{kafka, mysql, retry};
+use sluice_registry::{RegistryClient, RegistryError, SchemaFile};
+
+use crate::encode::RecordEncoder;
+use crate::pipeline::Pipeline;
+use crate::publish::Publisher;
+use crate::source::columns::{table_columns, ColumnPlan};
+use crate::source::keyset::KeysetQuery;
+
+/// Connections kept small: one page query at a time.
+const MYSQL_CONNECTIONS: u32 = 2;
+
+/// Builds the pipeline, or `None` when shutdown was requested while waiting for a server.
+pub async fn prepare(settings: &Settings, shutdown: &Shutdown) -> anyhow::Result<Option<Pipeline>> {
+    let schema_file = SchemaFile::load(&settings.producer.schema_file)?;
+    let mysql_settings = &settings.mysql;
+    let what = format!("MySQL at {}:{}", mysql_settings.host, mysql_settings.port);
+    let Some(pool) = retry::until_ok(&what, shutdown, || {
+        mysql::connect(mysql_settings, MYSQL_CONNECTIONS)
+    })
+    .await
+    else {
+        return Ok(None);
+    };
+
+    let columns = table_columns(&pool, &mysql_settings.database, &mysql_settings.table).await?;
+    let table = format!("{}.{}", mysql_settings.database, mysql_settings.table);
+    let plan = ColumnPlan::new(&schema_file.schema, &table, &columns).with_context(|| {
+        format!(
+            "schema {} does not fit table {table}",
+            schema_file.path.display()
+        )
+    })?;
+    for required in [
+        &settings.producer.key_column,
+        &settings.producer.timestamp_column,
+    ] {
+        if !columns
+            .iter()
+            .any(|c| c.name.eq_ignore_ascii_case(required))
+        {
+            bail!("table {table} has no column `{required}` (producer.key_column / producer.timestamp_column)");
+        }
+    }
+    let query = KeysetQuery::new(
+        &mysql_settings.table,
+        &settings.producer.key_column,
+        &settings.producer.timestamp_column,
+        &plan.columns,
+    );
+
+    let registry = RegistryClient::new(&settings.registry)?;
+    let subject = format!("{}-value", settings.kafka.topic);
+    let canonical = schema_file.canonical();
+    let registration = retry::until_ok(
+        &format!("the schema registry at {}", settings.registry.url),
+        shutdown,
+        || async {
+            // Transient failures are retried; a refusal is the outcome.
+            match registry.register(&subject, &canonical).await {
+                Err(e @ RegistryError::Unreachable { .. }) => Err(e),
+                Err(e @ RegistryError::Status { status: 500.., .. }) => Err(e),
+                outcome => Ok(outcome),
+            }
+        },
+    )
+    .await;
+    let Some(registered) = registration else {
+        return Ok(None);
+    };
+    let schema_id = registered.with_context(|| {
+        format!(
+            "registering {} under `{subject}`",
+            schema_file.path.display()
+        )
+    })?;
+    tracing::info!(
+        "schema {} registered under {subject} with id {schema_id}",
+        schema_file.path.display()
+    );
+
+    let kafka_settings = &settings.kafka;
+    let topics_ready = retry::until_ok(
+        &format!("Kafka at {}", kafka_settings.bootstrap_servers),
+        shutdown,
+        || async {
+            // An unreachable cluster is retried; a topic that cannot be used is the outcome.
+            let topics = [
+                (&kafka_settings.topic, true),
+                (&kafka_settings.dlq_topic, false),
+            ];
+            for (topic, strict) in topics {
+                match kafka::ensure_topic(kafka_settings, topic, kafka_settings.partitions, strict)
+                    .await
+                {
+                    Ok(()) => {}
+                    Err(kafka::TopicError::Kafka { source, .. }) => return Err(source),
+                    Err(unusable) => return Ok(Err(unusable)),
+                }
+            }
+            Ok(Ok(()))
+        },
+    )
+    .await;
+    let Some(topics) = topics_ready else {
+        return Ok(None);
+    };
+    topics?;
+
+    let encoder = RecordEncoder::new(schema_file.schema, schema_id)?;
+    let publisher = Publisher::new(kafka_settings, &settings.producer)?;
+    let store = WatermarkStore::new(&settings.producer.watermark_file);
+    Ok(Some(Pipeline::new(
+        pool,
+        query,
+        plan,
+        encoder,
+        publisher,
+        store,
+        settings.producer.clone(),
+        table,
+    )))
+}

@@ -1,0 +1,91 @@
+//! Avro schemas kept as files (`schemas/*.avsc`), parsed once at start.
+
+use std::path::{Path, PathBuf};
+
+use apache_avro::Schema;
+
+/// A schema file that cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum SchemaFileError {
+    /// The file cannot be read.
+    #[error("cannot read schema file {}: {source}", path.display())]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// What the operating system said.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The file is not a valid Avro schema.
+    #[error("schema file {} is not a valid Avro schema: {reason}", path.display())]
+    Parse {
+        /// The file.
+        path: PathBuf,
+        /// What the parser said.
+        reason: String,
+    },
+}
+
+/// A parsed schema with the text it came from: the text is what gets registered, the parsed
+/// form is what encodes and decodes.
+#[derive(Debug, Clone)]
+pub struct SchemaFile {
+    /// Where it was read from.
+    pub path: PathBuf,
+    /// The file's text.
+    pub text: String,
+    /// The parsed schema.
+    pub schema: Schema,
+}
+
+impl SchemaFile {
+    /// Reads and parses `path`.
+    pub fn load(path: impl AsRef<Path>) -> Result<Self, SchemaFileError> {
+        let path = path.as_ref().to_path_buf();
+        let text = std::fs::read_to_string(&path).map_err(|source| SchemaFileError::Read {
+            path: path.clone(),
+            source,
+        })?;
+        let schema = Schema::parse_str(&text).map_err(|e| SchemaFileError::Parse {
+            path: path.clone(),
+            reason: e.to_string(),
+        })?;
+        Ok(Self { path, text, schema })
+    }
+
+    /// The canonical form, the text registered: the same schema always gets the same id,
+    /// whatever the file's whitespace.
+    pub fn canonical(&self) -> String {
+        self.schema.canonical_form()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn product_schema_loads() {
+        let file = SchemaFile::load(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../schemas/product.avsc"
+        ))
+        .expect("loads");
+        assert!(file.canonical().contains("\"name\":\"Product\""));
+    }
+
+    #[test]
+    fn invalid_schema_names_the_file() {
+        let dir = std::env::temp_dir().join(format!("sluice-schema-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("dir");
+        let path = dir.join("bad.avsc");
+        std::fs::write(
+            &path,
+            r#"{"type":"record","name":"X","fields":[{"name":"a"}]}"#,
+        )
+        .expect("write");
+        let err = SchemaFile::load(&path).expect_err("must fail");
+        assert!(err.to_string().contains("bad.avsc"), "{err}");
+        let _ = std::fs::remove_dir_all(dir);
+    }
+}
