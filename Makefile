@@ -1,6 +1,7 @@
 # sluice: stream a MySQL table into Kafka as Avro and out again as JSON lines.
 #
-#   make up && make test      bring the local stack up, run every test
+#   make up && make run       bring the local stack up, run the pipeline
+#   make test                 run every test
 #   make help                 list every target
 #
 # STACK=native (default) runs MariaDB, Kafka and Apicurio Registry natively from stack/;
@@ -19,7 +20,7 @@ export SLUICE__REGISTRY__URL ?= http://127.0.0.1:8081
 endif
 
 .DEFAULT_GOAL := help
-.PHONY: help up down status test lint unit integration build reset check-cargo
+.PHONY: help up down status run simulate test lint unit integration build reset check-cargo
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -44,6 +45,14 @@ ifeq ($(STACK),docker)
 else
 	stack/sluice-stack status
 endif
+
+run: up check-cargo ## Start the stack if needed, then the producer and 5 consumers (Ctrl-C stops)
+	stack/run-pipeline
+
+RATE ?= 200
+simulate: check-cargo ## Update random products at RATE rows/s (default 200) to watch changes flow
+	$(CARGO) build --release --locked --quiet --bin sluice-loadgen
+	target/release/sluice-loadgen simulate --rate $(RATE)
 
 test: up check-cargo lint unit integration ## Run every test: lint, unit, then integration against the stack
 

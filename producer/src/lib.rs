@@ -2,6 +2,7 @@
 //! to Kafka as Avro records in the Confluent wire format.
 
 pub mod encode;
+pub mod loadgen;
 pub mod pipeline;
 pub mod progress;
 pub mod publish;

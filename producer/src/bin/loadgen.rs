@@ -1,0 +1,86 @@
+//! `sluice-loadgen`: sample products and live updates for trying sluice out.
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use sluice_common::settings::{self, ConfigArgs, Layers};
+use sluice_common::shutdown::Shutdown;
+use sluice_common::{logging, mysql};
+use sluice_producer::loadgen;
+
+/// Sample products and live updates for trying sluice out.
+#[derive(Debug, Parser)]
+#[command(name = "sluice-loadgen", version)]
+struct Cli {
+    #[command(flatten)]
+    config: ConfigArgs,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Insert a sample catalogue into the configured table.
+    Seed {
+        /// How many products.
+        #[arg(long, default_value_t = 10_000)]
+        rows: i64,
+        /// Do nothing when the table already has rows.
+        #[arg(long)]
+        if_empty: bool,
+    },
+    /// Update random products at a steady rate until stopped.
+    Simulate {
+        /// Updates per second.
+        #[arg(long, default_value_t = 200)]
+        rate: u32,
+    },
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    logging::init();
+    match run(Cli::parse()).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("sluice-loadgen: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(cli: Cli) -> anyhow::Result<()> {
+    let settings = settings::load(&Layers::from(&cli.config))?;
+    let table = &settings.mysql.table;
+    let pool = mysql::connect(&settings.mysql, 2).await?;
+    let existing = loadgen::count(&pool, table).await?;
+    match cli.command {
+        Command::Seed { rows, if_empty } => {
+            if if_empty && existing > 0 {
+                tracing::info!("{table} already has {existing} products; not seeding");
+                return Ok(());
+            }
+            let first: i64 = sqlx::query_scalar(&format!(
+                "SELECT COALESCE(MAX(id), 0) + 1 FROM `{}`",
+                table.replace('`', "``")
+            ))
+            .fetch_one(&pool)
+            .await?;
+            loadgen::seed(&pool, table, first, rows).await?;
+            tracing::info!(
+                "inserted {rows} sample products into {table} (ids {first}..{})",
+                first + rows - 1
+            );
+        }
+        Command::Simulate { rate } => {
+            if existing == 0 {
+                anyhow::bail!("{table} is empty: run `sluice-loadgen seed` (or `make run`) first");
+            }
+            tracing::info!("updating random products of {table} at {rate}/s; Ctrl-C to stop");
+            let updated =
+                loadgen::simulate(&pool, table, existing, rate, &Shutdown::on_signals()).await?;
+            tracing::info!("stopped after {updated} updates");
+        }
+    }
+    Ok(())
+}
