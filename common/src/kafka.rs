@@ -138,13 +138,9 @@ pub async fn ensure_topic(
     if !strict {
         return Ok(());
     }
-    let view = probe(settings).await.map_err(|e| failed(e.source))?;
-    let actual = view
-        .topics
-        .iter()
-        .find(|(name, _)| name == topic)
-        .map(|(_, count)| *count)
-        .unwrap_or_default();
+    let actual = settled_partition_count(settings, topic)
+        .await
+        .map_err(failed)?;
     if i32::try_from(actual).ok() != Some(partitions) {
         return Err(TopicError::PartitionMismatch {
             topic: topic.to_owned(),
@@ -153,4 +149,36 @@ pub async fn ensure_topic(
         });
     }
     Ok(())
+}
+
+/// The partition count of `topic` once the cluster's metadata shows it: a topic just created,
+/// or a broker just restarted, can report no partitions for a moment.
+async fn settled_partition_count(
+    settings: &KafkaSettings,
+    topic: &str,
+) -> Result<usize, KafkaError> {
+    let deadline = std::time::Instant::now() + Duration::from_secs(settings.request_timeout_secs);
+    loop {
+        let settings = settings.clone();
+        let name = topic.to_owned();
+        let count = tokio::task::spawn_blocking(move || {
+            let admin = admin_client(&settings)?;
+            let timeout = Duration::from_secs(settings.request_timeout_secs);
+            let metadata = admin.inner().fetch_metadata(Some(&name), timeout)?;
+            Ok::<_, KafkaError>(
+                metadata
+                    .topics()
+                    .iter()
+                    .find(|t| t.name() == name && t.error().is_none())
+                    .map(|t| t.partitions().len())
+                    .unwrap_or_default(),
+            )
+        })
+        .await
+        .unwrap_or_else(|join| std::panic::resume_unwind(join.into_panic()))?;
+        if count > 0 || std::time::Instant::now() >= deadline {
+            return Ok(count);
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
 }

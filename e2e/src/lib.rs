@@ -1,5 +1,8 @@
-//! Helpers the end-to-end tests share: where the repository is and how to drive the stack the
-//! way a user does, through `stack/sluice-stack`.
+//! Helpers the end-to-end tests share: where the repository is, how to drive the stack the way
+//! a user does (`stack/sluice-stack`), and [`scenario::Scenario`], a pipeline under test.
+
+pub mod expected;
+pub mod scenario;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -33,6 +36,17 @@ pub fn stack_ok(args: &[&str]) -> String {
         String::from_utf8_lossy(&output.stderr)
     );
     stdout
+}
+
+/// Runs one of Kafka's tools (`stack/kafka-tool`) and returns its standard output.
+pub fn kafka_tool(args: &[&str]) -> String {
+    let root = repo_root();
+    let output = Command::new(root.join("stack/kafka-tool"))
+        .args(args)
+        .current_dir(&root)
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run stack/kafka-tool {args:?}: {e}"));
+    String::from_utf8_lossy(&output.stdout).into_owned()
 }
 
 /// The pid of each stack service, as its pid file records it.

@@ -18,6 +18,7 @@ use crate::progress::Progress;
 use crate::publish::{Outgoing, Publisher};
 use crate::source::columns::ColumnPlan;
 use crate::source::keyset::KeysetQuery;
+use crate::source::read_bound::ReadBound;
 use crate::source::row;
 
 /// Pause after a failed query or publish before trying the same page again.
@@ -74,12 +75,10 @@ impl Pipeline {
             self.encoder.schema_id()
         );
         let commit_lag = Duration::from_millis(self.settings.commit_lag_ms);
+        let mut read_bound = ReadBound::new(&self.pool, commit_lag).await;
         let poll_interval = Duration::from_millis(self.settings.poll_interval_ms);
         while !shutdown.requested() {
-            let page = self
-                .query
-                .page_after(&cursor, commit_lag, self.settings.batch_size);
-            let rows = match page.fetch_all(&self.pool).await {
+            let rows = match self.fetch_page(&cursor, &mut read_bound).await {
                 Ok(rows) => rows,
                 Err(error) => {
                     tracing::warn!("reading {} failed: {error}; retrying", self.table);
@@ -112,6 +111,18 @@ impl Pipeline {
             self.store.path().display()
         );
         Ok(())
+    }
+
+    async fn fetch_page(
+        &self,
+        cursor: &Watermark,
+        read_bound: &mut ReadBound,
+    ) -> Result<Vec<MySqlRow>, sqlx::Error> {
+        let bound = read_bound.current(&self.pool).await?;
+        self.query
+            .page_after(cursor, bound, self.settings.batch_size)
+            .fetch_all(&self.pool)
+            .await
     }
 
     fn encode_page(&self, rows: &[MySqlRow]) -> Vec<Outgoing> {

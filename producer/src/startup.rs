@@ -1,5 +1,5 @@
 //! Everything the producer needs before its first page, in order: the schema file, MySQL, the
-//! column plan, the registry, the topics. A server that is not there yet is waited for, with a
+//! column plan, the topics, the registry (whose storage may be that same Kafka). A server that is not there yet is waited for, with a
 //! log line saying what is awaited; a configuration that can never work stops the producer with
 //! a message naming it.
 
@@ -58,6 +58,34 @@ pub async fn prepare(settings: &Settings, shutdown: &Shutdown) -> anyhow::Result
         &plan.columns,
     );
 
+    let kafka_settings = &settings.kafka;
+    let topics_ready = retry::until_ok(
+        &format!("Kafka at {}", kafka_settings.bootstrap_servers),
+        shutdown,
+        || async {
+            // An unreachable cluster is retried; a topic that cannot be used is the outcome.
+            let topics = [
+                (&kafka_settings.topic, true),
+                (&kafka_settings.dlq_topic, false),
+            ];
+            for (topic, strict) in topics {
+                match kafka::ensure_topic(kafka_settings, topic, kafka_settings.partitions, strict)
+                    .await
+                {
+                    Ok(()) => {}
+                    Err(kafka::TopicError::Kafka { source, .. }) => return Err(source),
+                    Err(unusable) => return Ok(Err(unusable)),
+                }
+            }
+            Ok(Ok(()))
+        },
+    )
+    .await;
+    let Some(topics) = topics_ready else {
+        return Ok(None);
+    };
+    topics?;
+
     let registry = RegistryClient::new(&settings.registry)?;
     let subject = format!("{}-value", settings.kafka.topic);
     let canonical = schema_file.canonical();
@@ -87,34 +115,6 @@ pub async fn prepare(settings: &Settings, shutdown: &Shutdown) -> anyhow::Result
         "schema {} registered under {subject} with id {schema_id}",
         schema_file.path.display()
     );
-
-    let kafka_settings = &settings.kafka;
-    let topics_ready = retry::until_ok(
-        &format!("Kafka at {}", kafka_settings.bootstrap_servers),
-        shutdown,
-        || async {
-            // An unreachable cluster is retried; a topic that cannot be used is the outcome.
-            let topics = [
-                (&kafka_settings.topic, true),
-                (&kafka_settings.dlq_topic, false),
-            ];
-            for (topic, strict) in topics {
-                match kafka::ensure_topic(kafka_settings, topic, kafka_settings.partitions, strict)
-                    .await
-                {
-                    Ok(()) => {}
-                    Err(kafka::TopicError::Kafka { source, .. }) => return Err(source),
-                    Err(unusable) => return Ok(Err(unusable)),
-                }
-            }
-            Ok(Ok(()))
-        },
-    )
-    .await;
-    let Some(topics) = topics_ready else {
-        return Ok(None);
-    };
-    topics?;
 
     let encoder = RecordEncoder::new(schema_file.schema, schema_id)?;
     let publisher = Publisher::new(kafka_settings, &settings.producer)?;

@@ -58,6 +58,8 @@ CREATE DATABASE IF NOT EXISTS \`$MYSQL_DATABASE\` CHARACTER SET utf8mb4;
 CREATE USER IF NOT EXISTS '$MYSQL_USER'@'127.0.0.1' IDENTIFIED BY '$MYSQL_PASSWORD';
 CREATE USER IF NOT EXISTS '$MYSQL_USER'@'localhost' IDENTIFIED BY '$MYSQL_PASSWORD';
 GRANT ALL PRIVILEGES ON \`$MYSQL_DATABASE\`.* TO '$MYSQL_USER'@'127.0.0.1', '$MYSQL_USER'@'localhost';
+-- PROCESS lets the producer see open transactions, so a long one delays it instead of being missed.
+GRANT PROCESS ON *.* TO '$MYSQL_USER'@'127.0.0.1', '$MYSQL_USER'@'localhost';
 SQL
   mariadb_migrate
 }

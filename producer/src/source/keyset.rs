@@ -1,12 +1,11 @@
 //! The keyset page query and the cursor it advances.
 //!
 //! Rows are read in `(timestamp, key)` order, strictly after the cursor, so rows sharing one
-//! timestamp (common with `TIMESTAMP(0)`) are never skipped between pages, and only rows at
-//! least `commit_lag` old by the database's clock are read, so a transaction that commits late
-//! with an earlier timestamp is still seen when its turn comes.
+//! timestamp (common with `TIMESTAMP(0)`) are never skipped between pages, and only up to the
+//! read bound (see `read_bound`), so a transaction that commits late with an earlier timestamp
+//! is still seen when its turn comes.
 
-use std::time::Duration;
-
+use chrono::NaiveDateTime;
 use sluice_common::watermark::Watermark;
 use sqlx::mysql::{MySqlArguments, MySqlRow};
 use sqlx::query::Query;
@@ -51,15 +50,14 @@ impl KeysetQuery {
     pub fn page_after<'q>(
         &'q self,
         cursor: &Watermark,
-        commit_lag: Duration,
+        bound: NaiveDateTime,
         limit: u32,
     ) -> Query<'q, MySql, MySqlArguments> {
-        let lag_micros = i64::try_from(commit_lag.as_micros()).unwrap_or(i64::MAX);
         sqlx::query(&self.sql)
             .bind(cursor.last_updated.naive_utc())
             .bind(cursor.last_updated.naive_utc())
             .bind(cursor.id)
-            .bind(lag_micros)
+            .bind(bound)
             .bind(limit)
     }
 }
@@ -90,8 +88,8 @@ mod tests {
         assert!(sql.contains("`last_updated` >= ?"), "{sql}");
         assert!(sql.contains("(`last_updated` > ? OR `id` > ?)"), "{sql}");
         assert!(
-            sql.contains("`last_updated` <= NOW(6) - INTERVAL ? MICROSECOND"),
-            "{sql}"
+            sql.contains("AND `last_updated` <= ?\n"),
+            "read bound: {sql}"
         );
         assert!(sql.contains("ORDER BY `last_updated`, `id`"), "{sql}");
         assert!(!sql.contains("--"), "comments stripped: {sql}");

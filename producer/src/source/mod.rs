@@ -3,4 +3,5 @@
 
 pub mod columns;
 pub mod keyset;
+pub mod read_bound;
 pub mod row;

@@ -15,11 +15,11 @@ const PLAN_OFFSET: usize = 2;
 
 /// A row that cannot become a record; it goes to the dead-letter topic with this reason.
 #[derive(Debug, thiserror::Error, PartialEq)]
-#[error("column `{column}`: {reason}")]
+#[error("column `{column}` {reason}")]
 pub struct RowError {
     /// The column at fault.
     pub column: String,
-    /// What is wrong with its value.
+    /// What is wrong with its value, as a predicate: "is NULL but …", "holds …".
     pub reason: String,
 }
 
@@ -80,7 +80,7 @@ pub fn to_json(row: &MySqlRow, plan: &ColumnPlan) -> serde_json::Value {
             let value = match read_column(row, PLAN_OFFSET + index, *kind) {
                 Ok(Some(value)) => avro_to_json(&value),
                 Ok(None) => serde_json::Value::Null,
-                Err(reason) => serde_json::Value::String(format!("<unreadable: {reason}>")),
+                Err(reason) => serde_json::Value::String(format!("<{reason}>")),
             };
             object.insert(name.clone(), value);
         }
@@ -102,12 +102,14 @@ fn avro_to_json(value: &Value) -> serde_json::Value {
 
 /// Reads one column as the given kind; `None` is SQL NULL.
 fn read_column(row: &MySqlRow, index: usize, kind: ValueKind) -> Result<Option<Value>, String> {
-    let error = |e: sqlx::Error| e.to_string();
+    let error = |e: sqlx::Error| format!("cannot be read: {e}");
     Ok(match kind {
         ValueKind::Int => match row.try_get::<Option<i64>, _>(index).map_err(error)? {
-            Some(v) => Some(Value::Int(
-                i32::try_from(v).map_err(|_| format!("{v} does not fit an Avro int"))?,
-            )),
+            Some(v) => {
+                Some(Value::Int(i32::try_from(v).map_err(|_| {
+                    format!("holds {v}, which does not fit an Avro int")
+                })?))
+            }
             None => None,
         },
         ValueKind::Long => row

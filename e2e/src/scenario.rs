@@ -1,0 +1,372 @@
+//! A pipeline under test: its own table, topics, consumer group, watermark and output folder,
+//! run as the real `sluice-producer` and `sluice-consumer` processes against the real stack.
+
+use std::collections::HashMap;
+use std::fs::File;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+use sluice_common::mysql;
+use sluice_common::settings::{load, Layers, Settings};
+use sqlx::MySqlPool;
+
+use crate::expected::{expected_line, select_rows, Row};
+use crate::repo_root;
+
+/// The binaries under test, built by `cargo test --workspace` next to the test executable.
+pub fn binary(name: &str) -> PathBuf {
+    let exe = std::env::current_exe().expect("test executable path");
+    let dir = exe
+        .parent()
+        .and_then(|deps| deps.parent())
+        .expect("target profile folder");
+    let path = dir.join(name);
+    assert!(
+        path.exists(),
+        "{} is missing: run the tests with `make integration` or `cargo test --workspace`",
+        path.display()
+    );
+    path
+}
+
+/// One pipeline and everything it owns.
+pub struct Scenario {
+    /// Table the producer reads.
+    pub table: String,
+    /// Topic in between.
+    pub topic: String,
+    /// Its dead-letter topic.
+    pub dlq_topic: String,
+    /// The consumer group.
+    pub group: String,
+    /// Watermark, output files and process logs.
+    pub dir: tempfile::TempDir,
+    /// A connection to the database, session in UTC.
+    pub pool: MySqlPool,
+    /// The shipped configuration with this scenario's names.
+    pub settings: Settings,
+    producer: Option<Child>,
+    consumers: Vec<Child>,
+    extra: Vec<String>,
+}
+
+impl Scenario {
+    /// A new table `e2e_<tag>_…` with the product columns and `last_updated TIMESTAMP(precision)`.
+    pub async fn new(tag: &str, precision: u8) -> Self {
+        let id = crate::unique(tag).replace('-', "_");
+        let dir = tempfile::tempdir().expect("temp dir");
+        let table = format!("e2e_{id}");
+        let topic = format!("e2e-{id}");
+        let mut scenario = Self {
+            dlq_topic: format!("{topic}.dlq"),
+            group: format!("{topic}-writers"),
+            table,
+            topic,
+            pool: mysql::connect(&Settings::default().mysql, 4)
+                .await
+                .expect("MariaDB of the local stack (make up)"),
+            settings: Settings::default(),
+            dir,
+            producer: None,
+            consumers: Vec::new(),
+            extra: Vec::new(),
+        };
+        scenario.settings = load(&Layers {
+            file: Some(repo_root().join("sluice.toml")),
+            environment: Some(HashMap::new()),
+            overrides: scenario.overrides(),
+        })
+        .expect("shipped sluice.toml with overrides");
+        let p = precision;
+        sqlx::query(&format!(
+            "CREATE TABLE `{}` (id INT PRIMARY KEY, name VARCHAR(255), category VARCHAR(255), price FLOAT,
+             last_updated TIMESTAMP({p}) NOT NULL DEFAULT CURRENT_TIMESTAMP({p}) ON UPDATE CURRENT_TIMESTAMP({p}),
+             INDEX (last_updated, id))",
+            scenario.table
+        ))
+        .execute(&scenario.pool)
+        .await
+        .expect("create table");
+        scenario
+    }
+
+    /// Extra `--set section.key=value` for every process started after this call.
+    pub fn with_setting(&mut self, setting: &str) {
+        self.extra.push(setting.to_owned());
+    }
+
+    fn overrides(&self) -> Vec<String> {
+        let dir = self.dir.path().display();
+        let mut sets = vec![
+            format!("mysql.table={}", self.table),
+            format!("kafka.topic={}", self.topic),
+            format!("kafka.dlq_topic={}", self.dlq_topic),
+            format!("consumer.group_id={}", self.group),
+            format!("producer.watermark_file={dir}/watermark.json"),
+            format!("consumer.output_dir={dir}/out"),
+            "producer.batch_size=1000".to_owned(),
+            "producer.poll_interval_ms=200".to_owned(),
+            "consumer.commit_interval_ms=500".to_owned(),
+        ];
+        sets.extend(self.extra.iter().cloned());
+        sets
+    }
+
+    fn command(&self, binary_name: &str, log: &str) -> Command {
+        let mut command = Command::new(binary(binary_name));
+        command
+            .current_dir(repo_root())
+            .env_remove("SLUICE_CONFIG")
+            .arg("--config")
+            .arg(repo_root().join("sluice.toml"));
+        for set in self.overrides() {
+            command.arg("--set").arg(set);
+        }
+        let log = File::options()
+            .create(true)
+            .append(true)
+            .open(self.dir.path().join(log))
+            .expect("log file");
+        let err = log.try_clone().expect("log file");
+        command.stdout(Stdio::from(log)).stderr(Stdio::from(err));
+        command
+    }
+
+    /// Starts (or restarts) the producer.
+    pub fn start_producer(&mut self) {
+        let child = self
+            .command("sluice-producer", "producer.log")
+            .spawn()
+            .expect("start producer");
+        self.producer = Some(child);
+    }
+
+    /// Starts `count` consumers, `consumer-1` … `consumer-count`.
+    pub fn start_consumers(&mut self, count: u32) {
+        for n in 1..=count {
+            let mut command = self.command("sluice-consumer", &format!("consumer-{n}.log"));
+            command.arg("--member").arg(n.to_string());
+            self.consumers
+                .push(command.spawn().expect("start consumer"));
+        }
+    }
+
+    /// SIGKILL: the producer gets no chance to flush or save anything.
+    pub fn kill_producer(&mut self) {
+        if let Some(mut child) = self.producer.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    /// SIGTERM to every process, then waits for each to exit; returns their exit codes.
+    pub fn stop_all(&mut self) -> Vec<Option<i32>> {
+        let mut children: Vec<Child> = self.producer.take().into_iter().collect();
+        children.append(&mut self.consumers);
+        for child in &children {
+            let _ = Command::new("kill")
+                .arg("-TERM")
+                .arg(child.id().to_string())
+                .status();
+        }
+        children
+            .into_iter()
+            .map(|mut child| {
+                let deadline = Instant::now() + Duration::from_secs(60);
+                loop {
+                    if let Ok(Some(status)) = child.try_wait() {
+                        return status.code();
+                    }
+                    if Instant::now() > deadline {
+                        let _ = child.kill();
+                        return None;
+                    }
+                    std::thread::sleep(Duration::from_millis(100));
+                }
+            })
+            .collect()
+    }
+
+    /// Waits up to `patience` for every process to exit on its own (e.g. on a fatal error),
+    /// then stops what is left; returns their exit codes.
+    pub fn stop_all_after(&mut self, patience: Duration) -> Vec<Option<i32>> {
+        let deadline = Instant::now() + patience;
+        while Instant::now() < deadline {
+            let running = self
+                .producer
+                .iter_mut()
+                .chain(self.consumers.iter_mut())
+                .any(|child| matches!(child.try_wait(), Ok(None)));
+            if !running {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        self.stop_all()
+    }
+
+    /// A process log, for assertions on what a user reads.
+    pub fn log(&self, name: &str) -> String {
+        std::fs::read_to_string(self.dir.path().join(name)).unwrap_or_default()
+    }
+
+    /// Inserts products `ids` with deterministic names, mixed-case categories and cent prices;
+    /// `at` fixes `last_updated` (e.g. many rows sharing one second).
+    pub async fn insert_products(&self, ids: std::ops::Range<i32>, at: Option<&str>) {
+        let categories = ["electronics", "Home", "toys", "Books", "ELECTRONICS"];
+        let ids: Vec<i32> = ids.collect();
+        for chunk in ids.chunks(1000) {
+            let row = if at.is_some() {
+                "(?, ?, ?, ?, ?)"
+            } else {
+                "(?, ?, ?, ?)"
+            };
+            let columns = if at.is_some() {
+                "id, name, category, price, last_updated"
+            } else {
+                "id, name, category, price"
+            };
+            let sql = format!(
+                "INSERT INTO `{}` ({columns}) VALUES {}",
+                self.table,
+                vec![row; chunk.len()].join(", ")
+            );
+            let mut query = sqlx::query(&sql);
+            for &id in chunk {
+                query = query
+                    .bind(id)
+                    .bind(format!("Item {id}"))
+                    .bind(categories[id as usize % categories.len()])
+                    .bind(price_for(id, 0));
+                if let Some(at) = at {
+                    query = query.bind(at);
+                }
+            }
+            query.execute(&self.pool).await.expect("insert products");
+        }
+    }
+
+    /// Updates the price and name of each id in `ids`, one transaction per call.
+    pub async fn update_products(&self, ids: &[i32], round: i32) {
+        let mut transaction = self.pool.begin().await.expect("begin");
+        for &id in ids {
+            sqlx::query(&format!(
+                "UPDATE `{}` SET price = ?, name = ? WHERE id = ?",
+                self.table
+            ))
+            .bind(price_for(id, round))
+            .bind(format!("Item {id} v{round}"))
+            .bind(id)
+            .execute(&mut *transaction)
+            .await
+            .expect("update");
+        }
+        transaction.commit().await.expect("commit");
+    }
+
+    /// The line every valid row should end with, by id.
+    pub async fn expected(&self) -> HashMap<i32, Value> {
+        let discounts: Vec<(String, i64)> = self
+            .settings
+            .transform
+            .discounts
+            .iter()
+            .map(|d| (d.category.clone(), d.percent as i64))
+            .collect();
+        let rows: Vec<Row> = sqlx::query_as(&select_rows(&self.table))
+            .fetch_all(&self.pool)
+            .await
+            .expect("read rows");
+        rows.iter()
+            .filter_map(|row| expected_line(row, &discounts).map(|line| (row.id, line)))
+            .collect()
+    }
+
+    /// Every line of every output file: (file name, line number, parsed JSON).
+    pub fn lines(&self) -> Vec<(String, usize, Value)> {
+        let mut lines = Vec::new();
+        let Ok(entries) = std::fs::read_dir(self.dir.path().join("out")) else {
+            return lines;
+        };
+        for entry in entries.flatten() {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            let text = std::fs::read_to_string(entry.path()).unwrap_or_default();
+            for (number, line) in text.lines().enumerate() {
+                let value = serde_json::from_str(line)
+                    .unwrap_or_else(|e| panic!("{name}:{number} is not JSON ({e}): {line}"));
+                lines.push((name.clone(), number, value));
+            }
+        }
+        lines
+    }
+
+    /// The latest line about each product: the greatest `last_updated`, then the later line.
+    pub fn latest_lines(&self) -> HashMap<i32, Value> {
+        let mut latest: HashMap<i32, Value> = HashMap::new();
+        for (_, _, line) in self.lines() {
+            let id = line["id"].as_i64().unwrap_or(-1) as i32;
+            let newer = latest
+                .get(&id)
+                .is_none_or(|seen| seen["last_updated"].as_str() <= line["last_updated"].as_str());
+            if newer {
+                latest.insert(id, line);
+            }
+        }
+        latest
+    }
+
+    /// Waits until the latest line of every valid row equals its expected line.
+    pub async fn wait_caught_up(&self, timeout: Duration) {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let expected = self.expected().await;
+            let latest = self.latest_lines();
+            let wrong: Vec<_> = expected
+                .iter()
+                .filter(|(id, line)| latest.get(id) != Some(line))
+                .take(3)
+                .map(|(id, line)| format!("id {id}: expected {line}, latest {:?}", latest.get(id)))
+                .collect();
+            if wrong.is_empty() {
+                return;
+            }
+            if Instant::now() > deadline {
+                panic!(
+                    "not caught up after {timeout:?}: {} of {} rows differ, e.g.\n{}\nproducer log tail:\n{}",
+                    expected.iter().filter(|(id, line)| latest.get(id) != Some(line)).count(),
+                    expected.len(),
+                    wrong.join("\n"),
+                    tail(&self.log("producer.log"), 15)
+                );
+            }
+            tokio::time::sleep(Duration::from_millis(500)).await;
+        }
+    }
+}
+
+impl Drop for Scenario {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.producer.take() {
+            let _ = child.kill();
+        }
+        for child in &mut self.consumers {
+            let _ = child.kill();
+        }
+    }
+}
+
+/// A price in whole cents that changes with each update round.
+pub fn price_for(id: i32, round: i32) -> f32 {
+    let cents = (id * 37 + round * 101).rem_euclid(50_000) + 100;
+    format!("{}.{:02}", cents / 100, cents % 100)
+        .parse()
+        .unwrap_or(1.0)
+}
+
+/// The last `count` lines of `text`.
+pub fn tail(text: &str, count: usize) -> String {
+    let lines: Vec<&str> = text.lines().collect();
+    lines[lines.len().saturating_sub(count)..].join("\n")
+}

@@ -1,0 +1,70 @@
+//! Servers that are down when the pipeline starts are waited for, with a log line saying what
+//! is awaited, and the pipeline makes progress once they are back. These tests stop services of
+//! the shared stack, so they run one at a time and always bring the stack back up.
+
+use std::time::{Duration, Instant};
+
+use sluice_e2e::scenario::{tail, Scenario};
+use sluice_e2e::{stack, stack_ok};
+
+const CATCH_UP: Duration = Duration::from_secs(180);
+
+static STACK: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
+/// Brings every service back even when the test fails half-way.
+struct RestoreStack;
+
+impl Drop for RestoreStack {
+    fn drop(&mut self) {
+        let _ = stack(&["up"]);
+    }
+}
+
+async fn wait_for_log(scenario: &Scenario, file: &str, needle: &str) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !scenario.log(file).contains(needle) {
+        assert!(
+            Instant::now() < deadline,
+            "{file} never said `{needle}`:\n{}",
+            tail(&scenario.log(file), 20)
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_unreachable_registry_at_start_is_waited_for() {
+    let _serial = STACK.lock().await;
+    let _restore = RestoreStack;
+    let mut scenario = Scenario::new("noregistry", 6).await;
+    scenario.insert_products(1..101, None).await;
+    stack_ok(&["stop", "registry"]);
+    scenario.start_consumers(1);
+    scenario.start_producer();
+    wait_for_log(
+        &scenario,
+        "producer.log",
+        "waiting for the schema registry at",
+    )
+    .await;
+    stack_ok(&["start", "registry"]);
+    scenario.wait_caught_up(CATCH_UP).await;
+    scenario.stop_all();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_unreachable_kafka_at_start_is_waited_for() {
+    let _serial = STACK.lock().await;
+    let _restore = RestoreStack;
+    let mut scenario = Scenario::new("nokafka", 6).await;
+    scenario.insert_products(1..101, None).await;
+    stack_ok(&["stop", "registry"]);
+    stack_ok(&["stop", "kafka"]);
+    scenario.start_consumers(1);
+    scenario.start_producer();
+    wait_for_log(&scenario, "producer.log", "waiting for Kafka at").await;
+    wait_for_log(&scenario, "consumer-1.log", "waiting for Kafka at").await;
+    stack_ok(&["up"]);
+    scenario.wait_caught_up(CATCH_UP).await;
+    scenario.stop_all();
+}
