@@ -16,6 +16,8 @@ use crate::json_line::write_line;
 use crate::transform::Transform;
 
 const PROGRESS_EVERY: Duration = Duration::from_secs(5);
+/// With nothing new written, a heartbeat line this often instead.
+const IDLE_PROGRESS_EVERY: Duration = Duration::from_secs(60);
 const POLL_TIMEOUT: Duration = Duration::from_millis(200);
 
 /// Gives rdkafka's rebalance callbacks access to the checkpoint.
@@ -115,7 +117,13 @@ impl Member {
                     .map_err(anyhow::Error::msg)?;
                 last_commit = Instant::now();
             }
-            if last_progress.elapsed() >= PROGRESS_EVERY {
+            let idle = lock(&self.checkpoint).sink.lines() == lines_at_progress;
+            let due = if idle {
+                IDLE_PROGRESS_EVERY
+            } else {
+                PROGRESS_EVERY
+            };
+            if last_progress.elapsed() >= due {
                 lines_at_progress = self.log_progress(last_progress.elapsed(), lines_at_progress);
                 last_progress = Instant::now();
             }

@@ -165,11 +165,13 @@ impl Scenario {
     pub fn stop_all(&mut self) -> Vec<Option<i32>> {
         let mut children: Vec<Child> = self.producer.take().into_iter().collect();
         children.append(&mut self.consumers);
-        for child in &children {
-            let _ = Command::new("kill")
-                .arg("-TERM")
-                .arg(child.id().to_string())
-                .status();
+        for child in &mut children {
+            if matches!(child.try_wait(), Ok(None)) {
+                let _ = Command::new("kill")
+                    .arg("-TERM")
+                    .arg(child.id().to_string())
+                    .status();
+            }
         }
         children
             .into_iter()

@@ -5,8 +5,11 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use rdkafka::consumer::{BaseConsumer, Consumer};
+use rdkafka::message::Message;
+use rdkafka::{Offset, TopicPartitionList};
 use sluice_common::kafka::client_config;
 use sluice_e2e::kafka_tool;
+use sluice_e2e::murmur2::java_partition;
 use sluice_e2e::scenario::Scenario;
 
 const PRODUCTS: i32 = 20_000;
@@ -53,6 +56,7 @@ async fn run_catalogue(precision: u8) {
     assert_lines_follow_update_order(&scenario);
     assert_every_member_wrote(&scenario, 5);
     assert_every_partition_has_records(&scenario, 10);
+    assert_keys_are_partitioned_like_java_clients(&scenario, 10);
     assert_group_has_five_members_and_no_lag(&scenario).await;
 
     let codes = scenario.stop_all();
@@ -104,6 +108,44 @@ fn assert_every_partition_has_records(scenario: &Scenario, partitions: i32) {
             scenario.topic
         );
     }
+}
+
+/// Every key is on the partition a Java client's default partitioner would choose, so other
+/// producers of the same topic keep each product's updates together.
+fn assert_keys_are_partitioned_like_java_clients(scenario: &Scenario, partitions: i32) {
+    let consumer: BaseConsumer = client_config(&scenario.settings.kafka)
+        .set("group.id", format!("{}-inspector", scenario.topic))
+        .create()
+        .expect("consumer");
+    let mut assignment = TopicPartitionList::new();
+    for partition in 0..partitions {
+        assignment
+            .add_partition_offset(&scenario.topic, partition, Offset::Beginning)
+            .expect("assignment");
+    }
+    consumer.assign(&assignment).expect("assign");
+    let mut checked = 0;
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while checked < 2000 && std::time::Instant::now() < deadline {
+        let Some(message) = consumer.poll(Duration::from_millis(100)) else {
+            continue;
+        };
+        let message = message.expect("no error");
+        let key = message.key().expect("every record has a key");
+        assert_eq!(
+            message.partition(),
+            java_partition(key, partitions),
+            "key {} is not on its Java partition",
+            String::from_utf8_lossy(key)
+        );
+        assert_eq!(
+            &message.payload().expect("payload")[..1],
+            &[0],
+            "Confluent magic byte"
+        );
+        checked += 1;
+    }
+    assert_eq!(checked, 2000, "records read back to check");
 }
 
 /// Kafka's own tool shows the five static members and a lag of zero on every partition.

@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::message::{Headers, Message};
+use rdkafka::producer::{FutureProducer, FutureRecord};
 use rdkafka::{Offset, TopicPartitionList};
 use sluice_common::dead_letter::{ORIGIN_HEADER, REASON_HEADER, STAGE_HEADER};
 use sluice_common::kafka::client_config;
@@ -120,44 +121,89 @@ async fn a_row_with_a_null_name_goes_to_the_dead_letter_topic() {
         "the bad row is not written as a line"
     );
 
-    let consumer: BaseConsumer = client_config(&scenario.settings.kafka)
-        .set("group.id", format!("{}-inspector", scenario.dlq_topic))
-        .create()
-        .expect("consumer");
-    let mut assignment = TopicPartitionList::new();
-    for partition in 0..scenario.settings.kafka.partitions {
-        assignment
-            .add_partition_offset(&scenario.dlq_topic, partition, Offset::Beginning)
-            .expect("assignment");
-    }
-    consumer.assign(&assignment).expect("assign");
-    let letter = (0..60)
-        .find_map(|_| consumer.poll(Duration::from_millis(500)))
-        .expect("a dead letter within 30 s")
-        .expect("no error");
-    let header = |name: &str| {
-        letter
-            .headers()
-            .and_then(|h| h.iter().find(|x| x.key == name).and_then(|x| x.value))
-            .map(|v| String::from_utf8_lossy(v).into_owned())
-            .unwrap_or_default()
-    };
-    assert_eq!(letter.key(), Some(&b"5"[..]));
-    assert_eq!(header(STAGE_HEADER), "producer.encode");
-    assert!(
-        header(REASON_HEADER).contains("`name` is NULL"),
-        "{}",
-        header(REASON_HEADER)
-    );
-    assert_eq!(
-        header(ORIGIN_HEADER),
-        format!("sluice.{} id=5", scenario.table)
-    );
+    let letter = first_dead_letter(&scenario);
+    assert_eq!(letter.key, Some(b"5".to_vec()));
+    assert_eq!(letter.header(STAGE_HEADER), "producer.encode");
+    let reason = letter.header(REASON_HEADER);
+    assert!(reason.contains("`name` is NULL"), "{reason}");
+    let origin = letter.header(ORIGIN_HEADER);
+    assert_eq!(origin, format!("sluice.{} id=5", scenario.table));
     let payload: serde_json::Value =
-        serde_json::from_slice(letter.payload().expect("payload")).expect("JSON");
+        serde_json::from_slice(letter.payload.as_deref().expect("payload")).expect("JSON");
     assert_eq!(payload["id"], 5);
     assert!(payload["name"].is_null());
     scenario.stop_all();
+}
+
+/// Bytes that are not in the Confluent wire format cannot be decoded: the consumer sends them
+/// to the dead-letter topic with the stage, reason and origin, and keeps writing later records.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_record_that_cannot_be_decoded_goes_to_the_dead_letter_topic() {
+    let _serial = ONE_PIPELINE.lock().await;
+    let mut scenario = Scenario::new("baddecode", 6).await;
+    scenario.insert_products(1..11, None).await;
+    scenario.start_consumers(1);
+    scenario.start_producer();
+    scenario.wait_caught_up(CATCH_UP).await;
+
+    let producer: FutureProducer = client_config(&scenario.settings.kafka)
+        .create()
+        .expect("producer");
+    let delivery = producer
+        .send(
+            FutureRecord::to(&scenario.topic)
+                .key("999")
+                .payload("{\"not\":\"avro\"}"),
+            Duration::from_secs(10),
+        )
+        .await
+        .map_err(|(e, _)| e)
+        .expect("malformed record sent");
+    scenario.insert_products(11..21, None).await;
+    scenario.wait_caught_up(CATCH_UP).await;
+
+    let letter = first_dead_letter(&scenario);
+    assert_eq!(letter.key, Some(b"999".to_vec()));
+    assert_eq!(letter.header(STAGE_HEADER), "consumer.decode");
+    assert!(
+        letter
+            .header(REASON_HEADER)
+            .contains("not in the Confluent wire format"),
+        "{}",
+        letter.header(REASON_HEADER)
+    );
+    assert_eq!(
+        letter.header(ORIGIN_HEADER),
+        format!(
+            "{}/{}@{}",
+            scenario.topic, delivery.partition, delivery.offset
+        )
+    );
+    assert_eq!(
+        letter.payload.as_deref(),
+        Some(&b"{\"not\":\"avro\"}"[..]),
+        "the original bytes are kept"
+    );
+    scenario.stop_all();
+}
+
+/// A topic with another partition count would move keys to other partitions: the producer
+/// refuses it and says why, instead of breaking per-product order.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_topic_with_another_partition_count_is_refused() {
+    let _serial = ONE_PIPELINE.lock().await;
+    let mut scenario = Scenario::new("wrongpartitions", 6).await;
+    sluice_common::kafka::ensure_topic(&scenario.settings.kafka, &scenario.topic, 3, false)
+        .await
+        .expect("create a 3-partition topic");
+    scenario.start_producer();
+    let codes = scenario.stop_all_after(Duration::from_secs(60));
+    assert_eq!(codes, [Some(1)], "exits with an error");
+    let log = scenario.log("producer.log");
+    assert!(
+        log.contains("has 3 partitions but kafka.partitions is 10"),
+        "{log}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -173,4 +219,58 @@ async fn a_config_naming_a_missing_table_is_a_clear_error() {
         log.contains("table `sluice.no_such_table` does not exist"),
         "clear message naming the table:\n{log}"
     );
+}
+
+/// A dead letter as read back from the topic.
+struct Letter {
+    key: Option<Vec<u8>>,
+    payload: Option<Vec<u8>>,
+    headers: Vec<(String, String)>,
+}
+
+impl Letter {
+    fn header(&self, name: &str) -> String {
+        self.headers
+            .iter()
+            .find(|(key, _)| key == name)
+            .map(|(_, value)| value.clone())
+            .unwrap_or_default()
+    }
+}
+
+/// The first record of the scenario's dead-letter topic, waiting up to 30 s for it.
+fn first_dead_letter(scenario: &Scenario) -> Letter {
+    let consumer: BaseConsumer = client_config(&scenario.settings.kafka)
+        .set("group.id", format!("{}-inspector", scenario.dlq_topic))
+        .create()
+        .expect("consumer");
+    let mut assignment = TopicPartitionList::new();
+    for partition in 0..scenario.settings.kafka.partitions {
+        assignment
+            .add_partition_offset(&scenario.dlq_topic, partition, Offset::Beginning)
+            .expect("assignment");
+    }
+    consumer.assign(&assignment).expect("assign");
+    let message = (0..60)
+        .find_map(|_| consumer.poll(Duration::from_millis(500)))
+        .expect("a dead letter within 30 s")
+        .expect("no error");
+    Letter {
+        key: message.key().map(<[u8]>::to_vec),
+        payload: message.payload().map(<[u8]>::to_vec),
+        headers: message
+            .headers()
+            .map(|headers| {
+                headers
+                    .iter()
+                    .map(|h| {
+                        (
+                            h.key.to_owned(),
+                            String::from_utf8_lossy(h.value.unwrap_or_default()).into_owned(),
+                        )
+                    })
+                    .collect()
+            })
+            .unwrap_or_default(),
+    }
 }

@@ -31,13 +31,7 @@ enum Command {
 async fn main() -> ExitCode {
     sluice_common::logging::init();
     let cli = Cli::parse();
-    match run(cli).await {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(error) => {
-            eprintln!("sluice-producer: {error:#}");
-            ExitCode::FAILURE
-        }
-    }
+    sluice_common::exit::finish("sluice-producer", run(cli).await)
 }
 
 async fn run(cli: Cli) -> anyhow::Result<()> {

@@ -24,45 +24,20 @@ use crate::source::row;
 /// Pause after a failed query or publish before trying the same page again.
 const RETRY_PAUSE: Duration = Duration::from_secs(1);
 
-/// The producer, ready to run.
+/// The producer, ready to run; assembled by `startup::prepare`.
 pub struct Pipeline {
-    pool: MySqlPool,
-    query: KeysetQuery,
-    plan: ColumnPlan,
-    encoder: RecordEncoder,
-    publisher: Publisher,
-    store: WatermarkStore,
-    settings: ProducerSettings,
-    table: String,
-    progress: Progress,
+    pub(crate) pool: MySqlPool,
+    pub(crate) query: KeysetQuery,
+    pub(crate) plan: ColumnPlan,
+    pub(crate) encoder: RecordEncoder,
+    pub(crate) publisher: Publisher,
+    pub(crate) store: WatermarkStore,
+    pub(crate) settings: ProducerSettings,
+    pub(crate) table: String,
+    pub(crate) progress: Progress,
 }
 
 impl Pipeline {
-    /// Assembles a pipeline from its parts (see `startup::prepare`).
-    #[allow(clippy::too_many_arguments)]
-    pub fn new(
-        pool: MySqlPool,
-        query: KeysetQuery,
-        plan: ColumnPlan,
-        encoder: RecordEncoder,
-        publisher: Publisher,
-        store: WatermarkStore,
-        settings: ProducerSettings,
-        table: String,
-    ) -> Self {
-        Self {
-            pool,
-            query,
-            plan,
-            encoder,
-            publisher,
-            store,
-            settings,
-            table,
-            progress: Progress::default(),
-        }
-    }
-
     /// Runs until shutdown is requested; returns after the page in flight is acknowledged and
     /// the watermark saved.
     pub async fn run(mut self, shutdown: Shutdown) -> anyhow::Result<()> {

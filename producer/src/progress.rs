@@ -7,6 +7,8 @@ use sluice_common::watermark::Watermark;
 use crate::source::row::format_timestamp;
 
 const EVERY: Duration = Duration::from_secs(5);
+/// With nothing new to report, a heartbeat line this often instead.
+const IDLE_EVERY: Duration = Duration::from_secs(60);
 
 /// Running totals, logged every few seconds rather than per record.
 #[derive(Debug)]
@@ -41,7 +43,8 @@ impl Progress {
     /// Logs a progress line when one is due, or at once with `force`.
     pub fn maybe_log(&mut self, watermark: &Watermark, force: bool) {
         let elapsed = self.last_line.elapsed();
-        if !force && elapsed < EVERY {
+        let idle = self.rows_read == self.rows_at_last_line;
+        if !force && (elapsed < EVERY || (idle && elapsed < IDLE_EVERY)) {
             return;
         }
         let rate =

@@ -12,6 +12,7 @@ use sluice_registry::{RegistryClient, RegistryError, SchemaFile};
 
 use crate::encode::RecordEncoder;
 use crate::pipeline::Pipeline;
+use crate::progress::Progress;
 use crate::publish::Publisher;
 use crate::source::columns::{table_columns, ColumnPlan};
 use crate::source::keyset::KeysetQuery;
@@ -119,14 +120,15 @@ pub async fn prepare(settings: &Settings, shutdown: &Shutdown) -> anyhow::Result
     let encoder = RecordEncoder::new(schema_file.schema, schema_id)?;
     let publisher = Publisher::new(kafka_settings, &settings.producer)?;
     let store = WatermarkStore::new(&settings.producer.watermark_file);
-    Ok(Some(Pipeline::new(
+    Ok(Some(Pipeline {
         pool,
         query,
         plan,
         encoder,
         publisher,
         store,
-        settings.producer.clone(),
+        settings: settings.producer.clone(),
         table,
-    )))
+        progress: Progress::default(),
+    }))
 }

@@ -40,13 +40,7 @@ enum Command {
 #[tokio::main]
 async fn main() -> ExitCode {
     logging::init();
-    match run(Cli::parse()).await {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(error) => {
-            eprintln!("sluice-loadgen: {error:#}");
-            ExitCode::FAILURE
-        }
-    }
+    sluice_common::exit::finish("sluice-loadgen", run(Cli::parse()).await)
 }
 
 async fn run(cli: Cli) -> anyhow::Result<()> {
