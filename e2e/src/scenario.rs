@@ -145,12 +145,31 @@ impl Scenario {
 
     /// Starts `count` consumers, `consumer-1` … `consumer-count`.
     pub fn start_consumers(&mut self, count: u32) {
+        self.start_group("", count, &[]);
+    }
+
+    /// Starts `count` consumers with extra settings (e.g. another group, reader schema and
+    /// output folder); their logs are `<label>consumer-N.log`.
+    pub fn start_group(&mut self, label: &str, count: u32, settings: &[String]) {
         for n in 1..=count {
-            let mut command = self.command("sluice-consumer", &format!("consumer-{n}.log"));
+            let mut command = self.command("sluice-consumer", &format!("{label}consumer-{n}.log"));
+            for setting in settings {
+                command.arg("--set").arg(setting);
+            }
             command.arg("--member").arg(n.to_string());
             self.consumers
                 .push(command.spawn().expect("start consumer"));
         }
+    }
+
+    /// Stops the producer with SIGTERM, leaving the consumers running.
+    pub fn stop_producer(&mut self) -> Option<i32> {
+        let mut producer = self.producer.take()?;
+        let _ = Command::new("kill")
+            .arg("-TERM")
+            .arg(producer.id().to_string())
+            .status();
+        producer.wait().ok().and_then(|status| status.code())
     }
 
     /// SIGKILL: the producer gets no chance to flush or save anything.
@@ -288,8 +307,13 @@ impl Scenario {
 
     /// Every line of every output file: (file name, line number, parsed JSON).
     pub fn lines(&self) -> Vec<(String, usize, Value)> {
+        self.lines_in("out")
+    }
+
+    /// The same for the output folder `folder` of the scenario's directory.
+    pub fn lines_in(&self, folder: &str) -> Vec<(String, usize, Value)> {
         let mut lines = Vec::new();
-        let Ok(entries) = std::fs::read_dir(self.dir.path().join("out")) else {
+        let Ok(entries) = std::fs::read_dir(self.dir.path().join(folder)) else {
             return lines;
         };
         for entry in entries.flatten() {
@@ -306,8 +330,13 @@ impl Scenario {
 
     /// The latest line about each product: the greatest `last_updated`, then the later line.
     pub fn latest_lines(&self) -> HashMap<i32, Value> {
+        self.latest_lines_in("out")
+    }
+
+    /// The same for the output folder `folder`.
+    pub fn latest_lines_in(&self, folder: &str) -> HashMap<i32, Value> {
         let mut latest: HashMap<i32, Value> = HashMap::new();
-        for (_, _, line) in self.lines() {
+        for (_, _, line) in self.lines_in(folder) {
             let id = line["id"].as_i64().unwrap_or(-1) as i32;
             let newer = latest
                 .get(&id)

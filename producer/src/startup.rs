@@ -8,7 +8,7 @@ use sluice_common::settings::Settings;
 use sluice_common::shutdown::Shutdown;
 use sluice_common::watermark::WatermarkStore;
 use sluice_common::{kafka, mysql, retry};
-use sluice_registry::{RegistryClient, RegistryError, SchemaFile};
+use sluice_registry::{CompatibilityLevel, RegistryClient, RegistryError, SchemaFile, SchemaId};
 
 use crate::encode::RecordEncoder;
 use crate::pipeline::Pipeline;
@@ -89,18 +89,16 @@ pub async fn prepare(settings: &Settings, shutdown: &Shutdown) -> anyhow::Result
 
     let registry = RegistryClient::new(&settings.registry)?;
     let subject = format!("{}-value", settings.kafka.topic);
-    let canonical = schema_file.canonical();
+    let level: CompatibilityLevel = settings
+        .producer
+        .compatibility
+        .parse()
+        .map_err(anyhow::Error::msg)?;
+    let schema_text = schema_file.registered_text();
     let registration = retry::until_ok(
         &format!("the schema registry at {}", settings.registry.url),
         shutdown,
-        || async {
-            // Transient failures are retried; a refusal is the outcome.
-            match registry.register(&subject, &canonical).await {
-                Err(e @ RegistryError::Unreachable { .. }) => Err(e),
-                Err(e @ RegistryError::Status { status: 500.., .. }) => Err(e),
-                outcome => Ok(outcome),
-            }
-        },
+        || register(&registry, &subject, level, &schema_text),
     )
     .await;
     let Some(registered) = registration else {
@@ -108,7 +106,7 @@ pub async fn prepare(settings: &Settings, shutdown: &Shutdown) -> anyhow::Result
     };
     let schema_id = registered.with_context(|| {
         format!(
-            "registering {} under `{subject}`",
+            "schema {} cannot be registered under `{subject}`; nothing was produced",
             schema_file.path.display()
         )
     })?;
@@ -131,4 +129,28 @@ pub async fn prepare(settings: &Settings, shutdown: &Shutdown) -> anyhow::Result
         table,
         progress: Progress::default(),
     }))
+}
+
+/// Gives the subject the configured compatibility level when it has none of its own, then
+/// registers the schema: the registry refuses one that breaks the level, with its reason, before
+/// any record is written. Transient failures are `Err` (retried); a refusal is `Ok(Err(..))`.
+async fn register(
+    registry: &RegistryClient,
+    subject: &str,
+    level: CompatibilityLevel,
+    schema: &str,
+) -> Result<Result<SchemaId, RegistryError>, RegistryError> {
+    let outcome = async {
+        if registry.subject_compatibility(subject).await?.is_none() {
+            registry.set_subject_compatibility(subject, level).await?;
+            tracing::info!("subject {subject} had no compatibility level; set it to {level}");
+        }
+        registry.register(subject, schema).await
+    }
+    .await;
+    match outcome {
+        Err(e @ RegistryError::Unreachable { .. }) => Err(e),
+        Err(e @ RegistryError::Status { status: 500.., .. }) => Err(e),
+        outcome => Ok(outcome),
+    }
 }

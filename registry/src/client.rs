@@ -1,12 +1,13 @@
 //! The HTTP calls, one method per endpoint. Only the parts of the API both Confluent's registry
 //! and Apicurio's ccompat layer serve are used.
 
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use reqwest::{Method, StatusCode, Url};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
-use serde_json::json;
 use sluice_common::settings::RegistrySettings;
 
 use crate::error::causes;
@@ -51,27 +52,27 @@ impl std::fmt::Display for CompatibilityLevel {
     }
 }
 
+impl std::str::FromStr for CompatibilityLevel {
+    type Err = String;
+
+    /// Parses a level as Confluent names it, in any case: `backward`, `FULL_TRANSITIVE`, …
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        serde_json::from_value(serde_json::Value::String(text.to_uppercase())).map_err(|_| {
+            format!(
+                "unknown compatibility level `{text}`: use NONE, BACKWARD, BACKWARD_TRANSITIVE, FORWARD, FORWARD_TRANSITIVE, FULL or FULL_TRANSITIVE"
+            )
+        })
+    }
+}
+
 /// A client for one registry; cheap to clone, safe to share between tasks.
 #[derive(Debug, Clone)]
 pub struct RegistryClient {
     http: reqwest::Client,
     base: Url,
-}
-
-#[derive(Deserialize)]
-struct IdAnswer {
-    id: SchemaId,
-}
-
-#[derive(Deserialize)]
-struct SchemaAnswer {
-    schema: String,
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct ConfigAnswer {
-    compatibility_level: CompatibilityLevel,
+    credentials: Option<(String, String)>,
+    /// Schemas by id: an id names one schema forever, so a lookup never needs repeating.
+    pub(crate) by_id: Arc<Mutex<HashMap<SchemaId, String>>>,
 }
 
 #[derive(Deserialize)]
@@ -90,41 +91,28 @@ impl RegistryClient {
                 settings.url
             )));
         }
-        let http = reqwest::Client::builder()
-            .timeout(Duration::from_secs(settings.timeout_secs))
+        let mut builder =
+            reqwest::Client::builder().timeout(Duration::from_secs(settings.timeout_secs));
+        if !settings.ca_file.is_empty() {
+            let pem = std::fs::read(&settings.ca_file).map_err(|e| {
+                RegistryError::Config(format!("registry.ca_file `{}`: {e}", settings.ca_file))
+            })?;
+            let certificate = reqwest::Certificate::from_pem(&pem).map_err(|e| {
+                RegistryError::Config(format!("registry.ca_file `{}`: {e}", settings.ca_file))
+            })?;
+            builder = builder.add_root_certificate(certificate);
+        }
+        let http = builder
             .build()
             .map_err(|e| RegistryError::Config(e.to_string()))?;
-        Ok(Self { http, base })
-    }
-
-    /// Registers `schema` (Avro JSON) under `subject` and returns its id; registering a schema
-    /// that is already there returns the existing id.
-    pub async fn register(&self, subject: &str, schema: &str) -> Result<SchemaId, RegistryError> {
-        let url = self.url(&["subjects", subject, "versions"]);
-        let body = json!({ "schema": schema, "schemaType": "AVRO" });
-        let answer: IdAnswer = self
-            .call(Method::POST, url, Some(body))
-            .await
-            .map_err(|e| e.incompatible_for(subject))?;
-        Ok(answer.id)
-    }
-
-    /// The schema text registered under `id`.
-    pub async fn schema_by_id(&self, id: SchemaId) -> Result<String, RegistryError> {
-        let url = self.url(&["schemas", "ids", &id.to_string()]);
-        let answer: SchemaAnswer = self.call(Method::GET, url, None).await?;
-        Ok(answer.schema)
-    }
-
-    /// Every subject the registry knows.
-    pub async fn subjects(&self) -> Result<Vec<String>, RegistryError> {
-        self.call(Method::GET, self.url(&["subjects"]), None).await
-    }
-
-    /// The level applied to subjects that set none of their own.
-    pub async fn global_compatibility(&self) -> Result<CompatibilityLevel, RegistryError> {
-        let answer: ConfigAnswer = self.call(Method::GET, self.url(&["config"]), None).await?;
-        Ok(answer.compatibility_level)
+        let credentials = (!settings.username.is_empty())
+            .then(|| (settings.username.clone(), settings.password.clone()));
+        Ok(Self {
+            http,
+            base,
+            credentials,
+            by_id: Arc::default(),
+        })
     }
 
     /// Sends a request, retrying when no answer came back at all. A pooled connection to a
@@ -142,6 +130,9 @@ impl RegistryClient {
                 .http
                 .request(method.clone(), url.clone())
                 .header(reqwest::header::ACCEPT, CONTENT_TYPE);
+            if let Some((user, password)) = &self.credentials {
+                request = request.basic_auth(user, Some(password));
+            }
             if let Some(body) = body {
                 request = request
                     .header(reqwest::header::CONTENT_TYPE, CONTENT_TYPE)
@@ -157,7 +148,7 @@ impl RegistryClient {
         }
     }
 
-    fn url(&self, segments: &[&str]) -> Url {
+    pub(crate) fn url(&self, segments: &[&str]) -> Url {
         let mut url = self.base.clone();
         if let Ok(mut path) = url.path_segments_mut() {
             path.pop_if_empty().extend(segments);
@@ -165,7 +156,7 @@ impl RegistryClient {
         url
     }
 
-    async fn call<T: DeserializeOwned>(
+    pub(crate) async fn call<T: DeserializeOwned>(
         &self,
         method: Method,
         url: Url,
@@ -208,7 +199,7 @@ impl RegistryClient {
 
 impl RegistryError {
     /// A 409 on registration means the schema breaks the subject's compatibility rule.
-    fn incompatible_for(self, subject: &str) -> Self {
+    pub(crate) fn incompatible_for(self, subject: &str) -> Self {
         match self {
             RegistryError::Status {
                 status: 409,
@@ -232,6 +223,13 @@ fn method_name(method: &Method) -> &'static str {
     }
 }
 
+/// Locks a cache; a poisoned lock still holds valid entries (each insert is one call).
+pub(crate) fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
 /// Error bodies can be HTML pages or stack traces; keep the message on one line and short.
 fn one_line(text: &str) -> String {
     let flat: String = text.split_whitespace().collect::<Vec<_>>().join(" ");
@@ -249,6 +247,7 @@ mod tests {
         RegistryClient::new(&RegistrySettings {
             url: url.into(),
             timeout_secs: 1,
+            ..RegistrySettings::default()
         })
         .expect("valid url")
     }
@@ -277,7 +276,7 @@ mod tests {
     fn non_http_url_is_a_config_error() {
         let err = RegistryClient::new(&RegistrySettings {
             url: "registry:8081".into(),
-            timeout_secs: 1,
+            ..RegistrySettings::default()
         })
         .expect_err("must be refused");
         assert!(matches!(err, RegistryError::Config(_)), "{err}");

@@ -2,11 +2,15 @@
 //! Apicurio's `/apis/ccompat/v7`, so producers and consumers can share schemas by id.
 
 mod client;
+mod endpoints;
 mod error;
+mod explain;
 mod probe;
 mod schema_file;
 
 pub use client::{CompatibilityLevel, RegistryClient, SchemaId};
+pub use endpoints::{CompatibilityVerdict, SubjectVersion};
 pub use error::RegistryError;
+pub use explain::explain_incompatibility;
 pub use probe::probe_registry;
 pub use schema_file::{SchemaFile, SchemaFileError};

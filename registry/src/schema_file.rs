@@ -53,10 +53,14 @@ impl SchemaFile {
         Ok(Self { path, text, schema })
     }
 
-    /// The canonical form, the text registered: the same schema always gets the same id,
-    /// whatever the file's whitespace.
-    pub fn canonical(&self) -> String {
-        self.schema.canonical_form()
+    /// The text registered: the file's JSON, compacted, so the same file always gets the same
+    /// id whatever its whitespace. Not Avro's parsing canonical form, which drops `default` and
+    /// `doc`: without its defaults an evolved schema would look incompatible, and readers
+    /// would lose them.
+    pub fn registered_text(&self) -> String {
+        serde_json::from_str::<serde_json::Value>(&self.text)
+            .map(|value| value.to_string())
+            .unwrap_or_else(|_| self.text.clone())
     }
 }
 
@@ -71,7 +75,20 @@ mod tests {
             "/../schemas/product.avsc"
         ))
         .expect("loads");
-        assert!(file.canonical().contains("\"name\":\"Product\""));
+        assert!(file.registered_text().contains("\"name\":\"Product\""));
+    }
+
+    #[test]
+    fn registered_text_keeps_defaults_and_docs() {
+        let file = SchemaFile::load(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../schemas/product.v2.avsc"
+        ))
+        .expect("loads");
+        let text = file.registered_text();
+        assert!(text.contains("\"default\":0"), "{text}");
+        assert!(text.contains("\"doc\":"), "{text}");
+        assert!(!text.contains('\n'), "compact: {text}");
     }
 
     #[test]

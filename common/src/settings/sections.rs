@@ -95,6 +95,13 @@ pub struct RegistrySettings {
     pub url: String,
     /// Seconds to wait for an answer before reporting the registry unreachable.
     pub timeout_secs: u64,
+    /// User for HTTP basic authentication (hosted registries); empty for none.
+    pub username: String,
+    /// Password for basic authentication. Prefer `SLUICE__REGISTRY__PASSWORD`.
+    pub password: String,
+    /// PEM file of an extra certificate authority to trust for `https` URLs; empty for the
+    /// system's.
+    pub ca_file: String,
 }
 
 impl Default for RegistrySettings {
@@ -102,6 +109,9 @@ impl Default for RegistrySettings {
         Self {
             url: "http://127.0.0.1:8081/apis/ccompat/v7".into(),
             timeout_secs: 10,
+            username: String::new(),
+            password: String::new(),
+            ca_file: String::new(),
         }
     }
 }
@@ -120,6 +130,9 @@ pub struct ProducerSettings {
     pub commit_lag_ms: u64,
     /// Avro schema the records are written with; each field is read from the column of its name.
     pub schema_file: String,
+    /// Compatibility level the producer sets on its subject when the subject has none, as
+    /// Confluent names it (`BACKWARD`, `FULL_TRANSITIVE`, `NONE`, …).
+    pub compatibility: String,
     /// Integer primary key column: the record key, and the tie-breaker of the keyset.
     pub key_column: String,
     /// Column that moves forward on every change (`TIMESTAMP`/`DATETIME`).
@@ -139,6 +152,7 @@ impl Default for ProducerSettings {
             batch_size: 5000,
             commit_lag_ms: 2000,
             schema_file: "schemas/product.avsc".into(),
+            compatibility: "BACKWARD".into(),
             key_column: "id".into(),
             timestamp_column: "last_updated".into(),
             watermark_file: "out/producer.watermark.json".into(),

@@ -4,6 +4,15 @@
 use super::Settings;
 
 const COMPRESSIONS: [&str; 5] = ["none", "gzip", "snappy", "lz4", "zstd"];
+const COMPATIBILITY_LEVELS: [&str; 7] = [
+    "NONE",
+    "BACKWARD",
+    "BACKWARD_TRANSITIVE",
+    "FORWARD",
+    "FORWARD_TRANSITIVE",
+    "FULL",
+    "FULL_TRANSITIVE",
+];
 
 impl Settings {
     /// The first value that cannot work, as `key: what is wrong`.
@@ -34,6 +43,13 @@ impl Settings {
                 "producer.compression must be one of {}, got `{}`",
                 COMPRESSIONS.join(", "),
                 self.producer.compression
+            ));
+        }
+        if !COMPATIBILITY_LEVELS.contains(&self.producer.compatibility.as_str()) {
+            return Err(format!(
+                "producer.compatibility must be one of {}, got `{}`",
+                COMPATIBILITY_LEVELS.join(", "),
+                self.producer.compatibility
             ));
         }
         for (index, discount) in self.transform.discounts.iter().enumerate() {
