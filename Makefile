@@ -65,6 +65,8 @@ unit: check-cargo ## Unit tests (no servers needed)
 
 integration: check-cargo ## Integration and end-to-end tests against the running stack
 	stack/sluice-stack test-deps
+	# The end-to-end tests run the binaries as processes: build every one of them first.
+	$(CARGO) build --workspace --locked --bins
 	$(CARGO) test --workspace --locked --test '*'
 
 build: check-cargo ## Release build of every binary

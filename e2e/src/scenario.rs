@@ -348,32 +348,62 @@ impl Scenario {
         latest
     }
 
-    /// Waits until the latest line of every valid row equals its expected line.
+    /// Waits until the latest line of every valid row equals its expected line (the table is
+    /// read again on every round, so rows may still change meanwhile).
     pub async fn wait_caught_up(&self, timeout: Duration) {
         let deadline = Instant::now() + timeout;
         loop {
             let expected = self.expected().await;
-            let latest = self.latest_lines();
-            let wrong: Vec<_> = expected
-                .iter()
-                .filter(|(id, line)| latest.get(id) != Some(line))
-                .take(3)
-                .map(|(id, line)| format!("id {id}: expected {line}, latest {:?}", latest.get(id)))
-                .collect();
-            if wrong.is_empty() {
-                return;
-            }
-            if Instant::now() > deadline {
-                panic!(
-                    "not caught up after {timeout:?}: {} of {} rows differ, e.g.\n{}\nproducer log tail:\n{}",
-                    expected.iter().filter(|(id, line)| latest.get(id) != Some(line)).count(),
-                    expected.len(),
-                    wrong.join("\n"),
+            match self.mismatches("out", &expected) {
+                None => return,
+                Some(report) if Instant::now() > deadline => panic!(
+                    "not caught up after {timeout:?}: {report}\nproducer log tail:\n{}",
                     tail(&self.log("producer.log"), 15)
-                );
+                ),
+                Some(_) => tokio::time::sleep(Duration::from_millis(500)).await,
             }
+        }
+    }
+
+    /// Waits until the latest lines in `folder` equal `expected`.
+    pub async fn wait_for_lines(
+        &self,
+        folder: &str,
+        expected: &HashMap<i32, Value>,
+        timeout: Duration,
+    ) {
+        let deadline = Instant::now() + timeout;
+        while let Some(report) = self.mismatches(folder, expected) {
+            assert!(
+                Instant::now() < deadline,
+                "{folder}: not caught up after {timeout:?}: {report}"
+            );
             tokio::time::sleep(Duration::from_millis(500)).await;
         }
+    }
+
+    /// `None` when the latest line of every expected row matches; else how many differ, with
+    /// examples.
+    fn mismatches(&self, folder: &str, expected: &HashMap<i32, Value>) -> Option<String> {
+        let latest = self.latest_lines_in(folder);
+        let wrong: Vec<(&i32, &Value)> = expected
+            .iter()
+            .filter(|(id, line)| latest.get(id) != Some(line))
+            .collect();
+        if wrong.is_empty() {
+            return None;
+        }
+        let examples: Vec<String> = wrong
+            .iter()
+            .take(3)
+            .map(|(id, line)| format!("id {id}: expected {line}, latest {:?}", latest.get(id)))
+            .collect();
+        Some(format!(
+            "{} of {} rows differ, e.g.\n{}",
+            wrong.len(),
+            expected.len(),
+            examples.join("\n")
+        ))
     }
 }
 

@@ -4,7 +4,7 @@
 //! refused before anything is produced.
 
 use std::collections::HashMap;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use serde_json::{json, Value};
@@ -42,28 +42,6 @@ async fn expected_v2(scenario: &Scenario, v2_values: &dyn Fn(i32) -> bool) -> Ha
     expected
 }
 
-async fn wait_for(scenario: &Scenario, folder: &str, expected: &HashMap<i32, Value>, what: &str) {
-    let deadline = Instant::now() + CATCH_UP;
-    loop {
-        let latest = scenario.latest_lines_in(folder);
-        let wrong: Vec<String> = expected
-            .iter()
-            .filter(|(id, line)| latest.get(id) != Some(line))
-            .take(2)
-            .map(|(id, line)| format!("id {id}: expected {line}, latest {:?}", latest.get(id)))
-            .collect();
-        if wrong.is_empty() {
-            return;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "{what}: not caught up:\n{}",
-            wrong.join("\n")
-        );
-        tokio::time::sleep(Duration::from_millis(500)).await;
-    }
-}
-
 #[tokio::test(flavor = "multi_thread")]
 async fn consumers_and_producers_on_either_version_read_every_record() {
     let _serial = ONE_PIPELINE.lock().await;
@@ -96,13 +74,7 @@ async fn consumers_and_producers_on_either_version_read_every_record() {
     scenario.start_group("v2-", 2, &v2_group);
     scenario.start_producer();
     let all_v1 = expected_v2(&scenario, &|_| false).await;
-    wait_for(
-        &scenario,
-        "out-v2",
-        &all_v1,
-        "v2 consumers reading v1 records",
-    )
-    .await;
+    scenario.wait_for_lines("out-v2", &all_v1, CATCH_UP).await;
 
     // The producer moves to v2 and half the products change; v1 consumers join afterwards and
     // read the whole topic, v1 and v2 records mixed.
@@ -112,13 +84,7 @@ async fn consumers_and_producers_on_either_version_read_every_record() {
     let updated: Vec<i32> = (1..=50).collect();
     scenario.update_products(&updated, 1).await;
     let mixed = expected_v2(&scenario, &|id| id <= 50).await;
-    wait_for(
-        &scenario,
-        "out-v2",
-        &mixed,
-        "v2 consumers reading v2 records",
-    )
-    .await;
+    scenario.wait_for_lines("out-v2", &mixed, CATCH_UP).await;
 
     let v1_group = [
         format!("consumer.group_id={}-v1", scenario.group),
@@ -129,13 +95,7 @@ async fn consumers_and_producers_on_either_version_read_every_record() {
     ];
     scenario.start_group("v1-", 2, &v1_group);
     let v1_lines = scenario.expected().await;
-    wait_for(
-        &scenario,
-        "out-v1",
-        &v1_lines,
-        "v1 consumers reading a mixed topic",
-    )
-    .await;
+    scenario.wait_for_lines("out-v1", &v1_lines, CATCH_UP).await;
     for (_, _, line) in scenario.lines_in("out-v1") {
         assert_eq!(
             line.as_object().map(|o| o.len()),
