@@ -9,6 +9,7 @@ pub mod exit;
 pub mod kafka;
 pub mod logging;
 pub mod mysql;
+pub mod observe;
 pub mod preflight;
 pub mod retry;
 pub mod settings;

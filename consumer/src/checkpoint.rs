@@ -23,6 +23,7 @@ pub struct Checkpoint {
     /// Where records that cannot be written go.
     pub dead_letters: DeadLetters,
     pending: BTreeMap<(String, i32), i64>,
+    commit_seconds: Option<prometheus::Histogram>,
 }
 
 impl Checkpoint {
@@ -32,7 +33,14 @@ impl Checkpoint {
             sink,
             dead_letters,
             pending: BTreeMap::new(),
+            commit_seconds: None,
         }
+    }
+
+    /// Times every commit into `histogram`.
+    pub fn timed_by(mut self, histogram: prometheus::Histogram) -> Self {
+        self.commit_seconds = Some(histogram);
+        self
     }
 
     /// Notes that the record at `offset` is handled (written or dead-lettered).
@@ -49,6 +57,10 @@ impl Checkpoint {
         if self.pending.is_empty() {
             return Ok(0);
         }
+        let _timer = self
+            .commit_seconds
+            .as_ref()
+            .map(prometheus::Histogram::start_timer);
         self.sink
             .flush()
             .map_err(|e| format!("cannot flush {}: {e}", self.sink.path().display()))?;

@@ -6,6 +6,7 @@ pub mod dead_letters;
 pub mod decode;
 pub mod json_line;
 pub mod member;
+pub mod metrics;
 pub mod price;
 pub mod sink;
 pub mod startup;

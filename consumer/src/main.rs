@@ -15,6 +15,8 @@ use sluice_registry::probe_registry;
 struct Cli {
     #[command(flatten)]
     config: ConfigArgs,
+    #[command(flatten)]
+    log: sluice_common::logging::LogArgs,
     /// This member's number N: it joins as `consumer-N` and writes `consumer-N.jsonl`
     /// (sets consumer.member).
     #[arg(long, global = true)]
@@ -33,8 +35,8 @@ enum Command {
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    sluice_common::logging::init();
     let cli = Cli::parse();
+    sluice_common::logging::init(&cli.log);
     sluice_common::exit::finish("sluice-consumer", run(cli).await)
 }
 

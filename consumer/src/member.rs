@@ -8,11 +8,13 @@ use rdkafka::consumer::{BaseConsumer, Consumer, ConsumerContext, Rebalance};
 use rdkafka::message::{BorrowedMessage, Message};
 use rdkafka::ClientContext;
 use sluice_common::dead_letter::{DeadLetter, Stage};
+use sluice_common::observe::Readiness;
 use sluice_common::shutdown::Shutdown;
 
 use crate::checkpoint::{lock, Checkpoint};
 use crate::decode::Decoder;
 use crate::json_line::write_line;
+use crate::metrics::ConsumerMetrics;
 use crate::transform::Transform;
 
 const PROGRESS_EVERY: Duration = Duration::from_secs(5);
@@ -24,22 +26,51 @@ const POLL_TIMEOUT: Duration = Duration::from_millis(200);
 pub struct MemberContext {
     checkpoint: Arc<Mutex<Checkpoint>>,
     member: String,
+    metrics: ConsumerMetrics,
+    readiness: Readiness,
 }
 
 impl MemberContext {
-    /// A context sharing `checkpoint` with the member's loop.
-    pub fn new(checkpoint: Arc<Mutex<Checkpoint>>, member: String) -> Self {
-        Self { checkpoint, member }
+    /// A context sharing `checkpoint` with the member's loop; readiness follows the assignment.
+    pub fn new(
+        checkpoint: Arc<Mutex<Checkpoint>>,
+        member: String,
+        metrics: ConsumerMetrics,
+        readiness: Readiness,
+    ) -> Self {
+        Self {
+            checkpoint,
+            member,
+            metrics,
+            readiness,
+        }
     }
 }
 
-impl ClientContext for MemberContext {}
+impl ClientContext for MemberContext {
+    /// librdkafka's periodic statistics carry each partition's lag (its end minus the next
+    /// offset to read), so no extra request is needed for the lag gauge.
+    fn stats(&self, statistics: rdkafka::Statistics) {
+        for topic in statistics.topics.values() {
+            for partition in topic.partitions.values() {
+                if partition.partition >= 0 && partition.consumer_lag >= 0 {
+                    let label = partition.partition.to_string();
+                    self.metrics
+                        .lag_records
+                        .with_label_values(&[&label])
+                        .set(partition.consumer_lag);
+                }
+            }
+        }
+    }
+}
 
 impl ConsumerContext for MemberContext {
     /// Before partitions go to another member, what was written for them is made durable and
     /// committed, so the next owner starts exactly after it.
     fn pre_rebalance(&self, consumer: &BaseConsumer<Self>, rebalance: &Rebalance<'_>) {
         if let Rebalance::Revoke(partitions) = rebalance {
+            self.metrics.rebalances.with_label_values(&["revoke"]).inc();
             if let Err(error) = lock(&self.checkpoint).commit(consumer) {
                 tracing::error!("{}: commit before revocation failed: {error}", self.member);
             }
@@ -52,6 +83,11 @@ impl ConsumerContext for MemberContext {
     }
 
     fn post_rebalance(&self, consumer: &BaseConsumer<Self>, rebalance: &Rebalance<'_>) {
+        if let Rebalance::Assign(_) = rebalance {
+            self.metrics.rebalances.with_label_values(&["assign"]).inc();
+        }
+        let assigned = consumer.assignment().map(|a| a.count()).unwrap_or_default();
+        self.readiness.set(assigned > 0);
         if let Rebalance::Assign(partitions) = rebalance {
             let all = consumer
                 .assignment()
@@ -89,6 +125,8 @@ pub struct Member {
     pub commit_interval: Duration,
     /// This member's name, for logs.
     pub name: String,
+    /// What the member counts.
+    pub metrics: ConsumerMetrics,
 }
 
 impl Member {
@@ -107,6 +145,7 @@ impl Member {
                     &self.transform,
                     &self.checkpoint,
                     &self.name,
+                    &self.metrics,
                     &message,
                     &mut line,
                 )?,
@@ -162,14 +201,22 @@ fn handle(
     transform: &Transform,
     checkpoint: &Mutex<Checkpoint>,
     name: &str,
+    metrics: &ConsumerMetrics,
     message: &BorrowedMessage<'_>,
     line: &mut Vec<u8>,
 ) -> anyhow::Result<()> {
     line.clear();
+    let partition = message.partition().to_string();
+    metrics
+        .records_consumed
+        .with_label_values(&[&partition])
+        .inc();
+    let mut written_at = None;
     let outcome = decoder
         .decode(message.payload())
         .map_err(|e| (Stage::Decode, e.to_string()))
         .and_then(|mut record| {
+            written_at = last_updated(&record);
             transform
                 .apply(&mut record)
                 .and_then(|()| write_line(&record, line))
@@ -177,7 +224,17 @@ fn handle(
         });
     let mut checkpoint = lock(checkpoint);
     match outcome {
-        Ok(()) => checkpoint.sink.write(line)?,
+        Ok(()) => {
+            checkpoint.sink.write(line)?;
+            metrics.lines_written.with_label_values(&[&partition]).inc();
+            metrics.output_bytes.inc_by(line.len() as u64);
+            if let Some(updated) = written_at {
+                let latency = chrono::Utc::now() - updated;
+                metrics
+                    .end_to_end_seconds
+                    .observe(latency.num_microseconds().unwrap_or(0) as f64 / 1e6);
+            }
+        }
         Err((stage, reason)) => {
             let origin = format!(
                 "{}/{}@{}",
@@ -186,6 +243,10 @@ fn handle(
                 message.offset()
             );
             tracing::warn!("{name}: record {origin} sent to the dead-letter topic: {reason}");
+            metrics
+                .dead_letters
+                .with_label_values(&[stage.as_str()])
+                .inc();
             let letter = DeadLetter {
                 stage,
                 reason,
@@ -198,4 +259,20 @@ fn handle(
     }
     checkpoint.handled(message.topic(), message.partition(), message.offset());
     Ok(())
+}
+
+/// The record's `last_updated`, for the end-to-end latency.
+fn last_updated(record: &apache_avro::types::Value) -> Option<chrono::DateTime<chrono::Utc>> {
+    let apache_avro::types::Value::Record(fields) = record else {
+        return None;
+    };
+    fields
+        .iter()
+        .find(|(name, _)| name == "last_updated")
+        .and_then(|(_, value)| match value {
+            apache_avro::types::Value::String(text) => chrono::DateTime::parse_from_rfc3339(text)
+                .ok()
+                .map(|at| at.to_utc()),
+            _ => None,
+        })
 }

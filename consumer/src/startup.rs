@@ -8,6 +8,7 @@ use std::time::Duration;
 use anyhow::Context;
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use sluice_common::kafka::{client_config, ensure_topic, probe};
+use sluice_common::observe::{self, ProcessMetrics, Readiness};
 use sluice_common::retry;
 use sluice_common::settings::Settings;
 use sluice_common::shutdown::Shutdown;
@@ -17,6 +18,7 @@ use crate::checkpoint::Checkpoint;
 use crate::dead_letters::DeadLetters;
 use crate::decode::Decoder;
 use crate::member::{Member, MemberContext};
+use crate::metrics::ConsumerMetrics;
 use crate::sink::JsonlSink;
 use crate::transform::Transform;
 
@@ -34,6 +36,12 @@ pub async fn prepare(settings: &Settings, shutdown: &Shutdown) -> anyhow::Result
             )
         })?;
     let registry = RegistryClient::new(&settings.registry)?;
+    let (metrics_registry, metrics) = ConsumerMetrics::registry(&member)?;
+    let process = ProcessMetrics::register(&metrics_registry, &member)?;
+    let readiness = Readiness::default();
+    let address = metrics_address(settings, &member);
+    let bound = observe::serve(&address, metrics_registry, process, readiness.clone()).await?;
+    tracing::info!("{member}: metrics on http://{bound}/metrics, health on http://{bound}/health");
 
     let kafka = &settings.kafka;
     let what = format!("Kafka at {}", kafka.bootstrap_servers);
@@ -45,7 +53,9 @@ pub async fn prepare(settings: &Settings, shutdown: &Shutdown) -> anyhow::Result
     }
     ensure_topic(kafka, &kafka.dlq_topic, kafka.partitions, false).await?;
     let dead_letters = DeadLetters::new(kafka)?;
-    let checkpoint = Arc::new(Mutex::new(Checkpoint::new(sink, dead_letters)));
+    let checkpoint = Arc::new(Mutex::new(
+        Checkpoint::new(sink, dead_letters).timed_by(metrics.commit_seconds.clone()),
+    ));
 
     let consumer: BaseConsumer<MemberContext> = client_config(kafka)
         .set("group.id", &consumer_settings.group_id)
@@ -56,7 +66,14 @@ pub async fn prepare(settings: &Settings, shutdown: &Shutdown) -> anyhow::Result
         .set("enable.auto.offset.store", "false")
         .set("auto.offset.reset", "earliest")
         .set("session.timeout.ms", "15000")
-        .create_with_context(MemberContext::new(checkpoint.clone(), member.clone()))?;
+        // Statistics feed the lag gauge (see MemberContext::stats).
+        .set("statistics.interval.ms", "5000")
+        .create_with_context(MemberContext::new(
+            checkpoint.clone(),
+            member.clone(),
+            metrics.clone(),
+            readiness,
+        ))?;
     consumer.subscribe(&[&kafka.topic])?;
     tracing::info!(
         "{member}: joined group {} on {}, writing {}",
@@ -74,5 +91,18 @@ pub async fn prepare(settings: &Settings, shutdown: &Shutdown) -> anyhow::Result
         transform,
         commit_interval: Duration::from_millis(consumer_settings.commit_interval_ms),
         name: member,
+        metrics,
     }))
+}
+
+/// `consumer-N` serves on the base port plus N; a base of 0, or a member name without a
+/// number, picks a free port.
+fn metrics_address(settings: &Settings, member: &str) -> String {
+    let base = settings.metrics.consumer_port_base;
+    let number: Option<u16> = member.rsplit('-').next().and_then(|n| n.parse().ok());
+    let port = match number {
+        Some(n) if base > 0 => base.saturating_add(n),
+        _ => 0,
+    };
+    format!("{}:{port}", settings.metrics.host)
 }

@@ -56,7 +56,7 @@ pub fn service_pids() -> BTreeMap<String, String> {
         .map(PathBuf::from)
         .unwrap_or_else(|| repo_root().join(".stack"))
         .join("run");
-    ["mariadb", "kafka", "registry"]
+    ["mariadb", "kafka", "registry", "prometheus"]
         .iter()
         .map(|service| {
             let pid = std::fs::read_to_string(run.join(format!("{service}.pid")))

@@ -109,6 +109,9 @@ impl Scenario {
             "producer.batch_size=1000".to_owned(),
             "producer.poll_interval_ms=200".to_owned(),
             "consumer.commit_interval_ms=500".to_owned(),
+            // Free ports: several pipelines and groups may run side by side.
+            "metrics.producer_port=0".to_owned(),
+            "metrics.consumer_port_base=0".to_owned(),
         ];
         sets.extend(self.extra.iter().cloned());
         sets
@@ -226,6 +229,15 @@ impl Scenario {
             std::thread::sleep(Duration::from_millis(100));
         }
         self.stop_all()
+    }
+
+    /// The `http://host:port` a process's log says its metrics are served on.
+    pub fn metrics_url(&self, log: &str) -> Option<String> {
+        let text = self.log(log);
+        let start = text.find("metrics on http://")? + "metrics on ".len();
+        let rest = &text[start..];
+        let end = rest.find("/metrics")?;
+        Some(rest[..end].to_owned())
     }
 
     /// A process log, for assertions on what a user reads.

@@ -26,10 +26,10 @@ fn compose_file_is_valid() {
 }
 
 #[test]
-fn compose_file_has_the_three_services_on_loopback_ports() {
+fn compose_file_has_every_service_on_loopback_ports() {
     let services = compose(&["config", "--services"]);
     let services = String::from_utf8_lossy(&services.stdout);
-    for service in ["mysql", "kafka", "schema-registry"] {
+    for service in ["mysql", "kafka", "schema-registry", "prometheus"] {
         assert!(
             services.lines().any(|s| s == service),
             "{service} missing: {services}"
@@ -37,7 +37,7 @@ fn compose_file_has_the_three_services_on_loopback_ports() {
     }
     let resolved = compose(&["config"]);
     let resolved = String::from_utf8_lossy(&resolved.stdout);
-    for port in ["3306", "9092", "8081"] {
+    for port in ["3306", "9092", "8081", "9090"] {
         assert!(
             resolved.contains(&format!("- 127.0.0.1:{port}:{port}/tcp")),
             "port {port} must be published on 127.0.0.1 only:\n{resolved}"

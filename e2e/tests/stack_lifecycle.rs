@@ -31,11 +31,11 @@ fn second_up_finds_everything_up_and_changes_nothing() {
     let before = service_pids();
     let output = stack_ok(&["up"]);
     assert_eq!(service_pids(), before, "no service was restarted");
-    assert_eq!(output.matches("already running").count(), 3, "{output}");
+    assert_eq!(output.matches("already running").count(), 4, "{output}");
     assert!(!output.contains("started"), "{output}");
     assert!(!output.contains("applied migration"), "{output}");
     let status = stack_ok(&["status"]);
-    assert_eq!(status.matches(" up (pid ").count(), 3, "{status}");
+    assert_eq!(status.matches(" up (pid ").count(), 4, "{status}");
 }
 
 #[tokio::test]
@@ -123,7 +123,7 @@ async fn down_then_up_brings_back_rows_topics_and_schemas() {
         String::from_utf8_lossy(&status.stdout)
             .matches(" down")
             .count(),
-        3
+        4
     );
     stack_ok(&["up"]);
 

@@ -3,6 +3,7 @@
 
 pub mod encode;
 pub mod loadgen;
+pub mod metrics;
 pub mod pipeline;
 pub mod progress;
 pub mod publish;

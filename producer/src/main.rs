@@ -15,6 +15,8 @@ use sluice_registry::probe_registry;
 struct Cli {
     #[command(flatten)]
     config: ConfigArgs,
+    #[command(flatten)]
+    log: sluice_common::logging::LogArgs,
     #[command(subcommand)]
     command: Option<Command>,
 }
@@ -29,8 +31,8 @@ enum Command {
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    sluice_common::logging::init();
     let cli = Cli::parse();
+    sluice_common::logging::init(&cli.log);
     sluice_common::exit::finish("sluice-producer", run(cli).await)
 }
 

@@ -14,8 +14,9 @@ use sqlx::mysql::MySqlRow;
 use sqlx::MySqlPool;
 
 use crate::encode::RecordEncoder;
+use crate::metrics::ProducerMetrics;
 use crate::progress::Progress;
-use crate::publish::{Outgoing, Publisher};
+use crate::publish::{Outgoing, PageReport, Publisher};
 use crate::source::columns::ColumnPlan;
 use crate::source::keyset::KeysetQuery;
 use crate::source::read_bound::ReadBound;
@@ -35,6 +36,11 @@ pub struct Pipeline {
     pub(crate) settings: ProducerSettings,
     pub(crate) table: String,
     pub(crate) progress: Progress,
+    pub(crate) metrics: ProducerMetrics,
+    /// The database's clock at the last page, for the watermark lag.
+    pub(crate) database_now: Option<chrono::NaiveDateTime>,
+    /// Ready while the loop runs with its connections up.
+    pub(crate) readiness: sluice_common::observe::Readiness,
 }
 
 impl Pipeline {
@@ -52,15 +58,18 @@ impl Pipeline {
         let commit_lag = Duration::from_millis(self.settings.commit_lag_ms);
         let mut read_bound = ReadBound::new(&self.pool, commit_lag).await;
         let poll_interval = Duration::from_millis(self.settings.poll_interval_ms);
+        self.readiness.set(true);
         while !shutdown.requested() {
             let rows = match self.fetch_page(&cursor, &mut read_bound).await {
                 Ok(rows) => rows,
                 Err(error) => {
+                    self.readiness.set(false);
                     tracing::warn!("reading {} failed: {error}; retrying", self.table);
                     shutdown.sleep(RETRY_PAUSE).await;
                     continue;
                 }
             };
+            self.readiness.set(true);
             if let Some(last) = rows.last() {
                 let next = row::position(last)?;
                 let outgoing = self.encode_page(&rows);
@@ -72,13 +81,16 @@ impl Pipeline {
                 cursor = next;
                 self.progress
                     .page(rows.len() as u64, report.produced, report.dead);
+                self.count_page(rows.len(), report);
             }
             self.progress.maybe_log(&cursor, false);
+            self.show_watermark(&cursor);
             let caught_up = rows.len() < self.settings.batch_size as usize;
             if caught_up && shutdown.sleep(poll_interval).await {
                 break;
             }
         }
+        self.readiness.set(false);
         self.publisher.flush(Duration::from_secs(30))?;
         self.progress.maybe_log(&cursor, true);
         tracing::info!(
@@ -89,15 +101,46 @@ impl Pipeline {
     }
 
     async fn fetch_page(
-        &self,
+        &mut self,
         cursor: &Watermark,
         read_bound: &mut ReadBound,
     ) -> Result<Vec<MySqlRow>, sqlx::Error> {
-        let bound = read_bound.current(&self.pool).await?;
-        self.query
+        let started = std::time::Instant::now();
+        let (bound, now) = read_bound.current(&self.pool).await?;
+        self.database_now = Some(now);
+        let rows = self
+            .query
             .page_after(cursor, bound, self.settings.batch_size)
             .fetch_all(&self.pool)
-            .await
+            .await?;
+        self.metrics
+            .poll_seconds
+            .observe(started.elapsed().as_secs_f64());
+        Ok(rows)
+    }
+
+    fn count_page(&self, rows: usize, report: PageReport) {
+        self.metrics.rows_read.inc_by(rows as u64);
+        self.metrics.records_produced.inc_by(report.produced);
+        self.metrics
+            .dead_letters
+            .with_label_values(&["producer.encode"])
+            .inc_by(report.dead);
+        self.metrics.batches.inc();
+        self.metrics.batch_rows.observe(rows as f64);
+    }
+
+    fn show_watermark(&self, cursor: &Watermark) {
+        let at = cursor.last_updated;
+        self.metrics
+            .watermark_seconds
+            .set(at.timestamp_micros() as f64 / 1e6);
+        if let Some(now) = self.database_now {
+            let lag = now.and_utc() - at;
+            self.metrics
+                .watermark_lag_seconds
+                .set(lag.num_microseconds().unwrap_or(i64::MAX) as f64 / 1e6);
+        }
     }
 
     fn encode_page(&self, rows: &[MySqlRow]) -> Vec<Outgoing> {
@@ -137,11 +180,12 @@ impl Pipeline {
         &self,
         page: &[Outgoing],
         shutdown: &Shutdown,
-    ) -> Option<crate::publish::PageReport> {
+    ) -> Option<PageReport> {
         loop {
             match self.publisher.publish(page).await {
                 Ok(report) => return Some(report),
                 Err(error) => {
+                    self.metrics.produce_errors.inc();
                     tracing::warn!(
                         "publishing a page of {} records failed: {error}; sending it again",
                         page.len()

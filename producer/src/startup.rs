@@ -4,6 +4,7 @@
 //! a message naming it.
 
 use anyhow::{bail, Context};
+use sluice_common::observe::{self, ProcessMetrics, Readiness};
 use sluice_common::settings::Settings;
 use sluice_common::shutdown::Shutdown;
 use sluice_common::watermark::WatermarkStore;
@@ -11,6 +12,7 @@ use sluice_common::{kafka, mysql, retry};
 use sluice_registry::{CompatibilityLevel, RegistryClient, RegistryError, SchemaFile, SchemaId};
 
 use crate::encode::RecordEncoder;
+use crate::metrics::ProducerMetrics;
 use crate::pipeline::Pipeline;
 use crate::progress::Progress;
 use crate::publish::Publisher;
@@ -23,6 +25,16 @@ const MYSQL_CONNECTIONS: u32 = 2;
 /// Builds the pipeline, or `None` when shutdown was requested while waiting for a server.
 pub async fn prepare(settings: &Settings, shutdown: &Shutdown) -> anyhow::Result<Option<Pipeline>> {
     let schema_file = SchemaFile::load(&settings.producer.schema_file)?;
+    let metrics_registry = prometheus::Registry::new();
+    let process = ProcessMetrics::register(&metrics_registry, "producer")?;
+    let metrics = ProducerMetrics::register(&metrics_registry)?;
+    let readiness = Readiness::default();
+    let address = format!(
+        "{}:{}",
+        settings.metrics.host, settings.metrics.producer_port
+    );
+    let bound = observe::serve(&address, metrics_registry, process, readiness.clone()).await?;
+    tracing::info!("metrics on http://{bound}/metrics, health on http://{bound}/health");
     let mysql_settings = &settings.mysql;
     let what = format!("MySQL at {}:{}", mysql_settings.host, mysql_settings.port);
     let Some(pool) = retry::until_ok(&what, shutdown, || {
@@ -98,7 +110,7 @@ pub async fn prepare(settings: &Settings, shutdown: &Shutdown) -> anyhow::Result
     let registration = retry::until_ok(
         &format!("the schema registry at {}", settings.registry.url),
         shutdown,
-        || register(&registry, &subject, level, &schema_text),
+        || register(&registry, &subject, level, &schema_text, &metrics),
     )
     .await;
     let Some(registered) = registration else {
@@ -128,6 +140,9 @@ pub async fn prepare(settings: &Settings, shutdown: &Shutdown) -> anyhow::Result
         settings: settings.producer.clone(),
         table,
         progress: Progress::default(),
+        metrics,
+        database_now: None,
+        readiness,
     }))
 }
 
@@ -139,6 +154,7 @@ async fn register(
     subject: &str,
     level: CompatibilityLevel,
     schema: &str,
+    metrics: &ProducerMetrics,
 ) -> Result<Result<SchemaId, RegistryError>, RegistryError> {
     let outcome = async {
         if registry.subject_compatibility(subject).await?.is_none() {
@@ -148,6 +164,12 @@ async fn register(
         registry.register(subject, schema).await
     }
     .await;
+    let label = match &outcome {
+        Ok(_) => "ok",
+        Err(RegistryError::Incompatible { .. }) => "refused",
+        Err(_) => "error",
+    };
+    metrics.registry_requests.with_label_values(&[label]).inc();
     match outcome {
         Err(e @ RegistryError::Unreachable { .. }) => Err(e),
         Err(e @ RegistryError::Status { status: 500.., .. }) => Err(e),

@@ -20,7 +20,8 @@ ensure_commands() {
 }
 
 ensure_stack_packages() {
-  ensure_commands mariadbd mariadb-server mariadb mariadb-client curl curl mvn maven java openjdk-17-jre-headless
+  ensure_commands mariadbd mariadb-server mariadb mariadb-client curl curl mvn maven java openjdk-17-jre-headless \
+    prometheus prometheus
 }
 
 # The folder holding Kafka's jars, keyed by the pom's content so an edited pom refetches.

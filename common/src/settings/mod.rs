@@ -14,6 +14,6 @@ pub use cli::ConfigArgs;
 pub use error::SettingsError;
 pub use load::{load, Layers};
 pub use sections::{
-    ConsumerSettings, DiscountSettings, KafkaSettings, MysqlSettings, ProducerSettings,
-    RegistrySettings, Settings, TransformSettings,
+    ConsumerSettings, DiscountSettings, KafkaSettings, MetricsSettings, MysqlSettings,
+    ProducerSettings, RegistrySettings, Settings, TransformSettings,
 };

@@ -19,6 +19,8 @@ pub struct Settings {
     pub consumer: ConsumerSettings,
     /// What the consumers change in each record before writing it.
     pub transform: TransformSettings,
+    /// Where each process serves `/metrics` and `/health`.
+    pub metrics: MetricsSettings,
 }
 
 /// Where the `product` table lives and how to log in to it.
@@ -208,4 +210,27 @@ pub struct DiscountSettings {
     pub category: String,
     /// Percentage taken off the price, from 0 to 100.
     pub percent: f64,
+}
+
+/// The metrics and health endpoints of each process.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct MetricsSettings {
+    /// Address the endpoints listen on; `0.0.0.0` to be scraped from other hosts.
+    pub host: String,
+    /// Port of the producer's endpoints.
+    pub producer_port: u16,
+    /// Consumer `consumer-N` listens on this port plus N (9651 … 9655 for five members).
+    /// 0 picks a free port for every process (the port is logged at start).
+    pub consumer_port_base: u16,
+}
+
+impl Default for MetricsSettings {
+    fn default() -> Self {
+        Self {
+            host: "127.0.0.1".into(),
+            producer_port: 9641,
+            consumer_port_base: 9650,
+        }
+    }
 }

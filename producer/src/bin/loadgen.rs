@@ -14,6 +14,8 @@ use sluice_producer::loadgen;
 struct Cli {
     #[command(flatten)]
     config: ConfigArgs,
+    #[command(flatten)]
+    log: sluice_common::logging::LogArgs,
     #[command(subcommand)]
     command: Command,
 }
@@ -39,8 +41,9 @@ enum Command {
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    logging::init();
-    sluice_common::exit::finish("sluice-loadgen", run(Cli::parse()).await)
+    let cli = Cli::parse();
+    logging::init(&cli.log);
+    sluice_common::exit::finish("sluice-loadgen", run(cli).await)
 }
 
 async fn run(cli: Cli) -> anyhow::Result<()> {

@@ -43,19 +43,23 @@ impl ReadBound {
         }
     }
 
-    /// The newest timestamp that may be read now (UTC).
-    pub async fn current(&mut self, pool: &MySqlPool) -> Result<NaiveDateTime, sqlx::Error> {
+    /// The newest timestamp that may be read now, and the database's clock (both UTC).
+    pub async fn current(
+        &mut self,
+        pool: &MySqlPool,
+    ) -> Result<(NaiveDateTime, NaiveDateTime), sqlx::Error> {
         let lag = i64::try_from(self.commit_lag.as_micros()).unwrap_or(i64::MAX);
         let sql = if self.sees_transactions {
             BOUND_SQL
         } else {
             LAG_ONLY_SQL
         };
-        let (bound, lag_bound): (NaiveDateTime, NaiveDateTime) = sqlx::query_as(sql)
-            .bind(lag)
-            .bind(lag)
-            .fetch_one(pool)
-            .await?;
+        let (bound, lag_bound, now): (NaiveDateTime, NaiveDateTime, NaiveDateTime) =
+            sqlx::query_as(sql)
+                .bind(lag)
+                .bind(lag)
+                .fetch_one(pool)
+                .await?;
         if bound < lag_bound {
             let due = self
                 .last_held_back_log
@@ -67,6 +71,6 @@ impl ReadBound {
                 self.last_held_back_log = Some(Instant::now());
             }
         }
-        Ok(bound)
+        Ok((bound, now))
     }
 }

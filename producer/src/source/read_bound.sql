@@ -14,4 +14,5 @@ SELECT LEAST(
            AND (trx_rows_modified > 0 OR trx_rows_locked > 0)),
         NOW(6) + INTERVAL 1 DAY)
 ) AS bound,
-NOW(6) - INTERVAL ? MICROSECOND AS lag_bound
+NOW(6) - INTERVAL ? MICROSECOND AS lag_bound,
+NOW(6) AS now

@@ -18,6 +18,8 @@ use sluice_registry::{
 struct Cli {
     #[command(flatten)]
     config: ConfigArgs,
+    #[command(flatten)]
+    log: sluice_common::logging::LogArgs,
     /// Print machine-readable JSON instead of text.
     #[arg(long, global = true)]
     json: bool,
@@ -86,8 +88,8 @@ enum CompatAction {
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    sluice_common::logging::init();
     let cli = Cli::parse();
+    sluice_common::logging::init(&cli.log);
     match run(cli).await {
         Ok(true) => ExitCode::SUCCESS,
         Ok(false) => ExitCode::from(1),

@@ -1,0 +1,103 @@
+//! A member's metrics; every series carries the `member` label, so one dashboard shows the
+//! whole group per member and partition.
+
+use prometheus::{
+    Histogram, HistogramOpts, IntCounter, IntCounterVec, IntGaugeVec, Opts, Registry,
+};
+
+/// Everything a member counts; names carry their unit.
+#[derive(Clone)]
+pub struct ConsumerMetrics {
+    /// Records read, by partition.
+    pub records_consumed: IntCounterVec,
+    /// Lines written, by partition.
+    pub lines_written: IntCounterVec,
+    /// Records sent to the dead-letter topic, by stage.
+    pub dead_letters: IntCounterVec,
+    /// Time to flush the file and commit offsets.
+    pub commit_seconds: Histogram,
+    /// Records in a partition not yet read, by partition.
+    pub lag_records: IntGaugeVec,
+    /// Rebalances seen, by kind (`assign`, `revoke`).
+    pub rebalances: IntCounterVec,
+    /// Bytes appended to the output file.
+    pub output_bytes: IntCounter,
+    /// From the row's `last_updated` to its line written.
+    pub end_to_end_seconds: Histogram,
+}
+
+impl ConsumerMetrics {
+    /// A registry whose every series carries `member`, with the member's metrics in it.
+    pub fn registry(member: &str) -> prometheus::Result<(Registry, Self)> {
+        let labels = std::iter::once(("member".to_owned(), member.to_owned())).collect();
+        let registry = Registry::new_custom(None, Some(labels))?;
+        let metrics = Self {
+            records_consumed: counter_vec(
+                "sluice_consumer_records_consumed_total",
+                "Records read.",
+                "partition",
+            )?,
+            lines_written: counter_vec(
+                "sluice_consumer_lines_written_total",
+                "Lines written.",
+                "partition",
+            )?,
+            dead_letters: counter_vec(
+                "sluice_consumer_dlq_records_total",
+                "Records sent to the dead-letter topic.",
+                "stage",
+            )?,
+            commit_seconds: Histogram::with_opts(
+                HistogramOpts::new(
+                    "sluice_consumer_commit_duration_seconds",
+                    "Time to flush the file and commit offsets.",
+                )
+                .buckets(prometheus::exponential_buckets(0.0005, 2.0, 14)?),
+            )?,
+            lag_records: IntGaugeVec::new(
+                Opts::new(
+                    "sluice_consumer_lag_records",
+                    "Records in the partition not yet read.",
+                ),
+                &["partition"],
+            )?,
+            rebalances: counter_vec(
+                "sluice_consumer_rebalances_total",
+                "Rebalances seen.",
+                "kind",
+            )?,
+            output_bytes: IntCounter::new(
+                "sluice_consumer_output_bytes_total",
+                "Bytes appended to the output file.",
+            )?,
+            end_to_end_seconds: Histogram::with_opts(
+                HistogramOpts::new(
+                    "sluice_consumer_end_to_end_latency_seconds",
+                    "From the row's last_updated to its line written.",
+                )
+                .buckets(vec![
+                    0.1, 0.25, 0.5, 1.0, 1.5, 2.0, 2.5, 3.0, 4.0, 5.0, 7.5, 10.0, 20.0, 60.0, 300.0,
+                ]),
+            )?,
+        };
+        registry.register(Box::new(metrics.records_consumed.clone()))?;
+        registry.register(Box::new(metrics.lines_written.clone()))?;
+        registry.register(Box::new(metrics.dead_letters.clone()))?;
+        registry.register(Box::new(metrics.commit_seconds.clone()))?;
+        registry.register(Box::new(metrics.lag_records.clone()))?;
+        registry.register(Box::new(metrics.rebalances.clone()))?;
+        registry.register(Box::new(metrics.output_bytes.clone()))?;
+        registry.register(Box::new(metrics.end_to_end_seconds.clone()))?;
+        for stage in ["consumer.decode", "consumer.transform"] {
+            metrics.dead_letters.with_label_values(&[stage]);
+        }
+        for kind in ["assign", "revoke"] {
+            metrics.rebalances.with_label_values(&[kind]);
+        }
+        Ok((registry, metrics))
+    }
+}
+
+fn counter_vec(name: &str, help: &str, label: &str) -> prometheus::Result<IntCounterVec> {
+    IntCounterVec::new(Opts::new(name, help), &[label])
+}

@@ -1,0 +1,78 @@
+//! The Prometheus files must stay valid: `promtool` (Debian's, installed by `make up`) checks the
+//! native and Docker configurations and the alert rules, and the native Prometheus loads them.
+
+use std::process::Command;
+
+use sluice_e2e::repo_root;
+
+fn promtool(args: &[&str]) -> std::process::Output {
+    Command::new("promtool")
+        .args(args)
+        .current_dir(repo_root())
+        .output()
+        .expect("promtool must be installed (`make up` installs Debian's prometheus)")
+}
+
+fn assert_ok(args: &[&str]) {
+    let output = promtool(args);
+    assert!(
+        output.status.success(),
+        "promtool {args:?} failed:\n{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+#[test]
+fn alert_rules_pass_promtool() {
+    assert_ok(&["check", "rules", "docker/prometheus/alerts.yml"]);
+}
+
+#[test]
+fn docker_prometheus_config_passes_promtool() {
+    assert_ok(&[
+        "check",
+        "config",
+        "--syntax-only",
+        "docker/prometheus/prometheus.yml",
+    ]);
+}
+
+#[test]
+fn native_prometheus_config_passes_promtool_with_its_rules() {
+    let dir = tempfile::tempdir().expect("dir");
+    let template =
+        std::fs::read_to_string(repo_root().join("stack/config/prometheus.yml")).expect("template");
+    let config = dir.path().join("prometheus.yml");
+    std::fs::write(
+        &config,
+        template.replace("@ROOT@", &repo_root().to_string_lossy()),
+    )
+    .expect("write");
+    assert_ok(&["check", "config", &config.to_string_lossy()]);
+}
+
+#[tokio::test]
+async fn the_native_prometheus_has_loaded_the_alert_rules() {
+    let rules: serde_json::Value = reqwest::get("http://127.0.0.1:9090/api/v1/rules")
+        .await
+        .expect("Prometheus of the local stack (make up)")
+        .json()
+        .await
+        .expect("JSON");
+    let names: Vec<&str> = rules["data"]["groups"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .flat_map(|group| group["rules"].as_array().into_iter().flatten())
+        .filter_map(|rule| rule["name"].as_str())
+        .collect();
+    for alert in [
+        "SluiceProcessDown",
+        "SluicePipelineStalled",
+        "SluiceConsumerLagGrowing",
+        "SluiceDeadLetters",
+    ] {
+        assert!(names.contains(&alert), "{alert} not loaded: {names:?}");
+    }
+}

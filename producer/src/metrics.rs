@@ -1,0 +1,97 @@
+//! The producer's metrics, registered once and updated where the work happens.
+
+use prometheus::{Gauge, Histogram, HistogramOpts, IntCounter, IntCounterVec, Opts, Registry};
+
+/// Everything the producer counts; names carry their unit.
+#[derive(Clone)]
+pub struct ProducerMetrics {
+    /// Rows read from the table.
+    pub rows_read: IntCounter,
+    /// Records acknowledged by Kafka on the topic.
+    pub records_produced: IntCounter,
+    /// Pages whose publishing failed and was retried.
+    pub produce_errors: IntCounter,
+    /// Pages published.
+    pub batches: IntCounter,
+    /// Rows per published page.
+    pub batch_rows: Histogram,
+    /// Time to read one page from MySQL.
+    pub poll_seconds: Histogram,
+    /// The watermark's timestamp, Unix seconds.
+    pub watermark_seconds: Gauge,
+    /// Database clock minus the watermark: how far behind the table the topic is.
+    pub watermark_lag_seconds: Gauge,
+    /// Rows sent to the dead-letter topic, by stage.
+    pub dead_letters: IntCounterVec,
+    /// Calls to the schema registry, by outcome.
+    pub registry_requests: IntCounterVec,
+}
+
+impl ProducerMetrics {
+    /// Creates and registers every metric.
+    pub fn register(registry: &Registry) -> prometheus::Result<Self> {
+        let metrics = Self {
+            rows_read: IntCounter::new(
+                "sluice_producer_rows_read_total",
+                "Rows read from the table.",
+            )?,
+            records_produced: IntCounter::new(
+                "sluice_producer_records_produced_total",
+                "Records acknowledged by Kafka on the topic.",
+            )?,
+            produce_errors: IntCounter::new(
+                "sluice_producer_produce_errors_total",
+                "Pages whose publishing failed and was sent again.",
+            )?,
+            batches: IntCounter::new("sluice_producer_batches_total", "Pages published.")?,
+            batch_rows: Histogram::with_opts(
+                HistogramOpts::new("sluice_producer_batch_rows", "Rows per published page.")
+                    .buckets(vec![
+                        1.0, 10.0, 100.0, 500.0, 1000.0, 2500.0, 5000.0, 10000.0,
+                    ]),
+            )?,
+            poll_seconds: Histogram::with_opts(
+                HistogramOpts::new(
+                    "sluice_producer_poll_duration_seconds",
+                    "Time to read one page from MySQL.",
+                )
+                .buckets(prometheus::exponential_buckets(0.0005, 2.0, 14)?),
+            )?,
+            watermark_seconds: Gauge::new(
+                "sluice_producer_watermark_timestamp_seconds",
+                "The watermark's timestamp, Unix seconds.",
+            )?,
+            watermark_lag_seconds: Gauge::new(
+                "sluice_producer_watermark_lag_seconds",
+                "Database clock minus the watermark's timestamp.",
+            )?,
+            dead_letters: IntCounterVec::new(
+                Opts::new(
+                    "sluice_producer_dlq_records_total",
+                    "Rows sent to the dead-letter topic.",
+                ),
+                &["stage"],
+            )?,
+            registry_requests: IntCounterVec::new(
+                Opts::new(
+                    "sluice_producer_registry_requests_total",
+                    "Calls to the schema registry.",
+                ),
+                &["outcome"],
+            )?,
+        };
+        registry.register(Box::new(metrics.rows_read.clone()))?;
+        registry.register(Box::new(metrics.records_produced.clone()))?;
+        registry.register(Box::new(metrics.produce_errors.clone()))?;
+        registry.register(Box::new(metrics.batches.clone()))?;
+        registry.register(Box::new(metrics.batch_rows.clone()))?;
+        registry.register(Box::new(metrics.poll_seconds.clone()))?;
+        registry.register(Box::new(metrics.watermark_seconds.clone()))?;
+        registry.register(Box::new(metrics.watermark_lag_seconds.clone()))?;
+        registry.register(Box::new(metrics.dead_letters.clone()))?;
+        registry.register(Box::new(metrics.registry_requests.clone()))?;
+        // Families with labels show up only once a child exists: create the expected ones.
+        metrics.dead_letters.with_label_values(&["producer.encode"]);
+        Ok(metrics)
+    }
+}
