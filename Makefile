@@ -39,12 +39,13 @@ else
 	stack/sluice-stack down
 endif
 
-status: ## Show each service, its address and whether it answers
+status: ## Show the stack and the running pipeline (watermark, lag, members, dead letters)
 ifeq ($(STACK),docker)
 	$(COMPOSE) ps
 else
-	stack/sluice-stack status
+	@echo stack; stack/sluice-stack status | sed 's/^/  /' || true
 endif
+	@stack/pipeline-status
 
 run: up check-cargo ## Start the stack if needed, then the producer and 5 consumers (Ctrl-C stops)
 	stack/run-pipeline

@@ -72,6 +72,7 @@ impl ConsumerContext for MemberContext {
         if let Rebalance::Revoke(partitions) = rebalance {
             self.metrics.rebalances.with_label_values(&["revoke"]).inc();
             if let Err(error) = lock(&self.checkpoint).commit(consumer) {
+                self.metrics.error("commit");
                 tracing::error!("{}: commit before revocation failed: {error}", self.member);
             }
             tracing::info!(
@@ -86,8 +87,16 @@ impl ConsumerContext for MemberContext {
         if let Rebalance::Assign(_) = rebalance {
             self.metrics.rebalances.with_label_values(&["assign"]).inc();
         }
-        let assigned = consumer.assignment().map(|a| a.count()).unwrap_or_default();
-        self.readiness.set(assigned > 0);
+        let assignment = consumer.assignment().unwrap_or_default();
+        self.metrics.assigned.reset();
+        for element in assignment.elements() {
+            let partition = element.partition().to_string();
+            self.metrics
+                .assigned
+                .with_label_values(&[&partition])
+                .set(1);
+        }
+        self.readiness.set(assignment.count() > 0);
         if let Rebalance::Assign(partitions) = rebalance {
             let all = consumer
                 .assignment()
@@ -139,7 +148,10 @@ impl Member {
         while !shutdown.requested() {
             match self.consumer.poll(POLL_TIMEOUT) {
                 None => {}
-                Some(Err(error)) => tracing::warn!("{}: {error}", self.name),
+                Some(Err(error)) => {
+                    self.metrics.error("kafka");
+                    tracing::warn!("{}: {error}", self.name);
+                }
                 Some(Ok(message)) => handle(
                     &mut self.decoder,
                     &self.transform,

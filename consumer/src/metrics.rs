@@ -18,12 +18,16 @@ pub struct ConsumerMetrics {
     pub commit_seconds: Histogram,
     /// Records in a partition not yet read, by partition.
     pub lag_records: IntGaugeVec,
+    /// 1 for each partition this member currently reads.
+    pub assigned: IntGaugeVec,
     /// Rebalances seen, by kind (`assign`, `revoke`).
     pub rebalances: IntCounterVec,
     /// Bytes appended to the output file.
     pub output_bytes: IntCounter,
     /// From the row's `last_updated` to its line written.
     pub end_to_end_seconds: Histogram,
+    /// `sluice_errors_total{kind}`, shared with the process metrics (set by `with_errors`).
+    pub errors: Option<IntCounterVec>,
 }
 
 impl ConsumerMetrics {
@@ -61,6 +65,13 @@ impl ConsumerMetrics {
                 ),
                 &["partition"],
             )?,
+            assigned: IntGaugeVec::new(
+                Opts::new(
+                    "sluice_consumer_assigned_partitions",
+                    "1 for each partition this member reads.",
+                ),
+                &["partition"],
+            )?,
             rebalances: counter_vec(
                 "sluice_consumer_rebalances_total",
                 "Rebalances seen.",
@@ -79,12 +90,14 @@ impl ConsumerMetrics {
                     0.1, 0.25, 0.5, 1.0, 1.5, 2.0, 2.5, 3.0, 4.0, 5.0, 7.5, 10.0, 20.0, 60.0, 300.0,
                 ]),
             )?,
+            errors: None,
         };
         registry.register(Box::new(metrics.records_consumed.clone()))?;
         registry.register(Box::new(metrics.lines_written.clone()))?;
         registry.register(Box::new(metrics.dead_letters.clone()))?;
         registry.register(Box::new(metrics.commit_seconds.clone()))?;
         registry.register(Box::new(metrics.lag_records.clone()))?;
+        registry.register(Box::new(metrics.assigned.clone()))?;
         registry.register(Box::new(metrics.rebalances.clone()))?;
         registry.register(Box::new(metrics.output_bytes.clone()))?;
         registry.register(Box::new(metrics.end_to_end_seconds.clone()))?;
@@ -100,4 +113,13 @@ impl ConsumerMetrics {
 
 fn counter_vec(name: &str, help: &str, label: &str) -> prometheus::Result<IntCounterVec> {
     IntCounterVec::new(Opts::new(name, help), &[label])
+}
+
+impl ConsumerMetrics {
+    /// Counts an error of `kind` in `sluice_errors_total`.
+    pub fn error(&self, kind: &str) {
+        if let Some(errors) = &self.errors {
+            errors.with_label_values(&[kind]).inc();
+        }
+    }
 }

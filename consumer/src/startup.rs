@@ -36,8 +36,9 @@ pub async fn prepare(settings: &Settings, shutdown: &Shutdown) -> anyhow::Result
             )
         })?;
     let registry = RegistryClient::new(&settings.registry)?;
-    let (metrics_registry, metrics) = ConsumerMetrics::registry(&member)?;
+    let (metrics_registry, mut metrics) = ConsumerMetrics::registry(&member)?;
     let process = ProcessMetrics::register(&metrics_registry, &member)?;
+    metrics.errors = Some(process.errors.clone());
     let readiness = Readiness::default();
     let address = metrics_address(settings, &member);
     let bound = observe::serve(&address, metrics_registry, process, readiness.clone()).await?;

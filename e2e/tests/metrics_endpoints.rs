@@ -64,6 +64,7 @@ async fn producer_and_consumers_serve_metrics_and_health() {
         "sluice_producer_registry_requests_total",
         "sluice_build_info",
         "sluice_uptime_seconds",
+        "sluice_errors_total",
     ] {
         assert!(
             !samples(&text, family).is_empty(),
@@ -101,7 +102,9 @@ async fn producer_and_consumers_serve_metrics_and_health() {
             "sluice_consumer_rebalances_total",
             "sluice_consumer_output_bytes_total",
             "sluice_consumer_end_to_end_latency_seconds",
+            "sluice_consumer_assigned_partitions",
             "sluice_uptime_seconds",
+            "sluice_errors_total",
         ] {
             let found = samples(&text, family);
             assert!(!found.is_empty(), "{family} missing from {member}:\n{text}");

@@ -64,6 +64,7 @@ impl Pipeline {
                 Ok(rows) => rows,
                 Err(error) => {
                     self.readiness.set(false);
+                    self.metrics.errors.with_label_values(&["mysql"]).inc();
                     tracing::warn!("reading {} failed: {error}; retrying", self.table);
                     shutdown.sleep(RETRY_PAUSE).await;
                     continue;
@@ -186,6 +187,7 @@ impl Pipeline {
                 Ok(report) => return Some(report),
                 Err(error) => {
                     self.metrics.produce_errors.inc();
+                    self.metrics.errors.with_label_values(&["kafka"]).inc();
                     tracing::warn!(
                         "publishing a page of {} records failed: {error}; sending it again",
                         page.len()

@@ -27,7 +27,7 @@ pub async fn prepare(settings: &Settings, shutdown: &Shutdown) -> anyhow::Result
     let schema_file = SchemaFile::load(&settings.producer.schema_file)?;
     let metrics_registry = prometheus::Registry::new();
     let process = ProcessMetrics::register(&metrics_registry, "producer")?;
-    let metrics = ProducerMetrics::register(&metrics_registry)?;
+    let metrics = ProducerMetrics::register(&metrics_registry, process.errors.clone())?;
     let readiness = Readiness::default();
     let address = format!(
         "{}:{}",
@@ -167,7 +167,10 @@ async fn register(
     let label = match &outcome {
         Ok(_) => "ok",
         Err(RegistryError::Incompatible { .. }) => "refused",
-        Err(_) => "error",
+        Err(_) => {
+            metrics.errors.with_label_values(&["registry"]).inc();
+            "error"
+        }
     };
     metrics.registry_requests.with_label_values(&[label]).inc();
     match outcome {
