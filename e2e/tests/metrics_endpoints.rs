@@ -122,6 +122,20 @@ async fn producer_and_consumers_serve_metrics_and_health() {
             "lines are counted per partition"
         );
     }
+    // Caught up and idle, the lag stays near the commit lag (2 s) instead of growing with the
+    // time since the last change: a quiet table is not a stalled pipeline.
+    tokio::time::sleep(Duration::from_secs(6)).await;
+    let (_, text) = get(&format!("{producer}/metrics")).await;
+    let lag: f64 = samples(&text, "sluice_producer_watermark_lag_seconds")
+        .first()
+        .and_then(|line| line.split_whitespace().last())
+        .and_then(|value| value.parse().ok())
+        .expect("a lag sample");
+    assert!(
+        (0.0..5.0).contains(&lag),
+        "idle lag should be about the commit lag, got {lag}s"
+    );
+
     let (status, _) = get(&format!("{producer}/nope")).await;
     assert_eq!(status, 404);
     scenario.stop_all();

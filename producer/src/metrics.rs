@@ -19,7 +19,8 @@ pub struct ProducerMetrics {
     pub poll_seconds: Histogram,
     /// The watermark's timestamp, Unix seconds.
     pub watermark_seconds: Gauge,
-    /// Database clock minus the watermark: how far behind the table the topic is.
+    /// Database clock minus the time up to which every row is published: how far behind the
+    /// table the topic is (about `commit_lag` when caught up).
     pub watermark_lag_seconds: Gauge,
     /// Rows sent to the dead-letter topic, by stage.
     pub dead_letters: IntCounterVec,
@@ -65,7 +66,7 @@ impl ProducerMetrics {
             )?,
             watermark_lag_seconds: Gauge::new(
                 "sluice_producer_watermark_lag_seconds",
-                "Database clock minus the watermark's timestamp.",
+                "Database clock minus the time up to which every row is published (about the commit lag when caught up).",
             )?,
             dead_letters: IntCounterVec::new(
                 Opts::new(

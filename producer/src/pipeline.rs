@@ -39,6 +39,8 @@ pub struct Pipeline {
     pub(crate) metrics: ProducerMetrics,
     /// The database's clock at the last page, for the watermark lag.
     pub(crate) database_now: Option<chrono::NaiveDateTime>,
+    /// The read bound of the last page.
+    pub(crate) last_bound: Option<chrono::NaiveDateTime>,
     /// Ready while the loop runs with its connections up.
     pub(crate) readiness: sluice_common::observe::Readiness,
 }
@@ -85,8 +87,8 @@ impl Pipeline {
                 self.count_page(rows.len(), report);
             }
             self.progress.maybe_log(&cursor, false);
-            self.show_watermark(&cursor);
             let caught_up = rows.len() < self.settings.batch_size as usize;
+            self.show_watermark(&cursor, caught_up);
             if caught_up && shutdown.sleep(poll_interval).await {
                 break;
             }
@@ -109,6 +111,7 @@ impl Pipeline {
         let started = std::time::Instant::now();
         let (bound, now) = read_bound.current(&self.pool).await?;
         self.database_now = Some(now);
+        self.last_bound = Some(bound);
         let rows = self
             .query
             .page_after(cursor, bound, self.settings.batch_size)
@@ -131,13 +134,20 @@ impl Pipeline {
         self.metrics.batch_rows.observe(rows as f64);
     }
 
-    fn show_watermark(&self, cursor: &Watermark) {
+    /// The watermark, and the lag: the database clock minus the time up to which every row is
+    /// published. After a short page that is the read bound (nothing older is left to read), so
+    /// a quiet table does not look like a stalled pipeline; after a full page, the watermark.
+    fn show_watermark(&self, cursor: &Watermark, caught_up: bool) {
         let at = cursor.last_updated;
         self.metrics
             .watermark_seconds
             .set(at.timestamp_micros() as f64 / 1e6);
+        let published_through = match self.last_bound {
+            Some(bound) if caught_up => at.max(bound.and_utc()),
+            _ => at,
+        };
         if let Some(now) = self.database_now {
-            let lag = now.and_utc() - at;
+            let lag = now.and_utc() - published_through;
             self.metrics
                 .watermark_lag_seconds
                 .set(lag.num_microseconds().unwrap_or(i64::MAX) as f64 / 1e6);

@@ -142,6 +142,7 @@ pub async fn prepare(settings: &Settings, shutdown: &Shutdown) -> anyhow::Result
         progress: Progress::default(),
         metrics,
         database_now: None,
+        last_bound: None,
         readiness,
     }))
 }
