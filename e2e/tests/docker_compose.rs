@@ -29,7 +29,7 @@ fn compose_file_is_valid() {
 fn compose_file_has_every_service_on_loopback_ports() {
     let services = compose(&["config", "--services"]);
     let services = String::from_utf8_lossy(&services.stdout);
-    for service in ["mysql", "kafka", "schema-registry", "prometheus"] {
+    for service in ["mysql", "kafka", "schema-registry", "prometheus", "grafana"] {
         assert!(
             services.lines().any(|s| s == service),
             "{service} missing: {services}"
@@ -37,10 +37,41 @@ fn compose_file_has_every_service_on_loopback_ports() {
     }
     let resolved = compose(&["config"]);
     let resolved = String::from_utf8_lossy(&resolved.stdout);
-    for port in ["3306", "9092", "8081", "9090"] {
+    for port in ["3306", "9092", "8081", "9090", "3000"] {
         assert!(
             resolved.contains(&format!("- 127.0.0.1:{port}:{port}/tcp")),
             "port {port} must be published on 127.0.0.1 only:\n{resolved}"
         );
     }
+}
+
+/// Grafana gets its data source and the dashboard from the files in `docker/grafana`.
+#[test]
+fn grafana_is_provisioned_with_the_dashboard_and_prometheus() {
+    let resolved = compose(&["config"]);
+    let resolved = String::from_utf8_lossy(&resolved.stdout);
+    assert!(
+        resolved.contains("grafana/provisioning:/etc/grafana/provisioning"),
+        "{resolved}"
+    );
+    assert!(
+        resolved.contains("grafana/dashboards:/var/lib/grafana/dashboards"),
+        "{resolved}"
+    );
+    let root = repo_root();
+    let datasource = std::fs::read_to_string(
+        root.join("docker/grafana/provisioning/datasources/prometheus.yml"),
+    )
+    .expect("data source");
+    assert!(
+        datasource.contains("uid: prometheus") && datasource.contains("http://prometheus:9090")
+    );
+    let dashboard: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(root.join("docker/grafana/dashboards/sluice.json"))
+            .expect("dashboard"),
+    )
+    .expect("dashboard is JSON");
+    let panels = dashboard["panels"].as_array().expect("panels");
+    assert!(panels.iter().all(|p| p["datasource"]["uid"] == "prometheus"
+        && p["targets"].as_array().is_some_and(|t| !t.is_empty())));
 }
