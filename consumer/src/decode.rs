@@ -31,6 +31,7 @@ pub struct Decoder {
     runtime: Handle,
     reader_schema: &'static Schema,
     readers: HashMap<SchemaId, GenericDatumReader<'static>>,
+    registry_errors: Option<prometheus::IntCounter>,
 }
 
 impl Decoder {
@@ -42,7 +43,14 @@ impl Decoder {
             runtime,
             reader_schema: Box::leak(Box::new(reader_schema)),
             readers: HashMap::new(),
+            registry_errors: None,
         }
+    }
+
+    /// Counts every failed registry call (the member's `sluice_errors_total{kind="registry"}`).
+    pub fn counting_errors_in(mut self, counter: prometheus::IntCounter) -> Self {
+        self.registry_errors = Some(counter);
+        self
     }
 
     /// The record's value in the reader schema. Blocks while the registry is unreachable:
@@ -109,9 +117,14 @@ impl Decoder {
                     )))
                 }
                 Err(RegistryError::NotFound { .. }) => {}
-                Err(error) => tracing::warn!(
-                    "waiting for the schema registry to fetch schema id {id}: {error}"
-                ),
+                Err(error) => {
+                    if let Some(counter) = &self.registry_errors {
+                        counter.inc();
+                    }
+                    tracing::warn!(
+                        "waiting for the schema registry to fetch schema id {id}: {error}"
+                    );
+                }
             }
             std::thread::sleep(RETRY_PAUSE);
         }

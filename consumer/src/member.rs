@@ -4,6 +4,7 @@
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use prometheus::core::Collector;
 use rdkafka::consumer::{BaseConsumer, Consumer, ConsumerContext, Rebalance};
 use rdkafka::message::{BorrowedMessage, Message};
 use rdkafka::ClientContext;
@@ -196,8 +197,16 @@ impl Member {
             .assignment()
             .map(|a| describe(&a))
             .unwrap_or_default();
+        let lag: i64 = self
+            .metrics
+            .lag_records
+            .collect()
+            .iter()
+            .flat_map(|family| family.get_metric())
+            .map(|metric| metric.get_gauge().get_value() as i64)
+            .sum();
         tracing::info!(
-            "{}: lines written {lines} ({rate:.0}/s), dead letters {}, partitions {partitions}, file {}",
+            "{}: lines written {lines} ({rate:.0}/s), lag {lag}, dead letters {}, partitions {partitions}, file {}",
             self.name,
             checkpoint.dead_letters.sent(),
             checkpoint.sink.path().display()

@@ -39,6 +39,7 @@ pub async fn prepare(settings: &Settings, shutdown: &Shutdown) -> anyhow::Result
     let (metrics_registry, mut metrics) = ConsumerMetrics::registry(&member)?;
     let process = ProcessMetrics::register(&metrics_registry, &member)?;
     metrics.errors = Some(process.errors.clone());
+    let registry_errors = process.errors.with_label_values(&["registry"]);
     let readiness = Readiness::default();
     let address = metrics_address(settings, &member);
     let bound = observe::serve(&address, metrics_registry, process, readiness.clone()).await?;
@@ -88,7 +89,8 @@ pub async fn prepare(settings: &Settings, shutdown: &Shutdown) -> anyhow::Result
     Ok(Some(Member {
         consumer,
         checkpoint,
-        decoder: Decoder::new(registry, tokio::runtime::Handle::current(), reader.schema),
+        decoder: Decoder::new(registry, tokio::runtime::Handle::current(), reader.schema)
+            .counting_errors_in(registry_errors),
         transform,
         commit_interval: Duration::from_millis(consumer_settings.commit_interval_ms),
         name: member,

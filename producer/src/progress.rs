@@ -41,7 +41,7 @@ impl Progress {
     }
 
     /// Logs a progress line when one is due, or at once with `force`.
-    pub fn maybe_log(&mut self, watermark: &Watermark, force: bool) {
+    pub fn maybe_log(&mut self, watermark: &Watermark, lag_seconds: f64, force: bool) {
         let elapsed = self.last_line.elapsed();
         let idle = self.rows_read == self.rows_at_last_line;
         if !force && (elapsed < EVERY || (idle && elapsed < IDLE_EVERY)) {
@@ -50,7 +50,7 @@ impl Progress {
         let rate =
             (self.rows_read - self.rows_at_last_line) as f64 / elapsed.as_secs_f64().max(0.001);
         tracing::info!(
-            "rows read {} ({rate:.0}/s), records produced {}, dead letters {}, watermark {} id {}",
+            "rows read {} ({rate:.0}/s), records produced {}, dead letters {}, watermark {} id {}, lag {lag_seconds:.1}s",
             self.rows_read,
             self.produced,
             self.dead,
