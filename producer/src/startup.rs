@@ -1,7 +1,7 @@
-//! Everything the producer needs before its first page, in order: the schema file, MySQL, the
-//! column plan, the topics, the registry (whose storage may be that same Kafka). A server that is not there yet is waited for, with a
-//! log line saying what is awaited; a configuration that can never work stops the producer with
-//! a message naming it.
+//! Everything the producer needs before its first page, in order: its metrics endpoint, the
+//! schema file, MySQL, the column plan, the topics, then the registry (whose storage may be that
+//! same Kafka). A server that is not there yet is waited for, with a log line saying what is
+//! awaited; a configuration that can never work stops the producer with a message naming it.
 
 use anyhow::{bail, Context};
 use sluice_common::observe::{self, ProcessMetrics, Readiness};
