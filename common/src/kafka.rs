@@ -51,28 +51,38 @@ pub fn admin_client(
 
 /// Asks the cluster for its metadata, the cheapest proof that it is up and reachable.
 pub async fn probe(settings: &KafkaSettings) -> Result<ClusterView, UnreachableError> {
+    metadata(settings, None)
+        .await
+        .map_err(|source| UnreachableError {
+            bootstrap_servers: settings.bootstrap_servers.clone(),
+            source,
+        })
+}
+
+/// One metadata request (of one topic, or of all), on a blocking thread since librdkafka's
+/// call blocks. Topics the broker reports an error for are left out.
+async fn metadata(
+    settings: &KafkaSettings,
+    topic: Option<&str>,
+) -> Result<ClusterView, KafkaError> {
     let settings = settings.clone();
-    let timeout = Duration::from_secs(settings.request_timeout_secs);
-    let bootstrap_servers = settings.bootstrap_servers.clone();
-    let unreachable = |source| UnreachableError {
-        bootstrap_servers: bootstrap_servers.clone(),
-        source,
-    };
+    let topic = topic.map(str::to_owned);
     tokio::task::spawn_blocking(move || {
         let admin = admin_client(&settings)?;
-        let metadata = admin.inner().fetch_metadata(None, timeout)?;
+        let timeout = Duration::from_secs(settings.request_timeout_secs);
+        let metadata = admin.inner().fetch_metadata(topic.as_deref(), timeout)?;
         Ok(ClusterView {
             brokers: metadata.brokers().len(),
             topics: metadata
                 .topics()
                 .iter()
+                .filter(|t| t.error().is_none())
                 .map(|t| (t.name().to_owned(), t.partitions().len()))
                 .collect(),
         })
     })
     .await
     .unwrap_or_else(|join| std::panic::resume_unwind(join.into_panic()))
-    .map_err(unreachable)
 }
 
 /// A topic that cannot be used as configured.
@@ -159,23 +169,13 @@ async fn settled_partition_count(
 ) -> Result<usize, KafkaError> {
     let deadline = std::time::Instant::now() + Duration::from_secs(settings.request_timeout_secs);
     loop {
-        let settings = settings.clone();
-        let name = topic.to_owned();
-        let count = tokio::task::spawn_blocking(move || {
-            let admin = admin_client(&settings)?;
-            let timeout = Duration::from_secs(settings.request_timeout_secs);
-            let metadata = admin.inner().fetch_metadata(Some(&name), timeout)?;
-            Ok::<_, KafkaError>(
-                metadata
-                    .topics()
-                    .iter()
-                    .find(|t| t.name() == name && t.error().is_none())
-                    .map(|t| t.partitions().len())
-                    .unwrap_or_default(),
-            )
-        })
-        .await
-        .unwrap_or_else(|join| std::panic::resume_unwind(join.into_panic()))?;
+        let view = metadata(settings, Some(topic)).await?;
+        let count = view
+            .topics
+            .iter()
+            .find(|(name, _)| name == topic)
+            .map(|(_, partitions)| *partitions)
+            .unwrap_or_default();
         if count > 0 || std::time::Instant::now() >= deadline {
             return Ok(count);
         }

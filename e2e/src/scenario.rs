@@ -168,10 +168,7 @@ impl Scenario {
     /// Stops the producer with SIGTERM, leaving the consumers running.
     pub fn stop_producer(&mut self) -> Option<i32> {
         let mut producer = self.producer.take()?;
-        let _ = Command::new("kill")
-            .arg("-TERM")
-            .arg(producer.id().to_string())
-            .status();
+        terminate(&mut producer);
         producer.wait().ok().and_then(|status| status.code())
     }
 
@@ -188,12 +185,7 @@ impl Scenario {
         let mut children: Vec<Child> = self.producer.take().into_iter().collect();
         children.append(&mut self.consumers);
         for child in &mut children {
-            if matches!(child.try_wait(), Ok(None)) {
-                let _ = Command::new("kill")
-                    .arg("-TERM")
-                    .arg(child.id().to_string())
-                    .status();
-            }
+            terminate(child);
         }
         children
             .into_iter()
@@ -427,6 +419,16 @@ impl Drop for Scenario {
         for child in &mut self.consumers {
             let _ = child.kill();
         }
+    }
+}
+
+/// SIGTERM to a process still running: it stops the way `make run` stops it.
+fn terminate(child: &mut Child) {
+    if matches!(child.try_wait(), Ok(None)) {
+        let _ = Command::new("kill")
+            .arg("-TERM")
+            .arg(child.id().to_string())
+            .status();
     }
 }
 
