@@ -169,15 +169,13 @@ impl Member {
                     .map_err(anyhow::Error::msg)?;
                 last_commit = Instant::now();
             }
-            let idle = lock(&self.checkpoint).sink.lines() == lines_at_progress;
-            let due = if idle {
-                IDLE_PROGRESS_EVERY
-            } else {
-                PROGRESS_EVERY
-            };
-            if last_progress.elapsed() >= due {
-                lines_at_progress = self.log_progress(last_progress.elapsed(), lines_at_progress);
-                last_progress = Instant::now();
+            let since = last_progress.elapsed();
+            if since >= PROGRESS_EVERY {
+                let idle = lock(&self.checkpoint).sink.lines() == lines_at_progress;
+                if !idle || since >= IDLE_PROGRESS_EVERY {
+                    lines_at_progress = self.log_progress(since, lines_at_progress);
+                    last_progress = Instant::now();
+                }
             }
         }
         lock(&self.checkpoint)

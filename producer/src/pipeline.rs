@@ -82,22 +82,18 @@ impl Pipeline {
                 };
                 self.store.save(&next)?;
                 cursor = next;
-                self.progress
-                    .page(rows.len() as u64, report.produced, report.dead);
                 self.count_page(rows.len(), report);
             }
             let caught_up = rows.len() < self.settings.batch_size as usize;
             self.show_watermark(&cursor, caught_up);
-            self.progress
-                .maybe_log(&cursor, self.metrics.watermark_lag_seconds.get(), false);
+            self.progress.maybe_log(&self.metrics, &cursor, false);
             if caught_up && shutdown.sleep(poll_interval).await {
                 break;
             }
         }
         self.readiness.set(false);
         self.publisher.flush(Duration::from_secs(30))?;
-        self.progress
-            .maybe_log(&cursor, self.metrics.watermark_lag_seconds.get(), true);
+        self.progress.maybe_log(&self.metrics, &cursor, true);
         tracing::info!(
             "producer stopped; watermark saved in {}",
             self.store.path().display()
