@@ -22,6 +22,8 @@ const PROGRESS_EVERY: Duration = Duration::from_secs(5);
 /// With nothing new written, a heartbeat line this often instead.
 const IDLE_PROGRESS_EVERY: Duration = Duration::from_secs(60);
 const POLL_TIMEOUT: Duration = Duration::from_millis(200);
+/// How long closing the consumer may take once everything is committed.
+const CLOSE_PATIENCE: Duration = Duration::from_secs(10);
 
 /// Gives rdkafka's rebalance callbacks access to the checkpoint.
 pub struct MemberContext {
@@ -183,6 +185,8 @@ impl Member {
             .map_err(anyhow::Error::msg)?;
         self.log_progress(last_progress.elapsed(), lines_at_progress);
         tracing::info!("{}: stopped; offsets committed", self.name);
+        let Member { consumer, name, .. } = self;
+        close_within(consumer, &name, CLOSE_PATIENCE);
         Ok(())
     }
 
@@ -294,4 +298,22 @@ fn last_updated(record: &apache_avro::types::Value) -> Option<chrono::DateTime<c
                 .map(|at| at.to_utc()),
             _ => None,
         })
+}
+
+/// Closes the consumer (dropping it leaves librdkafka to close it) within `patience`. Closing a
+/// cooperative-sticky member can hang in librdkafka when a rebalance is in flight (fixed after
+/// the 2.12 bundled here); by then every line is durable and its offset committed, so after
+/// `patience` the process goes on to exit and nothing is lost.
+fn close_within(consumer: BaseConsumer<MemberContext>, name: &str, patience: Duration) {
+    let (closed, done) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        drop(consumer);
+        let _ = closed.send(());
+    });
+    if done.recv_timeout(patience).is_err() {
+        tracing::warn!(
+            "{name}: closing the Kafka consumer took more than {}s; exiting anyway (offsets are committed)",
+            patience.as_secs()
+        );
+    }
 }
