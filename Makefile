@@ -20,7 +20,7 @@ export SLUICE__REGISTRY__URL ?= http://127.0.0.1:8081
 endif
 
 .DEFAULT_GOAL := help
-.PHONY: help up down status run simulate test lint unit integration build reset check-cargo
+.PHONY: help up down status run simulate test lint unit integration bench build reset check-cargo
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -69,6 +69,11 @@ integration: check-cargo ## Integration and end-to-end tests against the running
 	# The end-to-end tests run the binaries as processes: build every one of them first.
 	$(CARGO) build --workspace --locked --bins
 	$(CARGO) test --workspace --locked --test '*'
+
+BENCH_ARGS ?=
+bench: up check-cargo ## Measure throughput, latency and memory against Kafka's own ceilings (BENCHMARKS.md)
+	$(CARGO) build --workspace --release --locked --bins
+	target/release/sluice-bench --markdown BENCHMARKS.md $(BENCH_ARGS)
 
 build: check-cargo ## Release build of every binary
 	$(CARGO) build --workspace --release --locked

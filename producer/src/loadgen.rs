@@ -3,7 +3,8 @@
 
 use std::time::{Duration, Instant};
 
-use rand::Rng;
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
 use sluice_common::shutdown::Shutdown;
 use sqlx::MySqlPool;
 
@@ -30,7 +31,8 @@ pub async fn seed(
     first_id: i64,
     rows: i64,
 ) -> Result<(), sqlx::Error> {
-    let mut rng = rand::rng();
+    // A seeded generator is Send, so seeding can run on several tasks at once.
+    let mut rng = StdRng::from_rng(&mut rand::rng());
     let mut id = first_id;
     let last = first_id + rows - 1;
     while id <= last {

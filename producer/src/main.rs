@@ -24,7 +24,12 @@ struct Cli {
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Poll the table and publish changed rows until stopped (the default).
-    Run,
+    Run {
+        /// Exit once every row up to the read bound is acknowledged: a one-off backfill or
+        /// catch-up from a scheduler, and how the benchmark times a snapshot.
+        #[arg(long)]
+        until_caught_up: bool,
+    },
     /// Validate the configuration and prove MySQL, Kafka and the registry answer.
     Check,
 }
@@ -38,11 +43,14 @@ async fn main() -> ExitCode {
 
 async fn run(cli: Cli) -> anyhow::Result<()> {
     let settings = settings::load(&Layers::from(&cli.config))?;
-    match cli.command.unwrap_or(Command::Run) {
-        Command::Run => {
+    let command = cli.command.unwrap_or(Command::Run {
+        until_caught_up: false,
+    });
+    match command {
+        Command::Run { until_caught_up } => {
             let shutdown = Shutdown::on_signals();
             match startup::prepare(&settings, &shutdown).await? {
-                Some(pipeline) => pipeline.run(shutdown).await,
+                Some(pipeline) => pipeline.run(shutdown, until_caught_up).await,
                 None => Ok(()),
             }
         }

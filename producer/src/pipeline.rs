@@ -46,9 +46,10 @@ pub struct Pipeline {
 }
 
 impl Pipeline {
-    /// Runs until shutdown is requested; returns after the page in flight is acknowledged and
-    /// the watermark saved.
-    pub async fn run(mut self, shutdown: Shutdown) -> anyhow::Result<()> {
+    /// Runs until shutdown is requested, or with `until_caught_up` until a page comes back short
+    /// (every row up to the read bound is published); returns after the page in flight is
+    /// acknowledged and the watermark saved.
+    pub async fn run(mut self, shutdown: Shutdown, until_caught_up: bool) -> anyhow::Result<()> {
         let mut cursor = self.store.load()?.unwrap_or_else(Watermark::beginning);
         tracing::info!(
             "producing {} from watermark {} id {} (schema id {})",
@@ -87,7 +88,7 @@ impl Pipeline {
             let caught_up = rows.len() < self.settings.batch_size as usize;
             self.show_watermark(&cursor, caught_up);
             self.progress.maybe_log(&self.metrics, &cursor, false);
-            if caught_up && shutdown.sleep(poll_interval).await {
+            if caught_up && (until_caught_up || shutdown.sleep(poll_interval).await) {
                 break;
             }
         }

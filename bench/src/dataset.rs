@@ -1,0 +1,43 @@
+//! The benchmark's tables: copies of `product` (same columns and index), filled with the sample
+//! catalogue. Loading is not timed; it runs on several connections to keep the whole run short.
+
+use sluice_producer::loadgen;
+use sluice_producer::source::keyset::quote_identifier;
+use sqlx::MySqlPool;
+
+/// Concurrent loaders; MariaDB takes multi-row inserts on several connections well.
+const LOADERS: i64 = 4;
+
+/// Drops and re-creates `table` like `product`.
+pub async fn recreate(pool: &MySqlPool, table: &str) -> anyhow::Result<()> {
+    let quoted = quote_identifier(table);
+    sqlx::query(&format!("DROP TABLE IF EXISTS {quoted}"))
+        .execute(pool)
+        .await?;
+    sqlx::query(&format!("CREATE TABLE {quoted} LIKE product"))
+        .execute(pool)
+        .await?;
+    Ok(())
+}
+
+/// Inserts products `first ..= first + rows - 1`.
+pub async fn load(pool: &MySqlPool, table: &str, first: i64, rows: i64) -> anyhow::Result<()> {
+    let share = (rows + LOADERS - 1) / LOADERS;
+    let mut loaders = Vec::new();
+    for n in 0..LOADERS {
+        let start = first + n * share;
+        let count = share.min(first + rows - start);
+        if count <= 0 {
+            break;
+        }
+        let pool = pool.clone();
+        let table = table.to_owned();
+        loaders.push(tokio::spawn(async move {
+            loadgen::seed(&pool, &table, start, count).await
+        }));
+    }
+    for loader in loaders {
+        loader.await??;
+    }
+    Ok(())
+}

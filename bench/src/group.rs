@@ -1,0 +1,90 @@
+//! The consumer group reading a whole topic: timed from the start of the members until every
+//! record's line is written and its offset committed.
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use crate::context::{Bench, RunNames};
+use crate::offsets::CommitWatch;
+use crate::process::{Measured, Usage};
+
+const PATIENCE: Duration = Duration::from_secs(600);
+const STOP_PATIENCE: Duration = Duration::from_secs(30);
+
+/// How the group did.
+#[derive(Debug, Clone)]
+pub struct GroupRun {
+    /// From the first member's start until the last offset was committed.
+    pub seconds: f64,
+    /// Records per second over that time.
+    pub records_per_s: f64,
+    /// What each member used.
+    pub usage: Vec<Usage>,
+}
+
+/// Starts `members` consumers in a fresh group over `names.topic`, waits until they have
+/// committed all `records`, stops them and checks every record has its line.
+pub fn consume(
+    bench: &Bench,
+    names: &RunNames,
+    members: u32,
+    records: i64,
+) -> anyhow::Result<GroupRun> {
+    std::fs::create_dir_all(&names.dir)?;
+    let watch = CommitWatch::new(&bench.settings.kafka, &names.group, &names.topic)?;
+    let started = Instant::now();
+    let mut processes = Vec::new();
+    for n in 1..=members {
+        let mut command = bench.sluice("sluice-consumer", &names.sets())?;
+        command.arg("--member").arg(n.to_string());
+        let log = names.dir.join(format!("consumer-{n}.log"));
+        processes.push(Measured::spawn(&format!("consumer-{n}"), command, &log)?);
+    }
+    let deadline = started + PATIENCE;
+    loop {
+        if watch.committed()? >= records {
+            break;
+        }
+        for process in &mut processes {
+            if let Some(code) = process.exited()? {
+                anyhow::bail!(
+                    "{} exited with code {code}:\n{}",
+                    process.name(),
+                    process.log_tail(8)
+                );
+            }
+        }
+        anyhow::ensure!(
+            Instant::now() < deadline,
+            "the group did not commit {records} records within {PATIENCE:?}; see {}",
+            names.dir.display()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let elapsed = started.elapsed();
+    let usage = processes
+        .into_iter()
+        .map(|p| p.stop(STOP_PATIENCE))
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    let lines = count_lines(&names.out_dir())?;
+    anyhow::ensure!(
+        lines >= records as u64,
+        "{records} records committed but only {lines} lines written in {}",
+        names.out_dir().display()
+    );
+    Ok(GroupRun {
+        seconds: elapsed.as_secs_f64(),
+        records_per_s: records as f64 / elapsed.as_secs_f64(),
+        usage,
+    })
+}
+
+/// Lines in every file of `folder`.
+pub fn count_lines(folder: &Path) -> anyhow::Result<u64> {
+    let mut lines = 0;
+    for entry in std::fs::read_dir(folder)? {
+        let bytes = std::fs::read(entry?.path())?;
+        lines += bytes.iter().filter(|&&b| b == b'\n').count() as u64;
+    }
+    Ok(lines)
+}

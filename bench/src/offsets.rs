@@ -1,0 +1,101 @@
+//! Counting records through Kafka itself: how many a topic holds, how many a group has
+//! committed, and how big a record is on average. These decide when a phase is done.
+
+use std::time::Duration;
+
+use anyhow::Context as _;
+use rdkafka::consumer::{BaseConsumer, Consumer};
+use rdkafka::message::Message;
+use rdkafka::{Offset, TopicPartitionList};
+use sluice_common::kafka::client_config;
+use sluice_common::settings::KafkaSettings;
+
+const TIMEOUT: Duration = Duration::from_secs(10);
+
+/// A consumer that never subscribes: it only asks for offsets (and joins no group).
+fn observer(kafka: &KafkaSettings, group: &str) -> anyhow::Result<BaseConsumer> {
+    Ok(client_config(kafka)
+        .set("group.id", group)
+        .set("enable.auto.commit", "false")
+        .create()?)
+}
+
+fn partitions(consumer: &BaseConsumer, topic: &str) -> anyhow::Result<Vec<i32>> {
+    let metadata = consumer.fetch_metadata(Some(topic), TIMEOUT)?;
+    let found = metadata
+        .topics()
+        .iter()
+        .find(|t| t.name() == topic)
+        .with_context(|| format!("topic {topic} not found"))?;
+    Ok(found.partitions().iter().map(|p| p.id()).collect())
+}
+
+/// Records in `topic`: the sum of its partitions' end offsets (nothing is deleted here).
+pub fn records_in(kafka: &KafkaSettings, topic: &str) -> anyhow::Result<i64> {
+    let consumer = observer(kafka, "sluice-bench-observer")?;
+    let mut total = 0;
+    for partition in partitions(&consumer, topic)? {
+        let (low, high) = consumer.fetch_watermarks(topic, partition, TIMEOUT)?;
+        total += high - low;
+    }
+    Ok(total)
+}
+
+/// Watches what `group` has committed on `topic`.
+pub struct CommitWatch {
+    consumer: BaseConsumer,
+    list: TopicPartitionList,
+}
+
+impl CommitWatch {
+    /// A watch over every partition of `topic`.
+    pub fn new(kafka: &KafkaSettings, group: &str, topic: &str) -> anyhow::Result<Self> {
+        let consumer = observer(kafka, group)?;
+        let mut list = TopicPartitionList::new();
+        for partition in partitions(&consumer, topic)? {
+            list.add_partition(topic, partition);
+        }
+        Ok(Self { consumer, list })
+    }
+
+    /// The sum of the committed offsets (partitions without a commit count 0).
+    pub fn committed(&self) -> anyhow::Result<i64> {
+        let committed = self
+            .consumer
+            .committed_offsets(self.list.clone(), TIMEOUT)?;
+        Ok(committed
+            .elements()
+            .iter()
+            .map(|e| match e.offset() {
+                Offset::Offset(n) => n,
+                _ => 0,
+            })
+            .sum())
+    }
+}
+
+/// Average key plus value size of the first `sample` records of `topic`, in bytes.
+pub fn average_record_bytes(
+    kafka: &KafkaSettings,
+    topic: &str,
+    sample: usize,
+) -> anyhow::Result<usize> {
+    let consumer = observer(kafka, "sluice-bench-sampler")?;
+    let mut list = TopicPartitionList::new();
+    for partition in partitions(&consumer, topic)? {
+        list.add_partition_offset(topic, partition, Offset::Beginning)?;
+    }
+    consumer.assign(&list)?;
+    let (mut bytes, mut seen) = (0, 0);
+    let deadline = std::time::Instant::now() + TIMEOUT;
+    while seen < sample && std::time::Instant::now() < deadline {
+        if let Some(message) = consumer.poll(Duration::from_millis(200)) {
+            let message = message?;
+            bytes +=
+                message.key().map_or(0, <[u8]>::len) + message.payload().map_or(0, <[u8]>::len);
+            seen += 1;
+        }
+    }
+    anyhow::ensure!(seen > 0, "no records to sample in {topic}");
+    Ok(bytes / seen)
+}

@@ -1,0 +1,220 @@
+//! A process under measurement: its wall time, peak resident memory and CPU seconds, read from
+//! `/proc` while it runs, so no unsafe `wait4` is needed and a process stopped by signal is
+//! measured the same way as one that exits by itself.
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+
+/// How often `/proc` is read. The peak (`VmHWM`) is kept by the kernel, so only the CPU time of
+/// the last interval before exit can be missed.
+const SAMPLE_EVERY: Duration = Duration::from_millis(50);
+
+/// What one process used.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Usage {
+    /// Peak resident set size, in MiB.
+    pub peak_rss_mb: f64,
+    /// User plus system CPU time, in seconds.
+    pub cpu_seconds: f64,
+}
+
+/// A running child whose resources are sampled until it exits.
+pub struct Measured {
+    name: String,
+    child: Child,
+    log: PathBuf,
+    started: Instant,
+    usage: Arc<Mutex<Usage>>,
+}
+
+impl Measured {
+    /// Starts `command` with its output appended to `log`.
+    pub fn spawn(name: &str, mut command: Command, log: &Path) -> anyhow::Result<Self> {
+        let file = std::fs::File::options()
+            .create(true)
+            .append(true)
+            .open(log)
+            .with_context(|| format!("cannot open {}", log.display()))?;
+        command
+            .stdout(Stdio::from(file.try_clone()?))
+            .stderr(Stdio::from(file));
+        let started = Instant::now();
+        let child = command
+            .spawn()
+            .with_context(|| format!("cannot start {name} ({command:?})"))?;
+        let usage = Arc::new(Mutex::new(Usage::default()));
+        let pid = child.id();
+        let shared = Arc::clone(&usage);
+        std::thread::spawn(move || {
+            while let Some(sample) = sample(pid) {
+                if let Ok(mut usage) = shared.lock() {
+                    *usage = sample;
+                }
+                std::thread::sleep(SAMPLE_EVERY);
+            }
+        });
+        Ok(Self {
+            name: name.to_owned(),
+            child,
+            log: log.to_path_buf(),
+            started,
+            usage,
+        })
+    }
+
+    /// The process's name in reports and errors.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// Time since the process was started.
+    pub fn elapsed(&self) -> Duration {
+        self.started.elapsed()
+    }
+
+    /// The latest sample.
+    pub fn usage(&self) -> Usage {
+        self.usage.lock().map(|u| *u).unwrap_or_default()
+    }
+
+    /// `Some(exit code)` once the process has exited.
+    pub fn exited(&mut self) -> anyhow::Result<Option<i32>> {
+        Ok(self.child.try_wait()?.map(|s| s.code().unwrap_or(-1)))
+    }
+
+    /// Waits for the process to exit by itself; fails after `patience`.
+    pub fn wait(&mut self, patience: Duration) -> anyhow::Result<(Duration, Usage)> {
+        let deadline = Instant::now() + patience;
+        loop {
+            if let Some(code) = self.exited()? {
+                let elapsed = self.elapsed();
+                anyhow::ensure!(
+                    code == 0,
+                    "{} exited with code {code}; the end of {}:\n{}",
+                    self.name,
+                    self.log.display(),
+                    self.log_tail(8)
+                );
+                return Ok((elapsed, self.usage()));
+            }
+            if Instant::now() > deadline {
+                self.kill();
+                anyhow::bail!("{} did not finish within {patience:?}", self.name);
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+
+    /// The last `lines` lines of the process's log, for error messages.
+    pub fn log_tail(&self, lines: usize) -> String {
+        let text = std::fs::read_to_string(&self.log).unwrap_or_default();
+        let all: Vec<&str> = text.lines().collect();
+        all[all.len().saturating_sub(lines)..].join("\n")
+    }
+
+    /// SIGTERM, then waits up to `patience` for a clean exit; returns what it used.
+    pub fn stop(mut self, patience: Duration) -> anyhow::Result<Usage> {
+        let before = self.usage();
+        if self.exited()?.is_none() {
+            Command::new("kill")
+                .arg("-TERM")
+                .arg(self.child.id().to_string())
+                .status()?;
+        }
+        let (_, after) = self.wait(patience)?;
+        // The last sample before exit may be older than the one taken before the signal.
+        Ok(Usage {
+            peak_rss_mb: before.peak_rss_mb.max(after.peak_rss_mb),
+            cpu_seconds: before.cpu_seconds.max(after.cpu_seconds),
+        })
+    }
+
+    /// SIGKILL, for cleanup after a failure.
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for Measured {
+    fn drop(&mut self) {
+        if matches!(self.child.try_wait(), Ok(None)) {
+            self.kill();
+        }
+    }
+}
+
+/// Reads peak RSS and CPU time of `pid`; `None` once the process is gone (or a zombie).
+fn sample(pid: u32) -> Option<Usage> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let peak_kb = parse_vm_hwm_kb(&status)?;
+    let ticks = parse_cpu_ticks(&stat)?;
+    Some(Usage {
+        peak_rss_mb: peak_kb as f64 / 1024.0,
+        cpu_seconds: ticks as f64 / clock_ticks_per_second(),
+    })
+}
+
+/// `VmHWM:  12345 kB` from `/proc/PID/status`; absent for a zombie.
+fn parse_vm_hwm_kb(status: &str) -> Option<u64> {
+    status
+        .lines()
+        .find_map(|line| line.strip_prefix("VmHWM:"))
+        .and_then(|rest| rest.split_whitespace().next())
+        .and_then(|kb| kb.parse().ok())
+}
+
+/// `utime + stime` (fields 14 and 15) from `/proc/PID/stat`; the command name in parentheses
+/// may contain spaces, so fields are counted after its closing parenthesis.
+fn parse_cpu_ticks(stat: &str) -> Option<u64> {
+    let after_name = &stat[stat.rfind(')')? + 1..];
+    let fields: Vec<&str> = after_name.split_whitespace().collect();
+    // after_name starts at field 3 (state), so field N is at index N - 3.
+    let utime: u64 = fields.get(11)?.parse().ok()?;
+    let stime: u64 = fields.get(12)?.parse().ok()?;
+    Some(utime + stime)
+}
+
+/// `getconf CLK_TCK`: 100 on every Linux this runs on; asked once.
+fn clock_ticks_per_second() -> f64 {
+    static TICKS: std::sync::OnceLock<f64> = std::sync::OnceLock::new();
+    *TICKS.get_or_init(|| {
+        Command::new("getconf")
+            .arg("CLK_TCK")
+            .output()
+            .ok()
+            .and_then(|o| String::from_utf8(o.stdout).ok())
+            .and_then(|s| s.trim().parse().ok())
+            .unwrap_or(100.0)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cpu_ticks_are_counted_after_a_name_with_spaces() {
+        let stat = "1234 (tokio runtime) S 1 1234 1234 0 -1 4194560 100 0 0 0 250 70 0 0 20 0 \
+                    5 0 100 1000 200";
+        assert_eq!(parse_cpu_ticks(stat), Some(320));
+    }
+
+    #[test]
+    fn peak_rss_comes_from_vm_hwm() {
+        let status = "Name:\tsluice\nVmPeak:\t  900 kB\nVmHWM:\t   40960 kB\nVmRSS:\t 1 kB\n";
+        assert_eq!(parse_vm_hwm_kb(status), Some(40960));
+        assert_eq!(parse_vm_hwm_kb("Name:\tzombie\n"), None);
+    }
+
+    #[test]
+    fn this_process_can_be_sampled() {
+        let usage = sample(std::process::id()).expect("own /proc entry");
+        assert!(usage.peak_rss_mb > 1.0, "{usage:?}");
+    }
+}

@@ -1,0 +1,87 @@
+//! A short run of `sluice-bench` against the local stack, so the benchmark cannot rot between
+//! full runs: every figure a full run reports must come out, with plausible values.
+
+use std::path::Path;
+use std::process::Command;
+
+fn repo_root() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("bench/ sits in the repository")
+}
+
+#[test]
+fn a_small_run_reports_every_figure() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let results = dir.path().join("results.json");
+    let markdown = dir.path().join("BENCHMARKS.md");
+    std::fs::write(
+        &markdown,
+        "# Benchmarks\n<!-- bench:results:start -->\nold\n<!-- bench:results:end -->\nprose\n",
+    )
+    .expect("markdown");
+    let output = Command::new(env!("CARGO_BIN_EXE_sluice-bench"))
+        .current_dir(repo_root())
+        .args(["--rows", "10000", "--small-rows", "2000"])
+        .arg("--results")
+        .arg(&results)
+        .arg("--markdown")
+        .arg(&markdown)
+        .arg("--work")
+        .arg(dir.path().join("work"))
+        .output()
+        .expect("run sluice-bench");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "sluice-bench failed:\n{stderr}");
+
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&results).expect("results written"))
+            .expect("results are JSON");
+    let figure = |path: &str| {
+        path.split('.')
+            .try_fold(&json, |value, key| value.get(key))
+            .and_then(serde_json::Value::as_f64)
+            .unwrap_or_else(|| panic!("{path} missing from {json:#}"))
+    };
+    for rate in [
+        "producer.rows_per_s",
+        "ceiling.read_rows_per_s",
+        "ceiling.producer_perf_test_rows_per_s",
+        "consumer.records_per_s",
+        "consumer.single_records_per_s",
+        "ceiling.consumer_perf_test_records_per_s",
+        "growth.small.producer.rows_per_s",
+        "growth.small.consumer.records_per_s",
+    ] {
+        assert!(figure(rate) > 100.0, "{rate} = {}", figure(rate));
+    }
+    for ratio in [
+        "producer.ratio_to_ceiling",
+        "producer.ratio_to_perf_test",
+        "producer.ratio_to_read",
+        "consumer.ratio_to_perf_test",
+        "growth.producer_rate_ratio",
+    ] {
+        let value = figure(ratio);
+        assert!(value > 0.0 && value < 100.0, "{ratio} = {value}");
+    }
+    assert_eq!(figure("producer.rows"), 10_000.0);
+    for memory in ["rss.producer_mb", "rss.consumer_mb"] {
+        let mb = figure(memory);
+        assert!(mb > 1.0 && mb < 4096.0, "{memory} = {mb}");
+    }
+    assert!(
+        json["run"]["kafka"]
+            .as_str()
+            .is_some_and(|v| v.starts_with('4')),
+        "{json:#}"
+    );
+
+    let text = std::fs::read_to_string(&markdown).expect("markdown");
+    assert!(text.contains("`producer.rows_per_s`"), "{text}");
+    assert!(!text.contains("old\n"), "the old table is replaced: {text}");
+    assert!(
+        text.ends_with("<!-- bench:results:end -->\nprose\n"),
+        "{text}"
+    );
+}
