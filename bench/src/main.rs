@@ -6,11 +6,14 @@ mod context;
 mod dataset;
 mod describe;
 mod group;
+mod latency;
 mod offsets;
 mod perf_test;
 mod process;
+mod prometheus_query;
 mod report;
 mod snapshot;
+mod tail;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -34,6 +37,15 @@ struct Cli {
     /// Members of the consumer group.
     #[arg(long, default_value_t = 5)]
     members: u32,
+    /// Updates per second during the latency runs.
+    #[arg(long, default_value_t = 2000)]
+    rate: u32,
+    /// How long each latency run updates products, in seconds.
+    #[arg(long, default_value_t = 60)]
+    latency_seconds: u64,
+    /// Prometheus that scrapes the pipeline (the stack's).
+    #[arg(long, default_value = "http://127.0.0.1:9090")]
+    prometheus: String,
     /// Where the figures go as JSON.
     #[arg(long, default_value = "bench/results.json")]
     results: PathBuf,
@@ -55,6 +67,7 @@ async fn main() -> ExitCode {
 }
 
 const TABLE: &str = "sluice_bench_product";
+const LATENCY_TABLE: &str = "sluice_bench_latency";
 
 async fn run(cli: Cli) -> anyhow::Result<()> {
     anyhow::ensure!(
@@ -83,6 +96,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         scale(&bench, &cli, rows, full, &mut results).await?;
     }
     growth(&cli, &mut results);
+    latency_runs(&bench, &cli, &mut results).await?;
     results.write(&cli.results, cli.markdown.as_deref())?;
     println!("{}", results.markdown());
     tracing::info!("figures written to {}", cli.results.display());
@@ -310,4 +324,90 @@ fn growth(cli: &Cli, results: &mut Results) {
         "rss.consumer_mb",
         "growth.small.rss.consumer_mb",
     );
+}
+
+/// The latency runs: with the configured commit lag, then with none, so what sluice adds above
+/// the configured floor (commit lag plus poll interval) shows.
+async fn latency_runs(bench: &Bench, cli: &Cli, results: &mut Results) -> anyhow::Result<()> {
+    dataset::recreate(&bench.pool, LATENCY_TABLE).await?;
+    dataset::load(&bench.pool, LATENCY_TABLE, 1, latency::PRODUCTS).await?;
+    let configured = bench.settings.producer.commit_lag_ms;
+    let poll = bench.settings.producer.poll_interval_ms as f64;
+    for (lag, prefix) in [(configured, "latency"), (0, "latency.lag0")] {
+        tracing::info!(
+            "latency: {} updates/s for {} s, commit_lag_ms {lag}",
+            cli.rate,
+            cli.latency_seconds
+        );
+        let load = latency::Load {
+            rate: cli.rate,
+            seconds: cli.latency_seconds,
+            members: cli.members,
+            commit_lag_ms: lag,
+        };
+        let seen = latency::measure(bench, LATENCY_TABLE, load, &cli.prometheus).await?;
+        let key = |name: &str| format!("{prefix}.{name}");
+        let about = format!("commit_lag_ms {lag}");
+        results.set(
+            &key("commit_lag_ms"),
+            &format!("latency run: {about}"),
+            "ms",
+            lag as f64,
+        );
+        results.set(
+            &key("records"),
+            &format!("{about}: lines timed"),
+            "lines",
+            seen.records as f64,
+        );
+        results.set(
+            &key("p50_ms"),
+            &format!("{about}: p50 commit to line"),
+            "ms",
+            seen.p50_ms,
+        );
+        results.set(
+            &key("p99_ms"),
+            &format!("{about}: p99 commit to line"),
+            "ms",
+            seen.p99_ms,
+        );
+        results.set(
+            &key("max_ms"),
+            &format!("{about}: max commit to line"),
+            "ms",
+            seen.max_ms,
+        );
+        results.set(
+            &key("target_p99_ms"),
+            &format!("{about}: p99 target (lag + poll + 100 ms)"),
+            "ms",
+            lag as f64 + poll + 100.0,
+        );
+        results.set(
+            &key("overhead_p99_ms"),
+            &format!("{about}: p99 above lag + poll interval"),
+            "ms",
+            seen.p99_ms - lag as f64 - poll,
+        );
+        results.set(
+            &key("prometheus_p50_ms"),
+            &format!("{about}: p50 from the Prometheus histogram"),
+            "ms",
+            seen.prometheus_p50_ms,
+        );
+        results.set(
+            &key("prometheus_p99_ms"),
+            &format!("{about}: p99 from the Prometheus histogram"),
+            "ms",
+            seen.prometheus_p99_ms,
+        );
+        results.ratio(
+            &key("prometheus_p99_ratio"),
+            &format!("{about}: Prometheus p99 ÷ measured p99"),
+            &key("prometheus_p99_ms"),
+            &key("p99_ms"),
+        );
+    }
+    Ok(())
 }

@@ -22,7 +22,14 @@ fn a_small_run_reports_every_figure() {
     .expect("markdown");
     let output = Command::new(env!("CARGO_BIN_EXE_sluice-bench"))
         .current_dir(repo_root())
-        .args(["--rows", "10000", "--small-rows", "2000"])
+        .args([
+            "--rows",
+            "10000",
+            "--small-rows",
+            "2000",
+            "--latency-seconds",
+            "3",
+        ])
         .arg("--results")
         .arg(&results)
         .arg("--markdown")
@@ -66,6 +73,23 @@ fn a_small_run_reports_every_figure() {
         assert!(value > 0.0 && value < 100.0, "{ratio} = {value}");
     }
     assert_eq!(figure("producer.rows"), 10_000.0);
+    for run in ["latency", "latency.lag0"] {
+        let (p50, p99, max) = (
+            figure(&format!("{run}.p50_ms")),
+            figure(&format!("{run}.p99_ms")),
+            figure(&format!("{run}.max_ms")),
+        );
+        assert!(
+            0.0 < p50 && p50 <= p99 && p99 <= max,
+            "{run}: {p50} {p99} {max}"
+        );
+        assert!(figure(&format!("{run}.records")) > 100.0, "{run}: {json:#}");
+        assert!(
+            figure(&format!("{run}.prometheus_p99_ms")) > 0.0,
+            "{run}: {json:#}"
+        );
+    }
+    assert_eq!(figure("latency.lag0.commit_lag_ms"), 0.0);
     for memory in ["rss.producer_mb", "rss.consumer_mb"] {
         let mb = figure(memory);
         assert!(mb > 1.0 && mb < 4096.0, "{memory} = {mb}");

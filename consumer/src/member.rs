@@ -149,7 +149,17 @@ impl Member {
         let mut lines_at_progress = 0;
         let mut line = Vec::with_capacity(512);
         while !shutdown.requested() {
-            match self.consumer.poll(POLL_TIMEOUT) {
+            // Lines are buffered while records keep coming; once none is waiting they are
+            // handed to the file before blocking, so a line appears as soon as its record is read.
+            let mut next = self.consumer.poll(Duration::ZERO);
+            if next.is_none() {
+                lock(&self.checkpoint)
+                    .sink
+                    .write_through()
+                    .map_err(|e| anyhow::anyhow!("{}: cannot write: {e}", self.name))?;
+                next = self.consumer.poll(POLL_TIMEOUT);
+            }
+            match next {
                 None => {}
                 Some(Err(error)) => {
                     self.metrics.error("kafka");

@@ -39,6 +39,12 @@ impl JsonlSink {
         Ok(())
     }
 
+    /// Hands buffered lines to the operating system, so readers of the file see them now
+    /// rather than at the next commit; durability still waits for [`flush`](Self::flush).
+    pub fn write_through(&mut self) -> std::io::Result<()> {
+        self.writer.flush()
+    }
+
     /// Makes every line written so far durable: only then may its offset be committed.
     pub fn flush(&mut self) -> std::io::Result<()> {
         self.writer.flush()?;
