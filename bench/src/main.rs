@@ -40,7 +40,7 @@ struct Cli {
     /// Updates per second during the latency runs.
     #[arg(long, default_value_t = 2000)]
     rate: u32,
-    /// How long each latency run updates products, in seconds.
+    /// How long each latency run updates products, in seconds (0 skips the latency runs).
     #[arg(long, default_value_t = 60)]
     latency_seconds: u64,
     /// Prometheus that scrapes the pipeline (the stack's).
@@ -96,7 +96,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         scale(&bench, &cli, rows, full, &mut results).await?;
     }
     growth(&cli, &mut results);
-    latency_runs(&bench, &cli, &mut results).await?;
+    if cli.latency_seconds > 0 {
+        latency_runs(&bench, &cli, &mut results).await?;
+    }
     results.write(&cli.results, cli.markdown.as_deref())?;
     println!("{}", results.markdown());
     tracing::info!("figures written to {}", cli.results.display());

@@ -68,6 +68,10 @@ pub async fn prepare(settings: &Settings, shutdown: &Shutdown) -> anyhow::Result
         .set("enable.auto.offset.store", "false")
         .set("auto.offset.reset", "earliest")
         .set("session.timeout.ms", "15000")
+        // Each fetch brings up to this much per partition, and librdkafka keeps whole decoded
+        // batches (with per-record overhead several times the payload of small records) until
+        // read: the default 1 MB made a single member of ten partitions peak above 130 MB.
+        .set("fetch.message.max.bytes", "262144")
         // Statistics feed the lag gauge (see MemberContext::stats).
         .set("statistics.interval.ms", "5000")
         .create_with_context(MemberContext::new(

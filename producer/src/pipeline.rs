@@ -2,7 +2,8 @@
 //! acknowledgement, then move the watermark.
 //!
 //! Invariant: the watermark never passes a row Kafka has not acknowledged. A failed page is sent
-//! again whole; a crash re-sends at most the page in flight.
+//! again whole; a crash re-sends at most the page in flight. While a full page is being
+//! acknowledged the next one is already read, so the database and Kafka work at the same time.
 
 use std::time::Duration;
 
@@ -24,6 +25,13 @@ use crate::source::row;
 
 /// Pause after a failed query or publish before trying the same page again.
 const RETRY_PAUSE: Duration = Duration::from_secs(1);
+
+/// One page of rows, with the bound it was read up to and the database's clock then.
+struct Page {
+    rows: Vec<MySqlRow>,
+    bound: chrono::NaiveDateTime,
+    now: chrono::NaiveDateTime,
+}
 
 /// The producer, ready to run; assembled by `startup::prepare`.
 pub struct Pipeline {
@@ -62,30 +70,46 @@ impl Pipeline {
         let mut read_bound = ReadBound::new(&self.pool, commit_lag).await;
         let poll_interval = Duration::from_millis(self.settings.poll_interval_ms);
         self.readiness.set(true);
+        // A full page's successor is read while the page is being acknowledged.
+        let mut prefetched: Option<Page> = None;
         while !shutdown.requested() {
-            let rows = match self.fetch_page(&cursor, &mut read_bound).await {
-                Ok(rows) => rows,
-                Err(error) => {
-                    self.readiness.set(false);
-                    self.metrics.errors.with_label_values(&["mysql"]).inc();
-                    tracing::warn!("reading {} failed: {error}; retrying", self.table);
-                    shutdown.sleep(RETRY_PAUSE).await;
-                    continue;
-                }
+            let page = match prefetched.take() {
+                Some(page) => page,
+                None => match self.fetch_page(&cursor, &mut read_bound).await {
+                    Ok(page) => page,
+                    Err(error) => {
+                        self.readiness.set(false);
+                        self.metrics.errors.with_label_values(&["mysql"]).inc();
+                        tracing::warn!("reading {} failed: {error}; retrying", self.table);
+                        shutdown.sleep(RETRY_PAUSE).await;
+                        continue;
+                    }
+                },
             };
             self.readiness.set(true);
-            if let Some(last) = rows.last() {
+            self.database_now = Some(page.now);
+            self.last_bound = Some(page.bound);
+            let caught_up = page.rows.len() < self.settings.batch_size as usize;
+            if let Some(last) = page.rows.last() {
                 let next = row::position(last)?;
-                let outgoing = self.encode_page(&rows);
-                let Some(report) = self.publish_until_acknowledged(&outgoing, &shutdown).await
-                else {
+                let outgoing = self.encode_page(&page.rows);
+                let publishing = self.publish_until_acknowledged(&outgoing, &shutdown);
+                let (report, following) = if caught_up {
+                    (publishing.await, None)
+                } else {
+                    let reading = self.fetch_page(&next, &mut read_bound);
+                    let (report, following) = tokio::join!(publishing, reading);
+                    // A failed read ahead is simply read again in turn.
+                    (report, following.ok())
+                };
+                let Some(report) = report else {
                     break;
                 };
                 self.store.save(&next)?;
                 cursor = next;
-                self.count_page(rows.len(), report);
+                self.count_page(page.rows.len(), report);
+                prefetched = following;
             }
-            let caught_up = rows.len() < self.settings.batch_size as usize;
             self.show_watermark(&cursor, caught_up);
             self.progress.maybe_log(&self.metrics, &cursor, false);
             if caught_up && (until_caught_up || shutdown.sleep(poll_interval).await) {
@@ -102,15 +126,14 @@ impl Pipeline {
         Ok(())
     }
 
+    /// The page after `cursor`, read up to the current read bound.
     async fn fetch_page(
-        &mut self,
+        &self,
         cursor: &Watermark,
         read_bound: &mut ReadBound,
-    ) -> Result<Vec<MySqlRow>, sqlx::Error> {
+    ) -> Result<Page, sqlx::Error> {
         let started = std::time::Instant::now();
         let (bound, now) = read_bound.current(&self.pool).await?;
-        self.database_now = Some(now);
-        self.last_bound = Some(bound);
         let rows = self
             .query
             .page_after(cursor, bound, self.settings.batch_size)
@@ -119,7 +142,7 @@ impl Pipeline {
         self.metrics
             .poll_seconds
             .observe(started.elapsed().as_secs_f64());
-        Ok(rows)
+        Ok(Page { rows, bound, now })
     }
 
     fn count_page(&self, rows: usize, report: PageReport) {

@@ -33,7 +33,22 @@ pub fn position(row: &MySqlRow) -> Result<Watermark, sqlx::Error> {
 
 /// RFC 3339 in UTC with microseconds, e.g. `2026-11-24T10:15:30.123456Z`.
 pub fn format_timestamp(at: &DateTime<Utc>) -> String {
-    at.format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string()
+    use chrono::{Datelike, Timelike};
+    use std::fmt::Write;
+    // Written field by field: `format` parses its pattern again for every row.
+    let mut text = String::with_capacity(27);
+    let _ = write!(
+        text,
+        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:06}Z",
+        at.year(),
+        at.month(),
+        at.day(),
+        at.hour(),
+        at.minute(),
+        at.second(),
+        at.timestamp_subsec_micros() % 1_000_000
+    );
+    text
 }
 
 /// The row as an Avro record of the writer schema.
