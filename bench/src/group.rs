@@ -45,15 +45,7 @@ pub fn consume(
         if watch.committed()? >= records {
             break;
         }
-        for process in &mut processes {
-            if let Some(code) = process.exited()? {
-                anyhow::bail!(
-                    "{} exited with code {code}:\n{}",
-                    process.name(),
-                    process.log_tail(8)
-                );
-            }
-        }
+        crate::process::ensure_running(&mut processes)?;
         anyhow::ensure!(
             Instant::now() < deadline,
             "the group did not commit {records} records within {PATIENCE:?}; see {}",

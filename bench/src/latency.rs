@@ -153,15 +153,7 @@ async fn caught_up(
     let deadline = Instant::now() + CATCH_UP_PATIENCE;
     let mut watch = None;
     loop {
-        for process in processes.iter_mut() {
-            if let Some(code) = process.exited()? {
-                anyhow::bail!(
-                    "{} exited with code {code}:\n{}",
-                    process.name(),
-                    process.log_tail(8)
-                );
-            }
-        }
+        crate::process::ensure_running(processes)?;
         anyhow::ensure!(
             Instant::now() < deadline,
             "the pipeline did not catch up within {CATCH_UP_PATIENCE:?}; see {}",

@@ -148,6 +148,21 @@ impl Drop for Measured {
     }
 }
 
+/// Fails with the end of its log when any of `processes` has exited: a phase waiting on them
+/// would otherwise only time out.
+pub fn ensure_running(processes: &mut [Measured]) -> anyhow::Result<()> {
+    for process in processes {
+        if let Some(code) = process.exited()? {
+            anyhow::bail!(
+                "{} exited with code {code}:\n{}",
+                process.name(),
+                process.log_tail(8)
+            );
+        }
+    }
+    Ok(())
+}
+
 /// Reads peak RSS and CPU time of `pid`; `None` once the process is gone (or a zombie).
 fn sample(pid: u32) -> Option<Usage> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
