@@ -95,7 +95,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         tokio::time::sleep(Duration::from_millis(lag + 100)).await;
         scale(&bench, &cli, rows, full, &mut results).await?;
     }
-    growth(&cli, &mut results);
+    growth(&mut results);
     if cli.latency_seconds > 0 {
         latency_runs(&bench, &cli, &mut results).await?;
     }
@@ -300,8 +300,7 @@ fn record_group(
 }
 
 /// Cost per row at the small size against the full size: 1.0 is linear.
-fn growth(cli: &Cli, results: &mut Results) {
-    let _ = cli;
+fn growth(results: &mut Results) {
     results.ratio(
         "growth.producer_rate_ratio",
         "producer rows/s, full ÷ small (1 = linear cost)",
