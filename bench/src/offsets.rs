@@ -32,13 +32,39 @@ fn partitions(consumer: &BaseConsumer, topic: &str) -> anyhow::Result<Vec<i32>> 
 
 /// Records in `topic`: the sum of its partitions' end offsets (nothing is deleted here).
 pub fn records_in(kafka: &KafkaSettings, topic: &str) -> anyhow::Result<i64> {
-    let consumer = observer(kafka, "sluice-bench-observer")?;
-    let mut total = 0;
-    for partition in partitions(&consumer, topic)? {
-        let (low, high) = consumer.fetch_watermarks(topic, partition, TIMEOUT)?;
-        total += high - low;
+    TopicWatch::new(kafka, topic)?.records()
+}
+
+/// Watches how many records a topic holds, asked again and again while a writer fills it.
+pub struct TopicWatch {
+    consumer: BaseConsumer,
+    topic: String,
+    partitions: Vec<i32>,
+}
+
+impl TopicWatch {
+    /// A watch over every partition `topic` has now.
+    pub fn new(kafka: &KafkaSettings, topic: &str) -> anyhow::Result<Self> {
+        let consumer = observer(kafka, "sluice-bench-observer")?;
+        let partitions = partitions(&consumer, topic)?;
+        Ok(Self {
+            consumer,
+            topic: topic.to_owned(),
+            partitions,
+        })
     }
-    Ok(total)
+
+    /// The sum of the partitions' end offsets minus their start offsets.
+    pub fn records(&self) -> anyhow::Result<i64> {
+        let mut total = 0;
+        for &partition in &self.partitions {
+            let (low, high) = self
+                .consumer
+                .fetch_watermarks(&self.topic, partition, TIMEOUT)?;
+            total += high - low;
+        }
+        Ok(total)
+    }
 }
 
 /// Watches what `group` has committed on `topic`.

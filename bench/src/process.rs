@@ -13,6 +13,9 @@ use anyhow::Context;
 /// the last interval before exit can be missed.
 const SAMPLE_EVERY: Duration = Duration::from_millis(50);
 
+/// The exit code of a process that ended because of SIGTERM after cleaning up (a JVM's).
+const TERMINATED_BY_SIGTERM: i32 = 128 + 15;
+
 /// What one process used.
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
 pub struct Usage {
@@ -88,12 +91,21 @@ impl Measured {
 
     /// Waits for the process to exit by itself; fails after `patience`.
     pub fn wait(&mut self, patience: Duration) -> anyhow::Result<(Duration, Usage)> {
+        self.wait_for_exit(patience, &[0])
+    }
+
+    /// Waits until the process exits with one of `clean` codes; fails after `patience`.
+    fn wait_for_exit(
+        &mut self,
+        patience: Duration,
+        clean: &[i32],
+    ) -> anyhow::Result<(Duration, Usage)> {
         let deadline = Instant::now() + patience;
         loop {
             if let Some(code) = self.exited()? {
                 let elapsed = self.elapsed();
                 anyhow::ensure!(
-                    code == 0,
+                    clean.contains(&code),
                     "{} exited with code {code}; the end of {}:\n{}",
                     self.name,
                     self.log.display(),
@@ -116,7 +128,8 @@ impl Measured {
         all[all.len().saturating_sub(lines)..].join("\n")
     }
 
-    /// SIGTERM, then waits up to `patience` for a clean exit; returns what it used.
+    /// SIGTERM, then waits up to `patience` for a clean exit; returns what it used. A JVM ends
+    /// with 143 (128 + SIGTERM) after its shutdown hooks ran, which is clean too.
     pub fn stop(mut self, patience: Duration) -> anyhow::Result<Usage> {
         let before = self.usage();
         if self.exited()?.is_none() {
@@ -125,7 +138,7 @@ impl Measured {
                 .arg(self.child.id().to_string())
                 .status()?;
         }
-        let (_, after) = self.wait(patience)?;
+        let (_, after) = self.wait_for_exit(patience, &[0, TERMINATED_BY_SIGTERM])?;
         // The last sample before exit may be older than the one taken before the signal.
         Ok(Usage {
             peak_rss_mb: before.peak_rss_mb.max(after.peak_rss_mb),

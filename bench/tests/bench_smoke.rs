@@ -59,6 +59,8 @@ fn a_small_run_reports_every_figure() {
         "ceiling.consumer_perf_test_records_per_s",
         "growth.small.producer.rows_per_s",
         "growth.small.consumer.records_per_s",
+        "peer.debezium_rows_per_s",
+        "peer.debezium_export_rows_per_s",
     ] {
         assert!(figure(rate) > 100.0, "{rate} = {}", figure(rate));
     }
@@ -68,6 +70,7 @@ fn a_small_run_reports_every_figure() {
         "producer.ratio_to_read",
         "consumer.ratio_to_perf_test",
         "growth.producer_rate_ratio",
+        "peer.debezium_ratio",
     ] {
         let value = figure(ratio);
         assert!(value > 0.0 && value < 100.0, "{ratio} = {value}");
@@ -90,7 +93,7 @@ fn a_small_run_reports_every_figure() {
         );
     }
     assert_eq!(figure("latency.lag0.commit_lag_ms"), 0.0);
-    for memory in ["rss.producer_mb", "rss.consumer_mb"] {
+    for memory in ["rss.producer_mb", "rss.consumer_mb", "rss.debezium_mb"] {
         let mb = figure(memory);
         assert!(mb > 1.0 && mb < 4096.0, "{memory} = {mb}");
     }

@@ -32,19 +32,27 @@ kafka_libs_dir() {
 }
 
 ensure_kafka_jars() {
-  local libs tmp
+  local libs
   libs=$(kafka_libs_dir)
   [ -f "$libs/.complete" ] && return 0
   say "fetching Apache Kafka $KAFKA_VERSION jars from Maven Central (once per machine)"
-  tmp="$libs.tmp.$$"
+  maven_fetch "$libs" dependency:copy-dependencies -f "$SLUICE_ROOT/stack/pom.xml"
+}
+
+# Runs one Maven goal that writes into a fresh folder, then moves the folder to $1, marked
+# complete, so an interrupted download is never mistaken for a finished one. The goal gets
+# -DoutputDirectory; further arguments go to mvn as they are.
+maven_fetch() {
+  local dest=$1 tmp
+  shift
+  tmp="$dest.tmp.$$"
   rm -rf "$tmp"
   mkdir -p "$tmp"
-  mvn -q -B -f "$SLUICE_ROOT/stack/pom.xml" dependency:copy-dependencies \
-    -DoutputDirectory="$tmp" >"$tmp.log" 2>&1 ||
-    die "could not resolve Kafka's jars with Maven; see $tmp.log"
+  mvn -q -B "$@" -DoutputDirectory="$tmp" >"$tmp.log" 2>&1 ||
+    die "Maven could not resolve $* from Maven Central; see $tmp.log"
   touch "$tmp/.complete"
-  rm -rf "$libs" "$tmp.log"
-  mv "$tmp" "$libs"
+  rm -rf "$dest" "$tmp.log"
+  mv "$tmp" "$dest"
 }
 
 apicurio_dir() { printf '%s/apicurio-registry-%s' "$SLUICE_CACHE_DIR" "$APICURIO_VERSION"; }

@@ -39,7 +39,9 @@ mariadb_start() {
     --bind-address=127.0.0.1 --user="$(id -un)" --log-error="$LOG_DIR/mariadb.log" \
     --pid-file="$RUN_DIR/mariadbd.pid" --skip-name-resolve \
     --character-set-server=utf8mb4 --collation-server=utf8mb4_unicode_ci \
-    --innodb-buffer-pool-size=256M --max-connections=300
+    --innodb-buffer-pool-size=256M --max-connections=300 \
+    --server-id=1 --log-bin=binlog --binlog-format=ROW --binlog-row-image=FULL \
+    --binlog-expire-logs-seconds=86400 --max-binlog-size=256M
   local waited=0
   until mariadb_answers; do
     service_pid mariadb >/dev/null || die "mariadb exited while starting; see its log: $LOG_DIR/mariadb.log"
@@ -60,6 +62,9 @@ CREATE USER IF NOT EXISTS '$MYSQL_USER'@'localhost' IDENTIFIED BY '$MYSQL_PASSWO
 GRANT ALL PRIVILEGES ON \`$MYSQL_DATABASE\`.* TO '$MYSQL_USER'@'127.0.0.1', '$MYSQL_USER'@'localhost';
 -- PROCESS lets the producer see open transactions, so a long one delays it instead of being missed.
 GRANT PROCESS ON *.* TO '$MYSQL_USER'@'127.0.0.1', '$MYSQL_USER'@'localhost';
+-- The benchmark's peer, Debezium, reads a snapshot and then the row-based binary log.
+CREATE USER IF NOT EXISTS '$MYSQL_CDC_USER'@'127.0.0.1' IDENTIFIED BY '$MYSQL_CDC_PASSWORD';
+GRANT SELECT, RELOAD, SHOW DATABASES, REPLICATION SLAVE, REPLICATION CLIENT ON *.* TO '$MYSQL_CDC_USER'@'127.0.0.1';
 SQL
   mariadb_migrate
 }

@@ -1,0 +1,92 @@
+//! The latency phase: the pipeline under `make simulate`'s load, at the configured commit lag
+//! and at none.
+
+use crate::context::Bench;
+use crate::report::Results;
+use crate::{dataset, latency, Cli, LATENCY_TABLE};
+
+/// The latency runs: with the configured commit lag, then with none, so what sluice adds above
+/// the configured floor (commit lag plus poll interval) shows.
+pub async fn run(bench: &Bench, cli: &Cli, results: &mut Results) -> anyhow::Result<()> {
+    dataset::recreate(&bench.pool, LATENCY_TABLE).await?;
+    dataset::load(&bench.pool, LATENCY_TABLE, 1, latency::PRODUCTS).await?;
+    let configured = bench.settings.producer.commit_lag_ms;
+    let poll = bench.settings.producer.poll_interval_ms as f64;
+    for (lag, prefix) in [(configured, "latency"), (0, "latency.lag0")] {
+        tracing::info!(
+            "latency: {} updates/s for {} s, commit_lag_ms {lag}",
+            cli.rate,
+            cli.latency_seconds
+        );
+        let load = latency::Load {
+            rate: cli.rate,
+            seconds: cli.latency_seconds,
+            members: cli.members,
+            commit_lag_ms: lag,
+        };
+        let seen = latency::measure(bench, LATENCY_TABLE, load, &cli.prometheus).await?;
+        let key = |name: &str| format!("{prefix}.{name}");
+        let about = format!("commit_lag_ms {lag}");
+        results.set(
+            &key("commit_lag_ms"),
+            &format!("latency run: {about}"),
+            "ms",
+            lag as f64,
+        );
+        results.set(
+            &key("records"),
+            &format!("{about}: lines timed"),
+            "lines",
+            seen.records as f64,
+        );
+        results.set(
+            &key("p50_ms"),
+            &format!("{about}: p50 commit to line"),
+            "ms",
+            seen.p50_ms,
+        );
+        results.set(
+            &key("p99_ms"),
+            &format!("{about}: p99 commit to line"),
+            "ms",
+            seen.p99_ms,
+        );
+        results.set(
+            &key("max_ms"),
+            &format!("{about}: max commit to line"),
+            "ms",
+            seen.max_ms,
+        );
+        results.set(
+            &key("target_p99_ms"),
+            &format!("{about}: p99 target (lag + poll + 100 ms)"),
+            "ms",
+            lag as f64 + poll + 100.0,
+        );
+        results.set(
+            &key("overhead_p99_ms"),
+            &format!("{about}: p99 above lag + poll interval"),
+            "ms",
+            seen.p99_ms - lag as f64 - poll,
+        );
+        results.set(
+            &key("prometheus_p50_ms"),
+            &format!("{about}: p50 from the Prometheus histogram"),
+            "ms",
+            seen.prometheus_p50_ms,
+        );
+        results.set(
+            &key("prometheus_p99_ms"),
+            &format!("{about}: p99 from the Prometheus histogram"),
+            "ms",
+            seen.prometheus_p99_ms,
+        );
+        results.ratio(
+            &key("prometheus_p99_ratio"),
+            &format!("{about}: Prometheus p99 ÷ measured p99"),
+            &key("prometheus_p99_ms"),
+            &key("p99_ms"),
+        );
+    }
+    Ok(())
+}

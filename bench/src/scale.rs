@@ -1,0 +1,228 @@
+//! The throughput phase at one table size: the producer's snapshot and the consumer group,
+//! and at full size the ceilings beside them and a single consumer.
+
+use crate::context::Bench;
+use crate::report::Results;
+use crate::{group, offsets, perf_test, snapshot, Cli, TABLE};
+
+/// The producer snapshot and the consumer group over a table of `rows` rows; with `full`, the
+/// ceilings and the single consumer too.
+pub async fn run(
+    bench: &Bench,
+    cli: &Cli,
+    rows: i64,
+    full: bool,
+    results: &mut Results,
+) -> anyhow::Result<()> {
+    let prefix = if full {
+        String::new()
+    } else {
+        "growth.small.".to_owned()
+    };
+    let key = |name: &str| format!("{prefix}{name}");
+    let names = bench.run_names(TABLE, &format!("snapshot-{rows}"));
+
+    tracing::info!("producer snapshot of {rows} rows");
+    let snapshot = snapshot::producer(bench, &names, rows)?;
+    results.set(
+        &key("producer.rows"),
+        "rows in the table",
+        "rows",
+        rows as f64,
+    );
+    results.set(
+        &key("producer.seconds"),
+        "producer: start to last acknowledgement",
+        "s",
+        snapshot.seconds,
+    );
+    results.set(
+        &key("producer.rows_per_s"),
+        "producer: snapshot throughput",
+        "rows/s",
+        snapshot.rows_per_s,
+    );
+    results.set(
+        &key("rss.producer_mb"),
+        "producer: peak RSS",
+        "MiB",
+        snapshot.usage.peak_rss_mb,
+    );
+    results.set(
+        &key("cpu.producer_seconds"),
+        "producer: CPU time",
+        "s",
+        snapshot.usage.cpu_seconds,
+    );
+
+    if full {
+        tracing::info!("read ceiling: the producer's pages through sqlx, nothing sent");
+        let read = snapshot::read_ceiling(bench, TABLE).await?;
+        results.set(
+            "ceiling.read_rows_per_s",
+            "bare keyset read (sqlx, nothing sent)",
+            "rows/s",
+            read,
+        );
+        let record_bytes =
+            offsets::average_record_bytes(&bench.settings.kafka, &names.topic, 1000)?;
+        results.set(
+            "producer.record_bytes",
+            "average record (key + value)",
+            "bytes",
+            record_bytes as f64,
+        );
+        tracing::info!(
+            "producer ceiling: kafka-producer-perf-test, {rows} records of {record_bytes} bytes"
+        );
+        let perf = perf_test::producer(bench, rows, record_bytes).await?;
+        results.set(
+            "ceiling.producer_perf_test_rows_per_s",
+            "kafka-producer-perf-test",
+            "records/s",
+            perf.records_per_s,
+        );
+        results.set(
+            "ceiling.producer_rows_per_s",
+            "producer ceiling: the lower of the two",
+            "rows/s",
+            read.min(perf.records_per_s),
+        );
+        results.ratio(
+            "producer.ratio_to_read",
+            "producer ÷ bare read",
+            "producer.rows_per_s",
+            "ceiling.read_rows_per_s",
+        );
+        results.ratio(
+            "producer.ratio_to_perf_test",
+            "producer ÷ kafka-producer-perf-test",
+            "producer.rows_per_s",
+            "ceiling.producer_perf_test_rows_per_s",
+        );
+        results.ratio(
+            "producer.ratio_to_ceiling",
+            "producer ÷ lower ceiling",
+            "producer.rows_per_s",
+            "ceiling.producer_rows_per_s",
+        );
+    }
+
+    tracing::info!("consumer group of {} over {rows} records", cli.members);
+    let group_names = names.clone();
+    let run = group::consume(bench, &group_names, cli.members, rows)?;
+    record_group(
+        results,
+        &key("consumer"),
+        &key("rss.consumer_mb"),
+        &key("cpu.consumer"),
+        &run,
+    );
+    std::fs::remove_dir_all(group_names.out_dir()).ok();
+
+    if full {
+        tracing::info!("one consumer over {rows} records");
+        let mut single = names.clone();
+        single.group = format!("{}-single", names.group);
+        single.dir = names.dir.join("single");
+        let run = group::consume(bench, &single, 1, rows)?;
+        results.set(
+            "consumer.single_records_per_s",
+            "one consumer",
+            "records/s",
+            run.records_per_s,
+        );
+        results.set(
+            "rss.consumer_single_mb",
+            "one consumer: peak RSS",
+            "MiB",
+            run.usage.iter().map(|u| u.peak_rss_mb).fold(0.0, f64::max),
+        );
+        results.ratio(
+            "consumer.group_vs_single",
+            &format!("{} consumers ÷ one", cli.members),
+            "consumer.records_per_s",
+            "consumer.single_records_per_s",
+        );
+        std::fs::remove_dir_all(single.out_dir()).ok();
+
+        tracing::info!("consumer ceiling: kafka-consumer-perf-test over the same {rows} records");
+        let perf = perf_test::consumer(bench, &names.topic, rows)?;
+        results.set(
+            "ceiling.consumer_perf_test_records_per_s",
+            "kafka-consumer-perf-test (one consumer)",
+            "records/s",
+            perf.records_per_s,
+        );
+        results.ratio(
+            "consumer.ratio_to_perf_test",
+            "consumer group ÷ kafka-consumer-perf-test",
+            "consumer.records_per_s",
+            "ceiling.consumer_perf_test_records_per_s",
+        );
+    }
+    Ok(())
+}
+
+fn record_group(
+    results: &mut Results,
+    consumer: &str,
+    rss: &str,
+    cpu: &str,
+    run: &group::GroupRun,
+) {
+    results.set(
+        &format!("{consumer}.seconds"),
+        "consumer group: start to last commit",
+        "s",
+        run.seconds,
+    );
+    results.set(
+        &format!("{consumer}.records_per_s"),
+        "consumer group: throughput",
+        "records/s",
+        run.records_per_s,
+    );
+    let peak = run.usage.iter().map(|u| u.peak_rss_mb).fold(0.0, f64::max);
+    results.set(
+        rss,
+        "consumer: highest peak RSS of the members",
+        "MiB",
+        peak,
+    );
+    let cpu_total: f64 = run.usage.iter().map(|u| u.cpu_seconds).sum();
+    results.set(
+        &format!("{cpu}_seconds"),
+        "consumers: CPU time, all members",
+        "s",
+        cpu_total,
+    );
+}
+
+/// Cost per row at the small size against the full size: 1.0 is linear.
+pub fn growth(results: &mut Results) {
+    results.ratio(
+        "growth.producer_rate_ratio",
+        "producer rows/s, full ÷ small (1 = linear cost)",
+        "producer.rows_per_s",
+        "growth.small.producer.rows_per_s",
+    );
+    results.ratio(
+        "growth.consumer_rate_ratio",
+        "consumer records/s, full ÷ small (1 = linear cost)",
+        "consumer.records_per_s",
+        "growth.small.consumer.records_per_s",
+    );
+    results.ratio(
+        "growth.producer_rss_ratio",
+        "producer peak RSS, full ÷ small",
+        "rss.producer_mb",
+        "growth.small.rss.producer_mb",
+    );
+    results.ratio(
+        "growth.consumer_rss_ratio",
+        "consumer peak RSS, full ÷ small",
+        "rss.consumer_mb",
+        "growth.small.rss.consumer_mb",
+    );
+}
