@@ -1,25 +1,26 @@
 //! Rows to Confluent wire-format records: magic byte 0, the 4-byte big-endian schema id, then
-//! the Avro binary datum. The schema is parsed and resolved once; each row only encodes.
+//! the Avro binary datum, written straight from the row through the column plan into one
+//! reused buffer.
 
-use apache_avro::types::Value;
-use apache_avro::writer::datum::GenericDatumWriter;
-use apache_avro::Schema;
-use schema_registry_converter::schema_registry_common::get_payload;
 use sluice_registry::SchemaId;
+use sqlx::mysql::MySqlRow;
 
-/// Encodes records of one writer schema under its registered id.
+use crate::source::columns::ColumnPlan;
+use crate::source::row::{self, RowError};
+
+/// The Confluent wire format's first byte.
+const MAGIC_BYTE: u8 = 0;
+
+/// Encodes records of one writer schema, whose plan it holds, under the schema's registered id.
 pub struct RecordEncoder {
-    writer: GenericDatumWriter<'static>,
+    plan: ColumnPlan,
     schema_id: SchemaId,
 }
 
 impl RecordEncoder {
-    /// An encoder for `schema`, registered as `schema_id`. The schema lives as long as the
-    /// process: one per producer, so it is kept rather than re-resolved for each row.
-    pub fn new(schema: Schema, schema_id: SchemaId) -> Result<Self, apache_avro::Error> {
-        let schema: &'static Schema = Box::leak(Box::new(schema));
-        let writer = GenericDatumWriter::builder(schema).build()?;
-        Ok(Self { writer, schema_id })
+    /// An encoder for rows read through `plan`, whose writer schema is registered as `schema_id`.
+    pub fn new(plan: ColumnPlan, schema_id: SchemaId) -> Self {
+        Self { plan, schema_id }
     }
 
     /// The registry id written in front of every record.
@@ -27,46 +28,46 @@ impl RecordEncoder {
         self.schema_id
     }
 
-    /// One record's bytes as Kafka carries them.
-    pub fn encode(&self, record: Value) -> Result<Vec<u8>, apache_avro::Error> {
-        let datum = self.writer.write_value_to_vec(record)?;
-        Ok(get_payload(self.schema_id, datum))
+    /// The plan the rows are read with.
+    pub fn plan(&self) -> &ColumnPlan {
+        &self.plan
+    }
+
+    /// Replaces `out` with the row's record as Kafka carries it.
+    pub fn encode(&self, row: &MySqlRow, out: &mut Vec<u8>) -> Result<(), RowError> {
+        self.write_header(out);
+        row::write_avro(row, &self.plan, out)
+    }
+
+    fn write_header(&self, out: &mut Vec<u8>) {
+        out.clear();
+        out.push(MAGIC_BYTE);
+        out.extend_from_slice(&self.schema_id.to_be_bytes());
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use apache_avro::reader::datum::GenericDatumReader;
+    use schema_registry_converter::schema_registry_common::{get_bytes_result, BytesResult};
 
     #[test]
-    fn records_carry_the_confluent_header_and_decode_back() {
-        let schema = Schema::parse_str(include_str!("../../schemas/product.avsc")).expect("schema");
-        let encoder = RecordEncoder::new(schema.clone(), 0x0102_0304).expect("encoder");
-        let record = Value::Record(vec![
-            ("id".into(), Value::Int(7)),
-            ("name".into(), Value::String("Lamp".into())),
-            ("category".into(), Value::String("home".into())),
-            ("price".into(), Value::Float(19.99)),
-            (
-                "last_updated".into(),
-                Value::String("2026-11-24T10:15:30.123456Z".into()),
-            ),
-        ]);
-        let bytes = encoder.encode(record.clone()).expect("encodes");
-        assert_eq!(&bytes[..5], &[0, 1, 2, 3, 4]);
-        let reader = GenericDatumReader::builder(&schema)
-            .build()
-            .expect("reader");
-        let decoded = reader.read_value(&mut &bytes[5..]).expect("decodes");
-        assert_eq!(decoded, record);
-    }
-
-    #[test]
-    fn a_record_that_does_not_fit_the_schema_is_an_error() {
-        let schema = Schema::parse_str(include_str!("../../schemas/product.avsc")).expect("schema");
-        let encoder = RecordEncoder::new(schema, 1).expect("encoder");
-        let wrong = Value::Record(vec![("id".into(), Value::String("seven".into()))]);
-        assert!(encoder.encode(wrong).is_err());
+    fn the_header_is_what_confluent_clients_read() {
+        let plan = ColumnPlan {
+            fields: Vec::new(),
+            columns: Vec::new(),
+        };
+        let encoder = RecordEncoder::new(plan, 0x0102_0304);
+        let mut out = vec![9; 40];
+        encoder.write_header(&mut out);
+        out.push(42);
+        assert_eq!(out, [0, 1, 2, 3, 4, 42]);
+        match get_bytes_result(Some(&out)) {
+            BytesResult::Valid(id, datum) => {
+                assert_eq!(id, 0x0102_0304);
+                assert_eq!(datum, [42]);
+            }
+            other => panic!("not the Confluent wire format: {other:?}"),
+        }
     }
 }

@@ -1,6 +1,7 @@
 //! The producer side of sluice: changed rows of a MySQL table, read in keyset order, published
 //! to Kafka as Avro records in the Confluent wire format.
 
+pub mod avro_binary;
 pub mod encode;
 pub mod loadgen;
 pub mod metrics;

@@ -1,12 +1,18 @@
-//! The producer loop: read a page after the watermark, publish it, wait for every
-//! acknowledgement, then move the watermark.
+//! The producer loop: read a page after the last page read, queue its records, and move the
+//! watermark past each page once Kafka has acknowledged all of it.
 //!
-//! Invariant: the watermark never passes a row Kafka has not acknowledged. A failed page is sent
-//! again whole; a crash re-sends at most the page in flight. While a full page is being
-//! acknowledged the next one is already read, so the database and Kafka work at the same time.
+//! Invariant: the watermark never passes a row Kafka has not acknowledged. Up to
+//! `PAGES_IN_FLIGHT` pages are queued at once, acknowledged in order; while they are in flight
+//! the next page is already read, so the database, the encoding and Kafka work at the same time.
+//! When a page fails, the pages after it are waited for and everything from the watermark on is
+//! read and sent again, in order, so each row's latest state is also its last record; a crash
+//! re-sends at most the pages in flight.
 
+use std::collections::VecDeque;
+use std::fmt::Write as _;
 use std::time::Duration;
 
+use rdkafka::error::KafkaError;
 use sluice_common::dead_letter::{DeadLetter, Stage};
 use sluice_common::settings::ProducerSettings;
 use sluice_common::shutdown::Shutdown;
@@ -17,14 +23,18 @@ use sqlx::MySqlPool;
 use crate::encode::RecordEncoder;
 use crate::metrics::ProducerMetrics;
 use crate::progress::Progress;
-use crate::publish::{Outgoing, PageReport, Publisher};
-use crate::source::columns::ColumnPlan;
+use crate::publish::{PageReport, PageSend, PendingPage, Publisher};
 use crate::source::keyset::KeysetQuery;
 use crate::source::read_bound::ReadBound;
 use crate::source::row;
 
 /// Pause after a failed query or publish before trying the same page again.
 const RETRY_PAUSE: Duration = Duration::from_secs(1);
+
+/// Pages queued and not yet acknowledged, at most. A queued page holds only librdkafka's copies
+/// of its records (about 350 KB for 5 000 products), and with one page in flight the producer
+/// spent most of its time waiting for `linger.ms` and the broker's round trip.
+const PAGES_IN_FLIGHT: usize = 8;
 
 /// One page of rows, with the bound it was read up to and the database's clock then.
 struct Page {
@@ -33,11 +43,17 @@ struct Page {
     now: chrono::NaiveDateTime,
 }
 
+/// A queued page waiting for its acknowledgements, and where the watermark goes after it.
+struct InFlight {
+    pending: PendingPage,
+    end: Watermark,
+    rows: usize,
+}
+
 /// The producer, ready to run; assembled by `startup::prepare`.
 pub struct Pipeline {
     pub(crate) pool: MySqlPool,
     pub(crate) query: KeysetQuery,
-    pub(crate) plan: ColumnPlan,
     pub(crate) encoder: RecordEncoder,
     pub(crate) publisher: Publisher,
     pub(crate) store: WatermarkStore,
@@ -55,27 +71,29 @@ pub struct Pipeline {
 
 impl Pipeline {
     /// Runs until shutdown is requested, or with `until_caught_up` until a page comes back short
-    /// (every row up to the read bound is published); returns after the page in flight is
+    /// (every row up to the read bound is published); returns after the pages in flight are
     /// acknowledged and the watermark saved.
     pub async fn run(mut self, shutdown: Shutdown, until_caught_up: bool) -> anyhow::Result<()> {
-        let mut cursor = self.store.load()?.unwrap_or_else(Watermark::beginning);
+        let mut saved = self.store.load()?.unwrap_or_else(Watermark::beginning);
         tracing::info!(
             "producing {} from watermark {} id {} (schema id {})",
             self.table,
-            row::format_timestamp(&cursor.last_updated),
-            cursor.id,
+            row::format_timestamp(&saved.last_updated),
+            saved.id,
             self.encoder.schema_id()
         );
         let commit_lag = Duration::from_millis(self.settings.commit_lag_ms);
         let mut read_bound = ReadBound::new(&self.pool, commit_lag).await;
         let poll_interval = Duration::from_millis(self.settings.poll_interval_ms);
         self.readiness.set(true);
-        // A full page's successor is read while the page is being acknowledged.
+        // Where the next page starts: the end of the last page queued.
+        let mut read_from = saved;
+        let mut in_flight = VecDeque::new();
         let mut prefetched: Option<Page> = None;
         while !shutdown.requested() {
             let page = match prefetched.take() {
                 Some(page) => page,
-                None => match self.fetch_page(&cursor, &mut read_bound).await {
+                None => match self.fetch_page(&read_from, &mut read_bound).await {
                     Ok(page) => page,
                     Err(error) => {
                         self.readiness.set(false);
@@ -91,39 +109,93 @@ impl Pipeline {
             self.last_bound = Some(page.bound);
             let caught_up = page.rows.len() < self.settings.batch_size as usize;
             if let Some(last) = page.rows.last() {
-                let next = row::position(last)?;
-                let outgoing = self.encode_page(&page.rows);
-                let publishing = self.publish_until_acknowledged(&outgoing, &shutdown);
-                let (report, following) = if caught_up {
-                    (publishing.await, None)
-                } else {
-                    let reading = self.fetch_page(&next, &mut read_bound);
-                    let (report, following) = tokio::join!(publishing, reading);
-                    // A failed read ahead is simply read again in turn.
-                    (report, following.ok())
-                };
-                let Some(report) = report else {
-                    break;
-                };
-                self.store.save(&next)?;
-                cursor = next;
-                self.count_page(page.rows.len(), report);
-                prefetched = following;
+                let end = row::position(last)?;
+                let pending = self.queue_page(&page.rows).await;
+                in_flight.push_back(InFlight {
+                    pending,
+                    end,
+                    rows: page.rows.len(),
+                });
+                read_from = end;
             }
-            self.show_watermark(&cursor, caught_up);
-            self.progress.maybe_log(&self.metrics, &cursor, false);
+            drop(page);
+            let settled = if caught_up {
+                self.settle(&mut in_flight, 0, &mut saved).await?
+            } else {
+                // The next page is read while the oldest pages are acknowledged.
+                let settling = self.settle(&mut in_flight, PAGES_IN_FLIGHT - 1, &mut saved);
+                let reading = self.fetch_page(&read_from, &mut read_bound);
+                let (settled, following) = tokio::join!(settling, reading);
+                // A failed read ahead is simply read again in turn.
+                prefetched = following.ok();
+                settled?
+            };
+            if let Err(error) = settled {
+                self.recover(&mut in_flight, &error).await;
+                read_from = saved;
+                prefetched = None;
+                if shutdown.sleep(RETRY_PAUSE).await {
+                    break;
+                }
+                continue;
+            }
+            self.show_watermark(&saved, caught_up);
+            self.progress.maybe_log(&self.metrics, &saved, false);
             if caught_up && (until_caught_up || shutdown.sleep(poll_interval).await) {
                 break;
             }
         }
+        if let Err(error) = self.settle(&mut in_flight, 0, &mut saved).await? {
+            self.recover(&mut in_flight, &error).await;
+        }
         self.readiness.set(false);
         self.publisher.flush(Duration::from_secs(30))?;
-        self.progress.maybe_log(&self.metrics, &cursor, true);
+        self.progress.maybe_log(&self.metrics, &saved, true);
         tracing::info!(
             "producer stopped; watermark saved in {}",
             self.store.path().display()
         );
         Ok(())
+    }
+
+    /// Waits for the oldest pages until at most `keep` are in flight, saving the watermark
+    /// after each; the first failed page stops it (`Ok(Err(..))`). A watermark that cannot be
+    /// saved is fatal.
+    async fn settle(
+        &self,
+        in_flight: &mut VecDeque<InFlight>,
+        keep: usize,
+        saved: &mut Watermark,
+    ) -> anyhow::Result<Result<(), KafkaError>> {
+        while in_flight.len() > keep {
+            let Some(page) = in_flight.pop_front() else {
+                break;
+            };
+            match page.pending.acknowledged().await {
+                Ok(report) => {
+                    self.store.save(&page.end)?;
+                    *saved = page.end;
+                    self.count_page(page.rows, report);
+                }
+                Err(error) => return Ok(Err(error)),
+            }
+        }
+        Ok(Ok(()))
+    }
+
+    /// After a failed page: waits for the pages queued after it, whose rows are read and sent
+    /// again from the watermark whatever their outcome.
+    async fn recover(&self, in_flight: &mut VecDeque<InFlight>, error: &KafkaError) {
+        let abandoned = in_flight.len() + 1;
+        for page in in_flight.drain(..) {
+            let _ = page.pending.acknowledged().await;
+        }
+        self.metrics.produce_errors.inc();
+        self.metrics.errors.with_label_values(&["kafka"]).inc();
+        tracing::warn!(
+            "publishing failed: {error}; {abandoned} page(s) will be read and sent again from \
+             the watermark"
+        );
     }
 
     /// The page after `cursor`, read up to the current read bound.
@@ -176,59 +248,48 @@ impl Pipeline {
         }
     }
 
-    fn encode_page(&self, rows: &[MySqlRow]) -> Vec<Outgoing> {
-        rows.iter().map(|row| self.encode_row(row)).collect()
-    }
-
-    fn encode_row(&self, row: &MySqlRow) -> Outgoing {
-        let key = row::position(row)
-            .map(|p| p.id.to_string())
-            .unwrap_or_default();
-        let encoded = row::to_avro(row, &self.plan)
-            .map_err(|e| e.to_string())
-            .and_then(|record| self.encoder.encode(record).map_err(|e| e.to_string()));
-        match encoded {
-            Ok(payload) => Outgoing::Record { key, payload },
-            Err(reason) => {
-                let origin = format!("{} {}={key}", self.table, self.settings.key_column);
-                tracing::warn!(
-                    "row {origin} cannot be encoded ({reason}); sent to the dead-letter topic"
-                );
-                Outgoing::Dead {
-                    payload: row::to_json(row, &self.plan).to_string().into_bytes(),
-                    key,
-                    letter: DeadLetter {
-                        stage: Stage::Encode,
-                        reason,
-                        origin,
-                    },
-                }
+    /// Encodes and queues every row of the page; its answers are awaited later.
+    async fn queue_page(&self, rows: &[MySqlRow]) -> PendingPage {
+        let mut page = self.publisher.begin_page();
+        let (mut key, mut payload) = (String::new(), Vec::new());
+        for row in rows {
+            if let Err(error) = self.queue_row(&mut page, row, &mut key, &mut payload).await {
+                return page.queued(Some(error));
             }
         }
+        page.queued(None)
     }
 
-    /// Publishes the page, again and again until Kafka acknowledges all of it; `None` when
-    /// shutdown came first (the page will be sent again at the next start).
-    async fn publish_until_acknowledged(
+    /// Queues the row's record, or its dead letter when it cannot be encoded; `key` and
+    /// `payload` are buffers reused across the page.
+    async fn queue_row(
         &self,
-        page: &[Outgoing],
-        shutdown: &Shutdown,
-    ) -> Option<PageReport> {
-        loop {
-            match self.publisher.publish(page).await {
-                Ok(report) => return Some(report),
-                Err(error) => {
-                    self.metrics.produce_errors.inc();
-                    self.metrics.errors.with_label_values(&["kafka"]).inc();
-                    tracing::warn!(
-                        "publishing a page of {} records failed: {error}; sending it again",
-                        page.len()
-                    );
-                    if shutdown.sleep(RETRY_PAUSE).await {
-                        return None;
-                    }
-                }
+        page: &mut PageSend<'_>,
+        row: &MySqlRow,
+        key: &mut String,
+        payload: &mut Vec<u8>,
+    ) -> Result<(), KafkaError> {
+        key.clear();
+        let encoded = match row::key(row) {
+            Ok(id) => {
+                let _ = write!(key, "{id}");
+                self.encoder
+                    .encode(row, payload)
+                    .map_err(|error| error.to_string())
             }
-        }
+            Err(error) => Err(format!("key column cannot be read: {error}")),
+        };
+        let Err(reason) = encoded else {
+            return page.record(key, payload).await;
+        };
+        let origin = format!("{} {}={key}", self.table, self.settings.key_column);
+        tracing::warn!("row {origin} cannot be encoded ({reason}); sent to the dead-letter topic");
+        let json = row::to_json(row, self.encoder.plan()).to_string();
+        let letter = DeadLetter {
+            stage: Stage::Encode,
+            reason,
+            origin,
+        };
+        page.dead_letter(key, json.as_bytes(), &letter).await
     }
 }

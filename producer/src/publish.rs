@@ -4,40 +4,29 @@
 //! the Java client's partitioner, so a key lands on the same partition whichever client wrote
 //! it, and all updates of one product stay in order on one partition. Idempotence keeps retries
 //! from duplicating or reordering records within a partition.
+//!
+//! librdkafka copies each record as it is queued, so one buffer serves a whole page, and its
+//! delivery reports count down a single tracker per page: no future, channel or allocation per
+//! record.
 
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use futures::future::join_all;
-use rdkafka::error::KafkaError;
-use rdkafka::producer::{FutureProducer, FutureRecord, Producer};
-use rdkafka::util::Timeout;
+use rdkafka::error::{KafkaError, RDKafkaErrorCode};
+use rdkafka::message::Message as _;
+use rdkafka::producer::{BaseRecord, DeliveryResult, Producer, ProducerContext, ThreadedProducer};
+use rdkafka::ClientContext;
 use sluice_common::dead_letter::DeadLetter;
 use sluice_common::kafka::client_config;
 use sluice_common::settings::{KafkaSettings, ProducerSettings};
+use tokio::sync::Notify;
 
-/// One row's outcome, ready to send: a record for the topic or a dead letter.
-#[derive(Debug)]
-pub enum Outgoing {
-    /// An encoded record.
-    Record {
-        /// The row key, as a decimal string.
-        key: String,
-        /// Confluent wire-format bytes.
-        payload: Vec<u8>,
-    },
-    /// A row that could not be encoded, as JSON, with the reason.
-    Dead {
-        /// The row key, as a decimal string.
-        key: String,
-        /// What could be read of the row, as JSON.
-        payload: Vec<u8>,
-        /// Why and where.
-        letter: DeadLetter,
-    },
-}
+/// How long to let librdkafka drain its queue when it is full before queueing again.
+const QUEUE_FULL_PAUSE: Duration = Duration::from_millis(5);
 
 /// What a page turned into once acknowledged.
-#[derive(Debug, Default, Clone, Copy)]
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub struct PageReport {
     /// Records acknowledged on the topic.
     pub produced: u64,
@@ -47,7 +36,7 @@ pub struct PageReport {
 
 /// The Kafka producer of the pipeline.
 pub struct Publisher {
-    producer: FutureProducer,
+    producer: ThreadedProducer<DeliveryReports>,
     topic: String,
     dlq_topic: String,
 }
@@ -66,7 +55,7 @@ impl Publisher {
             .set("queue.buffering.max.messages", "200000")
             // A page that cannot be delivered in time is sent again as a whole; nothing is lost.
             .set("message.timeout.ms", "120000")
-            .create()?;
+            .create_with_context(DeliveryReports)?;
         Ok(Self {
             producer,
             topic: kafka.topic.clone(),
@@ -74,39 +63,202 @@ impl Publisher {
         })
     }
 
-    /// Sends every record of the page at once and waits for all acknowledgements; the first
-    /// failure fails the page, which the caller sends again.
-    pub async fn publish(&self, page: &[Outgoing]) -> Result<PageReport, KafkaError> {
-        let sends = page.iter().map(|outgoing| {
-            let (topic, key, payload, headers) = match outgoing {
-                Outgoing::Record { key, payload } => (&self.topic, key, payload, None),
-                Outgoing::Dead {
-                    key,
-                    payload,
-                    letter,
-                } => (&self.dlq_topic, key, payload, Some(letter.headers())),
-            };
-            let mut record = FutureRecord::to(topic)
-                .key(key.as_str())
-                .payload(payload.as_slice());
-            if let Some(headers) = headers {
-                record = record.headers(headers);
-            }
-            self.producer.send(record, Timeout::Never)
-        });
-        let mut report = PageReport::default();
-        for (outgoing, result) in page.iter().zip(join_all(sends).await) {
-            result.map_err(|(error, _)| error)?;
-            match outgoing {
-                Outgoing::Record { .. } => report.produced += 1,
-                Outgoing::Dead { .. } => report.dead += 1,
-            }
+    /// Starts a page: records are queued through it, then awaited together.
+    pub fn begin_page(&self) -> PageSend<'_> {
+        PageSend {
+            publisher: self,
+            tracker: Arc::new(PageTracker::new()),
+            report: PageReport::default(),
         }
-        Ok(report)
     }
 
     /// Waits for anything still queued, at shutdown.
     pub fn flush(&self, timeout: Duration) -> Result<(), KafkaError> {
         self.producer.flush(timeout)
+    }
+}
+
+/// One page being queued. Every record queued through it is waited for by
+/// [`PendingPage::acknowledged`], even after a failure, so nothing is read and sent again while
+/// part of an earlier attempt is still in flight.
+pub struct PageSend<'p> {
+    publisher: &'p Publisher,
+    tracker: Arc<PageTracker>,
+    report: PageReport,
+}
+
+impl PageSend<'_> {
+    /// Queues one record for the topic.
+    pub async fn record(&mut self, key: &str, payload: &[u8]) -> Result<(), KafkaError> {
+        let record = BaseRecord::with_opaque_to(&self.publisher.topic, Arc::clone(&self.tracker))
+            .key(key)
+            .payload(payload);
+        self.queue(record).await?;
+        self.report.produced += 1;
+        Ok(())
+    }
+
+    /// Queues a row that could not be encoded for the dead-letter topic, with its reason.
+    pub async fn dead_letter(
+        &mut self,
+        key: &str,
+        payload: &[u8],
+        letter: &DeadLetter,
+    ) -> Result<(), KafkaError> {
+        let record =
+            BaseRecord::with_opaque_to(&self.publisher.dlq_topic, Arc::clone(&self.tracker))
+                .key(key)
+                .payload(payload)
+                .headers(letter.headers());
+        self.queue(record).await?;
+        self.report.dead += 1;
+        Ok(())
+    }
+
+    async fn queue(
+        &mut self,
+        mut record: BaseRecord<'_, str, [u8], Arc<PageTracker>>,
+    ) -> Result<(), KafkaError> {
+        loop {
+            self.tracker.outstanding.fetch_add(1, Ordering::AcqRel);
+            match self.publisher.producer.send(record) {
+                Ok(()) => return Ok(()),
+                Err((error, returned)) => {
+                    // Not queued, so no delivery report will count it down.
+                    self.tracker.outstanding.fetch_sub(1, Ordering::AcqRel);
+                    if error != KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull) {
+                        return Err(error);
+                    }
+                    record = returned;
+                    tokio::time::sleep(QUEUE_FULL_PAUSE).await;
+                }
+            }
+        }
+    }
+
+    /// Ends the page: everything is queued (or `failure` stopped the queueing, which then fails
+    /// the page). The page no longer borrows the publisher, so several can be in flight.
+    pub fn queued(self, failure: Option<KafkaError>) -> PendingPage {
+        if let Some(error) = failure {
+            self.tracker.failed(error);
+        }
+        PendingPage {
+            tracker: self.tracker,
+            report: self.report,
+        }
+    }
+}
+
+/// A page whose records are all queued, waiting for Kafka's answers.
+pub struct PendingPage {
+    tracker: Arc<PageTracker>,
+    report: PageReport,
+}
+
+impl PendingPage {
+    /// Waits until Kafka has answered for every record queued; the first failure fails the
+    /// page, which the caller reads and sends again.
+    pub async fn acknowledged(self) -> Result<PageReport, KafkaError> {
+        self.tracker.all_answered().await;
+        self.tracker.first_error().map_or(Ok(self.report), Err)
+    }
+}
+
+/// Counts one page's records still waiting for Kafka's answer.
+struct PageTracker {
+    /// Records queued and not yet answered, plus one while the page is still being queued.
+    outstanding: AtomicUsize,
+    /// The first delivery failure of the page.
+    first_error: Mutex<Option<KafkaError>>,
+    /// Woken once by the last answer; a wake before the wait is kept.
+    last_answer: Notify,
+}
+
+impl PageTracker {
+    fn new() -> Self {
+        Self {
+            outstanding: AtomicUsize::new(1),
+            first_error: Mutex::new(None),
+            last_answer: Notify::new(),
+        }
+    }
+
+    fn failed(&self, error: KafkaError) {
+        if let Ok(mut first) = self.first_error.lock() {
+            first.get_or_insert(error);
+        }
+    }
+
+    fn answered(&self, result: Result<(), KafkaError>) {
+        if let Err(error) = result {
+            self.failed(error);
+        }
+        if self.outstanding.fetch_sub(1, Ordering::AcqRel) == 1 {
+            self.last_answer.notify_one();
+        }
+    }
+
+    /// Gives up the hold taken at creation and waits for the last answer.
+    async fn all_answered(&self) {
+        if self.outstanding.fetch_sub(1, Ordering::AcqRel) != 1 {
+            self.last_answer.notified().await;
+        }
+    }
+
+    /// The first failure, if any (a poisoned lock counts as one: the page is sent again).
+    fn first_error(&self) -> Option<KafkaError> {
+        match self.first_error.lock() {
+            Ok(mut error) => error.take(),
+            Err(_) => Some(KafkaError::Canceled),
+        }
+    }
+}
+
+/// librdkafka's delivery reports, handed to the page each record belongs to.
+struct DeliveryReports;
+
+impl ClientContext for DeliveryReports {}
+
+impl ProducerContext for DeliveryReports {
+    type DeliveryOpaque = Arc<PageTracker>;
+
+    fn delivery(&self, result: &DeliveryResult<'_>, page: Self::DeliveryOpaque) {
+        page.answered(match result {
+            Ok(_) => Ok(()),
+            Err((error, message)) => {
+                tracing::debug!("delivery to {} failed: {error}", message.topic());
+                Err(error.clone())
+            }
+        });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_page_is_answered_once_every_record_is_and_keeps_the_first_error() {
+        let tracker = Arc::new(PageTracker::new());
+        for _ in 0..3 {
+            tracker.outstanding.fetch_add(1, Ordering::AcqRel);
+        }
+        let answering = Arc::clone(&tracker);
+        let answers = tokio::spawn(async move {
+            answering.answered(Ok(()));
+            answering.answered(Err(KafkaError::Canceled));
+            answering.answered(Err(KafkaError::NoMessageReceived));
+        });
+        tracker.all_answered().await;
+        answers.await.expect("answers");
+        assert_eq!(tracker.outstanding.load(Ordering::Acquire), 0);
+        assert_eq!(tracker.first_error(), Some(KafkaError::Canceled));
+    }
+
+    #[tokio::test]
+    async fn a_page_with_nothing_queued_is_answered_at_once() {
+        let tracker = PageTracker::new();
+        tracker.all_answered().await;
+        assert_eq!(tracker.first_error(), None);
     }
 }

@@ -127,13 +127,12 @@ pub async fn prepare(settings: &Settings, shutdown: &Shutdown) -> anyhow::Result
         schema_file.path.display()
     );
 
-    let encoder = RecordEncoder::new(schema_file.schema, schema_id)?;
+    let encoder = RecordEncoder::new(plan, schema_id);
     let publisher = Publisher::new(kafka_settings, &settings.producer)?;
     let store = WatermarkStore::new(&settings.producer.watermark_file);
     Ok(Some(Pipeline {
         pool,
         query,
-        plan,
         encoder,
         publisher,
         store,

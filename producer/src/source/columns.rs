@@ -3,6 +3,7 @@
 
 use apache_avro::schema::{RecordField, Schema, UnionSchema};
 use apache_avro::types::Value;
+use apache_avro::writer::datum::GenericDatumWriter;
 use sqlx::MySqlPool;
 
 /// A column as `information_schema.columns` describes it.
@@ -66,8 +67,8 @@ pub enum FieldSource {
         /// For `["null", T]` fields: the union branch of null and of the value.
         union: Option<(u32, u32)>,
     },
-    /// No such column: the schema's default, fixed at start.
-    Default(Value),
+    /// No such column: the schema's default, encoded once at start.
+    Default(Vec<u8>),
 }
 
 /// The whole mapping: one source per field, in schema order.
@@ -144,7 +145,7 @@ impl ColumnPlan {
                         union,
                     }
                 }
-                None => FieldSource::Default(default_value(field, table)?),
+                None => FieldSource::Default(encoded_default(schema, field, table)?),
             };
             plan.fields.push((field.name.clone(), source));
         }
@@ -205,7 +206,12 @@ fn value_kind(avro: &Schema, column: &TableColumn) -> Result<ValueKind, PlanErro
     })
 }
 
-fn default_value(field: &RecordField, table: &str) -> Result<Value, PlanError> {
+/// The field's default as Avro binary; named types it uses resolve against the whole schema.
+fn encoded_default(
+    schema: &Schema,
+    field: &RecordField,
+    table: &str,
+) -> Result<Vec<u8>, PlanError> {
     let Some(default) = &field.default else {
         return Err(PlanError::MissingColumn {
             field: field.name.clone(),
@@ -218,9 +224,13 @@ fn default_value(field: &RecordField, table: &str) -> Result<Value, PlanError> {
     };
     let value = Value::try_from(default.clone())
         .map_err(|e| bad(e.to_string()))?
-        .resolve(&field.schema)
+        .resolve_schemata(&field.schema, vec![schema])
         .map_err(|e| bad(e.to_string()))?;
-    Ok(value)
+    GenericDatumWriter::builder(&field.schema)
+        .schemata(vec![schema])
+        .and_then(|builder| builder.build())
+        .and_then(|writer| writer.write_value_to_vec(value))
+        .map_err(|e| bad(e.to_string()))
 }
 
 #[cfg(test)]
@@ -299,11 +309,24 @@ mod tests {
         )
         .expect("schema");
         let plan = ColumnPlan::new(&schema, "product", &product_table()).expect("plan");
-        assert_eq!(plan.fields[1].1, FieldSource::Default(Value::Int(0)));
-        assert!(matches!(
-            plan.fields[2].1,
-            FieldSource::Default(Value::Union(0, _))
-        ));
+        // 0 as a zig-zag varint; the null branch (index 0) of the union likewise.
+        assert_eq!(plan.fields[1].1, FieldSource::Default(vec![0]));
+        assert_eq!(plan.fields[2].1, FieldSource::Default(vec![0]));
+    }
+
+    #[test]
+    fn defaults_of_named_types_resolve_against_the_whole_schema() {
+        let schema = Schema::parse_str(
+            r#"{"type":"record","name":"P","fields":[{"name":"id","type":"int"},
+                {"name":"size","type":{"type":"enum","name":"Size","symbols":["S","M"]},
+                 "default":"M"},
+                {"name":"box_size","type":"Size","default":"S"}]}"#,
+        )
+        .expect("schema");
+        let plan = ColumnPlan::new(&schema, "product", &product_table()).expect("plan");
+        // Enum symbols are written as their index: M is 1 (zig-zag 2), S is 0.
+        assert_eq!(plan.fields[1].1, FieldSource::Default(vec![2]));
+        assert_eq!(plan.fields[2].1, FieldSource::Default(vec![0]));
     }
 
     #[test]

@@ -1,14 +1,15 @@
-//! One fetched row: its position in the keyset, and its fields as an Avro record.
+//! One fetched row: its position in the keyset, and its fields as an Avro datum (or, for a dead
+//! letter, as JSON).
 //!
 //! The page query selects the key and timestamp columns first, then the plan's columns.
 
-use apache_avro::types::Value;
 use chrono::{DateTime, Utc};
 use sluice_common::watermark::Watermark;
 use sqlx::mysql::MySqlRow;
 use sqlx::Row;
 
 use super::columns::{ColumnPlan, FieldSource, ValueKind};
+use crate::avro_binary;
 
 /// Offset of the plan's columns in each row: the key and the timestamp come first.
 const PLAN_OFFSET: usize = 2;
@@ -51,39 +52,100 @@ pub fn format_timestamp(at: &DateTime<Utc>) -> String {
     text
 }
 
-/// The row as an Avro record of the writer schema.
-pub fn to_avro(row: &MySqlRow, plan: &ColumnPlan) -> Result<Value, RowError> {
-    let mut fields = Vec::with_capacity(plan.fields.len());
-    for (name, source) in &plan.fields {
-        let value = match source {
-            FieldSource::Default(value) => value.clone(),
-            FieldSource::Column { index, kind, union } => {
-                let column = &plan.columns[*index];
-                let read =
-                    read_column(row, PLAN_OFFSET + index, *kind).map_err(|reason| RowError {
-                        column: column.clone(),
-                        reason,
-                    })?;
-                match (read, union) {
-                    (Some(value), None) => value,
-                    (Some(value), Some((_, value_branch))) => {
-                        Value::Union(*value_branch, Box::new(value))
-                    }
-                    (None, Some((null_branch, _))) => {
-                        Value::Union(*null_branch, Box::new(Value::Null))
-                    }
-                    (None, None) => {
-                        return Err(RowError {
-                            column: column.clone(),
-                            reason: format!("is NULL but Avro field `{name}` is not nullable"),
-                        })
-                    }
-                }
-            }
-        };
-        fields.push((name.clone(), value));
+/// The row's key column: the record key.
+pub fn key(row: &MySqlRow) -> Result<i64, sqlx::Error> {
+    row.try_get::<i64, _>(0)
+}
+
+/// One column's value as read from a row, its text borrowed rather than copied.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Cell<'r> {
+    /// An integer that fits an Avro `int`.
+    Int(i32),
+    /// An integer for an Avro `long`.
+    Long(i64),
+    /// A value for an Avro `float`.
+    Float(f32),
+    /// A value for an Avro `double`.
+    Double(f64),
+    /// A value for an Avro `boolean`.
+    Boolean(bool),
+    /// Character data for an Avro `string`.
+    Text(&'r str),
+    /// An instant for an Avro `string` in RFC 3339.
+    Timestamp(DateTime<Utc>),
+}
+
+impl Cell<'_> {
+    fn write_avro(self, out: &mut Vec<u8>) {
+        match self {
+            Cell::Int(v) => avro_binary::write_long(out, i64::from(v)),
+            Cell::Long(v) => avro_binary::write_long(out, v),
+            Cell::Float(v) => avro_binary::write_float(out, v),
+            Cell::Double(v) => avro_binary::write_double(out, v),
+            Cell::Boolean(v) => avro_binary::write_boolean(out, v),
+            Cell::Text(v) => avro_binary::write_string(out, v),
+            Cell::Timestamp(at) => avro_binary::write_timestamp_text(out, &at),
+        }
     }
-    Ok(Value::Record(fields))
+
+    fn to_json(self) -> serde_json::Value {
+        match self {
+            Cell::Int(v) => v.into(),
+            Cell::Long(v) => v.into(),
+            Cell::Float(v) => v.into(),
+            Cell::Double(v) => v.into(),
+            Cell::Boolean(v) => v.into(),
+            Cell::Text(v) => v.into(),
+            Cell::Timestamp(at) => format_timestamp(&at).into(),
+        }
+    }
+}
+
+/// Appends the row's Avro binary datum, fields in the writer schema's order, to `out`. On an
+/// error `out` holds part of a datum; the caller discards it.
+pub fn write_avro(row: &MySqlRow, plan: &ColumnPlan, out: &mut Vec<u8>) -> Result<(), RowError> {
+    write_fields(
+        plan,
+        |index, kind| read_column(row, PLAN_OFFSET + index, kind),
+        out,
+    )
+}
+
+/// The datum from the plan's defaults and the cells `cell_at` reads, kept apart from `MySqlRow`
+/// so the encoding is tested without a database.
+fn write_fields<'r>(
+    plan: &ColumnPlan,
+    mut cell_at: impl FnMut(usize, ValueKind) -> Result<Option<Cell<'r>>, String>,
+    out: &mut Vec<u8>,
+) -> Result<(), RowError> {
+    for (name, source) in &plan.fields {
+        let (index, kind, union) = match source {
+            FieldSource::Default(encoded) => {
+                out.extend_from_slice(encoded);
+                continue;
+            }
+            FieldSource::Column { index, kind, union } => (*index, *kind, *union),
+        };
+        let at_fault = |reason| RowError {
+            column: plan.columns[index].clone(),
+            reason,
+        };
+        match (cell_at(index, kind).map_err(at_fault)?, union) {
+            (Some(cell), None) => cell.write_avro(out),
+            (Some(cell), Some((_, value_branch))) => {
+                avro_binary::write_long(out, i64::from(value_branch));
+                cell.write_avro(out);
+            }
+            (None, Some((null_branch, _))) => avro_binary::write_long(out, i64::from(null_branch)),
+            (None, None) => {
+                return Err(at_fault(format!(
+                    "is NULL but Avro field `{name}` is not nullable"
+                )))
+            }
+        }
+    }
+    Ok(())
 }
 
 /// The row as JSON, as far as its columns can be read: the payload of a dead letter, so an
@@ -93,7 +155,7 @@ pub fn to_json(row: &MySqlRow, plan: &ColumnPlan) -> serde_json::Value {
     for (name, source) in &plan.fields {
         if let FieldSource::Column { index, kind, .. } = source {
             let value = match read_column(row, PLAN_OFFSET + index, *kind) {
-                Ok(Some(value)) => avro_to_json(&value),
+                Ok(Some(cell)) => cell.to_json(),
                 Ok(None) => serde_json::Value::Null,
                 Err(reason) => serde_json::Value::String(format!("<{reason}>")),
             };
@@ -103,25 +165,13 @@ pub fn to_json(row: &MySqlRow, plan: &ColumnPlan) -> serde_json::Value {
     serde_json::Value::Object(object)
 }
 
-fn avro_to_json(value: &Value) -> serde_json::Value {
-    match value {
-        Value::Int(v) => (*v).into(),
-        Value::Long(v) => (*v).into(),
-        Value::Float(v) => (*v).into(),
-        Value::Double(v) => (*v).into(),
-        Value::Boolean(v) => (*v).into(),
-        Value::String(v) => v.clone().into(),
-        _ => serde_json::Value::Null,
-    }
-}
-
 /// Reads one column as the given kind; `None` is SQL NULL.
-fn read_column(row: &MySqlRow, index: usize, kind: ValueKind) -> Result<Option<Value>, String> {
+fn read_column(row: &MySqlRow, index: usize, kind: ValueKind) -> Result<Option<Cell<'_>>, String> {
     let error = |e: sqlx::Error| format!("cannot be read: {e}");
     Ok(match kind {
         ValueKind::Int => match row.try_get::<Option<i64>, _>(index).map_err(error)? {
             Some(v) => {
-                Some(Value::Int(i32::try_from(v).map_err(|_| {
+                Some(Cell::Int(i32::try_from(v).map_err(|_| {
                     format!("holds {v}, which does not fit an Avro int")
                 })?))
             }
@@ -130,42 +180,138 @@ fn read_column(row: &MySqlRow, index: usize, kind: ValueKind) -> Result<Option<V
         ValueKind::Long => row
             .try_get::<Option<i64>, _>(index)
             .map_err(error)?
-            .map(Value::Long),
+            .map(Cell::Long),
         ValueKind::Float => row
             .try_get::<Option<f32>, _>(index)
             .map_err(error)?
-            .map(Value::Float),
+            .map(Cell::Float),
         ValueKind::FloatFromDouble => row
             .try_get::<Option<f64>, _>(index)
             .map_err(error)?
-            .map(|v| Value::Float(v as f32)),
+            .map(|v| Cell::Float(v as f32)),
         ValueKind::Double => row
             .try_get::<Option<f64>, _>(index)
             .map_err(error)?
-            .map(Value::Double),
+            .map(Cell::Double),
         ValueKind::DoubleFromFloat => row
             .try_get::<Option<f32>, _>(index)
             .map_err(error)?
-            .map(|v| Value::Double(f64::from(v))),
+            .map(|v| Cell::Double(f64::from(v))),
         ValueKind::Boolean => row
             .try_get::<Option<bool>, _>(index)
             .map_err(error)?
-            .map(Value::Boolean),
+            .map(Cell::Boolean),
         ValueKind::Text => row
-            .try_get::<Option<String>, _>(index)
+            .try_get::<Option<&str>, _>(index)
             .map_err(error)?
-            .map(Value::String),
+            .map(Cell::Text),
         ValueKind::TimestampText => row
             .try_get::<Option<DateTime<Utc>>, _>(index)
             .map_err(error)?
-            .map(|at| Value::String(format_timestamp(&at))),
+            .map(Cell::Timestamp),
     })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::source::columns::TableColumn;
+    use apache_avro::reader::datum::GenericDatumReader;
+    use apache_avro::types::Value;
+    use apache_avro::Schema;
     use chrono::TimeZone;
+
+    const SCHEMA: &str = r#"{"type":"record","name":"P","fields":[
+        {"name":"id","type":"int"},
+        {"name":"name","type":["null","string"]},
+        {"name":"price","type":"float"},
+        {"name":"last_updated","type":"string"},
+        {"name":"stock","type":"long","default":12}]}"#;
+
+    fn plan(schema: &Schema) -> ColumnPlan {
+        let column = |name: &str, data_type: &str| TableColumn {
+            name: name.into(),
+            data_type: data_type.into(),
+        };
+        let table = [
+            column("id", "int"),
+            column("name", "varchar"),
+            column("price", "float"),
+            column("last_updated", "timestamp"),
+        ];
+        ColumnPlan::new(schema, "product", &table).expect("plan")
+    }
+
+    fn decode(schema: &Schema, bytes: &[u8]) -> Value {
+        let reader = GenericDatumReader::builder(schema).build().expect("reader");
+        let mut rest = bytes;
+        let value = reader.read_value(&mut rest).expect("decodes");
+        assert!(rest.is_empty(), "{} bytes left over", rest.len());
+        value
+    }
+
+    #[test]
+    fn cells_and_defaults_make_a_datum_apache_avro_reads_back() {
+        let schema = Schema::parse_str(SCHEMA).expect("schema");
+        let plan = plan(&schema);
+        let at = Utc
+            .timestamp_opt(1_795_510_530, 123_456_000)
+            .single()
+            .expect("valid");
+        for (name, expected_name) in [
+            (
+                Some(Cell::Text("Lamp")),
+                Value::Union(1, Box::new("Lamp".into())),
+            ),
+            (None, Value::Union(0, Box::new(Value::Null))),
+        ] {
+            let cells = [
+                Some(Cell::Int(7)),
+                name,
+                Some(Cell::Float(19.99)),
+                Some(Cell::Timestamp(at)),
+            ];
+            let mut out = Vec::new();
+            write_fields(&plan, |index, _| Ok(cells[index]), &mut out).expect("encodes");
+            let expected = Value::Record(vec![
+                ("id".into(), Value::Int(7)),
+                ("name".into(), expected_name),
+                ("price".into(), Value::Float(19.99)),
+                (
+                    "last_updated".into(),
+                    Value::String("2026-11-24T08:55:30.123456Z".into()),
+                ),
+                ("stock".into(), Value::Long(12)),
+            ]);
+            assert_eq!(decode(&schema, &out), expected);
+        }
+    }
+
+    #[test]
+    fn null_in_a_field_that_is_not_nullable_names_the_column() {
+        let schema = Schema::parse_str(SCHEMA).expect("schema");
+        let plan = plan(&schema);
+        let cells = [Some(Cell::Int(7)), None, None, None];
+        let error = write_fields(&plan, |index, _| Ok(cells[index]), &mut Vec::new())
+            .expect_err("price is not nullable");
+        assert_eq!(error.column, "price");
+        assert!(error.reason.contains("is NULL"), "{error}");
+    }
+
+    #[test]
+    fn a_cell_that_cannot_be_read_names_its_column() {
+        let schema = Schema::parse_str(SCHEMA).expect("schema");
+        let plan = plan(&schema);
+        let error = write_fields(&plan, |_, _| Err("holds 1e10".to_owned()), &mut Vec::new())
+            .expect_err("unreadable");
+        assert_eq!(
+            error,
+            RowError {
+                column: "id".into(),
+                reason: "holds 1e10".into()
+            }
+        );
+    }
 
     #[test]
     fn timestamps_are_rfc3339_utc_with_microseconds() {
