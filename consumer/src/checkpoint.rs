@@ -45,8 +45,18 @@ impl Checkpoint {
 
     /// Notes that the record at `offset` is handled (written or dead-lettered).
     pub fn handled(&mut self, topic: &str, partition: i32, offset: i64) {
-        self.pending
-            .insert((topic.to_owned(), partition), offset + 1);
+        // A member holds a few partitions: finding its entry is cheaper than a key per record.
+        let entry = self
+            .pending
+            .iter_mut()
+            .find(|((t, p), _)| *p == partition && t == topic);
+        match entry {
+            Some((_, next)) => *next = offset + 1,
+            None => {
+                self.pending
+                    .insert((topic.to_owned(), partition), offset + 1);
+            }
+        }
     }
 
     /// Flushes the file and the dead letters, then commits every pending offset.

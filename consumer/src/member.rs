@@ -15,7 +15,7 @@ use sluice_common::shutdown::Shutdown;
 use crate::checkpoint::{lock, Checkpoint};
 use crate::decode::Decoder;
 use crate::json_line::write_line;
-use crate::metrics::ConsumerMetrics;
+use crate::metrics::{ConsumerMetrics, PartitionCounters};
 use crate::transform::Transform;
 
 const PROGRESS_EVERY: Duration = Duration::from_secs(5);
@@ -147,7 +147,10 @@ impl Member {
         let mut last_commit = Instant::now();
         let mut last_progress = Instant::now();
         let mut lines_at_progress = 0;
-        let mut line = Vec::with_capacity(512);
+        let mut scratch = Scratch {
+            line: Vec::with_capacity(512),
+            counters: PartitionCounters::default(),
+        };
         while !shutdown.requested() {
             // Lines are buffered while records keep coming; once none is waiting they are
             // handed to the file before blocking, so a line appears as soon as its record is read.
@@ -172,21 +175,22 @@ impl Member {
                     &self.name,
                     &self.metrics,
                     &message,
-                    &mut line,
+                    &mut scratch,
                 )?,
             }
-            if last_commit.elapsed() >= self.commit_interval {
+            let now = Instant::now();
+            if now - last_commit >= self.commit_interval {
                 lock(&self.checkpoint)
                     .commit(&self.consumer)
                     .map_err(anyhow::Error::msg)?;
-                last_commit = Instant::now();
+                last_commit = now;
             }
-            let since = last_progress.elapsed();
+            let since = now - last_progress;
             if since >= PROGRESS_EVERY {
                 let idle = lock(&self.checkpoint).sink.lines() == lines_at_progress;
                 if !idle || since >= IDLE_PROGRESS_EVERY {
                     lines_at_progress = self.log_progress(since, lines_at_progress);
-                    last_progress = Instant::now();
+                    last_progress = now;
                 }
             }
         }
@@ -227,6 +231,14 @@ impl Member {
     }
 }
 
+/// What the loop reuses from one record to the next.
+struct Scratch {
+    /// The line being built.
+    line: Vec<u8>,
+    /// Counters by partition.
+    counters: PartitionCounters,
+}
+
 /// Decodes, transforms and writes one record, or dead-letters it with the reason; either way its
 /// offset becomes committable.
 fn handle(
@@ -236,14 +248,12 @@ fn handle(
     name: &str,
     metrics: &ConsumerMetrics,
     message: &BorrowedMessage<'_>,
-    line: &mut Vec<u8>,
+    scratch: &mut Scratch,
 ) -> anyhow::Result<()> {
+    let Scratch { line, counters } = scratch;
     line.clear();
-    let partition = message.partition().to_string();
-    metrics
-        .records_consumed
-        .with_label_values(&[&partition])
-        .inc();
+    let (consumed, written) = counters.of(metrics, message.partition());
+    consumed.inc();
     let mut written_at = None;
     let outcome = decoder
         .decode(message.payload())
@@ -259,7 +269,7 @@ fn handle(
     match outcome {
         Ok(()) => {
             checkpoint.sink.write(line)?;
-            metrics.lines_written.with_label_values(&[&partition]).inc();
+            written.inc();
             metrics.output_bytes.inc_by(line.len() as u64);
             if let Some(updated) = written_at {
                 let latency = chrono::Utc::now() - updated;

@@ -123,3 +123,27 @@ impl ConsumerMetrics {
         }
     }
 }
+
+/// One partition's record and line counters, looked up once per partition instead of hashing
+/// the label for every record.
+#[derive(Default)]
+pub struct PartitionCounters {
+    by_partition: Vec<Option<(IntCounter, IntCounter)>>,
+}
+
+impl PartitionCounters {
+    /// The `(records consumed, lines written)` counters of `partition`.
+    pub fn of(&mut self, metrics: &ConsumerMetrics, partition: i32) -> &(IntCounter, IntCounter) {
+        let index = usize::try_from(partition).unwrap_or(0);
+        if self.by_partition.len() <= index {
+            self.by_partition.resize(index + 1, None);
+        }
+        self.by_partition[index].get_or_insert_with(|| {
+            let label = partition.to_string();
+            (
+                metrics.records_consumed.with_label_values(&[&label]),
+                metrics.lines_written.with_label_values(&[&label]),
+            )
+        })
+    }
+}
