@@ -16,6 +16,9 @@ const STOP_PATIENCE: Duration = Duration::from_secs(30);
 pub struct GroupRun {
     /// From the first member's start until the last offset was committed.
     pub seconds: f64,
+    /// From the first member's start until the group was first seen stable with every
+    /// member: process starts and the group join, before any reading.
+    pub join_seconds: Option<f64>,
     /// Records per second over that time.
     pub records_per_s: f64,
     /// What each member used.
@@ -41,7 +44,11 @@ pub fn consume(
         processes.push(Measured::spawn(&format!("consumer-{n}"), command, &log)?);
     }
     let deadline = started + PATIENCE;
+    let mut joined = None;
     loop {
+        if joined.is_none() && watch.group_stable(&names.group, members as usize)? {
+            joined = Some(started.elapsed().as_secs_f64());
+        }
         if watch.committed()? >= records {
             break;
         }
@@ -66,6 +73,7 @@ pub fn consume(
     );
     Ok(GroupRun {
         seconds: elapsed.as_secs_f64(),
+        join_seconds: joined,
         records_per_s: records as f64 / elapsed.as_secs_f64(),
         usage,
     })

@@ -9,6 +9,7 @@ mod describe;
 mod group;
 mod latency;
 mod latency_runs;
+mod machine;
 mod offsets;
 mod peer;
 mod perf_test;

@@ -176,6 +176,11 @@ pub fn ensure_running(processes: &mut [Measured]) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// User plus system CPU seconds `pid` has used so far; `None` once it is gone.
+pub fn cpu_seconds(pid: u32) -> Option<f64> {
+    sample(pid).map(|usage| usage.cpu_seconds)
+}
+
 /// Reads peak RSS and CPU time of `pid`; `None` once the process is gone (or a zombie).
 fn sample(pid: u32) -> Option<Usage> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;

@@ -2,6 +2,7 @@
 //! and at full size the ceilings beside them and a single consumer.
 
 use crate::context::Bench;
+use crate::machine::{self, CpuShare, CpuWindow};
 use crate::report::Results;
 use crate::{group, offsets, perf_test, snapshot, Cli, TABLE};
 
@@ -21,9 +22,14 @@ pub async fn run(
     };
     let key = |name: &str| format!("{prefix}{name}");
     let names = bench.run_names(TABLE, &format!("snapshot-{rows}"));
+    let state_dir = machine::state_dir(&bench.root);
 
     tracing::info!("producer snapshot of {rows} rows");
+    let window = CpuWindow::start(&state_dir);
     let snapshot = snapshot::producer(bench, &names, rows)?;
+    if full {
+        record_cpu(results, "producer", "producer snapshot", window.finish());
+    }
     results.set(
         &key("producer.rows"),
         "rows in the table",
@@ -75,7 +81,14 @@ pub async fn run(
         tracing::info!(
             "producer ceiling: kafka-producer-perf-test, {rows} records of {record_bytes} bytes"
         );
+        let window = CpuWindow::start(&state_dir);
         let perf = perf_test::producer(bench, rows, record_bytes).await?;
+        record_cpu(
+            results,
+            "producer_perf_test",
+            "kafka-producer-perf-test",
+            window.finish(),
+        );
         results.set(
             "ceiling.producer_perf_test_rows_per_s",
             "kafka-producer-perf-test",
@@ -110,7 +123,11 @@ pub async fn run(
 
     tracing::info!("consumer group of {} over {rows} records", cli.members);
     let group_names = names.clone();
+    let window = CpuWindow::start(&state_dir);
     let run = group::consume(bench, &group_names, cli.members, rows)?;
+    if full {
+        record_cpu(results, "consumer", "consumer group", window.finish());
+    }
     record_group(
         results,
         &key("consumer"),
@@ -147,7 +164,14 @@ pub async fn run(
         std::fs::remove_dir_all(single.out_dir()).ok();
 
         tracing::info!("consumer ceiling: kafka-consumer-perf-test over the same {rows} records");
+        let window = CpuWindow::start(&state_dir);
         let perf = perf_test::consumer(bench, &names.topic, rows)?;
+        record_cpu(
+            results,
+            "consumer_perf_test",
+            "kafka-consumer-perf-test",
+            window.finish(),
+        );
         results.set(
             "ceiling.consumer_perf_test_records_per_s",
             "kafka-consumer-perf-test (one consumer)",
@@ -183,6 +207,21 @@ fn record_group(
         "records/s",
         run.records_per_s,
     );
+    if let Some(join) = run.join_seconds {
+        results.set(
+            &format!("{consumer}.join_seconds"),
+            "consumer group: start until the group is stable",
+            "s",
+            join,
+        );
+        let records = run.records_per_s * run.seconds;
+        results.set(
+            &format!("{consumer}.records_per_s_after_join"),
+            "consumer group: throughput once joined",
+            "records/s",
+            records / (run.seconds - join).max(0.001),
+        );
+    }
     let peak = run.usage.iter().map(|u| u.peak_rss_mb).fold(0.0, f64::max);
     results.set(
         rss,
@@ -197,6 +236,26 @@ fn record_group(
         "s",
         cpu_total,
     );
+}
+
+/// How busy the machine was during `phase`, and what Kafka and MariaDB used of it.
+fn record_cpu(results: &mut Results, phase: &str, label: &str, share: CpuShare) {
+    if let Some(busy) = share.busy {
+        results.set(
+            &format!("machine.{phase}.busy_percent"),
+            &format!("{label}: machine busy ({} cores)", share.cores),
+            "%",
+            busy * 100.0,
+        );
+    }
+    for (server, seconds) in share.servers {
+        results.set(
+            &format!("machine.{phase}.{server}_cpu_seconds"),
+            &format!("{label}: {server} CPU time"),
+            "s",
+            seconds,
+        );
+    }
 }
 
 /// Cost per row at the small size against the full size: 1.0 is linear.

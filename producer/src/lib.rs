@@ -5,6 +5,7 @@ pub mod avro_binary;
 pub mod encode;
 pub mod loadgen;
 pub mod metrics;
+pub mod page_reader;
 pub mod pipeline;
 pub mod progress;
 pub mod publish;

@@ -22,6 +22,7 @@ use sqlx::MySqlPool;
 
 use crate::encode::RecordEncoder;
 use crate::metrics::ProducerMetrics;
+use crate::page_reader::{PageReader, ReadAhead};
 use crate::progress::Progress;
 use crate::publish::{PageReport, PageSend, PendingPage, Publisher};
 use crate::source::keyset::KeysetQuery;
@@ -35,13 +36,6 @@ const RETRY_PAUSE: Duration = Duration::from_secs(1);
 /// of its records (about 350 KB for 5 000 products), and with one page in flight the producer
 /// spent most of its time waiting for `linger.ms` and the broker's round trip.
 const PAGES_IN_FLIGHT: usize = 8;
-
-/// One page of rows, with the bound it was read up to and the database's clock then.
-struct Page {
-    rows: Vec<MySqlRow>,
-    bound: chrono::NaiveDateTime,
-    now: chrono::NaiveDateTime,
-}
 
 /// A queued page waiting for its acknowledgements, and where the watermark goes after it.
 struct InFlight {
@@ -83,26 +77,36 @@ impl Pipeline {
             self.encoder.schema_id()
         );
         let commit_lag = Duration::from_millis(self.settings.commit_lag_ms);
-        let mut read_bound = ReadBound::new(&self.pool, commit_lag).await;
+        let read_bound = ReadBound::new(&self.pool, commit_lag).await;
+        let mut reading = ReadAhead::Idle(PageReader::new(
+            self.pool.clone(),
+            self.query.clone(),
+            read_bound,
+            self.settings.batch_size,
+            self.metrics.poll_seconds.clone(),
+        ));
         let poll_interval = Duration::from_millis(self.settings.poll_interval_ms);
         self.readiness.set(true);
         // Where the next page starts: the end of the last page queued.
         let mut read_from = saved;
         let mut in_flight = VecDeque::new();
-        let mut prefetched: Option<Page> = None;
         while !shutdown.requested() {
-            let page = match prefetched.take() {
-                Some(page) => page,
-                None => match self.fetch_page(&read_from, &mut read_bound).await {
-                    Ok(page) => page,
-                    Err(error) => {
-                        self.readiness.set(false);
-                        self.metrics.errors.with_label_values(&["mysql"]).inc();
-                        tracing::warn!("reading {} failed: {error}; retrying", self.table);
-                        shutdown.sleep(RETRY_PAUSE).await;
-                        continue;
-                    }
-                },
+            // The page read ahead while the last one was queued, or else one read now.
+            let (mut reader, read_ahead) = reading.finish().await?;
+            let read = match read_ahead {
+                Some(read) => read,
+                None => reader.fetch(&read_from).await,
+            };
+            reading = ReadAhead::Idle(reader);
+            let page = match read {
+                Ok(page) => page,
+                Err(error) => {
+                    self.readiness.set(false);
+                    self.metrics.errors.with_label_values(&["mysql"]).inc();
+                    tracing::warn!("reading {} failed: {error}; retrying", self.table);
+                    shutdown.sleep(RETRY_PAUSE).await;
+                    continue;
+                }
             };
             self.readiness.set(true);
             self.database_now = Some(page.now);
@@ -110,6 +114,9 @@ impl Pipeline {
             let caught_up = page.rows.len() < self.settings.batch_size as usize;
             if let Some(last) = page.rows.last() {
                 let end = row::position(last)?;
+                if !caught_up {
+                    reading = reading.start(end);
+                }
                 let pending = self.queue_page(&page.rows).await;
                 in_flight.push_back(InFlight {
                     pending,
@@ -119,21 +126,13 @@ impl Pipeline {
                 read_from = end;
             }
             drop(page);
-            let settled = if caught_up {
-                self.settle(&mut in_flight, 0, &mut saved).await?
-            } else {
-                // The next page is read while the oldest pages are acknowledged.
-                let settling = self.settle(&mut in_flight, PAGES_IN_FLIGHT - 1, &mut saved);
-                let reading = self.fetch_page(&read_from, &mut read_bound);
-                let (settled, following) = tokio::join!(settling, reading);
-                // A failed read ahead is simply read again in turn.
-                prefetched = following.ok();
-                settled?
-            };
-            if let Err(error) = settled {
+            let keep = if caught_up { 0 } else { PAGES_IN_FLIGHT - 1 };
+            if let Err(error) = self.settle(&mut in_flight, keep, &mut saved).await? {
                 self.recover(&mut in_flight, &error).await;
+                // Whatever was read ahead follows pages that are read again.
+                let (reader, _) = reading.finish().await?;
+                reading = ReadAhead::Idle(reader);
                 read_from = saved;
-                prefetched = None;
                 if shutdown.sleep(RETRY_PAUSE).await {
                     break;
                 }
@@ -148,6 +147,7 @@ impl Pipeline {
         if let Err(error) = self.settle(&mut in_flight, 0, &mut saved).await? {
             self.recover(&mut in_flight, &error).await;
         }
+        reading.finish().await?;
         self.readiness.set(false);
         self.publisher.flush(Duration::from_secs(30))?;
         self.progress.maybe_log(&self.metrics, &saved, true);
@@ -196,25 +196,6 @@ impl Pipeline {
             "publishing failed: {error}; {abandoned} page(s) will be read and sent again from \
              the watermark"
         );
-    }
-
-    /// The page after `cursor`, read up to the current read bound.
-    async fn fetch_page(
-        &self,
-        cursor: &Watermark,
-        read_bound: &mut ReadBound,
-    ) -> Result<Page, sqlx::Error> {
-        let started = std::time::Instant::now();
-        let (bound, now) = read_bound.current(&self.pool).await?;
-        let rows = self
-            .query
-            .page_after(cursor, bound, self.settings.batch_size)
-            .fetch_all(&self.pool)
-            .await?;
-        self.metrics
-            .poll_seconds
-            .observe(started.elapsed().as_secs_f64());
-        Ok(Page { rows, bound, now })
     }
 
     fn count_page(&self, rows: usize, report: PageReport) {

@@ -77,14 +77,15 @@ pub async fn prepare(settings: &Settings, shutdown: &Shutdown) -> anyhow::Result
         shutdown,
         || async {
             // An unreachable cluster is retried; a topic that cannot be used is the outcome.
-            let topics = [
-                (&kafka_settings.topic, true),
-                (&kafka_settings.dlq_topic, false),
-            ];
-            for (topic, strict) in topics {
-                match kafka::ensure_topic(kafka_settings, topic, kafka_settings.partitions, strict)
-                    .await
-                {
+            // Both are checked (or created) at once: creating one waits for the controller.
+            let partitions = kafka_settings.partitions;
+            let outcomes = futures::future::join(
+                kafka::ensure_topic(kafka_settings, &kafka_settings.topic, partitions, true),
+                kafka::ensure_topic(kafka_settings, &kafka_settings.dlq_topic, partitions, false),
+            )
+            .await;
+            for outcome in [outcomes.0, outcomes.1] {
+                match outcome {
                     Ok(()) => {}
                     Err(kafka::TopicError::Kafka { source, .. }) => return Err(source),
                     Err(unusable) => return Ok(Err(unusable)),

@@ -1,0 +1,95 @@
+//! Reading pages of changed rows, on a task of their own when asked to read ahead: the next page
+//! is then fetched and decoded by sqlx on one core while the current page is encoded on the
+//! other. Read in turn, the two added up and the producer stalled on every page.
+
+use chrono::NaiveDateTime;
+use prometheus::Histogram;
+use sluice_common::watermark::Watermark;
+use sqlx::mysql::MySqlRow;
+use sqlx::MySqlPool;
+use tokio::task::JoinHandle;
+
+use crate::source::keyset::KeysetQuery;
+use crate::source::read_bound::ReadBound;
+
+/// One page of rows, with the bound it was read up to and the database's clock then.
+pub struct Page {
+    /// The rows, in keyset order.
+    pub rows: Vec<MySqlRow>,
+    /// The newest timestamp that could be read.
+    pub bound: NaiveDateTime,
+    /// The database's clock when the bound was taken.
+    pub now: NaiveDateTime,
+}
+
+/// Reads one page at a time after a position; owns what a read needs, so it can move to a task.
+pub struct PageReader {
+    pool: MySqlPool,
+    query: KeysetQuery,
+    read_bound: ReadBound,
+    batch_size: u32,
+    seconds: Histogram,
+}
+
+impl PageReader {
+    /// A reader of `batch_size` rows per page; each read is timed into `seconds`.
+    pub fn new(
+        pool: MySqlPool,
+        query: KeysetQuery,
+        read_bound: ReadBound,
+        batch_size: u32,
+        seconds: Histogram,
+    ) -> Self {
+        Self {
+            pool,
+            query,
+            read_bound,
+            batch_size,
+            seconds,
+        }
+    }
+
+    /// The page after `cursor`, read up to the current read bound.
+    pub async fn fetch(&mut self, cursor: &Watermark) -> Result<Page, sqlx::Error> {
+        let _timer = self.seconds.start_timer();
+        let (bound, now) = self.read_bound.current(&self.pool).await?;
+        let rows = self
+            .query
+            .page_after(cursor, bound, self.batch_size)
+            .fetch_all(&self.pool)
+            .await?;
+        Ok(Page { rows, bound, now })
+    }
+}
+
+/// A page reader that is either at hand or busy reading the next page on its own task.
+pub enum ReadAhead {
+    /// Not reading.
+    Idle(PageReader),
+    /// Reading the page after some position.
+    Reading(JoinHandle<(PageReader, Result<Page, sqlx::Error>)>),
+}
+
+impl ReadAhead {
+    /// Starts reading the page after `cursor` on its own task (a no-op while already reading).
+    pub fn start(self, cursor: Watermark) -> Self {
+        match self {
+            ReadAhead::Idle(mut reader) => ReadAhead::Reading(tokio::spawn(async move {
+                let page = reader.fetch(&cursor).await;
+                (reader, page)
+            })),
+            reading => reading,
+        }
+    }
+
+    /// The page read ahead, if one was being read; the reader is idle again afterwards.
+    pub async fn finish(self) -> anyhow::Result<(PageReader, Option<Result<Page, sqlx::Error>>)> {
+        match self {
+            ReadAhead::Idle(reader) => Ok((reader, None)),
+            ReadAhead::Reading(task) => {
+                let (reader, page) = task.await?;
+                Ok((reader, Some(page)))
+            }
+        }
+    }
+}
