@@ -70,23 +70,32 @@ fn push_digits(out: &mut Vec<u8>, mut value: u32, width: usize) {
     }
 }
 
+/// Reading datums back with apache-avro, for the tests of what is written here and by rows.
+#[cfg(test)]
+pub(crate) mod check {
+    use apache_avro::reader::datum::GenericDatumReader;
+    use apache_avro::types::Value;
+    use apache_avro::Schema;
+
+    /// `bytes` read as one datum of `schema`, which must use every byte.
+    pub fn decode_whole(schema: &Schema, bytes: &[u8]) -> Value {
+        let reader = GenericDatumReader::builder(schema).build().expect("reader");
+        let mut rest = bytes;
+        let value = reader.read_value(&mut rest).expect("decodes");
+        assert!(rest.is_empty(), "{} bytes left over", rest.len());
+        value
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use apache_avro::reader::datum::GenericDatumReader;
     use apache_avro::types::Value;
     use apache_avro::Schema;
     use chrono::TimeZone;
 
     fn read(schema: &str, bytes: &[u8]) -> Value {
-        let schema = Schema::parse_str(schema).expect("schema");
-        let reader = GenericDatumReader::builder(&schema)
-            .build()
-            .expect("reader");
-        let mut rest = bytes;
-        let value = reader.read_value(&mut rest).expect("decodes");
-        assert!(rest.is_empty(), "{} bytes left over", rest.len());
-        value
+        check::decode_whole(&Schema::parse_str(schema).expect("schema"), bytes)
     }
 
     #[test]

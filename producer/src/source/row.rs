@@ -215,8 +215,8 @@ fn read_column(row: &MySqlRow, index: usize, kind: ValueKind) -> Result<Option<C
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::avro_binary::check::decode_whole as decode;
     use crate::source::columns::TableColumn;
-    use apache_avro::reader::datum::GenericDatumReader;
     use apache_avro::types::Value;
     use apache_avro::Schema;
     use chrono::TimeZone;
@@ -240,14 +240,6 @@ mod tests {
             column("last_updated", "timestamp"),
         ];
         ColumnPlan::new(schema, "product", &table).expect("plan")
-    }
-
-    fn decode(schema: &Schema, bytes: &[u8]) -> Value {
-        let reader = GenericDatumReader::builder(schema).build().expect("reader");
-        let mut rest = bytes;
-        let value = reader.read_value(&mut rest).expect("decodes");
-        assert!(rest.is_empty(), "{} bytes left over", rest.len());
-        value
     }
 
     #[test]
