@@ -63,7 +63,7 @@ async fn a_transaction_committing_after_later_rows_is_not_lost() {
 }
 
 /// SIGKILL gives the producer no chance to flush or save; the restart resumes from the saved
-/// watermark and at worst sends the last page again.
+/// watermark and at worst sends the pages that were in flight again.
 #[tokio::test(flavor = "multi_thread")]
 async fn a_producer_killed_mid_stream_loses_nothing() {
     let _serial = ONE_PIPELINE.lock().await;
