@@ -72,33 +72,25 @@ pub async fn prepare(settings: &Settings, shutdown: &Shutdown) -> anyhow::Result
     );
 
     let kafka_settings = &settings.kafka;
-    let topics_ready = retry::until_ok(
-        &format!("Kafka at {}", kafka_settings.bootstrap_servers),
-        shutdown,
-        || async {
-            // An unreachable cluster is retried; a topic that cannot be used is the outcome.
-            // Both are checked (or created) at once: creating one waits for the controller.
-            let partitions = kafka_settings.partitions;
-            let outcomes = futures::future::join(
-                kafka::ensure_topic(kafka_settings, &kafka_settings.topic, partitions, true),
-                kafka::ensure_topic(kafka_settings, &kafka_settings.dlq_topic, partitions, false),
-            )
-            .await;
-            for outcome in [outcomes.0, outcomes.1] {
-                match outcome {
-                    Ok(()) => {}
-                    Err(kafka::TopicError::Kafka { source, .. }) => return Err(source),
-                    Err(unusable) => return Ok(Err(unusable)),
-                }
+    let kafka_what = format!("Kafka at {}", kafka_settings.bootstrap_servers);
+    let topics_ready = retry::until_ok(&kafka_what, shutdown, || async {
+        // An unreachable cluster is retried; a topic that cannot be used is the outcome.
+        // Both are checked (or created) at once: creating one waits for the controller.
+        let partitions = kafka_settings.partitions;
+        let outcomes = futures::future::join(
+            kafka::ensure_topic(kafka_settings, &kafka_settings.topic, partitions, true),
+            kafka::ensure_topic(kafka_settings, &kafka_settings.dlq_topic, partitions, false),
+        )
+        .await;
+        for outcome in [outcomes.0, outcomes.1] {
+            match outcome {
+                Ok(()) => {}
+                Err(kafka::TopicError::Kafka { source, .. }) => return Err(source),
+                Err(unusable) => return Ok(Err(unusable)),
             }
-            Ok(Ok(()))
-        },
-    )
-    .await;
-    let Some(topics) = topics_ready else {
-        return Ok(None);
-    };
-    topics?;
+        }
+        Ok(Ok(()))
+    });
 
     let registry = RegistryClient::new(&settings.registry)?;
     let subject = format!("{}-value", settings.kafka.topic);
@@ -108,12 +100,16 @@ pub async fn prepare(settings: &Settings, shutdown: &Shutdown) -> anyhow::Result
         .parse()
         .map_err(anyhow::Error::msg)?;
     let schema_text = schema_file.registered_text();
-    let registration = retry::until_ok(
-        &format!("the schema registry at {}", settings.registry.url),
-        shutdown,
-        || register(&registry, &subject, level, &schema_text, &metrics),
-    )
-    .await;
+    let registry_what = format!("the schema registry at {}", settings.registry.url);
+    let registration = retry::until_ok(&registry_what, shutdown, || {
+        register(&registry, &subject, level, &schema_text, &metrics)
+    });
+    // Topics and schema do not depend on each other: each waits for its own server.
+    let (topics_ready, registration) = tokio::join!(topics_ready, registration);
+    let Some(topics) = topics_ready else {
+        return Ok(None);
+    };
+    topics?;
     let Some(registered) = registration else {
         return Ok(None);
     };
