@@ -1,12 +1,12 @@
 //! What every phase of the benchmark shares: the shipped configuration, a database connection,
-//! the release binaries, a folder for this run, and the names one pipeline run owns.
+//! the release binaries, a folder for this run, and the names each pipeline run owns.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use anyhow::Context as _;
-use sluice_common::settings::{load, Layers, Settings};
+use sluice_common::settings::{load, IsolatedRun, Layers, Settings};
 use sqlx::MySqlPool;
 
 /// The benchmark's shared state.
@@ -89,51 +89,11 @@ impl Bench {
     }
 
     /// The names of one pipeline run over `table`, tagged `tag`.
-    pub fn run_names(&self, table: &str, tag: &str) -> RunNames {
-        let topic = format!("sluice-bench-{}-{tag}", self.run_id);
-        RunNames {
-            table: table.to_owned(),
-            dlq_topic: format!("{topic}.dlq"),
-            group: format!("{topic}-writers"),
-            dir: self.work.join(tag),
-            topic,
-        }
-    }
-}
-
-/// Table, topics, group and folder of one pipeline run.
-#[derive(Debug, Clone)]
-pub struct RunNames {
-    /// Source table.
-    pub table: String,
-    /// Topic in between.
-    pub topic: String,
-    /// Its dead-letter topic.
-    pub dlq_topic: String,
-    /// Consumer group.
-    pub group: String,
-    /// Watermark, output and logs.
-    pub dir: PathBuf,
-}
-
-impl RunNames {
-    /// The `--set` overrides that point a process at these names; metrics on free ports.
-    pub fn sets(&self) -> Vec<String> {
-        let dir = self.dir.display();
-        vec![
-            format!("mysql.table={}", self.table),
-            format!("kafka.topic={}", self.topic),
-            format!("kafka.dlq_topic={}", self.dlq_topic),
-            format!("consumer.group_id={}", self.group),
-            format!("producer.watermark_file={dir}/watermark.json"),
-            format!("consumer.output_dir={dir}/out"),
-            "metrics.producer_port=0".to_owned(),
-            "metrics.consumer_port_base=0".to_owned(),
-        ]
-    }
-
-    /// The output folder of the consumers.
-    pub fn out_dir(&self) -> PathBuf {
-        self.dir.join("out")
+    pub fn run_names(&self, table: &str, tag: &str) -> IsolatedRun {
+        IsolatedRun::new(
+            table,
+            &format!("sluice-bench-{}-{tag}", self.run_id),
+            &self.work.join(tag),
+        )
     }
 }

@@ -4,9 +4,10 @@
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use crate::context::{Bench, RunNames};
+use crate::context::Bench;
 use crate::offsets::CommitWatch;
 use crate::process::{Measured, Usage};
+use sluice_common::settings::IsolatedRun;
 
 const PATIENCE: Duration = Duration::from_secs(600);
 const STOP_PATIENCE: Duration = Duration::from_secs(30);
@@ -29,7 +30,7 @@ pub struct GroupRun {
 /// committed all `records`, stops them and checks every record has its line.
 pub fn consume(
     bench: &Bench,
-    names: &RunNames,
+    names: &IsolatedRun,
     members: u32,
     records: i64,
 ) -> anyhow::Result<GroupRun> {
@@ -38,7 +39,7 @@ pub fn consume(
     let started = Instant::now();
     let mut processes = Vec::new();
     for n in 1..=members {
-        let mut command = bench.sluice("sluice-consumer", &names.sets())?;
+        let mut command = bench.sluice("sluice-consumer", &names.overrides())?;
         command.arg("--member").arg(n.to_string());
         let log = names.dir.join(format!("consumer-{n}.log"));
         processes.push(Measured::spawn(&format!("consumer-{n}"), command, &log)?);

@@ -7,11 +7,12 @@ use std::time::{Duration, Instant};
 
 use chrono::Utc;
 
-use crate::context::{Bench, RunNames};
+use crate::context::Bench;
 use crate::offsets::{self, CommitWatch};
 use crate::process::Measured;
 use crate::prometheus_query::latency_quantile_ms;
 use crate::tail::{quantile, Tail};
+use sluice_common::settings::IsolatedRun;
 
 /// Products the updates pick from.
 pub const PRODUCTS: i64 = 10_000;
@@ -67,7 +68,7 @@ pub async fn measure(
     let names = bench.run_names(table, &format!("latency-lag{}", load.commit_lag_ms));
     std::fs::create_dir_all(&names.dir)?;
     let mut sets: Vec<String> = names
-        .sets()
+        .overrides()
         .into_iter()
         .filter(|s| !s.starts_with("metrics."))
         .collect();
@@ -145,7 +146,7 @@ fn fixed_ports(bench: &Bench, members: u32) -> Vec<u16> {
 /// committed all of them.
 async fn caught_up(
     bench: &Bench,
-    names: &RunNames,
+    names: &IsolatedRun,
     processes: &mut [Measured],
     at_least: Option<i64>,
 ) -> anyhow::Result<()> {

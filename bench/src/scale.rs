@@ -122,9 +122,8 @@ pub async fn run(
     }
 
     tracing::info!("consumer group of {} over {rows} records", cli.members);
-    let group_names = names.clone();
     let window = CpuWindow::start(&state_dir);
-    let run = group::consume(bench, &group_names, cli.members, rows)?;
+    let run = group::consume(bench, &names, cli.members, rows)?;
     if full {
         record_cpu(results, "consumer", "consumer group", window.finish());
     }
@@ -135,7 +134,7 @@ pub async fn run(
         &key("cpu.consumer"),
         &run,
     );
-    std::fs::remove_dir_all(group_names.out_dir()).ok();
+    std::fs::remove_dir_all(names.out_dir()).ok();
 
     if full {
         tracing::info!("one consumer over {rows} records");

@@ -10,9 +10,10 @@ use sluice_producer::source::keyset::KeysetQuery;
 use sluice_producer::source::row;
 use sluice_registry::SchemaFile;
 
-use crate::context::{Bench, RunNames};
+use crate::context::Bench;
 use crate::offsets;
 use crate::process::{Measured, Usage};
+use sluice_common::settings::IsolatedRun;
 
 /// A snapshot of `rows` rows must finish within this.
 const PATIENCE: Duration = Duration::from_secs(600);
@@ -30,9 +31,9 @@ pub struct Snapshot {
 
 /// Runs `sluice-producer run --until-caught-up` over the table into a fresh topic and checks
 /// that the topic then holds exactly `rows` records.
-pub fn producer(bench: &Bench, names: &RunNames, rows: i64) -> anyhow::Result<Snapshot> {
+pub fn producer(bench: &Bench, names: &IsolatedRun, rows: i64) -> anyhow::Result<Snapshot> {
     std::fs::create_dir_all(&names.dir)?;
-    let mut command = bench.sluice("sluice-producer", &names.sets())?;
+    let mut command = bench.sluice("sluice-producer", &names.overrides())?;
     command.arg("run").arg("--until-caught-up");
     let mut process = Measured::spawn("sluice-producer", command, &names.dir.join("producer.log"))?;
     let (elapsed, usage) = process.wait(PATIENCE)?;

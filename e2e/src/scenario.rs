@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 use sluice_common::mysql;
-use sluice_common::settings::{load, Layers, Settings};
+use sluice_common::settings::{load, IsolatedRun, Layers, Settings};
 use sqlx::MySqlPool;
 
 use crate::expected::{expected_line, select_rows, Row};
@@ -33,15 +33,9 @@ pub fn binary(name: &str) -> PathBuf {
 
 /// One pipeline and everything it owns.
 pub struct Scenario {
-    /// Table the producer reads.
-    pub table: String,
-    /// Topic in between.
-    pub topic: String,
-    /// Its dead-letter topic.
-    pub dlq_topic: String,
-    /// The consumer group.
-    pub group: String,
-    /// Watermark, output files and process logs.
+    /// Its table, topics, consumer group, and folder (`dir`'s path).
+    pub names: IsolatedRun,
+    /// Watermark, output files and process logs; removed when the scenario ends.
     pub dir: tempfile::TempDir,
     /// A connection to the database, session in UTC.
     pub pool: MySqlPool,
@@ -57,13 +51,9 @@ impl Scenario {
     pub async fn new(tag: &str, precision: u8) -> Self {
         let id = crate::unique(tag).replace('-', "_");
         let dir = tempfile::tempdir().expect("temp dir");
-        let table = format!("e2e_{id}");
-        let topic = format!("e2e-{id}");
+        let names = IsolatedRun::new(&format!("e2e_{id}"), &format!("e2e-{id}"), dir.path());
         let mut scenario = Self {
-            dlq_topic: format!("{topic}.dlq"),
-            group: format!("{topic}-writers"),
-            table,
-            topic,
+            names,
             pool: mysql::connect(&Settings::default().mysql, 4)
                 .await
                 .expect("MariaDB of the local stack (make up)"),
@@ -84,7 +74,7 @@ impl Scenario {
             "CREATE TABLE `{}` (id INT PRIMARY KEY, name VARCHAR(255), category VARCHAR(255), price FLOAT,
              last_updated TIMESTAMP({p}) NOT NULL DEFAULT CURRENT_TIMESTAMP({p}) ON UPDATE CURRENT_TIMESTAMP({p}),
              INDEX (last_updated, id))",
-            scenario.table
+            scenario.names.table
         ))
         .execute(&scenario.pool)
         .await
@@ -98,21 +88,12 @@ impl Scenario {
     }
 
     fn overrides(&self) -> Vec<String> {
-        let dir = self.dir.path().display();
-        let mut sets = vec![
-            format!("mysql.table={}", self.table),
-            format!("kafka.topic={}", self.topic),
-            format!("kafka.dlq_topic={}", self.dlq_topic),
-            format!("consumer.group_id={}", self.group),
-            format!("producer.watermark_file={dir}/watermark.json"),
-            format!("consumer.output_dir={dir}/out"),
+        let mut sets = self.names.overrides();
+        sets.extend([
             "producer.batch_size=1000".to_owned(),
             "producer.poll_interval_ms=200".to_owned(),
             "consumer.commit_interval_ms=500".to_owned(),
-            // Free ports: several pipelines and groups may run side by side.
-            "metrics.producer_port=0".to_owned(),
-            "metrics.consumer_port_base=0".to_owned(),
-        ];
+        ]);
         sets.extend(self.extra.iter().cloned());
         sets
     }
@@ -255,7 +236,7 @@ impl Scenario {
             };
             let sql = format!(
                 "INSERT INTO `{}` ({columns}) VALUES {}",
-                self.table,
+                self.names.table,
                 vec![row; chunk.len()].join(", ")
             );
             let mut query = sqlx::query(&sql);
@@ -279,7 +260,7 @@ impl Scenario {
         for &id in ids {
             sqlx::query(&format!(
                 "UPDATE `{}` SET price = ?, name = ? WHERE id = ?",
-                self.table
+                self.names.table
             ))
             .bind(price_for(id, round))
             .bind(format!("Item {id} v{round}"))
@@ -300,7 +281,7 @@ impl Scenario {
             .iter()
             .map(|d| (d.category.clone(), d.percent as i64))
             .collect();
-        let rows: Vec<Row> = sqlx::query_as(&select_rows(&self.table))
+        let rows: Vec<Row> = sqlx::query_as(&select_rows(&self.names.table))
             .fetch_all(&self.pool)
             .await
             .expect("read rows");

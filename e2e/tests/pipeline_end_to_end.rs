@@ -100,12 +100,12 @@ fn assert_every_partition_has_records(scenario: &Scenario, partitions: i32) {
         .expect("consumer");
     for partition in 0..partitions {
         let (low, high) = consumer
-            .fetch_watermarks(&scenario.topic, partition, Duration::from_secs(10))
+            .fetch_watermarks(&scenario.names.topic, partition, Duration::from_secs(10))
             .expect("watermarks");
         assert!(
             high > low,
             "partition {partition} of {} got no records",
-            scenario.topic
+            scenario.names.topic
         );
     }
 }
@@ -114,13 +114,13 @@ fn assert_every_partition_has_records(scenario: &Scenario, partitions: i32) {
 /// producers of the same topic keep each product's updates together.
 fn assert_keys_are_partitioned_like_java_clients(scenario: &Scenario, partitions: i32) {
     let consumer: BaseConsumer = client_config(&scenario.settings.kafka)
-        .set("group.id", format!("{}-inspector", scenario.topic))
+        .set("group.id", format!("{}-inspector", scenario.names.topic))
         .create()
         .expect("consumer");
     let mut assignment = TopicPartitionList::new();
     for partition in 0..partitions {
         assignment
-            .add_partition_offset(&scenario.topic, partition, Offset::Beginning)
+            .add_partition_offset(&scenario.names.topic, partition, Offset::Beginning)
             .expect("assignment");
     }
     consumer.assign(&assignment).expect("assign");
@@ -159,11 +159,11 @@ async fn assert_group_has_five_members_and_no_lag(scenario: &Scenario) {
             &bootstrap,
             "--describe",
             "--group",
-            &scenario.group,
+            &scenario.names.group,
         ]);
         let lags: Vec<&str> = describe
             .lines()
-            .filter(|l| l.contains(&scenario.topic))
+            .filter(|l| l.contains(&scenario.names.topic))
             .filter_map(|l| l.split_whitespace().nth(5))
             .collect();
         if lags.len() == 10 && lags.iter().all(|lag| *lag == "0") {
@@ -173,7 +173,7 @@ async fn assert_group_has_five_members_and_no_lag(scenario: &Scenario) {
     }
     let rows: Vec<&str> = describe
         .lines()
-        .filter(|l| l.contains(&scenario.topic))
+        .filter(|l| l.contains(&scenario.names.topic))
         .collect();
     assert_eq!(rows.len(), 10, "{describe}");
     assert!(
@@ -189,7 +189,7 @@ async fn assert_group_has_five_members_and_no_lag(scenario: &Scenario) {
         "--describe",
         "--members",
         "--group",
-        &scenario.group,
+        &scenario.names.group,
     ]);
     let member_rows = members
         .lines()

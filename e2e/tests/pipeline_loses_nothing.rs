@@ -38,7 +38,7 @@ async fn a_transaction_committing_after_later_rows_is_not_lost() {
     let mut transaction = late.begin().await.expect("begin");
     sqlx::query(&format!(
         "UPDATE `{}` SET name = 'late', price = 1.25 WHERE id = 1",
-        scenario.table
+        scenario.names.table
     ))
     .execute(&mut *transaction)
     .await
@@ -106,7 +106,7 @@ async fn a_row_with_a_null_name_goes_to_the_dead_letter_topic() {
     scenario.insert_products(1..11, None).await;
     sqlx::query(&format!(
         "UPDATE `{}` SET name = NULL WHERE id = 5",
-        scenario.table
+        scenario.names.table
     ))
     .execute(&scenario.pool)
     .await
@@ -127,7 +127,7 @@ async fn a_row_with_a_null_name_goes_to_the_dead_letter_topic() {
     let reason = letter.header(REASON_HEADER);
     assert!(reason.contains("`name` is NULL"), "{reason}");
     let origin = letter.header(ORIGIN_HEADER);
-    assert_eq!(origin, format!("sluice.{} id=5", scenario.table));
+    assert_eq!(origin, format!("sluice.{} id=5", scenario.names.table));
     let payload: serde_json::Value =
         serde_json::from_slice(letter.payload.as_deref().expect("payload")).expect("JSON");
     assert_eq!(payload["id"], 5);
@@ -151,7 +151,7 @@ async fn a_record_that_cannot_be_decoded_goes_to_the_dead_letter_topic() {
         .expect("producer");
     let delivery = producer
         .send(
-            FutureRecord::to(&scenario.topic)
+            FutureRecord::to(&scenario.names.topic)
                 .key("999")
                 .payload("{\"not\":\"avro\"}"),
             Duration::from_secs(10),
@@ -176,7 +176,7 @@ async fn a_record_that_cannot_be_decoded_goes_to_the_dead_letter_topic() {
         letter.header(ORIGIN_HEADER),
         format!(
             "{}/{}@{}",
-            scenario.topic, delivery.partition, delivery.offset
+            scenario.names.topic, delivery.partition, delivery.offset
         )
     );
     assert_eq!(
@@ -193,7 +193,7 @@ async fn a_record_that_cannot_be_decoded_goes_to_the_dead_letter_topic() {
 async fn a_topic_with_another_partition_count_is_refused() {
     let _serial = ONE_PIPELINE.lock().await;
     let mut scenario = Scenario::new("wrongpartitions", 6).await;
-    sluice_common::kafka::ensure_topic(&scenario.settings.kafka, &scenario.topic, 3, false)
+    sluice_common::kafka::ensure_topic(&scenario.settings.kafka, &scenario.names.topic, 3, false)
         .await
         .expect("create a 3-partition topic");
     scenario.start_producer();
@@ -241,13 +241,16 @@ impl Letter {
 /// The first record of the scenario's dead-letter topic, waiting up to 30 s for it.
 fn first_dead_letter(scenario: &Scenario) -> Letter {
     let consumer: BaseConsumer = client_config(&scenario.settings.kafka)
-        .set("group.id", format!("{}-inspector", scenario.dlq_topic))
+        .set(
+            "group.id",
+            format!("{}-inspector", scenario.names.dlq_topic),
+        )
         .create()
         .expect("consumer");
     let mut assignment = TopicPartitionList::new();
     for partition in 0..scenario.settings.kafka.partitions {
         assignment
-            .add_partition_offset(&scenario.dlq_topic, partition, Offset::Beginning)
+            .add_partition_offset(&scenario.names.dlq_topic, partition, Offset::Beginning)
             .expect("assignment");
     }
     consumer.assign(&assignment).expect("assign");

@@ -116,7 +116,7 @@ async fn prometheus_scrapes_every_process_and_every_panel_and_alert_has_data() {
 
     // `make status` shows the same pipeline, read from the processes' endpoints and Kafka.
     let status = std::process::Command::new(sluice_e2e::repo_root().join("stack/pipeline-status"))
-        .env("SLUICE__KAFKA__DLQ_TOPIC", &scenario.dlq_topic)
+        .env("SLUICE__KAFKA__DLQ_TOPIC", &scenario.names.dlq_topic)
         .output()
         .expect("run stack/pipeline-status");
     let status = String::from_utf8_lossy(&status.stdout).into_owned();
@@ -146,7 +146,7 @@ async fn prometheus_scrapes_every_process_and_every_panel_and_alert_has_data() {
     assert!(
         status.contains(&format!(
             "dead-letter topic {}: 0 records",
-            scenario.dlq_topic
+            scenario.names.dlq_topic
         )),
         "{status}"
     );

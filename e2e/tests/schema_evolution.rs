@@ -22,7 +22,7 @@ static ONE_PIPELINE: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 async fn expected_v2(scenario: &Scenario, v2_values: &dyn Fn(i32) -> bool) -> HashMap<i32, Value> {
     let extras: Vec<(i32, i32, Option<String>)> = sqlx::query_as(&format!(
         "SELECT id, stock, description FROM `{}`",
-        scenario.table
+        scenario.names.table
     ))
     .fetch_all(&scenario.pool)
     .await
@@ -48,7 +48,7 @@ async fn consumers_and_producers_on_either_version_read_every_record() {
     let mut scenario = Scenario::new("evolution", 6).await;
     sqlx::query(&format!(
         "ALTER TABLE `{}` ADD COLUMN stock INT NOT NULL DEFAULT 0, ADD COLUMN description TEXT NULL",
-        scenario.table
+        scenario.names.table
     ))
     .execute(&scenario.pool)
     .await
@@ -56,7 +56,7 @@ async fn consumers_and_producers_on_either_version_read_every_record() {
     scenario.insert_products(1..101, None).await;
     sqlx::query(&format!(
         "UPDATE `{}` SET stock = id * 3, description = IF(id % 2 = 0, CONCAT('about ', id), NULL)",
-        scenario.table
+        scenario.names.table
     ))
     .execute(&scenario.pool)
     .await
@@ -65,7 +65,7 @@ async fn consumers_and_producers_on_either_version_read_every_record() {
     // A v1 producer, and consumers already upgraded to v2.
     let v2_group = [
         format!("consumer.reader_schema_file={V2}"),
-        format!("consumer.group_id={}-v2", scenario.group),
+        format!("consumer.group_id={}-v2", scenario.names.group),
         format!(
             "consumer.output_dir={}/out-v2",
             scenario.dir.path().display()
@@ -87,7 +87,7 @@ async fn consumers_and_producers_on_either_version_read_every_record() {
     scenario.wait_for_lines("out-v2", &mixed, CATCH_UP).await;
 
     let v1_group = [
-        format!("consumer.group_id={}-v1", scenario.group),
+        format!("consumer.group_id={}-v1", scenario.names.group),
         format!(
             "consumer.output_dir={}/out-v1",
             scenario.dir.path().display()
@@ -106,7 +106,7 @@ async fn consumers_and_producers_on_either_version_read_every_record() {
 
     let registry = RegistryClient::new(&scenario.settings.registry).expect("client");
     let versions = registry
-        .versions(&format!("{}-value", scenario.topic))
+        .versions(&format!("{}-value", scenario.names.topic))
         .await
         .expect("versions");
     assert_eq!(
@@ -127,7 +127,7 @@ async fn an_incompatible_schema_stops_the_producer_before_anything_is_produced()
     let v1 =
         std::fs::read_to_string(sluice_e2e::repo_root().join("schemas/product.avsc")).expect("v1");
     registry
-        .register(&format!("{}-value", scenario.topic), &v1)
+        .register(&format!("{}-value", scenario.names.topic), &v1)
         .await
         .expect("v1 registered earlier");
 
@@ -135,7 +135,7 @@ async fn an_incompatible_schema_stops_the_producer_before_anything_is_produced()
     // and the field has no default, so new readers could not read them (BACKWARD).
     sqlx::query(&format!(
         "ALTER TABLE `{}` ADD COLUMN stock INT NOT NULL DEFAULT 0",
-        scenario.table
+        scenario.names.table
     ))
     .execute(&scenario.pool)
     .await
@@ -168,7 +168,7 @@ async fn an_incompatible_schema_stops_the_producer_before_anything_is_produced()
         .expect("consumer");
     for partition in 0..scenario.settings.kafka.partitions {
         let (_, high) = consumer
-            .fetch_watermarks(&scenario.topic, partition, Duration::from_secs(10))
+            .fetch_watermarks(&scenario.names.topic, partition, Duration::from_secs(10))
             .unwrap_or((0, 0));
         assert_eq!(high, 0, "nothing was produced to partition {partition}");
     }

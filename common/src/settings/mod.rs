@@ -6,12 +6,14 @@
 
 mod cli;
 mod error;
+mod isolated;
 mod load;
 mod sections;
 mod validate;
 
 pub use cli::ConfigArgs;
 pub use error::SettingsError;
+pub use isolated::IsolatedRun;
 pub use load::{load, Layers};
 pub use sections::{
     ConsumerSettings, DiscountSettings, KafkaSettings, MetricsSettings, MysqlSettings,
