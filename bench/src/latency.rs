@@ -152,7 +152,7 @@ async fn caught_up(
 ) -> anyhow::Result<()> {
     let kafka = &bench.settings.kafka;
     let deadline = Instant::now() + CATCH_UP_PATIENCE;
-    let mut watch = None;
+    let (mut topic, mut watch) = (None, None);
     loop {
         crate::process::ensure_running(processes)?;
         anyhow::ensure!(
@@ -161,8 +161,12 @@ async fn caught_up(
             names.dir.display()
         );
         tokio::time::sleep(Duration::from_millis(100)).await;
-        let Ok(records) = offsets::records_in(kafka, &names.topic) else {
-            continue; // the producer has not created the topic yet
+        if topic.is_none() {
+            // Until the producer has created the topic, there is nothing to watch.
+            topic = offsets::TopicWatch::new(kafka, &names.topic).ok();
+        }
+        let Some(records) = topic.as_ref().and_then(|t| t.records().ok()) else {
+            continue;
         };
         if at_least.is_some_and(|n| records < n) {
             continue;
