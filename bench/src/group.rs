@@ -17,8 +17,8 @@ const STOP_PATIENCE: Duration = Duration::from_secs(30);
 pub struct GroupRun {
     /// From the first member's start until the last offset was committed.
     pub seconds: f64,
-    /// From the first member's start until the group was first seen stable with every
-    /// member: process starts and the group join, before any reading.
+    /// From the first member's start until every member had been assigned partitions, as
+    /// their logs say: process starts and the partitions spreading over the group.
     pub join_seconds: Option<f64>,
     /// Records per second over that time.
     pub records_per_s: f64,
@@ -38,16 +38,18 @@ pub fn consume(
     let watch = CommitWatch::new(&bench.settings.kafka, &names.group, &names.topic)?;
     let started = Instant::now();
     let mut processes = Vec::new();
+    let mut logs = Vec::new();
     for n in 1..=members {
         let mut command = bench.sluice("sluice-consumer", &names.overrides())?;
         command.arg("--member").arg(n.to_string());
         let log = names.dir.join(format!("consumer-{n}.log"));
         processes.push(Measured::spawn(&format!("consumer-{n}"), command, &log)?);
+        logs.push(log);
     }
     let deadline = started + PATIENCE;
     let mut joined = None;
     loop {
-        if joined.is_none() && watch.group_stable(&names.group, members as usize)? {
+        if joined.is_none() && logs.iter().all(|log| has_partitions(log)) {
             joined = Some(started.elapsed().as_secs_f64());
         }
         if watch.committed()? >= records {
@@ -77,6 +79,16 @@ pub fn consume(
         join_seconds: joined,
         records_per_s: records as f64 / elapsed.as_secs_f64(),
         usage,
+    })
+}
+
+/// Whether the member logging to `log` has been assigned partitions (its rebalance callback
+/// logs `<member>: assigned [3,8]; …`), whatever group protocol it speaks.
+fn has_partitions(log: &Path) -> bool {
+    std::fs::read_to_string(log).is_ok_and(|text| {
+        text.split(": assigned [")
+            .skip(1)
+            .any(|after| after.starts_with(|c: char| c.is_ascii_digit()))
     })
 }
 

@@ -84,16 +84,6 @@ impl CommitWatch {
         Ok(Self { consumer, list })
     }
 
-    /// Whether the group is stable with `members` members: the join is over and every member
-    /// has its partitions.
-    pub fn group_stable(&self, group: &str, members: usize) -> anyhow::Result<bool> {
-        let list = self.consumer.fetch_group_list(Some(group), TIMEOUT)?;
-        Ok(list
-            .groups()
-            .iter()
-            .any(|g| g.name() == group && g.state() == "Stable" && g.members().len() == members))
-    }
-
     /// The sum of the committed offsets (partitions without a commit count 0).
     pub fn committed(&self) -> anyhow::Result<i64> {
         let committed = self

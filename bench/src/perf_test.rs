@@ -49,9 +49,16 @@ pub async fn producer(bench: &Bench, records: i64, record_bytes: usize) -> anyho
         .with_context(|| format!("unexpected producer-perf-test output:\n{output}"))
 }
 
-/// Reads `records` records of `topic` with one consumer in a fresh group.
-pub fn consumer(bench: &Bench, topic: &str, records: i64) -> anyhow::Result<Ceiling> {
-    let group = format!("{topic}-perf-test");
+/// Reads `records` records of `topic` with one consumer in a fresh group that speaks
+/// `group_protocol` (`classic`, the tool's default, or `consumer`).
+pub fn consumer(
+    bench: &Bench,
+    topic: &str,
+    records: i64,
+    group_protocol: &str,
+) -> anyhow::Result<Ceiling> {
+    let group = format!("{topic}-perf-test-{group_protocol}");
+    let protocol = format!("group.protocol={group_protocol}");
     let output = bench.kafka_tool(&[
         "consumer-perf-test",
         "--bootstrap-server",
@@ -64,6 +71,8 @@ pub fn consumer(bench: &Bench, topic: &str, records: i64) -> anyhow::Result<Ceil
         &group,
         "--timeout",
         "60000",
+        "--command-property",
+        &protocol,
     ])?;
     parse_consumer(&output)
         .with_context(|| format!("unexpected consumer-perf-test output:\n{output}"))

@@ -5,6 +5,7 @@ use crate::context::Bench;
 use crate::machine::{self, CpuShare, CpuWindow};
 use crate::report::Results;
 use crate::{group, offsets, perf_test, snapshot, Cli, TABLE};
+use sluice_common::settings::GroupProtocol;
 
 /// The producer snapshot and the consumer group over a table of `rows` rows; with `full`, the
 /// ceilings and the single consumer too.
@@ -162,26 +163,56 @@ pub async fn run(
         );
         std::fs::remove_dir_all(single.out_dir()).ok();
 
-        tracing::info!("consumer ceiling: kafka-consumer-perf-test over the same {rows} records");
-        let window = CpuWindow::start(&state_dir);
-        let perf = perf_test::consumer(bench, &names.topic, rows)?;
-        record_cpu(
-            results,
-            "consumer_perf_test",
-            "kafka-consumer-perf-test",
-            window.finish(),
-        );
+        consumer_ceilings(bench, &names.topic, rows, results)?;
+    }
+    Ok(())
+}
+
+/// `kafka-consumer-perf-test` over the same records, speaking the members' group protocol (the
+/// ceiling), and at its own default, the classic protocol, when that differs.
+fn consumer_ceilings(
+    bench: &Bench,
+    topic: &str,
+    rows: i64,
+    results: &mut Results,
+) -> anyhow::Result<()> {
+    let protocol = bench.settings.consumer.group_protocol.name();
+    tracing::info!(
+        "consumer ceiling: kafka-consumer-perf-test over the same {rows} records, {protocol} protocol"
+    );
+    let window = CpuWindow::start(&machine::state_dir(&bench.root));
+    let perf = perf_test::consumer(bench, topic, rows, protocol)?;
+    record_cpu(
+        results,
+        "consumer_perf_test",
+        "kafka-consumer-perf-test",
+        window.finish(),
+    );
+    results.set(
+        "ceiling.consumer_perf_test_records_per_s",
+        &format!("kafka-consumer-perf-test (one consumer, {protocol} protocol as the members)"),
+        "records/s",
+        perf.records_per_s,
+    );
+    results.ratio(
+        "consumer.ratio_to_perf_test",
+        "consumer group ÷ kafka-consumer-perf-test",
+        "consumer.records_per_s",
+        "ceiling.consumer_perf_test_records_per_s",
+    );
+    if bench.settings.consumer.group_protocol != GroupProtocol::Classic {
+        let classic = perf_test::consumer(bench, topic, rows, GroupProtocol::Classic.name())?;
         results.set(
-            "ceiling.consumer_perf_test_records_per_s",
-            "kafka-consumer-perf-test (one consumer)",
+            "ceiling.consumer_perf_test_classic_records_per_s",
+            "kafka-consumer-perf-test at its default, the classic protocol",
             "records/s",
-            perf.records_per_s,
+            classic.records_per_s,
         );
         results.ratio(
-            "consumer.ratio_to_perf_test",
-            "consumer group ÷ kafka-consumer-perf-test",
+            "consumer.ratio_to_perf_test_classic",
+            "consumer group ÷ kafka-consumer-perf-test (classic)",
             "consumer.records_per_s",
-            "ceiling.consumer_perf_test_records_per_s",
+            "ceiling.consumer_perf_test_classic_records_per_s",
         );
     }
     Ok(())
@@ -209,16 +240,9 @@ fn record_group(
     if let Some(join) = run.join_seconds {
         results.set(
             &format!("{consumer}.join_seconds"),
-            "consumer group: start until the group is stable",
+            "consumer group: start until every member has partitions",
             "s",
             join,
-        );
-        let records = run.records_per_s * run.seconds;
-        results.set(
-            &format!("{consumer}.records_per_s_after_join"),
-            "consumer group: throughput once joined",
-            "records/s",
-            records / (run.seconds - join).max(0.001),
         );
     }
     let peak = run.usage.iter().map(|u| u.peak_rss_mb).fold(0.0, f64::max);

@@ -22,6 +22,10 @@ const PROGRESS_EVERY: Duration = Duration::from_secs(5);
 /// With nothing new written, a heartbeat line this often instead.
 const IDLE_PROGRESS_EVERY: Duration = Duration::from_secs(60);
 const POLL_TIMEOUT: Duration = Duration::from_millis(200);
+/// A member that has read everything waiting commits what it wrote this soon after its last
+/// commit, rather than a whole `commit_interval_ms` later: the offsets follow the file closely
+/// once the stream slows down, without a commit (and a file sync) per record of a trickle.
+const CAUGHT_UP_COMMIT_GAP: Duration = Duration::from_millis(100);
 /// How long closing the consumer may take once everything is committed.
 const CLOSE_PATIENCE: Duration = Duration::from_secs(10);
 
@@ -156,10 +160,18 @@ impl Member {
             // handed to the file before blocking, so a line appears as soon as its record is read.
             let mut next = self.consumer.poll(Duration::ZERO);
             if next.is_none() {
-                lock(&self.checkpoint)
+                let mut checkpoint = lock(&self.checkpoint);
+                checkpoint
                     .sink
                     .write_through()
                     .map_err(|e| anyhow::anyhow!("{}: cannot write: {e}", self.name))?;
+                if last_commit.elapsed() >= CAUGHT_UP_COMMIT_GAP {
+                    checkpoint
+                        .commit(&self.consumer)
+                        .map_err(anyhow::Error::msg)?;
+                    last_commit = Instant::now();
+                }
+                drop(checkpoint);
                 next = self.consumer.poll(POLL_TIMEOUT);
             }
             match next {

@@ -10,7 +10,7 @@ use rdkafka::consumer::{BaseConsumer, Consumer};
 use sluice_common::kafka::{client_config, ensure_topic, probe};
 use sluice_common::observe::{self, ProcessMetrics, Readiness};
 use sluice_common::retry;
-use sluice_common::settings::Settings;
+use sluice_common::settings::{GroupProtocol, Settings};
 use sluice_common::shutdown::Shutdown;
 use sluice_registry::{RegistryClient, SchemaFile};
 
@@ -59,15 +59,23 @@ pub async fn prepare(settings: &Settings, shutdown: &Shutdown) -> anyhow::Result
         Checkpoint::new(sink, dead_letters).timed_by(metrics.commit_seconds.clone()),
     ));
 
-    let consumer: BaseConsumer<MemberContext> = client_config(kafka)
+    let protocol = consumer_settings.group_protocol;
+    let mut config = client_config(kafka);
+    config.set("group.protocol", protocol.name());
+    // Under the consumer protocol the broker sets heartbeats and the session timeout, and
+    // assigns; classic members choose theirs.
+    if protocol == GroupProtocol::Classic {
+        config
+            .set("partition.assignment.strategy", "cooperative-sticky")
+            .set("session.timeout.ms", "15000");
+    }
+    let consumer: BaseConsumer<MemberContext> = config
         .set("group.id", &consumer_settings.group_id)
         .set("group.instance.id", &member)
         .set("client.id", format!("sluice-{member}"))
-        .set("partition.assignment.strategy", "cooperative-sticky")
         .set("enable.auto.commit", "false")
         .set("enable.auto.offset.store", "false")
         .set("auto.offset.reset", "earliest")
-        .set("session.timeout.ms", "15000")
         // Memory: librdkafka keeps fetched records decoded, with an overhead several times the
         // payload of records this small, until they are read. Its defaults (1 MB per partition
         // per fetch, 100 000 records per partition, 64 MB in all) let one member of ten

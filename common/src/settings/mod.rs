@@ -16,6 +16,6 @@ pub use error::SettingsError;
 pub use isolated::IsolatedRun;
 pub use load::{load, Layers};
 pub use sections::{
-    ConsumerSettings, DiscountSettings, KafkaSettings, MetricsSettings, MysqlSettings,
-    ProducerSettings, RegistrySettings, Settings, TransformSettings,
+    ConsumerSettings, DiscountSettings, GroupProtocol, KafkaSettings, MetricsSettings,
+    MysqlSettings, ProducerSettings, RegistrySettings, Settings, TransformSettings,
 };

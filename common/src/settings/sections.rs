@@ -177,8 +177,46 @@ pub struct ConsumerSettings {
     pub reader_schema_file: String,
     /// Folder that receives one `<member>.jsonl` file per member.
     pub output_dir: String,
-    /// Milliseconds between flushing the file and committing the offsets written.
+    /// Milliseconds between flushing the file and committing the offsets written while records
+    /// keep coming; a member that has read everything waiting commits within 100 ms.
     pub commit_interval_ms: u64,
+    /// How the members share the partitions. `consumer` (KIP-848, Kafka 4.0 and later) lets the
+    /// broker hand partitions over at each heartbeat, so a group starts reading at once;
+    /// `classic` is for older brokers.
+    pub group_protocol: GroupProtocol,
+}
+
+/// The Kafka consumer group protocol the members speak.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase", try_from = "String")]
+pub enum GroupProtocol {
+    /// The broker assigns partitions and moves them one heartbeat at a time (KIP-848).
+    #[default]
+    Consumer,
+    /// Members rejoin the group for every change and the leader assigns; brokers before 4.0.
+    Classic,
+}
+
+impl GroupProtocol {
+    /// The value of librdkafka's and the Java client's `group.protocol`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Consumer => "consumer",
+            Self::Classic => "classic",
+        }
+    }
+}
+
+impl TryFrom<String> for GroupProtocol {
+    type Error = String;
+
+    /// Parsed by hand so that a wrong value is answered with the ones that are right.
+    fn try_from(name: String) -> Result<Self, String> {
+        [Self::Consumer, Self::Classic]
+            .into_iter()
+            .find(|protocol| protocol.name() == name)
+            .ok_or_else(|| format!("`{name}` is not a group protocol: use `consumer` or `classic`"))
+    }
 }
 
 impl Default for ConsumerSettings {
@@ -189,6 +227,7 @@ impl Default for ConsumerSettings {
             reader_schema_file: "schemas/product.avsc".into(),
             output_dir: "out/jsonl".into(),
             commit_interval_ms: 1000,
+            group_protocol: GroupProtocol::default(),
         }
     }
 }

@@ -2,6 +2,7 @@ use std::collections::HashMap;
 use std::io::Write;
 
 use super::*;
+use crate::settings::GroupProtocol;
 
 fn file_with(contents: &str) -> tempfile::NamedTempFile {
     let mut file = tempfile::Builder::new()
@@ -187,4 +188,19 @@ fn zero_batch_size_is_rejected() {
 fn member_names_that_are_not_file_names_are_rejected() {
     let err = load(&layers(None, &[], &["consumer.member=../x"])).expect_err("must fail");
     assert!(err.to_string().contains("consumer.member"), "{err}");
+}
+
+#[test]
+fn group_protocol_is_chosen_by_name_and_an_unknown_one_is_named() {
+    let settings =
+        load(&layers(None, &[], &["consumer.group_protocol=classic"])).expect("classic loads");
+    assert_eq!(settings.consumer.group_protocol, GroupProtocol::Classic);
+    assert_eq!(
+        Settings::default().consumer.group_protocol.name(),
+        "consumer"
+    );
+    let err = load(&layers(None, &[], &["consumer.group_protocol=eager"])).expect_err("must fail");
+    let message = err.to_string();
+    assert!(message.contains("consumer.group_protocol"), "{message}");
+    assert!(message.contains("classic"), "{message}");
 }
