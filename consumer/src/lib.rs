@@ -5,6 +5,7 @@ pub mod checkpoint;
 pub mod dead_letters;
 pub mod decode;
 pub mod json_line;
+mod loop_clock;
 pub mod member;
 pub mod metrics;
 pub mod price;

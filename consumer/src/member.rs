@@ -15,6 +15,7 @@ use sluice_common::shutdown::Shutdown;
 use crate::checkpoint::{lock, Checkpoint};
 use crate::decode::Decoder;
 use crate::json_line::write_line;
+use crate::loop_clock::LoopClock;
 use crate::metrics::{ConsumerMetrics, PartitionCounters};
 use crate::transform::Transform;
 
@@ -154,6 +155,7 @@ impl Member {
         let mut scratch = Scratch {
             line: Vec::with_capacity(512),
             counters: PartitionCounters::default(),
+            clock: LoopClock::new(),
         };
         while !shutdown.requested() {
             // Lines are buffered while records keep coming; once none is waiting they are
@@ -173,6 +175,9 @@ impl Member {
                 }
                 drop(checkpoint);
                 next = self.consumer.poll(POLL_TIMEOUT);
+                scratch.clock.read();
+            } else {
+                scratch.clock.record();
             }
             match next {
                 None => {}
@@ -190,8 +195,8 @@ impl Member {
                     &mut scratch,
                 )?,
             }
-            let now = Instant::now();
-            if now - last_commit >= self.commit_interval {
+            let now = scratch.clock.monotonic();
+            if now.saturating_duration_since(last_commit) >= self.commit_interval {
                 lock(&self.checkpoint)
                     .commit(&self.consumer)
                     .map_err(anyhow::Error::msg)?;
@@ -249,6 +254,8 @@ struct Scratch {
     line: Vec<u8>,
     /// Counters by partition.
     counters: PartitionCounters,
+    /// The time as of the last few records.
+    clock: LoopClock,
 }
 
 /// Decodes, transforms and writes one record, or dead-letters it with the reason; either way its
@@ -262,7 +269,11 @@ fn handle(
     message: &BorrowedMessage<'_>,
     scratch: &mut Scratch,
 ) -> anyhow::Result<()> {
-    let Scratch { line, counters } = scratch;
+    let Scratch {
+        line,
+        counters,
+        clock,
+    } = scratch;
     line.clear();
     let (consumed, written) = counters.of(metrics, message.partition());
     consumed.inc();
@@ -284,7 +295,7 @@ fn handle(
             written.inc();
             metrics.output_bytes.inc_by(line.len() as u64);
             if let Some(updated) = written_at {
-                let latency = chrono::Utc::now() - updated;
+                let latency = clock.wall() - updated;
                 metrics
                     .end_to_end_seconds
                     .observe(latency.num_microseconds().unwrap_or(0) as f64 / 1e6);
