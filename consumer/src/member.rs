@@ -201,6 +201,8 @@ impl Member {
                     .commit(&self.consumer)
                     .map_err(anyhow::Error::msg)?;
                 last_commit = now;
+                // A commit syncs the file: the records after it are timed after it.
+                scratch.clock.read();
             }
             let since = now - last_progress;
             if since >= PROGRESS_EVERY {
