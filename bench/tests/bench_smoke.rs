@@ -10,6 +10,29 @@ fn repo_root() -> &'static Path {
         .expect("bench/ sits in the repository")
 }
 
+/// The last lines of every `.log` below `folder`: the temporary folder is gone once the test
+/// fails, and a failure in CI must be explainable from its output alone.
+fn log_tails(folder: &std::path::Path) -> String {
+    let mut out = String::new();
+    let Ok(entries) = std::fs::read_dir(folder) else {
+        return out;
+    };
+    for path in entries.flatten().map(|e| e.path()) {
+        if path.is_dir() {
+            out.push_str(&log_tails(&path));
+        } else if path.extension().is_some_and(|e| e == "log") {
+            let text = std::fs::read_to_string(&path).unwrap_or_default();
+            let lines: Vec<&str> = text.lines().collect();
+            out.push_str(&format!("== {}\n", path.display()));
+            for line in &lines[lines.len().saturating_sub(12)..] {
+                out.push_str(line);
+                out.push('\n');
+            }
+        }
+    }
+    out
+}
+
 #[test]
 fn a_small_run_reports_every_figure() {
     let dir = tempfile::tempdir().expect("temp dir");
@@ -39,7 +62,11 @@ fn a_small_run_reports_every_figure() {
         .output()
         .expect("run sluice-bench");
     let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(output.status.success(), "sluice-bench failed:\n{stderr}");
+    assert!(
+        output.status.success(),
+        "sluice-bench failed:\n{stderr}\nthe ends of its processes' logs:\n{}",
+        log_tails(&dir.path().join("work"))
+    );
 
     let json: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&results).expect("results written"))
