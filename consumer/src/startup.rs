@@ -1,5 +1,5 @@
 //! Everything a member needs before its first record: the reader schema, the transform, the
-//! output file, Kafka (waited for, with a log line), the group subscription.
+//! output file, the group subscription, Kafka (waited for, with a log line).
 
 use std::path::Path;
 use std::sync::{Arc, Mutex};
@@ -46,14 +46,6 @@ pub async fn prepare(settings: &Settings, shutdown: &Shutdown) -> anyhow::Result
     tracing::info!("{member}: metrics on http://{bound}/metrics, health on http://{bound}/health");
 
     let kafka = &settings.kafka;
-    let what = format!("Kafka at {}", kafka.bootstrap_servers);
-    if retry::until_ok(&what, shutdown, || probe(kafka))
-        .await
-        .is_none()
-    {
-        return Ok(None);
-    }
-    ensure_topic(kafka, &kafka.dlq_topic, kafka.partitions, false).await?;
     let dead_letters = DeadLetters::new(kafka)?;
     let checkpoint = Arc::new(Mutex::new(
         Checkpoint::new(sink, dead_letters).timed_by(metrics.commit_seconds.clone()),
@@ -94,7 +86,18 @@ pub async fn prepare(settings: &Settings, shutdown: &Shutdown) -> anyhow::Result
             metrics.clone(),
             readiness,
         ))?;
+    // Subscribing first lets librdkafka join the group while Kafka is probed and the
+    // dead-letter topic ensured (a fresh admin client each, about 0.1 s apiece): the group
+    // starts spreading its partitions that much sooner.
     consumer.subscribe(&[&kafka.topic])?;
+    let what = format!("Kafka at {}", kafka.bootstrap_servers);
+    if retry::until_ok(&what, shutdown, || probe(kafka))
+        .await
+        .is_none()
+    {
+        return Ok(None);
+    }
+    ensure_topic(kafka, &kafka.dlq_topic, kafka.partitions, false).await?;
     tracing::info!(
         "{member}: joined group {} on {}, writing {}",
         consumer_settings.group_id,
