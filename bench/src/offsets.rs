@@ -20,6 +20,9 @@ fn observer(kafka: &KafkaSettings, group: &str) -> anyhow::Result<BaseConsumer> 
         .create()?)
 }
 
+/// The partitions of `topic`, once the metadata shows all of them led. A topic being created
+/// can be listed with an error or without its partitions for a moment: a watch built on that
+/// would watch nothing for ever.
 fn partitions(consumer: &BaseConsumer, topic: &str) -> anyhow::Result<Vec<i32>> {
     let metadata = consumer.fetch_metadata(Some(topic), TIMEOUT)?;
     let found = metadata
@@ -27,7 +30,18 @@ fn partitions(consumer: &BaseConsumer, topic: &str) -> anyhow::Result<Vec<i32>> 
         .iter()
         .find(|t| t.name() == topic)
         .with_context(|| format!("topic {topic} not found"))?;
-    Ok(found.partitions().iter().map(|p| p.id()).collect())
+    if let Some(error) = found.error() {
+        anyhow::bail!("topic {topic} is not ready: {error:?}");
+    }
+    let partitions = found.partitions();
+    anyhow::ensure!(
+        !partitions.is_empty()
+            && partitions
+                .iter()
+                .all(|p| p.error().is_none() && p.leader() >= 0),
+        "topic {topic} has no led partitions yet"
+    );
+    Ok(partitions.iter().map(|p| p.id()).collect())
 }
 
 /// Records in `topic`: the sum of its partitions' end offsets (nothing is deleted here).
