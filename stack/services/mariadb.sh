@@ -41,7 +41,10 @@ mariadb_start() {
     --character-set-server=utf8mb4 --collation-server=utf8mb4_unicode_ci \
     --innodb-buffer-pool-size=256M --max-connections=300 \
     --server-id=1 --log-bin=binlog --binlog-format=ROW --binlog-row-image=FULL \
-    --binlog-expire-logs-seconds=86400 --max-binlog-size=256M
+    --binlog-expire-logs-seconds=86400 --max-binlog-size=256M \
+    --performance-schema=ON --performance-schema-instrument='transaction=ON' \
+    --performance-schema-consumer-events-transactions-current=ON \
+    --performance-schema-consumer-events-statements-current=ON
   local waited=0
   until mariadb_answers; do
     service_pid mariadb >/dev/null || die "mariadb exited while starting; see its log: $LOG_DIR/mariadb.log"
@@ -60,8 +63,11 @@ CREATE DATABASE IF NOT EXISTS \`$MYSQL_DATABASE\` CHARACTER SET utf8mb4;
 CREATE USER IF NOT EXISTS '$MYSQL_USER'@'127.0.0.1' IDENTIFIED BY '$MYSQL_PASSWORD';
 CREATE USER IF NOT EXISTS '$MYSQL_USER'@'localhost' IDENTIFIED BY '$MYSQL_PASSWORD';
 GRANT ALL PRIVILEGES ON \`$MYSQL_DATABASE\`.* TO '$MYSQL_USER'@'127.0.0.1', '$MYSQL_USER'@'localhost';
--- PROCESS lets the producer see open transactions, so a long one delays it instead of being missed.
+-- PROCESS lets the producer see open transactions, so a long one delays it instead of being missed;
+-- performance_schema (on, with transaction and statement events, as in MySQL 8) gives their
+-- starts to the microsecond rather than the second.
 GRANT PROCESS ON *.* TO '$MYSQL_USER'@'127.0.0.1', '$MYSQL_USER'@'localhost';
+GRANT SELECT ON performance_schema.* TO '$MYSQL_USER'@'127.0.0.1', '$MYSQL_USER'@'localhost';
 -- The benchmark's peer, Debezium, reads a snapshot and then the row-based binary log.
 CREATE USER IF NOT EXISTS '$MYSQL_CDC_USER'@'127.0.0.1' IDENTIFIED BY '$MYSQL_CDC_PASSWORD';
 GRANT SELECT, RELOAD, SHOW DATABASES, REPLICATION SLAVE, REPLICATION CLIENT ON *.* TO '$MYSQL_CDC_USER'@'127.0.0.1';
