@@ -105,7 +105,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     // A broker just started runs its first load before the JIT has compiled its hot paths:
     // whichever phase came first would be timed on a slower broker than the rest.
     tracing::info!("warming the broker up: {WARM_UP_RECORDS} records (not timed)");
-    perf_test::producer(&bench, WARM_UP_RECORDS, 64).await?;
+    perf_test::producer(&bench, "warm-up", WARM_UP_RECORDS, 64).await?;
     dataset::recreate(&bench.pool, TABLE).await?;
     let mut loaded = 0;
     for (rows, full) in [(cli.small_rows, false), (cli.rows, true)] {

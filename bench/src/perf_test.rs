@@ -4,6 +4,7 @@
 use anyhow::Context as _;
 
 use crate::context::Bench;
+use sluice_common::settings::GroupProtocol;
 
 /// What a perf tool reported.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -12,10 +13,15 @@ pub struct Ceiling {
     pub records_per_s: f64,
 }
 
-/// Sends `records` records of `record_bytes` each to a fresh topic with the partitions, acks,
-/// idempotence, compression, linger and batch size of sluice's producer.
-pub async fn producer(bench: &Bench, records: i64, record_bytes: usize) -> anyhow::Result<Ceiling> {
-    let topic = format!("sluice-bench-{}-perf-{records}", bench.run_id);
+/// Sends `records` records of `record_bytes` each to a fresh topic named after `purpose`, with
+/// the partitions, acks, idempotence, compression, linger and batch size of sluice's producer.
+pub async fn producer(
+    bench: &Bench,
+    purpose: &str,
+    records: i64,
+    record_bytes: usize,
+) -> anyhow::Result<Ceiling> {
+    let topic = format!("sluice-bench-{}-{purpose}-{records}", bench.run_id);
     let kafka = &bench.settings.kafka;
     sluice_common::kafka::ensure_topic(kafka, &topic, kafka.partitions, true).await?;
     let producer = &bench.settings.producer;
@@ -50,15 +56,16 @@ pub async fn producer(bench: &Bench, records: i64, record_bytes: usize) -> anyho
 }
 
 /// Reads `records` records of `topic` with one consumer in a fresh group that speaks
-/// `group_protocol` (`classic`, the tool's default, or `consumer`).
+/// `group_protocol` (the tool's default is the classic one).
 pub fn consumer(
     bench: &Bench,
     topic: &str,
     records: i64,
-    group_protocol: &str,
+    group_protocol: GroupProtocol,
 ) -> anyhow::Result<Ceiling> {
-    let group = format!("{topic}-perf-test-{group_protocol}");
-    let protocol = format!("group.protocol={group_protocol}");
+    let name = group_protocol.name();
+    let group = format!("{topic}-perf-test-{name}");
+    let protocol = format!("group.protocol={name}");
     let output = bench.kafka_tool(&[
         "consumer-perf-test",
         "--bootstrap-server",

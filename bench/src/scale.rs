@@ -83,7 +83,7 @@ pub async fn run(
             "producer ceiling: kafka-producer-perf-test, {rows} records of {record_bytes} bytes"
         );
         let window = CpuWindow::start(&state_dir);
-        let perf = perf_test::producer(bench, rows, record_bytes).await?;
+        let perf = perf_test::producer(bench, "perf", rows, record_bytes).await?;
         record_cpu(
             results,
             "producer_perf_test",
@@ -176,9 +176,10 @@ fn consumer_ceilings(
     rows: i64,
     results: &mut Results,
 ) -> anyhow::Result<()> {
-    let protocol = bench.settings.consumer.group_protocol.name();
+    let protocol = bench.settings.consumer.group_protocol;
+    let name = protocol.name();
     tracing::info!(
-        "consumer ceiling: kafka-consumer-perf-test over the same {rows} records, {protocol} protocol"
+        "consumer ceiling: kafka-consumer-perf-test over the same {rows} records, {name} protocol"
     );
     let window = CpuWindow::start(&machine::state_dir(&bench.root));
     let perf = perf_test::consumer(bench, topic, rows, protocol)?;
@@ -190,7 +191,7 @@ fn consumer_ceilings(
     );
     results.set(
         "ceiling.consumer_perf_test_records_per_s",
-        &format!("kafka-consumer-perf-test (one consumer, {protocol} protocol as the members)"),
+        &format!("kafka-consumer-perf-test (one consumer, {name} protocol as the members)"),
         "records/s",
         perf.records_per_s,
     );
@@ -200,8 +201,8 @@ fn consumer_ceilings(
         "consumer.records_per_s",
         "ceiling.consumer_perf_test_records_per_s",
     );
-    if bench.settings.consumer.group_protocol != GroupProtocol::Classic {
-        let classic = perf_test::consumer(bench, topic, rows, GroupProtocol::Classic.name())?;
+    if protocol != GroupProtocol::Classic {
+        let classic = perf_test::consumer(bench, topic, rows, GroupProtocol::Classic)?;
         results.set(
             "ceiling.consumer_perf_test_classic_records_per_s",
             "kafka-consumer-perf-test at its default, the classic protocol",

@@ -105,7 +105,12 @@ impl ConsumerContext for MemberContext {
                 .set(1);
         }
         self.readiness.set(assignment.count() > 0);
+        // A rebalance that only took partitions away ends in an empty incremental assignment;
+        // the revocation has been logged already.
         if let Rebalance::Assign(partitions) = rebalance {
+            if partitions.count() == 0 {
+                return;
+            }
             let all = consumer
                 .assignment()
                 .map(|a| describe(&a))
