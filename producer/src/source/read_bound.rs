@@ -31,6 +31,9 @@ const PRECISE_READY_COUNT: i64 = 5;
 /// bound's only cost at `commit_lag_ms = 0` beyond the transactions' length.
 const STATEMENT_TO_TRANSACTION_MARGIN: Duration = Duration::from_millis(5);
 const HELD_BACK_LOG_EVERY: Duration = Duration::from_secs(10);
+/// Short transactions hold the precise bound back by milliseconds all the time; a log line is
+/// for one that holds it back noticeably.
+const HELD_BACK_WORTH_SAYING: chrono::TimeDelta = chrono::TimeDelta::seconds(1);
 
 /// What the producer can see of other sessions' open transactions.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -97,7 +100,7 @@ impl ReadBound {
         };
         let (bound, lag_bound, now): (NaiveDateTime, NaiveDateTime, NaiveDateTime) =
             query.bind(lag).fetch_one(pool).await?;
-        if bound < lag_bound {
+        if lag_bound - bound >= HELD_BACK_WORTH_SAYING {
             let due = self
                 .last_held_back_log
                 .is_none_or(|at| at.elapsed() >= HELD_BACK_LOG_EVERY);
