@@ -126,11 +126,8 @@ async fn transaction_view(pool: &MySqlPool) -> TransactionView {
         return TransactionView::None;
     }
     let ready: Result<i64, _> = sqlx::query_scalar(PRECISE_READY_SQL).fetch_one(pool).await;
-    let precise_runs = sqlx::query(PRECISE_SQL)
-        .bind(0_i64)
-        .bind(0_i64)
-        .bind(0_i64)
-        .fetch_one(pool)
+    let precise_runs = ReadBound::with_view(TransactionView::Precise, Duration::ZERO)
+        .current(pool)
         .await
         .is_ok();
     if ready.is_ok_and(|n| n == PRECISE_READY_COUNT) && precise_runs {
