@@ -67,7 +67,7 @@ pub async fn read_ceiling(bench: &Bench, table: &str) -> anyhow::Result<f64> {
             .await?;
         rows_read += rows.len() as u64;
         match rows.last() {
-            Some(last) => cursor = row::position(last)?,
+            Some(last) => cursor = row::position(last, query.layout())?,
             None => break,
         }
         if rows.len() < batch as usize {

@@ -113,7 +113,7 @@ impl Pipeline {
             self.last_bound = Some(page.bound);
             let caught_up = page.rows.len() < self.settings.batch_size as usize;
             if let Some(last) = page.rows.last() {
-                let end = row::position(last)?;
+                let end = row::position(last, self.query.layout())?;
                 if !caught_up {
                     reading = reading.start(end);
                 }
@@ -251,7 +251,7 @@ impl Pipeline {
         payload: &mut Vec<u8>,
     ) -> Result<(), KafkaError> {
         key.clear();
-        let encoded = match row::key(row) {
+        let encoded = match row::key(row, self.query.layout()) {
             Ok(id) => {
                 let _ = write!(key, "{id}");
                 self.encoder

@@ -7,7 +7,7 @@
 
 use chrono::NaiveDateTime;
 use sluice_common::watermark::Watermark;
-use sqlx::mysql::{MySqlArguments, MySqlRow};
+use sqlx::mysql::MySqlArguments;
 use sqlx::query::Query;
 use sqlx::MySql;
 
@@ -18,17 +18,42 @@ pub fn quote_identifier(name: &str) -> String {
     format!("`{}`", name.replace('`', "``"))
 }
 
+/// Where a page row holds its key and timestamp. The plan's columns come first, in the plan's
+/// order; the key and timestamp columns are selected again only when the plan has no field for
+/// them, so each value is read, sent and decoded once.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RowLayout {
+    /// Position of the key column.
+    pub key: usize,
+    /// Position of the timestamp column.
+    pub timestamp: usize,
+}
+
 /// The page query with the table's identifiers filled in, built once at start.
 #[derive(Debug, Clone)]
 pub struct KeysetQuery {
     sql: String,
+    layout: RowLayout,
 }
 
 impl KeysetQuery {
-    /// Builds the query; `columns` are selected in order after the key and timestamp columns.
-    pub fn new(table: &str, key: &str, timestamp: &str, columns: &[String]) -> Self {
-        let mut selected = vec![quote_identifier(key), quote_identifier(timestamp)];
-        selected.extend(columns.iter().map(|c| quote_identifier(c)));
+    /// Builds the query; `columns` are selected in order, then the key and timestamp columns
+    /// unless `columns` already holds them.
+    pub fn new<'a>(table: &str, key: &'a str, timestamp: &'a str, columns: &'a [String]) -> Self {
+        let mut selected: Vec<&str> = columns.iter().map(String::as_str).collect();
+        let mut position_of =
+            |name: &'a str| match selected.iter().position(|c| c.eq_ignore_ascii_case(name)) {
+                Some(at) => at,
+                None => {
+                    selected.push(name);
+                    selected.len() - 1
+                }
+            };
+        let layout = RowLayout {
+            key: position_of(key),
+            timestamp: position_of(timestamp),
+        };
+        let selected: Vec<String> = selected.into_iter().map(quote_identifier).collect();
         let sql = PAGE_TEMPLATE
             .lines()
             .filter(|line| !line.trim_start().starts_with("--"))
@@ -38,7 +63,12 @@ impl KeysetQuery {
             .replace("{table}", &quote_identifier(table))
             .replace("{ts}", &quote_identifier(timestamp))
             .replace("{key}", &quote_identifier(key));
-        Self { sql }
+        Self { sql, layout }
+    }
+
+    /// Where each page row holds its key and timestamp.
+    pub fn layout(&self) -> RowLayout {
+        self.layout
     }
 
     /// The SQL text, for EXPLAIN and for logs.
@@ -62,11 +92,6 @@ impl KeysetQuery {
     }
 }
 
-/// The cursor after a page: the position of its last row.
-pub fn cursor_after(rows: &[MySqlRow]) -> Option<Result<Watermark, sqlx::Error>> {
-    rows.last().map(super::row::position)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -82,8 +107,15 @@ mod tests {
         let query = KeysetQuery::new("product", "id", "last_updated", &["name".into()]);
         let sql = query.sql();
         assert!(
-            sql.starts_with("SELECT `id`, `last_updated`, `name`\nFROM `product`"),
+            sql.starts_with("SELECT `name`, `id`, `last_updated`\nFROM `product`"),
             "{sql}"
+        );
+        assert_eq!(
+            query.layout(),
+            RowLayout {
+                key: 1,
+                timestamp: 2
+            }
         );
         assert!(sql.contains("`last_updated` >= ?"), "{sql}");
         assert!(sql.contains("(`last_updated` > ? OR `id` > ?)"), "{sql}");
@@ -94,5 +126,25 @@ mod tests {
         assert!(sql.contains("ORDER BY `last_updated`, `id`"), "{sql}");
         assert!(!sql.contains("--"), "comments stripped: {sql}");
         assert!(!sql.contains(") > ("), "never the row-value form: {sql}");
+    }
+
+    #[test]
+    fn columns_the_plan_selects_are_not_selected_again() {
+        let columns = ["ID", "name", "Last_Updated"].map(String::from);
+        let query = KeysetQuery::new("product", "id", "last_updated", &columns);
+        assert!(
+            query
+                .sql()
+                .starts_with("SELECT `ID`, `name`, `Last_Updated`\nFROM"),
+            "{}",
+            query.sql()
+        );
+        assert_eq!(
+            query.layout(),
+            RowLayout {
+                key: 0,
+                timestamp: 2
+            }
+        );
     }
 }

@@ -1,7 +1,8 @@
 //! One fetched row: its position in the keyset, and its fields as an Avro datum (or, for a dead
 //! letter, as JSON).
 //!
-//! The page query selects the key and timestamp columns first, then the plan's columns.
+//! The page query selects the plan's columns first, in the plan's order; `RowLayout` says where
+//! the key and timestamp are.
 
 use chrono::{DateTime, Utc};
 use sluice_common::watermark::Watermark;
@@ -9,10 +10,8 @@ use sqlx::mysql::MySqlRow;
 use sqlx::Row;
 
 use super::columns::{ColumnPlan, FieldSource, ValueKind};
+use super::keyset::RowLayout;
 use crate::avro_binary;
-
-/// Offset of the plan's columns in each row: the key and the timestamp come first.
-const PLAN_OFFSET: usize = 2;
 
 /// A row that cannot become a record; it goes to the dead-letter topic with this reason.
 #[derive(Debug, thiserror::Error, PartialEq)]
@@ -25,10 +24,10 @@ pub struct RowError {
 }
 
 /// The row's `(timestamp, key)`: where the cursor moves once it is published.
-pub fn position(row: &MySqlRow) -> Result<Watermark, sqlx::Error> {
+pub fn position(row: &MySqlRow, layout: RowLayout) -> Result<Watermark, sqlx::Error> {
     Ok(Watermark {
-        id: row.try_get::<i64, _>(0)?,
-        last_updated: row.try_get::<DateTime<Utc>, _>(1)?,
+        id: key(row, layout)?,
+        last_updated: row.try_get::<DateTime<Utc>, _>(layout.timestamp)?,
     })
 }
 
@@ -53,8 +52,8 @@ pub fn format_timestamp(at: &DateTime<Utc>) -> String {
 }
 
 /// The row's key column: the record key.
-pub fn key(row: &MySqlRow) -> Result<i64, sqlx::Error> {
-    row.try_get::<i64, _>(0)
+pub fn key(row: &MySqlRow, layout: RowLayout) -> Result<i64, sqlx::Error> {
+    row.try_get::<i64, _>(layout.key)
 }
 
 /// One column's value as read from a row, its text borrowed rather than copied.
@@ -105,11 +104,7 @@ impl Cell<'_> {
 /// Appends the row's Avro binary datum, fields in the writer schema's order, to `out`. On an
 /// error `out` holds part of a datum; the caller discards it.
 pub fn write_avro(row: &MySqlRow, plan: &ColumnPlan, out: &mut Vec<u8>) -> Result<(), RowError> {
-    write_fields(
-        plan,
-        |index, kind| read_column(row, PLAN_OFFSET + index, kind),
-        out,
-    )
+    write_fields(plan, |index, kind| read_column(row, index, kind), out)
 }
 
 /// The datum from the plan's defaults and the cells `cell_at` reads, kept apart from `MySqlRow`
@@ -154,7 +149,7 @@ pub fn to_json(row: &MySqlRow, plan: &ColumnPlan) -> serde_json::Value {
     let mut object = serde_json::Map::new();
     for (name, source) in &plan.fields {
         if let FieldSource::Column { index, kind, .. } = source {
-            let value = match read_column(row, PLAN_OFFSET + index, *kind) {
+            let value = match read_column(row, *index, *kind) {
                 Ok(Some(cell)) => cell.to_json(),
                 Ok(None) => serde_json::Value::Null,
                 Err(reason) => serde_json::Value::String(format!("<{reason}>")),
