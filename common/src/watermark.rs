@@ -5,7 +5,7 @@
 //! saves it only after every record up to it is acknowledged, and the save is atomic (write a
 //! temporary file, fsync it, rename it over the old one, fsync the folder), so a crash at any
 //! moment leaves either the previous position or the new one, never a torn file. A restart
-//! resumes from it and at worst sends again the records of the last unsaved page.
+//! resumes from it and at worst sends again the records of the pages not saved yet.
 
 use std::fs::{self, File};
 use std::io::Write;

@@ -11,3 +11,4 @@ pub mod progress;
 pub mod publish;
 pub mod source;
 pub mod startup;
+pub mod watermark_saver;

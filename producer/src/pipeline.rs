@@ -5,8 +5,9 @@
 //! `PAGES_IN_FLIGHT` pages are queued at once, acknowledged in order; while they are in flight
 //! the next page is already read, so the database, the encoding and Kafka work at the same time.
 //! When a page fails, the pages after it are waited for and everything from the watermark on is
-//! read and sent again, in order, so each row's latest state is also its last record; a crash
-//! re-sends at most the pages in flight.
+//! read and sent again, in order, so each row's latest state is also its last record. The
+//! watermark is saved beside the loop (see `watermark_saver`), so a crash re-sends at most the
+//! pages in flight and those acknowledged during the last save.
 
 use std::collections::VecDeque;
 use std::fmt::Write as _;
@@ -28,6 +29,7 @@ use crate::publish::{PageReport, PageSend, PendingPage, Publisher};
 use crate::source::keyset::KeysetQuery;
 use crate::source::read_bound::ReadBound;
 use crate::source::row;
+use crate::watermark_saver::WatermarkSaver;
 
 /// Pause after a failed query or publish before trying the same page again.
 const RETRY_PAUSE: Duration = Duration::from_secs(1);
@@ -68,12 +70,13 @@ impl Pipeline {
     /// (every row up to the read bound is published); returns after the pages in flight are
     /// acknowledged and the watermark saved.
     pub async fn run(mut self, shutdown: Shutdown, until_caught_up: bool) -> anyhow::Result<()> {
-        let mut saved = self.store.load()?.unwrap_or_else(Watermark::beginning);
+        let mut acknowledged = self.store.load()?.unwrap_or_else(Watermark::beginning);
+        let mut saver = WatermarkSaver::start(self.store.clone());
         tracing::info!(
             "producing {} from watermark {} id {} (schema id {})",
             self.table,
-            row::format_timestamp(&saved.last_updated),
-            saved.id,
+            row::format_timestamp(&acknowledged.last_updated),
+            acknowledged.id,
             self.encoder.schema_id()
         );
         let commit_lag = Duration::from_millis(self.settings.commit_lag_ms);
@@ -88,7 +91,7 @@ impl Pipeline {
         let poll_interval = Duration::from_millis(self.settings.poll_interval_ms);
         self.readiness.set(true);
         // Where the next page starts: the end of the last page queued.
-        let mut read_from = saved;
+        let mut read_from = acknowledged;
         let mut in_flight = VecDeque::new();
         while !shutdown.requested() {
             // The page read ahead while the last one was queued, or else one read now.
@@ -127,30 +130,37 @@ impl Pipeline {
             }
             drop(page);
             let keep = if caught_up { 0 } else { PAGES_IN_FLIGHT - 1 };
-            if let Err(error) = self.settle(&mut in_flight, keep, &mut saved).await? {
+            let settled = self
+                .settle(&mut in_flight, keep, &mut acknowledged, &mut saver)
+                .await?;
+            if let Err(error) = settled {
                 self.recover(&mut in_flight, &error).await;
                 // Whatever was read ahead follows pages that are read again.
                 let (reader, _) = reading.finish().await?;
                 reading = ReadAhead::Idle(reader);
-                read_from = saved;
+                read_from = acknowledged;
                 if shutdown.sleep(RETRY_PAUSE).await {
                     break;
                 }
                 continue;
             }
-            self.show_watermark(&saved, caught_up);
-            self.progress.maybe_log(&self.metrics, &saved, false);
+            self.show_watermark(&acknowledged, caught_up);
+            self.progress.maybe_log(&self.metrics, &acknowledged, false);
             if caught_up && (until_caught_up || shutdown.sleep(poll_interval).await) {
                 break;
             }
         }
-        if let Err(error) = self.settle(&mut in_flight, 0, &mut saved).await? {
+        let settled = self
+            .settle(&mut in_flight, 0, &mut acknowledged, &mut saver)
+            .await?;
+        if let Err(error) = settled {
             self.recover(&mut in_flight, &error).await;
         }
         reading.finish().await?;
         self.readiness.set(false);
         self.publisher.flush(Duration::from_secs(30))?;
-        self.progress.maybe_log(&self.metrics, &saved, true);
+        saver.finish().await?;
+        self.progress.maybe_log(&self.metrics, &acknowledged, true);
         tracing::info!(
             "producer stopped; watermark saved in {}",
             self.store.path().display()
@@ -158,14 +168,15 @@ impl Pipeline {
         Ok(())
     }
 
-    /// Waits for the oldest pages until at most `keep` are in flight, saving the watermark
-    /// after each; the first failed page stops it (`Ok(Err(..))`). A watermark that cannot be
-    /// saved is fatal.
+    /// Waits for the oldest pages until at most `keep` are in flight, handing the watermark
+    /// after each to the saver; the first failed page stops it (`Ok(Err(..))`). A watermark
+    /// that cannot be saved is fatal.
     async fn settle(
         &self,
         in_flight: &mut VecDeque<InFlight>,
         keep: usize,
-        saved: &mut Watermark,
+        acknowledged: &mut Watermark,
+        saver: &mut WatermarkSaver,
     ) -> anyhow::Result<Result<(), KafkaError>> {
         while in_flight.len() > keep {
             let Some(page) = in_flight.pop_front() else {
@@ -173,8 +184,8 @@ impl Pipeline {
             };
             match page.pending.acknowledged().await {
                 Ok(report) => {
-                    self.store.save(&page.end)?;
-                    *saved = page.end;
+                    saver.advance(page.end).await?;
+                    *acknowledged = page.end;
                     self.count_page(page.rows, report);
                 }
                 Err(error) => return Ok(Err(error)),
