@@ -35,6 +35,8 @@ pub async fn prepare(settings: &Settings, shutdown: &Shutdown) -> anyhow::Result
     );
     let bound = observe::serve(&address, metrics_registry, process, readiness.clone()).await?;
     tracing::info!("metrics on http://{bound}/metrics, health on http://{bound}/health");
+    // Created first: it connects and obtains its producer id while the rest is prepared.
+    let publisher = Publisher::new(&settings.kafka, &settings.producer)?;
     let mysql_settings = &settings.mysql;
     let what = format!("MySQL at {}:{}", mysql_settings.host, mysql_settings.port);
     let Some(pool) = retry::until_ok(&what, shutdown, || {
@@ -125,7 +127,6 @@ pub async fn prepare(settings: &Settings, shutdown: &Shutdown) -> anyhow::Result
     );
 
     let encoder = RecordEncoder::new(plan, schema_id);
-    let publisher = Publisher::new(kafka_settings, &settings.producer)?;
     let store = WatermarkStore::new(&settings.producer.watermark_file);
     Ok(Some(Pipeline {
         pool,
