@@ -10,6 +10,7 @@ pub mod kafka;
 pub mod logging;
 pub mod mysql;
 pub mod observe;
+pub mod polled_producer;
 pub mod preflight;
 pub mod retry;
 pub mod settings;

@@ -5,10 +5,11 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
-use rdkafka::producer::{BaseRecord, DeliveryResult, Producer, ProducerContext, ThreadedProducer};
+use rdkafka::producer::{BaseRecord, DeliveryResult, Producer, ProducerContext};
 use rdkafka::ClientContext;
 use sluice_common::dead_letter::DeadLetter;
 use sluice_common::kafka::client_config;
+use sluice_common::polled_producer::PolledProducer;
 use sluice_common::settings::KafkaSettings;
 
 /// Counts dead letters Kafka refused, so a commit can be held back.
@@ -30,7 +31,7 @@ impl ProducerContext for DeliveryFailures {
 
 /// Publishes dead letters to the dead-letter topic.
 pub struct DeadLetters {
-    producer: ThreadedProducer<DeliveryFailures>,
+    producer: PolledProducer<DeliveryFailures>,
     topic: String,
     sent: u64,
 }
@@ -38,10 +39,9 @@ pub struct DeadLetters {
 impl DeadLetters {
     /// A producer for `kafka.dlq_topic`.
     pub fn new(settings: &KafkaSettings) -> Result<Self, KafkaError> {
-        let producer = client_config(settings)
-            .set("acks", "all")
-            .set("enable.idempotence", "true")
-            .create_with_context(DeliveryFailures::default())?;
+        let mut config = client_config(settings);
+        config.set("acks", "all").set("enable.idempotence", "true");
+        let producer = PolledProducer::new(&config, DeliveryFailures::default())?;
         Ok(Self {
             producer,
             topic: settings.dlq_topic.clone(),

@@ -15,10 +15,11 @@ use std::time::Duration;
 
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use rdkafka::message::Message as _;
-use rdkafka::producer::{BaseRecord, DeliveryResult, Producer, ProducerContext, ThreadedProducer};
+use rdkafka::producer::{BaseRecord, DeliveryResult, Producer, ProducerContext};
 use rdkafka::ClientContext;
 use sluice_common::dead_letter::DeadLetter;
 use sluice_common::kafka::client_config;
+use sluice_common::polled_producer::PolledProducer;
 use sluice_common::settings::{KafkaSettings, ProducerSettings};
 use tokio::sync::Notify;
 
@@ -36,7 +37,7 @@ pub struct PageReport {
 
 /// The Kafka producer of the pipeline.
 pub struct Publisher {
-    producer: ThreadedProducer<DeliveryReports>,
+    producer: PolledProducer<DeliveryReports>,
     topic: String,
     dlq_topic: String,
 }
@@ -44,7 +45,8 @@ pub struct Publisher {
 impl Publisher {
     /// A producer tuned for throughput without giving up order or durability.
     pub fn new(kafka: &KafkaSettings, settings: &ProducerSettings) -> Result<Self, KafkaError> {
-        let producer = client_config(kafka)
+        let mut config = client_config(kafka);
+        config
             .set("acks", "all")
             .set("enable.idempotence", "true")
             .set("partitioner", "murmur2_random")
@@ -54,8 +56,8 @@ impl Publisher {
             .set("batch.num.messages", "10000")
             .set("queue.buffering.max.messages", "200000")
             // A page that cannot be delivered in time is sent again as a whole; nothing is lost.
-            .set("message.timeout.ms", "120000")
-            .create_with_context(DeliveryReports)?;
+            .set("message.timeout.ms", "120000");
+        let producer = PolledProducer::new(&config, DeliveryReports)?;
         Ok(Self {
             producer,
             topic: kafka.topic.clone(),
