@@ -1,6 +1,7 @@
-//! Everything the producer needs before its first page, in order: its metrics endpoint, the
-//! schema file, MySQL, the column plan, the topics, then the registry (whose storage may be that
-//! same Kafka). A server that is not there yet is waited for, with a log line saying what is
+//! Everything the producer needs before its first page, in order: the schema file, its metrics
+//! endpoint, its Kafka producer (which connects in the background), MySQL and the column plan,
+//! then the topics and the registry side by side (the registry's storage may be that same
+//! Kafka). A server that is not there yet is waited for, with a log line saying what is
 //! awaited; a configuration that can never work stops the producer with a message naming it.
 
 use anyhow::{bail, Context};
