@@ -1,6 +1,14 @@
 //! Reading pages of changed rows, on a task of their own when asked to read ahead: the next page
 //! is then fetched and decoded by sqlx on one core while the current page is encoded on the
 //! other. Read in turn, the two added up and the producer stalled on every page.
+//!
+//! While pages come back full (a backlog), the read bound for the next page is taken on the
+//! pool's second connection while this page is read, rather than in turn before it: that query
+//! cost a tenth of the reading time. A bound taken earlier is never later than one taken now,
+//! so rows up to it are as safe to read; it is used only while fresh, so a quiet table is still
+//! read up to the moment.
+
+use std::time::{Duration, Instant};
 
 use chrono::NaiveDateTime;
 use prometheus::Histogram;
@@ -22,6 +30,28 @@ pub struct Page {
     pub now: NaiveDateTime,
 }
 
+/// A bound taken this long ago or less is still used for the next page.
+const EARLY_BOUND_FRESH_FOR: Duration = Duration::from_millis(100);
+
+/// A read bound taken before the page it is for, and when.
+struct EarlyBound {
+    bound: NaiveDateTime,
+    now: NaiveDateTime,
+    taken: Instant,
+}
+
+impl EarlyBound {
+    /// The bound, and the database's clock moved on by the time since it was taken; `None` once
+    /// it is too old to use.
+    fn if_fresh(self) -> Option<(NaiveDateTime, NaiveDateTime)> {
+        let age = self.taken.elapsed();
+        (age <= EARLY_BOUND_FRESH_FOR).then(|| {
+            let since = chrono::TimeDelta::from_std(age).unwrap_or_default();
+            (self.bound, self.now + since)
+        })
+    }
+}
+
 /// Reads one page at a time after a position; owns what a read needs, so it can move to a task.
 pub struct PageReader {
     pool: MySqlPool,
@@ -29,6 +59,9 @@ pub struct PageReader {
     read_bound: ReadBound,
     batch_size: u32,
     seconds: Histogram,
+    /// Whether the last page came back full: more rows are waiting.
+    backlog: bool,
+    early_bound: Option<EarlyBound>,
 }
 
 impl PageReader {
@@ -46,18 +79,34 @@ impl PageReader {
             read_bound,
             batch_size,
             seconds,
+            backlog: false,
+            early_bound: None,
         }
     }
 
     /// The page after `cursor`, read up to the current read bound.
     pub async fn fetch(&mut self, cursor: &Watermark) -> Result<Page, sqlx::Error> {
         let _timer = self.seconds.start_timer();
-        let (bound, now) = self.read_bound.current(&self.pool).await?;
-        let rows = self
+        let (bound, now) = match self.early_bound.take().and_then(EarlyBound::if_fresh) {
+            Some(taken) => taken,
+            None => self.read_bound.current(&self.pool).await?,
+        };
+        let page = self
             .query
             .page_after(cursor, bound, self.batch_size)
-            .fetch_all(&self.pool)
-            .await?;
+            .fetch_all(&self.pool);
+        let rows = if self.backlog {
+            let taken = Instant::now();
+            let (rows, next) = tokio::join!(page, self.read_bound.current(&self.pool));
+            // A bound that failed is taken again, in turn, for the next page.
+            self.early_bound = next
+                .ok()
+                .map(|(bound, now)| EarlyBound { bound, now, taken });
+            rows?
+        } else {
+            page.await?
+        };
+        self.backlog = rows.len() >= self.batch_size as usize;
         Ok(Page { rows, bound, now })
     }
 }
