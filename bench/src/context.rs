@@ -25,6 +25,9 @@ pub struct Bench {
     pub work: PathBuf,
 }
 
+/// What the name of every topic a benchmark run creates starts with.
+pub const TOPIC_PREFIX: &str = "sluice-bench-";
+
 impl Bench {
     /// Loads the shipped configuration and connects; `work` is created.
     pub async fn new(root: &Path, work: &Path) -> anyhow::Result<Self> {
@@ -88,11 +91,16 @@ impl Bench {
         Ok(String::from_utf8_lossy(&output.stdout).into_owned())
     }
 
+    /// What every topic and group name of this run starts with.
+    pub fn topic_prefix(&self) -> String {
+        format!("{TOPIC_PREFIX}{}-", self.run_id)
+    }
+
     /// The names of one pipeline run over `table`, tagged `tag`.
     pub fn run_names(&self, table: &str, tag: &str) -> IsolatedRun {
         IsolatedRun::new(
             table,
-            &format!("sluice-bench-{}-{tag}", self.run_id),
+            &format!("{}{tag}", self.topic_prefix()),
             &self.work.join(tag),
         )
     }

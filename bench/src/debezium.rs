@@ -59,7 +59,7 @@ pub async fn snapshot(
     require_row_binlog(bench).await?;
     let dir = bench.work.join("debezium");
     std::fs::create_dir_all(&dir)?;
-    let prefix = format!("sluice-bench-{}-debezium", bench.run_id);
+    let prefix = format!("{}debezium", bench.topic_prefix());
     let topic = format!("{prefix}.{}.{table}", bench.settings.mysql.database);
     let kafka = &bench.settings.kafka;
     sluice_common::kafka::ensure_topic(kafka, &topic, kafka.partitions, true).await?;

@@ -26,8 +26,9 @@ use std::time::Duration;
 
 use clap::Parser;
 
-use context::Bench;
+use context::{Bench, TOPIC_PREFIX};
 use report::Results;
+use sluice_common::kafka::delete_topics_starting_with;
 
 /// Measures sluice against Kafka's own ceilings on this machine.
 #[derive(Debug, Parser)]
@@ -101,6 +102,12 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     .await?;
     let mut results = Results::default();
     describe::run(&bench, &cli, &mut results).await;
+    // Each run leaves millions of records in topics of its own; a broker keeping hundreds of
+    // partitions from earlier runs spends more on them, and its figures drift from run to run.
+    let earlier = delete_topics_starting_with(&bench.settings.kafka, TOPIC_PREFIX).await?;
+    if !earlier.is_empty() {
+        tracing::info!("deleted {} topics of earlier runs", earlier.len());
+    }
 
     // A broker just started runs its first load before the JIT has compiled its hot paths:
     // whichever phase came first would be timed on a slower broker than the rest.
@@ -127,5 +134,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     results.write(&cli.results, cli.markdown.as_deref())?;
     println!("{}", results.markdown());
     tracing::info!("figures written to {}", cli.results.display());
+    let own = delete_topics_starting_with(&bench.settings.kafka, &bench.topic_prefix()).await?;
+    tracing::info!("deleted the run's {} topics", own.len());
     Ok(())
 }

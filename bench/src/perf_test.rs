@@ -21,7 +21,7 @@ pub async fn producer(
     records: i64,
     record_bytes: usize,
 ) -> anyhow::Result<Ceiling> {
-    let topic = format!("sluice-bench-{}-{purpose}-{records}", bench.run_id);
+    let topic = format!("{}{purpose}-{records}", bench.topic_prefix());
     let kafka = &bench.settings.kafka;
     sluice_common::kafka::ensure_topic(kafka, &topic, kafka.partitions, true).await?;
     let producer = &bench.settings.producer;

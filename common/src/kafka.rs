@@ -166,6 +166,43 @@ pub async fn ensure_topic(
     Ok(())
 }
 
+/// Deletes every topic whose name starts with `prefix`, and returns their names: for a tool
+/// that creates topics by the dozen on each run (the benchmark), so a long-lived broker does
+/// not pile up thousands of partitions that slow it down.
+pub async fn delete_topics_starting_with(
+    settings: &KafkaSettings,
+    prefix: &str,
+) -> Result<Vec<String>, KafkaError> {
+    use rdkafka::admin::AdminOptions;
+    use rdkafka::types::RDKafkaErrorCode;
+
+    let doomed: Vec<String> = metadata(settings, None)
+        .await?
+        .topics
+        .into_iter()
+        .map(|(name, _)| name)
+        .filter(|name| name.starts_with(prefix))
+        .collect();
+    if doomed.is_empty() {
+        return Ok(doomed);
+    }
+    let names: Vec<&str> = doomed.iter().map(String::as_str).collect();
+    let timeout = Duration::from_secs(settings.request_timeout_secs);
+    let results = admin_client(settings)?
+        .delete_topics(
+            &names,
+            &AdminOptions::new().operation_timeout(Some(timeout)),
+        )
+        .await?;
+    for result in results {
+        match result {
+            Ok(_) | Err((_, RDKafkaErrorCode::UnknownTopicOrPartition)) => {}
+            Err((_, code)) => return Err(KafkaError::AdminOp(code)),
+        }
+    }
+    Ok(doomed)
+}
+
 /// The partition count of `topic` once the cluster's metadata shows it: a topic just created,
 /// or a broker just restarted, can report no partitions for a moment.
 async fn settled_partition_count(
