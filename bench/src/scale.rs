@@ -67,7 +67,7 @@ pub async fn run(
         let read = snapshot::read_ceiling(bench, TABLE).await?;
         results.set(
             "ceiling.read_rows_per_s",
-            "bare keyset read (sqlx, nothing sent)",
+            "bare read: the producer's pages through sqlx, nothing sent",
             "rows/s",
             read,
         );

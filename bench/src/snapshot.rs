@@ -4,10 +4,14 @@
 use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
+use prometheus::{Histogram, HistogramOpts};
 use sluice_common::watermark::Watermark;
-use sluice_producer::source::columns::{table_columns, ColumnPlan};
+use sluice_producer::page_reader::PageReader;
+use sluice_producer::source::columns::{
+    primary_key, reads_first_by_key, table_columns, ColumnPlan,
+};
 use sluice_producer::source::keyset::KeysetQuery;
-use sluice_producer::source::row;
+use sluice_producer::source::read_bound::ReadBound;
 use sluice_registry::SchemaFile;
 
 use crate::context::Bench;
@@ -50,27 +54,33 @@ pub fn producer(bench: &Bench, names: &IsolatedRun, rows: i64) -> anyhow::Result
     })
 }
 
-/// Reads the whole table in the producer's pages, through the producer's own query; rows/s.
+/// Reads the whole table as the producer's first run does, through its own page reader and
+/// queries (key order when the key is the primary key, then the changes after it), with nothing
+/// encoded or sent; rows/s.
 pub async fn read_ceiling(bench: &Bench, table: &str) -> anyhow::Result<f64> {
+    let settings = &bench.settings;
     let query = plan_query(bench, table).await?;
-    let batch = bench.settings.producer.batch_size;
-    let bound: chrono::NaiveDateTime = sqlx::query_scalar("SELECT NOW(6)")
-        .fetch_one(&bench.pool)
-        .await?;
+    let layout = query.layout();
+    let key = primary_key(&bench.pool, &settings.mysql.database, table).await?;
+    let commit_lag = Duration::from_millis(settings.producer.commit_lag_ms);
+    let mut read_bound = ReadBound::new(&bench.pool, commit_lag).await;
     let started = Instant::now();
-    let mut cursor = Watermark::beginning();
+    let mut cursor = if reads_first_by_key(&key, &settings.producer.key_column) {
+        Watermark::snapshot_up_to(read_bound.current(&bench.pool).await?.0.and_utc())
+    } else {
+        Watermark::beginning()
+    };
+    let timer = Histogram::with_opts(HistogramOpts::new("read_ceiling", "page reads"))?;
+    let batch = settings.producer.batch_size;
+    let mut reader = PageReader::new(bench.pool.clone(), query, read_bound, batch, timer);
     let mut rows_read = 0u64;
     loop {
-        let rows = query
-            .page_after(&cursor, bound, batch)
-            .fetch_all(&bench.pool)
-            .await?;
-        rows_read += rows.len() as u64;
-        match rows.last() {
-            Some(last) => cursor = row::position(last, query.layout())?,
-            None => break,
+        let page = reader.fetch(&cursor).await?;
+        rows_read += page.rows.len() as u64;
+        if let Some(end) = page.end(layout)? {
+            cursor = end;
         }
-        if rows.len() < batch as usize {
+        if page.caught_up() {
             break;
         }
     }

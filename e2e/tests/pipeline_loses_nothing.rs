@@ -9,6 +9,7 @@ use rdkafka::producer::{FutureProducer, FutureRecord};
 use rdkafka::{Offset, TopicPartitionList};
 use sluice_common::dead_letter::{ORIGIN_HEADER, REASON_HEADER, STAGE_HEADER};
 use sluice_common::kafka::client_config;
+use sluice_common::watermark::Watermark;
 use sluice_e2e::scenario::Scenario;
 use sqlx::Connection;
 
@@ -82,6 +83,9 @@ async fn a_producer_killed_mid_stream_loses_nothing() {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     scenario.kill_producer();
+    let saved: Watermark =
+        serde_json::from_str(&std::fs::read_to_string(&watermark).expect("watermark file"))
+            .expect("a whole watermark, never a torn one");
     let written_before_restart = scenario.lines().len();
     assert!(
         written_before_restart < 30_000,
@@ -91,8 +95,10 @@ async fn a_producer_killed_mid_stream_loses_nothing() {
     scenario.start_producer();
     scenario.wait_caught_up(CATCH_UP).await;
     assert!(
-        scenario.log("producer.log").contains("from watermark 20"),
-        "resumed from the saved watermark"
+        scenario
+            .log("producer.log")
+            .contains(&format!("from {saved} ")),
+        "resumed from the saved watermark {saved}"
     );
     scenario.stop_all();
 }

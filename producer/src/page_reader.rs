@@ -12,22 +12,48 @@ use std::time::{Duration, Instant};
 
 use chrono::NaiveDateTime;
 use prometheus::Histogram;
-use sluice_common::watermark::Watermark;
+use sluice_common::watermark::{ReadOrder, Watermark};
 use sqlx::mysql::MySqlRow;
 use sqlx::MySqlPool;
 use tokio::task::JoinHandle;
 
-use crate::source::keyset::KeysetQuery;
-use crate::source::read_bound::ReadBound;
+use crate::source::keyset::{KeysetQuery, RowLayout};
+use crate::source::read_bound::{database_clock, ReadBound};
+use crate::source::row;
 
 /// One page of rows, with the bound it was read up to and the database's clock then.
 pub struct Page {
-    /// The rows, in keyset order.
+    /// The rows, in the order of the cursor they were read after.
     pub rows: Vec<MySqlRow>,
     /// The newest timestamp that could be read.
     pub bound: NaiveDateTime,
     /// The database's clock when the bound was taken.
     pub now: NaiveDateTime,
+    /// Where the page was read from.
+    cursor: Watermark,
+    /// Whether the page has as many rows as asked for.
+    full: bool,
+}
+
+impl Page {
+    /// Whether every row up to the read bound is read: a page of changes that is not full. A
+    /// key-order snapshot is never the end, since changes follow it.
+    pub fn caught_up(&self) -> bool {
+        self.cursor.order == ReadOrder::Timestamp && !self.full
+    }
+
+    /// Where reading goes on after this page; `None` after an empty page of changes, which
+    /// leaves the cursor where it was.
+    pub fn end(&self, layout: RowLayout) -> Result<Option<Watermark>, sqlx::Error> {
+        let last = self.rows.last();
+        Ok(match self.cursor.order {
+            ReadOrder::Timestamp => last.map(|row| row::position(row, layout)).transpose()?,
+            ReadOrder::Key => {
+                let last_key = last.map(|row| row::key(row, layout)).transpose()?;
+                Some(self.cursor.after_key_page(last_key, self.full))
+            }
+        })
+    }
 }
 
 /// A bound taken this long ago or less is still used for the next page.
@@ -84,9 +110,43 @@ impl PageReader {
         }
     }
 
-    /// The page after `cursor`, read up to the current read bound.
+    /// The page after `cursor`: in timestamp order up to the current read bound, or in key
+    /// order up to the snapshot's.
     pub async fn fetch(&mut self, cursor: &Watermark) -> Result<Page, sqlx::Error> {
         let _timer = self.seconds.start_timer();
+        let (rows, bound, now) = match cursor.order {
+            ReadOrder::Timestamp => self.changes_after(cursor).await?,
+            ReadOrder::Key => self.snapshot_after(cursor).await?,
+        };
+        let full = rows.len() >= self.batch_size as usize;
+        Ok(Page {
+            rows,
+            bound,
+            now,
+            cursor: *cursor,
+            full,
+        })
+    }
+
+    /// A key-order page, with the database's clock taken on the other connection meanwhile.
+    async fn snapshot_after(
+        &mut self,
+        cursor: &Watermark,
+    ) -> Result<(Vec<MySqlRow>, NaiveDateTime, NaiveDateTime), sqlx::Error> {
+        let bound = cursor.last_updated.naive_utc();
+        let page = self
+            .query
+            .key_page_after(cursor.id, bound, self.batch_size)
+            .fetch_all(&self.pool);
+        let (rows, now) = tokio::join!(page, database_clock(&self.pool));
+        Ok((rows?, bound, now?))
+    }
+
+    /// A page of changes in timestamp order, up to the current read bound.
+    async fn changes_after(
+        &mut self,
+        cursor: &Watermark,
+    ) -> Result<(Vec<MySqlRow>, NaiveDateTime, NaiveDateTime), sqlx::Error> {
         let (bound, now) = match self.early_bound.take().and_then(EarlyBound::if_fresh) {
             Some(taken) => taken,
             None => self.read_bound.current(&self.pool).await?,
@@ -107,7 +167,7 @@ impl PageReader {
             page.await?
         };
         self.backlog = rows.len() >= self.batch_size as usize;
-        Ok(Page { rows, bound, now })
+        Ok((rows, bound, now))
     }
 }
 

@@ -61,6 +61,8 @@ pub struct Pipeline {
     pub(crate) database_now: Option<chrono::NaiveDateTime>,
     /// The read bound of the last page.
     pub(crate) last_bound: Option<chrono::NaiveDateTime>,
+    /// Whether a first run reads the table in key order: its key is its primary key.
+    pub(crate) snapshot_by_key: bool,
     /// Ready while the loop runs with its connections up.
     pub(crate) readiness: sluice_common::observe::Readiness,
 }
@@ -70,17 +72,23 @@ impl Pipeline {
     /// (every row up to the read bound is published); returns after the pages in flight are
     /// acknowledged and the watermark saved.
     pub async fn run(mut self, shutdown: Shutdown, until_caught_up: bool) -> anyhow::Result<()> {
-        let mut acknowledged = self.store.load()?.unwrap_or_else(Watermark::beginning);
+        let saved = self.store.load()?;
+        let commit_lag = Duration::from_millis(self.settings.commit_lag_ms);
+        let mut read_bound = ReadBound::new(&self.pool, commit_lag).await;
+        let start = match saved {
+            Some(saved) => saved,
+            None => match self.first_position(&mut read_bound, &shutdown).await {
+                Some(start) => start,
+                None => return Ok(()),
+            },
+        };
+        let mut acknowledged = start;
         let mut saver = WatermarkSaver::start(self.store.clone());
         tracing::info!(
-            "producing {} from watermark {} id {} (schema id {})",
+            "producing {} from {acknowledged} (schema id {})",
             self.table,
-            row::format_timestamp(&acknowledged.last_updated),
-            acknowledged.id,
             self.encoder.schema_id()
         );
-        let commit_lag = Duration::from_millis(self.settings.commit_lag_ms);
-        let read_bound = ReadBound::new(&self.pool, commit_lag).await;
         let mut reading = ReadAhead::Idle(PageReader::new(
             self.pool.clone(),
             self.query.clone(),
@@ -114,9 +122,8 @@ impl Pipeline {
             self.readiness.set(true);
             self.database_now = Some(page.now);
             self.last_bound = Some(page.bound);
-            let caught_up = page.rows.len() < self.settings.batch_size as usize;
-            if let Some(last) = page.rows.last() {
-                let end = row::position(last, self.query.layout())?;
+            let caught_up = page.caught_up();
+            if let Some(end) = page.end(self.query.layout())? {
                 if !caught_up {
                     reading = reading.start(end);
                 }
@@ -166,6 +173,40 @@ impl Pipeline {
             self.store.path().display()
         );
         Ok(())
+    }
+
+    /// Where a producer without a saved watermark starts: a snapshot of the rows up to the
+    /// current read bound in key order when the key is the table's primary key, else the
+    /// beginning in timestamp order. `None` when shutdown came while the database was away.
+    async fn first_position(
+        &self,
+        read_bound: &mut ReadBound,
+        shutdown: &Shutdown,
+    ) -> Option<Watermark> {
+        if !self.snapshot_by_key {
+            tracing::info!(
+                "no saved watermark: reading {} from the beginning in {} order, since {} is not \
+                 its primary key (a first snapshot in key order reads the table's own index)",
+                self.table,
+                self.settings.timestamp_column,
+                self.settings.key_column
+            );
+            return Some(Watermark::beginning());
+        }
+        loop {
+            match read_bound.current(&self.pool).await {
+                Ok((bound, _)) => return Some(Watermark::snapshot_up_to(bound.and_utc())),
+                Err(error) => {
+                    self.metrics.errors.with_label_values(&["mysql"]).inc();
+                    tracing::warn!(
+                        "reading the bound of the first snapshot failed: {error}; retrying"
+                    );
+                    if shutdown.sleep(RETRY_PAUSE).await {
+                        return None;
+                    }
+                }
+            }
+        }
     }
 
     /// Waits for the oldest pages until at most `keep` are in flight, handing the watermark

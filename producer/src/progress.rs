@@ -6,7 +6,6 @@ use std::time::{Duration, Instant};
 use sluice_common::watermark::Watermark;
 
 use crate::metrics::ProducerMetrics;
-use crate::source::row::format_timestamp;
 
 const EVERY: Duration = Duration::from_secs(5);
 /// With nothing new to report, a heartbeat line this often instead.
@@ -40,11 +39,9 @@ impl Progress {
         }
         let rate = (rows_read - self.rows_at_last_line) as f64 / elapsed.as_secs_f64().max(0.001);
         tracing::info!(
-            "rows read {rows_read} ({rate:.0}/s), records produced {}, dead letters {}, watermark {} id {}, lag {:.1}s",
+            "rows read {rows_read} ({rate:.0}/s), records produced {}, dead letters {}, watermark {watermark}, lag {:.1}s",
             metrics.records_produced.get(),
             metrics.dead_letters.with_label_values(&["producer.encode"]).get(),
-            format_timestamp(&watermark.last_updated),
-            watermark.id,
             metrics.watermark_lag_seconds.get(),
         );
         self.last_line = Instant::now();

@@ -17,7 +17,7 @@ use crate::metrics::ProducerMetrics;
 use crate::pipeline::Pipeline;
 use crate::progress::Progress;
 use crate::publish::Publisher;
-use crate::source::columns::{table_columns, ColumnPlan};
+use crate::source::columns::{primary_key, reads_first_by_key, table_columns, ColumnPlan};
 use crate::source::keyset::KeysetQuery;
 
 /// Connections kept small: one page query at a time.
@@ -67,6 +67,8 @@ pub async fn prepare(settings: &Settings, shutdown: &Shutdown) -> anyhow::Result
             bail!("table {table} has no column `{required}` (producer.key_column / producer.timestamp_column)");
         }
     }
+    let primary_key = primary_key(&pool, &mysql_settings.database, &mysql_settings.table).await?;
+    let snapshot_by_key = reads_first_by_key(&primary_key, &settings.producer.key_column);
     let query = KeysetQuery::new(
         &mysql_settings.table,
         &settings.producer.key_column,
@@ -141,6 +143,7 @@ pub async fn prepare(settings: &Settings, shutdown: &Shutdown) -> anyhow::Result
         metrics,
         database_now: None,
         last_bound: None,
+        snapshot_by_key,
         readiness,
     }))
 }

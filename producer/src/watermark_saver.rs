@@ -84,10 +84,10 @@ mod tests {
     use chrono::{TimeZone, Utc};
 
     fn at(second: i64) -> Watermark {
-        Watermark {
-            last_updated: Utc.timestamp_opt(second, 0).single().expect("valid"),
-            id: second,
-        }
+        Watermark::at_row(
+            Utc.timestamp_opt(second, 0).single().expect("valid"),
+            second,
+        )
     }
 
     #[tokio::test]

@@ -32,6 +32,29 @@ pub async fn table_columns(
     .await
 }
 
+/// The columns of `database.table`'s primary key, in key order; empty without one.
+pub async fn primary_key(
+    pool: &MySqlPool,
+    database: &str,
+    table: &str,
+) -> Result<Vec<String>, sqlx::Error> {
+    sqlx::query_scalar(
+        "SELECT CAST(column_name AS CHAR) FROM information_schema.statistics
+         WHERE table_schema = ? AND table_name = ? AND index_name = 'PRIMARY'
+         ORDER BY seq_in_index",
+    )
+    .bind(database)
+    .bind(table)
+    .fetch_all(pool)
+    .await
+}
+
+/// Whether a first run reads the table in key order: only when `key_column` is the whole
+/// primary key, so the key-order pages are ranges of the table's own index.
+pub fn reads_first_by_key(primary_key: &[String], key_column: &str) -> bool {
+    matches!(primary_key, [only] if only.eq_ignore_ascii_case(key_column))
+}
+
 /// How a column's value is read and turned into the field's Avro type.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ValueKind {

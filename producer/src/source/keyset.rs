@@ -12,6 +12,7 @@ use sqlx::query::Query;
 use sqlx::MySql;
 
 const PAGE_TEMPLATE: &str = include_str!("page.sql");
+const KEY_PAGE_TEMPLATE: &str = include_str!("key_page.sql");
 
 /// Quotes an identifier for MySQL: backticks around it, inner backticks doubled.
 pub fn quote_identifier(name: &str) -> String {
@@ -29,10 +30,12 @@ pub struct RowLayout {
     pub timestamp: usize,
 }
 
-/// The page query with the table's identifiers filled in, built once at start.
+/// The page queries with the table's identifiers filled in, built once at start: in timestamp
+/// order (`page.sql`) and in key order for a first snapshot (`key_page.sql`).
 #[derive(Debug, Clone)]
 pub struct KeysetQuery {
     sql: String,
+    key_sql: String,
     layout: RowLayout,
 }
 
@@ -54,16 +57,22 @@ impl KeysetQuery {
             timestamp: position_of(timestamp),
         };
         let selected: Vec<String> = selected.into_iter().map(quote_identifier).collect();
-        let sql = PAGE_TEMPLATE
-            .lines()
-            .filter(|line| !line.trim_start().starts_with("--"))
-            .collect::<Vec<_>>()
-            .join("\n")
-            .replace("{columns}", &selected.join(", "))
-            .replace("{table}", &quote_identifier(table))
-            .replace("{ts}", &quote_identifier(timestamp))
-            .replace("{key}", &quote_identifier(key));
-        Self { sql, layout }
+        let fill = |template: &str| {
+            template
+                .lines()
+                .filter(|line| !line.trim_start().starts_with("--"))
+                .collect::<Vec<_>>()
+                .join("\n")
+                .replace("{columns}", &selected.join(", "))
+                .replace("{table}", &quote_identifier(table))
+                .replace("{ts}", &quote_identifier(timestamp))
+                .replace("{key}", &quote_identifier(key))
+        };
+        Self {
+            sql: fill(PAGE_TEMPLATE),
+            key_sql: fill(KEY_PAGE_TEMPLATE),
+            layout,
+        }
     }
 
     /// Where each page row holds its key and timestamp.
@@ -74,6 +83,24 @@ impl KeysetQuery {
     /// The SQL text, for EXPLAIN and for logs.
     pub fn sql(&self) -> &str {
         &self.sql
+    }
+
+    /// The key-order page's SQL text, for EXPLAIN and for logs.
+    pub fn key_sql(&self) -> &str {
+        &self.key_sql
+    }
+
+    /// The key-order page after key `after_key`, of rows up to `bound`, bound and ready to run.
+    pub fn key_page_after(
+        &self,
+        after_key: i64,
+        bound: NaiveDateTime,
+        limit: u32,
+    ) -> Query<'_, MySql, MySqlArguments> {
+        sqlx::query(&self.key_sql)
+            .bind(after_key)
+            .bind(bound)
+            .bind(limit)
     }
 
     /// The query for the page after `cursor`, bound and ready to run.
@@ -145,6 +172,17 @@ mod tests {
                 key: 0,
                 timestamp: 2
             }
+        );
+    }
+
+    #[test]
+    fn key_page_query_reads_the_primary_key_in_order_up_to_the_bound() {
+        let columns = ["id", "name", "last_updated"].map(String::from);
+        let query = KeysetQuery::new("product", "id", "last_updated", &columns);
+        assert_eq!(
+            query.key_sql(),
+            "SELECT `id`, `name`, `last_updated`\nFROM `product` FORCE INDEX (PRIMARY)\n\
+             WHERE `id` > ?\n  AND `last_updated` <= ?\nORDER BY `id`\nLIMIT ?"
         );
     }
 }

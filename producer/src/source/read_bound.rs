@@ -115,6 +115,11 @@ impl ReadBound {
     }
 }
 
+/// The database's clock (UTC), for the lag while no read bound is taken.
+pub async fn database_clock(pool: &MySqlPool) -> Result<NaiveDateTime, sqlx::Error> {
+    sqlx::query_scalar("SELECT NOW(6)").fetch_one(pool).await
+}
+
 /// The best view the user and server allow: PROCESS to see `innodb_trx`, and performance_schema
 /// with its transaction and statement events on (and readable) for the precise one.
 async fn transaction_view(pool: &MySqlPool) -> TransactionView {

@@ -25,10 +25,10 @@ pub struct RowError {
 
 /// The row's `(timestamp, key)`: where the cursor moves once it is published.
 pub fn position(row: &MySqlRow, layout: RowLayout) -> Result<Watermark, sqlx::Error> {
-    Ok(Watermark {
-        id: key(row, layout)?,
-        last_updated: row.try_get::<DateTime<Utc>, _>(layout.timestamp)?,
-    })
+    Ok(Watermark::at_row(
+        row.try_get::<DateTime<Utc>, _>(layout.timestamp)?,
+        key(row, layout)?,
+    ))
 }
 
 /// RFC 3339 in UTC with microseconds, e.g. `2026-11-24T10:15:30.123456Z`.
