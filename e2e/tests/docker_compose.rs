@@ -75,3 +75,43 @@ fn grafana_is_provisioned_with_the_dashboard_and_prometheus() {
     assert!(panels.iter().all(|p| p["datasource"]["uid"] == "prometheus"
         && p["targets"].as_array().is_some_and(|t| !t.is_empty())));
 }
+
+/// MySQL's first start applies the native stack's migrations, then grants the producer what it
+/// needs to see open transactions, as the native stack does: without them it reads with only
+/// the commit lag for protection.
+#[test]
+fn mysql_gets_the_migrations_and_the_transaction_grants() {
+    let resolved = compose(&["config"]);
+    let resolved = String::from_utf8_lossy(&resolved.stdout);
+    for mount in [
+        "stack/migrations:/sluice/migrations:ro",
+        "docker/mysql/initdb.d:/docker-entrypoint-initdb.d:ro",
+    ] {
+        assert!(resolved.contains(mount), "{mount} missing:\n{resolved}");
+    }
+    let init = repo_root().join("docker/mysql/initdb.d");
+    let script = init.join("10-migrations.sh");
+    let syntax = Command::new("bash")
+        .arg("-n")
+        .arg(&script)
+        .output()
+        .expect("bash");
+    assert!(
+        syntax.status.success(),
+        "{}",
+        String::from_utf8_lossy(&syntax.stderr)
+    );
+    let script = std::fs::read_to_string(&script).expect("migrations script");
+    assert!(script.contains("/sluice/migrations/*.sql"), "{script}");
+    let grants = std::fs::read_to_string(init.join("20-grants.sql")).expect("grants");
+    for grant in [
+        "GRANT PROCESS ON *.* TO 'sluice'@'%';",
+        "GRANT SELECT ON performance_schema.* TO 'sluice'@'%';",
+    ] {
+        assert!(grants.contains(grant), "{grant} missing:\n{grants}");
+    }
+    assert!(
+        resolved.contains("MYSQL_USER: sluice"),
+        "the grants name the compose file's MySQL user:\n{resolved}"
+    );
+}
