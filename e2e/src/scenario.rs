@@ -400,7 +400,36 @@ impl Drop for Scenario {
         for child in &mut self.consumers {
             let _ = child.kill();
         }
+        remove_from_stack(self.names.clone(), self.settings.clone());
     }
+}
+
+/// Deletes a scenario's topics and table. A stack kept up between test runs otherwise gathers
+/// every run's partitions and tables, and a broker holding thousands of partitions runs slower.
+/// Best effort, on a thread and runtime of its own: a drop cannot await, and may run inside
+/// the test's runtime.
+fn remove_from_stack(names: IsolatedRun, settings: Settings) {
+    let removal = std::thread::spawn(move || {
+        let Ok(runtime) = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+        else {
+            return;
+        };
+        runtime.block_on(async {
+            use rdkafka::admin::AdminOptions;
+            if let Ok(admin) = sluice_common::kafka::admin_client(&settings.kafka) {
+                let topics = [names.topic.as_str(), names.dlq_topic.as_str()];
+                let _ = admin.delete_topics(&topics, &AdminOptions::new()).await;
+            }
+            if let Ok(pool) = mysql::connect(&settings.mysql, 1).await {
+                let drop_table = format!("DROP TABLE IF EXISTS `{}`", names.table);
+                let _ = sqlx::query(&drop_table).execute(&pool).await;
+                pool.close().await;
+            }
+        });
+    });
+    let _ = removal.join();
 }
 
 /// SIGTERM to a process still running: it stops the way `make run` stops it.
