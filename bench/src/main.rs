@@ -111,6 +111,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
 
     // A broker just started runs its first load before the JIT has compiled its hot paths:
     // whichever phase came first would be timed on a slower broker than the rest.
+    machine::flush_writes();
     tracing::info!("warming the broker up: {WARM_UP_RECORDS} records (not timed)");
     perf_test::producer(&bench, "warm-up", WARM_UP_RECORDS, 64).await?;
     dataset::recreate(&bench.pool, TABLE).await?;
@@ -122,6 +123,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         // Rows younger than the commit lag are not read yet; a snapshot starts after it.
         let lag = bench.settings.producer.commit_lag_ms;
         tokio::time::sleep(Duration::from_millis(lag + 100)).await;
+        machine::flush_writes();
         scale::run(&bench, &cli, rows, full, &mut results).await?;
     }
     scale::growth(&mut results);
