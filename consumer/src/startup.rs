@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use rdkafka::consumer::{BaseConsumer, Consumer};
-use sluice_common::kafka::{client_config, ensure_topic, probe};
+use sluice_common::kafka::{client_config, ensure_topic, TopicError};
 use sluice_common::observe::{self, ProcessMetrics, Readiness};
 use sluice_common::retry;
 use sluice_common::settings::{GroupProtocol, Settings};
@@ -86,18 +86,22 @@ pub async fn prepare(settings: &Settings, shutdown: &Shutdown) -> anyhow::Result
             metrics.clone(),
             readiness,
         ))?;
-    // Subscribing first lets librdkafka join the group while Kafka is probed and the
-    // dead-letter topic ensured (a fresh admin client each, about 0.1 s apiece): the group
-    // starts spreading its partitions that much sooner.
+    // Subscribing first lets librdkafka join the group while the dead-letter topic is ensured
+    // (a fresh admin client, about 0.1 s): the group starts spreading its partitions that much
+    // sooner. Partitions are taken up only at the member's first poll, after this.
     consumer.subscribe(&[&kafka.topic])?;
     let what = format!("Kafka at {}", kafka.bootstrap_servers);
-    if retry::until_ok(&what, shutdown, || probe(kafka))
-        .await
-        .is_none()
-    {
+    let dead_letter_topic = retry::until_ok(&what, shutdown, || async {
+        // An unreachable cluster is waited for; a topic that cannot be used is the outcome.
+        match ensure_topic(kafka, &kafka.dlq_topic, kafka.partitions, false).await {
+            Err(TopicError::Kafka { source, .. }) => Err(source),
+            outcome => Ok(outcome),
+        }
+    });
+    let Some(dead_letter_topic) = dead_letter_topic.await else {
         return Ok(None);
-    }
-    ensure_topic(kafka, &kafka.dlq_topic, kafka.partitions, false).await?;
+    };
+    dead_letter_topic?;
     tracing::info!(
         "{member}: joined group {} on {}, writing {}",
         consumer_settings.group_id,
