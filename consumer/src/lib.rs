@@ -10,5 +10,6 @@ pub mod member;
 pub mod metrics;
 pub mod price;
 pub mod sink;
+pub mod start_offsets;
 pub mod startup;
 pub mod transform;
