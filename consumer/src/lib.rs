@@ -10,6 +10,5 @@ pub mod member;
 pub mod metrics;
 pub mod price;
 pub mod sink;
-pub mod start_offsets;
 pub mod startup;
 pub mod transform;

@@ -5,11 +5,9 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use prometheus::core::Collector;
-use rdkafka::consumer::{BaseConsumer, Consumer, ConsumerContext, Rebalance, RebalanceProtocol};
-use rdkafka::error::KafkaError;
+use rdkafka::consumer::{BaseConsumer, Consumer, ConsumerContext, Rebalance};
 use rdkafka::message::{BorrowedMessage, Message};
-use rdkafka::types::RDKafkaRespErr;
-use rdkafka::{ClientContext, TopicPartitionList};
+use rdkafka::ClientContext;
 use sluice_common::dead_letter::{DeadLetter, Stage};
 use sluice_common::observe::Readiness;
 use sluice_common::shutdown::Shutdown;
@@ -19,7 +17,6 @@ use crate::decode::Decoder;
 use crate::json_line::write_line;
 use crate::loop_clock::LoopClock;
 use crate::metrics::{ConsumerMetrics, PartitionCounters};
-use crate::start_offsets::start_offsets;
 use crate::transform::Transform;
 
 const PROGRESS_EVERY: Duration = Duration::from_secs(5);
@@ -77,44 +74,6 @@ impl ClientContext for MemberContext {
 }
 
 impl ConsumerContext for MemberContext {
-    /// rdkafka's own rebalance, except that assigned partitions carry their start offsets
-    /// (see `start_offsets`): a new group's members begin reading 0.1 s sooner.
-    fn rebalance(
-        &self,
-        consumer: &BaseConsumer<Self>,
-        error: RDKafkaRespErr,
-        partitions: &mut TopicPartitionList,
-    ) {
-        let rebalance = match error {
-            RDKafkaRespErr::RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS => Rebalance::Assign(partitions),
-            RDKafkaRespErr::RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS => Rebalance::Revoke(partitions),
-            other => Rebalance::Error(KafkaError::Rebalance(other.into())),
-        };
-        self.pre_rebalance(consumer, &rebalance);
-        let incremental = matches!(
-            consumer.rebalance_protocol(),
-            RebalanceProtocol::Cooperative
-        );
-        let applied = match (&rebalance, incremental) {
-            (Rebalance::Assign(given), incremental) => {
-                let start = start_offsets(consumer, given);
-                let start = start.as_ref().unwrap_or(given);
-                if incremental {
-                    consumer.incremental_assign(start)
-                } else {
-                    consumer.assign(start)
-                }
-            }
-            (_, true) => consumer.incremental_unassign(partitions),
-            (_, false) => consumer.unassign(),
-        };
-        if let Err(failed) = applied {
-            self.metrics.error("rebalance");
-            tracing::error!("{}: applying a rebalance failed: {failed}", self.member);
-        }
-        self.post_rebalance(consumer, &rebalance);
-    }
-
     /// Before partitions go to another member, what was written for them is made durable and
     /// committed, so the next owner starts exactly after it.
     fn pre_rebalance(&self, consumer: &BaseConsumer<Self>, rebalance: &Rebalance<'_>) {
