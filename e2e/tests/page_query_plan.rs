@@ -46,9 +46,7 @@ async fn the_page_query_reads_a_range_of_the_keyset_index() {
         .fetch_one(&pool)
         .await
         .expect("explain");
-    let access: String = plan.try_get("type").expect("type");
-    let key: Option<String> = plan.try_get("key").expect("key");
-    let extra: Option<String> = plan.try_get("Extra").expect("Extra");
+    let page = Plan::of(&plan);
     // A bound that leaves out nine rows in ten tempts the optimiser into the timestamp index,
     // where each row would cost a lookup in the table.
     let explain_key_page = format!("EXPLAIN {}", query.key_sql());
@@ -59,26 +57,45 @@ async fn the_page_query_reads_a_range_of_the_keyset_index() {
         .fetch_one(&pool)
         .await
         .expect("explain key page");
-    let key_page_access: String = key_plan.try_get("type").expect("type");
-    let key_page_index: Option<String> = key_plan.try_get("key").expect("key");
-    let key_page_extra: Option<String> = key_plan.try_get("Extra").expect("Extra");
+    let key_page = Plan::of(&key_plan);
     sqlx::query(&format!("DROP TABLE `{table}`"))
         .execute(&pool)
         .await
         .expect("drop");
-    assert_eq!(key_page_access, "range", "{key_page_extra:?}");
-    assert_eq!(key_page_index.as_deref(), Some("PRIMARY"));
+    assert_eq!(key_page.access, "range", "{:?}", key_page.extra);
+    assert_eq!(key_page.index.as_deref(), Some("PRIMARY"));
     assert!(
-        !key_page_extra.unwrap_or_default().contains("filesort"),
+        !key_page.extra.unwrap_or_default().contains("filesort"),
         "key-order rows come in index order"
     );
     assert_eq!(
-        access, "range",
-        "a range read, not a scan (extra: {extra:?})"
+        page.access, "range",
+        "a range read, not a scan (extra: {:?})",
+        page.extra
     );
-    assert_eq!(key.as_deref(), Some("product_last_updated_id"));
+    assert_eq!(page.index.as_deref(), Some("product_last_updated_id"));
     assert!(
-        !extra.unwrap_or_default().contains("filesort"),
+        !page.extra.unwrap_or_default().contains("filesort"),
         "rows come in index order"
     );
+}
+
+/// What EXPLAIN says of a query's one table.
+struct Plan {
+    /// How the table is read: `range`, `ALL`, …
+    access: String,
+    /// The index read, if any.
+    index: Option<String>,
+    /// Notes such as `Using filesort`.
+    extra: Option<String>,
+}
+
+impl Plan {
+    fn of(row: &sqlx::mysql::MySqlRow) -> Self {
+        Self {
+            access: row.try_get("type").expect("type"),
+            index: row.try_get("key").expect("key"),
+            extra: row.try_get("Extra").expect("Extra"),
+        }
+    }
 }
