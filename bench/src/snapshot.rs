@@ -8,7 +8,7 @@ use prometheus::{Histogram, HistogramOpts};
 use sluice_common::watermark::Watermark;
 use sluice_producer::page_reader::PageReader;
 use sluice_producer::source::columns::{
-    primary_key, reads_first_by_key, table_columns, ColumnPlan,
+    keyset_index, primary_key, reads_first_by_key, table_columns, ColumnPlan,
 };
 use sluice_producer::source::keyset::KeysetQuery;
 use sluice_producer::source::read_bound::ReadBound;
@@ -94,10 +94,25 @@ async fn plan_query(bench: &Bench, table: &str) -> anyhow::Result<KeysetQuery> {
     let schema = SchemaFile::load(bench.root.join(&settings.producer.schema_file))?.schema;
     let columns = table_columns(&bench.pool, &settings.mysql.database, table).await?;
     let plan = ColumnPlan::new(&schema, table, &columns).context("schema and table")?;
-    Ok(KeysetQuery::new(
-        table,
+    let (key, timestamp) = (
         &settings.producer.key_column,
         &settings.producer.timestamp_column,
+    );
+    let primary = primary_key(&bench.pool, &settings.mysql.database, table).await?;
+    let index = keyset_index(
+        &bench.pool,
+        &settings.mysql.database,
+        table,
+        timestamp,
+        key,
+        &primary,
+    )
+    .await?;
+    Ok(KeysetQuery::new(
+        table,
+        key,
+        timestamp,
         &plan.columns,
+        index.as_deref(),
     ))
 }

@@ -31,8 +31,10 @@ pub struct Page {
     pub now: NaiveDateTime,
     /// Where the page was read from.
     cursor: Watermark,
-    /// Whether the page has as many rows as asked for.
+    /// Whether the query returned as many rows as asked for.
     full: bool,
+    /// In key order, the last key the query returned, whether its row was kept or not.
+    last_key: Option<i64>,
 }
 
 impl Page {
@@ -45,13 +47,13 @@ impl Page {
     /// Where reading goes on after this page; `None` after an empty page of changes, which
     /// leaves the cursor where it was.
     pub fn end(&self, layout: RowLayout) -> Result<Option<Watermark>, sqlx::Error> {
-        let last = self.rows.last();
         Ok(match self.cursor.order {
-            ReadOrder::Timestamp => last.map(|row| row::position(row, layout)).transpose()?,
-            ReadOrder::Key => {
-                let last_key = last.map(|row| row::key(row, layout)).transpose()?;
-                Some(self.cursor.after_key_page(last_key, self.full))
-            }
+            ReadOrder::Timestamp => self
+                .rows
+                .last()
+                .map(|row| row::position(row, layout))
+                .transpose()?,
+            ReadOrder::Key => Some(self.cursor.after_key_page(self.last_key, self.full)),
         })
     }
 }
@@ -82,6 +84,7 @@ impl EarlyBound {
 pub struct PageReader {
     pool: MySqlPool,
     query: KeysetQuery,
+    layout: RowLayout,
     read_bound: ReadBound,
     batch_size: u32,
     seconds: Histogram,
@@ -101,6 +104,7 @@ impl PageReader {
     ) -> Self {
         Self {
             pool,
+            layout: query.layout(),
             query,
             read_bound,
             batch_size,
@@ -114,47 +118,73 @@ impl PageReader {
     /// order up to the snapshot's.
     pub async fn fetch(&mut self, cursor: &Watermark) -> Result<Page, sqlx::Error> {
         let _timer = self.seconds.start_timer();
-        let (rows, bound, now) = match cursor.order {
-            ReadOrder::Timestamp => self.changes_after(cursor).await?,
-            ReadOrder::Key => self.snapshot_after(cursor).await?,
-        };
-        let full = rows.len() >= self.batch_size as usize;
-        Ok(Page {
-            rows,
-            bound,
-            now,
-            cursor: *cursor,
-            full,
-        })
+        match cursor.order {
+            ReadOrder::Timestamp => self.changes_after(cursor).await,
+            ReadOrder::Key => self.snapshot_after(cursor).await,
+        }
     }
 
     /// A key-order page, with the database's clock taken on the other connection meanwhile.
-    async fn snapshot_after(
-        &mut self,
-        cursor: &Watermark,
-    ) -> Result<(Vec<MySqlRow>, NaiveDateTime, NaiveDateTime), sqlx::Error> {
+    /// Rows changed after the snapshot's bound are dropped: reading changes in timestamp order
+    /// from that bound publishes them.
+    async fn snapshot_after(&mut self, cursor: &Watermark) -> Result<Page, sqlx::Error> {
         let bound = cursor.last_updated.naive_utc();
         let page = self
             .query
-            .key_page_after(cursor.id, bound, self.batch_size)
+            .key_page_after(cursor.id, self.batch_size)
             .fetch_all(&self.pool);
         let (rows, now) = tokio::join!(page, database_clock(&self.pool));
-        Ok((rows?, bound, now?))
+        let mut rows = rows?;
+        let full = rows.len() >= self.batch_size as usize;
+        let last_key = rows
+            .last()
+            .map(|row| row::key(row, self.layout))
+            .transpose()?;
+        let mut unreadable = None;
+        rows.retain(|row| match row::timestamp(row, self.layout) {
+            Ok(at) => at.is_some_and(|at| at <= bound),
+            Err(error) => {
+                unreadable.get_or_insert(error);
+                false
+            }
+        });
+        if let Some(error) = unreadable {
+            return Err(error);
+        }
+        Ok(Page {
+            rows,
+            bound,
+            now: now?,
+            cursor: *cursor,
+            full,
+            last_key,
+        })
     }
 
-    /// A page of changes in timestamp order, up to the current read bound.
-    async fn changes_after(
-        &mut self,
-        cursor: &Watermark,
-    ) -> Result<(Vec<MySqlRow>, NaiveDateTime, NaiveDateTime), sqlx::Error> {
+    /// A page of changes in timestamp order, up to the current read bound: the rest of the
+    /// cursor's timestamp, then as many rows after it as the page has room for.
+    async fn changes_after(&mut self, cursor: &Watermark) -> Result<Page, sqlx::Error> {
         let (bound, now) = match self.early_bound.take().and_then(EarlyBound::if_fresh) {
             Some(taken) => taken,
             None => self.read_bound.current(&self.pool).await?,
         };
-        let page = self
-            .query
-            .page_after(cursor, bound, self.batch_size)
-            .fetch_all(&self.pool);
+        let (query, pool, limit) = (&self.query, &self.pool, self.batch_size);
+        let page = async move {
+            let mut rows = query
+                .tie_page_after(cursor, bound, limit)
+                .fetch_all(pool)
+                .await?;
+            let room = limit.saturating_sub(rows.len() as u32);
+            if room > 0 {
+                rows.extend(
+                    query
+                        .page_after(cursor, bound, room)
+                        .fetch_all(pool)
+                        .await?,
+                );
+            }
+            Ok::<_, sqlx::Error>(rows)
+        };
         let rows = if self.backlog {
             let taken = Instant::now();
             let (rows, next) = tokio::join!(page, self.read_bound.current(&self.pool));
@@ -166,8 +196,16 @@ impl PageReader {
         } else {
             page.await?
         };
-        self.backlog = rows.len() >= self.batch_size as usize;
-        Ok((rows, bound, now))
+        let full = rows.len() >= self.batch_size as usize;
+        self.backlog = full;
+        Ok(Page {
+            rows,
+            bound,
+            now,
+            cursor: *cursor,
+            full,
+            last_key: None,
+        })
     }
 }
 

@@ -17,7 +17,9 @@ use crate::metrics::ProducerMetrics;
 use crate::pipeline::Pipeline;
 use crate::progress::Progress;
 use crate::publish::Publisher;
-use crate::source::columns::{primary_key, reads_first_by_key, table_columns, ColumnPlan};
+use crate::source::columns::{
+    keyset_index, primary_key, reads_first_by_key, table_columns, ColumnPlan,
+};
 use crate::source::keyset::KeysetQuery;
 
 /// Connections kept small: one page query at a time.
@@ -69,11 +71,33 @@ pub async fn prepare(settings: &Settings, shutdown: &Shutdown) -> anyhow::Result
     }
     let primary_key = primary_key(&pool, &mysql_settings.database, &mysql_settings.table).await?;
     let snapshot_by_key = reads_first_by_key(&primary_key, &settings.producer.key_column);
-    let query = KeysetQuery::new(
-        &mysql_settings.table,
+    let (key_column, timestamp_column) = (
         &settings.producer.key_column,
         &settings.producer.timestamp_column,
+    );
+    let index = keyset_index(
+        &pool,
+        &mysql_settings.database,
+        &mysql_settings.table,
+        timestamp_column,
+        key_column,
+        &primary_key,
+    )
+    .await?;
+    if index.is_none() {
+        tracing::warn!(
+            "table {table} has no index on ({timestamp_column}, {key_column}): every page of \
+             changes reads the whole table; create one with CREATE INDEX \
+             {}_{timestamp_column}_{key_column} ON {table} ({timestamp_column}, {key_column})",
+            mysql_settings.table
+        );
+    }
+    let query = KeysetQuery::new(
+        &mysql_settings.table,
+        key_column,
+        timestamp_column,
         &plan.columns,
+        index.as_deref(),
     );
 
     let kafka_settings = &settings.kafka;

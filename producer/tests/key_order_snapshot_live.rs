@@ -43,7 +43,7 @@ async fn a_key_order_snapshot_then_its_changes_read_every_row_in_its_latest_stat
     .expect("fill");
 
     let columns = ["id", "name", "last_updated"].map(String::from);
-    let query = KeysetQuery::new(&table, "id", "last_updated", &columns);
+    let query = KeysetQuery::new(&table, "id", "last_updated", &columns, Some("last_updated"));
     let layout = query.layout();
     let mut read_bound = ReadBound::with_view(TransactionView::Precise, Duration::ZERO);
     let (bound, _) = read_bound.current(&pool).await.expect("bound");

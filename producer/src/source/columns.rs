@@ -49,6 +49,47 @@ pub async fn primary_key(
     .await
 }
 
+/// The name of an index that orders `database.table` by `(timestamp_column, key_column)`, the
+/// order pages of changes are read in: one whose first column is the timestamp and second the
+/// key, or whose only column is the timestamp when the key is the primary key (InnoDB ends
+/// every secondary index with the primary key). `None` without one: each page then reads the
+/// table, and the producer says so at start.
+pub async fn keyset_index(
+    pool: &MySqlPool,
+    database: &str,
+    table: &str,
+    timestamp_column: &str,
+    key_column: &str,
+    primary_key: &[String],
+) -> Result<Option<String>, sqlx::Error> {
+    let indexes: Vec<(String, u32, Option<String>)> = sqlx::query_as(
+        "SELECT CAST(index_name AS CHAR), CAST(COUNT(*) AS UNSIGNED),
+                CAST(MAX(CASE seq_in_index WHEN 2 THEN column_name END) AS CHAR)
+         FROM information_schema.statistics
+         WHERE table_schema = ? AND table_name = ? AND index_name <> 'PRIMARY'
+           AND index_name IN (SELECT index_name FROM information_schema.statistics
+                              WHERE table_schema = ? AND table_name = ?
+                                AND seq_in_index = 1 AND column_name = ?)
+         GROUP BY index_name
+         ORDER BY index_name",
+    )
+    .bind(database)
+    .bind(table)
+    .bind(database)
+    .bind(table)
+    .bind(timestamp_column)
+    .fetch_all(pool)
+    .await?;
+    let key_is_primary = reads_first_by_key(primary_key, key_column);
+    Ok(indexes
+        .into_iter()
+        .find(|(_, columns, second)| match second {
+            Some(second) => second.eq_ignore_ascii_case(key_column),
+            None => *columns == 1 && key_is_primary,
+        })
+        .map(|(name, _, _)| name))
+}
+
 /// Whether a first run reads the table in key order: only when `key_column` is the whole
 /// primary key, so the key-order pages are ranges of the table's own index.
 pub fn reads_first_by_key(primary_key: &[String], key_column: &str) -> bool {

@@ -1,9 +1,14 @@
-//! The keyset page query and the cursor it advances.
+//! The keyset page queries and the cursor they advance.
 //!
 //! Rows are read in `(timestamp, key)` order, strictly after the cursor, so rows sharing one
 //! timestamp (common with `TIMESTAMP(0)`) are never skipped between pages, and only up to the
 //! read bound (see `read_bound`), so a transaction that commits late with an earlier timestamp
 //! is still seen when its turn comes.
+//!
+//! Invariant: every page query is one range of an index that starts at the cursor, so a page
+//! reads the rows it returns and no others, whatever the data: a page of changes is the rest of
+//! the cursor's timestamp (`tie_page.sql`), then the timestamps after it (`page.sql`); a page of
+//! the key-order snapshot is the keys after the cursor's (`key_page.sql`).
 
 use chrono::NaiveDateTime;
 use sluice_common::watermark::Watermark;
@@ -11,6 +16,7 @@ use sqlx::mysql::MySqlArguments;
 use sqlx::query::Query;
 use sqlx::MySql;
 
+const TIE_PAGE_TEMPLATE: &str = include_str!("tie_page.sql");
 const PAGE_TEMPLATE: &str = include_str!("page.sql");
 const KEY_PAGE_TEMPLATE: &str = include_str!("key_page.sql");
 
@@ -31,9 +37,11 @@ pub struct RowLayout {
 }
 
 /// The page queries with the table's identifiers filled in, built once at start: in timestamp
-/// order (`page.sql`) and in key order for a first snapshot (`key_page.sql`).
+/// order (`tie_page.sql`, then `page.sql`) and in key order for a first snapshot
+/// (`key_page.sql`).
 #[derive(Debug, Clone)]
 pub struct KeysetQuery {
+    tie_sql: String,
     sql: String,
     key_sql: String,
     layout: RowLayout,
@@ -41,8 +49,15 @@ pub struct KeysetQuery {
 
 impl KeysetQuery {
     /// Builds the query; `columns` are selected in order, then the key and timestamp columns
-    /// unless `columns` already holds them.
-    pub fn new<'a>(table: &str, key: &'a str, timestamp: &'a str, columns: &'a [String]) -> Self {
+    /// unless `columns` already holds them. The pages of changes read `keyset_index`, the index
+    /// on `(timestamp, key)` (see `columns::keyset_index`), when there is one.
+    pub fn new<'a>(
+        table: &str,
+        key: &'a str,
+        timestamp: &'a str,
+        columns: &'a [String],
+        keyset_index: Option<&str>,
+    ) -> Self {
         let mut selected: Vec<&str> = columns.iter().map(String::as_str).collect();
         let mut position_of =
             |name: &'a str| match selected.iter().position(|c| c.eq_ignore_ascii_case(name)) {
@@ -57,6 +72,9 @@ impl KeysetQuery {
             timestamp: position_of(timestamp),
         };
         let selected: Vec<String> = selected.into_iter().map(quote_identifier).collect();
+        let force_index = keyset_index
+            .map(|index| format!(" FORCE INDEX ({})", quote_identifier(index)))
+            .unwrap_or_default();
         let fill = |template: &str| {
             template
                 .lines()
@@ -65,10 +83,12 @@ impl KeysetQuery {
                 .join("\n")
                 .replace("{columns}", &selected.join(", "))
                 .replace("{table}", &quote_identifier(table))
+                .replace("{keyset_index}", &force_index)
                 .replace("{ts}", &quote_identifier(timestamp))
                 .replace("{key}", &quote_identifier(key))
         };
         Self {
+            tie_sql: fill(TIE_PAGE_TEMPLATE),
             sql: fill(PAGE_TEMPLATE),
             key_sql: fill(KEY_PAGE_TEMPLATE),
             layout,
@@ -80,7 +100,12 @@ impl KeysetQuery {
         self.layout
     }
 
-    /// The SQL text, for EXPLAIN and for logs.
+    /// The SQL text of the rest of the cursor's timestamp, for EXPLAIN and for logs.
+    pub fn tie_sql(&self) -> &str {
+        &self.tie_sql
+    }
+
+    /// The SQL text of the timestamps after the cursor's, for EXPLAIN and for logs.
     pub fn sql(&self) -> &str {
         &self.sql
     }
@@ -90,20 +115,27 @@ impl KeysetQuery {
         &self.key_sql
     }
 
-    /// The key-order page after key `after_key`, of rows up to `bound`, bound and ready to run.
-    pub fn key_page_after(
-        &self,
-        after_key: i64,
+    /// The key-order page after key `after_key`, bound and ready to run.
+    pub fn key_page_after(&self, after_key: i64, limit: u32) -> Query<'_, MySql, MySqlArguments> {
+        sqlx::query(&self.key_sql).bind(after_key).bind(limit)
+    }
+
+    /// The rows of the cursor's timestamp after the cursor's key, up to `bound`, bound and
+    /// ready to run.
+    pub fn tie_page_after<'q>(
+        &'q self,
+        cursor: &Watermark,
         bound: NaiveDateTime,
         limit: u32,
-    ) -> Query<'_, MySql, MySqlArguments> {
-        sqlx::query(&self.key_sql)
-            .bind(after_key)
+    ) -> Query<'q, MySql, MySqlArguments> {
+        sqlx::query(&self.tie_sql)
+            .bind(cursor.last_updated.naive_utc())
+            .bind(cursor.id)
             .bind(bound)
             .bind(limit)
     }
 
-    /// The query for the page after `cursor`, bound and ready to run.
+    /// The rows after the cursor's timestamp, up to `bound`, bound and ready to run.
     pub fn page_after<'q>(
         &'q self,
         cursor: &Watermark,
@@ -112,8 +144,6 @@ impl KeysetQuery {
     ) -> Query<'q, MySql, MySqlArguments> {
         sqlx::query(&self.sql)
             .bind(cursor.last_updated.naive_utc())
-            .bind(cursor.last_updated.naive_utc())
-            .bind(cursor.id)
             .bind(bound)
             .bind(limit)
     }
@@ -130,12 +160,13 @@ mod tests {
     }
 
     #[test]
-    fn page_query_uses_the_expanded_keyset_form() {
-        let query = KeysetQuery::new("product", "id", "last_updated", &["name".into()]);
-        let sql = query.sql();
-        assert!(
-            sql.starts_with("SELECT `name`, `id`, `last_updated`\nFROM `product`"),
-            "{sql}"
+    fn a_page_of_changes_is_the_rest_of_the_timestamp_then_the_timestamps_after_it() {
+        let query = KeysetQuery::new(
+            "product",
+            "id",
+            "last_updated",
+            &["name".into()],
+            Some("by_time"),
         );
         assert_eq!(
             query.layout(),
@@ -144,21 +175,24 @@ mod tests {
                 timestamp: 2
             }
         );
-        assert!(sql.contains("`last_updated` >= ?"), "{sql}");
-        assert!(sql.contains("(`last_updated` > ? OR `id` > ?)"), "{sql}");
-        assert!(
-            sql.contains("AND `last_updated` <= ?\n"),
-            "read bound: {sql}"
+        assert_eq!(
+            query.tie_sql(),
+            "SELECT `name`, `id`, `last_updated`\nFROM `product` FORCE INDEX (`by_time`)\n\
+             WHERE `last_updated` = ?\n  AND `id` > ?\n  AND `last_updated` <= ?\n\
+             ORDER BY `id`\nLIMIT ?"
         );
-        assert!(sql.contains("ORDER BY `last_updated`, `id`"), "{sql}");
-        assert!(!sql.contains("--"), "comments stripped: {sql}");
-        assert!(!sql.contains(") > ("), "never the row-value form: {sql}");
+        assert_eq!(
+            query.sql(),
+            "SELECT `name`, `id`, `last_updated`\nFROM `product` FORCE INDEX (`by_time`)\n\
+             WHERE `last_updated` > ?\n  AND `last_updated` <= ?\n\
+             ORDER BY `last_updated`, `id`\nLIMIT ?"
+        );
     }
 
     #[test]
     fn columns_the_plan_selects_are_not_selected_again() {
         let columns = ["ID", "name", "Last_Updated"].map(String::from);
-        let query = KeysetQuery::new("product", "id", "last_updated", &columns);
+        let query = KeysetQuery::new("product", "id", "last_updated", &columns, None);
         assert!(
             query
                 .sql()
@@ -176,13 +210,13 @@ mod tests {
     }
 
     #[test]
-    fn key_page_query_reads_the_primary_key_in_order_up_to_the_bound() {
+    fn key_page_query_reads_the_primary_key_in_order() {
         let columns = ["id", "name", "last_updated"].map(String::from);
-        let query = KeysetQuery::new("product", "id", "last_updated", &columns);
+        let query = KeysetQuery::new("product", "id", "last_updated", &columns, None);
         assert_eq!(
             query.key_sql(),
             "SELECT `id`, `name`, `last_updated`\nFROM `product` FORCE INDEX (PRIMARY)\n\
-             WHERE `id` > ?\n  AND `last_updated` <= ?\nORDER BY `id`\nLIMIT ?"
+             WHERE `id` > ?\nORDER BY `id`\nLIMIT ?"
         );
     }
 }

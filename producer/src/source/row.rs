@@ -31,6 +31,16 @@ pub fn position(row: &MySqlRow, layout: RowLayout) -> Result<Watermark, sqlx::Er
     ))
 }
 
+/// The row's timestamp column; `None` when it is NULL, which no page in timestamp order reads.
+pub fn timestamp(
+    row: &MySqlRow,
+    layout: RowLayout,
+) -> Result<Option<chrono::NaiveDateTime>, sqlx::Error> {
+    Ok(row
+        .try_get::<Option<DateTime<Utc>>, _>(layout.timestamp)?
+        .map(|at| at.naive_utc()))
+}
+
 /// RFC 3339 in UTC with microseconds, e.g. `2026-11-24T10:15:30.123456Z`.
 pub fn format_timestamp(at: &DateTime<Utc>) -> String {
     use chrono::{Datelike, Timelike};

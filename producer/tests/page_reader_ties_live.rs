@@ -1,0 +1,102 @@
+//! Against the local stack's MariaDB (`make up`): reading changes in timestamp order returns
+//! every row exactly once, in `(timestamp, key)` order, when whole-second timestamps are shared
+//! by groups smaller than, equal to and larger than a page, and keys have gaps and do not follow
+//! time.
+
+use std::time::Duration;
+
+use prometheus::{Histogram, HistogramOpts};
+use sluice_common::mysql;
+use sluice_common::settings::Settings;
+use sluice_common::watermark::Watermark;
+use sluice_producer::page_reader::PageReader;
+use sluice_producer::source::keyset::KeysetQuery;
+use sluice_producer::source::read_bound::{ReadBound, TransactionView};
+use sluice_producer::source::row;
+
+const PAGE: u32 = 100;
+/// Rows per second of `last_updated`, one group per second: around and across page sizes.
+const GROUPS: [u32; 9] = [1, 99, 100, 101, 250, 1, 3, 200, 2];
+/// Keys are `(n * KEY_STEP) % KEY_MODULUS + 1`: distinct, with gaps, out of time order.
+const KEY_STEP: u32 = 37;
+const KEY_MODULUS: u32 = 1009;
+
+#[tokio::test(flavor = "multi_thread")]
+async fn pages_of_changes_read_each_row_once_across_groups_sharing_a_second() {
+    let pool = mysql::connect(&Settings::default().mysql, 2)
+        .await
+        .expect("MariaDB of the local stack must be up: run `make up`");
+    let table = format!("it_ties_{}", std::process::id());
+    sqlx::query(&format!(
+        "CREATE TABLE {table} (id INT PRIMARY KEY, name VARCHAR(64) NOT NULL, \
+         last_updated TIMESTAMP(0) NOT NULL, INDEX (last_updated, id))"
+    ))
+    .execute(&pool)
+    .await
+    .expect("create scratch table");
+    let mut expected = Vec::new();
+    let mut values = Vec::new();
+    let mut n = 0;
+    for (second, size) in GROUPS.iter().enumerate() {
+        for _ in 0..*size {
+            let id = i64::from((n * KEY_STEP) % KEY_MODULUS + 1);
+            let at = format!("2026-01-01 00:00:{second:02}");
+            values.push(format!("({id}, 'p{id}', '{at}')"));
+            expected.push((at, id));
+            n += 1;
+        }
+    }
+    expected.sort();
+    sqlx::query(&format!(
+        "INSERT INTO {table} (id, name, last_updated) VALUES {}",
+        values.join(", ")
+    ))
+    .execute(&pool)
+    .await
+    .expect("fill");
+
+    let columns = ["id", "name", "last_updated"].map(String::from);
+    let query = KeysetQuery::new(&table, "id", "last_updated", &columns, Some("last_updated"));
+    let layout = query.layout();
+    let read_bound = ReadBound::with_view(TransactionView::Precise, Duration::ZERO);
+    let timer = Histogram::with_opts(HistogramOpts::new("reads", "reads")).expect("histogram");
+    let mut reader = PageReader::new(pool.clone(), query, read_bound, PAGE, timer);
+    let mut cursor = Watermark::beginning();
+    let mut read = Vec::new();
+    let mut pages = 0;
+    loop {
+        pages += 1;
+        assert!(pages <= expected.len(), "the reading never caught up");
+        let page = reader.fetch(&cursor).await.expect("page");
+        for record in &page.rows {
+            let at = row::position(record, layout).expect("position");
+            read.push((
+                at.last_updated.format("%Y-%m-%d %H:%M:%S").to_string(),
+                at.id,
+            ));
+        }
+        if let Some(end) = page.end(layout).expect("end") {
+            cursor = end;
+        }
+        if page.caught_up() {
+            break;
+        }
+    }
+    sqlx::query(&format!("DROP TABLE {table}"))
+        .execute(&pool)
+        .await
+        .expect("drop scratch table");
+
+    assert_eq!(
+        read.len(),
+        expected.len(),
+        "rows read against rows in the table"
+    );
+    assert_eq!(read, expected, "each row once, in (timestamp, key) order");
+    let total: u32 = GROUPS.iter().sum();
+    assert_eq!(
+        pages,
+        total.div_ceil(PAGE) as usize + usize::from(total % PAGE == 0),
+        "full pages while rows remain, then one short page"
+    );
+}
