@@ -2,6 +2,7 @@
 //! ceiling Kafka's own tools (and the bare database read) reach in the same run, so every
 //! figure is a ratio that survives a noisy machine. `make bench` runs it; see BENCHMARKS.md.
 
+mod bulk_update;
 mod context;
 mod dataset;
 mod debezium;
@@ -19,6 +20,7 @@ mod report;
 mod scale;
 mod snapshot;
 mod tail;
+mod targets;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -46,6 +48,9 @@ pub struct Cli {
     /// Updates per second during the latency runs.
     #[arg(long, default_value_t = 2000)]
     pub rate: u32,
+    /// Runs of each repeated phase (the bulk update); the median is reported, every run kept.
+    #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u32).range(1..))]
+    pub runs: u32,
     /// How long each latency run updates products, in seconds (0 skips the latency runs).
     #[arg(long, default_value_t = 60)]
     pub latency_seconds: u64,
@@ -127,13 +132,18 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         scale::run(&bench, &cli, rows, full, &mut results).await?;
     }
     scale::growth(&mut results);
+    // The full-size snapshot's producer is past its first run: the incremental path from here.
+    let snapshot = bench.run_names(TABLE, &format!("snapshot-{}", cli.rows));
+    bulk_update::run(&bench, &cli, TABLE, &snapshot, cli.rows, &mut results).await?;
     if !cli.no_peer {
         peer::run(&bench, &cli, &mut results).await?;
     }
     if cli.latency_seconds > 0 {
         latency_runs::run(&bench, &cli, &mut results).await?;
     }
+    targets::check(&mut results);
     results.write(&cli.results, cli.markdown.as_deref())?;
+    targets::log(&results);
     println!("{}", results.markdown());
     tracing::info!("figures written to {}", cli.results.display());
     let own = delete_topics_starting_with(&bench.settings.kafka, &bench.topic_prefix()).await?;

@@ -16,6 +16,50 @@ pub struct Results {
     about: BTreeMap<String, String>,
     /// Rows of the printed table, in the order measured: key, label, unit.
     rows: Vec<(String, String, String)>,
+    /// Figures measured more than once: every run, in order, by the median's key.
+    runs: BTreeMap<String, Vec<f64>>,
+    /// Targets checked against the figures, in the order checked.
+    targets: Vec<Target>,
+}
+
+/// A target: a figure's limit, and whether the run met it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Target {
+    /// Key under `targets.` in the JSON.
+    pub key: String,
+    /// What it asks, in words.
+    pub label: String,
+    /// The figure's key.
+    pub figure: String,
+    /// Its value in this run.
+    pub value: f64,
+    /// The limit.
+    pub limit: f64,
+    /// Whether the value must be at most the limit (else at least).
+    pub at_most: bool,
+}
+
+impl Target {
+    /// Whether the run met it.
+    pub fn met(&self) -> bool {
+        if self.at_most {
+            self.value <= self.limit
+        } else {
+            self.value >= self.limit
+        }
+    }
+}
+
+/// The median of `values` (the mean of the middle two for an even count); `None` when empty.
+pub fn median(values: &[f64]) -> Option<f64> {
+    let mut sorted = values.to_vec();
+    sorted.sort_by(f64::total_cmp);
+    let n = sorted.len();
+    match n {
+        0 => None,
+        _ if n % 2 == 1 => Some(sorted[n / 2]),
+        _ => Some((sorted[n / 2 - 1] + sorted[n / 2]) / 2.0),
+    }
 }
 
 impl Results {
@@ -24,6 +68,41 @@ impl Results {
         self.figures.insert(key.to_owned(), value);
         self.rows
             .push((key.to_owned(), label.to_owned(), unit.to_owned()));
+    }
+
+    /// Records a figure measured once per run: the median under `key`, every run under
+    /// `<key>_runs`, and the extremes under `<key>_min` and `<key>_max`.
+    pub fn set_runs(&mut self, key: &str, label: &str, unit: &str, runs: &[f64]) {
+        let Some(middle) = median(runs) else {
+            return;
+        };
+        self.set(key, label, unit, middle);
+        let fold = |start: f64, pick: fn(f64, f64) -> f64| runs.iter().copied().fold(start, pick);
+        self.figures
+            .insert(format!("{key}_min"), fold(f64::INFINITY, f64::min));
+        self.figures
+            .insert(format!("{key}_max"), fold(f64::NEG_INFINITY, f64::max));
+        self.runs.insert(key.to_owned(), runs.to_vec());
+    }
+
+    /// Checks the figure `figure` against `limit` (`at_most`, or else at least) and records the
+    /// outcome under `targets.<key>`; a figure not measured is not checked.
+    pub fn target(&mut self, key: &str, label: &str, figure: &str, at_most: bool, limit: f64) {
+        if let Some(value) = self.get(figure) {
+            self.targets.push(Target {
+                key: key.to_owned(),
+                label: label.to_owned(),
+                figure: figure.to_owned(),
+                value,
+                limit,
+                at_most,
+            });
+        }
+    }
+
+    /// The targets checked, in order.
+    pub fn targets(&self) -> &[Target] {
+        &self.targets
     }
 
     /// A figure recorded earlier.
@@ -57,9 +136,23 @@ impl Results {
                     .collect(),
             ),
         );
+        let round = |value: f64| (value * 1000.0).round() / 1000.0;
         for (key, value) in &self.figures {
-            let rounded = (value * 1000.0).round() / 1000.0;
-            insert_dotted(&mut root, key, Value::from(rounded));
+            insert_dotted(&mut root, key, Value::from(round(*value)));
+        }
+        for (key, runs) in &self.runs {
+            let every: Vec<Value> = runs.iter().map(|v| Value::from(round(*v))).collect();
+            insert_dotted(&mut root, &format!("{key}_runs"), Value::Array(every));
+        }
+        for target in &self.targets {
+            let outcome = serde_json::json!({
+                "figure": target.figure,
+                "value": round(target.value),
+                "limit": round(target.limit),
+                "at_most": target.at_most,
+                "met": target.met(),
+            });
+            insert_dotted(&mut root, &format!("targets.{}", target.key), outcome);
         }
         Value::Object(root)
     }
@@ -73,9 +166,34 @@ impl Results {
         text.push_str("\n| figure | key | value |\n| --- | --- | ---: |\n");
         for (key, label, unit) in &self.rows {
             if let Some(value) = self.figures.get(key) {
+                let spread = match self.runs.get(key) {
+                    Some(runs) => format!(
+                        " (median of {}; {}–{})",
+                        runs.len(),
+                        human(self.figures[&format!("{key}_min")]),
+                        human(self.figures[&format!("{key}_max")])
+                    ),
+                    None => String::new(),
+                };
                 text.push_str(&format!(
-                    "| {label} | `{key}` | {} {unit} |\n",
+                    "| {label} | `{key}` | {} {unit}{spread} |\n",
                     human(*value)
+                ));
+            }
+        }
+        if !self.targets.is_empty() {
+            text.push_str(
+                "\n| target | figure | value | limit | met |\n| --- | --- | ---: | ---: | --- |\n",
+            );
+            for target in &self.targets {
+                let relation = if target.at_most { "≤" } else { "≥" };
+                text.push_str(&format!(
+                    "| {} | `{}` | {} | {relation} {} | {} |\n",
+                    target.label,
+                    target.figure,
+                    human(target.value),
+                    human(target.limit),
+                    if target.met() { "yes" } else { "**no**" }
                 ));
             }
         }
@@ -183,6 +301,44 @@ mod tests {
             format!("# Title\nprose\n{START_MARKER}\nnew\n{END_MARKER}\nmore prose\n")
         );
         assert!(replace_between_markers("no markers", "x").is_err());
+    }
+
+    #[test]
+    fn repeated_runs_keep_every_run_and_report_the_median_and_extremes() {
+        let mut results = Results::default();
+        results.set_runs("bulk.seconds", "bulk", "s", &[3.0, 1.0, 2.0, 10.0, 4.0]);
+        let json = results.to_json();
+        assert_eq!(json["bulk"]["seconds"], 3.0);
+        assert_eq!(json["bulk"]["seconds_min"], 1.0);
+        assert_eq!(json["bulk"]["seconds_max"], 10.0);
+        assert_eq!(
+            json["bulk"]["seconds_runs"],
+            serde_json::json!([3.0, 1.0, 2.0, 10.0, 4.0])
+        );
+        assert!(results
+            .markdown()
+            .contains("3.000 s (median of 5; 1.000–10.0)"));
+        assert_eq!(median(&[1.0, 2.0, 3.0, 4.0]), Some(2.5));
+        assert_eq!(median(&[]), None);
+    }
+
+    #[test]
+    fn targets_are_judged_by_the_bench() {
+        let mut results = Results::default();
+        results.set("a.ratio", "a", "×", 0.8);
+        results.set("b.seconds", "b", "s", 2.0);
+        results.target("a", "a at least 0.7", "a.ratio", false, 0.7);
+        results.target("b", "b at most 1.5", "b.seconds", true, 1.5);
+        results.target("c", "not measured", "c.seconds", true, 1.0);
+        let json = results.to_json();
+        assert_eq!(json["targets"]["a"]["met"], true);
+        assert_eq!(json["targets"]["b"]["met"], false);
+        assert!(json["targets"].get("c").is_none());
+        let met: Vec<bool> = results.targets().iter().map(Target::met).collect();
+        assert_eq!(met, [true, false]);
+        assert!(results
+            .markdown()
+            .contains("| b at most 1.5 | `b.seconds` | 2.000 | ≤ 1.500 | **no** |"));
     }
 
     #[test]

@@ -36,12 +36,23 @@ pub struct Snapshot {
 /// Runs `sluice-producer run --until-caught-up` over the table into a fresh topic and checks
 /// that the topic then holds exactly `rows` records.
 pub fn producer(bench: &Bench, names: &IsolatedRun, rows: i64) -> anyhow::Result<Snapshot> {
+    producer_adds(bench, names, 0, rows)
+}
+
+/// Runs `sluice-producer run --until-caught-up` from the run's watermark, over a topic holding
+/// `already` records, and checks that it then holds `rows` more.
+pub fn producer_adds(
+    bench: &Bench,
+    names: &IsolatedRun,
+    already: i64,
+    rows: i64,
+) -> anyhow::Result<Snapshot> {
     std::fs::create_dir_all(&names.dir)?;
     let mut command = bench.sluice("sluice-producer", &names.overrides())?;
     command.arg("run").arg("--until-caught-up");
     let mut process = Measured::spawn("sluice-producer", command, &names.dir.join("producer.log"))?;
     let (elapsed, usage) = process.wait(PATIENCE)?;
-    let published = offsets::records_in(&bench.settings.kafka, &names.topic)?;
+    let published = offsets::records_in(&bench.settings.kafka, &names.topic)? - already;
     anyhow::ensure!(
         published == rows,
         "the producer published {published} records of {rows} rows into {}",
@@ -58,17 +69,33 @@ pub fn producer(bench: &Bench, names: &IsolatedRun, rows: i64) -> anyhow::Result
 /// queries (key order when the key is the primary key, then the changes after it), with nothing
 /// encoded or sent; rows/s.
 pub async fn read_ceiling(bench: &Bench, table: &str) -> anyhow::Result<f64> {
+    let (rows, seconds) = read_from(bench, table, None).await?;
+    Ok(rows as f64 / seconds)
+}
+
+/// Reads as the producer does from `from` (or, with `None`, from where its first run starts)
+/// until caught up, through its own page reader and queries, with nothing encoded or sent: the
+/// rows read and the seconds it took.
+pub async fn read_from(
+    bench: &Bench,
+    table: &str,
+    from: Option<Watermark>,
+) -> anyhow::Result<(u64, f64)> {
     let settings = &bench.settings;
-    let query = plan_query(bench, table).await?;
+    let (query, timestamp_digits) = plan_query(bench, table).await?;
     let layout = query.layout();
     let key = primary_key(&bench.pool, &settings.mysql.database, table).await?;
     let commit_lag = Duration::from_millis(settings.producer.commit_lag_ms);
-    let mut read_bound = ReadBound::new(&bench.pool, commit_lag).await;
+    let mut read_bound = ReadBound::new(&bench.pool, commit_lag)
+        .await
+        .for_fractional_digits(timestamp_digits);
     let started = Instant::now();
-    let mut cursor = if reads_first_by_key(&key, &settings.producer.key_column) {
-        Watermark::snapshot_up_to(read_bound.current(&bench.pool).await?.0.and_utc())
-    } else {
-        Watermark::beginning()
+    let mut cursor = match from {
+        Some(from) => from,
+        None if reads_first_by_key(&key, &settings.producer.key_column) => {
+            Watermark::snapshot_up_to(read_bound.current(&bench.pool).await?.0.and_utc())
+        }
+        None => Watermark::beginning(),
     };
     let timer = Histogram::with_opts(HistogramOpts::new("read_ceiling", "page reads"))?;
     let batch = settings.producer.batch_size;
@@ -84,12 +111,12 @@ pub async fn read_ceiling(bench: &Bench, table: &str) -> anyhow::Result<f64> {
             break;
         }
     }
-    Ok(rows_read as f64 / started.elapsed().as_secs_f64())
+    Ok((rows_read, started.elapsed().as_secs_f64()))
 }
 
 /// The producer's page query for `table`, built as the producer builds it: the columns come
-/// from the writer schema's plan.
-async fn plan_query(bench: &Bench, table: &str) -> anyhow::Result<KeysetQuery> {
+/// from the writer schema's plan; and the digits of a second its timestamp column keeps.
+async fn plan_query(bench: &Bench, table: &str) -> anyhow::Result<(KeysetQuery, i64)> {
     let settings = &bench.settings;
     let schema = SchemaFile::load(bench.root.join(&settings.producer.schema_file))?.schema;
     let columns = table_columns(&bench.pool, &settings.mysql.database, table).await?;
@@ -108,11 +135,10 @@ async fn plan_query(bench: &Bench, table: &str) -> anyhow::Result<KeysetQuery> {
         &primary,
     )
     .await?;
-    Ok(KeysetQuery::new(
-        table,
-        key,
-        timestamp,
-        &plan.columns,
-        index.as_deref(),
-    ))
+    let digits = columns
+        .iter()
+        .find(|c| c.name.eq_ignore_ascii_case(timestamp))
+        .map_or(6, |c| c.fractional_digits);
+    let query = KeysetQuery::new(table, key, timestamp, &plan.columns, index.as_deref());
+    Ok((query, digits))
 }

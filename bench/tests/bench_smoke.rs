@@ -52,6 +52,8 @@ fn a_small_run_reports_every_figure() {
             "2000",
             "--latency-seconds",
             "3",
+            "--runs",
+            "2",
         ])
         .arg("--results")
         .arg(&results)
@@ -88,6 +90,8 @@ fn a_small_run_reports_every_figure() {
         "growth.small.consumer.records_per_s",
         "peer.debezium_rows_per_s",
         "peer.debezium_export_rows_per_s",
+        "bulk_update.rows_per_s",
+        "bulk_update.read_rows_per_s",
     ] {
         assert!(figure(rate) > 100.0, "{rate} = {}", figure(rate));
     }
@@ -103,6 +107,30 @@ fn a_small_run_reports_every_figure() {
         assert!(value > 0.0 && value < 100.0, "{ratio} = {value}");
     }
     assert_eq!(figure("producer.rows"), 10_000.0);
+    let runs = json["bulk_update"]["seconds_runs"]
+        .as_array()
+        .unwrap_or_else(|| panic!("every bulk update run kept: {json:#}"));
+    assert_eq!(runs.len(), 2, "one figure per run: {runs:?}");
+    let (low, middle, high) = (
+        figure("bulk_update.seconds_min"),
+        figure("bulk_update.seconds"),
+        figure("bulk_update.seconds_max"),
+    );
+    assert!(
+        0.0 < low && low <= middle && middle <= high,
+        "{low} {middle} {high}"
+    );
+    for target in [
+        "bulk_update_time",
+        "producer_snapshot",
+        "latency_p99",
+        "rss_producer",
+    ] {
+        assert!(
+            json["targets"][target]["met"].is_boolean(),
+            "target {target} judged: {json:#}"
+        );
+    }
     for run in ["latency", "latency.lag0"] {
         let (p50, p99, max) = (
             figure(&format!("{run}.p50_ms")),
@@ -133,6 +161,7 @@ fn a_small_run_reports_every_figure() {
 
     let text = std::fs::read_to_string(&markdown).expect("markdown");
     assert!(text.contains("`producer.rows_per_s`"), "{text}");
+    assert!(text.contains("| target | figure |"), "{text}");
     assert!(!text.contains("old\n"), "the old table is replaced: {text}");
     assert!(
         text.ends_with("<!-- bench:results:end -->\nprose\n"),

@@ -22,6 +22,9 @@ pub struct ProducerMetrics {
     /// Database clock minus the time up to which every row is published: how far behind the
     /// table the topic is (about `commit_lag` when caught up).
     pub watermark_lag_seconds: Gauge,
+    /// Database clock minus the oldest change past the read bound, when caught up (0 when
+    /// none waits): how long a committed change has waited behind the bound.
+    pub held_back_seconds: Gauge,
     /// Rows sent to the dead-letter topic, by stage.
     pub dead_letters: IntCounterVec,
     /// Calls to the schema registry, by outcome.
@@ -68,6 +71,10 @@ impl ProducerMetrics {
                 "sluice_producer_watermark_lag_seconds",
                 "Database clock minus the time up to which every row is published (about the commit lag when caught up).",
             )?,
+            held_back_seconds: Gauge::new(
+                "sluice_producer_held_back_seconds",
+                "Database clock minus the oldest change past the read bound, when caught up (0 when none waits).",
+            )?,
             dead_letters: IntCounterVec::new(
                 Opts::new(
                     "sluice_producer_dlq_records_total",
@@ -92,6 +99,7 @@ impl ProducerMetrics {
         registry.register(Box::new(metrics.poll_seconds.clone()))?;
         registry.register(Box::new(metrics.watermark_seconds.clone()))?;
         registry.register(Box::new(metrics.watermark_lag_seconds.clone()))?;
+        registry.register(Box::new(metrics.held_back_seconds.clone()))?;
         registry.register(Box::new(metrics.dead_letters.clone()))?;
         registry.register(Box::new(metrics.registry_requests.clone()))?;
         // Families with labels show up only once a child exists: create the expected ones.

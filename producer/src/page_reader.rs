@@ -84,7 +84,6 @@ impl EarlyBound {
 pub struct PageReader {
     pool: MySqlPool,
     query: KeysetQuery,
-    layout: RowLayout,
     read_bound: ReadBound,
     batch_size: u32,
     seconds: Histogram,
@@ -104,7 +103,6 @@ impl PageReader {
     ) -> Self {
         Self {
             pool,
-            layout: query.layout(),
             query,
             read_bound,
             batch_size,
@@ -136,12 +134,10 @@ impl PageReader {
         let (rows, now) = tokio::join!(page, database_clock(&self.pool));
         let mut rows = rows?;
         let full = rows.len() >= self.batch_size as usize;
-        let last_key = rows
-            .last()
-            .map(|row| row::key(row, self.layout))
-            .transpose()?;
+        let layout = self.query.layout();
+        let last_key = rows.last().map(|row| row::key(row, layout)).transpose()?;
         let mut unreadable = None;
-        rows.retain(|row| match row::timestamp(row, self.layout) {
+        rows.retain(|row| match row::timestamp(row, layout) {
             Ok(at) => at.is_some_and(|at| at <= bound),
             Err(error) => {
                 unreadable.get_or_insert(error);
@@ -209,12 +205,13 @@ impl PageReader {
     }
 }
 
-/// A page reader that is either at hand or busy reading the next page on its own task.
+/// A page reader that is either at hand or busy reading the next page on its own task. The
+/// reader is boxed so it moves between the two as a pointer.
 pub enum ReadAhead {
     /// Not reading.
-    Idle(PageReader),
+    Idle(Box<PageReader>),
     /// Reading the page after some position.
-    Reading(JoinHandle<(PageReader, Result<Page, sqlx::Error>)>),
+    Reading(JoinHandle<(Box<PageReader>, Result<Page, sqlx::Error>)>),
 }
 
 impl ReadAhead {
@@ -230,7 +227,9 @@ impl ReadAhead {
     }
 
     /// The page read ahead, if one was being read; the reader is idle again afterwards.
-    pub async fn finish(self) -> anyhow::Result<(PageReader, Option<Result<Page, sqlx::Error>>)> {
+    pub async fn finish(
+        self,
+    ) -> anyhow::Result<(Box<PageReader>, Option<Result<Page, sqlx::Error>>)> {
         match self {
             ReadAhead::Idle(reader) => Ok((reader, None)),
             ReadAhead::Reading(task) => {

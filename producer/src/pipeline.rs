@@ -34,6 +34,10 @@ use crate::watermark_saver::WatermarkSaver;
 /// Pause after a failed query or publish before trying the same page again.
 const RETRY_PAUSE: Duration = Duration::from_secs(1);
 
+/// The pause before the next poll after one that found changes, when shorter than
+/// `poll_interval_ms`; a poll that finds none waits the whole interval.
+const POLL_WHILE_CHANGING: Duration = Duration::from_millis(100);
+
 /// Pages queued and not yet acknowledged, at most. A queued page holds only librdkafka's copies
 /// of its records (about 350 KB for 5 000 products), and with one page in flight the producer
 /// spent most of its time waiting for `linger.ms` and the broker's round trip.
@@ -63,6 +67,8 @@ pub struct Pipeline {
     pub(crate) last_bound: Option<chrono::NaiveDateTime>,
     /// Whether a first run reads the table in key order: its key is its primary key.
     pub(crate) snapshot_by_key: bool,
+    /// Digits of a second the timestamp column keeps.
+    pub(crate) timestamp_digits: i64,
     /// Ready while the loop runs with its connections up.
     pub(crate) readiness: sluice_common::observe::Readiness,
 }
@@ -74,7 +80,9 @@ impl Pipeline {
     pub async fn run(mut self, shutdown: Shutdown, until_caught_up: bool) -> anyhow::Result<()> {
         let saved = self.store.load()?;
         let commit_lag = Duration::from_millis(self.settings.commit_lag_ms);
-        let mut read_bound = ReadBound::new(&self.pool, commit_lag).await;
+        let mut read_bound = ReadBound::new(&self.pool, commit_lag)
+            .await
+            .for_fractional_digits(self.timestamp_digits);
         let start = match saved {
             Some(saved) => saved,
             None => match self.first_position(&mut read_bound, &shutdown).await {
@@ -89,13 +97,13 @@ impl Pipeline {
             self.table,
             self.encoder.schema_id()
         );
-        let mut reading = ReadAhead::Idle(PageReader::new(
+        let mut reading = ReadAhead::Idle(Box::new(PageReader::new(
             self.pool.clone(),
             self.query.clone(),
             read_bound,
             self.settings.batch_size,
             self.metrics.poll_seconds.clone(),
-        ));
+        )));
         let poll_interval = Duration::from_millis(self.settings.poll_interval_ms);
         self.readiness.set(true);
         // Where the next page starts: the end of the last page queued.
@@ -123,6 +131,7 @@ impl Pipeline {
             self.database_now = Some(page.now);
             self.last_bound = Some(page.bound);
             let caught_up = page.caught_up();
+            let found_changes = !page.rows.is_empty();
             if let Some(end) = page.end(self.query.layout())? {
                 if !caught_up {
                     reading = reading.start(end);
@@ -152,8 +161,18 @@ impl Pipeline {
                 continue;
             }
             self.show_watermark(&acknowledged, caught_up);
+            if caught_up {
+                self.show_held_back().await;
+            }
             self.progress.maybe_log(&self.metrics, &acknowledged, false);
-            if caught_up && (until_caught_up || shutdown.sleep(poll_interval).await) {
+            // While changes keep coming the next poll comes sooner: a change then waits for the
+            // poll after its commit, not for a whole interval.
+            let pause = if found_changes {
+                poll_interval.min(POLL_WHILE_CHANGING)
+            } else {
+                poll_interval
+            };
+            if caught_up && (until_caught_up || shutdown.sleep(pause).await) {
                 break;
             }
         }
@@ -278,6 +297,25 @@ impl Pipeline {
             self.metrics
                 .watermark_lag_seconds
                 .set(lag.num_microseconds().unwrap_or(i64::MAX) as f64 / 1e6);
+        }
+    }
+
+    /// How long the oldest change past the read bound has waited, by the database's clock.
+    /// Best effort: a failed query leaves the figure as it was.
+    async fn show_held_back(&self) {
+        let (Some(bound), Some(now)) = (self.last_bound, self.database_now) else {
+            return;
+        };
+        match self.query.oldest_held_back(&self.pool, bound).await {
+            Ok(oldest) => {
+                let waited = oldest.map_or(chrono::TimeDelta::zero(), |at| {
+                    (now - at).max(chrono::TimeDelta::zero())
+                });
+                self.metrics
+                    .held_back_seconds
+                    .set(waited.num_microseconds().unwrap_or(i64::MAX) as f64 / 1e6);
+            }
+            Err(error) => tracing::debug!("reading the oldest change held back failed: {error}"),
         }
     }
 

@@ -69,6 +69,13 @@ pub async fn prepare(settings: &Settings, shutdown: &Shutdown) -> anyhow::Result
             bail!("table {table} has no column `{required}` (producer.key_column / producer.timestamp_column)");
         }
     }
+    let timestamp_digits = columns
+        .iter()
+        .find(|c| {
+            c.name
+                .eq_ignore_ascii_case(&settings.producer.timestamp_column)
+        })
+        .map_or(6, |c| c.fractional_digits);
     let primary_key = primary_key(&pool, &mysql_settings.database, &mysql_settings.table).await?;
     let snapshot_by_key = reads_first_by_key(&primary_key, &settings.producer.key_column);
     let (key_column, timestamp_column) = (
@@ -168,6 +175,7 @@ pub async fn prepare(settings: &Settings, shutdown: &Shutdown) -> anyhow::Result
         database_now: None,
         last_bound: None,
         snapshot_by_key,
+        timestamp_digits,
         readiness,
     }))
 }

@@ -17,8 +17,14 @@ async fn the_keyset_index_is_found_by_its_columns() {
         ("INDEX by_time (ts, id)", Some("by_time")),
         // InnoDB ends a secondary index with the primary key: (ts) is (ts, id).
         ("INDEX ts_only (ts)", Some("ts_only")),
-        ("INDEX other (ts, name), INDEX good (ts, id, name)", Some("good")),
-        ("INDEX key_first (id, ts), INDEX name_first (name, ts)", None),
+        (
+            "INDEX other (ts, name), INDEX good (ts, id, name)",
+            Some("good"),
+        ),
+        (
+            "INDEX key_first (id, ts), INDEX name_first (name, ts)",
+            None,
+        ),
         ("", None),
     ];
     for (n, (indexes, expected)) in cases.into_iter().enumerate() {

@@ -122,13 +122,15 @@ impl Default for RegistrySettings {
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct ProducerSettings {
-    /// Milliseconds to wait before polling again once the table is caught up.
+    /// Milliseconds to wait before polling again once the table is caught up; 100 at most
+    /// while the last poll found changes.
     pub poll_interval_ms: u64,
     /// Rows read per page; a full page is followed at once by the next.
     pub batch_size: u32,
     /// Milliseconds a row must be old (by the database's clock) before it is read, so a
-    /// transaction that commits late with an earlier `last_updated` is still seen. A transaction
-    /// that stays open longer than this can be missed.
+    /// transaction that commits late with an earlier `last_updated` is still seen; not applied
+    /// where open transactions are seen to the microsecond. Elsewhere a transaction that stays
+    /// open longer than this can be missed.
     pub commit_lag_ms: u64,
     /// Avro schema the records are written with; each field is read from the column of its name.
     pub schema_file: String,

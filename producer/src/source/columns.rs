@@ -13,6 +13,8 @@ pub struct TableColumn {
     pub name: String,
     /// `DATA_TYPE`, lower case: `int`, `varchar`, `timestamp`, …
     pub data_type: String,
+    /// Digits of a second a temporal column keeps (`TIMESTAMP(3)`: 3); 6 for other columns.
+    pub fractional_digits: i64,
 }
 
 /// The columns of `database.table`, in table order; empty when the table does not exist.
@@ -22,7 +24,8 @@ pub async fn table_columns(
     table: &str,
 ) -> Result<Vec<TableColumn>, sqlx::Error> {
     sqlx::query_as(
-        "SELECT CAST(column_name AS CHAR) AS name, LOWER(CAST(data_type AS CHAR)) AS data_type
+        "SELECT CAST(column_name AS CHAR) AS name, LOWER(CAST(data_type AS CHAR)) AS data_type,
+                CAST(COALESCE(datetime_precision, 6) AS SIGNED) AS fractional_digits
          FROM information_schema.columns WHERE table_schema = ? AND table_name = ?
          ORDER BY ordinal_position",
     )
@@ -309,6 +312,7 @@ mod tests {
         TableColumn {
             name: name.into(),
             data_type: data_type.into(),
+            fractional_digits: 6,
         }
     }
 

@@ -19,6 +19,7 @@ use sqlx::MySql;
 const TIE_PAGE_TEMPLATE: &str = include_str!("tie_page.sql");
 const PAGE_TEMPLATE: &str = include_str!("page.sql");
 const KEY_PAGE_TEMPLATE: &str = include_str!("key_page.sql");
+const HELD_BACK_TEMPLATE: &str = include_str!("held_back.sql");
 
 /// Quotes an identifier for MySQL: backticks around it, inner backticks doubled.
 pub fn quote_identifier(name: &str) -> String {
@@ -44,6 +45,7 @@ pub struct KeysetQuery {
     tie_sql: String,
     sql: String,
     key_sql: String,
+    held_back_sql: String,
     layout: RowLayout,
 }
 
@@ -91,6 +93,7 @@ impl KeysetQuery {
             tie_sql: fill(TIE_PAGE_TEMPLATE),
             sql: fill(PAGE_TEMPLATE),
             key_sql: fill(KEY_PAGE_TEMPLATE),
+            held_back_sql: fill(HELD_BACK_TEMPLATE),
             layout,
         }
     }
@@ -113,6 +116,20 @@ impl KeysetQuery {
     /// The key-order page's SQL text, for EXPLAIN and for logs.
     pub fn key_sql(&self) -> &str {
         &self.key_sql
+    }
+
+    /// The timestamp of the oldest row past `bound`, if any: the change that has waited
+    /// longest to be read.
+    pub async fn oldest_held_back(
+        &self,
+        pool: &sqlx::MySqlPool,
+        bound: NaiveDateTime,
+    ) -> Result<Option<NaiveDateTime>, sqlx::Error> {
+        let oldest: Option<chrono::DateTime<chrono::Utc>> = sqlx::query_scalar(&self.held_back_sql)
+            .bind(bound)
+            .fetch_one(pool)
+            .await?;
+        Ok(oldest.map(|at| at.naive_utc()))
     }
 
     /// The key-order page after key `after_key`, bound and ready to run.

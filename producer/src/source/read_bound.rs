@@ -1,14 +1,22 @@
 //! How far the producer may read right now.
 //!
-//! Rows are read only up to a bound that a row still to be committed cannot fall behind:
-//! `NOW(6) - commit_lag` by the database's clock, and, when the user may see other sessions'
-//! transactions (the PROCESS privilege), no later than the start of the oldest open transaction
-//! that has written rows. A long transaction then delays the pipeline instead of losing its rows.
-//! With performance_schema's transaction and statement events (on by default in MySQL 8; see
-//! the stack's MariaDB flags) that start is known to the microsecond, so a small commit lag
-//! costs no more than the transactions' own length; from `information_schema` alone it is known
-//! to the second and read one second early. Without PROCESS only the lag protects, and a
-//! transaction open longer than it can be missed.
+//! Invariant: rows are read only up to a bound that a row still to be committed cannot fall
+//! behind. When the user may see other sessions' transactions (the PROCESS privilege), that is
+//! no later than the start of the oldest open transaction that has written rows or waits for a
+//! lock, so a long transaction delays the pipeline instead of losing its rows. With
+//! performance_schema's transaction and statement events (on by default in MySQL 8; see the
+//! stack's MariaDB flags) that start, and that of every statement waiting for a lock, is known
+//! to the microsecond, and no time lag is added: committed rows wait for nothing but
+//! the open work older than them, so a row changed every few milliseconds is still read at
+//! every poll. From `information_schema` alone the start is known to the second and read one
+//! second early, and `commit_lag` applies too; without PROCESS only `commit_lag` protects, and a
+//! transaction open longer than it can be missed. In both, a row changed more often than the
+//! lag waits while its changes go on.
+//!
+//! A timestamp column with fewer digits than microseconds stamps a row earlier than the work
+//! that wrote it (`TIMESTAMP(0)` cuts 12:00:00.7 to 12:00:00; MySQL 8 rounds, which can go
+//! either way), so the bound is then cut to the column's precision and stops just before that:
+//! open work that began at or after the bound writes nothing older.
 
 use std::time::{Duration, Instant};
 
@@ -50,6 +58,8 @@ pub enum TransactionView {
 pub struct ReadBound {
     view: TransactionView,
     commit_lag: Duration,
+    /// The timestamp column's resolution, in microseconds: 1 for `TIMESTAMP(6)`.
+    resolution_micros: i64,
     last_held_back_log: Option<Instant>,
 }
 
@@ -59,13 +69,23 @@ impl ReadBound {
         let view = transaction_view(pool).await;
         match view {
             TransactionView::Precise => tracing::info!(
-                "open transactions hold reading back to their start, to the microsecond (performance_schema)"
+                "open transactions and statements waiting for a lock hold reading back to their start, to \
+                 the microsecond (performance_schema); producer.commit_lag_ms is not needed and \
+                 not applied"
             ),
             TransactionView::WholeSeconds => tracing::info!(
-                "open transactions hold reading back to one second before their start (information_schema); turn on performance_schema's transaction and statement events for a bound to the microsecond"
+                "open transactions hold reading back to one second before their start \
+                 (information_schema), and rows are read once producer.commit_lag_ms ({} ms) \
+                 old: a row changed more often than that waits while its changes go on; turn on \
+                 performance_schema's transaction and statement events for a bound to the \
+                 microsecond and no lag",
+                commit_lag.as_millis()
             ),
             TransactionView::None => tracing::warn!(
-                "the MySQL user cannot see open transactions (grant it PROCESS): only producer.commit_lag_ms ({} ms) protects against late commits, and a transaction open longer than that can be missed",
+                "the MySQL user cannot see open transactions (grant it PROCESS): only \
+                 producer.commit_lag_ms ({} ms) protects against late commits, a transaction \
+                 open longer than that can be missed, and a row changed more often than that \
+                 waits while its changes go on (sluice_producer_held_back_seconds)",
                 commit_lag.as_millis()
             ),
         }
@@ -77,8 +97,16 @@ impl ReadBound {
         Self {
             view,
             commit_lag,
+            resolution_micros: 1,
             last_held_back_log: None,
         }
+    }
+
+    /// For a timestamp column that keeps `digits` digits of a second (0 to 6).
+    pub fn for_fractional_digits(mut self, digits: i64) -> Self {
+        let digits = u32::try_from(digits.clamp(0, 6)).unwrap_or(6);
+        self.resolution_micros = 10_i64.pow(6 - digits);
+        self
     }
 
     /// How much of the open transactions this bound sees.
@@ -86,12 +114,21 @@ impl ReadBound {
         self.view
     }
 
+    /// How old a row must be before it is read: none with the precise view, which sees every
+    /// piece of open work that could still commit an older row.
+    pub fn lag(&self) -> Duration {
+        match self.view {
+            TransactionView::Precise => Duration::ZERO,
+            TransactionView::WholeSeconds | TransactionView::None => self.commit_lag,
+        }
+    }
+
     /// The newest timestamp that may be read now, and the database's clock (both UTC).
     pub async fn current(
         &mut self,
         pool: &MySqlPool,
     ) -> Result<(NaiveDateTime, NaiveDateTime), sqlx::Error> {
-        let lag = i64::try_from(self.commit_lag.as_micros()).unwrap_or(i64::MAX);
+        let lag = i64::try_from(self.lag().as_micros()).unwrap_or(i64::MAX);
         let margin = STATEMENT_TO_TRANSACTION_MARGIN.as_micros() as i64;
         let query = match self.view {
             TransactionView::Precise => sqlx::query_as(PRECISE_SQL).bind(lag).bind(margin),
@@ -100,6 +137,7 @@ impl ReadBound {
         };
         let (bound, lag_bound, now): (NaiveDateTime, NaiveDateTime, NaiveDateTime) =
             query.bind(lag).fetch_one(pool).await?;
+        let bound = before_open_work(bound, self.resolution_micros);
         if lag_bound - bound >= HELD_BACK_WORTH_SAYING {
             let due = self
                 .last_held_back_log
@@ -113,6 +151,19 @@ impl ReadBound {
         }
         Ok((bound, now))
     }
+}
+
+/// The newest timestamp a column of `resolution_micros` may be read up to, given that no open
+/// work began before `bound`: such work stamps its rows no earlier than `bound` cut to the
+/// resolution, so reading stops one microsecond before that. At microsecond resolution that is
+/// `bound` itself.
+fn before_open_work(bound: NaiveDateTime, resolution_micros: i64) -> NaiveDateTime {
+    if resolution_micros <= 1 {
+        return bound;
+    }
+    let micros = bound.and_utc().timestamp_micros();
+    let cut = micros - micros.rem_euclid(resolution_micros) - 1;
+    chrono::DateTime::from_timestamp_micros(cut).map_or(bound, |at| at.naive_utc())
 }
 
 /// The database's clock (UTC), for the lag while no read bound is taken.
@@ -139,5 +190,51 @@ async fn transaction_view(pool: &MySqlPool) -> TransactionView {
         TransactionView::Precise
     } else {
         TransactionView::WholeSeconds
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_the_precise_view_reads_without_a_lag() {
+        let lag = Duration::from_millis(2000);
+        let bound = |view| ReadBound::with_view(view, lag).lag();
+        assert_eq!(bound(TransactionView::Precise), Duration::ZERO);
+        assert_eq!(bound(TransactionView::WholeSeconds), lag);
+        assert_eq!(bound(TransactionView::None), lag);
+    }
+
+    fn at(text: &str) -> NaiveDateTime {
+        NaiveDateTime::parse_from_str(text, "%Y-%m-%d %H:%M:%S%.f").expect("timestamp")
+    }
+
+    #[test]
+    fn a_coarse_column_is_read_up_to_just_before_the_bound_cut_to_its_precision() {
+        let bound = at("2026-12-01 12:00:07.654321");
+        assert_eq!(before_open_work(bound, 1), bound);
+        assert_eq!(
+            before_open_work(bound, 1_000_000),
+            at("2026-12-01 12:00:06.999999")
+        );
+        assert_eq!(
+            before_open_work(bound, 1_000),
+            at("2026-12-01 12:00:07.653999")
+        );
+        // A bound on a whole second: work that began then stamps that second.
+        assert_eq!(
+            before_open_work(at("2026-12-01 12:00:07"), 1_000_000),
+            at("2026-12-01 12:00:06.999999")
+        );
+        let digits = |n| {
+            ReadBound::with_view(TransactionView::Precise, Duration::ZERO)
+                .for_fractional_digits(n)
+                .resolution_micros
+        };
+        assert_eq!(
+            (digits(0), digits(3), digits(6), digits(9)),
+            (1_000_000, 1_000, 1, 1)
+        );
     }
 }

@@ -8,8 +8,12 @@
 -- Which sessions count:
 --   * any with work younger than a second: information_schema.innodb_trx is a cache InnoDB
 --     refreshes at most every 0.1 s, so a transaction just begun may not be listed yet;
---   * older ones only if innodb_trx lists them as having written or locked rows, so a long
---     read-only query does not hold the pipeline back;
+--   * any running a statement that waits for a lock, however long it has waited: one waiting
+--     for a table's metadata lock, say, has touched no row and is in no list of InnoDB's, yet
+--     the rows it writes once it has the lock carry its start (the event's name cannot tell a
+--     write: a prepared statement is `statement/com/Execute`, whatever it does);
+--   * older ones only if innodb_trx lists them as having written or locked rows, or as waiting
+--     for a lock, so a long read-only query does not hold the pipeline back;
 --   * a writer whose session performance_schema does not follow counts from its whole-second
 --     trx_started, one second early. (One it follows but sees no open transaction of has
 --     committed since InnoDB's cache was filled.)
@@ -18,7 +22,9 @@ SELECT LEAST(
     COALESCE(
         (SELECT MIN(NOW(6) - INTERVAL (work.age DIV 1000000 + ?) MICROSECOND)
          FROM (SELECT th.PROCESSLIST_ID AS session,
-                      GREATEST(COALESCE(t.TIMER_WAIT, 0), COALESCE(s.TIMER_WAIT, 0)) AS age
+                      GREATEST(COALESCE(t.TIMER_WAIT, 0), COALESCE(s.TIMER_WAIT, 0)) AS age,
+                      (s.THREAD_ID IS NOT NULL
+                       AND th.PROCESSLIST_STATE LIKE 'Waiting for %lock') AS waiting
                FROM performance_schema.threads th
                LEFT JOIN performance_schema.events_transactions_current t
                       ON t.THREAD_ID = th.THREAD_ID AND t.STATE = 'ACTIVE'
@@ -27,14 +33,16 @@ SELECT LEAST(
                WHERE th.PROCESSLIST_ID <> CONNECTION_ID()) work
          WHERE work.age > 0
            AND (work.age < 1000000000000
+                OR work.waiting
                 OR work.session IN (SELECT trx_mysql_thread_id FROM information_schema.innodb_trx
-                                    WHERE trx_rows_modified > 0 OR trx_rows_locked > 0))),
+                                    WHERE trx_rows_modified > 0 OR trx_rows_locked > 0
+                                       OR trx_state = 'LOCK WAIT'))),
         NOW(6) + INTERVAL 1 DAY),
     COALESCE(
         (SELECT CONVERT_TZ(MIN(x.trx_started), 'SYSTEM', '+00:00') - INTERVAL 1 SECOND
          FROM information_schema.innodb_trx x
          WHERE x.trx_mysql_thread_id <> CONNECTION_ID()
-           AND (x.trx_rows_modified > 0 OR x.trx_rows_locked > 0)
+           AND (x.trx_rows_modified > 0 OR x.trx_rows_locked > 0 OR x.trx_state = 'LOCK WAIT')
            AND NOT EXISTS (
                SELECT 1
                FROM performance_schema.threads th

@@ -237,6 +237,7 @@ mod tests {
         let column = |name: &str, data_type: &str| TableColumn {
             name: name.into(),
             data_type: data_type.into(),
+            fractional_digits: 6,
         };
         let table = [
             column("id", "int"),

@@ -1,0 +1,129 @@
+//! The targets a run is judged against, checked by the bench on the figures it measured, so
+//! BENCHMARKS.md states which were met rather than anyone typing it.
+
+use crate::report::Results;
+
+/// Peak RSS every sluice process must stay under, in MiB.
+const RSS_LIMIT_MB: f64 = 64.0;
+/// Lowest share of its ceiling a sluice path must reach.
+const SHARE_OF_CEILING: f64 = 0.7;
+
+/// Checks every target whose figures the run measured.
+pub fn check(results: &mut Results) {
+    results.target(
+        "producer_snapshot",
+        "first snapshot ≥ 0.7 × the lower producer ceiling",
+        "producer.ratio_to_ceiling",
+        false,
+        SHARE_OF_CEILING,
+    );
+    results.target(
+        "consumer_group",
+        "consumer group ≥ 0.7 × kafka-consumer-perf-test",
+        "consumer.ratio_to_perf_test",
+        false,
+        SHARE_OF_CEILING,
+    );
+    results.target(
+        "bulk_update_time",
+        "bulk update of every row (one timestamp) ≤ 1.5 × the first snapshot's time",
+        "bulk_update.ratio_to_snapshot",
+        true,
+        1.5,
+    );
+    results.target(
+        "bulk_update_read",
+        "bulk update: producer ≥ 0.7 × the bare read of its pages",
+        "bulk_update.ratio_to_read",
+        false,
+        SHARE_OF_CEILING,
+    );
+    for run in ["latency", "latency.lag0"] {
+        if let Some(limit) = results.get(&format!("{run}.target_p99_ms")) {
+            results.target(
+                &format!("{}_p99", run.replace('.', "_")),
+                &format!("{run}: p99 commit to line ≤ applied lag + poll interval + 100 ms"),
+                &format!("{run}.p99_ms"),
+                true,
+                limit,
+            );
+        }
+        for (bound, at_most, limit) in [("low", false, 0.9), ("high", true, 1.1)] {
+            results.target(
+                &format!("{}_prometheus_{bound}", run.replace('.', "_")),
+                &format!("{run}: Prometheus p99 within 10 % of the measured p99"),
+                &format!("{run}.prometheus_p99_ratio"),
+                at_most,
+                limit,
+            );
+        }
+    }
+    for (key, figure) in [
+        ("rss_producer", "rss.producer_mb"),
+        ("rss_consumer", "rss.consumer_mb"),
+        ("rss_bulk_update", "bulk_update.rss_mb"),
+    ] {
+        results.target(
+            key,
+            &format!("{figure} ≤ {RSS_LIMIT_MB} MiB"),
+            figure,
+            true,
+            RSS_LIMIT_MB,
+        );
+    }
+    results.target(
+        "peer",
+        "first snapshot ≥ 3 × Debezium's (its defaults)",
+        "peer.debezium_ratio",
+        false,
+        3.0,
+    );
+}
+
+/// Says how many targets the run met, and names each one it did not.
+pub fn log(results: &Results) {
+    let targets = results.targets();
+    let missed: Vec<_> = targets.iter().filter(|t| !t.met()).collect();
+    tracing::info!(
+        "targets: {} of {} met",
+        targets.len() - missed.len(),
+        targets.len()
+    );
+    for target in missed {
+        tracing::warn!(
+            "target not met: {} ({} = {:.3}, limit {:.3})",
+            target.label,
+            target.figure,
+            target.value,
+            target.limit
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_measured_figures_are_judged_and_limits_come_from_the_run() {
+        let mut results = Results::default();
+        results.set("producer.ratio_to_ceiling", "p", "×", 0.65);
+        results.set("bulk_update.ratio_to_snapshot", "b", "×", 1.2);
+        results.set("latency.p99_ms", "l", "ms", 590.0);
+        results.set("latency.target_p99_ms", "t", "ms", 600.0);
+        check(&mut results);
+        let judged: Vec<(&str, bool)> = results
+            .targets()
+            .iter()
+            .map(|t| (t.key.as_str(), t.met()))
+            .collect();
+        assert_eq!(
+            judged,
+            [
+                ("producer_snapshot", false),
+                ("bulk_update_time", true),
+                ("latency_p99", true)
+            ]
+        );
+    }
+}
