@@ -1,6 +1,7 @@
 //! End-to-end latency under a steady stream of updates: the pipeline runs as `make run` runs it
 //! (metrics on the ports Prometheus scrapes), `sluice-loadgen simulate` updates products at a
-//! fixed rate, and every line is timed from its row's commit to its appearance in a file.
+//! fixed rate, every line is timed from its row's `last_updated` to its appearance in a file,
+//! and every update from its commit to the first line that carries it (see `per_change`).
 
 use std::net::TcpListener;
 use std::time::{Duration, Instant};
@@ -9,9 +10,10 @@ use chrono::Utc;
 
 use crate::context::Bench;
 use crate::offsets::{self, CommitWatch};
+use crate::per_change::{self, PerChange};
 use crate::process::Measured;
 use crate::prometheus_query::latency_quantile_ms;
-use crate::tail::{quantile, Tail};
+use crate::tail::{quantile, Seen, Tail};
 use sluice_common::settings::IsolatedRun;
 
 /// Products the updates pick from.
@@ -21,7 +23,7 @@ const SCRAPE_WAIT: Duration = Duration::from_secs(6);
 const CATCH_UP_PATIENCE: Duration = Duration::from_secs(120);
 
 /// What one latency run saw.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct Latency {
     /// Lines timed.
     pub records: usize,
@@ -35,6 +37,10 @@ pub struct Latency {
     pub prometheus_p50_ms: f64,
     /// 99th percentile from Prometheus.
     pub prometheus_p99_ms: f64,
+    /// Every update, timed from its commit.
+    pub changes: PerChange,
+    /// Updates per second the load generator reached.
+    pub rate_reached: f64,
 }
 
 /// How a run is driven.
@@ -101,17 +107,32 @@ pub async fn measure(
 
     let from = Utc::now();
     let tail = Tail::start(names.out_dir(), from);
+    let journal = names.dir.join("updates.journal");
     let mut simulate = bench.sluice("sluice-loadgen", &sets)?;
     simulate
         .arg("simulate")
         .arg("--rate")
-        .arg(load.rate.to_string());
+        .arg(load.rate.to_string())
+        .arg("--journal")
+        .arg(&journal);
     let updates = Measured::spawn("sluice-loadgen", simulate, &names.dir.join("loadgen.log"))?;
+    let updating = Instant::now();
     tokio::time::sleep(Duration::from_secs(load.seconds)).await;
     updates.stop(Duration::from_secs(30))?;
+    let updated_for = updating.elapsed().as_secs_f64();
     caught_up(bench, &names, &mut processes, None).await?;
     tokio::time::sleep(Duration::from_millis(200)).await;
-    let mut latencies = tail.finish();
+    let lines = tail.finish();
+    let mut latencies: Vec<f64> = lines.iter().map(Seen::latency_ms).collect();
+    let committed = per_change::read_journal(&journal)?;
+    let changes = per_change::time_changes(&committed, &lines);
+    anyhow::ensure!(
+        changes.unseen == 0,
+        "{} of {} updates reached no line; see {}",
+        changes.unseen,
+        changes.updates,
+        names.dir.display()
+    );
     tokio::time::sleep(SCRAPE_WAIT).await;
     let to = Utc::now();
     let prometheus_p50_ms = latency_quantile_ms(prometheus, 0.5, from, to).await?;
@@ -131,6 +152,8 @@ pub async fn measure(
         max_ms: quantile(&mut latencies, 1.0).unwrap_or_default(),
         prometheus_p50_ms,
         prometheus_p99_ms,
+        rate_reached: changes.updates as f64 / updated_for,
+        changes,
     })
 }
 

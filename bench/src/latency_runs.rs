@@ -7,6 +7,7 @@ use sluice_producer::source::read_bound::ReadBound;
 
 use crate::context::Bench;
 use crate::report::Results;
+use crate::tail::quantile;
 use crate::{dataset, latency, Cli, LATENCY_TABLE};
 
 /// The latency runs: with the configured commit lag, then with none, so what sluice adds above
@@ -84,6 +85,35 @@ pub async fn run(bench: &Bench, cli: &Cli, results: &mut Results) -> anyhow::Res
             "ms",
             seen.p99_ms - applied - poll,
         );
+        let mut per_change = seen.changes.latencies_ms.clone();
+        results.set(
+            &key("updates"),
+            &format!("{about}: updates committed"),
+            "updates",
+            seen.changes.updates as f64,
+        );
+        results.set(
+            &key("rate_reached"),
+            &format!("{about}: updates per second reached"),
+            "updates/s",
+            seen.rate_reached,
+        );
+        results.set(
+            &key("coalesced"),
+            &format!("{about}: updates first seen in a line of a later update"),
+            "updates",
+            seen.changes.coalesced as f64,
+        );
+        for (name, q) in [("p50", 0.5), ("p99", 0.99), ("max", 1.0)] {
+            if let Some(ms) = quantile(&mut per_change, q) {
+                results.set(
+                    &key(&format!("change_{name}_ms")),
+                    &format!("{about}: {name} per change, commit to first line carrying it"),
+                    "ms",
+                    ms,
+                );
+            }
+        }
         results.set(
             &key("prometheus_p50_ms"),
             &format!("{about}: p50 from the Prometheus histogram"),

@@ -13,6 +13,7 @@ mod latency_runs;
 mod machine;
 mod offsets;
 mod peer;
+mod per_change;
 mod perf_test;
 mod process;
 mod prometheus_query;

@@ -1,5 +1,6 @@
-//! Watches the consumers' output files and times each new line as it appears: the moment a
-//! downstream reader could first see it, minus the row's `last_updated`.
+//! Watches the consumers' output files and notes each new line as it appears: the moment a
+//! downstream reader could first see it, with the line's id, `last_updated` and the update
+//! number its name ends with (` #N`, from `sluice-loadgen simulate`).
 
 use std::collections::HashMap;
 use std::fs::File;
@@ -15,10 +16,33 @@ use chrono::{DateTime, Utc};
 /// How often the files are looked at; the measurement error of each latency.
 const LOOK_EVERY: Duration = Duration::from_millis(2);
 
+/// A line as the watcher saw it appear.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Seen {
+    /// The product's id.
+    pub id: i64,
+    /// The update number its name ends with, if it has one.
+    pub update: Option<u64>,
+    /// Its `last_updated`.
+    pub last_updated: DateTime<Utc>,
+    /// When the watcher first saw it.
+    pub at: DateTime<Utc>,
+}
+
+impl Seen {
+    /// From its row's `last_updated` to the moment it was seen, in milliseconds.
+    pub fn latency_ms(&self) -> f64 {
+        (self.at - self.last_updated)
+            .num_microseconds()
+            .unwrap_or(0) as f64
+            / 1000.0
+    }
+}
+
 /// A background watcher of one output folder.
 pub struct Tail {
     stop: Arc<AtomicBool>,
-    thread: JoinHandle<Vec<f64>>,
+    thread: JoinHandle<Vec<Seen>>,
 }
 
 impl Tail {
@@ -30,16 +54,16 @@ impl Tail {
         Self { stop, thread }
     }
 
-    /// Stops watching; the latency of every timed line, in milliseconds.
-    pub fn finish(self) -> Vec<f64> {
+    /// Stops watching; every line seen about a row updated since the start, in order seen.
+    pub fn finish(self) -> Vec<Seen> {
         self.stop.store(true, Ordering::SeqCst);
         self.thread.join().unwrap_or_default()
     }
 }
 
-fn watch(folder: &std::path::Path, since: DateTime<Utc>, stop: &AtomicBool) -> Vec<f64> {
+fn watch(folder: &std::path::Path, since: DateTime<Utc>, stop: &AtomicBool) -> Vec<Seen> {
     let mut files: HashMap<PathBuf, (File, Vec<u8>)> = HashMap::new();
-    let mut latencies = Vec::new();
+    let mut lines = Vec::new();
     let mut chunk = vec![0u8; 1 << 16];
     loop {
         // One last pass after the stop request picks up what was written just before it.
@@ -65,26 +89,34 @@ fn watch(folder: &std::path::Path, since: DateTime<Utc>, stop: &AtomicBool) -> V
                 partial.extend_from_slice(&chunk[..read]);
                 while let Some(end) = partial.iter().position(|&b| b == b'\n') {
                     let line: Vec<u8> = partial.drain(..=end).collect();
-                    if let Some(updated) = last_updated(&line).filter(|at| *at >= since) {
-                        let latency = seen - updated;
-                        latencies.push(latency.num_microseconds().unwrap_or(0) as f64 / 1000.0);
+                    if let Some(line) = parse(&line, seen).filter(|l| l.last_updated >= since) {
+                        lines.push(line);
                     }
                 }
             }
         }
         if stopping {
-            return latencies;
+            return lines;
         }
         std::thread::sleep(LOOK_EVERY);
     }
 }
 
-fn last_updated(line: &[u8]) -> Option<DateTime<Utc>> {
+fn parse(line: &[u8], at: DateTime<Utc>) -> Option<Seen> {
     let value: serde_json::Value = serde_json::from_slice(line).ok()?;
     let text = value.get("last_updated")?.as_str()?;
-    DateTime::parse_from_rfc3339(text)
-        .ok()
-        .map(|at| at.to_utc())
+    let last_updated = DateTime::parse_from_rfc3339(text).ok()?.to_utc();
+    let update = value
+        .get("name")
+        .and_then(|name| name.as_str())
+        .and_then(|name| name.rsplit_once(" #"))
+        .and_then(|(_, n)| n.parse().ok());
+    Some(Seen {
+        id: value.get("id")?.as_i64()?,
+        update,
+        last_updated,
+        at,
+    })
 }
 
 /// The `q` quantile (0..=1) of `values` by nearest rank; `None` when empty.
@@ -123,7 +155,7 @@ mod tests {
         let tail = Tail::start(dir.path().to_path_buf(), since);
         std::thread::sleep(Duration::from_millis(50));
         let fresh = format!(
-            "{{\"id\":1,\"last_updated\":\"{}\"}}\n{{\"id\":2,\"last_updated\":\"2020-01-01T00:00:00Z\"}}\n",
+            "{{\"id\":1,\"name\":\"Lamp 1 #17\",\"last_updated\":\"{}\"}}\n{{\"id\":2,\"last_updated\":\"2020-01-01T00:00:00Z\"}}\n",
             Utc::now().format("%Y-%m-%dT%H:%M:%S%.6fZ")
         );
         let mut file = std::fs::OpenOptions::new()
@@ -132,11 +164,10 @@ mod tests {
             .expect("open");
         std::io::Write::write_all(&mut file, fresh.as_bytes()).expect("append");
         std::thread::sleep(Duration::from_millis(50));
-        let latencies = tail.finish();
-        assert_eq!(latencies.len(), 1, "{latencies:?}");
-        assert!(
-            latencies[0] >= 0.0 && latencies[0] < 1000.0,
-            "{latencies:?}"
-        );
+        let lines = tail.finish();
+        assert_eq!(lines.len(), 1, "{lines:?}");
+        assert_eq!((lines[0].id, lines[0].update), (1, Some(17)));
+        let latency = lines[0].latency_ms();
+        assert!((0.0..1000.0).contains(&latency), "{lines:?}");
     }
 }

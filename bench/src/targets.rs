@@ -48,6 +48,15 @@ pub fn check(results: &mut Results) {
                 limit,
             );
         }
+        if let Some(limit) = results.get(&format!("{run}.target_p99_ms")) {
+            results.target(
+                &format!("{}_change_p99", run.replace('.', "_")),
+                &format!("{run}: p99 per change, commit to first line, ≤ applied lag + poll interval + 100 ms"),
+                &format!("{run}.change_p99_ms"),
+                true,
+                limit,
+            );
+        }
         for (bound, at_most, limit) in [("low", false, 0.9), ("high", true, 1.1)] {
             results.target(
                 &format!("{}_prometheus_{bound}", run.replace('.', "_")),

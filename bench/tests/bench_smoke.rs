@@ -142,6 +142,25 @@ fn a_small_run_reports_every_figure() {
             "{run}: {p50} {p99} {max}"
         );
         assert!(figure(&format!("{run}.records")) > 100.0, "{run}: {json:#}");
+        let (c50, c99, cmax) = (
+            figure(&format!("{run}.change_p50_ms")),
+            figure(&format!("{run}.change_p99_ms")),
+            figure(&format!("{run}.change_max_ms")),
+        );
+        assert!(
+            0.0 <= c50 && c50 <= c99 && c99 <= cmax,
+            "{run} per change: {c50} {c99} {cmax}"
+        );
+        let updates = figure(&format!("{run}.updates"));
+        assert!(updates > 100.0, "{run}: {json:#}");
+        assert!(
+            figure(&format!("{run}.coalesced")) <= updates,
+            "{run}: {json:#}"
+        );
+        assert!(
+            figure(&format!("{run}.rate_reached")) > 0.0,
+            "{run}: {json:#}"
+        );
         assert!(
             figure(&format!("{run}.prometheus_p99_ms")) > 0.0,
             "{run}: {json:#}"

@@ -10,6 +10,17 @@ use sqlx::MySqlPool;
 
 use crate::source::keyset::quote_identifier;
 
+/// Why the simulation stopped early.
+#[derive(Debug, thiserror::Error)]
+pub enum SimulateError {
+    /// An update or commit failed.
+    #[error("updating products failed: {0}")]
+    Database(#[from] sqlx::Error),
+    /// The journal could not be written.
+    #[error("writing the update journal failed: {0}")]
+    Journal(#[from] std::io::Error),
+}
+
 /// Categories of the sample catalogue; `electronics` has a discount in the shipped sluice.toml.
 pub const CATEGORIES: [&str; 6] = ["electronics", "home", "toys", "books", "garden", "sports"];
 const NOUNS: [&str; 8] = [
@@ -66,14 +77,18 @@ pub fn random_price(rng: &mut impl Rng) -> f32 {
 }
 
 /// Updates random products among the first `products` ids at `rate` rows per second until
-/// shutdown, changing price and sometimes the name; logs the achieved rate every 5 s.
+/// shutdown, changing price and sometimes the name; logs the achieved rate every 5 s. Each
+/// update's name ends in ` #N`, N counting the updates from 0; with a `journal`, each update
+/// is written to it once committed as `N id commit-time` (Unix microseconds, this host's
+/// clock), so a reader of the output can time every change, not only those it saw a line of.
 pub async fn simulate(
     pool: &MySqlPool,
     table: &str,
     products: i64,
     rate: u32,
     shutdown: &Shutdown,
-) -> Result<u64, sqlx::Error> {
+    mut journal: Option<&mut dyn std::io::Write>,
+) -> Result<u64, SimulateError> {
     const TICK: Duration = Duration::from_millis(100);
     let per_tick = f64::from(rate) * TICK.as_secs_f64();
     let sql = format!(
@@ -100,7 +115,8 @@ pub async fn simulate(
             }
         }
         let mut transaction = pool.begin().await?;
-        for (price, id) in batch {
+        let first = updated;
+        for (price, id) in &batch {
             sqlx::query(&sql)
                 .bind(price)
                 .bind(updated)
@@ -110,6 +126,12 @@ pub async fn simulate(
             updated += 1;
         }
         transaction.commit().await?;
+        if let Some(journal) = journal.as_deref_mut() {
+            let committed = chrono::Utc::now().timestamp_micros();
+            for (n, (_, id)) in (first..).zip(&batch) {
+                writeln!(journal, "{n} {id} {committed}")?;
+            }
+        }
         if last_log.elapsed() >= Duration::from_secs(5) {
             let achieved = updated as f64 / started.elapsed().as_secs_f64();
             tracing::info!("updated {updated} rows ({achieved:.0}/s)");

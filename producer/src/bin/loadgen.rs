@@ -2,6 +2,7 @@
 
 use std::process::ExitCode;
 
+use anyhow::Context as _;
 use clap::{Parser, Subcommand};
 use sluice_common::settings::{self, ConfigArgs, Layers};
 use sluice_common::shutdown::Shutdown;
@@ -36,6 +37,10 @@ enum Command {
         /// Updates per second.
         #[arg(long, default_value_t = 200)]
         rate: u32,
+        /// File to append each committed update to, as `N id commit-time-µs` (N is the ` #N`
+        /// its name ends with), for timing each change downstream.
+        #[arg(long)]
+        journal: Option<std::path::PathBuf>,
     },
 }
 
@@ -69,13 +74,32 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 first + rows - 1
             );
         }
-        Command::Simulate { rate } => {
+        Command::Simulate { rate, journal } => {
             if existing == 0 {
                 anyhow::bail!("{table} is empty: run `sluice-loadgen seed` (or `make run`) first");
             }
+            let mut journal = match journal {
+                Some(path) => Some(std::io::BufWriter::new(
+                    std::fs::File::create(&path).with_context(|| {
+                        format!("cannot create the update journal {}", path.display())
+                    })?,
+                )),
+                None => None,
+            };
             tracing::info!("updating random products of {table} at {rate}/s; Ctrl-C to stop");
-            let updated =
-                loadgen::simulate(&pool, table, existing, rate, &Shutdown::on_signals()).await?;
+            let shutdown = Shutdown::on_signals();
+            let updated = loadgen::simulate(
+                &pool,
+                table,
+                existing,
+                rate,
+                &shutdown,
+                journal.as_mut().map(|j| j as &mut dyn std::io::Write),
+            )
+            .await?;
+            if let Some(mut journal) = journal {
+                std::io::Write::flush(&mut journal).context("flushing the update journal")?;
+            }
             tracing::info!("stopped after {updated} updates");
         }
     }
