@@ -1,9 +1,11 @@
-//! The incremental path after a bulk change: one `UPDATE` changes every row of the table, so
-//! every row shares the statement's timestamp, and the producer, past its first snapshot,
-//! publishes them all from its watermark. Beside it, the bare read of the same pages (the
-//! producer's own page reader, nothing sent). Each run is a fresh statement; every run is kept.
+//! The incremental path after a bulk change: one `UPDATE` changes every row of the table, and
+//! the producer, past its first snapshot, publishes them all from its watermark. Beside it, the
+//! bare read of the same pages (the producer's own page reader, nothing sent). Two shapes: every
+//! row sharing the statement's timestamp (a catalogue repriced), and every row with a timestamp
+//! of its own, in no relation to the key order (the pages walk the timestamp index and look each
+//! row up elsewhere in the table). Each run is a fresh statement; every run is kept.
 
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
 use sluice_common::settings::IsolatedRun;
@@ -13,6 +15,57 @@ use sluice_producer::source::keyset::quote_identifier;
 use crate::context::Bench;
 use crate::report::Results;
 use crate::{machine, snapshot, Cli};
+
+/// How the statement stamps the rows it changes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Shape {
+    /// Every row gets the statement's timestamp.
+    OneTimestamp,
+    /// Every row gets a timestamp of its own within the last `SPREAD_OVER` microseconds, in an
+    /// order unrelated to its key.
+    DistinctTimestamps,
+}
+
+/// A prime above any row count the bench uses: `(id * 7919) % SPREAD_OVER` differs for every
+/// id below it, so every row's timestamp is its own.
+const SPREAD_OVER: i64 = 10_000_019;
+
+impl Shape {
+    /// The figures' key prefix.
+    fn key(self) -> &'static str {
+        match self {
+            Shape::OneTimestamp => "bulk_update",
+            Shape::DistinctTimestamps => "spread_update",
+        }
+    }
+
+    /// What the figures' labels call it.
+    fn label(self) -> &'static str {
+        match self {
+            Shape::OneTimestamp => "bulk update, one timestamp",
+            Shape::DistinctTimestamps => "bulk update, distinct timestamps",
+        }
+    }
+
+    fn statement(self, table: &str) -> String {
+        let table = quote_identifier(table);
+        match self {
+            Shape::OneTimestamp => format!("UPDATE {table} SET price = price * 1.01"),
+            Shape::DistinctTimestamps => format!(
+                "UPDATE {table} SET price = price * 1.01, \
+                 last_updated = NOW(6) - INTERVAL ((id * 7919) % {SPREAD_OVER}) MICROSECOND"
+            ),
+        }
+    }
+
+    /// How long to wait before the statement, so its timestamps all fall after the last run's.
+    fn pause(self) -> Duration {
+        match self {
+            Shape::OneTimestamp => Duration::ZERO,
+            Shape::DistinctTimestamps => Duration::from_micros(SPREAD_OVER.unsigned_abs()),
+        }
+    }
+}
 
 /// The figures of every run, in order.
 #[derive(Debug, Default)]
@@ -25,8 +78,8 @@ struct Runs {
     producer_cpu_seconds: Vec<f64>,
 }
 
-/// `cli.runs` bulk updates of `table`, whose `rows` rows the producer of `names` has already
-/// published once (its snapshot) into `names.topic`.
+/// `cli.runs` bulk updates of `table` of each shape, in turn; the producer of `names` has
+/// already published its `rows` rows once (its snapshot) into `names.topic`.
 pub async fn run(
     bench: &Bench,
     cli: &Cli,
@@ -35,17 +88,34 @@ pub async fn run(
     rows: i64,
     results: &mut Results,
 ) -> anyhow::Result<()> {
+    let mut published = rows;
+    for shape in [Shape::OneTimestamp, Shape::DistinctTimestamps] {
+        let runs = runs_of(bench, cli, shape, table, names, rows, &mut published).await?;
+        record(results, shape, &runs);
+    }
+    Ok(())
+}
+
+/// The runs of one shape; `published` counts the records in the topic.
+async fn runs_of(
+    bench: &Bench,
+    cli: &Cli,
+    shape: Shape,
+    table: &str,
+    names: &IsolatedRun,
+    rows: i64,
+    published: &mut i64,
+) -> anyhow::Result<Runs> {
     let store = WatermarkStore::new(names.dir.join("watermark.json"));
-    let update = format!(
-        "UPDATE {} SET price = price * 1.01",
-        quote_identifier(table)
-    );
+    let update = shape.statement(table);
     let mut runs = Runs::default();
     for run in 1..=cli.runs {
+        let what = shape.label();
         tracing::info!(
-            "bulk update {run} of {}: one statement over {rows} rows",
+            "{what} {run} of {}: one statement over {rows} rows",
             cli.runs
         );
+        tokio::time::sleep(shape.pause()).await;
         let started = Instant::now();
         let changed = sqlx::query(&update)
             .execute(&bench.pool)
@@ -68,52 +138,53 @@ pub async fn run(
         );
         runs.read_rows_per_s.push(read as f64 / seconds);
 
-        let already = rows * i64::from(run);
-        let produced = snapshot::producer_adds(bench, names, already, rows)?;
+        let produced = snapshot::producer_adds(bench, names, *published, rows)?;
+        *published += rows;
         runs.producer_seconds.push(produced.seconds);
         runs.producer_rows_per_s.push(produced.rows_per_s);
         runs.producer_rss_mb.push(produced.usage.peak_rss_mb);
         runs.producer_cpu_seconds
             .push(produced.usage.cpu_seconds * 1e6 / rows as f64);
     }
-    record(results, &runs);
-    Ok(())
+    Ok(runs)
 }
 
-fn record(results: &mut Results, runs: &Runs) {
+fn record(results: &mut Results, shape: Shape, runs: &Runs) {
+    let (prefix, what) = (shape.key(), shape.label());
+    let key = |name: &str| format!("{prefix}.{name}");
     results.set_runs(
-        "bulk_update.statement_seconds",
-        "bulk update: the UPDATE statement itself (MariaDB)",
+        &key("statement_seconds"),
+        &format!("{what}: the UPDATE statement itself (MariaDB)"),
         "s",
         &runs.statement_seconds,
     );
     results.set_runs(
-        "bulk_update.read_rows_per_s",
-        "bulk update: bare read of its pages in timestamp order, nothing sent",
+        &key("read_rows_per_s"),
+        &format!("{what}: bare read of its pages in timestamp order, nothing sent"),
         "rows/s",
         &runs.read_rows_per_s,
     );
     results.set_runs(
-        "bulk_update.seconds",
-        "bulk update: producer start to last acknowledgement",
+        &key("seconds"),
+        &format!("{what}: producer start to last acknowledgement"),
         "s",
         &runs.producer_seconds,
     );
     results.set_runs(
-        "bulk_update.rows_per_s",
-        "bulk update: producer throughput",
+        &key("rows_per_s"),
+        &format!("{what}: producer throughput"),
         "rows/s",
         &runs.producer_rows_per_s,
     );
     results.set_runs(
-        "bulk_update.rss_mb",
-        "bulk update: producer peak RSS",
+        &key("rss_mb"),
+        &format!("{what}: producer peak RSS"),
         "MiB",
         &runs.producer_rss_mb,
     );
     results.set_runs(
-        "bulk_update.cpu_seconds_per_million",
-        "bulk update: producer CPU per million rows",
+        &key("cpu_seconds_per_million"),
+        &format!("{what}: producer CPU per million rows"),
         "s",
         &runs.producer_cpu_seconds,
     );
@@ -124,15 +195,15 @@ fn record(results: &mut Results, runs: &Runs) {
         .map(|(producer, read)| producer / read)
         .collect();
     results.set_runs(
-        "bulk_update.ratio_to_read",
-        "bulk update: producer ÷ bare read, each run against its own",
+        &key("ratio_to_read"),
+        &format!("{what}: producer ÷ bare read, each run against its own"),
         "×",
         &ratios,
     );
     results.ratio(
-        "bulk_update.ratio_to_snapshot",
-        "bulk update time ÷ first snapshot time (medians)",
-        "bulk_update.seconds",
+        &key("ratio_to_snapshot"),
+        &format!("{what}: time ÷ first snapshot time (medians)"),
+        &key("seconds"),
         "producer.seconds",
     );
 }

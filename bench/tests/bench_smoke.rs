@@ -92,6 +92,8 @@ fn a_small_run_reports_every_figure() {
         "peer.debezium_export_rows_per_s",
         "bulk_update.rows_per_s",
         "bulk_update.read_rows_per_s",
+        "spread_update.rows_per_s",
+        "spread_update.read_rows_per_s",
     ] {
         assert!(figure(rate) > 100.0, "{rate} = {}", figure(rate));
     }
