@@ -76,6 +76,10 @@ struct Runs {
     producer_rows_per_s: Vec<f64>,
     producer_rss_mb: Vec<f64>,
     producer_cpu_seconds: Vec<f64>,
+    /// While the producer ran: the machine's busy share, and MariaDB's and Kafka's CPU.
+    busy_percent: Vec<f64>,
+    mariadb_cpu_seconds: Vec<f64>,
+    kafka_cpu_seconds: Vec<f64>,
 }
 
 /// `cli.runs` bulk updates of `table` of each shape, in turn; the producer of `names` has
@@ -138,7 +142,19 @@ async fn runs_of(
         );
         runs.read_rows_per_s.push(read as f64 / seconds);
 
+        let window = machine::CpuWindow::start(&machine::state_dir(&bench.root));
         let produced = snapshot::producer_adds(bench, names, *published, rows)?;
+        let share = window.finish();
+        if let Some(busy) = share.busy {
+            runs.busy_percent.push(busy * 100.0);
+        }
+        for (server, seconds) in share.servers {
+            match server {
+                "mariadb" => runs.mariadb_cpu_seconds.push(seconds),
+                "kafka" => runs.kafka_cpu_seconds.push(seconds),
+                _ => {}
+            }
+        }
         *published += rows;
         runs.producer_seconds.push(produced.seconds);
         runs.producer_rows_per_s.push(produced.rows_per_s);
@@ -188,6 +204,28 @@ fn record(results: &mut Results, shape: Shape, runs: &Runs) {
         "s",
         &runs.producer_cpu_seconds,
     );
+    for (name, label, unit, values) in [
+        (
+            "busy_percent",
+            "machine busy while the producer ran",
+            "%",
+            &runs.busy_percent,
+        ),
+        (
+            "mariadb_cpu_seconds",
+            "MariaDB CPU while the producer ran",
+            "s",
+            &runs.mariadb_cpu_seconds,
+        ),
+        (
+            "kafka_cpu_seconds",
+            "Kafka CPU while the producer ran",
+            "s",
+            &runs.kafka_cpu_seconds,
+        ),
+    ] {
+        results.set_runs(&key(name), &format!("{what}: {label}"), unit, values);
+    }
     let ratios: Vec<f64> = runs
         .producer_rows_per_s
         .iter()

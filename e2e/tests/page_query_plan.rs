@@ -112,6 +112,12 @@ async fn a_page_deep_in_a_timestamp_shared_by_200_000_rows_reads_one_page_of_row
             &[tie, deep_key, bound, Key(PAGE.into())],
         )
         .await;
+        let tie_keys = Examined::analyze(
+            &pool,
+            query.tie_keys_sql(),
+            &[tie, deep_key, bound, Key(PAGE.into())],
+        )
+        .await;
         // The last row before the group: the page reads the group's first rows.
         let into_group = Examined::analyze(
             &pool,
@@ -145,6 +151,7 @@ async fn a_page_deep_in_a_timestamp_shared_by_200_000_rows_reads_one_page_of_row
                 "product_last_updated_id",
                 &keyset,
             ),
+            ("its keys", &tie_keys, "product_last_updated_id", &keyset),
             (
                 "into the group",
                 &into_group,
@@ -189,6 +196,51 @@ async fn a_page_deep_in_a_timestamp_shared_by_200_000_rows_reads_one_page_of_row
             old_form.rows
         );
     }
+}
+
+#[tokio::test]
+async fn a_run_of_keys_sharing_one_timestamp_is_read_as_a_range_of_the_primary_key() {
+    let pool = connect().await;
+    let table = Scratch::create(&pool, "run", "TIMESTAMP(6)").await;
+    // What a bulk UPDATE of the whole table leaves: every key, one timestamp.
+    table
+        .fill(&format!(
+            "SELECT seq, CONCAT('p', seq), 'c', 1, TIMESTAMP('2026-01-02 12:00:00') \
+             FROM seq_1_to_{TIE_GROUP}"
+        ))
+        .await;
+    let query = table.query().await;
+    let tie = At("2026-01-02 12:00:00");
+    let deep_key = TIE_GROUP * 9 / 10;
+    let keys = Examined::analyze(
+        &pool,
+        query.tie_keys_sql(),
+        &[tie, Key(deep_key), At("2026-12-31"), Key(PAGE.into())],
+    )
+    .await;
+    let range = Examined::analyze(
+        &pool,
+        query.tie_key_range_sql(),
+        &[Key(deep_key), Key(deep_key + i64::from(PAGE)), tie],
+    )
+    .await;
+    table.drop().await;
+
+    eprintln!("keys: {keys:?}\nrange: {range:?}");
+    assert_eq!((keys.returned, range.returned), (PAGE.into(), PAGE.into()));
+    assert!(keys.rows <= f64::from(PAGE) + SLACK, "{keys:?}");
+    assert_eq!(
+        (keys.access.as_str(), keys.index.as_str()),
+        ("range", "product_last_updated_id"),
+        "{keys:?}"
+    );
+    assert_eq!(keys.key_parts, ["last_updated", "id"], "{keys:?}");
+    assert!(range.rows <= f64::from(PAGE) + SLACK, "{range:?}");
+    assert_eq!(
+        (range.access.as_str(), range.index.as_str()),
+        ("range", "PRIMARY"),
+        "{range:?}"
+    );
 }
 
 /// A bind parameter: a timestamp as text, or an integer.

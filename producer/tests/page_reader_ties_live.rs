@@ -1,7 +1,8 @@
 //! Against the local stack's MariaDB (`make up`): reading changes in timestamp order returns
 //! every row exactly once, in `(timestamp, key)` order, when whole-second timestamps are shared
 //! by groups smaller than, equal to and larger than a page, and keys have gaps and do not follow
-//! time.
+//! time; and when a group is a run of keys (read as a range of the primary key), also one with
+//! keys of other timestamps among them.
 
 use std::time::Duration;
 
@@ -45,6 +46,20 @@ async fn pages_of_changes_read_each_row_once_across_groups_sharing_a_second() {
             expected.push((at, id));
             n += 1;
         }
+    }
+    // A run of 300 keys sharing one second; then 400 keys of which every tenth has the second
+    // after: the range read of the first group's keys passes over those.
+    let run_second = GROUPS.len();
+    for id in 2001..=2300 {
+        let at = format!("2026-01-01 00:00:{run_second:02}");
+        values.push(format!("({id}, 'p{id}', '{at}')"));
+        expected.push((at, id));
+    }
+    for id in 3001..=3400 {
+        let second = run_second + 1 + usize::from(id % 10 == 0);
+        let at = format!("2026-01-01 00:00:{second:02}");
+        values.push(format!("({id}, 'p{id}', '{at}')"));
+        expected.push((at, id));
     }
     expected.sort();
     sqlx::query(&format!(
@@ -93,7 +108,7 @@ async fn pages_of_changes_read_each_row_once_across_groups_sharing_a_second() {
         "rows read against rows in the table"
     );
     assert_eq!(read, expected, "each row once, in (timestamp, key) order");
-    let total: u32 = GROUPS.iter().sum();
+    let total: u32 = GROUPS.iter().sum::<u32>() + 300 + 400;
     assert_eq!(
         pages,
         total.div_ceil(PAGE) as usize + usize::from(total % PAGE == 0),

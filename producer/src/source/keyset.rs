@@ -6,9 +6,11 @@
 //! is still seen when its turn comes.
 //!
 //! Invariant: every page query is one range of an index that starts at the cursor, so a page
-//! reads the rows it returns and no others, whatever the data: a page of changes is the rest of
-//! the cursor's timestamp (`tie_page.sql`), then the timestamps after it (`page.sql`); a page of
-//! the key-order snapshot is the keys after the cursor's (`key_page.sql`).
+//! reads the rows it returns and no others, whatever the data, but for one case bounded apart: a
+//! page of changes is the rest of the cursor's timestamp (`tie_page.sql`, or, when its keys lie
+//! close together, `tie_key_range.sql`, a primary-key range holding at most a quarter more rows
+//! than it returns), then the timestamps after it (`page.sql`); a page of the key-order snapshot
+//! is the keys after the cursor's (`key_page.sql`).
 
 use chrono::NaiveDateTime;
 use sluice_common::watermark::Watermark;
@@ -20,6 +22,8 @@ const TIE_PAGE_TEMPLATE: &str = include_str!("tie_page.sql");
 const PAGE_TEMPLATE: &str = include_str!("page.sql");
 const KEY_PAGE_TEMPLATE: &str = include_str!("key_page.sql");
 const HELD_BACK_TEMPLATE: &str = include_str!("held_back.sql");
+const TIE_KEYS_TEMPLATE: &str = include_str!("tie_keys.sql");
+const TIE_KEY_RANGE_TEMPLATE: &str = include_str!("tie_key_range.sql");
 
 /// Quotes an identifier for MySQL: backticks around it, inner backticks doubled.
 pub fn quote_identifier(name: &str) -> String {
@@ -46,6 +50,8 @@ pub struct KeysetQuery {
     sql: String,
     key_sql: String,
     held_back_sql: String,
+    tie_keys_sql: String,
+    tie_key_range_sql: String,
     layout: RowLayout,
 }
 
@@ -94,6 +100,8 @@ impl KeysetQuery {
             sql: fill(PAGE_TEMPLATE),
             key_sql: fill(KEY_PAGE_TEMPLATE),
             held_back_sql: fill(HELD_BACK_TEMPLATE),
+            tie_keys_sql: fill(TIE_KEYS_TEMPLATE),
+            tie_key_range_sql: fill(TIE_KEY_RANGE_TEMPLATE),
             layout,
         }
     }
@@ -106,6 +114,17 @@ impl KeysetQuery {
     /// The SQL text of the rest of the cursor's timestamp, for EXPLAIN and for logs.
     pub fn tie_sql(&self) -> &str {
         &self.tie_sql
+    }
+
+    /// The SQL text of the keys of the rest of the cursor's timestamp, for EXPLAIN and for logs.
+    pub fn tie_keys_sql(&self) -> &str {
+        &self.tie_keys_sql
+    }
+
+    /// The SQL text of the rest of the cursor's timestamp as a range of the primary key, for
+    /// EXPLAIN and for logs.
+    pub fn tie_key_range_sql(&self) -> &str {
+        &self.tie_key_range_sql
     }
 
     /// The SQL text of the timestamps after the cursor's, for EXPLAIN and for logs.
@@ -150,6 +169,37 @@ impl KeysetQuery {
             .bind(cursor.id)
             .bind(bound)
             .bind(limit)
+    }
+
+    /// The keys of the rows of the cursor's timestamp after the cursor's key, up to `bound`, at
+    /// most `limit`, in key order.
+    pub async fn tie_keys_after(
+        &self,
+        pool: &sqlx::MySqlPool,
+        cursor: &Watermark,
+        bound: NaiveDateTime,
+        limit: u32,
+    ) -> Result<Vec<i64>, sqlx::Error> {
+        sqlx::query_scalar(&self.tie_keys_sql)
+            .bind(cursor.last_updated.naive_utc())
+            .bind(cursor.id)
+            .bind(bound)
+            .bind(limit)
+            .fetch_all(pool)
+            .await
+    }
+
+    /// The rows of the cursor's timestamp with keys after the cursor's, up to `last_key`, read
+    /// as a range of the primary key, bound and ready to run.
+    pub fn tie_key_range<'q>(
+        &'q self,
+        cursor: &Watermark,
+        last_key: i64,
+    ) -> Query<'q, MySql, MySqlArguments> {
+        sqlx::query(&self.tie_key_range_sql)
+            .bind(cursor.id)
+            .bind(last_key)
+            .bind(cursor.last_updated.naive_utc())
     }
 
     /// The rows after the cursor's timestamp, up to `bound`, bound and ready to run.
