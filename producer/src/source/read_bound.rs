@@ -137,7 +137,8 @@ impl ReadBound {
         };
         let (bound, lag_bound, now): (NaiveDateTime, NaiveDateTime, NaiveDateTime) =
             query.bind(lag).fetch_one(pool).await?;
-        let bound = before_open_work(bound, self.resolution_micros);
+        // Whether open work holds reading back is judged before the cut to the column's
+        // precision, which alone can take up to a second off.
         if lag_bound - bound >= HELD_BACK_WORTH_SAYING {
             let due = self
                 .last_held_back_log
@@ -149,7 +150,7 @@ impl ReadBound {
                 self.last_held_back_log = Some(Instant::now());
             }
         }
-        Ok((bound, now))
+        Ok((before_open_work(bound, self.resolution_micros), now))
     }
 }
 
