@@ -232,6 +232,20 @@ fn record(results: &mut Results, shape: Shape, runs: &Runs) {
         .zip(&runs.read_rows_per_s)
         .map(|(producer, read)| producer / read)
         .collect();
+    // The lower of its two ceilings: its own bare read, and the keyed producer.
+    let keyed = results.get("ceiling.producer_keyed_rows_per_s");
+    let to_ceiling: Vec<f64> = runs
+        .producer_rows_per_s
+        .iter()
+        .zip(&runs.read_rows_per_s)
+        .filter_map(|(producer, read)| keyed.map(|keyed| producer / read.min(keyed)))
+        .collect();
+    results.set_runs(
+        &key("ratio_to_ceiling"),
+        &format!("{what}: producer ÷ the lower of its bare read and the keyed producer"),
+        "×",
+        &to_ceiling,
+    );
     results.set_runs(
         &key("ratio_to_read"),
         &format!("{what}: producer ÷ bare read, each run against its own"),

@@ -8,6 +8,7 @@ mod dataset;
 mod debezium;
 mod describe;
 mod group;
+mod keyed_ceiling;
 mod latency;
 mod latency_runs;
 mod machine;

@@ -120,22 +120,36 @@ pub fn average_record_bytes(
     topic: &str,
     sample: usize,
 ) -> anyhow::Result<usize> {
-    let consumer = observer(kafka, "sluice-bench-sampler")?;
+    let records = read_records(kafka, topic, sample, TIMEOUT)?;
+    anyhow::ensure!(!records.is_empty(), "no records to sample in {topic}");
+    let bytes: usize = records.iter().map(|(k, v)| k.len() + v.len()).sum();
+    Ok(bytes / records.len())
+}
+
+/// The key and value of up to `count` records of `topic`, from the beginning of each partition,
+/// read within `patience`.
+pub fn read_records(
+    kafka: &KafkaSettings,
+    topic: &str,
+    count: usize,
+    patience: Duration,
+) -> anyhow::Result<Vec<(Vec<u8>, Vec<u8>)>> {
+    let consumer = observer(kafka, "sluice-bench-reader")?;
     let mut list = TopicPartitionList::new();
     for partition in partitions(&consumer, topic)? {
         list.add_partition_offset(topic, partition, Offset::Beginning)?;
     }
     consumer.assign(&list)?;
-    let (mut bytes, mut seen) = (0, 0);
-    let deadline = std::time::Instant::now() + TIMEOUT;
-    while seen < sample && std::time::Instant::now() < deadline {
+    let mut records = Vec::with_capacity(count);
+    let deadline = std::time::Instant::now() + patience;
+    while records.len() < count && std::time::Instant::now() < deadline {
         if let Some(message) = consumer.poll(Duration::from_millis(200)) {
             let message = message?;
-            bytes +=
-                message.key().map_or(0, <[u8]>::len) + message.payload().map_or(0, <[u8]>::len);
-            seen += 1;
+            records.push((
+                message.key().unwrap_or_default().to_vec(),
+                message.payload().unwrap_or_default().to_vec(),
+            ));
         }
     }
-    anyhow::ensure!(seen > 0, "no records to sample in {topic}");
-    Ok(bytes / seen)
+    Ok(records)
 }

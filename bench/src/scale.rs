@@ -4,7 +4,7 @@
 use crate::context::Bench;
 use crate::machine::{self, CpuShare, CpuWindow};
 use crate::report::Results;
-use crate::{group, offsets, perf_test, snapshot, Cli, TABLE};
+use crate::{group, keyed_ceiling, offsets, perf_test, snapshot, Cli, TABLE};
 use sluice_common::settings::GroupProtocol;
 
 /// The producer snapshot and the consumer group over a table of `rows` rows; with `full`, the
@@ -96,11 +96,26 @@ pub async fn run(
             "records/s",
             perf.records_per_s,
         );
+        tracing::info!("keyed producer ceiling: the snapshot's own {rows} records sent again");
+        let window = CpuWindow::start(&state_dir);
+        let keyed = keyed_ceiling::run(bench, &names.topic, rows).await?;
+        record_cpu(
+            results,
+            "producer_keyed",
+            "keyed producer ceiling",
+            window.finish(),
+        );
+        results.set(
+            "ceiling.producer_keyed_rows_per_s",
+            "keyed producer: the snapshot's own records and keys, the producer's settings",
+            "records/s",
+            keyed,
+        );
         results.set(
             "ceiling.producer_rows_per_s",
-            "producer ceiling: the lower of the two",
+            "producer ceiling: the lower of the bare read and the keyed producer",
             "rows/s",
-            read.min(perf.records_per_s),
+            read.min(keyed),
         );
         results.ratio(
             "producer.ratio_to_read",
@@ -113,6 +128,12 @@ pub async fn run(
             "producer ÷ kafka-producer-perf-test",
             "producer.rows_per_s",
             "ceiling.producer_perf_test_rows_per_s",
+        );
+        results.ratio(
+            "producer.ratio_to_keyed",
+            "producer ÷ keyed producer",
+            "producer.rows_per_s",
+            "ceiling.producer_keyed_rows_per_s",
         );
         results.ratio(
             "producer.ratio_to_ceiling",

@@ -16,7 +16,7 @@ use std::time::Duration;
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use rdkafka::message::Message as _;
 use rdkafka::producer::{BaseRecord, DeliveryResult, Producer, ProducerContext};
-use rdkafka::ClientContext;
+use rdkafka::{ClientConfig, ClientContext};
 use sluice_common::dead_letter::DeadLetter;
 use sluice_common::kafka::client_config;
 use sluice_common::polled_producer::PolledProducer;
@@ -35,6 +35,24 @@ pub struct PageReport {
     pub dead: u64,
 }
 
+/// The client settings of the pipeline's Kafka producer: tuned for throughput without giving up
+/// order or durability. The bench's keyed ceiling sends with the same.
+pub fn publisher_config(kafka: &KafkaSettings, settings: &ProducerSettings) -> ClientConfig {
+    let mut config = client_config(kafka);
+    config
+        .set("acks", "all")
+        .set("enable.idempotence", "true")
+        .set("partitioner", "murmur2_random")
+        .set("compression.type", &settings.compression)
+        .set("linger.ms", settings.linger_ms.to_string())
+        .set("batch.size", "1000000")
+        .set("batch.num.messages", "10000")
+        .set("queue.buffering.max.messages", "200000")
+        // A page that cannot be delivered in time is sent again as a whole; nothing is lost.
+        .set("message.timeout.ms", "120000");
+    config
+}
+
 /// The Kafka producer of the pipeline.
 pub struct Publisher {
     producer: PolledProducer<DeliveryReports>,
@@ -45,19 +63,7 @@ pub struct Publisher {
 impl Publisher {
     /// A producer tuned for throughput without giving up order or durability.
     pub fn new(kafka: &KafkaSettings, settings: &ProducerSettings) -> Result<Self, KafkaError> {
-        let mut config = client_config(kafka);
-        config
-            .set("acks", "all")
-            .set("enable.idempotence", "true")
-            .set("partitioner", "murmur2_random")
-            .set("compression.type", &settings.compression)
-            .set("linger.ms", settings.linger_ms.to_string())
-            .set("batch.size", "1000000")
-            .set("batch.num.messages", "10000")
-            .set("queue.buffering.max.messages", "200000")
-            // A page that cannot be delivered in time is sent again as a whole; nothing is lost.
-            .set("message.timeout.ms", "120000");
-        let producer = PolledProducer::new(&config, DeliveryReports)?;
+        let producer = PolledProducer::new(&publisher_config(kafka, settings), DeliveryReports)?;
         Ok(Self {
             producer,
             topic: kafka.topic.clone(),

@@ -1,0 +1,55 @@
+//! The producer's Kafka ceiling with sluice's own bytes: the snapshot's records, keys and values
+//! as the producer wrote them, read back from its topic and sent again to a fresh topic by
+//! librdkafka with the producer's own client settings (`publisher_config`), with nothing read
+//! from the database or encoded. It does what the producer does on Kafka's side and nothing else,
+//! so the producer cannot beat it by more than noise: an upper bound, unlike a perf-test of
+//! keyless records of an average size.
+
+use std::time::{Duration, Instant};
+
+use rdkafka::error::{KafkaError, RDKafkaErrorCode};
+use rdkafka::producer::{BaseProducer, BaseRecord, Producer};
+use sluice_producer::publish::publisher_config;
+
+use crate::context::Bench;
+use crate::offsets;
+
+/// Reading the records back, and sending them, must each finish within this.
+const PATIENCE: Duration = Duration::from_secs(300);
+
+/// Sends the first `rows` records of `topic` again, keyed as they are; records per second.
+pub async fn run(bench: &Bench, topic: &str, rows: i64) -> anyhow::Result<f64> {
+    let kafka = &bench.settings.kafka;
+    let wanted = usize::try_from(rows)?;
+    let records = offsets::read_records(kafka, topic, wanted, PATIENCE)?;
+    anyhow::ensure!(
+        records.len() == wanted,
+        "read back {} of {rows} records of {topic}",
+        records.len()
+    );
+    let target = format!("{}keyed-ceiling-{rows}", bench.topic_prefix());
+    sluice_common::kafka::ensure_topic(kafka, &target, kafka.partitions, true).await?;
+    let producer: BaseProducer = publisher_config(kafka, &bench.settings.producer).create()?;
+    let started = Instant::now();
+    for (key, value) in &records {
+        let mut record = BaseRecord::to(&target).key(key).payload(value);
+        loop {
+            match producer.send(record) {
+                Ok(()) => break,
+                Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), back)) => {
+                    record = back;
+                    producer.poll(Duration::from_millis(1));
+                }
+                Err((error, _)) => return Err(error.into()),
+            }
+        }
+    }
+    producer.flush(PATIENCE)?;
+    let seconds = started.elapsed().as_secs_f64();
+    let published = offsets::records_in(kafka, &target)?;
+    anyhow::ensure!(
+        published == rows,
+        "the keyed ceiling published {published} of {rows} records into {target}"
+    );
+    Ok(rows as f64 / seconds)
+}
