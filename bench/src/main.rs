@@ -77,13 +77,30 @@ pub struct Cli {
     /// Logs, watermarks and output files of the run.
     #[arg(long, default_value = ".stack/bench")]
     pub work: PathBuf,
+    /// A short run: 200 000 rows (20 000 for the growth phase), 20 s latency runs, no Debezium;
+    /// every phase still runs, the repeated ones `--runs` times.
+    #[arg(long, conflicts_with_all = ["rows", "small_rows", "latency_seconds", "no_peer"])]
+    pub quick: bool,
     #[command(flatten)]
     log: sluice_common::logging::LogArgs,
 }
 
+impl Cli {
+    /// The options a `--quick` run stands for; any other run as given.
+    fn effective(mut self) -> Self {
+        if self.quick {
+            self.rows = 200_000;
+            self.small_rows = 20_000;
+            self.latency_seconds = 20;
+            self.no_peer = true;
+        }
+        self
+    }
+}
+
 #[tokio::main]
 async fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = Cli::parse().effective();
     sluice_common::logging::init(&cli.log);
     sluice_common::exit::finish("sluice-bench", run(cli).await)
 }
@@ -151,4 +168,34 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     let own = delete_topics_starting_with(&bench.settings.kafka, &bench.topic_prefix()).await?;
     tracing::info!("deleted the run's {} topics", own.len());
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_quick_run_is_smaller_and_leaves_the_peer_out() {
+        let quick = Cli::try_parse_from(["sluice-bench", "--quick"])
+            .expect("--quick alone")
+            .effective();
+        assert_eq!(
+            (
+                quick.rows,
+                quick.small_rows,
+                quick.latency_seconds,
+                quick.no_peer,
+                quick.runs
+            ),
+            (200_000, 20_000, 20, true, 5)
+        );
+        let full = Cli::try_parse_from(["sluice-bench"])
+            .expect("defaults")
+            .effective();
+        assert_eq!((full.rows, full.no_peer), (1_000_000, false));
+        assert!(
+            Cli::try_parse_from(["sluice-bench", "--quick", "--rows", "5"]).is_err(),
+            "--quick names its own sizes"
+        );
+    }
 }
