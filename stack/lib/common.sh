@@ -42,7 +42,15 @@ start_detached() {
   mkdir -p "$LOG_DIR" "$RUN_DIR"
   printf '\n=== %s: starting %s\n' "$(date -u +%FT%TZ)" "$service" >>"$LOG_DIR/$service.log"
   setsid "$@" >>"$LOG_DIR/$service.log" 2>&1 </dev/null &
-  printf '%s' "$!" >"$(pid_file "$service")"
+  local pid=$! tries=0
+  printf '%s' "$pid" >"$(pid_file "$service")"
+  # Until the child has exec'd the service, its command line is this shell's, without the state
+  # folder in it: service_pid would call it gone. Wait for the exec (or the child's end).
+  while [ "$tries" -lt 250 ] && [ -r "/proc/$pid/cmdline" ] &&
+    ! tr '\0' ' ' <"/proc/$pid/cmdline" | grep -qF -- "$SLUICE_STATE_DIR"; do
+    sleep 0.02
+    tries=$((tries + 1))
+  done
 }
 
 # Waits up to $2 seconds for "${1}_ready" to succeed while the process stays alive.
