@@ -3,14 +3,10 @@
 
 use std::time::{Duration, Instant};
 
-use anyhow::Context as _;
 use prometheus::{Histogram, HistogramOpts};
 use sluice_common::watermark::Watermark;
 use sluice_producer::page_reader::PageReader;
-use sluice_producer::source::columns::{
-    keyset_index, primary_key, reads_first_by_key, table_columns, ColumnPlan,
-};
-use sluice_producer::source::keyset::KeysetQuery;
+use sluice_producer::source::plan::SourcePlan;
 use sluice_producer::source::read_bound::ReadBound;
 use sluice_registry::SchemaFile;
 
@@ -82,24 +78,23 @@ pub async fn read_from(
     from: Option<Watermark>,
 ) -> anyhow::Result<(u64, f64)> {
     let settings = &bench.settings;
-    let (query, timestamp_digits) = plan_query(bench, table).await?;
-    let layout = query.layout();
-    let key = primary_key(&bench.pool, &settings.mysql.database, table).await?;
+    let plan = plan(bench, table).await?;
+    let layout = plan.query.layout();
     let commit_lag = Duration::from_millis(settings.producer.commit_lag_ms);
     let mut read_bound = ReadBound::new(&bench.pool, commit_lag)
         .await
-        .for_fractional_digits(timestamp_digits);
+        .for_fractional_digits(plan.timestamp_digits);
     let started = Instant::now();
     let mut cursor = match from {
         Some(from) => from,
-        None if reads_first_by_key(&key, &settings.producer.key_column) => {
+        None if plan.snapshot_by_key => {
             Watermark::snapshot_up_to(read_bound.current(&bench.pool).await?.0.and_utc())
         }
         None => Watermark::beginning(),
     };
     let timer = Histogram::with_opts(HistogramOpts::new("read_ceiling", "page reads"))?;
     let batch = settings.producer.batch_size;
-    let mut reader = PageReader::new(bench.pool.clone(), query, read_bound, batch, timer);
+    let mut reader = PageReader::new(bench.pool.clone(), plan.query, read_bound, batch, timer);
     let mut rows_read = 0u64;
     loop {
         let page = reader.fetch(&cursor).await?;
@@ -114,31 +109,17 @@ pub async fn read_from(
     Ok((rows_read, started.elapsed().as_secs_f64()))
 }
 
-/// The producer's page query for `table`, built as the producer builds it: the columns come
-/// from the writer schema's plan; and the digits of a second its timestamp column keeps.
-async fn plan_query(bench: &Bench, table: &str) -> anyhow::Result<(KeysetQuery, i64)> {
+/// The producer's page queries for `table`, planned as the producer plans them.
+async fn plan(bench: &Bench, table: &str) -> anyhow::Result<SourcePlan> {
     let settings = &bench.settings;
     let schema = SchemaFile::load(bench.root.join(&settings.producer.schema_file))?.schema;
-    let columns = table_columns(&bench.pool, &settings.mysql.database, table).await?;
-    let plan = ColumnPlan::new(&schema, table, &columns).context("schema and table")?;
-    let (key, timestamp) = (
-        &settings.producer.key_column,
-        &settings.producer.timestamp_column,
-    );
-    let primary = primary_key(&bench.pool, &settings.mysql.database, table).await?;
-    let index = keyset_index(
+    Ok(SourcePlan::discover(
         &bench.pool,
         &settings.mysql.database,
         table,
-        timestamp,
-        key,
-        &primary,
+        &schema,
+        &settings.producer.key_column,
+        &settings.producer.timestamp_column,
     )
-    .await?;
-    let digits = columns
-        .iter()
-        .find(|c| c.name.eq_ignore_ascii_case(timestamp))
-        .map_or(6, |c| c.fractional_digits);
-    let query = KeysetQuery::new(table, key, timestamp, &plan.columns, index.as_deref());
-    Ok((query, digits))
+    .await?)
 }

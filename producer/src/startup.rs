@@ -4,7 +4,7 @@
 //! Kafka). A server that is not there yet is waited for, with a log line saying what is
 //! awaited; a configuration that can never work stops the producer with a message naming it.
 
-use anyhow::{bail, Context};
+use anyhow::Context;
 use sluice_common::observe::{self, ProcessMetrics, Readiness};
 use sluice_common::settings::Settings;
 use sluice_common::shutdown::Shutdown;
@@ -17,10 +17,7 @@ use crate::metrics::ProducerMetrics;
 use crate::pipeline::Pipeline;
 use crate::progress::Progress;
 use crate::publish::Publisher;
-use crate::source::columns::{
-    keyset_index, primary_key, reads_first_by_key, table_columns, ColumnPlan,
-};
-use crate::source::keyset::KeysetQuery;
+use crate::source::plan::SourcePlan;
 
 /// Connections kept small: one page query at a time.
 const MYSQL_CONNECTIONS: u32 = 2;
@@ -50,48 +47,22 @@ pub async fn prepare(settings: &Settings, shutdown: &Shutdown) -> anyhow::Result
         return Ok(None);
     };
 
-    let columns = table_columns(&pool, &mysql_settings.database, &mysql_settings.table).await?;
     let table = format!("{}.{}", mysql_settings.database, mysql_settings.table);
-    let plan = ColumnPlan::new(&schema_file.schema, &table, &columns).with_context(|| {
-        format!(
-            "schema {} does not fit table {table}",
-            schema_file.path.display()
-        )
-    })?;
-    for required in [
-        &settings.producer.key_column,
-        &settings.producer.timestamp_column,
-    ] {
-        if !columns
-            .iter()
-            .any(|c| c.name.eq_ignore_ascii_case(required))
-        {
-            bail!("table {table} has no column `{required}` (producer.key_column / producer.timestamp_column)");
-        }
-    }
-    let timestamp_digits = columns
-        .iter()
-        .find(|c| {
-            c.name
-                .eq_ignore_ascii_case(&settings.producer.timestamp_column)
-        })
-        .map_or(6, |c| c.fractional_digits);
-    let primary_key = primary_key(&pool, &mysql_settings.database, &mysql_settings.table).await?;
-    let snapshot_by_key = reads_first_by_key(&primary_key, &settings.producer.key_column);
     let (key_column, timestamp_column) = (
         &settings.producer.key_column,
         &settings.producer.timestamp_column,
     );
-    let index = keyset_index(
+    let source = SourcePlan::discover(
         &pool,
         &mysql_settings.database,
         &mysql_settings.table,
-        timestamp_column,
+        &schema_file.schema,
         key_column,
-        &primary_key,
+        timestamp_column,
     )
-    .await?;
-    if index.is_none() {
+    .await
+    .with_context(|| format!("schema {}", schema_file.path.display()))?;
+    if source.keyset_index.is_none() {
         tracing::warn!(
             "table {table} has no index on ({timestamp_column}, {key_column}): every page of \
              changes reads the whole table; create one with CREATE INDEX \
@@ -99,13 +70,6 @@ pub async fn prepare(settings: &Settings, shutdown: &Shutdown) -> anyhow::Result
             mysql_settings.table
         );
     }
-    let query = KeysetQuery::new(
-        &mysql_settings.table,
-        key_column,
-        timestamp_column,
-        &plan.columns,
-        index.as_deref(),
-    );
 
     let kafka_settings = &settings.kafka;
     let kafka_what = format!("Kafka at {}", kafka_settings.bootstrap_servers);
@@ -160,11 +124,11 @@ pub async fn prepare(settings: &Settings, shutdown: &Shutdown) -> anyhow::Result
         schema_file.path.display()
     );
 
-    let encoder = RecordEncoder::new(plan, schema_id);
+    let encoder = RecordEncoder::new(source.columns, schema_id);
     let store = WatermarkStore::new(&settings.producer.watermark_file);
     Ok(Some(Pipeline {
         pool,
-        query,
+        query: source.query,
         encoder,
         publisher,
         store,
@@ -174,8 +138,8 @@ pub async fn prepare(settings: &Settings, shutdown: &Shutdown) -> anyhow::Result
         metrics,
         database_now: None,
         last_bound: None,
-        snapshot_by_key,
-        timestamp_digits,
+        snapshot_by_key: source.snapshot_by_key,
+        timestamp_digits: source.timestamp_digits,
         readiness,
     }))
 }

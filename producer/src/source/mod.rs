@@ -3,5 +3,6 @@
 
 pub mod columns;
 pub mod keyset;
+pub mod plan;
 pub mod read_bound;
 pub mod row;

@@ -1,0 +1,130 @@
+//! How the producer reads one table, found once at start from the database's catalogue and the
+//! writer schema: the column plan, the page queries, the digits of a second the timestamp keeps
+//! and whether a first run reads in key order. The producer and the bench both build it here, so
+//! the bench measures the queries the producer runs.
+
+use apache_avro::Schema;
+use sqlx::MySqlPool;
+
+use crate::source::columns::{
+    keyset_index, primary_key, reads_first_by_key, table_columns, ColumnPlan, PlanError,
+};
+use crate::source::keyset::KeysetQuery;
+
+/// Digits of a second assumed when the timestamp column does not say (it always does for
+/// temporal columns).
+const DEFAULT_FRACTIONAL_DIGITS: i64 = 6;
+
+/// Why a table cannot be read with the schema and settings given.
+#[derive(Debug, thiserror::Error)]
+pub enum SourcePlanError {
+    /// The catalogue could not be read.
+    #[error("reading the catalogue of {table}: {source}")]
+    Catalogue {
+        /// `database.table`.
+        table: String,
+        /// What the database answered.
+        #[source]
+        source: sqlx::Error,
+    },
+    /// The writer schema does not fit the table's columns.
+    #[error("does not fit table {table}: {source}")]
+    Schema {
+        /// `database.table`.
+        table: String,
+        /// Which field cannot be filled, and why.
+        #[source]
+        source: PlanError,
+    },
+    /// A configured column is not in the table.
+    #[error(
+        "table {table} has no column `{column}` (producer.key_column / producer.timestamp_column)"
+    )]
+    MissingColumn {
+        /// `database.table`.
+        table: String,
+        /// The column configured and not found.
+        column: String,
+    },
+}
+
+/// The table's layout as the producer reads it.
+#[derive(Debug, Clone)]
+pub struct SourcePlan {
+    /// Which column feeds which Avro field.
+    pub columns: ColumnPlan,
+    /// The page queries.
+    pub query: KeysetQuery,
+    /// Digits of a second the timestamp column keeps.
+    pub timestamp_digits: i64,
+    /// Whether a first run reads the table in key order (the key is its primary key).
+    pub snapshot_by_key: bool,
+    /// The index ordering the table by `(timestamp, key)`, if there is one.
+    pub keyset_index: Option<String>,
+}
+
+impl SourcePlan {
+    /// Reads `database.table`'s columns, primary key and indexes, and plans how `schema` is
+    /// filled from them, paging by `key_column` and `timestamp_column`.
+    pub async fn discover(
+        pool: &MySqlPool,
+        database: &str,
+        table: &str,
+        schema: &Schema,
+        key_column: &str,
+        timestamp_column: &str,
+    ) -> Result<Self, SourcePlanError> {
+        let qualified = format!("{database}.{table}");
+        let catalogue = |source| SourcePlanError::Catalogue {
+            table: qualified.clone(),
+            source,
+        };
+        let columns = table_columns(pool, database, table)
+            .await
+            .map_err(catalogue)?;
+        let plan = ColumnPlan::new(schema, &qualified, &columns).map_err(|source| {
+            SourcePlanError::Schema {
+                table: qualified.clone(),
+                source,
+            }
+        })?;
+        let find = |name: &str| columns.iter().find(|c| c.name.eq_ignore_ascii_case(name));
+        for required in [key_column, timestamp_column] {
+            if find(required).is_none() {
+                return Err(SourcePlanError::MissingColumn {
+                    table: qualified.clone(),
+                    column: required.to_owned(),
+                });
+            }
+        }
+        let timestamp_digits =
+            find(timestamp_column).map_or(DEFAULT_FRACTIONAL_DIGITS, |c| c.fractional_digits);
+        let primary = primary_key(pool, database, table)
+            .await
+            .map_err(catalogue)?;
+        let index = keyset_index(
+            pool,
+            database,
+            table,
+            timestamp_column,
+            key_column,
+            &primary,
+        )
+        .await
+        .map_err(catalogue)?;
+        let query = KeysetQuery::new(
+            table,
+            key_column,
+            timestamp_column,
+            &plan.columns,
+            index.as_deref(),
+        );
+        Ok(Self {
+            columns: plan,
+            query,
+            timestamp_digits,
+            snapshot_by_key: reads_first_by_key(&primary, key_column),
+            keyset_index: index,
+        })
+    }
+}

@@ -1,0 +1,82 @@
+//! Against the local stack's MariaDB (`make up`): the producer's plan of a table comes from the
+//! catalogue: the timestamp's precision, whether a first run reads in key order, the keyset
+//! index; and a configured column the table lacks is refused by name before any row is read.
+
+use apache_avro::Schema;
+use sluice_common::mysql;
+use sluice_common::settings::Settings;
+use sluice_producer::source::plan::{SourcePlan, SourcePlanError};
+use sqlx::MySqlPool;
+
+const SCHEMA: &str = r#"{"type": "record", "name": "Item", "fields": [
+    {"name": "id", "type": "int"}, {"name": "name", "type": "string"}]}"#;
+
+/// Creates `definition` as a scratch table, plans it with `key` and `ts`, and drops it.
+async fn plan_of(
+    pool: &MySqlPool,
+    suffix: &str,
+    definition: &str,
+    key: &str,
+) -> Result<SourcePlan, SourcePlanError> {
+    let database = Settings::default().mysql.database;
+    let table = format!("it_source_plan_{}_{suffix}", std::process::id());
+    sqlx::query(&format!("CREATE TABLE {table} ({definition})"))
+        .execute(pool)
+        .await
+        .expect("create scratch table");
+    let schema = Schema::parse_str(SCHEMA).expect("schema");
+    let plan = SourcePlan::discover(pool, &database, &table, &schema, key, "ts").await;
+    sqlx::query(&format!("DROP TABLE {table}"))
+        .execute(pool)
+        .await
+        .expect("drop scratch table");
+    plan
+}
+
+#[tokio::test]
+async fn a_table_is_planned_from_its_catalogue() {
+    let pool = mysql::connect(&Settings::default().mysql, 1)
+        .await
+        .expect("MariaDB of the local stack must be up: run `make up`");
+
+    let seconds = plan_of(
+        &pool,
+        "seconds",
+        "id INT PRIMARY KEY, name VARCHAR(20) NOT NULL, ts TIMESTAMP(0) NOT NULL, INDEX by_ts (ts)",
+        "id",
+    )
+    .await
+    .expect("a table with every column");
+    assert_eq!(seconds.timestamp_digits, 0);
+    assert!(seconds.snapshot_by_key, "the key is the whole primary key");
+    assert_eq!(seconds.keyset_index.as_deref(), Some("by_ts"));
+
+    let composite = plan_of(
+        &pool,
+        "composite",
+        "id INT, name VARCHAR(20) NOT NULL, ts TIMESTAMP(3) NOT NULL, PRIMARY KEY (id, name)",
+        "id",
+    )
+    .await
+    .expect("a table with every column");
+    assert_eq!(composite.timestamp_digits, 3);
+    assert!(
+        !composite.snapshot_by_key,
+        "the key is only part of the primary key"
+    );
+    assert_eq!(composite.keyset_index, None);
+
+    let missing = plan_of(
+        &pool,
+        "missing",
+        "id INT PRIMARY KEY, name VARCHAR(20) NOT NULL, ts TIMESTAMP(6) NOT NULL",
+        "product_id",
+    )
+    .await
+    .expect_err("the key column is not in the table");
+    assert!(
+        matches!(&missing, SourcePlanError::MissingColumn { column, .. } if column == "product_id"),
+        "{missing}"
+    );
+    assert!(missing.to_string().contains("product_id"), "{missing}");
+}
