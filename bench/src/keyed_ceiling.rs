@@ -17,8 +17,14 @@ use crate::offsets;
 /// Reading the records back, and sending them, must each finish within this.
 const PATIENCE: Duration = Duration::from_secs(300);
 
-/// Sends the first `rows` records of `topic` again, keyed as they are; records per second.
-pub async fn run(bench: &Bench, topic: &str, rows: i64) -> anyhow::Result<f64> {
+/// The topic the run tagged `tag` sends to.
+pub fn topic(bench: &Bench, tag: &str) -> String {
+    format!("{}keyed-ceiling-{tag}", bench.topic_prefix())
+}
+
+/// Sends the first `rows` records of `topic` again, keyed as they are, to the topic of the run
+/// tagged `tag`; records per second.
+pub async fn run(bench: &Bench, topic: &str, tag: &str, rows: i64) -> anyhow::Result<f64> {
     let kafka = &bench.settings.kafka;
     let wanted = usize::try_from(rows)?;
     let records = offsets::read_records(kafka, topic, wanted, PATIENCE)?;
@@ -27,7 +33,7 @@ pub async fn run(bench: &Bench, topic: &str, rows: i64) -> anyhow::Result<f64> {
         "read back {} of {rows} records of {topic}",
         records.len()
     );
-    let target = format!("{}keyed-ceiling-{rows}", bench.topic_prefix());
+    let target = self::topic(bench, tag);
     sluice_common::kafka::ensure_topic(kafka, &target, kafka.partitions, true).await?;
     let producer: BaseProducer = publisher_config(kafka, &bench.settings.producer).create()?;
     let started = Instant::now();

@@ -19,6 +19,7 @@ mod perf_test;
 mod process;
 mod prometheus_query;
 mod report;
+mod samples;
 mod scale;
 mod snapshot;
 mod tail;
@@ -28,6 +29,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
+use anyhow::Context as _;
 use clap::Parser;
 
 use context::{Bench, TOPIC_PREFIX};
@@ -50,7 +52,7 @@ pub struct Cli {
     /// Updates per second during the latency runs.
     #[arg(long, default_value_t = 2000)]
     pub rate: u32,
-    /// Runs of each repeated phase (the bulk update); the median is reported, every run kept.
+    /// Runs of every phase; the median is reported with its extremes, every run kept.
     #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u32).range(1..))]
     pub runs: u32,
     /// How long each latency run updates products, in seconds (0 skips the latency runs).
@@ -140,6 +142,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     perf_test::producer(&bench, "warm-up", WARM_UP_RECORDS, 64).await?;
     dataset::recreate(&bench.pool, TABLE).await?;
     let mut loaded = 0;
+    let mut snapshot = None;
     for (rows, full) in [(cli.small_rows, false), (cli.rows, true)] {
         tracing::info!("loading {} rows into {TABLE} (not timed)", rows - loaded);
         dataset::load(&bench.pool, TABLE, loaded + 1, rows - loaded).await?;
@@ -148,11 +151,11 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         let lag = bench.settings.producer.commit_lag_ms;
         tokio::time::sleep(Duration::from_millis(lag + 100)).await;
         machine::flush_writes();
-        scale::run(&bench, &cli, rows, full, &mut results).await?;
+        snapshot = Some(scale::run(&bench, &cli, rows, full, &mut results).await?);
     }
     scale::growth(&mut results);
     // The full-size snapshot's producer is past its first run: the incremental path from here.
-    let snapshot = bench.run_names(TABLE, &format!("snapshot-{}", cli.rows));
+    let snapshot = snapshot.context("no full-size run")?;
     bulk_update::run(&bench, &cli, TABLE, &snapshot, cli.rows, &mut results).await?;
     if !cli.no_peer {
         peer::run(&bench, &cli, &mut results).await?;

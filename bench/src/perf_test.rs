@@ -13,7 +13,7 @@ pub struct Ceiling {
     pub records_per_s: f64,
 }
 
-/// Sends `records` records of `record_bytes` each to a fresh topic named after `purpose`, with
+/// Sends `records` records of `record_bytes` each to a fresh topic named `purpose`, with
 /// the partitions, acks, idempotence, compression, linger and batch size of sluice's producer.
 pub async fn producer(
     bench: &Bench,
@@ -21,7 +21,7 @@ pub async fn producer(
     records: i64,
     record_bytes: usize,
 ) -> anyhow::Result<Ceiling> {
-    let topic = format!("{}{purpose}-{records}", bench.topic_prefix());
+    let topic = format!("{}{purpose}", bench.topic_prefix());
     let kafka = &bench.settings.kafka;
     sluice_common::kafka::ensure_topic(kafka, &topic, kafka.partitions, true).await?;
     let producer = &bench.settings.producer;

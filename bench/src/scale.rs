@@ -1,71 +1,161 @@
-//! The throughput phase at one table size: the producer's snapshot and the consumer group,
-//! and at full size the ceilings beside them and a single consumer.
+//! The throughput phase at one table size, repeated `--runs` times: the producer's snapshot
+//! and the consumer group, and at full size the ceilings beside them and a single consumer.
+//! Each run has topics, groups and a watermark of its own; a ratio pairs two figures of the same
+//! run, and every figure is reported as the median of its runs with their extremes.
 
 use crate::context::Bench;
 use crate::machine::{self, CpuShare, CpuWindow};
 use crate::report::Results;
+use crate::samples::Samples;
 use crate::{group, keyed_ceiling, offsets, perf_test, snapshot, Cli, TABLE};
-use sluice_common::settings::GroupProtocol;
+use sluice_common::kafka::delete_topics_starting_with;
+use sluice_common::settings::{GroupProtocol, IsolatedRun};
 
-/// The producer snapshot and the consumer group over a table of `rows` rows; with `full`, the
-/// ceilings and the single consumer too.
+/// `cli.runs` runs over a table of `rows` rows: the producer snapshot and the consumer group;
+/// with `full`, the ceilings and the single consumer too. Returns the last run's names: its
+/// topic and watermark stay for the bulk updates; every earlier run's topics are deleted.
 pub async fn run(
     bench: &Bench,
     cli: &Cli,
     rows: i64,
     full: bool,
     results: &mut Results,
-) -> anyhow::Result<()> {
-    let prefix = if full {
-        String::new()
-    } else {
-        "growth.small.".to_owned()
-    };
-    let key = |name: &str| format!("{prefix}{name}");
-    let names = bench.run_names(TABLE, &format!("snapshot-{rows}"));
-    let state_dir = machine::state_dir(&bench.root);
-
-    tracing::info!("producer snapshot of {rows} rows");
-    let window = CpuWindow::start(&state_dir);
-    let snapshot = snapshot::producer(bench, &names, rows)?;
-    if full {
-        record_cpu(results, "producer", "producer snapshot", window.finish());
+) -> anyhow::Result<IsolatedRun> {
+    let prefix = if full { "" } else { "growth.small." };
+    let mut samples = Samples::default();
+    let mut last = None;
+    for run in 1..=cli.runs {
+        machine::flush_writes();
+        let tag = format!("{rows}-{run}");
+        tracing::info!("size {rows}, run {run} of {}", cli.runs);
+        let names = bench.run_names(TABLE, &format!("snapshot-{tag}"));
+        let mut one = OneRun {
+            bench,
+            samples: &mut samples,
+            prefix,
+        };
+        one.measure(cli, &names, &tag, rows, full).await?;
+        if let Some((earlier, earlier_tag)) = last.replace((names, tag)) {
+            drop_topics(bench, &earlier, &earlier_tag).await?;
+        }
     }
-    results.set(
-        &key("producer.rows"),
-        "rows in the table",
-        "rows",
-        rows as f64,
-    );
-    results.set(
-        &key("producer.seconds"),
-        "producer: start to last acknowledgement",
-        "s",
-        snapshot.seconds,
-    );
-    results.set(
-        &key("producer.rows_per_s"),
-        "producer: snapshot throughput",
-        "rows/s",
-        snapshot.rows_per_s,
-    );
-    results.set(
-        &key("rss.producer_mb"),
-        "producer: peak RSS",
-        "MiB",
-        snapshot.usage.peak_rss_mb,
-    );
-    results.set(
-        &key("cpu.producer_seconds"),
-        "producer: CPU time",
-        "s",
-        snapshot.usage.cpu_seconds,
-    );
+    samples.record(results);
+    let (names, _) = last.ok_or_else(|| anyhow::anyhow!("--runs must be at least 1"))?;
+    Ok(names)
+}
 
-    if full {
+/// Deletes the topics of the run tagged `tag`: a broker holding hundreds of idle partitions
+/// from earlier runs spends more on them, and later runs would be timed on a slower broker.
+async fn drop_topics(bench: &Bench, names: &IsolatedRun, tag: &str) -> anyhow::Result<()> {
+    let run_prefix = bench.topic_prefix();
+    for topics in [
+        names.topic.clone(),
+        format!("{run_prefix}{}", perf_test_purpose(tag)),
+        keyed_ceiling::topic(bench, tag),
+    ] {
+        delete_topics_starting_with(&bench.settings.kafka, &topics).await?;
+    }
+    Ok(())
+}
+
+/// The `kafka-producer-perf-test` topic's purpose for the run tagged `tag`.
+fn perf_test_purpose(tag: &str) -> String {
+    format!("perf-{tag}")
+}
+
+/// One run's measurements, added to the phase's samples.
+struct OneRun<'a> {
+    bench: &'a Bench,
+    samples: &'a mut Samples,
+    /// `growth.small.` for the small table, empty at full size.
+    prefix: &'static str,
+}
+
+impl OneRun<'_> {
+    fn push(&mut self, key: &str, label: &str, unit: &str, value: f64) {
+        let key = format!("{}{key}", self.prefix);
+        self.samples.push(&key, label, unit, value);
+    }
+
+    fn ratio(&mut self, key: &str, label: &str, numerator: f64, denominator: f64) {
+        let key = format!("{}{key}", self.prefix);
+        self.samples.push_ratio(&key, label, numerator, denominator);
+    }
+
+    async fn measure(
+        &mut self,
+        cli: &Cli,
+        names: &IsolatedRun,
+        tag: &str,
+        rows: i64,
+        full: bool,
+    ) -> anyhow::Result<()> {
+        let bench = self.bench;
+        let state_dir = machine::state_dir(&bench.root);
+        tracing::info!("producer snapshot of {rows} rows");
+        let window = CpuWindow::start(&state_dir);
+        let snapshot = snapshot::producer(bench, names, rows)?;
+        if full {
+            self.cpu("producer", "producer snapshot", window.finish());
+        }
+        self.push("producer.rows", "rows in the table", "rows", rows as f64);
+        self.push(
+            "producer.seconds",
+            "producer: start to last acknowledgement",
+            "s",
+            snapshot.seconds,
+        );
+        self.push(
+            "producer.rows_per_s",
+            "producer: snapshot throughput",
+            "rows/s",
+            snapshot.rows_per_s,
+        );
+        self.push(
+            "rss.producer_mb",
+            "producer: peak RSS",
+            "MiB",
+            snapshot.usage.peak_rss_mb,
+        );
+        self.push(
+            "cpu.producer_seconds",
+            "producer: CPU time",
+            "s",
+            snapshot.usage.cpu_seconds,
+        );
+        if full {
+            self.producer_ceilings(names, tag, rows, snapshot.rows_per_s)
+                .await?;
+        }
+
+        tracing::info!("consumer group of {} over {rows} records", cli.members);
+        let window = CpuWindow::start(&state_dir);
+        let group = group::consume(bench, names, cli.members, rows)?;
+        if full {
+            self.cpu("consumer", "consumer group", window.finish());
+        }
+        self.group(&group);
+        std::fs::remove_dir_all(names.out_dir()).ok();
+        if full {
+            self.consumer_ceilings(cli, names, rows, group.records_per_s)?;
+        }
+        Ok(())
+    }
+
+    /// The bare read, `kafka-producer-perf-test` and the keyed producer, each set against the
+    /// snapshot of the same run.
+    async fn producer_ceilings(
+        &mut self,
+        names: &IsolatedRun,
+        tag: &str,
+        rows: i64,
+        producer: f64,
+    ) -> anyhow::Result<()> {
+        let bench = self.bench;
+        let state_dir = machine::state_dir(&bench.root);
         tracing::info!("read ceiling: the producer's pages through sqlx, nothing sent");
         let read = snapshot::read_ceiling(bench, TABLE).await?;
-        results.set(
+        self.push(
             "ceiling.read_rows_per_s",
             "bare read: the producer's pages through sqlx, nothing sent",
             "rows/s",
@@ -73,24 +163,21 @@ pub async fn run(
         );
         let record_bytes =
             offsets::average_record_bytes(&bench.settings.kafka, &names.topic, 1000)?;
-        results.set(
+        self.push(
             "producer.record_bytes",
             "average record (key + value)",
             "bytes",
             record_bytes as f64,
         );
-        tracing::info!(
-            "producer ceiling: kafka-producer-perf-test, {rows} records of {record_bytes} bytes"
-        );
+        tracing::info!("kafka-producer-perf-test: {rows} records of {record_bytes} bytes");
         let window = CpuWindow::start(&state_dir);
-        let perf = perf_test::producer(bench, "perf", rows, record_bytes).await?;
-        record_cpu(
-            results,
+        let perf = perf_test::producer(bench, &perf_test_purpose(tag), rows, record_bytes).await?;
+        self.cpu(
             "producer_perf_test",
             "kafka-producer-perf-test",
             window.finish(),
         );
-        results.set(
+        self.push(
             "ceiling.producer_perf_test_rows_per_s",
             "kafka-producer-perf-test",
             "records/s",
@@ -98,208 +185,186 @@ pub async fn run(
         );
         tracing::info!("keyed producer ceiling: the snapshot's own {rows} records sent again");
         let window = CpuWindow::start(&state_dir);
-        let keyed = keyed_ceiling::run(bench, &names.topic, rows).await?;
-        record_cpu(
-            results,
-            "producer_keyed",
-            "keyed producer ceiling",
-            window.finish(),
-        );
-        results.set(
+        let keyed = keyed_ceiling::run(bench, &names.topic, tag, rows).await?;
+        self.cpu("producer_keyed", "keyed producer ceiling", window.finish());
+        self.push(
             "ceiling.producer_keyed_rows_per_s",
             "keyed producer: the snapshot's own records and keys, the producer's settings",
             "records/s",
             keyed,
         );
-        results.set(
+        let ceiling = read.min(keyed);
+        self.push(
             "ceiling.producer_rows_per_s",
             "producer ceiling: the lower of the bare read and the keyed producer",
             "rows/s",
-            read.min(keyed),
+            ceiling,
         );
-        results.ratio(
+        self.ratio(
             "producer.ratio_to_read",
             "producer ÷ bare read",
-            "producer.rows_per_s",
-            "ceiling.read_rows_per_s",
+            producer,
+            read,
         );
-        results.ratio(
+        self.ratio(
             "producer.ratio_to_perf_test",
             "producer ÷ kafka-producer-perf-test",
-            "producer.rows_per_s",
-            "ceiling.producer_perf_test_rows_per_s",
+            producer,
+            perf.records_per_s,
         );
-        results.ratio(
+        self.ratio(
             "producer.ratio_to_keyed",
             "producer ÷ keyed producer",
-            "producer.rows_per_s",
-            "ceiling.producer_keyed_rows_per_s",
+            producer,
+            keyed,
         );
-        results.ratio(
+        self.ratio(
             "producer.ratio_to_ceiling",
             "producer ÷ lower ceiling",
-            "producer.rows_per_s",
-            "ceiling.producer_rows_per_s",
+            producer,
+            ceiling,
+        );
+        Ok(())
+    }
+
+    fn group(&mut self, run: &group::GroupRun) {
+        self.push(
+            "consumer.seconds",
+            "consumer group: start to last commit",
+            "s",
+            run.seconds,
+        );
+        self.push(
+            "consumer.records_per_s",
+            "consumer group: throughput",
+            "records/s",
+            run.records_per_s,
+        );
+        if let Some(join) = run.join_seconds {
+            self.push(
+                "consumer.join_seconds",
+                "consumer group: start until every member has partitions",
+                "s",
+                join,
+            );
+        }
+        let peak = run.usage.iter().map(|u| u.peak_rss_mb).fold(0.0, f64::max);
+        self.push(
+            "rss.consumer_mb",
+            "consumer: highest peak RSS of the members",
+            "MiB",
+            peak,
+        );
+        let cpu: f64 = run.usage.iter().map(|u| u.cpu_seconds).sum();
+        self.push(
+            "cpu.consumer_seconds",
+            "consumers: CPU time, all members",
+            "s",
+            cpu,
         );
     }
 
-    tracing::info!("consumer group of {} over {rows} records", cli.members);
-    let window = CpuWindow::start(&state_dir);
-    let run = group::consume(bench, &names, cli.members, rows)?;
-    if full {
-        record_cpu(results, "consumer", "consumer group", window.finish());
-    }
-    record_group(
-        results,
-        &key("consumer"),
-        &key("rss.consumer_mb"),
-        &key("cpu.consumer"),
-        &run,
-    );
-    std::fs::remove_dir_all(names.out_dir()).ok();
-
-    if full {
+    /// One sluice consumer against one `kafka-consumer-perf-test` consumer, both speaking the
+    /// members' group protocol: the headline, one against one. The group is set against both,
+    /// and the perf-test also runs at its own default, the classic protocol, when that differs.
+    fn consumer_ceilings(
+        &mut self,
+        cli: &Cli,
+        names: &IsolatedRun,
+        rows: i64,
+        group: f64,
+    ) -> anyhow::Result<()> {
+        let bench = self.bench;
         tracing::info!("one consumer over {rows} records");
         let mut single = names.clone();
         single.group = format!("{}-single", names.group);
         single.dir = names.dir.join("single");
         let run = group::consume(bench, &single, 1, rows)?;
-        results.set(
+        std::fs::remove_dir_all(single.out_dir()).ok();
+        let one = run.records_per_s;
+        self.push(
             "consumer.single_records_per_s",
             "one consumer",
             "records/s",
-            run.records_per_s,
+            one,
         );
-        results.set(
+        self.push(
             "rss.consumer_single_mb",
             "one consumer: peak RSS",
             "MiB",
             run.usage.iter().map(|u| u.peak_rss_mb).fold(0.0, f64::max),
         );
-        results.ratio(
+        self.ratio(
             "consumer.group_vs_single",
             &format!("{} consumers ÷ one", cli.members),
-            "consumer.records_per_s",
-            "consumer.single_records_per_s",
+            group,
+            one,
         );
-        std::fs::remove_dir_all(single.out_dir()).ok();
 
-        consumer_ceilings(bench, &names.topic, rows, results)?;
-    }
-    Ok(())
-}
-
-/// `kafka-consumer-perf-test` over the same records, speaking the members' group protocol (the
-/// ceiling), and at its own default, the classic protocol, when that differs.
-fn consumer_ceilings(
-    bench: &Bench,
-    topic: &str,
-    rows: i64,
-    results: &mut Results,
-) -> anyhow::Result<()> {
-    let protocol = bench.settings.consumer.group_protocol;
-    let name = protocol.name();
-    tracing::info!(
-        "consumer ceiling: kafka-consumer-perf-test over the same {rows} records, {name} protocol"
-    );
-    let window = CpuWindow::start(&machine::state_dir(&bench.root));
-    let perf = perf_test::consumer(bench, topic, rows, protocol)?;
-    record_cpu(
-        results,
-        "consumer_perf_test",
-        "kafka-consumer-perf-test",
-        window.finish(),
-    );
-    results.set(
-        "ceiling.consumer_perf_test_records_per_s",
-        &format!("kafka-consumer-perf-test (one consumer, {name} protocol as the members)"),
-        "records/s",
-        perf.records_per_s,
-    );
-    results.ratio(
-        "consumer.ratio_to_perf_test",
-        "consumer group ÷ kafka-consumer-perf-test",
-        "consumer.records_per_s",
-        "ceiling.consumer_perf_test_records_per_s",
-    );
-    if protocol != GroupProtocol::Classic {
-        let classic = perf_test::consumer(bench, topic, rows, GroupProtocol::Classic)?;
-        results.set(
-            "ceiling.consumer_perf_test_classic_records_per_s",
-            "kafka-consumer-perf-test at its default, the classic protocol",
+        let protocol = bench.settings.consumer.group_protocol;
+        let name = protocol.name();
+        tracing::info!("kafka-consumer-perf-test over the same {rows} records, {name} protocol");
+        let window = CpuWindow::start(&machine::state_dir(&bench.root));
+        let perf = perf_test::consumer(bench, &names.topic, rows, protocol)?;
+        self.cpu(
+            "consumer_perf_test",
+            "kafka-consumer-perf-test",
+            window.finish(),
+        );
+        self.push(
+            "ceiling.consumer_perf_test_records_per_s",
+            &format!("kafka-consumer-perf-test (one consumer, {name} protocol as the members)"),
             "records/s",
-            classic.records_per_s,
+            perf.records_per_s,
         );
-        results.ratio(
-            "consumer.ratio_to_perf_test_classic",
-            "consumer group ÷ kafka-consumer-perf-test (classic)",
-            "consumer.records_per_s",
-            "ceiling.consumer_perf_test_classic_records_per_s",
+        self.ratio(
+            "consumer.single_ratio_to_perf_test",
+            "one consumer ÷ kafka-consumer-perf-test (one consumer): the consumer ceiling",
+            one,
+            perf.records_per_s,
         );
+        self.ratio(
+            "consumer.ratio_to_perf_test",
+            "consumer group ÷ kafka-consumer-perf-test (one consumer; not a ceiling of a group)",
+            group,
+            perf.records_per_s,
+        );
+        if protocol != GroupProtocol::Classic {
+            let classic = perf_test::consumer(bench, &names.topic, rows, GroupProtocol::Classic)?;
+            self.push(
+                "ceiling.consumer_perf_test_classic_records_per_s",
+                "kafka-consumer-perf-test at its default, the classic protocol",
+                "records/s",
+                classic.records_per_s,
+            );
+            self.ratio(
+                "consumer.single_ratio_to_perf_test_classic",
+                "one consumer ÷ kafka-consumer-perf-test (classic)",
+                one,
+                classic.records_per_s,
+            );
+        }
+        Ok(())
     }
-    Ok(())
-}
 
-fn record_group(
-    results: &mut Results,
-    consumer: &str,
-    rss: &str,
-    cpu: &str,
-    run: &group::GroupRun,
-) {
-    results.set(
-        &format!("{consumer}.seconds"),
-        "consumer group: start to last commit",
-        "s",
-        run.seconds,
-    );
-    results.set(
-        &format!("{consumer}.records_per_s"),
-        "consumer group: throughput",
-        "records/s",
-        run.records_per_s,
-    );
-    if let Some(join) = run.join_seconds {
-        results.set(
-            &format!("{consumer}.join_seconds"),
-            "consumer group: start until every member has partitions",
-            "s",
-            join,
-        );
-    }
-    let peak = run.usage.iter().map(|u| u.peak_rss_mb).fold(0.0, f64::max);
-    results.set(
-        rss,
-        "consumer: highest peak RSS of the members",
-        "MiB",
-        peak,
-    );
-    let cpu_total: f64 = run.usage.iter().map(|u| u.cpu_seconds).sum();
-    results.set(
-        &format!("{cpu}_seconds"),
-        "consumers: CPU time, all members",
-        "s",
-        cpu_total,
-    );
-}
-
-/// How busy the machine was during `phase`, and what Kafka and MariaDB used of it.
-fn record_cpu(results: &mut Results, phase: &str, label: &str, share: CpuShare) {
-    if let Some(busy) = share.busy {
-        results.set(
-            &format!("machine.{phase}.busy_percent"),
-            &format!("{label}: machine busy ({} cores)", share.cores),
-            "%",
-            busy * 100.0,
-        );
-    }
-    for (server, seconds) in share.servers {
-        results.set(
-            &format!("machine.{phase}.{server}_cpu_seconds"),
-            &format!("{label}: {server} CPU time"),
-            "s",
-            seconds,
-        );
+    /// How busy the machine was during `phase`, and what Kafka and MariaDB used of it.
+    fn cpu(&mut self, phase: &str, label: &str, share: CpuShare) {
+        if let Some(busy) = share.busy {
+            self.push(
+                &format!("machine.{phase}.busy_percent"),
+                &format!("{label}: machine busy ({} cores)", share.cores),
+                "%",
+                busy * 100.0,
+            );
+        }
+        for (server, seconds) in share.servers {
+            self.push(
+                &format!("machine.{phase}.{server}_cpu_seconds"),
+                &format!("{label}: {server} CPU time"),
+                "s",
+                seconds,
+            );
+        }
     }
 }
 

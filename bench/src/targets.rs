@@ -18,9 +18,9 @@ pub fn check(results: &mut Results) {
         SHARE_OF_CEILING,
     );
     results.target(
-        "consumer_group",
-        "consumer group ≥ 0.7 × kafka-consumer-perf-test",
-        "consumer.ratio_to_perf_test",
+        "consumer",
+        "one consumer ≥ 0.7 × one kafka-consumer-perf-test consumer",
+        "consumer.single_ratio_to_perf_test",
         false,
         SHARE_OF_CEILING,
     );

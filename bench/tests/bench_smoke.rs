@@ -106,6 +106,7 @@ fn a_small_run_reports_every_figure() {
         "bulk_update.ratio_to_ceiling",
         "spread_update.ratio_to_ceiling",
         "consumer.ratio_to_perf_test",
+        "consumer.single_ratio_to_perf_test",
         "growth.producer_rate_ratio",
         "peer.debezium_ratio",
     ] {
@@ -113,10 +114,21 @@ fn a_small_run_reports_every_figure() {
         assert!(value > 0.0 && value < 100.0, "{ratio} = {value}");
     }
     assert_eq!(figure("producer.rows"), 10_000.0);
-    let runs = json["bulk_update"]["seconds_runs"]
-        .as_array()
-        .unwrap_or_else(|| panic!("every bulk update run kept: {json:#}"));
-    assert_eq!(runs.len(), 2, "one figure per run: {runs:?}");
+    for (phase, figure) in [
+        ("bulk_update", "seconds_runs"),
+        ("producer", "rows_per_s_runs"),
+        ("consumer", "records_per_s_runs"),
+        ("ceiling", "producer_keyed_rows_per_s_runs"),
+    ] {
+        let runs = json[phase][figure]
+            .as_array()
+            .unwrap_or_else(|| panic!("every run of {phase}.{figure} kept: {json:#}"));
+        assert_eq!(
+            runs.len(),
+            2,
+            "one figure per run: {phase}.{figure} {runs:?}"
+        );
+    }
     let (low, middle, high) = (
         figure("bulk_update.seconds_min"),
         figure("bulk_update.seconds"),
@@ -129,6 +141,7 @@ fn a_small_run_reports_every_figure() {
     for target in [
         "bulk_update_time",
         "producer_snapshot",
+        "consumer",
         "latency_p99",
         "rss_producer",
     ] {
