@@ -1,41 +1,44 @@
-//! The incremental path after a bulk change: one `UPDATE` changes every row of the table, and
-//! the producer, past its first snapshot, publishes them all from its watermark. Beside it, the
-//! bare read of the same pages (the producer's own page reader, nothing sent). Two shapes: every
-//! row sharing the statement's timestamp (a catalogue repriced), and every row with a timestamp
-//! of its own, in no relation to the key order (the pages walk the timestamp index and look each
-//! row up elsewhere in the table). Each run is a fresh statement; every run is kept.
+//! The incremental path after a bulk change: every row of the table changes, and the producer,
+//! past its first snapshot, publishes them all from its watermark. Beside it, the bare read of
+//! the same pages (the producer's own page reader, nothing sent). Two shapes: one `UPDATE`
+//! whose rows all share its timestamp (a catalogue repriced), and many small transactions, each
+//! a timestamp of its own, over rows in random key order (the pages walk the timestamp index
+//! and look each row up elsewhere in the table). Each run changes every row afresh; every run is
+//! kept.
 
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use anyhow::Context as _;
 use sluice_common::settings::IsolatedRun;
 use sluice_common::watermark::WatermarkStore;
 use sluice_producer::source::keyset::quote_identifier;
 
+use rand::seq::SliceRandom as _;
+use sqlx::MySqlPool;
+
 use crate::context::Bench;
 use crate::report::Results;
-use crate::{machine, snapshot, Cli};
+use crate::{load, machine, snapshot, Cli};
 
 /// How the statement stamps the rows it changes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Shape {
-    /// Every row gets the statement's timestamp.
+    /// One statement: every row gets its timestamp.
     OneTimestamp,
-    /// Every row gets a timestamp of its own within the last `SPREAD_OVER` microseconds, in an
-    /// order unrelated to its key.
-    DistinctTimestamps,
+    /// Transactions of `TRANSACTION_ROWS` rows picked in random key order, committed on a few
+    /// connections side by side: each transaction's rows get its timestamp.
+    SmallTransactions,
 }
 
-/// A prime above any row count the bench uses: `(id * 7919) % SPREAD_OVER` differs for every
-/// id below it, so every row's timestamp is its own.
-const SPREAD_OVER: i64 = 10_000_019;
+/// Rows each transaction of the small-transactions shape changes.
+const TRANSACTION_ROWS: usize = 100;
 
 impl Shape {
     /// The figures' key prefix.
     fn key(self) -> &'static str {
         match self {
             Shape::OneTimestamp => "bulk_update",
-            Shape::DistinctTimestamps => "spread_update",
+            Shape::SmallTransactions => "spread_update",
         }
     }
 
@@ -43,28 +46,66 @@ impl Shape {
     fn label(self) -> &'static str {
         match self {
             Shape::OneTimestamp => "bulk update, one timestamp",
-            Shape::DistinctTimestamps => "bulk update, distinct timestamps",
+            Shape::SmallTransactions => "bulk update, transactions of 100 rows",
         }
     }
 
-    fn statement(self, table: &str) -> String {
+    /// Changes every one of the table's `rows` rows (ids `1..=rows`); returns the rows changed.
+    async fn change_every_row(
+        self,
+        pool: &MySqlPool,
+        table: &str,
+        rows: i64,
+    ) -> anyhow::Result<u64> {
         let table = quote_identifier(table);
         match self {
-            Shape::OneTimestamp => format!("UPDATE {table} SET price = price * 1.01"),
-            Shape::DistinctTimestamps => format!(
-                "UPDATE {table} SET price = price * 1.01, \
-                 last_updated = NOW(6) - INTERVAL ((id * 7919) % {SPREAD_OVER}) MICROSECOND"
-            ),
+            Shape::OneTimestamp => Ok(sqlx::query(&format!(
+                "UPDATE {table} SET price = price * 1.01"
+            ))
+            .execute(pool)
+            .await?
+            .rows_affected()),
+            Shape::SmallTransactions => in_small_transactions(pool, &table, rows).await,
         }
     }
+}
 
-    /// How long to wait before the statement, so its timestamps all fall after the last run's.
-    fn pause(self) -> Duration {
-        match self {
-            Shape::OneTimestamp => Duration::ZERO,
-            Shape::DistinctTimestamps => Duration::from_micros(SPREAD_OVER.unsigned_abs()),
-        }
+/// Changes rows `1..=rows` of `table` (quoted) in transactions of `TRANSACTION_ROWS` rows
+/// picked in random order, one connection per core side by side.
+async fn in_small_transactions(pool: &MySqlPool, table: &str, rows: i64) -> anyhow::Result<u64> {
+    let mut ids: Vec<i64> = (1..=rows).collect();
+    ids.shuffle(&mut rand::rng());
+    let connections = load::connections_for(0) as usize;
+    let mut shares: Vec<Vec<Vec<i64>>> = vec![Vec::new(); connections];
+    for (n, chunk) in ids.chunks(TRANSACTION_ROWS).enumerate() {
+        shares[n % connections].push(chunk.to_vec());
     }
+    let mut tasks = Vec::new();
+    for share in shares {
+        let (pool, table) = (pool.clone(), table.to_owned());
+        tasks.push(tokio::spawn(async move {
+            let mut changed = 0;
+            for chunk in share {
+                let list = chunk
+                    .iter()
+                    .map(i64::to_string)
+                    .collect::<Vec<_>>()
+                    .join(",");
+                changed += sqlx::query(&format!(
+                    "UPDATE {table} SET price = price * 1.01 WHERE id IN ({list})"
+                ))
+                .execute(&pool)
+                .await?
+                .rows_affected();
+            }
+            anyhow::Ok(changed)
+        }));
+    }
+    let mut changed = 0;
+    for task in tasks {
+        changed += task.await??;
+    }
+    Ok(changed)
 }
 
 /// The figures of every run, in order.
@@ -93,7 +134,7 @@ pub async fn run(
     results: &mut Results,
 ) -> anyhow::Result<()> {
     let mut published = rows;
-    for shape in [Shape::OneTimestamp, Shape::DistinctTimestamps] {
+    for shape in [Shape::OneTimestamp, Shape::SmallTransactions] {
         let runs = runs_of(bench, cli, shape, table, names, rows, &mut published).await?;
         record(results, shape, &runs);
     }
@@ -111,20 +152,12 @@ async fn runs_of(
     published: &mut i64,
 ) -> anyhow::Result<Runs> {
     let store = WatermarkStore::new(names.dir.join("watermark.json"));
-    let update = shape.statement(table);
     let mut runs = Runs::default();
     for run in 1..=cli.runs {
         let what = shape.label();
-        tracing::info!(
-            "{what} {run} of {}: one statement over {rows} rows",
-            cli.runs
-        );
-        tokio::time::sleep(shape.pause()).await;
+        tracing::info!("{what} {run} of {}: every one of {rows} rows", cli.runs);
         let started = Instant::now();
-        let changed = sqlx::query(&update)
-            .execute(&bench.pool)
-            .await?
-            .rows_affected();
+        let changed = shape.change_every_row(&bench.pool, table, rows).await?;
         runs.statement_seconds.push(started.elapsed().as_secs_f64());
         anyhow::ensure!(
             changed == rows as u64,
@@ -170,7 +203,7 @@ fn record(results: &mut Results, shape: Shape, runs: &Runs) {
     let key = |name: &str| format!("{prefix}.{name}");
     results.set_runs(
         &key("statement_seconds"),
-        &format!("{what}: the UPDATE statement itself (MariaDB)"),
+        &format!("{what}: the updates themselves, until the last commit (MariaDB)"),
         "s",
         &runs.statement_seconds,
     );

@@ -9,18 +9,16 @@ use std::time::{Duration, Instant};
 use chrono::Utc;
 
 use crate::context::Bench;
-use crate::offsets::{self, CommitWatch};
+use crate::load;
 use crate::per_change::{self, PerChange};
-use crate::process::Measured;
 use crate::prometheus_query::latency_quantile_ms;
+use crate::running::Running;
 use crate::tail::{quantile, Seen, Tail};
-use sluice_common::settings::IsolatedRun;
 
 /// Products the updates pick from.
 pub const PRODUCTS: i64 = 10_000;
 /// Longer than Prometheus's scrape interval (5 s), so a scrape falls between two marks.
 const SCRAPE_WAIT: Duration = Duration::from_secs(6);
-const CATCH_UP_PATIENCE: Duration = Duration::from_secs(120);
 
 /// What one latency run saw.
 #[derive(Debug, Clone)]
@@ -45,7 +43,7 @@ pub struct Latency {
 
 /// How a run is driven.
 #[derive(Debug, Clone, Copy)]
-pub struct Load {
+pub struct LatencyRun {
     /// Updates per second.
     pub rate: u32,
     /// How long the updates go on.
@@ -60,7 +58,7 @@ pub struct Load {
 pub async fn measure(
     bench: &Bench,
     table: &str,
-    load: Load,
+    load: LatencyRun,
     prometheus: &str,
 ) -> anyhow::Result<Latency> {
     let ports = fixed_ports(bench, load.members);
@@ -71,7 +69,10 @@ pub async fn measure(
             )
         })?;
     }
-    let names = bench.run_names(table, &format!("latency-lag{}", load.commit_lag_ms));
+    let names = bench.run_names(
+        table,
+        &format!("latency-{}-lag{}", load.rate, load.commit_lag_ms),
+    );
     std::fs::create_dir_all(&names.dir)?;
     let mut sets: Vec<String> = names
         .overrides()
@@ -88,39 +89,28 @@ pub async fn measure(
     ));
     sets.push(format!("producer.commit_lag_ms={}", load.commit_lag_ms));
 
-    let mut processes = vec![Measured::spawn(
-        "sluice-producer",
-        bench.sluice("sluice-producer", &sets)?,
-        &names.dir.join("producer.log"),
-    )?];
-    for n in 1..=load.members {
-        let mut command = bench.sluice("sluice-consumer", &sets)?;
-        command.arg("--member").arg(n.to_string());
-        processes.push(Measured::spawn(
-            &format!("consumer-{n}"),
-            command,
-            &names.dir.join(format!("consumer-{n}.log")),
-        )?);
-    }
-    caught_up(bench, &names, &mut processes, Some(PRODUCTS)).await?;
+    let mut pipeline = Running::start(bench, &names, &sets, load.members)?;
+    pipeline.caught_up(bench, Some(PRODUCTS)).await?;
     tokio::time::sleep(SCRAPE_WAIT).await;
 
     let from = Utc::now();
     let tail = Tail::start(names.out_dir(), from);
     let journal = names.dir.join("updates.journal");
-    let mut simulate = bench.sluice("sluice-loadgen", &sets)?;
-    simulate
-        .arg("simulate")
-        .arg("--rate")
-        .arg(load.rate.to_string())
-        .arg("--journal")
-        .arg(&journal);
-    let updates = Measured::spawn("sluice-loadgen", simulate, &names.dir.join("loadgen.log"))?;
-    let updating = Instant::now();
-    tokio::time::sleep(Duration::from_secs(load.seconds)).await;
-    updates.stop(Duration::from_secs(30))?;
-    let updated_for = updating.elapsed().as_secs_f64();
-    caught_up(bench, &names, &mut processes, None).await?;
+    let mut updates = load::Load::start(
+        bench,
+        &sets,
+        load.rate,
+        Some(&journal),
+        &names.dir.join("loadgen.log"),
+    )?;
+    let until = Instant::now() + Duration::from_secs(load.seconds);
+    while Instant::now() < until {
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        updates.ensure_running()?;
+        pipeline.ensure_running()?;
+    }
+    let applied = updates.stop()?;
+    pipeline.caught_up(bench, None).await?;
     tokio::time::sleep(Duration::from_millis(200)).await;
     let lines = tail.finish();
     let mut latencies: Vec<f64> = lines.iter().map(Seen::latency_ms).collect();
@@ -137,9 +127,7 @@ pub async fn measure(
     let to = Utc::now();
     let prometheus_p50_ms = latency_quantile_ms(prometheus, 0.5, from, to).await?;
     let prometheus_p99_ms = latency_quantile_ms(prometheus, 0.99, from, to).await?;
-    for process in processes {
-        process.stop(Duration::from_secs(30))?;
-    }
+    pipeline.stop()?;
     anyhow::ensure!(
         !latencies.is_empty(),
         "no line was written during the latency run; see {}",
@@ -152,7 +140,7 @@ pub async fn measure(
         max_ms: quantile(&mut latencies, 1.0).unwrap_or_default(),
         prometheus_p50_ms,
         prometheus_p99_ms,
-        rate_reached: changes.updates as f64 / updated_for,
+        rate_reached: applied.rate(),
         changes,
     })
 }
@@ -163,44 +151,4 @@ fn fixed_ports(bench: &Bench, members: u32) -> Vec<u16> {
     std::iter::once(metrics.producer_port)
         .chain((1..=members).map(|n| metrics.consumer_port_base + n as u16))
         .collect()
-}
-
-/// Waits until the topic holds at least `at_least` records (when given) and the group has
-/// committed all of them.
-async fn caught_up(
-    bench: &Bench,
-    names: &IsolatedRun,
-    processes: &mut [Measured],
-    at_least: Option<i64>,
-) -> anyhow::Result<()> {
-    let kafka = &bench.settings.kafka;
-    let deadline = Instant::now() + CATCH_UP_PATIENCE;
-    let (mut topic, mut watch) = (None, None);
-    loop {
-        crate::process::ensure_running(processes)?;
-        anyhow::ensure!(
-            Instant::now() < deadline,
-            "the pipeline did not catch up within {CATCH_UP_PATIENCE:?}; see {}",
-            names.dir.display()
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-        if topic.is_none() {
-            // Until the producer has created the topic, there is nothing to watch.
-            topic = offsets::TopicWatch::new(kafka, &names.topic).ok();
-        }
-        let Some(records) = topic.as_ref().and_then(|t| t.records().ok()) else {
-            continue;
-        };
-        if at_least.is_some_and(|n| records < n) {
-            continue;
-        }
-        if watch.is_none() {
-            watch = Some(CommitWatch::new(kafka, &names.group, &names.topic)?);
-        }
-        if let Some(watch) = &watch {
-            if watch.committed()? >= records {
-                return Ok(());
-            }
-        }
-    }
 }

@@ -10,28 +10,34 @@ use crate::report::Results;
 use crate::tail::quantile;
 use crate::{dataset, latency, Cli, LATENCY_TABLE};
 
-/// The latency runs: with the configured commit lag, then with none, so what sluice adds above
-/// the configured floor (commit lag plus poll interval) shows.
+/// The latency runs at `--rate` and at `--high-rate`: each with the configured commit lag, then
+/// with none, so what sluice adds above the configured floor (commit lag plus poll interval)
+/// shows.
 pub async fn run(bench: &Bench, cli: &Cli, results: &mut Results) -> anyhow::Result<()> {
     dataset::recreate(&bench.pool, LATENCY_TABLE).await?;
     dataset::load(&bench.pool, LATENCY_TABLE, 1, latency::PRODUCTS).await?;
     let configured = bench.settings.producer.commit_lag_ms;
     let poll = bench.settings.producer.poll_interval_ms as f64;
-    for (lag, prefix) in [(configured, "latency"), (0, "latency.lag0")] {
+    let runs = [
+        (cli.rate, configured, "latency"),
+        (cli.rate, 0, "latency.lag0"),
+        (cli.high_rate, configured, "latency_high"),
+        (cli.high_rate, 0, "latency_high.lag0"),
+    ];
+    for (rate, lag, prefix) in runs {
         tracing::info!(
-            "latency: {} updates/s for {} s, commit_lag_ms {lag}",
-            cli.rate,
+            "latency: {rate} updates/s for {} s, commit_lag_ms {lag}",
             cli.latency_seconds
         );
-        let load = latency::Load {
-            rate: cli.rate,
+        let load = latency::LatencyRun {
+            rate,
             seconds: cli.latency_seconds,
             members: cli.members,
             commit_lag_ms: lag,
         };
         let seen = latency::measure(bench, LATENCY_TABLE, load, &cli.prometheus).await?;
         let key = |name: &str| format!("{prefix}.{name}");
-        let about = format!("commit_lag_ms {lag}");
+        let about = format!("{rate}/s, commit_lag_ms {lag}");
         // The lag the producer applies: none where it sees open transactions to the microsecond.
         let applied = ReadBound::new(&bench.pool, Duration::from_millis(lag))
             .await

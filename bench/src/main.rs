@@ -7,10 +7,12 @@ mod context;
 mod dataset;
 mod debezium;
 mod describe;
+mod follow;
 mod group;
 mod keyed_ceiling;
 mod latency;
 mod latency_runs;
+mod load;
 mod machine;
 mod offsets;
 mod peer;
@@ -19,6 +21,7 @@ mod perf_test;
 mod process;
 mod prometheus_query;
 mod report;
+mod running;
 mod samples;
 mod scale;
 mod snapshot;
@@ -52,10 +55,14 @@ pub struct Cli {
     /// Updates per second during the latency runs.
     #[arg(long, default_value_t = 2000)]
     pub rate: u32,
+    /// Updates per second during the latency runs at a high rate.
+    #[arg(long, default_value_t = 20_000)]
+    pub high_rate: u32,
     /// Runs of every phase; the median is reported with its extremes, every run kept.
     #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u32).range(1..))]
     pub runs: u32,
-    /// How long each latency run updates products, in seconds (0 skips the latency runs).
+    /// How long each latency run, and each step of the follow-capacity ladder, updates
+    /// products, in seconds (0 skips both).
     #[arg(long, default_value_t = 60)]
     pub latency_seconds: u64,
     /// Prometheus that scrapes the pipeline (the stack's).
@@ -162,6 +169,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     }
     if cli.latency_seconds > 0 {
         latency_runs::run(&bench, &cli, &mut results).await?;
+        follow::run(&bench, &cli, &mut results).await?;
     }
     targets::check(&mut results);
     results.write(&cli.results, cli.markdown.as_deref())?;

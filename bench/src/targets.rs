@@ -74,6 +74,13 @@ pub fn check(results: &mut Results) {
             );
         }
     }
+    results.target(
+        "follow_capacity",
+        "follow capacity ≥ 0.9 × the lower of 20 000 changes/s and what MariaDB reached",
+        "follow.capacity_ratio",
+        false,
+        0.9,
+    );
     for (key, figure) in [
         ("rss_producer", "rss.producer_mb"),
         ("rss_consumer", "rss.consumer_mb"),

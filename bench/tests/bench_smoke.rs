@@ -95,6 +95,10 @@ fn a_small_run_reports_every_figure() {
         "bulk_update.read_rows_per_s",
         "spread_update.rows_per_s",
         "spread_update.read_rows_per_s",
+        "follow.database_updates_per_s",
+        "follow.at_5000.reached_per_s",
+        "follow.capacity_per_s",
+        "latency_high.rate_reached",
     ] {
         assert!(figure(rate) > 100.0, "{rate} = {}", figure(rate));
     }
@@ -142,6 +146,7 @@ fn a_small_run_reports_every_figure() {
         "bulk_update_time",
         "producer_snapshot",
         "consumer",
+        "follow_capacity",
         "latency_p99",
         "rss_producer",
     ] {
@@ -150,7 +155,12 @@ fn a_small_run_reports_every_figure() {
             "target {target} judged: {json:#}"
         );
     }
-    for run in ["latency", "latency.lag0"] {
+    for run in [
+        "latency",
+        "latency.lag0",
+        "latency_high",
+        "latency_high.lag0",
+    ] {
         let (p50, p99, max) = (
             figure(&format!("{run}.p50_ms")),
             figure(&format!("{run}.p99_ms")),

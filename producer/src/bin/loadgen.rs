@@ -34,9 +34,15 @@ enum Command {
     },
     /// Update random products at a steady rate until stopped.
     Simulate {
-        /// Updates per second.
+        /// Updates per second, all connections together; 0 for as fast as the database goes.
         #[arg(long, default_value_t = 200)]
         rate: u32,
+        /// Updates per transaction (one statement each).
+        #[arg(long, default_value_t = 20, value_parser = clap::value_parser!(u32).range(1..))]
+        transaction_rows: u32,
+        /// Connections committing transactions side by side.
+        #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=64))]
+        connections: u32,
         /// File to append each committed update to, as `N id commit-time-µs` (N is the ` #N`
         /// its name ends with), for timing each change downstream.
         #[arg(long)]
@@ -74,7 +80,12 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 first + rows - 1
             );
         }
-        Command::Simulate { rate, journal } => {
+        Command::Simulate {
+            rate,
+            transaction_rows,
+            connections,
+            journal,
+        } => {
             if existing == 0 {
                 anyhow::bail!("{table} is empty: run `sluice-loadgen seed` (or `make run`) first");
             }
@@ -86,13 +97,27 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 )),
                 None => None,
             };
-            tracing::info!("updating random products of {table} at {rate}/s; Ctrl-C to stop");
+            let pace = if rate == 0 {
+                "as fast as it takes them".to_owned()
+            } else {
+                format!("at {rate}/s")
+            };
+            tracing::info!(
+                "updating random products of {table} {pace}, {transaction_rows} per transaction \
+                 on {connections} connection(s); Ctrl-C to stop"
+            );
             let shutdown = Shutdown::on_signals();
+            let load = loadgen::Load {
+                products: existing,
+                rate,
+                transaction_rows,
+                connections,
+            };
+            let pool = mysql::connect(&settings.mysql, connections).await?;
             let updated = loadgen::simulate(
                 &pool,
                 table,
-                existing,
-                rate,
+                load,
                 &shutdown,
                 journal.as_mut().map(|j| j as &mut dyn std::io::Write),
             )
