@@ -34,6 +34,41 @@ pub struct Account {
     pub password: String,
 }
 
+/// How the worker and connector are set up.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Tuning {
+    /// Debezium's and Kafka Connect's defaults, beyond what names the table and topics.
+    Defaults,
+    /// What a user tuning for throughput sets: larger batches and queue, five requests in
+    /// flight, plugins found by their manifests alone, the flat row instead of the change
+    /// envelope (`ExtractNewRecordState`), and the schema id in the record in Confluent's format
+    /// rather than in headers.
+    Tuned,
+}
+
+impl Tuning {
+    /// The figures' key and the topic's tag.
+    pub fn key(self) -> &'static str {
+        match self {
+            Tuning::Defaults => "debezium",
+            Tuning::Tuned => "debezium_tuned",
+        }
+    }
+
+    /// What the figures' labels call it.
+    pub fn label(self) -> &'static str {
+        match self {
+            Tuning::Defaults => "Debezium (defaults)",
+            Tuning::Tuned => "Debezium (tuned)",
+        }
+    }
+}
+
+/// Records the connector polls at once, tuned (Debezium's default: 2 048).
+const TUNED_MAX_BATCH: u32 = 16_384;
+/// Records queued between the connector and the worker, tuned (default: 8 192).
+const TUNED_MAX_QUEUE: u32 = 65_536;
+
 /// How Debezium did.
 #[derive(Debug, Clone, Copy)]
 pub struct PeerSnapshot {
@@ -44,22 +79,27 @@ pub struct PeerSnapshot {
     /// The connector's own timer for reading and handing over the rows, from its log: the
     /// figure without the JVM's start and the worker's plugin scan.
     pub export_seconds: Option<f64>,
+    /// Average record on its topic, key and value, in bytes.
+    pub record_bytes: usize,
     /// What the worker used.
     pub usage: Usage,
 }
 
-/// Snapshots `table` (holding `rows` rows) with Debezium into a fresh topic of the pipeline's
-/// partition count and checks the topic then holds exactly `rows` records.
+/// Snapshots `table` (holding `rows` rows) with Debezium set up as `tuning` says into a fresh
+/// topic of the pipeline's partition count, tagged `tag`, and checks the topic then holds
+/// exactly `rows` records.
 pub async fn snapshot(
     bench: &Bench,
     account: &Account,
     table: &str,
     rows: i64,
+    tuning: Tuning,
+    tag: &str,
 ) -> anyhow::Result<PeerSnapshot> {
     require_row_binlog(bench).await?;
-    let dir = bench.work.join("debezium");
+    let dir = bench.work.join(format!("{}-{tag}", tuning.key()));
     std::fs::create_dir_all(&dir)?;
-    let prefix = format!("{}debezium", bench.topic_prefix());
+    let prefix = format!("{}{}-{tag}", bench.topic_prefix(), tuning.key());
     let topic = format!("{prefix}.{}.{table}", bench.settings.mysql.database);
     let kafka = &bench.settings.kafka;
     sluice_common::kafka::ensure_topic(kafka, &topic, kafka.partitions, true).await?;
@@ -68,10 +108,13 @@ pub async fn snapshot(
     let plugin_path = plugin_path(&script)?;
     let worker = dir.join("worker.properties");
     let connector = dir.join("connector.properties");
-    std::fs::write(&worker, worker_properties(bench, &plugin_path, &dir)?)?;
+    std::fs::write(
+        &worker,
+        worker_properties(bench, &plugin_path, &dir, tuning)?,
+    )?;
     std::fs::write(
         &connector,
-        connector_properties(bench, account, &prefix, table),
+        connector_properties(bench, account, &prefix, table, tuning),
     )?;
 
     let watch = TopicWatch::new(kafka, &topic)?;
@@ -109,7 +152,9 @@ pub async fn snapshot(
         "Debezium published {published} records of {rows} rows into {topic}"
     );
     let log_text = std::fs::read_to_string(&log).unwrap_or_default();
+    let record_bytes = crate::offsets::average_record_bytes(kafka, &topic, 1000)?;
     Ok(PeerSnapshot {
+        record_bytes,
         seconds: elapsed.as_secs_f64(),
         rows_per_s: rows as f64 / elapsed.as_secs_f64(),
         export_seconds: export_seconds(&log_text, table),
@@ -153,7 +198,12 @@ fn plugin_path(script: &Path) -> anyhow::Result<String> {
 
 /// The worker: the stack's Kafka, Apicurio's Avro converter for keys and values, and the
 /// producer settings of sluice's own producer, so batching and compression are alike.
-fn worker_properties(bench: &Bench, plugin_path: &str, dir: &Path) -> anyhow::Result<String> {
+fn worker_properties(
+    bench: &Bench,
+    plugin_path: &str,
+    dir: &Path,
+    tuning: Tuning,
+) -> anyhow::Result<String> {
     let settings = &bench.settings;
     let registry = apicurio_v2_url(&settings.registry.url)?;
     let mut text = String::new();
@@ -186,6 +236,20 @@ fn worker_properties(bench: &Bench, plugin_path: &str, dir: &Path) -> anyhow::Re
             &format!("{side}.converter.apicurio.registry.find-latest"),
             "true",
         );
+        if tuning == Tuning::Tuned {
+            // The schema id in the record, as sluice writes it: magic byte and 4-byte id.
+            for (key, value) in [
+                ("headers.enabled", "false"),
+                ("as-confluent", "true"),
+                ("use-id", "contentId"),
+            ] {
+                line(&format!("{side}.converter.apicurio.registry.{key}"), value);
+            }
+        }
+    }
+    if tuning == Tuning::Tuned {
+        line("plugin.discovery", "service_load");
+        line("connector.client.config.override.policy", "All");
     }
     line("producer.acks", "all");
     line("producer.enable.idempotence", "true");
@@ -201,8 +265,15 @@ fn worker_properties(bench: &Bench, plugin_path: &str, dir: &Path) -> anyhow::Re
     Ok(text)
 }
 
-/// The connector, left at Debezium's defaults except for what names the table and the topics.
-fn connector_properties(bench: &Bench, account: &Account, prefix: &str, table: &str) -> String {
+/// The connector: Debezium's defaults except for what names the table and the topics, and with
+/// `Tuned` what a user tuning for throughput sets.
+fn connector_properties(
+    bench: &Bench,
+    account: &Account,
+    prefix: &str,
+    table: &str,
+    tuning: Tuning,
+) -> String {
     let mysql = &bench.settings.mysql;
     let kafka = &bench.settings.kafka;
     let database = &mysql.database;
@@ -240,6 +311,23 @@ fn connector_properties(bench: &Bench, account: &Account, prefix: &str, table: &
         ),
     ] {
         let _ = writeln!(text, "{key}={value}");
+    }
+    if tuning == Tuning::Tuned {
+        for (key, value) in [
+            ("max.batch.size", TUNED_MAX_BATCH.to_string()),
+            ("max.queue.size", TUNED_MAX_QUEUE.to_string()),
+            (
+                "producer.override.max.in.flight.requests.per.connection",
+                "5".to_owned(),
+            ),
+            ("transforms", "unwrap".to_owned()),
+            (
+                "transforms.unwrap.type",
+                "io.debezium.transforms.ExtractNewRecordState".to_owned(),
+            ),
+        ] {
+            let _ = writeln!(text, "{key}={value}");
+        }
     }
     text
 }

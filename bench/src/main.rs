@@ -10,6 +10,7 @@ mod describe;
 mod follow;
 mod group;
 mod keyed_ceiling;
+mod large;
 mod latency;
 mod latency_runs;
 mod load;
@@ -27,6 +28,7 @@ mod scale;
 mod snapshot;
 mod tail;
 mod targets;
+mod wide;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -49,6 +51,13 @@ pub struct Cli {
     /// Rows of the small table, to show how the cost grows.
     #[arg(long, default_value_t = 100_000)]
     pub small_rows: i64,
+    /// Rows the table grows to once, beyond MariaDB's buffer pool, for a snapshot and a bulk
+    /// update (0 skips it).
+    #[arg(long, default_value_t = 10_000_000)]
+    pub large_rows: i64,
+    /// Rows of the wide table (a ~2 KB description each), at most `--rows` (0 skips it).
+    #[arg(long, default_value_t = 200_000)]
+    pub wide_rows: i64,
     /// Members of the consumer group.
     #[arg(long, default_value_t = 5)]
     pub members: u32,
@@ -86,9 +95,10 @@ pub struct Cli {
     /// Logs, watermarks and output files of the run.
     #[arg(long, default_value = ".stack/bench")]
     pub work: PathBuf,
-    /// A short run: 200 000 rows (20 000 for the growth phase), 20 s latency runs, no Debezium;
-    /// every phase still runs, the repeated ones `--runs` times.
-    #[arg(long, conflicts_with_all = ["rows", "small_rows", "latency_seconds", "no_peer"])]
+    /// A short run: 200 000 rows (20 000 for the growth phase, 2 000 000 for the large table,
+    /// 40 000 wide), 20 s latency runs, no Debezium; every phase still runs, the repeated ones
+    /// `--runs` times.
+    #[arg(long, conflicts_with_all = ["rows", "small_rows", "large_rows", "wide_rows", "latency_seconds", "no_peer"])]
     pub quick: bool,
     #[command(flatten)]
     log: sluice_common::logging::LogArgs,
@@ -100,6 +110,8 @@ impl Cli {
         if self.quick {
             self.rows = 200_000;
             self.small_rows = 20_000;
+            self.large_rows = 2_000_000;
+            self.wide_rows = 40_000;
             self.latency_seconds = 20;
             self.no_peer = true;
         }
@@ -125,6 +137,14 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     anyhow::ensure!(
         0 < cli.small_rows && cli.small_rows < cli.rows,
         "--small-rows must be above 0 and below --rows"
+    );
+    anyhow::ensure!(
+        cli.large_rows == 0 || cli.large_rows > cli.rows,
+        "--large-rows must be 0 (skipped) or above --rows"
+    );
+    anyhow::ensure!(
+        (0..=cli.rows).contains(&cli.wide_rows),
+        "--wide-rows must be between 0 (skipped) and --rows"
     );
     let root = std::env::current_dir()?;
     let bench = Bench::new(
@@ -167,6 +187,12 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     if !cli.no_peer {
         peer::run(&bench, &cli, &mut results).await?;
     }
+    if cli.wide_rows > 0 {
+        wide::run(&bench, &cli, &mut results).await?;
+    }
+    if cli.large_rows > 0 {
+        large::run(&bench, &cli, &mut results).await?;
+    }
     if cli.latency_seconds > 0 {
         latency_runs::run(&bench, &cli, &mut results).await?;
         follow::run(&bench, &cli, &mut results).await?;
@@ -194,11 +220,13 @@ mod tests {
             (
                 quick.rows,
                 quick.small_rows,
+                quick.large_rows,
+                quick.wide_rows,
                 quick.latency_seconds,
                 quick.no_peer,
                 quick.runs
             ),
-            (200_000, 20_000, 20, true, 5)
+            (200_000, 20_000, 2_000_000, 40_000, 20, true, 5)
         );
         let full = Cli::try_parse_from(["sluice-bench"])
             .expect("defaults")

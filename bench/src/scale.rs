@@ -123,6 +123,12 @@ impl OneRun<'_> {
             "s",
             snapshot.usage.cpu_seconds,
         );
+        self.push(
+            "cpu.producer_seconds_per_million",
+            "producer: CPU time per million rows",
+            "s",
+            snapshot.usage.cpu_seconds * 1e6 / rows as f64,
+        );
         if full {
             self.producer_ceilings(names, tag, rows, snapshot.rows_per_s)
                 .await?;

@@ -35,6 +35,16 @@ pub fn producer(bench: &Bench, names: &IsolatedRun, rows: i64) -> anyhow::Result
     producer_adds(bench, names, 0, rows)
 }
 
+/// [`producer`] with further `--set` overrides.
+pub fn producer_with(
+    bench: &Bench,
+    names: &IsolatedRun,
+    rows: i64,
+    sets: &[String],
+) -> anyhow::Result<Snapshot> {
+    run_producer(bench, names, 0, rows, sets)
+}
+
 /// Runs `sluice-producer run --until-caught-up` from the run's watermark, over a topic holding
 /// `already` records, and checks that it then holds `rows` more.
 pub fn producer_adds(
@@ -43,8 +53,20 @@ pub fn producer_adds(
     already: i64,
     rows: i64,
 ) -> anyhow::Result<Snapshot> {
+    run_producer(bench, names, already, rows, &[])
+}
+
+fn run_producer(
+    bench: &Bench,
+    names: &IsolatedRun,
+    already: i64,
+    rows: i64,
+    sets: &[String],
+) -> anyhow::Result<Snapshot> {
     std::fs::create_dir_all(&names.dir)?;
-    let mut command = bench.sluice("sluice-producer", &names.overrides())?;
+    let mut overrides = names.overrides();
+    overrides.extend_from_slice(sets);
+    let mut command = bench.sluice("sluice-producer", &overrides)?;
     command.arg("run").arg("--until-caught-up");
     let mut process = Measured::spawn("sluice-producer", command, &names.dir.join("producer.log"))?;
     let (elapsed, usage) = process.wait(PATIENCE)?;

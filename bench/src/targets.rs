@@ -81,11 +81,24 @@ pub fn check(results: &mut Results) {
         false,
         0.9,
     );
+    if let Some(size) = results.get("large.size_ratio") {
+        results.target(
+            "large_bulk_update",
+            "bulk update of the large table ≤ 1.2 × (its rows ÷ the full size's) × the full-size time (12 × for 10 M against 1 M)",
+            "large.bulk_update.ratio_to_full",
+            true,
+            1.2 * size,
+        );
+    }
     for (key, figure) in [
         ("rss_producer", "rss.producer_mb"),
         ("rss_consumer", "rss.consumer_mb"),
         ("rss_bulk_update", "bulk_update.rss_mb"),
         ("rss_spread_update", "spread_update.rss_mb"),
+        ("rss_large_producer", "large.rss.producer_mb"),
+        ("rss_large_bulk_update", "large.bulk_update.rss_mb"),
+        ("rss_wide_producer", "wide.rss.producer_mb"),
+        ("rss_wide_consumer", "wide.rss.consumer_mb"),
     ] {
         results.target(
             key,
@@ -101,6 +114,13 @@ pub fn check(results: &mut Results) {
         "peer.debezium_ratio",
         false,
         3.0,
+    );
+    results.target(
+        "peer_tuned",
+        "first snapshot ≥ 5 × Debezium's, tuned",
+        "peer.debezium_tuned_ratio",
+        false,
+        5.0,
     );
 }
 

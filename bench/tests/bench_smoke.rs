@@ -50,6 +50,10 @@ fn a_small_run_reports_every_figure() {
             "10000",
             "--small-rows",
             "2000",
+            "--large-rows",
+            "30000",
+            "--wide-rows",
+            "2000",
             "--latency-seconds",
             "3",
             "--runs",
@@ -91,6 +95,7 @@ fn a_small_run_reports_every_figure() {
         "growth.small.consumer.records_per_s",
         "peer.debezium_rows_per_s",
         "peer.debezium_export_rows_per_s",
+        "peer.debezium_tuned_rows_per_s",
         "bulk_update.rows_per_s",
         "bulk_update.read_rows_per_s",
         "spread_update.rows_per_s",
@@ -99,6 +104,10 @@ fn a_small_run_reports_every_figure() {
         "follow.at_5000.reached_per_s",
         "follow.capacity_per_s",
         "latency_high.rate_reached",
+        "large.producer.rows_per_s",
+        "large.bulk_update.rows_per_s",
+        "wide.producer.rows_per_s",
+        "wide.consumer.records_per_s",
     ] {
         assert!(figure(rate) > 100.0, "{rate} = {}", figure(rate));
     }
@@ -113,9 +122,19 @@ fn a_small_run_reports_every_figure() {
         "consumer.single_ratio_to_perf_test",
         "growth.producer_rate_ratio",
         "peer.debezium_ratio",
+        "peer.debezium_tuned_ratio",
     ] {
         let value = figure(ratio);
         assert!(value > 0.0 && value < 100.0, "{ratio} = {value}");
+    }
+    for bytes in [
+        "producer.record_bytes",
+        "peer.debezium_record_bytes",
+        "peer.debezium_tuned_record_bytes",
+        "wide.producer.record_bytes",
+    ] {
+        let value = figure(bytes);
+        assert!(value > 10.0 && value < 10_000.0, "{bytes} = {value}");
     }
     assert_eq!(figure("producer.rows"), 10_000.0);
     for (phase, figure) in [
@@ -147,6 +166,8 @@ fn a_small_run_reports_every_figure() {
         "producer_snapshot",
         "consumer",
         "follow_capacity",
+        "large_bulk_update",
+        "rss_wide_producer",
         "latency_p99",
         "rss_producer",
     ] {
@@ -196,7 +217,15 @@ fn a_small_run_reports_every_figure() {
         );
     }
     assert_eq!(figure("latency.lag0.commit_lag_ms"), 0.0);
-    for memory in ["rss.producer_mb", "rss.consumer_mb", "rss.debezium_mb"] {
+    for memory in [
+        "rss.producer_mb",
+        "rss.consumer_mb",
+        "large.rss.producer_mb",
+        "wide.rss.producer_mb",
+        "wide.rss.consumer_mb",
+        "peer.debezium_rss_mb",
+        "peer.debezium_tuned_rss_mb",
+    ] {
         let mb = figure(memory);
         assert!(mb > 1.0 && mb < 4096.0, "{memory} = {mb}");
     }

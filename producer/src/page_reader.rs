@@ -2,6 +2,10 @@
 //! is then fetched and decoded by sqlx on one core while the current page is encoded on the
 //! other. Read in turn, the two added up and the producer stalled on every page.
 //!
+//! A page holds at most `batch_size` rows and, once the caller has said what a row weighs, at
+//! most `PAGE_BYTES` of them: wide rows make shorter pages, so the pages in flight and the one
+//! read ahead hold a bounded amount of memory whatever the table's rows carry.
+//!
 //! While pages come back full (a backlog), the read bound for the next page is taken on the
 //! pool's second connection while this page is read, rather than in turn before it: that query
 //! cost a tenth of the reading time. A bound taken earlier is never later than one taken now,
@@ -61,6 +65,18 @@ impl Page {
 /// A bound taken this long ago or less is still used for the next page.
 const EARLY_BOUND_FRESH_FOR: Duration = Duration::from_millis(100);
 
+/// Row data one page holds at most, once the weight of a row is known.
+pub const PAGE_BYTES: usize = 2 * 1024 * 1024;
+/// Rows a page holds at least, however heavy its rows (unless `batch_size` is smaller).
+const MIN_PAGE_ROWS: u32 = 16;
+
+/// Rows per page for rows of `bytes_per_row`: as many as fit in `PAGE_BYTES`, between
+/// `MIN_PAGE_ROWS` and `batch_size`.
+fn page_rows_for(batch_size: u32, bytes_per_row: usize) -> u32 {
+    let fit = u32::try_from(PAGE_BYTES / bytes_per_row.max(1)).unwrap_or(u32::MAX);
+    fit.clamp(MIN_PAGE_ROWS.min(batch_size), batch_size)
+}
+
 /// A read bound taken before the page it is for, and when.
 struct EarlyBound {
     bound: NaiveDateTime,
@@ -86,6 +102,8 @@ pub struct PageReader {
     query: KeysetQuery,
     read_bound: ReadBound,
     batch_size: u32,
+    /// Rows the next page asks for: `batch_size`, or fewer for heavy rows.
+    page_rows: u32,
     seconds: Histogram,
     /// Whether the last page came back full: more rows are waiting.
     backlog: bool,
@@ -106,10 +124,22 @@ impl PageReader {
             query,
             read_bound,
             batch_size,
+            page_rows: batch_size,
             seconds,
             backlog: false,
             early_bound: None,
         }
+    }
+
+    /// Sizes the pages from here on for rows of `bytes_per_row`: at most `PAGE_BYTES` of them,
+    /// between a few rows and `batch_size`.
+    pub fn fit_pages_to(&mut self, bytes_per_row: usize) {
+        self.page_rows = page_rows_for(self.batch_size, bytes_per_row);
+    }
+
+    /// Rows the next page asks for.
+    pub fn page_rows(&self) -> u32 {
+        self.page_rows
     }
 
     /// The page after `cursor`: in timestamp order up to the current read bound, or in key
@@ -129,11 +159,11 @@ impl PageReader {
         let bound = cursor.last_updated.naive_utc();
         let page = self
             .query
-            .key_page_after(cursor.id, self.batch_size)
+            .key_page_after(cursor.id, self.page_rows)
             .fetch_all(&self.pool);
         let (rows, now) = tokio::join!(page, database_clock(&self.pool));
         let mut rows = rows?;
-        let full = rows.len() >= self.batch_size as usize;
+        let full = rows.len() >= self.page_rows as usize;
         let layout = self.query.layout();
         let last_key = rows.last().map(|row| row::key(row, layout)).transpose()?;
         let mut unreadable = None;
@@ -164,7 +194,7 @@ impl PageReader {
             Some(taken) => taken,
             None => self.read_bound.current(&self.pool).await?,
         };
-        let (query, pool, limit) = (&self.query, &self.pool, self.batch_size);
+        let (query, pool, limit) = (&self.query, &self.pool, self.page_rows);
         let page = async move {
             let mut rows = rest_of_timestamp(query, pool, cursor, bound, limit).await?;
             let room = limit.saturating_sub(rows.len() as u32);
@@ -189,7 +219,7 @@ impl PageReader {
         } else {
             page.await?
         };
-        let full = rows.len() >= self.batch_size as usize;
+        let full = rows.len() >= limit as usize;
         self.backlog = full;
         Ok(Page {
             rows,
@@ -273,6 +303,19 @@ impl ReadAhead {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn heavy_rows_make_short_pages() {
+        assert_eq!(page_rows_for(5000, 60), 5000, "light rows: the batch size");
+        assert_eq!(page_rows_for(5000, 2100), (PAGE_BYTES / 2100) as u32);
+        assert_eq!(page_rows_for(5000, 10 * 1024 * 1024), MIN_PAGE_ROWS);
+        assert_eq!(
+            page_rows_for(8, 10 * 1024 * 1024),
+            8,
+            "never above the batch size"
+        );
+        assert_eq!(page_rows_for(5000, 0), 5000);
+    }
 
     #[test]
     fn keys_are_close_together_when_the_range_holds_few_rows_besides_them() {

@@ -23,7 +23,7 @@ use sqlx::MySqlPool;
 
 use crate::encode::RecordEncoder;
 use crate::metrics::ProducerMetrics;
-use crate::page_reader::{PageReader, ReadAhead};
+use crate::page_reader::{PageReader, ReadAhead, PAGE_BYTES};
 use crate::progress::Progress;
 use crate::publish::{PageReport, PageSend, PendingPage, Publisher};
 use crate::source::keyset::KeysetQuery;
@@ -37,6 +37,10 @@ const RETRY_PAUSE: Duration = Duration::from_secs(1);
 /// The pause before the next poll after one that found changes, when shorter than
 /// `poll_interval_ms`; a poll that finds none waits the whole interval.
 const POLL_WHILE_CHANGING: Duration = Duration::from_millis(100);
+
+/// Rows of the first pages, read before any page has shown what a row weighs: light rows then
+/// grow to `batch_size` pages from the third page on, heavy ones stay within `PAGE_BYTES`.
+const FIRST_PAGE_ROWS: usize = 500;
 
 /// Pages queued and not yet acknowledged, at most. A queued page holds only librdkafka's copies
 /// of its records (about 350 KB for 5 000 products), and with one page in flight the producer
@@ -97,13 +101,17 @@ impl Pipeline {
             self.table,
             self.encoder.schema_id()
         );
-        let mut reading = ReadAhead::Idle(Box::new(PageReader::new(
+        let mut first_reader = Box::new(PageReader::new(
             self.pool.clone(),
             self.query.clone(),
             read_bound,
             self.settings.batch_size,
             self.metrics.poll_seconds.clone(),
-        )));
+        ));
+        first_reader.fit_pages_to(PAGE_BYTES / FIRST_PAGE_ROWS);
+        let mut reading = ReadAhead::Idle(first_reader);
+        // What a row of the last page queued weighed, encoded; the pages after it are sized by it.
+        let mut row_bytes = None;
         let poll_interval = Duration::from_millis(self.settings.poll_interval_ms);
         self.readiness.set(true);
         // Where the next page starts: the end of the last page queued.
@@ -112,6 +120,9 @@ impl Pipeline {
         while !shutdown.requested() {
             // The page read ahead while the last one was queued, or else one read now.
             let (mut reader, read_ahead) = reading.finish().await?;
+            if let Some(bytes) = row_bytes.take() {
+                reader.fit_pages_to(bytes);
+            }
             let read = match read_ahead {
                 Some(read) => read,
                 None => reader.fetch(&read_from).await,
@@ -136,7 +147,8 @@ impl Pipeline {
                 if !caught_up {
                     reading = reading.start(end);
                 }
-                let pending = self.queue_page(&page.rows).await;
+                let (pending, bytes) = self.queue_page(&page.rows).await;
+                row_bytes = Some(bytes / page.rows.len().max(1));
                 in_flight.push_back(InFlight {
                     pending,
                     end,
@@ -319,16 +331,20 @@ impl Pipeline {
         }
     }
 
-    /// Encodes and queues every row of the page; its answers are awaited later.
-    async fn queue_page(&self, rows: &[MySqlRow]) -> PendingPage {
+    /// Encodes and queues every row of the page; its answers are awaited later. Also returns
+    /// the bytes queued, keys and values.
+    async fn queue_page(&self, rows: &[MySqlRow]) -> (PendingPage, usize) {
         let mut page = self.publisher.begin_page();
         let (mut key, mut payload) = (String::new(), Vec::new());
+        let mut bytes = 0;
         for row in rows {
+            payload.clear();
             if let Err(error) = self.queue_row(&mut page, row, &mut key, &mut payload).await {
-                return page.queued(Some(error));
+                return (page.queued(Some(error)), bytes);
             }
+            bytes += key.len() + payload.len();
         }
-        page.queued(None)
+        (page.queued(None), bytes)
     }
 
     /// Queues the row's record, or its dead letter when it cannot be encoded; `key` and

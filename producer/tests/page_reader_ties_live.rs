@@ -2,7 +2,8 @@
 //! every row exactly once, in `(timestamp, key)` order, when whole-second timestamps are shared
 //! by groups smaller than, equal to and larger than a page, and keys have gaps and do not follow
 //! time; and when a group is a run of keys (read as a range of the primary key), also one with
-//! keys of other timestamps among them.
+//! keys of other timestamps among them; and when the page size changes from page to page, as
+//! it does when the producer fits pages to the weight of their rows.
 
 use std::time::Duration;
 
@@ -10,7 +11,7 @@ use prometheus::{Histogram, HistogramOpts};
 use sluice_common::mysql;
 use sluice_common::settings::Settings;
 use sluice_common::watermark::Watermark;
-use sluice_producer::page_reader::PageReader;
+use sluice_producer::page_reader::{PageReader, PAGE_BYTES};
 use sluice_producer::source::keyset::KeysetQuery;
 use sluice_producer::source::read_bound::{ReadBound, TransactionView};
 use sluice_producer::source::row;
@@ -24,10 +25,41 @@ const KEY_MODULUS: u32 = 1009;
 
 #[tokio::test(flavor = "multi_thread")]
 async fn pages_of_changes_read_each_row_once_across_groups_sharing_a_second() {
+    let (read, expected, pages) = read_every_page("fixed", &[]).await;
+    assert_eq!(read, expected, "each row once, in (timestamp, key) order");
+    let total: u32 = GROUPS.iter().sum::<u32>() + 300 + 400;
+    assert_eq!(
+        pages,
+        total.div_ceil(PAGE) as usize + usize::from(total % PAGE == 0),
+        "full pages while rows remain, then one short page"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn pages_whose_size_changes_each_time_read_each_row_once() {
+    // Rows of these weights make pages of 16 (the least), 100 (the batch size), 33 and 64 rows.
+    let heavy = PAGE_BYTES;
+    let weights = [heavy, 1, PAGE_BYTES / 33, PAGE_BYTES / 64];
+    let (read, expected, pages) = read_every_page("fitted", &weights).await;
+    assert_eq!(read, expected, "each row once, in (timestamp, key) order");
+    let total = (GROUPS.iter().sum::<u32>() + 300 + 400) as usize;
+    assert!(
+        pages > total.div_ceil(PAGE as usize) + 5,
+        "pages of fewer rows than the batch size: {pages}"
+    );
+}
+
+/// Fills a scratch table, reads it page by page from the beginning, fitting the pages in turn to
+/// `weights` (none: the batch size throughout), and drops it: the rows read, the rows expected,
+/// and the pages it took.
+async fn read_every_page(
+    name: &str,
+    weights: &[usize],
+) -> (Vec<(String, i64)>, Vec<(String, i64)>, usize) {
     let pool = mysql::connect(&Settings::default().mysql, 2)
         .await
         .expect("MariaDB of the local stack must be up: run `make up`");
-    let table = format!("it_ties_{}", std::process::id());
+    let table = format!("it_ties_{name}_{}", std::process::id());
     sqlx::query(&format!(
         "CREATE TABLE {table} (id INT PRIMARY KEY, name VARCHAR(64) NOT NULL, \
          last_updated TIMESTAMP(0) NOT NULL, INDEX (last_updated, id))"
@@ -80,6 +112,9 @@ async fn pages_of_changes_read_each_row_once_across_groups_sharing_a_second() {
     let mut read = Vec::new();
     let mut pages = 0;
     loop {
+        if let Some(weight) = weights.get(pages % weights.len().max(1)) {
+            reader.fit_pages_to(*weight);
+        }
         pages += 1;
         assert!(pages <= expected.len(), "the reading never caught up");
         let page = reader.fetch(&cursor).await.expect("page");
@@ -102,16 +137,5 @@ async fn pages_of_changes_read_each_row_once_across_groups_sharing_a_second() {
         .await
         .expect("drop scratch table");
 
-    assert_eq!(
-        read.len(),
-        expected.len(),
-        "rows read against rows in the table"
-    );
-    assert_eq!(read, expected, "each row once, in (timestamp, key) order");
-    let total: u32 = GROUPS.iter().sum::<u32>() + 300 + 400;
-    assert_eq!(
-        pages,
-        total.div_ceil(PAGE) as usize + usize::from(total % PAGE == 0),
-        "full pages while rows remain, then one short page"
-    );
+    (read, expected, pages)
 }

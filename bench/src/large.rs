@@ -1,0 +1,126 @@
+//! Scale beyond memory: once per run, the benchmark table grown to `--large-rows` (10 million by
+//! default, more than MariaDB's buffer pool holds), a first snapshot of it and then a bulk
+//! update of every row in one statement, each published by `sluice-producer run
+//! --until-caught-up`. Its time is set against the full-size bulk update's, and the producer's
+//! peak memory and CPU per million rows against the full size's.
+
+use std::time::Instant;
+
+use sluice_producer::source::keyset::quote_identifier;
+
+use crate::context::Bench;
+use crate::report::Results;
+use crate::{dataset, machine, snapshot, Cli, TABLE};
+
+/// Grows the table from `cli.rows` to `cli.large_rows`, snapshots it and publishes a bulk
+/// update of every row; drops the table afterwards, being the largest thing the bench leaves.
+pub async fn run(bench: &Bench, cli: &Cli, results: &mut Results) -> anyhow::Result<()> {
+    let rows = cli.large_rows;
+    tracing::info!(
+        "large: loading {} rows into {TABLE} (not timed)",
+        rows - cli.rows
+    );
+    dataset::load(&bench.pool, TABLE, cli.rows + 1, rows - cli.rows).await?;
+    let lag = bench.settings.producer.commit_lag_ms;
+    tokio::time::sleep(std::time::Duration::from_millis(lag + 100)).await;
+    machine::flush_writes();
+    let names = bench.run_names(TABLE, &format!("large-{rows}"));
+
+    tracing::info!("large: producer snapshot of {rows} rows");
+    let first = snapshot::producer(bench, &names, rows)?;
+    let millions = rows as f64 / 1e6;
+    results.set("large.rows", "rows in the large table", "rows", rows as f64);
+    results.set(
+        "large.producer.seconds",
+        "large table: snapshot, producer start to last acknowledgement",
+        "s",
+        first.seconds,
+    );
+    results.set(
+        "large.producer.rows_per_s",
+        "large table: snapshot throughput",
+        "rows/s",
+        first.rows_per_s,
+    );
+    results.set(
+        "large.rss.producer_mb",
+        "large table: producer peak RSS, snapshot",
+        "MiB",
+        first.usage.peak_rss_mb,
+    );
+    results.set(
+        "large.cpu.producer_seconds_per_million",
+        "large table: producer CPU per million rows, snapshot",
+        "s",
+        first.usage.cpu_seconds / millions,
+    );
+    results.ratio(
+        "large.producer.rate_ratio",
+        "snapshot rows/s, large ÷ full size (1 = linear cost)",
+        "large.producer.rows_per_s",
+        "producer.rows_per_s",
+    );
+
+    tracing::info!("large: one UPDATE of all {rows} rows, then the producer publishes them");
+    let started = Instant::now();
+    let changed = sqlx::query(&format!(
+        "UPDATE {} SET price = price * 1.01",
+        quote_identifier(TABLE)
+    ))
+    .execute(&bench.pool)
+    .await?
+    .rows_affected();
+    let statement_seconds = started.elapsed().as_secs_f64();
+    anyhow::ensure!(
+        changed == rows as u64,
+        "the bulk update changed {changed} of {rows} rows"
+    );
+    machine::flush_writes();
+    let bulk = snapshot::producer_adds(bench, &names, rows, rows)?;
+    results.set(
+        "large.bulk_update.statement_seconds",
+        "large table: the UPDATE statement itself (MariaDB)",
+        "s",
+        statement_seconds,
+    );
+    results.set(
+        "large.bulk_update.seconds",
+        "large table: bulk update, producer start to last acknowledgement",
+        "s",
+        bulk.seconds,
+    );
+    results.set(
+        "large.bulk_update.rows_per_s",
+        "large table: bulk update throughput",
+        "rows/s",
+        bulk.rows_per_s,
+    );
+    results.set(
+        "large.bulk_update.rss_mb",
+        "large table: producer peak RSS, bulk update",
+        "MiB",
+        bulk.usage.peak_rss_mb,
+    );
+    results.set(
+        "large.bulk_update.cpu_seconds_per_million",
+        "large table: producer CPU per million rows, bulk update",
+        "s",
+        bulk.usage.cpu_seconds / millions,
+    );
+    results.ratio(
+        "large.bulk_update.ratio_to_full",
+        "large bulk update time ÷ full-size bulk update time (median)",
+        "large.bulk_update.seconds",
+        "bulk_update.seconds",
+    );
+    results.set(
+        "large.size_ratio",
+        "large table rows ÷ full-size rows",
+        "×",
+        rows as f64 / cli.rows as f64,
+    );
+    sqlx::query(&format!("DROP TABLE {}", quote_identifier(TABLE)))
+        .execute(&bench.pool)
+        .await?;
+    Ok(())
+}
