@@ -1,7 +1,8 @@
 //! Follow capacity: the highest steady change rate the running pipeline keeps up with. The load
 //! generator first runs alone, flat out, for the database's own update rate on this machine;
 //! then the pipeline runs (producer and group, as `make run`) while the load steps up from
-//! `FIRST_RATE`, doubling. A step is followed when the producer's watermark lag stays under
+//! `FIRST_RATE`, doubling, always on as many connections as flat out, so the database is held
+//! back by nothing but the machine. A step is followed when the producer's watermark lag stays under
 //! `MAX_LAG` through its second half. The ladder stops at the first step not followed, or once
 //! the database cannot reach the rate asked: then the database is the limit, and the figures
 //! say so.
@@ -82,12 +83,13 @@ pub async fn run(bench: &Bench, cli: &Cli, results: &mut Results) -> anyhow::Res
     pipeline.caught_up(bench, Some(PRODUCTS)).await?;
     let lag_url = format!("http://127.0.0.1:{metrics_port}/metrics");
 
+    let connections = load::connections_for(0);
     let mut steps = Vec::new();
     let mut asked = FIRST_RATE;
     while asked <= LAST_RATE {
         tracing::info!("follow: {asked} updates/s for {step_length:?}");
         let log = names.dir.join(format!("loadgen-{asked}.log"));
-        let mut updates = load::Load::start(bench, &sets, asked, None, &log)?;
+        let mut updates = load::Load::start(bench, &sets, asked, connections, None, &log)?;
         let started = Instant::now();
         let mut max_lag_s: f64 = 0.0;
         while started.elapsed() < step_length {
@@ -130,7 +132,9 @@ async fn alone_rate(
     length: Duration,
     dir: &std::path::Path,
 ) -> anyhow::Result<Applied> {
-    let mut updates = load::Load::start(bench, sets, 0, None, &dir.join("loadgen-alone.log"))?;
+    let connections = load::connections_for(0);
+    let log = dir.join("loadgen-alone.log");
+    let mut updates = load::Load::start(bench, sets, 0, connections, None, &log)?;
     let until = Instant::now() + length;
     while Instant::now() < until {
         tokio::time::sleep(Duration::from_millis(500)).await;

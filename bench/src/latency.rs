@@ -100,6 +100,7 @@ pub async fn measure(
         bench,
         &sets,
         load.rate,
+        load::connections_for(load.rate),
         Some(&journal),
         &names.dir.join("loadgen.log"),
     )?;

@@ -51,11 +51,13 @@ pub struct Load {
 
 impl Load {
     /// Starts updating the products of the table `sets` name at `rate` updates per second
-    /// (0: flat out), journaling each update to `journal` when given; logs to `log`.
+    /// (0: flat out) on `connections` connections, journaling each update to `journal` when
+    /// given; logs to `log`.
     pub fn start(
         bench: &Bench,
         sets: &[String],
         rate: u32,
+        connections: u32,
         journal: Option<&Path>,
         log: &Path,
     ) -> anyhow::Result<Self> {
@@ -67,7 +69,7 @@ impl Load {
             .arg("--transaction-rows")
             .arg(TRANSACTION_ROWS.to_string())
             .arg("--connections")
-            .arg(connections_for(rate).to_string());
+            .arg(connections.to_string());
         if let Some(journal) = journal {
             command.arg("--journal").arg(journal);
         }

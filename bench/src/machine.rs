@@ -3,7 +3,7 @@
 //! process this says whether a rate is bound by sluice or by the machine.
 
 use std::path::{Path, PathBuf};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 /// Writes out what the kernel still holds to write: the release build just before `make bench`
 /// leaves some 400 MB, and loading the table more, whose writeback would otherwise run in the
@@ -77,6 +77,41 @@ impl CpuWindow {
             seconds: self.started.elapsed().as_secs_f64(),
             servers,
         }
+    }
+}
+
+/// MariaDB's work after a statement returned: how long until it was idle, and its CPU meanwhile.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Settled {
+    /// Seconds until MariaDB went quiet.
+    pub seconds: f64,
+    /// CPU seconds it used until then.
+    pub cpu_seconds: f64,
+}
+
+/// MariaDB counts as quiet once it uses less than this share of one core…
+const QUIET_SHARE: f64 = 0.05;
+/// …over a window this long.
+const QUIET_WINDOW: Duration = Duration::from_millis(500);
+
+/// Waits until MariaDB is quiet (its background work after a large change, the purge of old row
+/// versions above all, is done), at most `patience`; `None` when its CPU cannot be read.
+pub async fn database_settled(state_dir: &Path, patience: Duration) -> Option<Settled> {
+    let pid = server_pid(&state_dir.join("run"), "mariadb")?;
+    let started = Instant::now();
+    let first = crate::process::cpu_seconds(pid)?;
+    let mut last = first;
+    loop {
+        tokio::time::sleep(QUIET_WINDOW).await;
+        let now = crate::process::cpu_seconds(pid)?;
+        let quiet = now - last < QUIET_SHARE * QUIET_WINDOW.as_secs_f64();
+        if quiet || started.elapsed() >= patience {
+            return Some(Settled {
+                seconds: started.elapsed().as_secs_f64(),
+                cpu_seconds: now - first,
+            });
+        }
+        last = now;
     }
 }
 

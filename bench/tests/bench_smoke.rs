@@ -139,6 +139,9 @@ fn a_small_run_reports_every_figure() {
     assert_eq!(figure("producer.rows"), 10_000.0);
     for (phase, figure) in [
         ("bulk_update", "seconds_runs"),
+        ("bulk_update", "from_commit_seconds_runs"),
+        ("bulk_update", "settle_seconds_runs"),
+        ("spread_update", "from_commit_seconds_runs"),
         ("producer", "rows_per_s_runs"),
         ("consumer", "records_per_s_runs"),
         ("ceiling", "producer_keyed_rows_per_s_runs"),
