@@ -18,6 +18,7 @@ use sqlx::MySqlPool;
 
 use crate::context::Bench;
 use crate::report::Results;
+use crate::samples::Samples;
 use crate::{load, machine, snapshot, Cli};
 
 /// How the statement stamps the rows it changes.
@@ -53,23 +54,27 @@ impl Shape {
         }
     }
 
-    /// Changes every one of the table's `rows` rows (ids `1..=rows`); returns the rows changed.
-    async fn change_every_row(
+    /// Changes every one of the table's `rows` rows (ids `1..=rows`); fails when the database
+    /// changed another number of rows.
+    pub async fn change_every_row(
         self,
         pool: &MySqlPool,
         table: &str,
         rows: i64,
-    ) -> anyhow::Result<u64> {
+    ) -> anyhow::Result<()> {
         let table = quote_identifier(table);
-        match self {
-            Shape::OneTimestamp => Ok(sqlx::query(&format!(
-                "UPDATE {table} SET price = price * 1.01"
-            ))
-            .execute(pool)
-            .await?
-            .rows_affected()),
-            Shape::SmallTransactions => in_small_transactions(pool, &table, rows).await,
-        }
+        let changed = match self {
+            Shape::OneTimestamp => sqlx::query(&format!("UPDATE {table} SET price = price * 1.01"))
+                .execute(pool)
+                .await?
+                .rows_affected(),
+            Shape::SmallTransactions => in_small_transactions(pool, &table, rows).await?,
+        };
+        anyhow::ensure!(
+            changed == rows as u64,
+            "the bulk update changed {changed} of {rows} rows of {table}"
+        );
+        Ok(())
     }
 }
 
@@ -111,26 +116,6 @@ async fn in_small_transactions(pool: &MySqlPool, table: &str, rows: i64) -> anyh
     Ok(changed)
 }
 
-/// The figures of every run, in order.
-#[derive(Debug, Default)]
-struct Runs {
-    statement_seconds: Vec<f64>,
-    /// From the last commit until MariaDB was quiet again, and its CPU meanwhile.
-    settle_seconds: Vec<f64>,
-    settle_cpu_seconds: Vec<f64>,
-    read_rows_per_s: Vec<f64>,
-    /// The producer started at the last commit, beside MariaDB's purge.
-    from_commit_seconds: Vec<f64>,
-    producer_seconds: Vec<f64>,
-    producer_rows_per_s: Vec<f64>,
-    producer_rss_mb: Vec<f64>,
-    producer_cpu_seconds: Vec<f64>,
-    /// While the producer ran: the machine's busy share, and MariaDB's and Kafka's CPU.
-    busy_percent: Vec<f64>,
-    mariadb_cpu_seconds: Vec<f64>,
-    kafka_cpu_seconds: Vec<f64>,
-}
-
 /// `cli.runs` bulk updates of `table` of each shape, in turn; the producer of `names` has
 /// already published its `rows` rows once (its snapshot) into `names.topic`.
 pub async fn run(
@@ -142,44 +127,105 @@ pub async fn run(
     results: &mut Results,
 ) -> anyhow::Result<()> {
     let mut published = rows;
+    // The lower of each run's two ceilings: its own bare read, and the keyed producer.
+    let keyed = results.get("ceiling.producer_keyed_rows_per_s");
     for shape in [Shape::OneTimestamp, Shape::SmallTransactions] {
-        let runs = runs_of(bench, cli, shape, table, names, rows, &mut published).await?;
-        record(results, shape, &runs);
+        let mut samples = Samples::default();
+        let mut runs = ShapeRuns {
+            shape,
+            samples: &mut samples,
+        };
+        for run in 1..=cli.runs {
+            tracing::info!(
+                "{} {run} of {}: every one of {rows} rows",
+                shape.label(),
+                cli.runs
+            );
+            runs.measure(bench, table, names, rows, keyed, &mut published)
+                .await?;
+        }
+        samples.record(results);
+        let (prefix, what) = (shape.key(), shape.label());
+        for (ratio, seconds, label) in [
+            (
+                "ratio_to_snapshot",
+                "seconds",
+                "time ÷ first snapshot time (medians)",
+            ),
+            (
+                "from_commit_ratio_to_snapshot",
+                "from_commit_seconds",
+                "started at the last commit, time ÷ first snapshot time (medians)",
+            ),
+        ] {
+            results.ratio(
+                &format!("{prefix}.{ratio}"),
+                &format!("{what}: {label}"),
+                &format!("{prefix}.{seconds}"),
+                "producer.seconds",
+            );
+        }
     }
     Ok(())
 }
 
-/// The runs of one shape; `published` counts the records in the topic.
-async fn runs_of(
-    bench: &Bench,
-    cli: &Cli,
+/// The runs of one shape, each adding its figures to the shape's samples.
+struct ShapeRuns<'a> {
     shape: Shape,
-    table: &str,
-    names: &IsolatedRun,
-    rows: i64,
-    published: &mut i64,
-) -> anyhow::Result<Runs> {
-    let store = WatermarkStore::new(names.dir.join("watermark.json"));
-    let state_dir = machine::state_dir(&bench.root);
-    let mut runs = Runs::default();
-    for run in 1..=cli.runs {
-        let what = shape.label();
-        tracing::info!("{what} {run} of {}: every one of {rows} rows", cli.runs);
+    samples: &'a mut Samples,
+}
+
+impl ShapeRuns<'_> {
+    fn push(&mut self, name: &str, label: &str, unit: &str, value: f64) {
+        let (prefix, what) = (self.shape.key(), self.shape.label());
+        self.samples.push(
+            &format!("{prefix}.{name}"),
+            &format!("{what}: {label}"),
+            unit,
+            value,
+        );
+    }
+
+    /// One run: every row changed, then published once MariaDB is quiet, then every row
+    /// changed again and published from the last commit; `published` counts the records in
+    /// the topic.
+    async fn measure(
+        &mut self,
+        bench: &Bench,
+        table: &str,
+        names: &IsolatedRun,
+        rows: i64,
+        keyed: Option<f64>,
+        published: &mut i64,
+    ) -> anyhow::Result<()> {
+        let store = WatermarkStore::new(names.dir.join("watermark.json"));
+        let state_dir = machine::state_dir(&bench.root);
         let started = Instant::now();
-        let changed = shape.change_every_row(&bench.pool, table, rows).await?;
-        runs.statement_seconds.push(started.elapsed().as_secs_f64());
-        anyhow::ensure!(
-            changed == rows as u64,
-            "the bulk update changed {changed} of {rows} rows"
+        self.shape
+            .change_every_row(&bench.pool, table, rows)
+            .await?;
+        self.push(
+            "statement_seconds",
+            "the updates themselves, until the last commit (MariaDB)",
+            "s",
+            started.elapsed().as_secs_f64(),
         );
         machine::flush_writes();
         // MariaDB purges the old versions of every changed row in the background: seconds of
         // CPU on a machine of two cores. The pipeline's own path is timed once that is done.
-        let settled = machine::database_settled(&state_dir, SETTLE_PATIENCE)
-            .await
-            .context("MariaDB's CPU time cannot be read from the stack's pid file")?;
-        runs.settle_seconds.push(settled.seconds);
-        runs.settle_cpu_seconds.push(settled.cpu_seconds);
+        let settled = machine::database_settled(&state_dir, SETTLE_PATIENCE).await?;
+        self.push(
+            "settle_seconds",
+            "last commit until MariaDB is quiet again (its purge of old versions)",
+            "s",
+            settled.seconds,
+        );
+        self.push(
+            "settle_cpu_seconds",
+            "MariaDB's CPU meanwhile, with nothing reading",
+            "s",
+            settled.cpu_seconds,
+        );
 
         let from = store
             .load()?
@@ -189,158 +235,87 @@ async fn runs_of(
             read == rows as u64,
             "the bare read of the bulk update read {read} of {rows} rows"
         );
-        runs.read_rows_per_s.push(read as f64 / seconds);
+        let read_rate = read as f64 / seconds;
+        self.push(
+            "read_rows_per_s",
+            "bare read of its pages in timestamp order, nothing sent",
+            "rows/s",
+            read_rate,
+        );
 
         let window = machine::CpuWindow::start(&state_dir);
         let produced = snapshot::producer_adds(bench, names, *published, rows)?;
         let share = window.finish();
+        *published += rows;
+        self.push(
+            "seconds",
+            "producer start to last acknowledgement, started once MariaDB was quiet",
+            "s",
+            produced.seconds,
+        );
+        self.push(
+            "rows_per_s",
+            "producer throughput",
+            "rows/s",
+            produced.rows_per_s,
+        );
+        self.push(
+            "rss_mb",
+            "producer peak RSS",
+            "MiB",
+            produced.usage.peak_rss_mb,
+        );
+        self.push(
+            "cpu_seconds_per_million",
+            "producer CPU per million rows",
+            "s",
+            produced.usage.cpu_seconds * 1e6 / rows as f64,
+        );
         if let Some(busy) = share.busy {
-            runs.busy_percent.push(busy * 100.0);
+            self.push(
+                "busy_percent",
+                "machine busy while the producer ran",
+                "%",
+                busy * 100.0,
+            );
         }
         for (server, seconds) in share.servers {
-            match server {
-                "mariadb" => runs.mariadb_cpu_seconds.push(seconds),
-                "kafka" => runs.kafka_cpu_seconds.push(seconds),
-                _ => {}
-            }
+            let (name, label) = match server {
+                "mariadb" => ("mariadb_cpu_seconds", "MariaDB CPU while the producer ran"),
+                "kafka" => ("kafka_cpu_seconds", "Kafka CPU while the producer ran"),
+                _ => continue,
+            };
+            self.push(name, label, "s", seconds);
         }
-        *published += rows;
-        runs.producer_seconds.push(produced.seconds);
-        runs.producer_rows_per_s.push(produced.rows_per_s);
-        runs.producer_rss_mb.push(produced.usage.peak_rss_mb);
-        runs.producer_cpu_seconds
-            .push(produced.usage.cpu_seconds * 1e6 / rows as f64);
+        if let Some(keyed) = keyed {
+            self.push(
+                "ratio_to_ceiling",
+                "producer ÷ the lower of its bare read and the keyed producer",
+                "×",
+                produced.rows_per_s / read_rate.min(keyed),
+            );
+        }
+        self.push(
+            "ratio_to_read",
+            "producer ÷ bare read, each run against its own",
+            "×",
+            produced.rows_per_s / read_rate,
+        );
 
         // What a user sees: every row changed again and the producer started at the last
         // commit, beside MariaDB's purge.
-        let changed = shape.change_every_row(&bench.pool, table, rows).await?;
-        anyhow::ensure!(
-            changed == rows as u64,
-            "the bulk update changed {changed} of {rows} rows"
-        );
+        self.shape
+            .change_every_row(&bench.pool, table, rows)
+            .await?;
         let produced = snapshot::producer_adds(bench, names, *published, rows)?;
         *published += rows;
-        runs.from_commit_seconds.push(produced.seconds);
-        machine::database_settled(&state_dir, SETTLE_PATIENCE).await;
-    }
-    Ok(runs)
-}
-
-fn record(results: &mut Results, shape: Shape, runs: &Runs) {
-    let (prefix, what) = (shape.key(), shape.label());
-    let key = |name: &str| format!("{prefix}.{name}");
-    results.set_runs(
-        &key("statement_seconds"),
-        &format!("{what}: the updates themselves, until the last commit (MariaDB)"),
-        "s",
-        &runs.statement_seconds,
-    );
-    results.set_runs(
-        &key("settle_seconds"),
-        &format!("{what}: last commit until MariaDB is quiet again (its purge of old versions)"),
-        "s",
-        &runs.settle_seconds,
-    );
-    results.set_runs(
-        &key("settle_cpu_seconds"),
-        &format!("{what}: MariaDB's CPU meanwhile, with nothing reading"),
-        "s",
-        &runs.settle_cpu_seconds,
-    );
-    results.set_runs(
-        &key("read_rows_per_s"),
-        &format!("{what}: bare read of its pages in timestamp order, nothing sent"),
-        "rows/s",
-        &runs.read_rows_per_s,
-    );
-    results.set_runs(
-        &key("seconds"),
-        &format!("{what}: producer start to last acknowledgement, started once MariaDB was quiet"),
-        "s",
-        &runs.producer_seconds,
-    );
-    results.set_runs(
-        &key("rows_per_s"),
-        &format!("{what}: producer throughput"),
-        "rows/s",
-        &runs.producer_rows_per_s,
-    );
-    results.set_runs(
-        &key("rss_mb"),
-        &format!("{what}: producer peak RSS"),
-        "MiB",
-        &runs.producer_rss_mb,
-    );
-    results.set_runs(
-        &key("cpu_seconds_per_million"),
-        &format!("{what}: producer CPU per million rows"),
-        "s",
-        &runs.producer_cpu_seconds,
-    );
-    for (name, label, unit, values) in [
-        (
-            "busy_percent",
-            "machine busy while the producer ran",
-            "%",
-            &runs.busy_percent,
-        ),
-        (
-            "mariadb_cpu_seconds",
-            "MariaDB CPU while the producer ran",
+        self.push(
+            "from_commit_seconds",
+            "producer started at the last commit, beside MariaDB's purge",
             "s",
-            &runs.mariadb_cpu_seconds,
-        ),
-        (
-            "kafka_cpu_seconds",
-            "Kafka CPU while the producer ran",
-            "s",
-            &runs.kafka_cpu_seconds,
-        ),
-    ] {
-        results.set_runs(&key(name), &format!("{what}: {label}"), unit, values);
+            produced.seconds,
+        );
+        machine::database_settled(&state_dir, SETTLE_PATIENCE).await?;
+        Ok(())
     }
-    let ratios: Vec<f64> = runs
-        .producer_rows_per_s
-        .iter()
-        .zip(&runs.read_rows_per_s)
-        .map(|(producer, read)| producer / read)
-        .collect();
-    // The lower of its two ceilings: its own bare read, and the keyed producer.
-    let keyed = results.get("ceiling.producer_keyed_rows_per_s");
-    let to_ceiling: Vec<f64> = runs
-        .producer_rows_per_s
-        .iter()
-        .zip(&runs.read_rows_per_s)
-        .filter_map(|(producer, read)| keyed.map(|keyed| producer / read.min(keyed)))
-        .collect();
-    results.set_runs(
-        &key("ratio_to_ceiling"),
-        &format!("{what}: producer ÷ the lower of its bare read and the keyed producer"),
-        "×",
-        &to_ceiling,
-    );
-    results.set_runs(
-        &key("ratio_to_read"),
-        &format!("{what}: producer ÷ bare read, each run against its own"),
-        "×",
-        &ratios,
-    );
-    results.ratio(
-        &key("ratio_to_snapshot"),
-        &format!("{what}: time ÷ first snapshot time (medians)"),
-        &key("seconds"),
-        "producer.seconds",
-    );
-    results.set_runs(
-        &key("from_commit_seconds"),
-        &format!("{what}: producer started at the last commit, beside MariaDB's purge"),
-        "s",
-        &runs.from_commit_seconds,
-    );
-    results.ratio(
-        &key("from_commit_ratio_to_snapshot"),
-        &format!("{what}: started at the last commit, time ÷ first snapshot time (medians)"),
-        &key("from_commit_seconds"),
-        "producer.seconds",
-    );
 }

@@ -1,12 +1,25 @@
 //! The benchmark's tables: copies of `product` (same columns and index), filled with the sample
 //! catalogue. Loading is not timed; it runs on several connections to keep the whole run short.
 
+use std::time::Duration;
+
 use sluice_producer::loadgen;
 use sluice_producer::source::keyset::quote_identifier;
 use sqlx::MySqlPool;
 
+use crate::context::Bench;
+use crate::machine;
+
 /// Concurrent loaders; MariaDB takes multi-row inserts on several connections well.
 const LOADERS: i64 = 4;
+
+/// Waits until rows just loaded are older than the producer's commit lag (a snapshot reads no
+/// younger row), then writes the load's pages back, so neither is timed with the next phase.
+pub async fn settle_loaded(bench: &Bench) {
+    let lag = bench.settings.producer.commit_lag_ms;
+    tokio::time::sleep(Duration::from_millis(lag + 100)).await;
+    machine::flush_writes();
+}
 
 /// Drops and re-creates `table` like `product`.
 pub async fn recreate(pool: &MySqlPool, table: &str) -> anyhow::Result<()> {

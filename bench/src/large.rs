@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 
 use sluice_producer::source::keyset::quote_identifier;
 
+use crate::bulk_update::Shape;
 use crate::context::Bench;
 use crate::report::Results;
 use crate::{dataset, machine, snapshot, Cli, TABLE};
@@ -24,9 +25,7 @@ pub async fn run(bench: &Bench, cli: &Cli, results: &mut Results) -> anyhow::Res
         rows - cli.rows
     );
     dataset::load(&bench.pool, TABLE, cli.rows + 1, rows - cli.rows).await?;
-    let lag = bench.settings.producer.commit_lag_ms;
-    tokio::time::sleep(Duration::from_millis(lag + 100)).await;
-    machine::flush_writes();
+    dataset::settle_loaded(bench).await;
     let names = bench.run_names(TABLE, &format!("large-{rows}"));
 
     tracing::info!("large: producer snapshot of {rows} rows");
@@ -66,25 +65,14 @@ pub async fn run(bench: &Bench, cli: &Cli, results: &mut Results) -> anyhow::Res
 
     tracing::info!("large: one UPDATE of all {rows} rows, then the producer publishes them");
     let started = Instant::now();
-    let changed = sqlx::query(&format!(
-        "UPDATE {} SET price = price * 1.01",
-        quote_identifier(TABLE)
-    ))
-    .execute(&bench.pool)
-    .await?
-    .rows_affected();
+    Shape::OneTimestamp
+        .change_every_row(&bench.pool, TABLE, rows)
+        .await?;
     let statement_seconds = started.elapsed().as_secs_f64();
-    anyhow::ensure!(
-        changed == rows as u64,
-        "the bulk update changed {changed} of {rows} rows"
-    );
     machine::flush_writes();
     // As at full size: the pipeline's path is timed once MariaDB's purge is done.
-    let settled = machine::database_settled(&machine::state_dir(&bench.root), SETTLE_PATIENCE)
-        .await
-        .ok_or_else(|| {
-            anyhow::anyhow!("MariaDB's CPU time cannot be read from the stack's pid file")
-        })?;
+    let settled =
+        machine::database_settled(&machine::state_dir(&bench.root), SETTLE_PATIENCE).await?;
     results.set(
         "large.bulk_update.settle_seconds",
         "large table: last commit until MariaDB is quiet again (its purge of old versions)",

@@ -95,18 +95,26 @@ const QUIET_SHARE: f64 = 0.05;
 const QUIET_WINDOW: Duration = Duration::from_millis(500);
 
 /// Waits until MariaDB is quiet (its background work after a large change, the purge of old row
-/// versions above all, is done), at most `patience`; `None` when its CPU cannot be read.
-pub async fn database_settled(state_dir: &Path, patience: Duration) -> Option<Settled> {
-    let pid = server_pid(&state_dir.join("run"), "mariadb")?;
+/// versions above all, is done), at most `patience`; fails when its CPU cannot be read.
+pub async fn database_settled(state_dir: &Path, patience: Duration) -> anyhow::Result<Settled> {
+    let run = state_dir.join("run");
+    let unreadable = || {
+        anyhow::anyhow!(
+            "MariaDB's CPU time cannot be read from its pid file in {}",
+            run.display()
+        )
+    };
+    let pid = server_pid(&run, "mariadb").ok_or_else(unreadable)?;
+    let cpu = || crate::process::cpu_seconds(pid).ok_or_else(unreadable);
     let started = Instant::now();
-    let first = crate::process::cpu_seconds(pid)?;
+    let first = cpu()?;
     let mut last = first;
     loop {
         tokio::time::sleep(QUIET_WINDOW).await;
-        let now = crate::process::cpu_seconds(pid)?;
+        let now = cpu()?;
         let quiet = now - last < QUIET_SHARE * QUIET_WINDOW.as_secs_f64();
         if quiet || started.elapsed() >= patience {
-            return Some(Settled {
+            return Ok(Settled {
                 seconds: started.elapsed().as_secs_f64(),
                 cpu_seconds: now - first,
             });

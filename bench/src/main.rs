@@ -32,7 +32,6 @@ mod wide;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::time::Duration;
 
 use anyhow::Context as _;
 use clap::Parser;
@@ -174,10 +173,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         tracing::info!("loading {} rows into {TABLE} (not timed)", rows - loaded);
         dataset::load(&bench.pool, TABLE, loaded + 1, rows - loaded).await?;
         loaded = rows;
-        // Rows younger than the commit lag are not read yet; a snapshot starts after it.
-        let lag = bench.settings.producer.commit_lag_ms;
-        tokio::time::sleep(Duration::from_millis(lag + 100)).await;
-        machine::flush_writes();
+        dataset::settle_loaded(&bench).await;
         snapshot = Some(scale::run(&bench, &cli, rows, full, &mut results).await?);
     }
     scale::growth(&mut results);

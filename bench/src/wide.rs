@@ -6,7 +6,7 @@ use sluice_producer::source::keyset::quote_identifier;
 
 use crate::context::Bench;
 use crate::report::Results;
-use crate::{group, machine, snapshot, Cli, TABLE};
+use crate::{dataset, group, snapshot, Cli, TABLE};
 
 /// The wide table.
 const WIDE_TABLE: &str = "sluice_bench_wide";
@@ -37,9 +37,7 @@ pub async fn run(bench: &Bench, cli: &Cli, results: &mut Results) -> anyhow::Res
     ] {
         sqlx::query(&statement).execute(&bench.pool).await?;
     }
-    let lag = bench.settings.producer.commit_lag_ms;
-    tokio::time::sleep(std::time::Duration::from_millis(lag + 100)).await;
-    machine::flush_writes();
+    dataset::settle_loaded(bench).await;
 
     let names = bench.run_names(WIDE_TABLE, "wide");
     let schema = format!(
