@@ -25,12 +25,21 @@ async fn topic_with_ten_partitions_carries_a_keyed_message() {
         .expect("create_topics call (is the stack up? `make up`)");
     assert!(created.iter().all(Result::is_ok), "{created:?}");
 
-    let view = kafka::probe(&settings).await.expect("metadata");
-    let partitions = view
-        .topics
-        .iter()
-        .find(|(name, _)| *name == topic)
-        .map(|(_, n)| *n);
+    // The controller answers before every broker's metadata shows the topic: ask until it does.
+    let mut partitions = None;
+    for _ in 0..50 {
+        let view = kafka::probe(&settings).await.expect("metadata");
+        partitions = view
+            .topics
+            .iter()
+            .find(|(name, _)| *name == topic)
+            .map(|(_, n)| *n)
+            .filter(|n| *n > 0);
+        if partitions.is_some() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
     assert_eq!(partitions, Some(10));
 
     let producer: FutureProducer = kafka::client_config(&settings)
