@@ -96,6 +96,15 @@ impl Bench {
         format!("{TOPIC_PREFIX}{}-", self.run_id)
     }
 
+    /// Deletes the topics of a finished pipeline run (its records, dead letters and
+    /// watermarks): a broker holding hundreds of idle partitions from earlier runs spends more on
+    /// them, and later runs would be timed on a slower broker.
+    pub async fn drop_run_topics(&self, names: &IsolatedRun) -> anyhow::Result<()> {
+        sluice_common::kafka::delete_topics_starting_with(&self.settings.kafka, &names.topic)
+            .await?;
+        Ok(())
+    }
+
     /// The names of one pipeline run over `table`, tagged `tag`.
     pub fn run_names(&self, table: &str, tag: &str) -> IsolatedRun {
         IsolatedRun::new(

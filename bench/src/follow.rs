@@ -1,11 +1,13 @@
-//! Follow capacity: the highest steady change rate the running pipeline keeps up with. The load
-//! generator first runs alone, flat out, for the database's own update rate on this machine;
-//! then the pipeline runs (producer and group, as `make run`) while the load steps up from
-//! `FIRST_RATE`, doubling, always on as many connections as flat out, so the database is held
-//! back by nothing but the machine. A step is followed when the producer's watermark lag stays under
-//! `MAX_LAG` through its second half. The ladder stops at the first step not followed, or once
-//! the database cannot reach the rate asked: then the database is the limit, and the figures
-//! say so.
+//! Follow capacity: the highest steady change rate the running pipeline keeps up with, measured
+//! `--runs` times. Each run first lets the load generator run alone, flat out, for the
+//! database's own update rate on this machine. Then the pipeline runs (producer and group, as
+//! `make run`, on a topic, group and watermark of the run's own) while the load generator goes
+//! flat out again, on as many connections as there are cores, for `--follow-seconds`: no steady
+//! rate above what it reaches can be committed here while the pipeline reads. A step is followed
+//! when the producer's watermark lag stays under `MAX_LAG` through its second half. When the
+//! flat-out step is followed, the database is the limit and the capacity is the rate it
+//! reached; otherwise the load steps down from there, a quarter of that rate at a time, until a
+//! step is followed, and the pipeline is the limit.
 
 use std::net::TcpListener;
 use std::time::{Duration, Instant};
@@ -14,29 +16,25 @@ use crate::context::Bench;
 use crate::load::{self, Applied};
 use crate::report::Results;
 use crate::running::Running;
+use crate::samples::Samples;
 use crate::{dataset, Cli};
 
 /// The table the follow phase updates.
 const TABLE: &str = "sluice_bench_follow";
 /// Products it holds: enough that few updates of a step land on the same product.
 const PRODUCTS: i64 = 100_000;
-/// The first step's rate; each next step doubles it.
-const FIRST_RATE: u32 = 5_000;
-/// The highest rate asked.
-const LAST_RATE: u32 = 160_000;
 /// Rate the target asks for, unless the database cannot reach it.
 pub const TARGET_RATE: f64 = 20_000.0;
 /// The watermark lag a followed step stays under.
 const MAX_LAG: Duration = Duration::from_secs(5);
-/// A step whose load reached less than this share of the rate asked is limited by the database.
-const REACHED_SHARE: f64 = 0.9;
 /// How long the load generator runs alone, at most.
-const ALONE_AT_MOST: Duration = Duration::from_secs(20);
+const ALONE_AT_MOST: Duration = Duration::from_secs(10);
+/// Steps below the flat-out one, each a quarter of its rate lower, before a run gives up.
+const STEPS_DOWN: u32 = 3;
 
-/// One step of the ladder.
+/// One step of a run: the load at a rate, or flat out, with the pipeline reading.
 #[derive(Debug, Clone, Copy, PartialEq)]
 struct Step {
-    asked: u32,
     applied: Applied,
     /// The highest watermark lag through the step's second half, in seconds.
     max_lag_s: f64,
@@ -48,29 +46,116 @@ impl Step {
     fn followed(&self) -> bool {
         self.max_lag_s <= MAX_LAG.as_secs_f64()
     }
+}
 
+/// What one run found.
+#[derive(Debug, Clone, PartialEq)]
+struct Found {
+    /// The load generator alone, flat out.
+    alone: Applied,
+    /// The flat-out step first, then the steps down, if any.
+    steps: Vec<Step>,
+}
+
+impl Found {
+    /// The rate of the first step followed; 0 when none was.
+    fn capacity(&self) -> f64 {
+        self.steps
+            .iter()
+            .find(|s| s.followed())
+            .map_or(0.0, |s| s.applied.rate())
+    }
+
+    /// Whether the pipeline followed the database flat out.
     fn database_limited(&self) -> bool {
-        self.applied.rate() < f64::from(self.asked) * REACHED_SHARE
+        self.steps.first().is_some_and(Step::followed)
+    }
+
+    fn push(&self, samples: &mut Samples) {
+        samples.push(
+            "follow.database_updates_per_s",
+            "the load generator alone, flat out: MariaDB's own update rate here",
+            "updates/s",
+            self.alone.rate(),
+        );
+        let Some(flat_out) = self.steps.first() else {
+            return;
+        };
+        samples.push(
+            "follow.flat_out_per_s",
+            "the load generator flat out with the pipeline running",
+            "updates/s",
+            flat_out.applied.rate(),
+        );
+        samples.push(
+            "follow.flat_out_max_lag_s",
+            "flat out: highest watermark lag, second half of the step",
+            "s",
+            flat_out.max_lag_s,
+        );
+        samples.push(
+            "follow.flat_out_drain_s",
+            "flat out: load stopped until every line committed",
+            "s",
+            flat_out.drain_s,
+        );
+        samples.push(
+            "follow.capacity_per_s",
+            &format!(
+                "follow capacity: the highest rate reached with the watermark lag under {} s",
+                MAX_LAG.as_secs()
+            ),
+            "updates/s",
+            self.capacity(),
+        );
+        samples.push(
+            "follow.database_limited",
+            "follow: the pipeline followed MariaDB flat out (1) or fell behind it (0)",
+            "",
+            if self.database_limited() { 1.0 } else { 0.0 },
+        );
+        samples.push_ratio(
+            "follow.capacity_ratio",
+            "follow capacity ÷ the lower of 20 000/s and what MariaDB reached flat out with the pipeline running",
+            self.capacity(),
+            TARGET_RATE.min(flat_out.applied.rate()),
+        );
+        samples.push_ratio(
+            "follow.capacity_share_of_database",
+            "follow capacity ÷ MariaDB's rate with nothing else running",
+            self.capacity(),
+            self.alone.rate(),
+        );
     }
 }
 
-/// Measures the database alone, then the ladder with the pipeline running.
+/// Measures the database alone, then the pipeline following it, `--runs` times.
 pub async fn run(bench: &Bench, cli: &Cli, results: &mut Results) -> anyhow::Result<()> {
     dataset::recreate(&bench.pool, TABLE).await?;
     dataset::load(&bench.pool, TABLE, 1, PRODUCTS).await?;
-    let step_length = Duration::from_secs(cli.latency_seconds);
-    let names = bench.run_names(TABLE, "follow");
-    std::fs::create_dir_all(&names.dir)?;
+    let step_length = Duration::from_secs(cli.follow_seconds);
+    let mut samples = Samples::default();
+    for run in 1..=cli.runs {
+        tracing::info!("follow: run {run} of {}", cli.runs);
+        let names = bench.run_names(TABLE, &format!("follow-{run}"));
+        std::fs::create_dir_all(&names.dir)?;
+        let found = one_run(bench, cli, &names, step_length).await?;
+        bench.drop_run_topics(&names).await?;
+        found.push(&mut samples);
+    }
+    samples.record(results);
+    Ok(())
+}
 
+async fn one_run(
+    bench: &Bench,
+    cli: &Cli,
+    names: &sluice_common::settings::IsolatedRun,
+    step_length: Duration,
+) -> anyhow::Result<Found> {
     let alone_for = step_length.min(ALONE_AT_MOST);
     tracing::info!("follow: the load generator alone, flat out, for {alone_for:?}");
     let alone = alone_rate(bench, &names.overrides(), alone_for, &names.dir).await?;
-    results.set(
-        "follow.database_updates_per_s",
-        "the load generator alone, flat out: MariaDB's own update rate here",
-        "updates/s",
-        alone.rate(),
-    );
 
     let metrics_port = free_port()?;
     let mut sets: Vec<String> = names
@@ -79,17 +164,21 @@ pub async fn run(bench: &Bench, cli: &Cli, results: &mut Results) -> anyhow::Res
         .filter(|s| !s.starts_with("metrics.producer_port"))
         .collect();
     sets.push(format!("metrics.producer_port={metrics_port}"));
-    let mut pipeline = Running::start(bench, &names, &sets, cli.members)?;
+    let mut pipeline = Running::start(bench, names, &sets, cli.members)?;
     pipeline.caught_up(bench, Some(PRODUCTS)).await?;
     let lag_url = format!("http://127.0.0.1:{metrics_port}/metrics");
 
     let connections = load::connections_for(0);
-    let mut steps = Vec::new();
-    let mut asked = FIRST_RATE;
-    while asked <= LAST_RATE {
-        tracing::info!("follow: {asked} updates/s for {step_length:?}");
-        let log = names.dir.join(format!("loadgen-{asked}.log"));
-        let mut updates = load::Load::start(bench, &sets, asked, connections, None, &log)?;
+    let mut steps: Vec<Step> = Vec::new();
+    let mut asked = None;
+    loop {
+        let what = asked.map_or("flat out".to_owned(), |rate| format!("{rate} updates/s"));
+        tracing::info!("follow: {what} for {step_length:?}, the pipeline reading");
+        let log = names
+            .dir
+            .join(format!("loadgen-{}.log", asked.unwrap_or_default()));
+        let mut updates =
+            load::Load::start(bench, &sets, asked.unwrap_or(0), connections, None, &log)?;
         let started = Instant::now();
         let mut max_lag_s: f64 = 0.0;
         while started.elapsed() < step_length {
@@ -104,25 +193,36 @@ pub async fn run(bench: &Bench, cli: &Cli, results: &mut Results) -> anyhow::Res
         let stopped = Instant::now();
         pipeline.caught_up(bench, None).await?;
         let step = Step {
-            asked,
             applied,
             max_lag_s,
             drain_s: stopped.elapsed().as_secs_f64(),
         };
         tracing::info!(
-            "follow: asked {asked}/s, reached {:.0}/s, lag up to {max_lag_s:.2} s, drained in {:.2} s",
+            "follow: {what}: reached {:.0}/s, lag up to {max_lag_s:.2} s, drained in {:.2} s",
             applied.rate(),
             step.drain_s
         );
         steps.push(step);
-        if !step.followed() || step.database_limited() {
-            break;
+        match next_rate(&steps) {
+            Some(rate) => asked = Some(rate),
+            None => break,
         }
-        asked = asked.saturating_mul(2);
     }
     pipeline.stop()?;
-    record(results, &steps);
-    Ok(())
+    Ok(Found { alone, steps })
+}
+
+/// The rate of the step after `steps`: none once one was followed or every step down was tried;
+/// otherwise a quarter of the flat-out rate below the last step.
+fn next_rate(steps: &[Step]) -> Option<u32> {
+    let flat_out = steps.first()?;
+    let below = u32::try_from(steps.len()).ok()?;
+    if steps.iter().any(Step::followed) || below > STEPS_DOWN {
+        return None;
+    }
+    let quarter = flat_out.applied.rate() / 4.0;
+    let rate = flat_out.applied.rate() - quarter * f64::from(below);
+    (rate >= 1.0).then_some(rate as u32)
 }
 
 /// Runs the load generator flat out with nothing else reading the table.
@@ -143,64 +243,6 @@ async fn alone_rate(
     updates.stop()
 }
 
-fn record(results: &mut Results, steps: &[Step]) {
-    for step in steps {
-        let key = |name: &str| format!("follow.at_{}.{name}", step.asked);
-        let about = format!("follow, {} updates/s asked", step.asked);
-        results.set(
-            &key("reached_per_s"),
-            &format!("{about}: updates per second reached"),
-            "updates/s",
-            step.applied.rate(),
-        );
-        results.set(
-            &key("max_lag_s"),
-            &format!("{about}: highest watermark lag, second half of the step"),
-            "s",
-            step.max_lag_s,
-        );
-        results.set(
-            &key("drain_s"),
-            &format!("{about}: load stopped until every line committed"),
-            "s",
-            step.drain_s,
-        );
-    }
-    let capacity = steps
-        .iter()
-        .filter(|s| s.followed())
-        .map(|s| s.applied.rate())
-        .fold(0.0, f64::max);
-    results.set(
-        "follow.capacity_per_s",
-        &format!(
-            "follow capacity: the highest rate reached with the watermark lag under {} s",
-            MAX_LAG.as_secs()
-        ),
-        "updates/s",
-        capacity,
-    );
-    let database_reached = steps.iter().map(|s| s.applied.rate()).fold(0.0, f64::max);
-    let database_limited = steps
-        .last()
-        .is_some_and(|s| s.followed() && s.database_limited());
-    results.set(
-        "follow.database_limited",
-        "follow: the ladder ended because MariaDB could not reach the rate asked (1) or because the pipeline fell behind (0)",
-        "",
-        if database_limited { 1.0 } else { 0.0 },
-    );
-    let limit = TARGET_RATE.min(database_reached);
-    if limit > 0.0 {
-        results.set(
-            "follow.capacity_ratio",
-            "follow capacity ÷ the lower of 20 000/s and the highest rate MariaDB reached with the pipeline running",
-            "×",
-            capacity / limit,
-        );
-    }
-}
-
 /// The producer's `sluice_producer_watermark_lag_seconds`, read from its metrics endpoint.
 async fn watermark_lag(url: &str) -> anyhow::Result<f64> {
     let text = reqwest::get(url).await?.text().await?;
@@ -219,9 +261,8 @@ fn free_port() -> anyhow::Result<u16> {
 mod tests {
     use super::*;
 
-    fn step(asked: u32, reached: u64, max_lag_s: f64) -> Step {
+    fn step(reached: u64, max_lag_s: f64) -> Step {
         Step {
-            asked,
             applied: Applied {
                 updates: reached,
                 seconds: 1.0,
@@ -231,31 +272,67 @@ mod tests {
         }
     }
 
-    #[test]
-    fn capacity_is_the_highest_step_followed_and_the_limit_is_named() {
-        let mut results = Results::default();
-        record(
-            &mut results,
-            &[
-                step(5_000, 5_000, 0.4),
-                step(10_000, 9_900, 0.6),
-                step(20_000, 19_000, 9.0),
-            ],
-        );
-        assert_eq!(results.get("follow.capacity_per_s"), Some(9_900.0));
-        assert_eq!(results.get("follow.database_limited"), Some(0.0));
-        assert_eq!(
-            results.get("follow.capacity_ratio"),
-            Some(9_900.0 / 19_000.0)
-        );
+    fn alone(rate: u64) -> Applied {
+        Applied {
+            updates: rate,
+            seconds: 1.0,
+        }
+    }
 
+    #[test]
+    fn followed_flat_out_means_the_database_is_the_limit() {
+        let found = Found {
+            alone: alone(20_000),
+            steps: vec![step(12_000, 0.1)],
+        };
+        assert_eq!(next_rate(&found.steps), None);
+        let mut samples = Samples::default();
+        found.push(&mut samples);
         let mut results = Results::default();
-        record(
-            &mut results,
-            &[step(10_000, 10_000, 0.4), step(20_000, 15_000, 0.7)],
-        );
-        assert_eq!(results.get("follow.capacity_per_s"), Some(15_000.0));
+        samples.record(&mut results);
+        assert_eq!(results.get("follow.capacity_per_s"), Some(12_000.0));
         assert_eq!(results.get("follow.database_limited"), Some(1.0));
         assert_eq!(results.get("follow.capacity_ratio"), Some(1.0));
+        assert_eq!(results.get("follow.capacity_share_of_database"), Some(0.6));
+    }
+
+    #[test]
+    fn behind_flat_out_steps_down_by_quarters_until_followed() {
+        let mut steps = vec![step(40_000, 9.0)];
+        assert_eq!(next_rate(&steps), Some(30_000));
+        steps.push(step(30_000, 7.0));
+        assert_eq!(next_rate(&steps), Some(20_000));
+        steps.push(step(19_000, 0.5));
+        assert_eq!(next_rate(&steps), None);
+        let found = Found {
+            alone: alone(50_000),
+            steps,
+        };
+        assert_eq!(found.capacity(), 19_000.0);
+        assert!(!found.database_limited());
+        let mut samples = Samples::default();
+        found.push(&mut samples);
+        let mut results = Results::default();
+        samples.record(&mut results);
+        assert_eq!(
+            results.get("follow.capacity_ratio"),
+            Some(19_000.0 / 20_000.0)
+        );
+    }
+
+    #[test]
+    fn a_run_gives_up_after_its_steps_down() {
+        let steps = vec![
+            step(40_000, 9.0),
+            step(30_000, 9.0),
+            step(20_000, 9.0),
+            step(10_000, 9.0),
+        ];
+        assert_eq!(next_rate(&steps), None);
+        let found = Found {
+            alone: alone(50_000),
+            steps,
+        };
+        assert_eq!(found.capacity(), 0.0);
     }
 }

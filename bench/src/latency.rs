@@ -31,10 +31,8 @@ pub struct Latency {
     pub p99_ms: f64,
     /// Maximum.
     pub max_ms: f64,
-    /// The same quantiles from the consumers' histogram in Prometheus.
-    pub prometheus_p50_ms: f64,
-    /// 99th percentile from Prometheus.
-    pub prometheus_p99_ms: f64,
+    /// p50 and p99 from the consumers' histogram in Prometheus, when asked for.
+    pub prometheus: Option<(f64, f64)>,
     /// Every update, timed from its commit.
     pub changes: PerChange,
     /// Updates per second the load generator reached.
@@ -52,14 +50,18 @@ pub struct LatencyRun {
     pub members: u32,
     /// `producer.commit_lag_ms` for this run.
     pub commit_lag_ms: u64,
+    /// Which run of its setting (names its topic, group and folder).
+    pub run: u32,
 }
 
-/// Runs the pipeline over `table` (seeded with [`PRODUCTS`] rows) under `load`.
+/// Runs the pipeline over `table` (seeded with [`PRODUCTS`] rows) under `load`; reads the
+/// consumers' latency histogram back from `prometheus` when given (a scrape interval of quiet
+/// before and after the load).
 pub async fn measure(
     bench: &Bench,
     table: &str,
     load: LatencyRun,
-    prometheus: &str,
+    prometheus: Option<&str>,
 ) -> anyhow::Result<Latency> {
     let ports = fixed_ports(bench, load.members);
     for port in &ports {
@@ -71,7 +73,10 @@ pub async fn measure(
     }
     let names = bench.run_names(
         table,
-        &format!("latency-{}-lag{}", load.rate, load.commit_lag_ms),
+        &format!(
+            "latency-{}-lag{}-{}",
+            load.rate, load.commit_lag_ms, load.run
+        ),
     );
     std::fs::create_dir_all(&names.dir)?;
     let mut sets: Vec<String> = names
@@ -91,7 +96,9 @@ pub async fn measure(
 
     let mut pipeline = Running::start(bench, &names, &sets, load.members)?;
     pipeline.caught_up(bench, Some(PRODUCTS)).await?;
-    tokio::time::sleep(SCRAPE_WAIT).await;
+    if prometheus.is_some() {
+        tokio::time::sleep(SCRAPE_WAIT).await;
+    }
 
     let from = Utc::now();
     let tail = Tail::start(names.out_dir(), from);
@@ -124,11 +131,19 @@ pub async fn measure(
         changes.updates,
         names.dir.display()
     );
-    tokio::time::sleep(SCRAPE_WAIT).await;
-    let to = Utc::now();
-    let prometheus_p50_ms = latency_quantile_ms(prometheus, 0.5, from, to).await?;
-    let prometheus_p99_ms = latency_quantile_ms(prometheus, 0.99, from, to).await?;
+    let histogram = match prometheus {
+        Some(url) => {
+            tokio::time::sleep(SCRAPE_WAIT).await;
+            let to = Utc::now();
+            Some((
+                latency_quantile_ms(url, 0.5, from, to).await?,
+                latency_quantile_ms(url, 0.99, from, to).await?,
+            ))
+        }
+        None => None,
+    };
     pipeline.stop()?;
+    bench.drop_run_topics(&names).await?;
     anyhow::ensure!(
         !latencies.is_empty(),
         "no line was written during the latency run; see {}",
@@ -139,8 +154,7 @@ pub async fn measure(
         p50_ms: quantile(&mut latencies, 0.5).unwrap_or_default(),
         p99_ms: quantile(&mut latencies, 0.99).unwrap_or_default(),
         max_ms: quantile(&mut latencies, 1.0).unwrap_or_default(),
-        prometheus_p50_ms,
-        prometheus_p99_ms,
+        prometheus: histogram,
         rate_reached: applied.rate(),
         changes,
     })

@@ -69,10 +69,13 @@ pub struct Cli {
     /// Runs of every phase; the median is reported with its extremes, every run kept.
     #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u32).range(1..))]
     pub runs: u32,
-    /// How long each latency run, and each step of the follow-capacity ladder, updates
-    /// products, in seconds (0 skips both).
-    #[arg(long, default_value_t = 60)]
+    /// How long each latency run updates products, in seconds (0 skips the latency runs).
+    #[arg(long, default_value_t = 20)]
     pub latency_seconds: u64,
+    /// How long each step of a follow-capacity run updates products, in seconds (0 skips the
+    /// follow runs).
+    #[arg(long, default_value_t = 60)]
+    pub follow_seconds: u64,
     /// Prometheus that scrapes the pipeline (the stack's).
     #[arg(long, default_value = "http://127.0.0.1:9090")]
     pub prometheus: String,
@@ -95,9 +98,9 @@ pub struct Cli {
     #[arg(long, default_value = ".stack/bench")]
     pub work: PathBuf,
     /// A short run: 200 000 rows (20 000 for the growth phase, 2 000 000 for the large table,
-    /// 40 000 wide), 20 s latency runs, no Debezium; every phase still runs, the repeated ones
+    /// 40 000 wide), 10 s latency runs, 20 s follow steps, no Debezium; every phase still runs,
     /// `--runs` times.
-    #[arg(long, conflicts_with_all = ["rows", "small_rows", "large_rows", "wide_rows", "latency_seconds", "no_peer"])]
+    #[arg(long, conflicts_with_all = ["rows", "small_rows", "large_rows", "wide_rows", "latency_seconds", "follow_seconds", "no_peer"])]
     pub quick: bool,
     #[command(flatten)]
     log: sluice_common::logging::LogArgs,
@@ -111,7 +114,8 @@ impl Cli {
             self.small_rows = 20_000;
             self.large_rows = 2_000_000;
             self.wide_rows = 40_000;
-            self.latency_seconds = 20;
+            self.latency_seconds = 10;
+            self.follow_seconds = 20;
             self.no_peer = true;
         }
         self
@@ -191,6 +195,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     }
     if cli.latency_seconds > 0 {
         latency_runs::run(&bench, &cli, &mut results).await?;
+    }
+    if cli.follow_seconds > 0 {
         follow::run(&bench, &cli, &mut results).await?;
     }
     targets::check(&mut results);
@@ -219,10 +225,11 @@ mod tests {
                 quick.large_rows,
                 quick.wide_rows,
                 quick.latency_seconds,
+                quick.follow_seconds,
                 quick.no_peer,
                 quick.runs
             ),
-            (200_000, 20_000, 2_000_000, 40_000, 20, true, 5)
+            (200_000, 20_000, 2_000_000, 40_000, 10, 20, true, 5)
         );
         let full = Cli::try_parse_from(["sluice-bench"])
             .expect("defaults")

@@ -56,6 +56,8 @@ fn a_small_run_reports_every_figure() {
             "2000",
             "--latency-seconds",
             "3",
+            "--follow-seconds",
+            "3",
             "--runs",
             "2",
         ])
@@ -101,7 +103,7 @@ fn a_small_run_reports_every_figure() {
         "spread_update.rows_per_s",
         "spread_update.read_rows_per_s",
         "follow.database_updates_per_s",
-        "follow.at_5000.reached_per_s",
+        "follow.flat_out_per_s",
         "follow.capacity_per_s",
         "latency_high.rate_reached",
         "large.producer.rows_per_s",
@@ -145,6 +147,10 @@ fn a_small_run_reports_every_figure() {
         ("producer", "rows_per_s_runs"),
         ("consumer", "records_per_s_runs"),
         ("ceiling", "producer_keyed_rows_per_s_runs"),
+        ("latency", "change_p99_ms_runs"),
+        ("latency_high", "rate_reached_runs"),
+        ("follow", "capacity_per_s_runs"),
+        ("follow", "database_updates_per_s_runs"),
     ] {
         let runs = json[phase][figure]
             .as_array()
