@@ -213,6 +213,31 @@ impl Scenario {
         Some(rest[..end].to_owned())
     }
 
+    /// Runs `sluice-verify` on this scenario's table, output folder and dead-letter topic, as a
+    /// user would; returns its exit code and its report (JSON). Fails the test when it could
+    /// not judge (exit 2).
+    pub fn verify(&self) -> (i32, Value) {
+        let output = self
+            .command("sluice-verify", "verify.log")
+            .arg("--json")
+            .stdout(Stdio::piped())
+            .output()
+            .expect("run sluice-verify");
+        let code = output.status.code().unwrap_or(-1);
+        assert!(
+            code == 0 || code == 1,
+            "sluice-verify could not judge (exit {code}):\n{}",
+            self.log("verify.log")
+        );
+        let report = serde_json::from_slice(&output.stdout).unwrap_or_else(|e| {
+            panic!(
+                "sluice-verify printed no JSON report ({e}):\n{}",
+                String::from_utf8_lossy(&output.stdout)
+            )
+        });
+        (code, report)
+    }
+
     /// A process log, for assertions on what a user reads.
     pub fn log(&self, name: &str) -> String {
         std::fs::read_to_string(self.dir.path().join(name)).unwrap_or_default()

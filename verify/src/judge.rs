@@ -1,0 +1,320 @@
+//! The judgement itself, kept apart from files and servers so that every verdict is tested on
+//! made-up input. The versions are sorted by product, then time; the rows arrive in key order;
+//! one pass over both finds what is missing, wrong or extra.
+
+use std::collections::HashSet;
+
+use serde_json::{Map, Value};
+
+use crate::expected::{same_value, Expectation};
+use crate::lines::{Torn, Version};
+use crate::report::{Example, Report};
+
+/// Walks the table's rows against the lines' versions.
+pub struct Judge<'a> {
+    versions: Vec<Version>,
+    next: usize,
+    expectation: &'a Expectation,
+    dead_letter_keys: &'a HashSet<i64>,
+    key: String,
+    timestamp: String,
+    report: Report,
+}
+
+impl<'a> Judge<'a> {
+    /// Starts from every version read, the torn lines, and the dead letters' keys.
+    pub fn new(
+        mut versions: Vec<Version>,
+        torn: &[Torn],
+        expectation: &'a Expectation,
+        dead_letter_keys: &'a HashSet<i64>,
+        key: &str,
+        timestamp: &str,
+    ) -> Self {
+        let mut report = Report::default();
+        for line in torn {
+            report.torn.add(Example::Line {
+                file: line.file.display().to_string(),
+                line: line.line,
+                what: line.reason.clone(),
+            });
+        }
+        versions.sort_unstable_by_key(|v| (v.id, v.at, v.hash, v.file, v.offset));
+        find_repeats(&versions, &mut report);
+        find_backward(&versions, &mut report);
+        Self {
+            versions,
+            next: 0,
+            expectation,
+            dead_letter_keys,
+            key: key.to_owned(),
+            timestamp: timestamp.to_owned(),
+            report,
+        }
+    }
+
+    /// Judges one row (rows come in key order); `read_line` reads a version's line back.
+    pub fn row(
+        &mut self,
+        row: &Map<String, Value>,
+        read_line: impl FnOnce(&Version) -> std::io::Result<Value>,
+    ) -> anyhow::Result<()> {
+        self.report.rows += 1;
+        let id = row
+            .get(&self.key)
+            .and_then(Value::as_i64)
+            .ok_or_else(|| anyhow::anyhow!("a row without an integer `{}`", self.key))?;
+        let at = row.get(&self.timestamp).and_then(Value::as_str);
+        // Versions of products with no row, before this one.
+        while self.next < self.versions.len() && self.versions[self.next].id < id {
+            let orphan = self.versions[self.next].id;
+            self.report.not_in_table.add(Example::Product {
+                id: orphan,
+                what: "lines, but no row in the table".into(),
+            });
+            self.skip_product(orphan);
+        }
+        let start = self.next;
+        self.skip_product(id);
+        let Some(latest) = self.versions[start..self.next].last().copied() else {
+            self.missing(id, "no line at all");
+            return Ok(());
+        };
+        let Some(at) = at.and_then(|at| crate::lines::micros_of(at).ok()) else {
+            self.report.wrong.add(Example::Product {
+                id,
+                what: format!("the row's `{}` cannot be read", self.timestamp),
+            });
+            return Ok(());
+        };
+        if latest.at < at {
+            self.missing(id, "its latest version has no line (older ones do)");
+            return Ok(());
+        }
+        if latest.at > at {
+            self.report.wrong.add(Example::Product {
+                id,
+                what: "a line is newer than the row".into(),
+            });
+            return Ok(());
+        }
+        let line = read_line(&latest)?;
+        let expected = self.expectation.line_of(row);
+        if let Some(difference) = difference(&line, &expected) {
+            self.report.wrong.add(Example::Product {
+                id,
+                what: difference,
+            });
+        }
+        Ok(())
+    }
+
+    /// The report, once every row has been judged.
+    pub fn finish(mut self) -> Report {
+        while self.next < self.versions.len() {
+            let orphan = self.versions[self.next].id;
+            self.report.not_in_table.add(Example::Product {
+                id: orphan,
+                what: "lines, but no row in the table".into(),
+            });
+            self.skip_product(orphan);
+        }
+        self.report.versions = self.versions.len() as u64;
+        self.report
+    }
+
+    fn skip_product(&mut self, id: i64) {
+        while self.next < self.versions.len() && self.versions[self.next].id == id {
+            self.next += 1;
+        }
+    }
+
+    fn missing(&mut self, id: i64, what: &str) {
+        let example = Example::Product {
+            id,
+            what: what.to_owned(),
+        };
+        if self.dead_letter_keys.contains(&id) {
+            self.report.dead_lettered.add(example);
+        } else {
+            self.report.missing.add(example);
+        }
+    }
+}
+
+/// The same line more than once (a duplicate), or two different lines for one version.
+fn find_repeats(sorted: &[Version], report: &mut Report) {
+    for pair in sorted.windows(2) {
+        let (a, b) = (&pair[0], &pair[1]);
+        if (a.id, a.at) != (b.id, b.at) {
+            continue;
+        }
+        let example = Example::Product {
+            id: a.id,
+            what: format!("version {} µs", a.at),
+        };
+        if a.hash == b.hash {
+            report.duplicate.add(example);
+        } else {
+            report.conflicting.add(example);
+        }
+    }
+}
+
+/// Within one file, a product's later line carrying an earlier time.
+fn find_backward(sorted: &[Version], report: &mut Report) {
+    let mut start = 0;
+    while start < sorted.len() {
+        let id = sorted[start].id;
+        let end = start + sorted[start..].partition_point(|v| v.id == id);
+        let mut product: Vec<&Version> = sorted[start..end].iter().collect();
+        product.sort_unstable_by_key(|v| (v.file, v.offset));
+        for pair in product.windows(2) {
+            if pair[0].file == pair[1].file && pair[1].at < pair[0].at {
+                report.backward.add(Example::Product {
+                    id,
+                    what: format!("{} µs after {} µs", pair[1].at, pair[0].at),
+                });
+            }
+        }
+        start = end;
+    }
+}
+
+/// The first field of `expected` the line lacks or holds differently.
+fn difference(line: &Value, expected: &Map<String, Value>) -> Option<String> {
+    let Value::Object(line) = line else {
+        return Some("the line is not an object".into());
+    };
+    for (name, value) in line {
+        // A field the table lacks comes from the reader schema's default.
+        let Some(want) = expected.get(name) else {
+            continue;
+        };
+        if !same_value(value, want) {
+            return Some(format!("`{name}` is {value}, the row says {want}"));
+        }
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    const T1: &str = "2026-12-01T10:00:00.000001Z";
+    const T2: &str = "2026-12-01T10:00:02.000000Z";
+
+    fn micros(at: &str) -> i64 {
+        crate::lines::micros_of(at).expect("time")
+    }
+
+    fn version(id: i64, at: &str, hash: u64, file: u32, offset: u64) -> Version {
+        Version {
+            id,
+            at: micros(at),
+            hash,
+            file,
+            offset,
+            len: 0,
+        }
+    }
+
+    fn row(id: i64, at: &str, price: f64) -> Map<String, Value> {
+        match json!({"id": id, "name": "n", "category": "books", "price": price, "last_updated": at})
+        {
+            Value::Object(map) => map,
+            _ => unreachable!("an object"),
+        }
+    }
+
+    fn line(id: i64, at: &str, price: f64) -> Value {
+        json!({"id": id, "name": "n", "category": "BOOKS", "price": price, "last_updated": at})
+    }
+
+    #[test]
+    fn a_clean_run_has_no_violation() {
+        let expectation = Expectation::new(&[("books".into(), 10.0)]);
+        let keys = HashSet::new();
+        let versions = vec![version(1, T1, 7, 0, 0), version(1, T2, 8, 0, 90)];
+        let mut judge = Judge::new(versions, &[], &expectation, &keys, "id", "last_updated");
+        judge
+            .row(&row(1, T2, 20.0), |v| {
+                assert_eq!(v.at, micros(T2), "the latest line is read");
+                Ok(line(1, T2, 18.0))
+            })
+            .expect("judged");
+        let report = judge.finish();
+        assert_eq!(report.violations(), 0, "{report}");
+        assert_eq!((report.rows, report.versions), (1, 2));
+    }
+
+    #[test]
+    fn each_kind_of_violation_is_counted_with_an_example() {
+        let expectation = Expectation::new(&[]);
+        let keys: HashSet<i64> = [4].into_iter().collect();
+        let torn = [Torn {
+            file: "out/consumer-1.jsonl".into(),
+            line: 3,
+            reason: "the file ends mid-line".into(),
+        }];
+        let versions = vec![
+            // 1: the same line twice, and its version going backward in file 0.
+            version(1, T2, 5, 0, 0),
+            version(1, T1, 6, 0, 50),
+            version(1, T2, 5, 1, 0),
+            // 2: only an older version.
+            version(2, T1, 9, 0, 100),
+            // 3: two different lines for one version; 9: no row.
+            version(3, T2, 1, 0, 150),
+            version(3, T2, 2, 1, 50),
+            version(9, T1, 3, 1, 100),
+        ];
+        let mut judge = Judge::new(versions, &torn, &expectation, &keys, "id", "last_updated");
+        judge
+            .row(&row(1, T2, 20.0), |_| Ok(line(1, T2, 21.0)))
+            .expect("row 1");
+        judge
+            .row(&row(2, T2, 20.0), |_| unreachable!())
+            .expect("row 2");
+        judge
+            .row(&row(3, T2, 20.0), |_| Ok(line(3, T2, 20.0)))
+            .expect("row 3");
+        judge
+            .row(&row(4, T1, 20.0), |_| unreachable!())
+            .expect("row 4");
+        judge
+            .row(&row(5, T1, 20.0), |_| unreachable!())
+            .expect("row 5");
+        let report = judge.finish();
+        assert_eq!(report.torn.count, 1);
+        assert_eq!(report.duplicate.count, 1);
+        assert_eq!(report.backward.count, 1);
+        assert_eq!(report.conflicting.count, 1);
+        assert_eq!(report.wrong.count, 1, "row 1's price: {report}");
+        assert_eq!(report.missing.count, 2, "rows 2 and 5: {report}");
+        assert_eq!(report.dead_lettered.count, 1, "row 4: {report}");
+        assert_eq!(report.not_in_table.count, 1, "product 9: {report}");
+        assert_eq!(report.violations(), 8);
+        assert!(report.to_string().contains("`price` is 21.0"), "{report}");
+    }
+
+    #[test]
+    fn a_line_newer_than_its_row_is_wrong() {
+        let expectation = Expectation::new(&[]);
+        let keys = HashSet::new();
+        let mut judge = Judge::new(
+            vec![version(1, T2, 1, 0, 0)],
+            &[],
+            &expectation,
+            &keys,
+            "id",
+            "last_updated",
+        );
+        judge
+            .row(&row(1, T1, 1.0), |_| unreachable!())
+            .expect("row");
+        assert_eq!(judge.finish().wrong.count, 1);
+    }
+}

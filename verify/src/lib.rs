@@ -1,0 +1,19 @@
+//! `sluice-verify`: reads the consumers' JSON files (and the dead-letter topic) and judges them
+//! against the table, written apart from the pipeline's own code so that it can serve as the
+//! oracle of every test that breaks the pipeline on purpose.
+//!
+//! What it checks, for the table as it is now:
+//! - every line is one JSON object holding the key and the timestamp, and every file ends with
+//!   a newline (otherwise the line is **torn**);
+//! - no line appears twice (**duplicate**: the same product, timestamp and bytes);
+//! - within one file, a product's versions only move forward in time (**backward**);
+//! - every row's latest version has a line (**missing**, unless its key is in the dead-letter
+//!   topic: **dead-lettered**), and that line is the row transformed (**wrong**);
+//! - every product with lines is still in the table (**not in table**).
+
+pub mod dead_letters;
+pub mod expected;
+pub mod judge;
+pub mod lines;
+pub mod report;
+pub mod table;

@@ -1,0 +1,237 @@
+//! Reading the output folder: every `*.jsonl` file, line by line, into a compact list of
+//! versions (product, timestamp, where the line is, a hash of its bytes) and the torn lines.
+//! Only the key and the timestamp are kept per line, so ten million lines fit in a few hundred
+//! megabytes; the latest line of each product is read again from its file when it is judged.
+
+use std::collections::hash_map::DefaultHasher;
+use std::fs::File;
+use std::hash::{Hash, Hasher};
+use std::io::{BufRead, BufReader};
+use std::os::unix::fs::FileExt;
+use std::path::{Path, PathBuf};
+
+use chrono::DateTime;
+use serde::Deserialize;
+
+/// One line that parsed: a version of one product.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Version {
+    /// The product's key.
+    pub id: i64,
+    /// Its timestamp, in microseconds since the epoch.
+    pub at: i64,
+    /// A hash of the line's bytes: equal lines hash equal.
+    pub hash: u64,
+    /// Index of its file in [`Scan::files`].
+    pub file: u32,
+    /// Byte offset of the line in its file.
+    pub offset: u64,
+    /// Length of the line, its newline left out.
+    pub len: u32,
+}
+
+/// A line that is not a whole JSON line.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Torn {
+    /// The file.
+    pub file: PathBuf,
+    /// Its line number, from 1.
+    pub line: u64,
+    /// Why it is torn.
+    pub reason: String,
+}
+
+/// Everything read from the output folder.
+#[derive(Debug, Default)]
+pub struct Scan {
+    /// The files read, in name order.
+    pub files: Vec<PathBuf>,
+    /// Every version, in file order then line order.
+    pub versions: Vec<Version>,
+    /// Lines that did not parse, and files ending mid-line.
+    pub torn: Vec<Torn>,
+    /// Lines read, torn ones included.
+    pub lines: u64,
+}
+
+/// The fields every line must hold, the rest checked as valid JSON only.
+#[derive(Deserialize)]
+struct Identity<'a> {
+    id: serde_json::Value,
+    #[serde(borrow)]
+    last_updated: std::borrow::Cow<'a, str>,
+}
+
+/// Reads every `*.jsonl` file of `folder`; `key` and `timestamp` name the fields to read.
+pub fn scan(folder: &Path, key: &str, timestamp: &str) -> std::io::Result<Scan> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(folder)?
+        .filter_map(Result::ok)
+        .map(|entry| entry.path())
+        .filter(|path| path.extension().is_some_and(|e| e == "jsonl"))
+        .collect();
+    files.sort();
+    let mut scan = Scan::default();
+    for (index, path) in files.iter().enumerate() {
+        let index = u32::try_from(index).map_err(std::io::Error::other)?;
+        scan_file(path, index, key, timestamp, &mut scan)?;
+    }
+    scan.files = files;
+    Ok(scan)
+}
+
+fn scan_file(
+    path: &Path,
+    file: u32,
+    key: &str,
+    timestamp: &str,
+    scan: &mut Scan,
+) -> std::io::Result<()> {
+    let mut reader = BufReader::with_capacity(1 << 20, File::open(path)?);
+    let mut line = Vec::with_capacity(512);
+    let mut offset = 0_u64;
+    let mut number = 0_u64;
+    loop {
+        line.clear();
+        let read = reader.read_until(b'\n', &mut line)?;
+        if read == 0 {
+            return Ok(());
+        }
+        number += 1;
+        scan.lines += 1;
+        let torn = |reason: String| Torn {
+            file: path.to_path_buf(),
+            line: number,
+            reason,
+        };
+        if line.last() != Some(&b'\n') {
+            scan.torn.push(torn(format!(
+                "the file ends mid-line ({read} bytes without a newline)"
+            )));
+            return Ok(());
+        }
+        let body = &line[..line.len() - 1];
+        match identity(body, key, timestamp) {
+            Ok((id, at)) => scan.versions.push(Version {
+                id,
+                at,
+                hash: hash_of(body),
+                file,
+                offset,
+                len: u32::try_from(body.len()).map_err(std::io::Error::other)?,
+            }),
+            Err(reason) => scan.torn.push(torn(reason)),
+        }
+        offset += read as u64;
+    }
+}
+
+/// The key and timestamp of one line, or why it is not a line.
+fn identity(body: &[u8], key: &str, timestamp: &str) -> Result<(i64, i64), String> {
+    if key == "id" && timestamp == "last_updated" {
+        let fields: Identity<'_> =
+            serde_json::from_slice(body).map_err(|e| format!("not a JSON line: {e}"))?;
+        return Ok((as_key(&fields.id)?, micros_of(&fields.last_updated)?));
+    }
+    let value: serde_json::Value =
+        serde_json::from_slice(body).map_err(|e| format!("not a JSON line: {e}"))?;
+    let id = value.get(key).ok_or(format!("no `{key}` field"))?;
+    let at = value
+        .get(timestamp)
+        .and_then(serde_json::Value::as_str)
+        .ok_or(format!("no `{timestamp}` text field"))?;
+    Ok((as_key(id)?, micros_of(at)?))
+}
+
+fn as_key(id: &serde_json::Value) -> Result<i64, String> {
+    id.as_i64()
+        .ok_or_else(|| format!("the key {id} is not an integer"))
+}
+
+/// An RFC 3339 time in microseconds since the epoch.
+pub fn micros_of(text: &str) -> Result<i64, String> {
+    DateTime::parse_from_rfc3339(text)
+        .map(|at| at.timestamp_micros())
+        .map_err(|e| format!("the timestamp `{text}` is not RFC 3339: {e}"))
+}
+
+fn hash_of(bytes: &[u8]) -> u64 {
+    let mut hasher = DefaultHasher::new();
+    bytes.hash(&mut hasher);
+    hasher.finish()
+}
+
+/// Reads versions' lines back from the files they were scanned in, kept open.
+pub struct LineReader {
+    files: Vec<File>,
+    bytes: Vec<u8>,
+}
+
+impl LineReader {
+    /// Opens the files of a scan.
+    pub fn open(paths: &[PathBuf]) -> std::io::Result<Self> {
+        Ok(Self {
+            files: paths.iter().map(File::open).collect::<Result<_, _>>()?,
+            bytes: Vec::new(),
+        })
+    }
+
+    /// One version's line, as JSON.
+    pub fn read(&mut self, version: &Version) -> std::io::Result<serde_json::Value> {
+        let file = self
+            .files
+            .get(version.file as usize)
+            .ok_or_else(|| std::io::Error::other("a version of a file not scanned"))?;
+        self.bytes.resize(version.len as usize, 0);
+        file.read_exact_at(&mut self.bytes, version.offset)?;
+        serde_json::from_slice(&self.bytes).map_err(std::io::Error::other)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn versions_torn_lines_and_a_partial_tail_are_told_apart() {
+        let dir = tempfile::tempdir().expect("dir");
+        let first = "{\"id\":1,\"name\":\"a\",\"last_updated\":\"2026-12-01T10:00:00.000001Z\"}\n";
+        let broken = "{\"id\":2,\"name\":\n";
+        let second = "{\"id\":2,\"last_updated\":\"2026-12-01T10:00:01.000000Z\"}\n";
+        std::fs::write(
+            dir.path().join("consumer-1.jsonl"),
+            format!("{first}{broken}{second}{{\"id\":3,\"la"),
+        )
+        .expect("write");
+        std::fs::write(dir.path().join("notes.txt"), "not a member file").expect("write");
+        let scan = scan(dir.path(), "id", "last_updated").expect("scan");
+        assert_eq!(scan.lines, 4);
+        assert_eq!(
+            scan.versions
+                .iter()
+                .map(|v| (v.id, v.at))
+                .collect::<Vec<_>>(),
+            [(1, 1_796_119_200_000_001), (2, 1_796_119_201_000_000)]
+        );
+        assert_eq!(scan.torn.iter().map(|t| t.line).collect::<Vec<_>>(), [2, 4]);
+        assert!(scan.torn[1].reason.contains("mid-line"), "{:?}", scan.torn);
+        let line = LineReader::open(&scan.files)
+            .expect("open")
+            .read(&scan.versions[1])
+            .expect("read back");
+        assert_eq!(line["id"], 2);
+    }
+
+    #[test]
+    fn other_key_and_timestamp_fields_are_read_by_name() {
+        let dir = tempfile::tempdir().expect("dir");
+        std::fs::write(
+            dir.path().join("m.jsonl"),
+            "{\"sku\":9,\"changed\":\"2026-12-01T10:00:00Z\"}\n{\"sku\":\"x\",\"changed\":\"2026-12-01T10:00:00Z\"}\n",
+        )
+        .expect("write");
+        let scan = scan(dir.path(), "sku", "changed").expect("scan");
+        assert_eq!(scan.versions.len(), 1);
+        assert_eq!(scan.torn.len(), 1);
+        assert!(scan.torn[0].reason.contains("not an integer"));
+    }
+}

@@ -1,0 +1,142 @@
+//! `sluice-verify`: judges the consumers' JSON files against the table and the dead-letter
+//! topic. Exit status 0 when clean, 1 on any violation, 2 when it cannot judge.
+
+use std::collections::HashSet;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::{Duration, Instant};
+
+use clap::Parser;
+use futures::TryStreamExt;
+use sluice_common::settings::{self, ConfigArgs, Layers, Settings};
+use sluice_verify::expected::Expectation;
+use sluice_verify::judge::Judge;
+use sluice_verify::report::Report;
+use sluice_verify::table::TableReader;
+use sluice_verify::{dead_letters, lines};
+
+/// Checks the JSON files against the table: every row's latest version present and transformed,
+/// no line twice, no torn line, versions only moving forward, dead letters accounted for.
+#[derive(Debug, Parser)]
+#[command(name = "sluice-verify", version)]
+struct Cli {
+    #[command(flatten)]
+    config: ConfigArgs,
+    #[command(flatten)]
+    log: sluice_common::logging::LogArgs,
+    /// The folder of the members' `*.jsonl` files (default: consumer.output_dir).
+    #[arg(long)]
+    output_dir: Option<PathBuf>,
+    /// Leaves the dead-letter topic unread: a row that was dead-lettered counts as missing.
+    #[arg(long)]
+    no_dead_letters: bool,
+    /// Prints the report as JSON on stdout instead of text.
+    #[arg(long)]
+    json: bool,
+}
+
+/// How long reading the dead-letter topic to its end may take.
+const DEAD_LETTER_PATIENCE: Duration = Duration::from_secs(120);
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let cli = Cli::parse();
+    sluice_common::logging::init(&cli.log);
+    match verify(&cli).await {
+        Ok(report) => {
+            if cli.json {
+                match serde_json::to_string_pretty(&report) {
+                    Ok(json) => println!("{json}"),
+                    Err(error) => {
+                        eprintln!("sluice-verify: {error}");
+                        return ExitCode::from(2);
+                    }
+                }
+            } else {
+                println!("{report}");
+            }
+            if report.violations() == 0 {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(1)
+            }
+        }
+        Err(error) => {
+            eprintln!("sluice-verify: {error:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+async fn verify(cli: &Cli) -> anyhow::Result<Report> {
+    let settings = settings::load(&Layers::from(&cli.config))?;
+    let started = Instant::now();
+    let key = settings.producer.key_column.clone();
+    let timestamp = settings.producer.timestamp_column.clone();
+    let folder = cli
+        .output_dir
+        .clone()
+        .unwrap_or_else(|| PathBuf::from(&settings.consumer.output_dir));
+    let mut scan = lines::scan(&folder, &key, &timestamp)
+        .map_err(|e| anyhow::anyhow!("cannot read the output folder {}: {e}", folder.display()))?;
+    tracing::info!(
+        "read {} lines in {} files of {} in {:.1} s",
+        scan.lines,
+        scan.files.len(),
+        folder.display(),
+        started.elapsed().as_secs_f64()
+    );
+    let dead = if cli.no_dead_letters {
+        dead_letters::DeadLetterKeys::default()
+    } else {
+        let kafka = settings.kafka.clone();
+        tokio::task::spawn_blocking(move || dead_letters::read(&kafka, DEAD_LETTER_PATIENCE))
+            .await??
+    };
+    let expectation = expectation(&settings);
+    let versions = std::mem::take(&mut scan.versions);
+    let report = judge(&settings, versions, &scan, &expectation, &dead.keys).await?;
+    tracing::info!("judged in {:.1} s", started.elapsed().as_secs_f64());
+    Ok(Report {
+        files: scan.files.len() as u64,
+        lines: scan.lines,
+        dead_letters: dead.total(),
+        ..report
+    })
+}
+
+fn expectation(settings: &Settings) -> Expectation {
+    let discounts: Vec<(String, f64)> = settings
+        .transform
+        .discounts
+        .iter()
+        .map(|d| (d.category.clone(), d.percent))
+        .collect();
+    Expectation::new(&discounts)
+}
+
+async fn judge(
+    settings: &Settings,
+    versions: Vec<lines::Version>,
+    scan: &lines::Scan,
+    expectation: &Expectation,
+    dead_letter_keys: &HashSet<i64>,
+) -> anyhow::Result<Report> {
+    let mysql = &settings.mysql;
+    let pool = sluice_common::mysql::connect(mysql, 1).await?;
+    let table = TableReader::new(&pool, &mysql.table, &settings.producer.key_column).await?;
+    let mut reader = lines::LineReader::open(&scan.files)?;
+    let mut judge = Judge::new(
+        versions,
+        &scan.torn,
+        expectation,
+        dead_letter_keys,
+        &settings.producer.key_column,
+        &settings.producer.timestamp_column,
+    );
+    let mut rows = table.rows(&pool);
+    while let Some(row) = rows.try_next().await? {
+        judge.row(&row, |version| reader.read(version))?;
+    }
+    Ok(judge.finish())
+}

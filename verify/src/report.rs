@@ -1,0 +1,131 @@
+//! The verdict: how many of each violation, a few examples of each, and the totals read.
+
+use std::fmt;
+
+use serde::Serialize;
+
+/// Examples kept per kind.
+const EXAMPLES: usize = 5;
+
+/// One instance of a violation.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(untagged)]
+pub enum Example {
+    /// A line of a file.
+    Line {
+        /// The file.
+        file: String,
+        /// Its line number, from 1.
+        line: u64,
+        /// What is wrong with it.
+        what: String,
+    },
+    /// A product.
+    Product {
+        /// Its key.
+        id: i64,
+        /// What is wrong with its lines.
+        what: String,
+    },
+}
+
+impl fmt::Display for Example {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Example::Line { file, line, what } => write!(f, "{file}:{line}: {what}"),
+            Example::Product { id, what } => write!(f, "product {id}: {what}"),
+        }
+    }
+}
+
+/// How often one kind of violation happened, and its first examples.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Tally {
+    /// How many.
+    pub count: u64,
+    /// The first few.
+    pub examples: Vec<Example>,
+}
+
+impl Tally {
+    /// Counts one more, keeping it as an example while there are few.
+    pub fn add(&mut self, example: Example) {
+        self.count += 1;
+        if self.examples.len() < EXAMPLES {
+            self.examples.push(example);
+        }
+    }
+}
+
+/// Everything `sluice-verify` found.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Report {
+    /// Rows in the table.
+    pub rows: u64,
+    /// Files read.
+    pub files: u64,
+    /// Lines read, torn ones included.
+    pub lines: u64,
+    /// Lines that parsed.
+    pub versions: u64,
+    /// Dead letters in the dead-letter topic.
+    pub dead_letters: u64,
+    /// Rows whose latest version has no line.
+    pub missing: Tally,
+    /// The same line more than once.
+    pub duplicate: Tally,
+    /// Lines that do not parse, and files ending mid-line.
+    pub torn: Tally,
+    /// Latest lines that differ from their row transformed, or are newer than it.
+    pub wrong: Tally,
+    /// Two different lines for one version of a product.
+    pub conflicting: Tally,
+    /// Within a file, a product's line older than the one before it.
+    pub backward: Tally,
+    /// Products with lines but no row.
+    pub not_in_table: Tally,
+    /// Rows whose latest version has no line, their key in the dead-letter topic: accounted
+    /// for, not a violation.
+    pub dead_lettered: Tally,
+}
+
+impl Report {
+    /// The kinds that are violations, with their names.
+    fn violation_kinds(&self) -> [(&'static str, &Tally); 7] {
+        [
+            ("missing", &self.missing),
+            ("duplicate", &self.duplicate),
+            ("torn", &self.torn),
+            ("wrong", &self.wrong),
+            ("conflicting", &self.conflicting),
+            ("backward", &self.backward),
+            ("not in table", &self.not_in_table),
+        ]
+    }
+
+    /// Violations of every kind together.
+    pub fn violations(&self) -> u64 {
+        self.violation_kinds().iter().map(|(_, t)| t.count).sum()
+    }
+}
+
+impl fmt::Display for Report {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(
+            f,
+            "{} rows in the table; {} lines in {} files; {} dead letters",
+            self.rows, self.lines, self.files, self.dead_letters
+        )?;
+        let accounted = [("dead-lettered", &self.dead_lettered)];
+        for (name, tally) in self.violation_kinds().into_iter().chain(accounted) {
+            writeln!(f, "  {name:<14}{:>10}", tally.count)?;
+            for example in &tally.examples {
+                writeln!(f, "      {example}")?;
+            }
+        }
+        match self.violations() {
+            0 => write!(f, "verdict: clean"),
+            n => write!(f, "verdict: {n} violations"),
+        }
+    }
+}
