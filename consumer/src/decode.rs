@@ -15,10 +15,36 @@ use schema_registry_converter::schema_registry_common::{get_bytes_result, BytesR
 use sluice_registry::{RegistryClient, RegistryError, SchemaId};
 use tokio::runtime::Handle;
 
-/// A registry that restarts answers "not found" for known ids while it replays its storage;
-/// an unknown id is believed only after this long.
+/// A registry that restarts answers "not found" for known ids while it replays its storage. When
+/// the member has read no schema yet, so cannot ask the registry for one it surely has, an
+/// unknown id is believed only after this long.
 const NOT_FOUND_PATIENCE: Duration = Duration::from_secs(15);
 const RETRY_PAUSE: Duration = Duration::from_millis(500);
+/// An id the registry said it does not know is dead-lettered at once for this long, then asked
+/// about again (once, without waiting).
+const UNKNOWN_RECHECK: Duration = Duration::from_secs(60);
+
+/// What asking the registry for a schema the member has read before says about it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Probe {
+    /// The member has read no schema yet.
+    NoKnownId,
+    /// The registry serves a schema it has: it is up and its storage is loaded.
+    KnownIdServed,
+    /// The registry does not serve a schema it served before: it is replaying its storage.
+    KnownIdMissing,
+    /// The registry did not answer.
+    Unreachable,
+}
+
+/// Whether a "not found" for an id is to be believed, after `waited` of asking.
+fn believe_not_found(probe: Probe, waited: Duration) -> bool {
+    match probe {
+        Probe::KnownIdServed => true,
+        Probe::KnownIdMissing | Probe::Unreachable => false,
+        Probe::NoKnownId => waited >= NOT_FOUND_PATIENCE,
+    }
+}
 
 /// Why a record could not be decoded; it goes to the dead-letter topic with this reason.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -31,6 +57,8 @@ pub struct Decoder {
     runtime: Handle,
     reader_schema: &'static Schema,
     readers: HashMap<SchemaId, GenericDatumReader<'static>>,
+    /// Ids the registry does not know, and since when that is believed.
+    unknown: HashMap<SchemaId, Instant>,
     registry_errors: Option<prometheus::IntCounter>,
 }
 
@@ -43,6 +71,7 @@ impl Decoder {
             runtime,
             reader_schema: Box::leak(Box::new(reader_schema)),
             readers: HashMap::new(),
+            unknown: HashMap::new(),
             registry_errors: None,
         }
     }
@@ -69,6 +98,7 @@ impl Decoder {
         };
         if !self.readers.contains_key(&id) {
             let reader = self.reader_for(id)?;
+            self.unknown.remove(&id);
             self.readers.insert(id, reader);
         }
         let reader = self
@@ -90,7 +120,7 @@ impl Decoder {
         Ok(value)
     }
 
-    fn reader_for(&self, id: SchemaId) -> Result<GenericDatumReader<'static>, DecodeError> {
+    fn reader_for(&mut self, id: SchemaId) -> Result<GenericDatumReader<'static>, DecodeError> {
         let text = self.fetch_writer_schema(id)?;
         let writer = Schema::parse_str(&text)
             .map_err(|e| DecodeError(format!("writer schema id {id} is not valid Avro: {e}")))?;
@@ -103,27 +133,70 @@ impl Decoder {
         })
     }
 
-    fn fetch_writer_schema(&self, id: SchemaId) -> Result<String, DecodeError> {
+    /// The writer schema of `id`. An id the registry does not know is believed unknown as soon
+    /// as the registry serves a schema the member read before (or, before any, after
+    /// `NOT_FOUND_PATIENCE`), then dead-lettered at once for `UNKNOWN_RECHECK`: a producer
+    /// writing thousands of records under a wrong id stalls no member.
+    fn fetch_writer_schema(&mut self, id: SchemaId) -> Result<String, DecodeError> {
+        let unknown = || DecodeError(format!("schema id {id} is not in the registry"));
+        if let Some(since) = self.unknown.get(&id) {
+            if since.elapsed() < UNKNOWN_RECHECK {
+                return Err(unknown());
+            }
+        }
         let started = Instant::now();
         loop {
             match self.runtime.block_on(self.registry.schema_by_id(id)) {
                 Ok(text) => return Ok(text),
-                Err(RegistryError::NotFound { .. }) if started.elapsed() >= NOT_FOUND_PATIENCE => {
-                    return Err(DecodeError(format!(
-                        "schema id {id} is not in the registry"
-                    )))
-                }
-                Err(RegistryError::NotFound { .. }) => {}
-                Err(error) => {
-                    if let Some(counter) = &self.registry_errors {
-                        counter.inc();
+                Err(RegistryError::NotFound { .. }) => {
+                    let probe = self.probe_known_id();
+                    if self.unknown.contains_key(&id) || believe_not_found(probe, started.elapsed())
+                    {
+                        self.unknown.insert(id, Instant::now());
+                        return Err(unknown());
                     }
+                    tracing::warn!(
+                        "schema id {id} not found while the registry {}; asking again",
+                        match probe {
+                            Probe::KnownIdMissing =>
+                                "does not serve schemas it served before (restarting?)",
+                            Probe::Unreachable => "does not answer",
+                            _ => "may still be loading its storage",
+                        }
+                    );
+                }
+                Err(error) => {
+                    self.count_registry_error();
                     tracing::warn!(
                         "waiting for the schema registry to fetch schema id {id}: {error}"
                     );
                 }
             }
             std::thread::sleep(RETRY_PAUSE);
+        }
+    }
+
+    /// Asks the registry again for a schema the member has read before.
+    fn probe_known_id(&self) -> Probe {
+        let Some(known) = self.readers.keys().next().copied() else {
+            return Probe::NoKnownId;
+        };
+        match self
+            .runtime
+            .block_on(self.registry.schema_by_id_uncached(known))
+        {
+            Ok(_) => Probe::KnownIdServed,
+            Err(RegistryError::NotFound { .. }) => Probe::KnownIdMissing,
+            Err(_) => {
+                self.count_registry_error();
+                Probe::Unreachable
+            }
+        }
+    }
+
+    fn count_registry_error(&self) {
+        if let Some(counter) = &self.registry_errors {
+            counter.inc();
         }
     }
 }
@@ -159,6 +232,22 @@ mod tests {
             .expect("writer")
             .write_value_to_vec(value)
             .expect("encodes")
+    }
+
+    #[test]
+    fn not_found_is_believed_once_the_registry_serves_what_it_has() {
+        let now = Duration::ZERO;
+        assert!(believe_not_found(Probe::KnownIdServed, now));
+        assert!(!believe_not_found(
+            Probe::KnownIdMissing,
+            NOT_FOUND_PATIENCE * 10
+        ));
+        assert!(!believe_not_found(
+            Probe::Unreachable,
+            NOT_FOUND_PATIENCE * 10
+        ));
+        assert!(!believe_not_found(Probe::NoKnownId, now));
+        assert!(believe_not_found(Probe::NoKnownId, NOT_FOUND_PATIENCE));
     }
 
     #[test]

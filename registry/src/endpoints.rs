@@ -68,6 +68,12 @@ impl RegistryClient {
         if let Some(schema) = lock(&self.by_id).get(&id) {
             return Ok(schema.clone());
         }
+        self.schema_by_id_uncached(id).await
+    }
+
+    /// The same, asked of the registry even when known: whether it serves an id now (a
+    /// registry replaying its storage after a restart answers "not found" for ids it has).
+    pub async fn schema_by_id_uncached(&self, id: SchemaId) -> Result<String, RegistryError> {
         let url = self.url(&["schemas", "ids", &id.to_string()]);
         let answer: SchemaAnswer = self.call(Method::GET, url, None).await?;
         lock(&self.by_id).insert(id, answer.schema.clone());
