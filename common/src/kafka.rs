@@ -203,6 +203,29 @@ pub async fn delete_topics_starting_with(
     Ok(doomed)
 }
 
+/// The largest record batch `topic` accepts (its `max.message.bytes`), as the cluster reports
+/// it; `None` when the cluster does not say.
+pub async fn topic_max_message_bytes(
+    settings: &KafkaSettings,
+    topic: &str,
+) -> Result<Option<usize>, KafkaError> {
+    use rdkafka::admin::{AdminOptions, ResourceSpecifier};
+
+    let timeout = Duration::from_secs(settings.request_timeout_secs);
+    let results = admin_client(settings)?
+        .describe_configs(
+            &[ResourceSpecifier::Topic(topic)],
+            &AdminOptions::new().request_timeout(Some(timeout)),
+        )
+        .await?;
+    Ok(results.into_iter().flatten().find_map(|resource| {
+        resource
+            .get("max.message.bytes")
+            .and_then(|entry| entry.value.as_deref())
+            .and_then(|value| value.parse().ok())
+    }))
+}
+
 /// The partition count of `topic` once the cluster's metadata shows it: a topic just created,
 /// or a broker just restarted, can report no partitions for a moment.
 async fn settled_partition_count(

@@ -141,6 +141,69 @@ async fn a_row_with_a_null_name_goes_to_the_dead_letter_topic() {
     scenario.stop_all();
 }
 
+/// A row whose record is larger than the topic takes (a 2 MB name) cannot be published: it goes
+/// to the dead-letter topic with its key and the reason, without its 2 MB, and the rows after it
+/// still flow; nothing is retried forever.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_row_too_large_for_the_topic_goes_to_the_dead_letter_topic() {
+    let _serial = ONE_PIPELINE.lock().await;
+    let mut scenario = Scenario::new("oversized", 6).await;
+    let table = scenario.names.table.clone();
+    sqlx::query(&format!("ALTER TABLE `{table}` MODIFY name MEDIUMTEXT"))
+        .execute(&scenario.pool)
+        .await
+        .expect("room for a large name");
+    scenario.insert_products(1..101, None).await;
+    sqlx::query(&format!(
+        "UPDATE `{table}` SET name = REPEAT('x', 2000000) WHERE id = 50"
+    ))
+    .execute(&scenario.pool)
+    .await
+    .expect("a 2 MB name");
+    scenario.start_consumers(1);
+    scenario.start_producer();
+    scenario.insert_products(101..201, None).await;
+
+    // Clean means every row has its line, or its key in the dead-letter topic.
+    let deadline = std::time::Instant::now() + CATCH_UP;
+    let report = loop {
+        let (code, report) = scenario.verify();
+        if code == 0 || std::time::Instant::now() > deadline {
+            break report;
+        }
+        tokio::time::sleep(Duration::from_secs(2)).await;
+    };
+    assert_eq!(report["missing"]["count"], 0, "{report:#}");
+    assert_eq!(report["rows"], 200, "{report:#}");
+    assert_eq!(report["dead_lettered"]["count"], 1, "{report:#}");
+    assert_eq!(
+        report["dead_lettered"]["examples"][0]["id"], 50,
+        "{report:#}"
+    );
+
+    let letter = first_dead_letter(&scenario);
+    assert_eq!(letter.key, Some(b"50".to_vec()));
+    assert_eq!(letter.header(STAGE_HEADER), "producer.encode");
+    let reason = letter.header(REASON_HEADER);
+    assert!(
+        reason.contains("more than the") && reason.contains("max.message.bytes"),
+        "{reason}"
+    );
+    let payload: serde_json::Value =
+        serde_json::from_slice(letter.payload.as_deref().expect("payload")).expect("JSON");
+    assert!(
+        payload["omitted"]
+            .as_str()
+            .is_some_and(|s| s.contains("bytes")),
+        "{payload}"
+    );
+    let codes = scenario.stop_all();
+    assert!(
+        codes.iter().all(|c| *c == Some(0)),
+        "the producer kept running and stopped cleanly: {codes:?}"
+    );
+}
+
 /// Bytes that are not in the Confluent wire format cannot be decoded: the consumer sends them
 /// to the dead-letter topic with the stage, reason and origin, and keeps writing later records.
 #[tokio::test(flavor = "multi_thread")]

@@ -13,7 +13,7 @@ use std::collections::VecDeque;
 use std::fmt::Write as _;
 use std::time::Duration;
 
-use rdkafka::error::KafkaError;
+use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use sluice_common::dead_letter::{DeadLetter, Stage};
 use sluice_common::settings::ProducerSettings;
 use sluice_common::shutdown::Shutdown;
@@ -73,6 +73,8 @@ pub struct Pipeline {
     pub(crate) snapshot_by_key: bool,
     /// Digits of a second the timestamp column keeps.
     pub(crate) timestamp_digits: i64,
+    /// The largest key and value together the topic takes; a larger row is dead-lettered.
+    pub(crate) record_limit: usize,
     /// Ready while the loop runs with its connections up.
     pub(crate) readiness: sluice_common::observe::Readiness,
 }
@@ -347,8 +349,8 @@ impl Pipeline {
         (page.queued(None), bytes)
     }
 
-    /// Queues the row's record, or its dead letter when it cannot be encoded; `key` and
-    /// `payload` are buffers reused across the page.
+    /// Queues the row's record, or its dead letter when it cannot be encoded or is larger than
+    /// the topic takes; `key` and `payload` are buffers reused across the page.
     async fn queue_row(
         &self,
         page: &mut PageSend<'_>,
@@ -366,12 +368,28 @@ impl Pipeline {
             }
             Err(error) => Err(format!("key column cannot be read: {error}")),
         };
-        let Err(reason) = encoded else {
-            return page.record(key, payload).await;
+        let reason = match encoded {
+            Ok(()) if key.len() + payload.len() > self.record_limit => {
+                too_large(key.len() + payload.len(), self.record_limit)
+            }
+            Ok(()) => match page.record(key, payload).await {
+                Err(KafkaError::MessageProduction(RDKafkaErrorCode::MessageSizeTooLarge)) => {
+                    too_large(key.len() + payload.len(), self.record_limit)
+                }
+                sent => return sent,
+            },
+            Err(reason) => reason,
         };
         let origin = format!("{} {}={key}", self.table, self.settings.key_column);
-        tracing::warn!("row {origin} cannot be encoded ({reason}); sent to the dead-letter topic");
-        let json = row::to_json(row, self.encoder.plan()).to_string();
+        tracing::warn!(
+            "row {origin} cannot be published ({reason}); sent to the dead-letter topic"
+        );
+        let mut json = row::to_json(row, self.encoder.plan()).to_string();
+        if key.len() + json.len() > self.record_limit {
+            // The row itself would not fit either: its key and the reason say which it was.
+            json = serde_json::json!({ "omitted": format!("the row as JSON is {} bytes", json.len()) })
+                .to_string();
+        }
         let letter = DeadLetter {
             stage: Stage::Encode,
             reason,
@@ -379,4 +397,12 @@ impl Pipeline {
         };
         page.dead_letter(key, json.as_bytes(), &letter).await
     }
+}
+
+/// The reason a record over the topic's limit is dead-lettered.
+fn too_large(bytes: usize, limit: usize) -> String {
+    format!(
+        "the record is {bytes} bytes, more than the {limit} the topic takes (max.message.bytes); \
+         raise the topic's max.message.bytes and the producer's message.max.bytes, or shrink the row"
+    )
 }

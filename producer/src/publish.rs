@@ -23,6 +23,12 @@ use sluice_common::polled_producer::PolledProducer;
 use sluice_common::settings::{KafkaSettings, ProducerSettings};
 use tokio::sync::Notify;
 
+/// librdkafka's `message.max.bytes`, its default: no record larger is sent.
+pub const CLIENT_MAX_MESSAGE_BYTES: usize = 1_000_000;
+/// A record batch's header (61 bytes) and one record's own framing, rounded up: what a record
+/// adds to its key and value on the wire.
+pub const BATCH_FRAMING_BYTES: usize = 128;
+
 /// How long to let librdkafka drain its queue when it is full before queueing again.
 const QUEUE_FULL_PAUSE: Duration = Duration::from_millis(5);
 
@@ -47,6 +53,7 @@ pub fn publisher_config(kafka: &KafkaSettings, settings: &ProducerSettings) -> C
         .set("linger.ms", settings.linger_ms.to_string())
         .set("batch.size", "1000000")
         .set("batch.num.messages", "10000")
+        .set("message.max.bytes", CLIENT_MAX_MESSAGE_BYTES.to_string())
         .set("queue.buffering.max.messages", "200000")
         // A page that cannot be delivered in time is sent again as a whole; nothing is lost.
         .set("message.timeout.ms", "120000");

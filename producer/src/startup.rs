@@ -124,6 +124,7 @@ pub async fn prepare(settings: &Settings, shutdown: &Shutdown) -> anyhow::Result
         schema_file.path.display()
     );
 
+    let record_limit = record_limit(kafka_settings).await;
     let encoder = RecordEncoder::new(source.columns, schema_id);
     let store = WatermarkStore::new(&settings.producer.watermark_file);
     Ok(Some(Pipeline {
@@ -140,8 +141,34 @@ pub async fn prepare(settings: &Settings, shutdown: &Shutdown) -> anyhow::Result
         last_bound: None,
         snapshot_by_key: source.snapshot_by_key,
         timestamp_digits: source.timestamp_digits,
+        record_limit,
         readiness,
     }))
+}
+
+/// The largest record (key and value) the topic takes: its `max.message.bytes` less a record
+/// batch's framing, and never above what the Kafka client itself sends.
+async fn record_limit(kafka: &sluice_common::settings::KafkaSettings) -> usize {
+    match kafka::topic_max_message_bytes(kafka, &kafka.topic).await {
+        Ok(Some(topic_limit)) => {
+            let limit = topic_limit
+                .min(crate::publish::CLIENT_MAX_MESSAGE_BYTES)
+                .saturating_sub(crate::publish::BATCH_FRAMING_BYTES);
+            tracing::info!(
+                "topic {} takes records up to {topic_limit} bytes; larger rows go to the dead-letter topic",
+                kafka.topic
+            );
+            limit
+        }
+        Ok(None) | Err(_) => {
+            tracing::warn!(
+                "the size limit of topic {} could not be read; records are held to the client's {} bytes",
+                kafka.topic,
+                crate::publish::CLIENT_MAX_MESSAGE_BYTES
+            );
+            crate::publish::CLIENT_MAX_MESSAGE_BYTES - crate::publish::BATCH_FRAMING_BYTES
+        }
+    }
 }
 
 /// Gives the subject the configured compatibility level when it has none of its own, then
