@@ -59,6 +59,20 @@ impl Checkpoint {
         }
     }
 
+    /// Drops the pending offsets of `partitions`, once they belong to another member: a later
+    /// commit must not write offsets for partitions this member no longer owns.
+    pub fn forget(&mut self, partitions: &TopicPartitionList) {
+        for element in partitions.elements() {
+            self.pending
+                .remove(&(element.topic().to_owned(), element.partition()));
+        }
+    }
+
+    /// Offsets waiting for a commit, by topic and partition.
+    pub fn pending(&self) -> impl Iterator<Item = (&(String, i32), &i64)> {
+        self.pending.iter()
+    }
+
     /// Flushes the file and the dead letters, then commits every pending offset.
     pub fn commit<C: ConsumerContext>(
         &mut self,
@@ -96,4 +110,30 @@ pub fn lock(checkpoint: &Mutex<Checkpoint>) -> MutexGuard<'_, Checkpoint> {
     checkpoint
         .lock()
         .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn revoked_partitions_leave_the_pending_offsets() {
+        let dir = tempfile::tempdir().expect("dir");
+        let sink = JsonlSink::open(dir.path(), "consumer-1").expect("sink");
+        let dead_letters = DeadLetters::new(&sluice_common::settings::KafkaSettings::default())
+            .expect("a producer, not yet connected");
+        let mut checkpoint = Checkpoint::new(sink, dead_letters);
+        checkpoint.handled("t", 0, 10);
+        checkpoint.handled("t", 1, 20);
+        checkpoint.handled("t", 2, 30);
+        let mut revoked = TopicPartitionList::new();
+        revoked.add_partition("t", 1);
+        revoked.add_partition("t", 5);
+        checkpoint.forget(&revoked);
+        let left: Vec<_> = checkpoint
+            .pending()
+            .map(|((_, p), next)| (*p, *next))
+            .collect();
+        assert_eq!(left, [(0, 11), (2, 31)]);
+    }
 }

@@ -79,10 +79,17 @@ impl ConsumerContext for MemberContext {
     fn pre_rebalance(&self, consumer: &BaseConsumer<Self>, rebalance: &Rebalance<'_>) {
         if let Rebalance::Revoke(partitions) = rebalance {
             self.metrics.rebalances.with_label_values(&["revoke"]).inc();
-            if let Err(error) = lock(&self.checkpoint).commit(consumer) {
+            let mut checkpoint = lock(&self.checkpoint);
+            if let Err(error) = checkpoint.commit(consumer) {
                 self.metrics.error("commit");
-                tracing::error!("{}: commit before revocation failed: {error}", self.member);
+                tracing::error!(
+                    "{}: commit before revocation failed: {error}; the next owner reads those records again",
+                    self.member
+                );
             }
+            // Committed or not, the offsets of partitions going away are no longer this member's.
+            checkpoint.forget(partitions);
+            drop(checkpoint);
             tracing::info!(
                 "{}: partitions revoked: {}",
                 self.member,
