@@ -40,7 +40,8 @@ pub fn read(settings: &KafkaSettings, patience: Duration) -> anyhow::Result<Dead
         .create()?;
     let timeout = Duration::from_secs(settings.request_timeout_secs);
     let topic = &settings.dlq_topic;
-    let metadata = consumer.fetch_metadata(Some(topic), timeout)?;
+    let deadline = Instant::now() + patience;
+    let metadata = patiently(deadline, || consumer.fetch_metadata(Some(topic), timeout))?;
     let partitions: Vec<i32> = metadata
         .topics()
         .iter()
@@ -51,7 +52,9 @@ pub fn read(settings: &KafkaSettings, patience: Duration) -> anyhow::Result<Dead
     let mut ends = BTreeMap::new();
     let mut assignment = TopicPartitionList::new();
     for partition in partitions {
-        let (low, high) = consumer.fetch_watermarks(topic, partition, timeout)?;
+        let (low, high) = patiently(deadline, || {
+            consumer.fetch_watermarks(topic, partition, timeout)
+        })?;
         if high > low {
             ends.insert(partition, high);
             assignment.add_partition_offset(topic, partition, Offset::Beginning)?;
@@ -61,7 +64,6 @@ pub fn read(settings: &KafkaSettings, patience: Duration) -> anyhow::Result<Dead
         return Ok(found);
     }
     consumer.assign(&assignment)?;
-    let deadline = Instant::now() + patience;
     while !ends.is_empty() {
         anyhow::ensure!(
             Instant::now() < deadline,
@@ -81,7 +83,14 @@ pub fn read(settings: &KafkaSettings, patience: Duration) -> anyhow::Result<Dead
         let Some(message) = consumer.poll(Duration::from_millis(200)) else {
             continue;
         };
-        let message = message?;
+        let message = match message {
+            Ok(message) => message,
+            Err(error) => {
+                // Leadership moving, a broker restarting: the deadline bounds the wait.
+                tracing::debug!("reading the dead-letter topic: {error}");
+                continue;
+            }
+        };
         if ends
             .get(&message.partition())
             .is_some_and(|end| message.offset() >= *end)
@@ -111,4 +120,24 @@ pub fn read(settings: &KafkaSettings, patience: Duration) -> anyhow::Result<Dead
         }
     }
     Ok(found)
+}
+
+/// `call` again until it succeeds or `deadline` passes: a topic just created, or a broker just
+/// restarted, answers "not leader" for a moment.
+fn patiently<T>(
+    deadline: Instant,
+    mut call: impl FnMut() -> rdkafka::error::KafkaResult<T>,
+) -> anyhow::Result<T> {
+    loop {
+        match call() {
+            Ok(value) => return Ok(value),
+            Err(error) if Instant::now() >= deadline => {
+                return Err(anyhow::anyhow!("reading the dead-letter topic: {error}"))
+            }
+            Err(error) => {
+                tracing::debug!("reading the dead-letter topic: {error}; asking again");
+                std::thread::sleep(Duration::from_millis(200));
+            }
+        }
+    }
 }
