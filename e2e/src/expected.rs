@@ -1,7 +1,9 @@
-//! What the consumers should have written for a row, computed independently of the pipeline's
-//! code: upper-cased category, and the discount taken in whole cents with half-away rounding.
+//! What the consumers should have written for a row, computed by `sluice-verify`'s expectation,
+//! apart from the consumer's code: upper-cased category, the discount taken in exact cents with
+//! half-away rounding.
 
 use serde_json::{json, Value};
+use sluice_verify::expected::Expectation;
 
 /// One row as the database holds it.
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -25,54 +27,21 @@ pub fn select_rows(table: &str) -> String {
     )
 }
 
-/// The JSON line expected for `row` with whole-percent `discounts` by lower-case category.
-pub fn expected_line(row: &Row, discounts: &[(String, i64)]) -> Option<Value> {
+/// The JSON line expected for `row`, judged by `sluice-verify`'s expectation (written apart from
+/// the consumer's code); `None` for a row that goes to the dead-letter topic (no name or price).
+pub fn expected_line(row: &Row, expectation: &Expectation) -> Option<Value> {
     let name = row.name.clone()?;
-    let category = row.category.clone().unwrap_or_default();
-    let price = row.price?;
-    let mut cents = to_cents(price);
-    if let Some((_, percent)) = discounts
-        .iter()
-        .find(|(c, _)| c.eq_ignore_ascii_case(&category))
-    {
-        cents = round_half_away(cents * (100 - percent), 100);
-    }
-    let price: f64 = format!(
-        "{}{}.{:02}",
-        if cents < 0 { "-" } else { "" },
-        cents.abs() / 100,
-        cents.abs() % 100
-    )
-    .parse()
-    .ok()?;
-    Some(json!({
+    let price = row.price?.to_string().parse::<f64>().ok()?;
+    let Value::Object(fields) = json!({
         "id": row.id,
         "name": name,
-        "category": category.to_uppercase(),
+        "category": row.category.clone().unwrap_or_default(),
         "price": price,
         "last_updated": row.last_updated,
-    }))
-}
-
-/// A price written with at most two decimals, in cents (its shortest decimal form, read exactly).
-fn to_cents(price: f32) -> i64 {
-    let text = price.to_string();
-    let (whole, fraction) = text.split_once('.').unwrap_or((&text, ""));
-    let fraction = format!("{fraction:0<2}");
-    let sign = if whole.starts_with('-') { -1 } else { 1 };
-    let whole: i64 = whole.trim_start_matches('-').parse().unwrap_or(0);
-    let fraction: i64 = fraction[..2].parse().unwrap_or(0);
-    sign * (whole * 100 + fraction)
-}
-
-fn round_half_away(numerator: i64, denominator: i64) -> i64 {
-    let quotient = numerator / denominator;
-    let remainder = numerator % denominator;
-    if remainder.abs() * 2 >= denominator {
-        quotient + numerator.signum()
-    } else {
-        quotient
-    }
+    }) else {
+        return None;
+    };
+    Some(Value::Object(expectation.line_of(&fields)))
 }
 
 #[cfg(test)]
@@ -80,11 +49,20 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_independent_oracle_rounds_like_a_shop() {
-        assert_eq!(to_cents(19.99), 1999);
-        assert_eq!(to_cents(5.0), 500);
-        assert_eq!(round_half_away(1999 * 90, 100), 1799);
-        assert_eq!(round_half_away(25 * 90, 100), 23);
-        assert_eq!(round_half_away(-25 * 90, 100), -23);
+    fn a_row_becomes_its_transformed_line_and_a_nameless_one_none() {
+        let expectation = Expectation::new(&[("electronics".into(), 10.0)]);
+        let mut row = Row {
+            id: 3,
+            name: Some("Phone".into()),
+            category: Some("Electronics".into()),
+            price: Some(19.99),
+            last_updated: "2026-12-01T10:00:00.000000Z".into(),
+        };
+        let line = expected_line(&row, &expectation).expect("a line");
+        assert_eq!(line["category"], "ELECTRONICS");
+        assert_eq!(line["price"], json!(17.99));
+        assert_eq!(line["last_updated"], "2026-12-01T10:00:00.000000Z");
+        row.name = None;
+        assert_eq!(expected_line(&row, &expectation), None);
     }
 }

@@ -14,6 +14,7 @@ use sqlx::MySqlPool;
 
 use crate::expected::{expected_line, select_rows, Row};
 use crate::repo_root;
+use sluice_verify::expected::Expectation;
 
 /// The binaries under test, built by `cargo test --workspace` next to the test executable.
 pub fn binary(name: &str) -> PathBuf {
@@ -299,19 +300,20 @@ impl Scenario {
 
     /// The line every valid row should end with, by id.
     pub async fn expected(&self) -> HashMap<i32, Value> {
-        let discounts: Vec<(String, i64)> = self
+        let discounts: Vec<(String, f64)> = self
             .settings
             .transform
             .discounts
             .iter()
-            .map(|d| (d.category.clone(), d.percent as i64))
+            .map(|d| (d.category.clone(), d.percent))
             .collect();
+        let expectation = Expectation::new(&discounts);
         let rows: Vec<Row> = sqlx::query_as(&select_rows(&self.names.table))
             .fetch_all(&self.pool)
             .await
             .expect("read rows");
         rows.iter()
-            .filter_map(|row| expected_line(row, &discounts).map(|line| (row.id, line)))
+            .filter_map(|row| expected_line(row, &expectation).map(|line| (row.id, line)))
             .collect()
     }
 
