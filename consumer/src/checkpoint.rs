@@ -14,7 +14,26 @@ use rdkafka::consumer::{CommitMode, Consumer, ConsumerContext};
 use rdkafka::{Offset, TopicPartitionList};
 
 use crate::dead_letters::DeadLetters;
-use crate::sink::JsonlSink;
+use crate::sink::{FlushError, JsonlSink};
+
+/// Why a commit did not happen; nothing was committed.
+#[derive(Debug, thiserror::Error)]
+pub enum CommitError {
+    /// The lines could not be made durable.
+    #[error("{path}: {source}")]
+    Output {
+        /// The member's file.
+        path: String,
+        /// What failed.
+        source: FlushError,
+    },
+    /// The dead letters were not acknowledged.
+    #[error("{0}")]
+    DeadLetters(String),
+    /// Kafka did not take the offsets.
+    #[error("committing offsets failed: {0}")]
+    Kafka(String),
+}
 
 /// The sink, the dead letters and the offsets not yet committed.
 pub struct Checkpoint {
@@ -77,7 +96,7 @@ impl Checkpoint {
     pub fn commit<C: ConsumerContext>(
         &mut self,
         consumer: &impl Consumer<C>,
-    ) -> Result<usize, String> {
+    ) -> Result<usize, CommitError> {
         if self.pending.is_empty() {
             return Ok(0);
         }
@@ -85,19 +104,22 @@ impl Checkpoint {
             .commit_seconds
             .as_ref()
             .map(prometheus::Histogram::start_timer);
-        self.sink
+        self.sink.flush().map_err(|source| CommitError::Output {
+            path: self.sink.path().display().to_string(),
+            source,
+        })?;
+        self.dead_letters
             .flush()
-            .map_err(|e| format!("cannot flush {}: {e}", self.sink.path().display()))?;
-        self.dead_letters.flush()?;
+            .map_err(CommitError::DeadLetters)?;
         let mut offsets = TopicPartitionList::new();
         for ((topic, partition), next) in &self.pending {
             offsets
                 .add_partition_offset(topic, *partition, Offset::Offset(*next))
-                .map_err(|e| e.to_string())?;
+                .map_err(|e| CommitError::Kafka(e.to_string()))?;
         }
         consumer
             .commit(&offsets, CommitMode::Sync)
-            .map_err(|e| format!("committing offsets failed: {e}"))?;
+            .map_err(|e| CommitError::Kafka(e.to_string()))?;
         let committed = self.pending.len();
         self.pending.clear();
         Ok(committed)

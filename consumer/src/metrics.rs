@@ -2,7 +2,7 @@
 //! whole group per member and partition.
 
 use prometheus::{
-    Histogram, HistogramOpts, IntCounter, IntCounterVec, IntGaugeVec, Opts, Registry,
+    Histogram, HistogramOpts, IntCounter, IntCounterVec, IntGauge, IntGaugeVec, Opts, Registry,
 };
 
 /// Everything a member counts; names carry their unit.
@@ -24,6 +24,8 @@ pub struct ConsumerMetrics {
     pub rebalances: IntCounterVec,
     /// Bytes appended to the output file.
     pub output_bytes: IntCounter,
+    /// 1 while the output file cannot be written (e.g. a full disk) and the member waits.
+    pub output_blocked: IntGauge,
     /// From the row's `last_updated` to its line written.
     pub end_to_end_seconds: Histogram,
     /// `sluice_errors_total{kind}`, shared with the process metrics (set by `with_errors`).
@@ -81,6 +83,10 @@ impl ConsumerMetrics {
                 "sluice_consumer_output_bytes_total",
                 "Bytes appended to the output file.",
             )?,
+            output_blocked: IntGauge::new(
+                "sluice_consumer_output_blocked",
+                "1 while the output file cannot be written and the member waits, reading nothing.",
+            )?,
             end_to_end_seconds: Histogram::with_opts(
                 HistogramOpts::new(
                     "sluice_consumer_end_to_end_latency_seconds",
@@ -100,6 +106,7 @@ impl ConsumerMetrics {
         registry.register(Box::new(metrics.assigned.clone()))?;
         registry.register(Box::new(metrics.rebalances.clone()))?;
         registry.register(Box::new(metrics.output_bytes.clone()))?;
+        registry.register(Box::new(metrics.output_blocked.clone()))?;
         registry.register(Box::new(metrics.end_to_end_seconds.clone()))?;
         for stage in ["consumer.decode", "consumer.transform"] {
             metrics.dead_letters.with_label_values(&[stage]);

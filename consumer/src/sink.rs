@@ -1,26 +1,59 @@
 //! The member's output: one JSON line per record appended to `<output_dir>/<member>.jsonl`.
+//!
+//! Invariant: **the file holds whole lines only.** Lines are gathered in memory and handed to
+//! the file in one write; a write that fails part-way (a full disk) is cut back to the last whole
+//! line and its bytes stay in memory to be written again, and a line cut short by a crash is
+//! removed when the file is opened again (its record was never committed, so it is read again).
 
 use std::fs::{File, OpenOptions};
-use std::io::{BufWriter, Write};
+use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 
-/// An append-only JSON-lines file, flushed to disk before offsets are committed.
+/// How much of the file's end is read at a time when looking for its last newline.
+const TAIL_CHUNK: u64 = 64 * 1024;
+
+/// An append-only JSON-lines file, synced before offsets are committed.
 pub struct JsonlSink {
     path: PathBuf,
-    writer: BufWriter<File>,
+    file: File,
+    /// Lines not yet handed to the file.
+    buffer: Vec<u8>,
+    /// Bytes of whole lines in the file.
+    file_len: u64,
+    /// Bytes of the file known to be on disk.
+    durable_len: u64,
     bytes: u64,
     lines: u64,
 }
 
 impl JsonlSink {
-    /// Opens (creating if needed) `<folder>/<member>.jsonl` for appending.
+    /// Opens (creating if needed) `<folder>/<member>.jsonl` for appending, first removing a
+    /// line left cut short at its end.
     pub fn open(folder: &Path, member: &str) -> std::io::Result<Self> {
         std::fs::create_dir_all(folder)?;
         let path = folder.join(format!("{member}.jsonl"));
-        let file = OpenOptions::new().create(true).append(true).open(&path)?;
+        let mut file = OpenOptions::new()
+            .create(true)
+            .read(true)
+            .append(true)
+            .open(&path)?;
+        let len = file.metadata()?.len();
+        let whole = whole_lines_len(&mut file, len)?;
+        if whole < len {
+            file.set_len(whole)?;
+            file.sync_data()?;
+            tracing::warn!(
+                "{}: removed a line cut short at its end ({} bytes); its record was not committed and is read again",
+                path.display(),
+                len - whole
+            );
+        }
         Ok(Self {
             path,
-            writer: BufWriter::with_capacity(1 << 20, file),
+            file,
+            buffer: Vec::with_capacity(1 << 20),
+            file_len: whole,
+            durable_len: whole,
             bytes: 0,
             lines: 0,
         })
@@ -31,24 +64,57 @@ impl JsonlSink {
         &self.path
     }
 
-    /// Appends one line (its newline included).
-    pub fn write(&mut self, line: &[u8]) -> std::io::Result<()> {
-        self.writer.write_all(line)?;
+    /// Adds one line (its newline included); it reaches the file at the next
+    /// [`write_through`](Self::write_through).
+    pub fn write(&mut self, line: &[u8]) {
+        self.buffer.extend_from_slice(line);
         self.bytes += line.len() as u64;
         self.lines += 1;
-        Ok(())
     }
 
-    /// Hands buffered lines to the operating system, so readers of the file see them now
-    /// rather than at the next commit; durability still waits for [`flush`](Self::flush).
+    /// Bytes of lines not yet handed to the file.
+    pub fn buffered(&self) -> usize {
+        self.buffer.len()
+    }
+
+    /// Hands the lines gathered to the operating system, so readers of the file see them now.
+    /// On failure the file is cut back to its last whole line and the lines stay here, to be
+    /// written again by the next call.
     pub fn write_through(&mut self) -> std::io::Result<()> {
-        self.writer.flush()
+        if self.buffer.is_empty() {
+            return Ok(());
+        }
+        match self.file.write_all(&self.buffer) {
+            Ok(()) => {
+                self.file_len += self.buffer.len() as u64;
+                self.buffer.clear();
+                Ok(())
+            }
+            Err(error) => {
+                if let Err(cut) = self.file.set_len(self.file_len) {
+                    tracing::error!(
+                        "{}: cannot cut a failed write back to the last whole line: {cut}",
+                        self.path.display()
+                    );
+                }
+                Err(error)
+            }
+        }
     }
 
-    /// Makes every line written so far durable: only then may its offset be committed.
-    pub fn flush(&mut self) -> std::io::Result<()> {
-        self.writer.flush()?;
-        self.writer.get_ref().sync_data()
+    /// Makes every line gathered so far durable: only then may its offset be committed. A
+    /// failed sync leaves the file's unsynced part unknown: it is cut back to what was synced,
+    /// and the error returned is for the caller to stop on (the records after the last commit
+    /// are read again).
+    pub fn flush(&mut self) -> Result<(), FlushError> {
+        self.write_through().map_err(FlushError::Write)?;
+        if let Err(error) = self.file.sync_data() {
+            let _ = self.file.set_len(self.durable_len);
+            self.file_len = self.durable_len;
+            return Err(FlushError::Sync(error));
+        }
+        self.durable_len = self.file_len;
+        Ok(())
     }
 
     /// Lines written since start.
@@ -62,22 +128,80 @@ impl JsonlSink {
     }
 }
 
+/// Why lines could not be made durable.
+#[derive(Debug, thiserror::Error)]
+pub enum FlushError {
+    /// The lines could not be written (e.g. the disk is full); they are kept, and the file holds
+    /// whole lines only: writing can be tried again.
+    #[error("cannot write: {0}")]
+    Write(std::io::Error),
+    /// The file could not be synced; what was written since the last sync is removed.
+    #[error("cannot sync: {0}")]
+    Sync(std::io::Error),
+}
+
+/// The length of `file` up to and including its last newline (0 without one).
+fn whole_lines_len(file: &mut File, len: u64) -> std::io::Result<u64> {
+    let mut end = len;
+    let mut chunk = Vec::new();
+    while end > 0 {
+        let start = end.saturating_sub(TAIL_CHUNK);
+        chunk.resize((end - start) as usize, 0);
+        file.seek(SeekFrom::Start(start))?;
+        file.read_exact(&mut chunk)?;
+        if let Some(newline) = chunk.iter().rposition(|&b| b == b'\n') {
+            return Ok(start + newline as u64 + 1);
+        }
+        end = start;
+    }
+    Ok(0)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn text(dir: &Path) -> String {
+        std::fs::read_to_string(dir.join("consumer-1.jsonl")).expect("read")
+    }
 
     #[test]
     fn lines_are_appended_across_reopen() {
         let dir = tempfile::tempdir().expect("dir");
         let mut sink = JsonlSink::open(dir.path(), "consumer-1").expect("open");
-        sink.write(b"{\"a\":1}\n").expect("write");
+        sink.write(b"{\"a\":1}\n");
         sink.flush().expect("flush");
         drop(sink);
         let mut sink = JsonlSink::open(dir.path(), "consumer-1").expect("reopen");
-        sink.write(b"{\"a\":2}\n").expect("write");
+        sink.write(b"{\"a\":2}\n");
+        assert_eq!(
+            text(dir.path()),
+            "{\"a\":1}\n",
+            "not written before write_through"
+        );
+        sink.write_through().expect("write");
+        assert_eq!(text(dir.path()), "{\"a\":1}\n{\"a\":2}\n");
         sink.flush().expect("flush");
-        let text = std::fs::read_to_string(dir.path().join("consumer-1.jsonl")).expect("read");
-        assert_eq!(text, "{\"a\":1}\n{\"a\":2}\n");
         assert_eq!(sink.lines(), 1);
+    }
+
+    #[test]
+    fn a_line_cut_short_is_removed_on_open() {
+        let dir = tempfile::tempdir().expect("dir");
+        let long_tail = "x".repeat(200_000);
+        std::fs::write(
+            dir.path().join("consumer-1.jsonl"),
+            format!("{{\"a\":1}}\n{{\"a\":2}}\n{{\"a\":{long_tail}"),
+        )
+        .expect("write");
+        let mut sink = JsonlSink::open(dir.path(), "consumer-1").expect("open");
+        assert_eq!(text(dir.path()), "{\"a\":1}\n{\"a\":2}\n");
+        sink.write(b"{\"a\":3}\n");
+        sink.flush().expect("flush");
+        assert_eq!(text(dir.path()), "{\"a\":1}\n{\"a\":2}\n{\"a\":3}\n");
+
+        std::fs::write(dir.path().join("consumer-1.jsonl"), "no newline at all").expect("write");
+        drop(JsonlSink::open(dir.path(), "consumer-1").expect("open"));
+        assert_eq!(text(dir.path()), "");
     }
 }

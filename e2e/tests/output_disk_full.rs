@@ -1,0 +1,122 @@
+//! The output folder fills up: the member stops reading, leaves no line cut short, says so in
+//! its log and metrics, and once space returns writes on by itself, without a restart; the files
+//! then hold every row once (judged by `sluice-verify`).
+//!
+//! The folder is a 1 MiB tmpfs mounted by the test (the tests run as root here), grown to 64 MiB
+//! by a remount once the member is seen waiting.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use sluice_e2e::scenario::Scenario;
+
+const PRODUCTS: i32 = 20_000;
+const PATIENCE: Duration = Duration::from_secs(120);
+
+/// A tmpfs mounted for the test, unmounted when dropped.
+struct SmallDisk(PathBuf);
+
+impl SmallDisk {
+    fn mount(at: &Path, size: &str) -> Self {
+        std::fs::create_dir_all(at).expect("mount point");
+        mount(&["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"], at);
+        Self(at.to_path_buf())
+    }
+
+    fn grow(&self, size: &str) {
+        mount(&["-o", &format!("remount,size={size}")], &self.0);
+    }
+}
+
+impl Drop for SmallDisk {
+    fn drop(&mut self) {
+        let _ = Command::new("umount").arg("-l").arg(&self.0).status();
+    }
+}
+
+fn mount(args: &[&str], at: &Path) {
+    let output = Command::new("mount")
+        .args(args)
+        .arg(at)
+        .output()
+        .expect("run mount");
+    assert!(
+        output.status.success(),
+        "mount {args:?} {} failed (this test needs root to mount a small tmpfs): {}",
+        at.display(),
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_full_output_disk_blocks_the_member_until_space_returns_and_loses_nothing() {
+    let mut scenario = Scenario::new("diskfull", 6).await;
+    let disk = SmallDisk::mount(&scenario.dir.path().join("small-disk"), "1m");
+    scenario.with_setting(&format!("consumer.output_dir={}", disk.0.display()));
+    scenario.insert_products(1..PRODUCTS + 1, None).await;
+    scenario.start_consumers(1);
+    scenario.start_producer();
+
+    let deadline = Instant::now() + PATIENCE;
+    while !scenario.log("consumer-1.log").contains("cannot write") {
+        assert!(
+            Instant::now() < deadline,
+            "the member never found its disk full:\n{}",
+            scenario.log("consumer-1.log")
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    // Blocked for a while: the file holds whole lines only, and the member is still up.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let file = disk.0.join("consumer-1.jsonl");
+    let text = std::fs::read(&file).expect("the member's file");
+    assert!(
+        text.len() > 100_000 && text.ends_with(b"\n"),
+        "{} bytes, ending {:?}",
+        text.len(),
+        String::from_utf8_lossy(&text[text.len().saturating_sub(40)..])
+    );
+    let url = scenario
+        .metrics_url("consumer-1.log")
+        .expect("the member's metrics address");
+    let metrics = reqwest::get(format!("{url}/metrics"))
+        .await
+        .expect("metrics")
+        .text()
+        .await
+        .expect("metrics text");
+    assert!(
+        metrics
+            .lines()
+            .any(|l| l.starts_with("sluice_consumer_output_blocked{") && l.ends_with(" 1")),
+        "the blocked gauge says so:\n{metrics}"
+    );
+
+    disk.grow("64m");
+    let report = loop {
+        let (code, report) = scenario.verify();
+        if code == 0 {
+            break report;
+        }
+        assert!(
+            Instant::now() < deadline + PATIENCE,
+            "not clean after space returned: {report:#}\n{}",
+            scenario.log("consumer-1.log")
+        );
+        tokio::time::sleep(Duration::from_secs(2)).await;
+    };
+    assert_eq!(report["rows"], PRODUCTS, "{report:#}");
+    assert_eq!(report["lines"], PRODUCTS, "each row once: {report:#}");
+    assert!(
+        scenario.log("consumer-1.log").contains("is written again"),
+        "{}",
+        scenario.log("consumer-1.log")
+    );
+    let codes = scenario.stop_all();
+    assert!(
+        codes.iter().all(|c| *c == Some(0)),
+        "no restart was needed and every process stops cleanly: {codes:?}"
+    );
+    drop(disk);
+}
