@@ -30,7 +30,7 @@ pub async fn run(bench: &Bench, cli: &Cli, results: &mut Results) {
     results.describe(
         "config",
         format!(
-            "rows {} and {}; {} partitions; batch_size {}; linger_ms {}; compression {}; acks all, idempotent; commit_lag_ms {}; poll_interval_ms {}; {} consumers, commit_interval_ms {}",
+            "rows {} and {}; {} partitions; batch_size {}; linger_ms {}; compression {}; acks all, idempotent; commit_lag_ms {}; poll_interval_ms {}; {} consumers, commit_interval_ms {}; {} runs of each phase; latency runs {} s, follow steps {} s",
             cli.small_rows,
             cli.rows,
             bench.settings.kafka.partitions,
@@ -40,7 +40,10 @@ pub async fn run(bench: &Bench, cli: &Cli, results: &mut Results) {
             p.commit_lag_ms,
             p.poll_interval_ms,
             cli.members,
-            bench.settings.consumer.commit_interval_ms
+            bench.settings.consumer.commit_interval_ms,
+            cli.runs,
+            cli.latency_seconds,
+            cli.follow_seconds
         ),
     );
 }

@@ -70,7 +70,7 @@ pub struct Cli {
     #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u32).range(1..))]
     pub runs: u32,
     /// How long each latency run updates products, in seconds (0 skips the latency runs).
-    #[arg(long, default_value_t = 20)]
+    #[arg(long, default_value_t = 12)]
     pub latency_seconds: u64,
     /// How long each step of a follow-capacity run updates products, in seconds (0 skips the
     /// follow runs).
