@@ -1,0 +1,141 @@
+//! A member whose file cannot be written (a full disk) waits instead of failing.
+//!
+//! Invariant: **while the file cannot be written, the member reads nothing and commits
+//! nothing.** Its partitions are paused (the group still served, so it keeps them), the lines
+//! already gathered stay in memory (the file holds whole lines only, see `sink`), and writing
+//! is tried again every `OUTPUT_RETRY` until it succeeds; then the partitions are resumed.
+
+use std::sync::atomic::Ordering;
+use std::time::{Duration, Instant};
+
+use rdkafka::consumer::Consumer;
+use rdkafka::message::Message;
+use sluice_common::shutdown::Shutdown;
+
+use crate::checkpoint::{lock, CommitError};
+use crate::member::{Member, POLL_TIMEOUT};
+use crate::sink::FlushError;
+
+/// While the file cannot be written, how often writing is tried again.
+const OUTPUT_RETRY: Duration = Duration::from_secs(1);
+/// While the file cannot be written, how often that is said again in the log.
+const OUTPUT_BLOCKED_LOG_EVERY: Duration = Duration::from_secs(30);
+
+impl Member {
+    /// Hands the lines gathered to the file, waiting while it cannot be written.
+    pub(crate) fn write_through(&self, shutdown: &Shutdown) -> anyhow::Result<()> {
+        let written = lock(&self.checkpoint).sink.write_through();
+        match written {
+            Ok(()) => Ok(()),
+            Err(error) => self.wait_for_output(shutdown, &error.to_string()),
+        }
+    }
+
+    /// Makes the lines durable and commits their offsets, waiting while the file cannot be
+    /// written; any other failure stops the member (the records after the last commit are
+    /// read again at the next start).
+    pub(crate) fn commit(&self, shutdown: &Shutdown) -> anyhow::Result<()> {
+        loop {
+            let outcome = lock(&self.checkpoint).commit(&self.consumer);
+            match outcome {
+                Ok(_) => return Ok(()),
+                Err(CommitError::Output {
+                    source: FlushError::Write(error),
+                    ..
+                }) => self.wait_for_output(shutdown, &error.to_string())?,
+                Err(other) => {
+                    self.metrics.error("commit");
+                    anyhow::bail!("{}: {other}", self.name);
+                }
+            }
+        }
+    }
+
+    /// While the file cannot be written (a full disk): reads nothing (every partition paused,
+    /// the group still served), keeps the lines gathered, and tries writing again every
+    /// `OUTPUT_RETRY`, saying so in the log and in `sluice_consumer_output_blocked`.
+    fn wait_for_output(&self, shutdown: &Shutdown, cause: &str) -> anyhow::Result<()> {
+        let context = self.consumer.context();
+        context.output_blocked.store(true, Ordering::Release);
+        if let Ok(assignment) = self.consumer.assignment() {
+            if let Err(error) = self.consumer.pause(&assignment) {
+                tracing::warn!("{}: cannot pause its partitions: {error}", self.name);
+            }
+        }
+        self.metrics.output_blocked.set(1);
+        self.metrics.error("output");
+        let (path, held) = {
+            let checkpoint = lock(&self.checkpoint);
+            (
+                checkpoint.sink.path().display().to_string(),
+                checkpoint.sink.buffered(),
+            )
+        };
+        tracing::error!(
+            "{}: cannot write {path}: {cause}; reading nothing and holding {held} bytes of lines until it can, trying again every {}s",
+            self.name,
+            OUTPUT_RETRY.as_secs()
+        );
+        let started = Instant::now();
+        let mut said = Instant::now();
+        loop {
+            anyhow::ensure!(
+                !shutdown.requested(),
+                "{}: stopped while {path} could not be written ({cause}); nothing after the last commit is lost: it is read again at the next start",
+                self.name
+            );
+            // Serves the group (heartbeats, rebalances); paused partitions deliver nothing, and
+            // a record of a partition assigned just before the pause is read again later.
+            if let Some(Ok(message)) = self.consumer.poll(OUTPUT_RETRY) {
+                let (topic, partition, offset) = (
+                    message.topic().to_owned(),
+                    message.partition(),
+                    message.offset(),
+                );
+                drop(message);
+                let mut rewound = rdkafka::TopicPartitionList::new();
+                rewound.add_partition(&topic, partition);
+                let _ = self.consumer.pause(&rewound);
+                self.consumer
+                    .seek(
+                        &topic,
+                        partition,
+                        rdkafka::Offset::Offset(offset),
+                        POLL_TIMEOUT,
+                    )
+                    .map_err(|e| {
+                        anyhow::anyhow!(
+                            "{}: cannot rewind {topic}/{partition} to {offset}: {e}",
+                            self.name
+                        )
+                    })?;
+            }
+            let written = lock(&self.checkpoint).sink.write_through();
+            match written {
+                Ok(()) => break,
+                Err(error) if said.elapsed() >= OUTPUT_BLOCKED_LOG_EVERY => {
+                    tracing::error!(
+                        "{}: still cannot write {path} after {:.0}s: {error}",
+                        self.name,
+                        started.elapsed().as_secs_f64()
+                    );
+                    said = Instant::now();
+                }
+                Err(_) => {}
+            }
+        }
+        context.output_blocked.store(false, Ordering::Release);
+        if let Ok(assignment) = self.consumer.assignment() {
+            if let Err(error) = self.consumer.resume(&assignment) {
+                tracing::warn!("{}: cannot resume its partitions: {error}", self.name);
+            }
+        }
+        self.metrics.output_blocked.set(0);
+        tracing::info!(
+            "{}: {path} is written again after {:.1}s; reading on",
+            self.name,
+            started.elapsed().as_secs_f64()
+        );
+        Ok(())
+    }
+}
