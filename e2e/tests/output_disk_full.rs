@@ -2,7 +2,7 @@
 //! its log and metrics, and once space returns writes on by itself, without a restart; the files
 //! then hold every row once (judged by `sluice-verify`).
 //!
-//! The folder is a 1 MiB tmpfs mounted by the test (the tests run as root here), grown to 64 MiB
+//! The folder is a 4 MiB tmpfs mounted by the test (the tests run as root here), grown to 64 MiB
 //! by a remount once the member is seen waiting.
 
 use std::path::{Path, PathBuf};
@@ -11,7 +11,10 @@ use std::time::{Duration, Instant};
 
 use sluice_e2e::scenario::Scenario;
 
-const PRODUCTS: i32 = 20_000;
+/// About 6.6 MB of lines: more than the small disk holds.
+const PRODUCTS: i32 = 60_000;
+/// The member hands lines to the file in writes of up to about 1 MiB: several fit first.
+const SMALL_DISK: &str = "4m";
 const PATIENCE: Duration = Duration::from_secs(120);
 
 /// A tmpfs mounted for the test, unmounted when dropped.
@@ -52,7 +55,7 @@ fn mount(args: &[&str], at: &Path) {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_full_output_disk_blocks_the_member_until_space_returns_and_loses_nothing() {
     let mut scenario = Scenario::new("diskfull", 6).await;
-    let disk = SmallDisk::mount(&scenario.dir.path().join("small-disk"), "1m");
+    let disk = SmallDisk::mount(&scenario.dir.path().join("small-disk"), SMALL_DISK);
     scenario.with_setting(&format!("consumer.output_dir={}", disk.0.display()));
     scenario.insert_products(1..PRODUCTS + 1, None).await;
     scenario.start_consumers(1);
@@ -72,7 +75,7 @@ async fn a_full_output_disk_blocks_the_member_until_space_returns_and_loses_noth
     let file = disk.0.join("consumer-1.jsonl");
     let text = std::fs::read(&file).expect("the member's file");
     assert!(
-        text.len() > 100_000 && text.ends_with(b"\n"),
+        text.len() > 2_000_000 && text.ends_with(b"\n"),
         "{} bytes, ending {:?}",
         text.len(),
         String::from_utf8_lossy(&text[text.len().saturating_sub(40)..])
