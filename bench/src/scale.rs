@@ -47,9 +47,9 @@ pub async fn run(
 /// Deletes the topics of the run tagged `tag`: a broker holding hundreds of idle partitions
 /// from earlier runs spends more on them, and later runs would be timed on a slower broker.
 async fn drop_topics(bench: &Bench, names: &IsolatedRun, tag: &str) -> anyhow::Result<()> {
+    bench.drop_run_topics(names).await?;
     let run_prefix = bench.topic_prefix();
     for topics in [
-        names.topic.clone(),
         format!("{run_prefix}{}", perf_test_purpose(tag)),
         keyed_ceiling::topic(bench, tag),
     ] {

@@ -70,15 +70,13 @@ pub fn read(settings: &KafkaSettings, patience: Duration) -> anyhow::Result<Dead
             "the dead-letter topic `{topic}` was not read to its end within {patience:?}"
         );
         // A partition whose last records are transaction markers ends before its high mark.
-        for (partition, end) in ends.clone() {
-            if let Ok(positions) = consumer.position() {
+        if let Ok(positions) = consumer.position() {
+            ends.retain(|partition, end| {
                 let at = positions
-                    .find_partition(topic, partition)
+                    .find_partition(topic, *partition)
                     .and_then(|p| p.offset().to_raw());
-                if at.is_some_and(|at| at >= end) {
-                    ends.remove(&partition);
-                }
-            }
+                at.is_none_or(|at| at < *end)
+            });
         }
         let Some(message) = consumer.poll(Duration::from_millis(200)) else {
             continue;
