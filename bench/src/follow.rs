@@ -245,7 +245,7 @@ async fn alone_rate(
 
 /// The producer's `sluice_producer_watermark_lag_seconds`, read from its metrics endpoint.
 async fn watermark_lag(url: &str) -> anyhow::Result<f64> {
-    let text = reqwest::get(url).await?.text().await?;
+    let text = sluice_registry::http::get(url).await?.text().await?;
     text.lines()
         .find_map(|line| line.strip_prefix("sluice_producer_watermark_lag_seconds "))
         .and_then(|value| value.trim().parse().ok())

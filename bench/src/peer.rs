@@ -1,9 +1,9 @@
 //! The peer phase: Debezium snapshots the same full-size table the producer did, at its
-//! defaults and tuned, each `--runs` times; sluice's snapshot rate is reported as a multiple of
-//! each.
+//! defaults and tuned, each `--runs` times in one running Connect worker per tuning; sluice's
+//! snapshot rate is reported as a multiple of each.
 
 use crate::context::Bench;
-use crate::debezium::{self, Account, Tuning};
+use crate::debezium::{Account, Tuning, Worker};
 use crate::report::Results;
 use crate::samples::Samples;
 use crate::{Cli, TABLE};
@@ -18,15 +18,17 @@ pub async fn run(bench: &Bench, cli: &Cli, results: &mut Results) -> anyhow::Res
     let mut samples = Samples::default();
     for tuning in [Tuning::Defaults, Tuning::Tuned] {
         let (key, what) = (tuning.key(), tuning.label());
+        tracing::info!("peer: starting a Kafka Connect worker for {what}");
+        let mut worker = Worker::start(bench, tuning).await?;
         for run in 1..=cli.runs {
             tracing::info!(
                 "peer: {what} snapshots the same {} rows, run {run} of {}",
                 cli.rows,
                 cli.runs
             );
-            let peer =
-                debezium::snapshot(bench, &account, TABLE, cli.rows, tuning, &run.to_string())
-                    .await?;
+            let peer = worker
+                .snapshot(bench, &account, TABLE, cli.rows, run)
+                .await?;
             let mut push = |name: &str, label: &str, unit: &str, value: f64| {
                 samples.push(
                     &format!("peer.{key}_{name}"),
@@ -37,7 +39,7 @@ pub async fn run(bench: &Bench, cli: &Cli, results: &mut Results) -> anyhow::Res
             };
             push(
                 "seconds",
-                "worker start to last record in Kafka",
+                "connector created (worker running) to last record in Kafka",
                 "s",
                 peer.seconds,
             );
@@ -55,20 +57,20 @@ pub async fn run(bench: &Bench, cli: &Cli, results: &mut Results) -> anyhow::Res
             );
             push(
                 "rss_mb",
-                "peak RSS of the Connect worker",
+                "peak RSS of the Connect worker since its start",
                 "MiB",
                 peer.usage.peak_rss_mb,
             );
             push(
                 "cpu_seconds",
-                "CPU time of the Connect worker",
+                "CPU time of the Connect worker during the run",
                 "s",
                 peer.usage.cpu_seconds,
             );
             if let Some(export) = peer.export_seconds {
                 push(
                     "export_rows_per_s",
-                    "rows/s by its own export timer (no JVM start)",
+                    "rows/s by its own export timer",
                     "rows/s",
                     cli.rows as f64 / export,
                 );
@@ -81,13 +83,15 @@ pub async fn run(bench: &Bench, cli: &Cli, results: &mut Results) -> anyhow::Res
                 samples.push_ratio(
                     &format!("peer.{key}_ratio"),
                     &format!(
-                        "producer snapshot (median) ÷ {what} (rows/s, both from process start)"
+                        "producer snapshot (median, from process start) ÷ {what} (from connector \
+                         creation in a running worker), rows/s"
                     ),
                     producer,
                     peer.rows_per_s,
                 );
             }
         }
+        worker.stop()?;
     }
     samples.record(results);
     Ok(())

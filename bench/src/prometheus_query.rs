@@ -29,7 +29,7 @@ pub async fn latency_quantile_ms(
             ),
         ],
     )?;
-    let answer: serde_json::Value = reqwest::get(url.clone())
+    let answer: serde_json::Value = sluice_registry::http::get(url.clone())
         .await
         .with_context(|| format!("Prometheus at {prometheus} (make up starts it)"))?
         .json()

@@ -20,7 +20,7 @@ async fn wait_for_url(scenario: &Scenario, log: &str) -> String {
 }
 
 async fn get(url: &str) -> (u16, String) {
-    let response = reqwest::get(url)
+    let response = sluice_registry::http::get(url)
         .await
         .unwrap_or_else(|e| panic!("GET {url}: {e}"));
     let status = response.status().as_u16();

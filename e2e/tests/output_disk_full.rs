@@ -83,7 +83,7 @@ async fn a_full_output_disk_blocks_the_member_until_space_returns_and_loses_noth
     let url = scenario
         .metrics_url("consumer-1.log")
         .expect("the member's metrics address");
-    let metrics = reqwest::get(format!("{url}/metrics"))
+    let metrics = sluice_registry::http::get(format!("{url}/metrics"))
         .await
         .expect("metrics")
         .text()

@@ -54,7 +54,7 @@ fn native_prometheus_config_passes_promtool_with_its_rules() {
 
 #[tokio::test]
 async fn the_native_prometheus_has_loaded_the_alert_rules() {
-    let rules: serde_json::Value = reqwest::get("http://127.0.0.1:9090/api/v1/rules")
+    let rules: serde_json::Value = sluice_registry::http::get("http://127.0.0.1:9090/api/v1/rules")
         .await
         .expect("Prometheus of the local stack (make up)")
         .json()

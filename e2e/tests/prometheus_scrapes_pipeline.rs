@@ -13,7 +13,7 @@ async fn query(promql: &str) -> Vec<Value> {
     let url =
         reqwest::Url::parse_with_params(&format!("{PROMETHEUS}/api/v1/query"), [("query", promql)])
             .expect("query URL");
-    let answer: Value = reqwest::get(url)
+    let answer: Value = sluice_registry::http::get(url)
         .await
         .expect("Prometheus of the local stack (make up)")
         .json()

@@ -92,7 +92,7 @@ impl RegistryClient {
             )));
         }
         let mut builder =
-            reqwest::Client::builder().timeout(Duration::from_secs(settings.timeout_secs));
+            crate::http::client_builder().timeout(Duration::from_secs(settings.timeout_secs));
         if !settings.ca_file.is_empty() {
             let pem = std::fs::read(&settings.ca_file).map_err(|e| {
                 RegistryError::Config(format!("registry.ca_file `{}`: {e}", settings.ca_file))

@@ -5,6 +5,7 @@ mod client;
 mod endpoints;
 mod error;
 mod explain;
+pub mod http;
 mod probe;
 mod schema_file;
 
