@@ -20,7 +20,7 @@ export SLUICE__REGISTRY__URL ?= http://127.0.0.1:8081
 endif
 
 .DEFAULT_GOAL := help
-.PHONY: help up down status run simulate test lint unit integration bench build reset check-cargo
+.PHONY: help up down status run simulate test lint unit integration bench chaos build reset check-cargo
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -74,6 +74,13 @@ BENCH_ARGS ?=
 bench: up check-cargo ## Measure throughput, latency and memory against Kafka's own ceilings (BENCHMARKS.md)
 	$(CARGO) build --workspace --release --locked --bins
 	target/release/sluice-bench --markdown BENCHMARKS.md $(BENCH_ARGS)
+
+SEED ?=
+CHAOS_SECONDS ?= 180
+chaos: up check-cargo ## Random faults (kill -9, pauses, server restarts) for CHAOS_SECONDS; SEED=… replays a run
+	$(CARGO) build --workspace --locked --bins
+	SLUICE_CHAOS_SECONDS=$(CHAOS_SECONDS) SLUICE_TEST_SEED=$(SEED) \
+	  $(CARGO) test --locked -p sluice-e2e --test chaos -- --ignored --nocapture
 
 build: check-cargo ## Release build of every binary
 	$(CARGO) build --workspace --release --locked

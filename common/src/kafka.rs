@@ -117,6 +117,44 @@ pub async fn ensure_topic(
     partitions: i32,
     strict: bool,
 ) -> Result<(), TopicError> {
+    let created = create_unless_present(settings, topic, partitions, &[]).await?;
+    // A topic created here has the partitions asked for; only one that was there is checked.
+    if created || !strict {
+        return Ok(());
+    }
+    let actual = settled_partition_count(settings, topic)
+        .await
+        .map_err(|source| TopicError::Kafka {
+            topic: topic.to_owned(),
+            source,
+        })?;
+    if i32::try_from(actual).ok() != Some(partitions) {
+        return Err(TopicError::PartitionMismatch {
+            topic: topic.to_owned(),
+            expected: partitions,
+            actual,
+        });
+    }
+    Ok(())
+}
+
+/// Creates `topic` as a compacted topic of one partition unless it exists: state kept by key,
+/// of which only each key's latest value matters (the producer's watermark).
+pub async fn ensure_compacted_topic(
+    settings: &KafkaSettings,
+    topic: &str,
+) -> Result<(), TopicError> {
+    create_unless_present(settings, topic, 1, &[("cleanup.policy", "compact")]).await?;
+    Ok(())
+}
+
+/// Creates `topic` with `partitions` partitions and `configs`; `Ok(false)` when it existed.
+async fn create_unless_present(
+    settings: &KafkaSettings,
+    topic: &str,
+    partitions: i32,
+    configs: &[(&str, &str)],
+) -> Result<bool, TopicError> {
     use rdkafka::admin::{AdminOptions, NewTopic, TopicReplication};
     use rdkafka::types::RDKafkaErrorCode;
 
@@ -126,11 +164,14 @@ pub async fn ensure_topic(
     };
     let admin = admin_client(settings).map_err(failed)?;
     let timeout = Duration::from_secs(settings.request_timeout_secs);
-    let new_topic = NewTopic::new(
+    let mut new_topic = NewTopic::new(
         topic,
         partitions,
         TopicReplication::Fixed(settings.replication_factor),
     );
+    for (key, value) in configs {
+        new_topic = new_topic.set(key, value);
+    }
     let results = admin
         .create_topics(
             &[new_topic],
@@ -149,21 +190,7 @@ pub async fn ensure_topic(
             Err((_, code)) => return Err(failed(KafkaError::AdminOp(code))),
         }
     }
-    // A topic created here has the partitions asked for; only one that was there is checked.
-    if created || !strict {
-        return Ok(());
-    }
-    let actual = settled_partition_count(settings, topic)
-        .await
-        .map_err(failed)?;
-    if i32::try_from(actual).ok() != Some(partitions) {
-        return Err(TopicError::PartitionMismatch {
-            topic: topic.to_owned(),
-            expected: partitions,
-            actual,
-        });
-    }
-    Ok(())
+    Ok(created)
 }
 
 /// Deletes every topic whose name starts with `prefix`, and returns their names: for a tool

@@ -15,4 +15,5 @@ pub mod preflight;
 pub mod retry;
 pub mod settings;
 pub mod shutdown;
+pub mod topic_reader;
 pub mod watermark;

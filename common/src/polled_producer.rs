@@ -45,6 +45,14 @@ impl<C: ProducerContext + 'static> PolledProducer<C> {
     }
 }
 
+impl<C: ProducerContext + 'static> PolledProducer<C> {
+    /// The producer itself, for a blocking call made on another thread (a transaction's
+    /// commit waits for every record in flight).
+    pub fn shared(&self) -> Arc<BaseProducer<C>> {
+        Arc::clone(&self.producer)
+    }
+}
+
 impl<C: ProducerContext + 'static> Deref for PolledProducer<C> {
     type Target = BaseProducer<C>;
 

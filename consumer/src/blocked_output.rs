@@ -3,7 +3,8 @@
 //! Invariant: **while the file cannot be written, the member reads nothing and commits
 //! nothing.** Its partitions are paused (the group still served, so it keeps them), the lines
 //! already gathered stay in memory (the file holds whole lines only, see `sink`), and writing
-//! is tried again every `OUTPUT_RETRY` until it succeeds; then the partitions are resumed.
+//! (exactly once: the batch file, or the append of a committed batch) is tried again every
+//! `OUTPUT_RETRY` until it succeeds; then the partitions are resumed.
 
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
@@ -22,12 +23,17 @@ const OUTPUT_RETRY: Duration = Duration::from_secs(1);
 const OUTPUT_BLOCKED_LOG_EVERY: Duration = Duration::from_secs(30);
 
 impl Member {
-    /// Hands the lines gathered to the file, waiting while it cannot be written.
+    /// Hands the lines gathered to the file (exactly once: only a committed batch's), waiting
+    /// while it cannot be written.
     pub(crate) fn write_through(&self, shutdown: &Shutdown) -> anyhow::Result<()> {
-        let written = lock(&self.checkpoint).sink.write_through();
+        let written = lock(&self.checkpoint).write_through();
         match written {
             Ok(()) => Ok(()),
-            Err(error) => self.wait_for_output(shutdown, &error.to_string()),
+            Err(FlushError::Write(error)) => self.wait_for_output(shutdown, &error.to_string()),
+            Err(other) => {
+                self.metrics.error("output");
+                anyhow::bail!("{}: {other}", self.name)
+            }
         }
     }
 
@@ -43,6 +49,11 @@ impl Member {
                     source: FlushError::Write(error),
                     ..
                 }) => self.wait_for_output(shutdown, &error.to_string())?,
+                Err(CommitError::Dropped(reason)) => {
+                    self.metrics.error("commit");
+                    tracing::warn!("{}: {reason}", self.name);
+                    return Ok(());
+                }
                 Err(other) => {
                     self.metrics.error("commit");
                     anyhow::bail!("{}: {other}", self.name);
@@ -110,7 +121,7 @@ impl Member {
                         )
                     })?;
             }
-            let written = lock(&self.checkpoint).sink.write_through();
+            let written = lock(&self.checkpoint).retry_output(&self.consumer);
             match written {
                 Ok(()) => break,
                 Err(error) if said.elapsed() >= OUTPUT_BLOCKED_LOG_EVERY => {

@@ -1,11 +1,21 @@
 //! What this member has written and the order in which it is made durable.
 //!
 //! Invariant: **an offset is committed only after the line of its record, or its dead letter,
-//! is durable.** Records are appended as they come; every `commit_interval`, before partitions
-//! are revoked, and at shutdown, the file is flushed and synced, the dead letters acknowledged,
-//! and only then are the offsets committed. A crash in between re-delivers records whose lines
-//! may already be written: delivery is at least once, and since each partition is read in
-//! order, the last line about a product is still its latest state.
+//! is durable** (at least once), **and a line is in the file if and only if its offset is
+//! committed** (exactly once).
+//!
+//! At least once, records are appended as they come; every `commit_interval`, before
+//! partitions are revoked, and at shutdown, the file is flushed and synced, the dead letters
+//! acknowledged, and only then are the offsets committed. A crash in between re-delivers
+//! records whose lines may already be written; since each partition is read in order, the last
+//! line about a product is still its latest state.
+//!
+//! Exactly once, lines wait in memory until the commit, which writes them to the batch file
+//! (`journal`), commits the offsets with the batch's marker in one transaction
+//! (`batch_commit`), and only then appends them to the file and removes the batch file. A batch
+//! whose transaction is aborted (a rebalance, a zombie fenced) is dropped and its partitions
+//! read again from its first records; a crash anywhere is settled at the next start by the
+//! batch file and the marker.
 
 use std::collections::BTreeMap;
 use std::sync::{Mutex, MutexGuard};
@@ -13,7 +23,10 @@ use std::sync::{Mutex, MutexGuard};
 use rdkafka::consumer::{CommitMode, Consumer, ConsumerContext};
 use rdkafka::{Offset, TopicPartitionList};
 
+use crate::batch_commit::{BatchCommitError, BatchCommitter};
+use crate::crash_point::{self, CrashPoint};
 use crate::dead_letters::DeadLetters;
+use crate::journal::Journal;
 use crate::sink::{FlushError, JsonlSink};
 
 /// Why a commit did not happen; nothing was committed.
@@ -33,6 +46,53 @@ pub enum CommitError {
     /// Kafka did not take the offsets.
     #[error("committing offsets failed: {0}")]
     Kafka(String),
+    /// Exactly once: the batch's transaction was aborted; its lines are dropped and its
+    /// partitions read again from its first records. The member goes on.
+    #[error("{0}")]
+    Dropped(String),
+    /// Exactly once: the member cannot go on.
+    #[error("{0}")]
+    Fatal(String),
+}
+
+/// How lines and offsets become durable together (see the module documentation).
+pub enum Delivery {
+    /// Lines written as they come, synced before their offsets are committed.
+    AtLeastOnce,
+    /// Lines held until their offsets commit in a transaction.
+    ExactlyOnce(Box<ExactlyOnce>),
+}
+
+/// The state of exactly-once commits.
+pub struct ExactlyOnce {
+    journal: Journal,
+    committer: BatchCommitter,
+    /// The first offset of each partition in the batch: where reading goes back to when the
+    /// batch is dropped.
+    starts: BTreeMap<(String, i32), i64>,
+    /// A batch is committed and its lines not yet durable in the file.
+    appending: bool,
+    /// Batches begun by this process.
+    batches: u64,
+    /// Tells this process's batch ids from those of earlier runs.
+    run: String,
+}
+
+impl ExactlyOnce {
+    /// Commits through `committer`, keeping each batch in `journal` until it is appended.
+    pub fn new(journal: Journal, committer: BatchCommitter) -> Self {
+        let run = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_micros());
+        Self {
+            journal,
+            committer,
+            starts: BTreeMap::new(),
+            appending: false,
+            batches: 0,
+            run: format!("{run}-{}", std::process::id()),
+        }
+    }
 }
 
 /// The sink, the dead letters and the offsets not yet committed.
@@ -43,17 +103,34 @@ pub struct Checkpoint {
     pub dead_letters: DeadLetters,
     pending: BTreeMap<(String, i32), i64>,
     commit_seconds: Option<prometheus::Histogram>,
+    delivery: Delivery,
+    /// Why the member cannot go on, found where it could not be returned (a rebalance
+    /// callback); the next commit returns it.
+    broken: Option<String>,
 }
 
 impl Checkpoint {
-    /// Nothing pending yet.
+    /// Nothing pending yet; at least once.
     pub fn new(sink: JsonlSink, dead_letters: DeadLetters) -> Self {
         Self {
             sink,
             dead_letters,
             pending: BTreeMap::new(),
             commit_seconds: None,
+            delivery: Delivery::AtLeastOnce,
+            broken: None,
         }
+    }
+
+    /// Commits exactly once through `exactly_once`.
+    pub fn exactly_once(mut self, exactly_once: ExactlyOnce) -> Self {
+        self.delivery = Delivery::ExactlyOnce(Box::new(exactly_once));
+        self
+    }
+
+    /// Whether lines wait for their commit before they reach the file.
+    pub fn holds_lines_until_commit(&self) -> bool {
+        matches!(self.delivery, Delivery::ExactlyOnce(_))
     }
 
     /// Times every commit into `histogram`.
@@ -72,8 +149,12 @@ impl Checkpoint {
         match entry {
             Some((_, next)) => *next = offset + 1,
             None => {
+                // The partition's first record since the last commit: where its batch starts.
                 self.pending
                     .insert((topic.to_owned(), partition), offset + 1);
+                if let Delivery::ExactlyOnce(state) = &mut self.delivery {
+                    state.starts.insert((topic.to_owned(), partition), offset);
+                }
             }
         }
     }
@@ -82,8 +163,64 @@ impl Checkpoint {
     /// commit must not write offsets for partitions this member no longer owns.
     pub fn forget(&mut self, partitions: &TopicPartitionList) {
         for element in partitions.elements() {
-            self.pending
-                .remove(&(element.topic().to_owned(), element.partition()));
+            let key = (element.topic().to_owned(), element.partition());
+            self.pending.remove(&key);
+            if let Delivery::ExactlyOnce(state) = &mut self.delivery {
+                state.starts.remove(&key);
+            }
+        }
+    }
+
+    /// Exactly once, after a commit failed before partitions are revoked: the batch holds lines
+    /// of partitions going away, which must not reach the file since their offsets will not be
+    /// committed by this member, so the whole batch is dropped and the partitions staying are
+    /// read again from its first records. A committed batch waiting to be appended is kept (its
+    /// offsets are committed). Nothing to do at least once.
+    pub fn drop_uncommitted<C: ConsumerContext>(&mut self, consumer: &impl Consumer<C>) {
+        let Delivery::ExactlyOnce(state) = &mut self.delivery else {
+            return;
+        };
+        if state.appending {
+            return;
+        }
+        let dropped = self.sink.discard_buffer();
+        let _ = state.journal.remove();
+        match rewind(consumer, &state.starts) {
+            Ok(rewound) => tracing::warn!(
+                "dropped a batch of {dropped} line(s) before a revocation; reading {rewound} \
+                 partition(s) again from its first records"
+            ),
+            Err(reason) => self.broken = Some(reason),
+        }
+        self.pending.clear();
+        state.starts.clear();
+    }
+
+    /// Before the member's consumer is replaced (the group refused it): nothing uncommitted is
+    /// kept, since the new consumer reads on from the committed offsets. Lines not yet in the
+    /// file are dropped (exactly once: the batch and its batch file too, unless it committed
+    /// and waits to be appended).
+    pub fn start_over(&mut self) -> u64 {
+        let mut dropped = 0;
+        match &mut self.delivery {
+            Delivery::ExactlyOnce(state) if state.appending => {}
+            Delivery::ExactlyOnce(state) => {
+                dropped = self.sink.discard_buffer();
+                let _ = state.journal.remove();
+                state.starts.clear();
+            }
+            Delivery::AtLeastOnce => dropped = self.sink.discard_buffer(),
+        }
+        self.pending.clear();
+        dropped
+    }
+
+    /// Hands the lines gathered to the file, at least once; exactly once they wait for the
+    /// commit, and this only finishes appending a committed batch.
+    pub fn write_through(&mut self) -> Result<(), FlushError> {
+        match &mut self.delivery {
+            Delivery::AtLeastOnce => self.sink.write_through().map_err(FlushError::Write),
+            Delivery::ExactlyOnce(state) => finish_append(&mut self.sink, state),
         }
     }
 
@@ -92,11 +229,18 @@ impl Checkpoint {
         self.pending.iter()
     }
 
-    /// Flushes the file and the dead letters, then commits every pending offset.
+    /// Makes the lines durable and commits their offsets, in the order `delivery` asks; the
+    /// number of partitions committed.
     pub fn commit<C: ConsumerContext>(
         &mut self,
         consumer: &impl Consumer<C>,
     ) -> Result<usize, CommitError> {
+        if let Some(reason) = &self.broken {
+            return Err(CommitError::Fatal(reason.clone()));
+        }
+        if matches!(self.delivery, Delivery::ExactlyOnce(_)) {
+            return self.commit_exactly_once(consumer);
+        }
         if self.pending.is_empty() {
             return Ok(0);
         }
@@ -111,12 +255,7 @@ impl Checkpoint {
         self.dead_letters
             .flush()
             .map_err(CommitError::DeadLetters)?;
-        let mut offsets = TopicPartitionList::new();
-        for ((topic, partition), next) in &self.pending {
-            offsets
-                .add_partition_offset(topic, *partition, Offset::Offset(*next))
-                .map_err(|e| CommitError::Kafka(e.to_string()))?;
-        }
+        let offsets = pending_offsets(&self.pending)?;
         consumer
             .commit(&offsets, CommitMode::Sync)
             .map_err(|e| CommitError::Kafka(e.to_string()))?;
@@ -124,6 +263,154 @@ impl Checkpoint {
         self.pending.clear();
         Ok(committed)
     }
+}
+
+impl Checkpoint {
+    /// While the file cannot be written: tries again what failed (at least once, handing the
+    /// lines to the file; exactly once, the commit, which writes the batch file or appends a
+    /// committed batch). `Err` with the cause while the output still refuses writes; any other
+    /// outcome ends the wait, and the next commit reports what is left.
+    pub fn retry_output<C: ConsumerContext>(
+        &mut self,
+        consumer: &impl Consumer<C>,
+    ) -> Result<(), String> {
+        match &self.delivery {
+            Delivery::AtLeastOnce => self.sink.write_through().map_err(|e| e.to_string()),
+            Delivery::ExactlyOnce(_) => match self.commit_exactly_once(consumer) {
+                Err(CommitError::Output {
+                    source: FlushError::Write(error),
+                    ..
+                }) => Err(error.to_string()),
+                _ => Ok(()),
+            },
+        }
+    }
+
+    /// Exactly once: the batch file, the transaction, then the lines appended.
+    fn commit_exactly_once<C: ConsumerContext>(
+        &mut self,
+        consumer: &impl Consumer<C>,
+    ) -> Result<usize, CommitError> {
+        let Delivery::ExactlyOnce(state) = &mut self.delivery else {
+            return Ok(0);
+        };
+        let output = |sink: &JsonlSink, source| CommitError::Output {
+            path: sink.path().display().to_string(),
+            source,
+        };
+        // A batch committed before and not yet appended goes first.
+        finish_append(&mut self.sink, state).map_err(|e| output(&self.sink, e))?;
+        if self.pending.is_empty() {
+            return Ok(0);
+        }
+        let _timer = self
+            .commit_seconds
+            .as_ref()
+            .map(prometheus::Histogram::start_timer);
+        self.dead_letters
+            .flush()
+            .map_err(CommitError::DeadLetters)?;
+        state.batches += 1;
+        let batch = format!("{}-{}", state.run, state.batches);
+        crash_point::commit_begins();
+        state
+            .journal
+            .write(&batch, self.sink.durable_len(), self.sink.buffer())
+            .map_err(|e| output(&self.sink, FlushError::Write(e)))?;
+        crash_point::maybe_crash(CrashPoint::AfterBatchFile);
+        let offsets = pending_offsets(&self.pending)?;
+        let group = consumer.group_metadata().ok_or_else(|| {
+            CommitError::Kafka("the consumer has no group metadata to commit with".into())
+        })?;
+        match state.committer.commit(&batch, &offsets, &group) {
+            Ok(()) => {}
+            Err(BatchCommitError::Fatal(reason)) => return Err(CommitError::Fatal(reason)),
+            Err(BatchCommitError::Aborted(reason)) => {
+                let dropped = self.sink.discard_buffer();
+                let _ = state.journal.remove();
+                let rewound = rewind(consumer, &state.starts).map_err(CommitError::Fatal)?;
+                self.pending.clear();
+                state.starts.clear();
+                return Err(CommitError::Dropped(format!(
+                    "{reason}; dropped the batch's {dropped} line(s), reading {rewound} \
+                     partition(s) again from its first records"
+                )));
+            }
+        }
+        crash_point::maybe_crash(CrashPoint::AfterCommit);
+        let committed = self.pending.len();
+        self.pending.clear();
+        state.starts.clear();
+        state.appending = true;
+        finish_append(&mut self.sink, state).map_err(|e| output(&self.sink, e))?;
+        Ok(committed)
+    }
+}
+
+/// The offsets to commit: the next offset of each partition handled since the last commit.
+fn pending_offsets(
+    pending: &BTreeMap<(String, i32), i64>,
+) -> Result<TopicPartitionList, CommitError> {
+    let mut offsets = TopicPartitionList::new();
+    for ((topic, partition), next) in pending {
+        offsets
+            .add_partition_offset(topic, *partition, Offset::Offset(*next))
+            .map_err(|e| CommitError::Kafka(e.to_string()))?;
+    }
+    Ok(offsets)
+}
+
+/// Appends a committed batch's lines, syncs them and removes its batch file; nothing to do when
+/// no committed batch waits. A failed write keeps the lines for the next try.
+fn finish_append(sink: &mut JsonlSink, state: &mut ExactlyOnce) -> Result<(), FlushError> {
+    if !state.appending {
+        return Ok(());
+    }
+    if crash_point::reached(CrashPoint::MidAppend) {
+        sink.write_half_then_abort();
+    }
+    sink.flush()?;
+    state.appending = false;
+    // A batch file left behind only makes the next start append the batch at the same place
+    // again.
+    if let Err(error) = state.journal.remove() {
+        tracing::warn!("{}: {error}", state.journal.path().display());
+    }
+    Ok(())
+}
+
+/// Seeks each partition still assigned back to `starts`; how many were. A partition that
+/// cannot be sought back is fatal: reading on after a dropped batch would lose its records (a
+/// restart reads them again from the committed offsets).
+fn rewind<C: ConsumerContext>(
+    consumer: &impl Consumer<C>,
+    starts: &BTreeMap<(String, i32), i64>,
+) -> Result<usize, String> {
+    let assigned = consumer
+        .assignment()
+        .map_err(|e| format!("cannot read the assignment to drop a batch: {e}"))?;
+    let mut rewound = 0;
+    for ((topic, partition), start) in starts {
+        if assigned.find_partition(topic, *partition).is_none() {
+            continue;
+        }
+        consumer
+            .seek(
+                topic,
+                *partition,
+                Offset::Offset(*start),
+                std::time::Duration::from_secs(10),
+            )
+            .map_err(|e| {
+                format!(
+                    "cannot read {topic}/{partition} again from {start} after dropping a batch: \
+                     {e}; the member stops, and its records are read again from the committed \
+                     offsets"
+                )
+            })?;
+        rewound += 1;
+    }
+    Ok(rewound)
 }
 
 /// Locks the checkpoint; a panic elsewhere cannot leave it half-updated in a way that matters,

@@ -15,10 +15,11 @@ use schema_registry_converter::schema_registry_common::{get_bytes_result, BytesR
 use sluice_registry::{RegistryClient, RegistryError, SchemaId};
 use tokio::runtime::Handle;
 
-/// A registry that restarts answers "not found" for known ids while it replays its storage. When
-/// the member has read no schema yet, so cannot ask the registry for one it surely has, an
-/// unknown id is believed only after this long.
-const NOT_FOUND_PATIENCE: Duration = Duration::from_secs(15);
+/// A registry that restarts answers "not found" for known ids while it replays its storage (for
+/// a while after its Kafka storage restarted, too). When the member has read no schema yet, it
+/// asks for the topic's own subject, which the producer registered: once that is served, the
+/// registry is loaded. Without that subject either, an unknown id is believed after this long.
+const NOT_FOUND_PATIENCE: Duration = Duration::from_secs(120);
 const RETRY_PAUSE: Duration = Duration::from_millis(500);
 /// An id the registry said it does not know is dead-lettered at once for this long, then asked
 /// about again (once, without waiting).
@@ -27,8 +28,11 @@ const UNKNOWN_RECHECK: Duration = Duration::from_secs(60);
 /// What asking the registry for a schema the member has read before says about it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Probe {
-    /// The member has read no schema yet.
-    NoKnownId,
+    /// The member has read no schema yet, and the registry does not serve the topic's subject.
+    SubjectMissing,
+    /// The member has read no schema yet, and the registry serves the topic's subject: it is
+    /// up and its storage is loaded.
+    SubjectServed,
     /// The registry serves a schema it has: it is up and its storage is loaded.
     KnownIdServed,
     /// The registry does not serve a schema it served before: it is replaying its storage.
@@ -40,9 +44,9 @@ enum Probe {
 /// Whether a "not found" for an id is to be believed, after `waited` of asking.
 fn believe_not_found(probe: Probe, waited: Duration) -> bool {
     match probe {
-        Probe::KnownIdServed => true,
+        Probe::KnownIdServed | Probe::SubjectServed => true,
         Probe::KnownIdMissing | Probe::Unreachable => false,
-        Probe::NoKnownId => waited >= NOT_FOUND_PATIENCE,
+        Probe::SubjectMissing => waited >= NOT_FOUND_PATIENCE,
     }
 }
 
@@ -55,6 +59,8 @@ pub struct DecodeError(pub String);
 pub struct Decoder {
     registry: RegistryClient,
     runtime: Handle,
+    /// The topic's value subject, which the producer registers its schema under.
+    subject: String,
     reader_schema: &'static Schema,
     readers: HashMap<SchemaId, GenericDatumReader<'static>>,
     /// Ids the registry does not know, and since when that is believed.
@@ -65,10 +71,16 @@ pub struct Decoder {
 impl Decoder {
     /// A decoder resolving into `reader_schema`. Schemas live as long as the process (one per
     /// schema id ever seen), so they are kept rather than re-parsed.
-    pub fn new(registry: RegistryClient, runtime: Handle, reader_schema: Schema) -> Self {
+    pub fn new(
+        registry: RegistryClient,
+        runtime: Handle,
+        reader_schema: Schema,
+        subject: &str,
+    ) -> Self {
         Self {
             registry,
             runtime,
+            subject: subject.to_owned(),
             reader_schema: Box::leak(Box::new(reader_schema)),
             readers: HashMap::new(),
             unknown: HashMap::new(),
@@ -160,6 +172,8 @@ impl Decoder {
                         match probe {
                             Probe::KnownIdMissing =>
                                 "does not serve schemas it served before (restarting?)",
+                            Probe::SubjectMissing =>
+                                "does not serve the topic's subject yet (restarting?)",
                             Probe::Unreachable => "does not answer",
                             _ => "may still be loading its storage",
                         }
@@ -176,10 +190,18 @@ impl Decoder {
         }
     }
 
-    /// Asks the registry again for a schema the member has read before.
+    /// Asks the registry again for a schema the member has read before, or else for the
+    /// topic's subject.
     fn probe_known_id(&self) -> Probe {
         let Some(known) = self.readers.keys().next().copied() else {
-            return Probe::NoKnownId;
+            return match self.runtime.block_on(self.registry.versions(&self.subject)) {
+                Ok(versions) if !versions.is_empty() => Probe::SubjectServed,
+                Ok(_) | Err(RegistryError::NotFound { .. }) => Probe::SubjectMissing,
+                Err(_) => {
+                    self.count_registry_error();
+                    Probe::Unreachable
+                }
+            };
         };
         match self
             .runtime
@@ -246,8 +268,9 @@ mod tests {
             Probe::Unreachable,
             NOT_FOUND_PATIENCE * 10
         ));
-        assert!(!believe_not_found(Probe::NoKnownId, now));
-        assert!(believe_not_found(Probe::NoKnownId, NOT_FOUND_PATIENCE));
+        assert!(believe_not_found(Probe::SubjectServed, now));
+        assert!(!believe_not_found(Probe::SubjectMissing, now));
+        assert!(believe_not_found(Probe::SubjectMissing, NOT_FOUND_PATIENCE));
     }
 
     #[test]

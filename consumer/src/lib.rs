@@ -1,15 +1,19 @@
 //! The consumer side of sluice: a group member that decodes each record by its writer schema,
 //! transforms it and appends it as a JSON line to its own file.
 
+pub mod batch_commit;
 mod blocked_output;
 pub mod checkpoint;
+pub mod crash_point;
 pub mod dead_letters;
 pub mod decode;
+pub mod journal;
 pub mod json_line;
 mod loop_clock;
 pub mod member;
 pub mod metrics;
 pub mod price;
+pub mod recovery;
 pub mod sink;
 pub mod startup;
 pub mod transform;

@@ -18,6 +18,7 @@ use crate::decode::Decoder;
 use crate::json_line::write_line;
 use crate::loop_clock::LoopClock;
 use crate::metrics::{ConsumerMetrics, PartitionCounters};
+use crate::startup::GroupJoiner;
 use crate::transform::Transform;
 
 const PROGRESS_EVERY: Duration = Duration::from_secs(5);
@@ -28,10 +29,15 @@ pub(crate) const POLL_TIMEOUT: Duration = Duration::from_millis(200);
 /// commit, rather than a whole `commit_interval_ms` later: the offsets follow the file closely
 /// once the stream slows down, without a commit (and a file sync) per record of a trickle.
 const CAUGHT_UP_COMMIT_GAP: Duration = Duration::from_millis(100);
+/// How long a member refused by its group waits before it joins again.
+const REJOIN_PAUSE: Duration = Duration::from_secs(2);
 /// How long closing the consumer may take once everything is committed.
 const CLOSE_PATIENCE: Duration = Duration::from_secs(10);
 /// Lines gathered before they are handed to the file while records keep coming.
 const WRITE_THROUGH_BYTES: usize = 1 << 20;
+/// Exactly once, lines gathered before they are committed while records keep coming: each
+/// commit is a transaction, a batch file and a sync, so batches are larger.
+const BATCH_BYTES: usize = 8 << 20;
 
 /// Gives rdkafka's rebalance callbacks access to the checkpoint.
 pub struct MemberContext {
@@ -41,6 +47,9 @@ pub struct MemberContext {
     readiness: Readiness,
     /// Set while the output cannot be written: partitions assigned meanwhile start paused.
     pub(crate) output_blocked: AtomicBool,
+    /// Set once a newer consumer replaced this one (see `Member::rejoin`): the checkpoint is
+    /// the newer one's, and this one's callbacks leave it alone while it closes.
+    retired: AtomicBool,
 }
 
 impl MemberContext {
@@ -57,6 +66,7 @@ impl MemberContext {
             metrics,
             readiness,
             output_blocked: AtomicBool::new(false),
+            retired: AtomicBool::new(false),
         }
     }
 }
@@ -83,6 +93,9 @@ impl ConsumerContext for MemberContext {
     /// Before partitions go to another member, what was written for them is made durable and
     /// committed, so the next owner starts exactly after it.
     fn pre_rebalance(&self, consumer: &BaseConsumer<Self>, rebalance: &Rebalance<'_>) {
+        if self.retired.load(Ordering::Acquire) {
+            return;
+        }
         if let Rebalance::Revoke(partitions) = rebalance {
             self.metrics.rebalances.with_label_values(&["revoke"]).inc();
             let mut checkpoint = lock(&self.checkpoint);
@@ -92,6 +105,7 @@ impl ConsumerContext for MemberContext {
                     "{}: commit before revocation failed: {error}; the next owner reads those records again",
                     self.member
                 );
+                checkpoint.drop_uncommitted(consumer);
             }
             // Committed or not, the offsets of partitions going away are no longer this member's.
             checkpoint.forget(partitions);
@@ -105,6 +119,9 @@ impl ConsumerContext for MemberContext {
     }
 
     fn post_rebalance(&self, consumer: &BaseConsumer<Self>, rebalance: &Rebalance<'_>) {
+        if self.retired.load(Ordering::Acquire) {
+            return;
+        }
         if let Rebalance::Assign(partitions) = rebalance {
             self.metrics.rebalances.with_label_values(&["assign"]).inc();
             if self.output_blocked.load(Ordering::Acquire) {
@@ -158,6 +175,8 @@ fn describe(partitions: &rdkafka::TopicPartitionList) -> String {
 pub struct Member {
     /// The group consumer, already subscribed.
     pub consumer: BaseConsumer<MemberContext>,
+    /// Makes a new group consumer when the group refuses this one.
+    pub joiner: GroupJoiner,
     /// Shared with the context.
     pub checkpoint: Arc<Mutex<Checkpoint>>,
     /// Writer-to-reader decoding.
@@ -202,7 +221,10 @@ impl Member {
                 None => {}
                 Some(Err(error)) => {
                     self.metrics.error("kafka");
-                    tracing::warn!("{}: {error}", self.name);
+                    match self.consumer.client().fatal_error() {
+                        Some((code, reason)) => self.rejoin(&shutdown, code, &reason)?,
+                        None => tracing::warn!("{}: {error}", self.name),
+                    }
                 }
                 Some(Ok(message)) => {
                     handle(
@@ -215,7 +237,17 @@ impl Member {
                         &mut scratch,
                     )?;
                     drop(message);
-                    if lock(&self.checkpoint).sink.buffered() >= WRITE_THROUGH_BYTES {
+                    let (buffered, held) = {
+                        let checkpoint = lock(&self.checkpoint);
+                        (
+                            checkpoint.sink.buffered(),
+                            checkpoint.holds_lines_until_commit(),
+                        )
+                    };
+                    if held && buffered >= BATCH_BYTES {
+                        self.commit(&shutdown)?;
+                        last_commit = Instant::now();
+                    } else if !held && buffered >= WRITE_THROUGH_BYTES {
                         self.write_through(&shutdown)?;
                     }
                 }
@@ -241,6 +273,46 @@ impl Member {
         tracing::info!("{}: stopped; offsets committed", self.name);
         let Member { consumer, name, .. } = self;
         close_within(consumer, &name, CLOSE_PATIENCE);
+        Ok(())
+    }
+
+    /// The group refused this member's consumer for good (librdkafka's fatal error): drops
+    /// what is not committed and joins again with a new consumer after `REJOIN_PAUSE`. The
+    /// usual cause is a member started again right after a crash: the group still holds its
+    /// previous instance (same `group.instance.id`) until that one's session times out.
+    fn rejoin(
+        &mut self,
+        shutdown: &Shutdown,
+        code: rdkafka::types::RDKafkaErrorCode,
+        reason: &str,
+    ) -> anyhow::Result<()> {
+        let dropped = lock(&self.checkpoint).start_over();
+        if code == rdkafka::types::RDKafkaErrorCode::UnreleasedInstanceId {
+            tracing::warn!(
+                "{}: the group still holds this member's previous instance (it stopped without \
+                 leaving, e.g. killed); joining again every {}s until its session times out",
+                self.name,
+                REJOIN_PAUSE.as_secs()
+            );
+        } else {
+            tracing::error!(
+                "{}: the group refused this member: {reason}; dropped {dropped} uncommitted \
+                 line(s), joining again in {}s",
+                self.name,
+                REJOIN_PAUSE.as_secs()
+            );
+        }
+        if shutdown.requested() {
+            return Ok(());
+        }
+        std::thread::sleep(REJOIN_PAUSE);
+        self.consumer
+            .context()
+            .retired
+            .store(true, Ordering::Release);
+        let fresh = self.joiner.join()?;
+        let refused = std::mem::replace(&mut self.consumer, fresh);
+        close_within(refused, &self.name, CLOSE_PATIENCE);
         Ok(())
     }
 

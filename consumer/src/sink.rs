@@ -18,6 +18,8 @@ pub struct JsonlSink {
     file: File,
     /// Lines not yet handed to the file.
     buffer: Vec<u8>,
+    /// How many lines `buffer` holds.
+    buffered_lines: u64,
     /// Bytes of whole lines in the file.
     file_len: u64,
     /// Bytes of the file known to be on disk.
@@ -52,6 +54,7 @@ impl JsonlSink {
             path,
             file,
             buffer: Vec::with_capacity(1 << 20),
+            buffered_lines: 0,
             file_len: whole,
             durable_len: whole,
             bytes: 0,
@@ -68,6 +71,7 @@ impl JsonlSink {
     /// [`write_through`](Self::write_through).
     pub fn write(&mut self, line: &[u8]) {
         self.buffer.extend_from_slice(line);
+        self.buffered_lines += 1;
         self.bytes += line.len() as u64;
         self.lines += 1;
     }
@@ -75,6 +79,26 @@ impl JsonlSink {
     /// Bytes of lines not yet handed to the file.
     pub fn buffered(&self) -> usize {
         self.buffer.len()
+    }
+
+    /// The lines not yet handed to the file.
+    pub fn buffer(&self) -> &[u8] {
+        &self.buffer
+    }
+
+    /// Bytes of the file known to be on disk: where the next lines start once they are.
+    pub fn durable_len(&self) -> u64 {
+        self.durable_len
+    }
+
+    /// Drops the lines not yet handed to the file (their batch was not committed); how many.
+    pub fn discard_buffer(&mut self) -> u64 {
+        let dropped = self.buffered_lines;
+        self.lines -= dropped;
+        self.bytes -= self.buffer.len() as u64;
+        self.buffer.clear();
+        self.buffered_lines = 0;
+        dropped
     }
 
     /// Hands the lines gathered to the operating system, so readers of the file see them now.
@@ -88,6 +112,7 @@ impl JsonlSink {
             Ok(()) => {
                 self.file_len += self.buffer.len() as u64;
                 self.buffer.clear();
+                self.buffered_lines = 0;
                 Ok(())
             }
             Err(error) => {
@@ -100,6 +125,14 @@ impl JsonlSink {
                 Err(error)
             }
         }
+    }
+
+    /// For the `mid-append` crash point: writes the first half of the lines gathered, most
+    /// likely ending mid-line, and dies as `kill -9` would leave it.
+    pub fn write_half_then_abort(&mut self) -> ! {
+        let half = self.buffer.len() / 2;
+        let _ = self.file.write_all(&self.buffer[..half]);
+        std::process::abort()
     }
 
     /// Makes every line gathered so far durable: only then may its offset be committed. A

@@ -7,20 +7,27 @@ use std::time::Duration;
 
 use anyhow::Context;
 use rdkafka::consumer::{BaseConsumer, Consumer};
-use sluice_common::kafka::{client_config, ensure_topic, TopicError};
+use rdkafka::error::KafkaError;
+use sluice_common::kafka::{client_config, ensure_compacted_topic, ensure_topic, TopicError};
 use sluice_common::observe::{self, ProcessMetrics, Readiness};
 use sluice_common::retry;
 use sluice_common::settings::{GroupProtocol, Settings};
 use sluice_common::shutdown::Shutdown;
 use sluice_registry::{RegistryClient, SchemaFile};
 
-use crate::checkpoint::Checkpoint;
+use crate::batch_commit::BatchCommitter;
+use crate::checkpoint::{Checkpoint, ExactlyOnce};
 use crate::dead_letters::DeadLetters;
 use crate::decode::Decoder;
+use crate::journal::Journal;
 use crate::member::{Member, MemberContext};
 use crate::metrics::ConsumerMetrics;
+use crate::recovery::{settle_pending_batch, Settled};
 use crate::sink::JsonlSink;
 use crate::transform::Transform;
+
+/// How long reading the batch topic at start may take, a broker coming up included.
+const BATCH_TOPIC_PATIENCE: Duration = Duration::from_secs(120);
 
 /// Builds the member, or `None` when shutdown was requested while waiting for Kafka.
 pub async fn prepare(settings: &Settings, shutdown: &Shutdown) -> anyhow::Result<Option<Member>> {
@@ -28,6 +35,14 @@ pub async fn prepare(settings: &Settings, shutdown: &Shutdown) -> anyhow::Result
     let member = consumer_settings.member.clone();
     let reader = SchemaFile::load(&consumer_settings.reader_schema_file)?;
     let transform = Transform::new(&settings.transform.discounts).map_err(anyhow::Error::msg)?;
+    let exactly_once = if consumer_settings.exactly_once {
+        match exactly_once(settings, &member, shutdown).await? {
+            Some(state) => Some(state),
+            None => return Ok(None),
+        }
+    } else {
+        None
+    };
     let sink =
         JsonlSink::open(Path::new(&consumer_settings.output_dir), &member).with_context(|| {
             format!(
@@ -47,49 +62,23 @@ pub async fn prepare(settings: &Settings, shutdown: &Shutdown) -> anyhow::Result
 
     let kafka = &settings.kafka;
     let dead_letters = DeadLetters::new(kafka)?;
-    let checkpoint = Arc::new(Mutex::new(
-        Checkpoint::new(sink, dead_letters).timed_by(metrics.commit_seconds.clone()),
-    ));
-
-    let protocol = consumer_settings.group_protocol;
-    let mut config = client_config(kafka);
-    config.set("group.protocol", protocol.name());
-    // Under the consumer protocol the broker sets heartbeats and the session timeout, and
-    // assigns; classic members choose theirs.
-    if protocol == GroupProtocol::Classic {
-        config
-            .set("partition.assignment.strategy", "cooperative-sticky")
-            .set("session.timeout.ms", "15000");
+    let mut checkpoint =
+        Checkpoint::new(sink, dead_letters).timed_by(metrics.commit_seconds.clone());
+    if let Some(state) = exactly_once {
+        checkpoint = checkpoint.exactly_once(state);
     }
-    let consumer: BaseConsumer<MemberContext> = config
-        .set("group.id", &consumer_settings.group_id)
-        .set("group.instance.id", &member)
-        .set("client.id", format!("sluice-{member}"))
-        .set("enable.auto.commit", "false")
-        .set("enable.auto.offset.store", "false")
-        .set("auto.offset.reset", "earliest")
-        // Memory: librdkafka keeps fetched records decoded, with an overhead several times the
-        // payload of records this small, until they are read. Its defaults (1 MB per partition
-        // per fetch, 100 000 records per partition, 64 MB in all) let one member of ten
-        // partitions peak above 130 MB; these bound it near 60 MB.
-        .set("fetch.message.max.bytes", "262144")
-        .set("queued.min.messages", "20000")
-        .set("queued.max.messages.kbytes", "16384")
-        // Speed: once the queue is at those bounds, fetching pauses for this long. The default
-        // second left the member idle for most of each second (a third of today's rate).
-        .set("fetch.queue.backoff.ms", "20")
-        // Statistics feed the lag gauge (see MemberContext::stats).
-        .set("statistics.interval.ms", "5000")
-        .create_with_context(MemberContext::new(
-            checkpoint.clone(),
-            member.clone(),
-            metrics.clone(),
-            readiness,
-        ))?;
+    let checkpoint = Arc::new(Mutex::new(checkpoint));
+
+    let joiner = GroupJoiner {
+        settings: settings.clone(),
+        checkpoint: checkpoint.clone(),
+        metrics: metrics.clone(),
+        readiness,
+    };
     // Subscribing first lets librdkafka join the group while the dead-letter topic is ensured
     // (a fresh admin client, about 0.1 s): the group starts spreading its partitions that much
     // sooner. Partitions are taken up only at the member's first poll, after this.
-    consumer.subscribe(&[&kafka.topic])?;
+    let consumer = joiner.join()?;
     let what = format!("Kafka at {}", kafka.bootstrap_servers);
     let dead_letter_topic = retry::until_ok(&what, shutdown, || async {
         // An unreachable cluster is waited for; a topic that cannot be used is the outcome.
@@ -113,14 +102,150 @@ pub async fn prepare(settings: &Settings, shutdown: &Shutdown) -> anyhow::Result
 
     Ok(Some(Member {
         consumer,
+        joiner,
         checkpoint,
-        decoder: Decoder::new(registry, tokio::runtime::Handle::current(), reader.schema)
-            .counting_errors_in(registry_errors),
+        decoder: Decoder::new(
+            registry,
+            tokio::runtime::Handle::current(),
+            reader.schema,
+            &format!("{}-value", kafka.topic),
+        )
+        .counting_errors_in(registry_errors),
         transform,
         commit_interval: Duration::from_millis(consumer_settings.commit_interval_ms),
         name: member,
         metrics,
     }))
+}
+
+/// Exactly once: the member's transactional producer, registered with the cluster (which aborts
+/// a transaction an earlier instance of this member left open, and fences that instance), and
+/// the batch a crash left behind settled before anything is read. `None` when shutdown was
+/// requested while waiting for Kafka.
+async fn exactly_once(
+    settings: &Settings,
+    member: &str,
+    shutdown: &Shutdown,
+) -> anyhow::Result<Option<ExactlyOnce>> {
+    let kafka = &settings.kafka;
+    let folder = Path::new(&settings.consumer.output_dir);
+    std::fs::create_dir_all(folder)
+        .with_context(|| format!("cannot create the output folder {}", folder.display()))?;
+    let committer = BatchCommitter::new(kafka, &settings.consumer.group_id, member)?;
+    let what = format!("Kafka at {}", kafka.bootstrap_servers);
+    let batch_topic = retry::until_ok(&what, shutdown, || async {
+        match ensure_compacted_topic(kafka, committer.topic()).await {
+            Err(TopicError::Kafka { source, .. }) => Err(source),
+            outcome => Ok(outcome),
+        }
+    });
+    let Some(batch_topic) = batch_topic.await else {
+        return Ok(None);
+    };
+    batch_topic?;
+    let timeout = Duration::from_secs(kafka.request_timeout_secs.max(10));
+    let registered = retry::until_ok(&what, shutdown, || async {
+        match tokio::task::block_in_place(|| committer.init(timeout)) {
+            Err(KafkaError::Transaction(e)) if e.is_retriable() => Err(e.to_string()),
+            outcome => Ok(outcome),
+        }
+    });
+    let Some(registered) = registered.await else {
+        return Ok(None);
+    };
+    registered.with_context(|| {
+        format!(
+            "{member}: exactly-once needs Kafka transactions, and the transactional id was \
+             refused (with ACLs it needs WRITE on it; or set consumer.exactly_once = false)"
+        )
+    })?;
+    let journal = Journal::new(folder, member);
+    let file = folder.join(format!("{member}.jsonl"));
+    let settled = tokio::task::block_in_place(|| {
+        settle_pending_batch(&journal, &file, || {
+            committer.last_batch(BATCH_TOPIC_PATIENCE)
+        })
+    })
+    .with_context(|| {
+        format!(
+            "{member}: settling the batch left in {}",
+            journal.path().display()
+        )
+    })?;
+    match settled {
+        Settled::Nothing => {}
+        Settled::Appended { batch, bytes } => tracing::info!(
+            "{member}: batch {batch} was committed before the last stop; its {bytes} bytes of \
+             lines are now in {}",
+            file.display()
+        ),
+        Settled::Dropped { batch } => tracing::info!(
+            "{member}: batch {batch} was not committed before the last stop; dropped, its \
+             records are read again"
+        ),
+    }
+    tracing::info!(
+        "{member}: exactly once: a line is written only once its offset is committed (markers in \
+         {})",
+        committer.topic()
+    );
+    Ok(Some(ExactlyOnce::new(journal, committer)))
+}
+
+/// Creates the member's group consumer, subscribed: at start, and again when the group refused
+/// the one before (see `Member::rejoin`).
+pub struct GroupJoiner {
+    settings: Settings,
+    checkpoint: Arc<Mutex<Checkpoint>>,
+    metrics: ConsumerMetrics,
+    readiness: Readiness,
+}
+
+impl GroupJoiner {
+    /// A new consumer of the member's group, subscribed to the topic.
+    pub fn join(&self) -> anyhow::Result<BaseConsumer<MemberContext>> {
+        let kafka = &self.settings.kafka;
+        let consumer_settings = &self.settings.consumer;
+        let member = &consumer_settings.member;
+        let protocol = consumer_settings.group_protocol;
+        let mut config = client_config(kafka);
+        config.set("group.protocol", protocol.name());
+        // Under the consumer protocol the broker sets heartbeats and the session timeout, and
+        // assigns; classic members choose theirs.
+        if protocol == GroupProtocol::Classic {
+            config
+                .set("partition.assignment.strategy", "cooperative-sticky")
+                .set("session.timeout.ms", "15000");
+        }
+        let consumer: BaseConsumer<MemberContext> = config
+            .set("group.id", &consumer_settings.group_id)
+            .set("group.instance.id", member)
+            .set("client.id", format!("sluice-{member}"))
+            .set("enable.auto.commit", "false")
+            .set("enable.auto.offset.store", "false")
+            .set("auto.offset.reset", "earliest")
+            // Memory: librdkafka keeps fetched records decoded, with an overhead several times
+            // the payload of records this small, until they are read. Its defaults (1 MB per
+            // partition per fetch, 100 000 records per partition, 64 MB in all) let one member
+            // of ten partitions peak above 130 MB; these bound it near 60 MB.
+            .set("fetch.message.max.bytes", "262144")
+            .set("queued.min.messages", "20000")
+            .set("queued.max.messages.kbytes", "16384")
+            // Speed: once the queue is at those bounds, fetching pauses for this long. The
+            // default second left the member idle for most of each second (a third of today's
+            // rate).
+            .set("fetch.queue.backoff.ms", "20")
+            // Statistics feed the lag gauge (see MemberContext::stats).
+            .set("statistics.interval.ms", "5000")
+            .create_with_context(MemberContext::new(
+                self.checkpoint.clone(),
+                member.clone(),
+                self.metrics.clone(),
+                self.readiness.clone(),
+            ))?;
+        consumer.subscribe(&[&kafka.topic])?;
+        Ok(consumer)
+    }
 }
 
 /// `consumer-N` serves on the base port plus N; a base of 0, or a member name without a

@@ -2,6 +2,7 @@
 //! a user does (`stack/sluice-stack`), and [`scenario::Scenario`], a pipeline under test.
 
 pub mod expected;
+pub mod load;
 pub mod murmur2;
 pub mod scenario;
 

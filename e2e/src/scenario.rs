@@ -119,6 +119,14 @@ impl Scenario {
         command
     }
 
+    /// Starts a producer beside the scenario's own, logging to `log` (e.g. a second one with
+    /// the same transactional id); the caller owns it.
+    pub fn spawn_producer(&self, log: &str) -> Child {
+        self.command("sluice-producer", log)
+            .spawn()
+            .expect("start a second producer")
+    }
+
     /// Starts (or restarts) the producer.
     pub fn start_producer(&mut self) {
         let child = self
@@ -147,11 +155,73 @@ impl Scenario {
         }
     }
 
+    /// SIGKILL to consumer `member` (1-based, in the order started): no flush, no commit.
+    pub fn kill_consumer(&mut self, member: usize) {
+        let child = &mut self.consumers[member - 1];
+        let _ = child.kill();
+        let _ = child.wait();
+    }
+
+    /// Starts consumer `member` (1-based) again after it was killed or died, with the
+    /// scenario's settings and the environment variables `env` (e.g. a crash point).
+    pub fn restart_consumer(&mut self, member: usize, env: &[(&str, &str)]) {
+        let mut command = self.command("sluice-consumer", &format!("consumer-{member}.log"));
+        command.envs(env.iter().copied());
+        command.arg("--member").arg(member.to_string());
+        self.consumers[member - 1] = command.spawn().expect("restart consumer");
+    }
+
+    /// Waits up to `patience` for consumer `member` (1-based) to exit by itself; its exit
+    /// status, or `None` if it is still running.
+    pub fn wait_for_consumer_exit(
+        &mut self,
+        member: usize,
+        patience: Duration,
+    ) -> Option<std::process::ExitStatus> {
+        let deadline = Instant::now() + patience;
+        while Instant::now() < deadline {
+            if let Ok(Some(status)) = self.consumers[member - 1].try_wait() {
+                return Some(status);
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        None
+    }
+
+    /// Sends `signal` (e.g. `STOP`, `CONT`) to consumer `member` (1-based).
+    pub fn signal_consumer(&self, member: usize, signal: &str) {
+        let status = Command::new("kill")
+            .arg(format!("-{signal}"))
+            .arg(self.consumers[member - 1].id().to_string())
+            .status()
+            .expect("kill runs");
+        assert!(
+            status.success(),
+            "kill -{signal} consumer-{member}: {status}"
+        );
+    }
+
     /// Stops the producer with SIGTERM, leaving the consumers running.
     pub fn stop_producer(&mut self) -> Option<i32> {
         let mut producer = self.producer.take()?;
         terminate(&mut producer);
         producer.wait().ok().and_then(|status| status.code())
+    }
+
+    /// Waits up to `patience` for the producer to exit on its own (e.g. fenced); its exit code,
+    /// or `None` when it was still running and had to be killed.
+    pub fn wait_for_producer_exit(&mut self, patience: Duration) -> Option<i32> {
+        let mut producer = self.producer.take()?;
+        let deadline = Instant::now() + patience;
+        while Instant::now() < deadline {
+            if let Ok(Some(status)) = producer.try_wait() {
+                return status.code();
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        let _ = producer.kill();
+        let _ = producer.wait();
+        None
     }
 
     /// SIGKILL: the producer gets no chance to flush or save anything.
@@ -239,6 +309,31 @@ impl Scenario {
         (code, report)
     }
 
+    /// Fails the test unless `sluice-verify` finds every row's latest version, no line twice,
+    /// nothing torn, wrong or out of order, and at least `at_least` lines (enough records
+    /// flowed to mean something).
+    pub fn assert_exactly_once(&self, at_least: u64) {
+        let (code, report) = self.verify();
+        for kind in [
+            "missing",
+            "duplicate",
+            "torn",
+            "wrong",
+            "conflicting",
+            "backward",
+        ] {
+            let count = report[kind]["count"]
+                .as_u64()
+                .unwrap_or_else(|| panic!("no {kind} count in {report:#}"));
+            assert_eq!(count, 0, "{kind}: {report:#}");
+        }
+        assert_eq!(code, 0, "{report:#}");
+        assert!(
+            report["versions"].as_u64() >= Some(at_least),
+            "at least {at_least} lines: {report:#}"
+        );
+    }
+
     /// A process log, for assertions on what a user reads.
     pub fn log(&self, name: &str) -> String {
         std::fs::read_to_string(self.dir.path().join(name)).unwrap_or_default()
@@ -322,7 +417,8 @@ impl Scenario {
         self.lines_in("out")
     }
 
-    /// The same for the output folder `folder` of the scenario's directory.
+    /// The same for the output folder `folder` of the scenario's directory: its `*.jsonl`
+    /// files (a member's `.pending` batch file is not output).
     pub fn lines_in(&self, folder: &str) -> Vec<(String, usize, Value)> {
         let mut lines = Vec::new();
         let Ok(entries) = std::fs::read_dir(self.dir.path().join(folder)) else {
@@ -330,8 +426,14 @@ impl Scenario {
         };
         for entry in entries.flatten() {
             let name = entry.file_name().to_string_lossy().into_owned();
+            if !name.ends_with(".jsonl") {
+                continue;
+            }
             let text = std::fs::read_to_string(entry.path()).unwrap_or_default();
-            for (number, line) in text.lines().enumerate() {
+            // A last line without its newline is being written (or was cut short by a kill and
+            // is removed at the member's next start): not a line yet.
+            let whole = &text[..text.rfind('\n').map_or(0, |end| end + 1)];
+            for (number, line) in whole.lines().enumerate() {
                 let value = serde_json::from_str(line)
                     .unwrap_or_else(|e| panic!("{name}:{number} is not JSON ({e}): {line}"));
                 lines.push((name.clone(), number, value));
@@ -369,12 +471,24 @@ impl Scenario {
             match self.mismatches("out", &expected) {
                 None => return,
                 Some(report) if Instant::now() > deadline => panic!(
-                    "not caught up after {timeout:?}: {report}\nproducer log tail:\n{}",
-                    tail(&self.log("producer.log"), 15)
+                    "not caught up after {timeout:?}: {report}\nproducer log tail:\n{}\n{}",
+                    tail(&self.log("producer.log"), 15),
+                    self.consumer_log_tails(8)
                 ),
                 Some(_) => tokio::time::sleep(Duration::from_millis(500)).await,
             }
         }
+    }
+
+    /// The last `lines` lines of each consumer's log, for a failure message.
+    fn consumer_log_tails(&self, lines: usize) -> String {
+        (1..=self.consumers.len())
+            .map(|n| {
+                let name = format!("consumer-{n}.log");
+                format!("{name} tail:\n{}", tail(&self.log(&name), lines))
+            })
+            .collect::<Vec<_>>()
+            .join("\n")
     }
 
     /// Waits until the latest lines in `folder` equal `expected`.
@@ -421,6 +535,16 @@ impl Scenario {
 
 impl Drop for Scenario {
     fn drop(&mut self) {
+        // A failed test keeps its logs and files, and says where.
+        if std::thread::panicking() {
+            if let Ok(spare) = tempfile::tempdir() {
+                let failed = std::mem::replace(&mut self.dir, spare);
+                eprintln!(
+                    "the failed scenario's files are kept in {}",
+                    failed.keep().display()
+                );
+            }
+        }
         if let Some(mut child) = self.producer.take() {
             let _ = child.kill();
         }
@@ -446,7 +570,12 @@ fn remove_from_stack(names: IsolatedRun, settings: Settings) {
         runtime.block_on(async {
             use rdkafka::admin::AdminOptions;
             if let Ok(admin) = sluice_common::kafka::admin_client(&settings.kafka) {
-                let topics = [names.topic.as_str(), names.dlq_topic.as_str()];
+                let watermarks = settings.kafka.watermark_topic_name();
+                let topics = [
+                    names.topic.as_str(),
+                    names.dlq_topic.as_str(),
+                    watermarks.as_str(),
+                ];
                 let _ = admin.delete_topics(&topics, &AdminOptions::new()).await;
             }
             if let Ok(pool) = mysql::connect(&settings.mysql, 1).await {

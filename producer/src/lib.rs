@@ -3,6 +3,7 @@
 
 pub mod avro_binary;
 pub mod encode;
+pub mod failure;
 pub mod loadgen;
 pub mod metrics;
 pub mod page_reader;
@@ -11,4 +12,6 @@ pub mod progress;
 pub mod publish;
 pub mod source;
 pub mod startup;
+pub mod transaction;
 pub mod watermark_saver;
+pub mod watermark_topic;

@@ -1,13 +1,17 @@
 //! The producer loop: read a page after the last page read, queue its records, and move the
-//! watermark past each page once Kafka has acknowledged all of it.
+//! watermark past each page once Kafka has acknowledged all of it (at least once), or once the
+//! transaction carrying it has committed (exactly once, see `transaction`).
 //!
-//! Invariant: the watermark never passes a row Kafka has not acknowledged. Up to
-//! `PAGES_IN_FLIGHT` pages are queued at once, acknowledged in order; while they are in flight
-//! the next page is already read, so the database, the encoding and Kafka work at the same time.
-//! When a page fails, the pages after it are waited for and everything from the watermark on is
-//! read and sent again, in order, so each row's latest state is also its last record. The
+//! Invariant: the watermark never passes a row Kafka has not acknowledged (committed, under
+//! exactly-once). Up to `PAGES_IN_FLIGHT` pages are queued at once, acknowledged in order; while
+//! they are in flight the next page is already read, so the database, the encoding and Kafka
+//! work at the same time. When a page or a transaction fails, the pages after it are waited for,
+//! an open transaction is aborted, and everything from the watermark on is read and sent again,
+//! in order, so each row's latest state is also its last record; failures in a row wait longer
+//! each time (see `failure`), and one that cannot heal stops the producer. At least once, the
 //! watermark is saved beside the loop (see `watermark_saver`), so a crash re-sends at most the
-//! pages in flight and those acknowledged during the last save.
+//! pages in flight and those acknowledged during the last save; exactly once, a crash leaves an
+//! open transaction that the next start aborts.
 
 use std::collections::VecDeque;
 use std::fmt::Write as _;
@@ -22,6 +26,7 @@ use sqlx::mysql::MySqlRow;
 use sqlx::MySqlPool;
 
 use crate::encode::RecordEncoder;
+use crate::failure::{permanent, Backoff};
 use crate::metrics::ProducerMetrics;
 use crate::page_reader::{PageReader, ReadAhead, PAGE_BYTES};
 use crate::progress::Progress;
@@ -29,9 +34,13 @@ use crate::publish::{PageReport, PageSend, PendingPage, Publisher};
 use crate::source::keyset::KeysetQuery;
 use crate::source::read_bound::ReadBound;
 use crate::source::row;
+use crate::transaction::{TransactionError, Transactions};
 use crate::watermark_saver::WatermarkSaver;
 
-/// Pause after a failed query or publish before trying the same page again.
+/// How long reading the watermark topic at start may take, a broker coming up included.
+const WATERMARK_TOPIC_PATIENCE: Duration = Duration::from_secs(120);
+
+/// Pause after a failed query while waiting for the first snapshot's bound.
 const RETRY_PAUSE: Duration = Duration::from_secs(1);
 
 /// The pause before the next poll after one that found changes, when shorter than
@@ -61,6 +70,9 @@ pub struct Pipeline {
     pub(crate) encoder: RecordEncoder,
     pub(crate) publisher: Publisher,
     pub(crate) store: WatermarkStore,
+    /// Under exactly-once: the transactions, and the topic that keeps the watermark instead of
+    /// `store`.
+    pub(crate) transactions: Option<Transactions>,
     pub(crate) settings: ProducerSettings,
     pub(crate) table: String,
     pub(crate) progress: Progress,
@@ -84,7 +96,7 @@ impl Pipeline {
     /// (every row up to the read bound is published); returns after the pages in flight are
     /// acknowledged and the watermark saved.
     pub async fn run(mut self, shutdown: Shutdown, until_caught_up: bool) -> anyhow::Result<()> {
-        let saved = self.store.load()?;
+        let saved = self.load_watermark().await?;
         let commit_lag = Duration::from_millis(self.settings.commit_lag_ms);
         let mut read_bound = ReadBound::new(&self.pool, commit_lag)
             .await
@@ -96,8 +108,13 @@ impl Pipeline {
                 None => return Ok(()),
             },
         };
+        // The position up to which every record is acknowledged (at least once) or committed
+        // (exactly once): where reading starts again after a failure.
         let mut acknowledged = start;
-        let mut saver = WatermarkSaver::start(self.store.clone());
+        let mut saver = self
+            .transactions
+            .is_none()
+            .then(|| WatermarkSaver::start(self.store.clone()));
         tracing::info!(
             "producing {} from {acknowledged} (schema id {})",
             self.table,
@@ -119,6 +136,8 @@ impl Pipeline {
         // Where the next page starts: the end of the last page queued.
         let mut read_from = acknowledged;
         let mut in_flight = VecDeque::new();
+        // The pause before the next try after failures in a row.
+        let mut backoff = Backoff::default();
         while !shutdown.requested() {
             // The page read ahead while the last one was queued, or else one read now.
             let (mut reader, read_ahead) = reading.finish().await?;
@@ -135,8 +154,13 @@ impl Pipeline {
                 Err(error) => {
                     self.readiness.set(false);
                     self.metrics.errors.with_label_values(&["mysql"]).inc();
-                    tracing::warn!("reading {} failed: {error}; retrying", self.table);
-                    shutdown.sleep(RETRY_PAUSE).await;
+                    let pause = backoff.pause();
+                    tracing::warn!(
+                        "reading {} failed: {error}; retrying in {}s",
+                        self.table,
+                        pause.as_secs()
+                    );
+                    shutdown.sleep(pause).await;
                     continue;
                 }
             };
@@ -149,6 +173,9 @@ impl Pipeline {
                 if !caught_up {
                     reading = reading.start(end);
                 }
+                if let Some(transactions) = &mut self.transactions {
+                    transactions.before_page(&self.publisher)?;
+                }
                 let (pending, bytes) = self.queue_page(&page.rows).await;
                 row_bytes = Some(bytes / page.rows.len().max(1));
                 in_flight.push_back(InFlight {
@@ -160,20 +187,26 @@ impl Pipeline {
             }
             drop(page);
             let keep = if caught_up { 0 } else { PAGES_IN_FLIGHT - 1 };
-            let settled = self
-                .settle(&mut in_flight, keep, &mut acknowledged, &mut saver)
+            let mut settled = self
+                .settle(&mut in_flight, keep, &mut acknowledged, saver.as_mut())
                 .await?;
+            if settled.is_ok() {
+                settled = self
+                    .commit_if_due(caught_up, read_from, &mut in_flight, &mut acknowledged)
+                    .await?;
+            }
             if let Err(error) = settled {
-                self.recover(&mut in_flight, &error).await;
+                self.recover(&mut in_flight, &error).await?;
                 // Whatever was read ahead follows pages that are read again.
                 let (reader, _) = reading.finish().await?;
                 reading = ReadAhead::Idle(reader);
                 read_from = acknowledged;
-                if shutdown.sleep(RETRY_PAUSE).await {
+                if shutdown.sleep(backoff.pause()).await {
                     break;
                 }
                 continue;
             }
+            backoff.reset();
             self.show_watermark(&acknowledged, caught_up);
             if caught_up {
                 self.show_held_back().await;
@@ -190,22 +223,91 @@ impl Pipeline {
                 break;
             }
         }
-        let settled = self
-            .settle(&mut in_flight, 0, &mut acknowledged, &mut saver)
+        let mut settled = self
+            .settle(&mut in_flight, 0, &mut acknowledged, saver.as_mut())
             .await?;
+        if settled.is_ok() {
+            settled = self
+                .commit_if_due(true, read_from, &mut in_flight, &mut acknowledged)
+                .await?;
+        }
         if let Err(error) = settled {
-            self.recover(&mut in_flight, &error).await;
+            self.recover(&mut in_flight, &error).await?;
         }
         reading.finish().await?;
         self.readiness.set(false);
         self.publisher.flush(Duration::from_secs(30))?;
-        saver.finish().await?;
+        if let Some(saver) = saver {
+            saver.finish().await?;
+        }
         self.progress.maybe_log(&self.metrics, &acknowledged, true);
-        tracing::info!(
-            "producer stopped; watermark saved in {}",
-            self.store.path().display()
-        );
+        match &self.transactions {
+            Some(transactions) => tracing::info!(
+                "producer stopped; watermark committed in topic {}",
+                transactions.topic().topic
+            ),
+            None => tracing::info!(
+                "producer stopped; watermark saved in {}",
+                self.store.path().display()
+            ),
+        }
         Ok(())
+    }
+
+    /// The watermark the last run left: from the watermark topic under exactly-once (read
+    /// after `init_transactions` ended whatever an earlier producer left open), else from the
+    /// file. A pipeline switched to exactly-once starts from its file's watermark until its
+    /// first transaction commits one to the topic.
+    async fn load_watermark(&self) -> anyhow::Result<Option<Watermark>> {
+        let Some(transactions) = &self.transactions else {
+            return Ok(self.store.load()?);
+        };
+        let topic = transactions.topic().clone();
+        let loaded =
+            tokio::task::spawn_blocking(move || topic.load(WATERMARK_TOPIC_PATIENCE)).await??;
+        if loaded.is_some() {
+            return Ok(loaded);
+        }
+        let from_file = self.store.load()?;
+        if let Some(watermark) = &from_file {
+            tracing::info!(
+                "exactly-once: no watermark in topic {} yet; starting from {watermark}, the one \
+                 in {}",
+                transactions.topic().topic,
+                self.store.path().display()
+            );
+        }
+        Ok(from_file)
+    }
+
+    /// Under exactly-once, commits the open transaction when it is due (always when
+    /// `caught_up`): its watermark is `end`, the end of the last page queued, and every page in
+    /// flight is then acknowledged. `Ok(Err(..))` when the transaction was aborted; fatal when
+    /// the producer cannot go on.
+    async fn commit_if_due(
+        &mut self,
+        caught_up: bool,
+        end: Watermark,
+        in_flight: &mut VecDeque<InFlight>,
+        acknowledged: &mut Watermark,
+    ) -> anyhow::Result<Result<(), KafkaError>> {
+        let Some(transactions) = &mut self.transactions else {
+            return Ok(Ok(()));
+        };
+        if !transactions.due(caught_up) {
+            return Ok(Ok(()));
+        }
+        match transactions.commit(&self.publisher, end).await {
+            Ok(()) => {}
+            Err(TransactionError::Aborted(error)) => return Ok(Err(error)),
+            Err(fatal @ TransactionError::Fatal(_)) => return Err(fatal.into()),
+        }
+        // The commit waited for every record: what is left in flight is answered.
+        let settled = self.settle(in_flight, 0, acknowledged, None).await?;
+        if settled.is_ok() {
+            *acknowledged = end;
+        }
+        Ok(settled)
     }
 
     /// Where a producer without a saved watermark starts: a snapshot of the rows up to the
@@ -242,15 +344,16 @@ impl Pipeline {
         }
     }
 
-    /// Waits for the oldest pages until at most `keep` are in flight, handing the watermark
-    /// after each to the saver; the first failed page stops it (`Ok(Err(..))`). A watermark
-    /// that cannot be saved is fatal.
+    /// Waits for the oldest pages until at most `keep` are in flight; the first failed page
+    /// stops it (`Ok(Err(..))`). At least once (a `saver`), the watermark after each page moves
+    /// `acknowledged` and goes to the saver, and one that cannot be saved is fatal; exactly once,
+    /// only a commit moves it.
     async fn settle(
         &self,
         in_flight: &mut VecDeque<InFlight>,
         keep: usize,
         acknowledged: &mut Watermark,
-        saver: &mut WatermarkSaver,
+        mut saver: Option<&mut WatermarkSaver>,
     ) -> anyhow::Result<Result<(), KafkaError>> {
         while in_flight.len() > keep {
             let Some(page) = in_flight.pop_front() else {
@@ -258,8 +361,10 @@ impl Pipeline {
             };
             match page.pending.acknowledged().await {
                 Ok(report) => {
-                    saver.advance(page.end).await?;
-                    *acknowledged = page.end;
+                    if let Some(saver) = saver.as_deref_mut() {
+                        saver.advance(page.end).await?;
+                        *acknowledged = page.end;
+                    }
                     self.count_page(page.rows, report);
                 }
                 Err(error) => return Ok(Err(error)),
@@ -268,12 +373,27 @@ impl Pipeline {
         Ok(Ok(()))
     }
 
-    /// After a failed page: waits for the pages queued after it, whose rows are read and sent
-    /// again from the watermark whatever their outcome.
-    async fn recover(&self, in_flight: &mut VecDeque<InFlight>, error: &KafkaError) {
+    /// After a failed page or transaction: waits for the pages queued after it, whose rows are
+    /// read and sent again from the watermark whatever their outcome, and aborts the open
+    /// transaction, if any. Fatal only when the producer cannot go on.
+    async fn recover(
+        &mut self,
+        in_flight: &mut VecDeque<InFlight>,
+        error: &KafkaError,
+    ) -> anyhow::Result<()> {
         let abandoned = in_flight.len() + 1;
         for page in in_flight.drain(..) {
             let _ = page.pending.acknowledged().await;
+        }
+        if let Some(transactions) = &mut self.transactions {
+            transactions.abort(&self.publisher).await?;
+        }
+        if let Some(why) = permanent(error) {
+            anyhow::bail!(
+                "publishing to topic {} failed for good: {error} ({why}); the producer stops, and \
+                 a restart goes on from the last watermark",
+                self.publisher.topic()
+            );
         }
         self.metrics.produce_errors.inc();
         self.metrics.errors.with_label_values(&["kafka"]).inc();
@@ -281,6 +401,7 @@ impl Pipeline {
             "publishing failed: {error}; {abandoned} page(s) will be read and sent again from \
              the watermark"
         );
+        Ok(())
     }
 
     fn count_page(&self, rows: usize, report: PageReport) {

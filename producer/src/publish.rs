@@ -60,6 +60,10 @@ pub fn publisher_config(kafka: &KafkaSettings, settings: &ProducerSettings) -> C
     config
 }
 
+/// How long a transaction may stay open before the broker aborts it: longer than a page may
+/// take to be delivered (`message.timeout.ms`), so a slow page fails before its transaction.
+const TRANSACTION_TIMEOUT: Duration = Duration::from_secs(150);
+
 /// The Kafka producer of the pipeline.
 pub struct Publisher {
     producer: PolledProducer<DeliveryReports>,
@@ -68,14 +72,55 @@ pub struct Publisher {
 }
 
 impl Publisher {
-    /// A producer tuned for throughput without giving up order or durability.
-    pub fn new(kafka: &KafkaSettings, settings: &ProducerSettings) -> Result<Self, KafkaError> {
-        let producer = PolledProducer::new(&publisher_config(kafka, settings), DeliveryReports)?;
+    /// A producer tuned for throughput without giving up order or durability; transactional
+    /// when `transactional_id` is given.
+    pub fn new(
+        kafka: &KafkaSettings,
+        settings: &ProducerSettings,
+        transactional_id: Option<&str>,
+    ) -> Result<Self, KafkaError> {
+        let mut config = publisher_config(kafka, settings);
+        if let Some(id) = transactional_id {
+            config.set("transactional.id", id).set(
+                "transaction.timeout.ms",
+                TRANSACTION_TIMEOUT.as_millis().to_string(),
+            );
+        }
+        let producer = PolledProducer::new(&config, DeliveryReports)?;
         Ok(Self {
             producer,
             topic: kafka.topic.clone(),
             dlq_topic: kafka.dlq_topic.clone(),
         })
+    }
+
+    /// Registers the transactional id with the cluster: a transaction left open by an earlier
+    /// producer with the same id is aborted, and that producer is fenced.
+    pub async fn init_transactions(&self, timeout: Duration) -> Result<(), KafkaError> {
+        let producer = self.producer.shared();
+        blocking(move || producer.init_transactions(timeout)).await
+    }
+
+    /// Opens a transaction: every record queued until its commit or abort belongs to it.
+    pub fn begin_transaction(&self) -> Result<(), KafkaError> {
+        self.producer.begin_transaction()
+    }
+
+    /// Commits the open transaction, once every record of it is delivered.
+    pub async fn commit_transaction(&self, timeout: Duration) -> Result<(), KafkaError> {
+        let producer = self.producer.shared();
+        blocking(move || producer.commit_transaction(timeout)).await
+    }
+
+    /// Aborts the open transaction: read-committed consumers never see its records.
+    pub async fn abort_transaction(&self, timeout: Duration) -> Result<(), KafkaError> {
+        let producer = self.producer.shared();
+        blocking(move || producer.abort_transaction(timeout)).await
+    }
+
+    /// The topic the records go to.
+    pub fn topic(&self) -> &str {
+        &self.topic
     }
 
     /// Starts a page: records are queued through it, then awaited together.
@@ -91,6 +136,15 @@ impl Publisher {
     pub fn flush(&self, timeout: Duration) -> Result<(), KafkaError> {
         self.producer.flush(timeout)
     }
+}
+
+/// Runs a blocking librdkafka call on a thread meant for it.
+async fn blocking(
+    call: impl FnOnce() -> Result<(), KafkaError> + Send + 'static,
+) -> Result<(), KafkaError> {
+    tokio::task::spawn_blocking(call)
+        .await
+        .unwrap_or_else(|_| Err(KafkaError::Canceled))
 }
 
 /// One page being queued. Every record queued through it is waited for by
@@ -111,6 +165,20 @@ impl PageSend<'_> {
         self.queue(record).await?;
         self.report.produced += 1;
         Ok(())
+    }
+
+    /// Queues the watermark record of a transaction: the position after every record queued in
+    /// it, to `topic` under `key`.
+    pub async fn watermark(
+        &mut self,
+        topic: &str,
+        key: &str,
+        payload: &[u8],
+    ) -> Result<(), KafkaError> {
+        let record = BaseRecord::with_opaque_to(topic, Arc::clone(&self.tracker))
+            .key(key)
+            .payload(payload);
+        self.queue(record).await
     }
 
     /// Queues a row that could not be encoded for the dead-letter topic, with its reason.

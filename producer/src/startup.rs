@@ -18,6 +18,8 @@ use crate::pipeline::Pipeline;
 use crate::progress::Progress;
 use crate::publish::Publisher;
 use crate::source::plan::SourcePlan;
+use crate::transaction::Transactions;
+use crate::watermark_topic::WatermarkTopic;
 
 /// Connections kept small: one page query at a time.
 const MYSQL_CONNECTIONS: u32 = 2;
@@ -36,7 +38,16 @@ pub async fn prepare(settings: &Settings, shutdown: &Shutdown) -> anyhow::Result
     let bound = observe::serve(&address, metrics_registry, process, readiness.clone()).await?;
     tracing::info!("metrics on http://{bound}/metrics, health on http://{bound}/health");
     // Created first: it connects and obtains its producer id while the rest is prepared.
-    let publisher = Publisher::new(&settings.kafka, &settings.producer)?;
+    let transactional_id = settings.producer.exactly_once.then(|| {
+        settings
+            .producer
+            .transactional_id_for(&settings.kafka.topic)
+    });
+    let publisher = Publisher::new(
+        &settings.kafka,
+        &settings.producer,
+        transactional_id.as_deref(),
+    )?;
     let mysql_settings = &settings.mysql;
     let what = format!("MySQL at {}:{}", mysql_settings.host, mysql_settings.port);
     let Some(pool) = retry::until_ok(&what, shutdown, || {
@@ -77,12 +88,22 @@ pub async fn prepare(settings: &Settings, shutdown: &Shutdown) -> anyhow::Result
         // An unreachable cluster is retried; a topic that cannot be used is the outcome.
         // Both are checked (or created) at once: creating one waits for the controller.
         let partitions = kafka_settings.partitions;
-        let outcomes = futures::future::join(
+        let watermark_topic = async {
+            match transactional_id {
+                Some(_) => {
+                    let topic = kafka_settings.watermark_topic_name();
+                    kafka::ensure_compacted_topic(kafka_settings, &topic).await
+                }
+                None => Ok(()),
+            }
+        };
+        let outcomes = futures::future::join3(
             kafka::ensure_topic(kafka_settings, &kafka_settings.topic, partitions, true),
             kafka::ensure_topic(kafka_settings, &kafka_settings.dlq_topic, partitions, false),
+            watermark_topic,
         )
         .await;
-        for outcome in [outcomes.0, outcomes.1] {
+        for outcome in [outcomes.0, outcomes.1, outcomes.2] {
             match outcome {
                 Ok(()) => {}
                 Err(kafka::TopicError::Kafka { source, .. }) => return Err(source),
@@ -124,6 +145,18 @@ pub async fn prepare(settings: &Settings, shutdown: &Shutdown) -> anyhow::Result
         schema_file.path.display()
     );
 
+    let transactions = match &transactional_id {
+        Some(id) => {
+            let Some(()) = init_transactions(&publisher, settings, id, shutdown).await? else {
+                return Ok(None);
+            };
+            Some(Transactions::new(
+                WatermarkTopic::new(kafka_settings, id),
+                id,
+            ))
+        }
+        None => None,
+    };
     let record_limit = record_limit(kafka_settings).await;
     let encoder = RecordEncoder::new(source.columns, schema_id);
     let store = WatermarkStore::new(&settings.producer.watermark_file);
@@ -133,6 +166,7 @@ pub async fn prepare(settings: &Settings, shutdown: &Shutdown) -> anyhow::Result
         encoder,
         publisher,
         store,
+        transactions,
         settings: settings.producer.clone(),
         table,
         progress: Progress::default(),
@@ -144,6 +178,45 @@ pub async fn prepare(settings: &Settings, shutdown: &Shutdown) -> anyhow::Result
         record_limit,
         readiness,
     }))
+}
+
+/// Registers the producer's transactional id, which ends whatever transaction an earlier
+/// producer with the same id left open and fences that producer. A cluster that does not answer
+/// in time is waited for; a refusal (e.g. not authorized for the id) stops the producer.
+/// `None` when shutdown was requested meanwhile.
+async fn init_transactions(
+    publisher: &Publisher,
+    settings: &Settings,
+    transactional_id: &str,
+    shutdown: &Shutdown,
+) -> anyhow::Result<Option<()>> {
+    let timeout = std::time::Duration::from_secs(settings.kafka.request_timeout_secs.max(10));
+    let what = format!("Kafka's transaction coordinator for transactional.id `{transactional_id}`");
+    let outcome = retry::until_ok(&what, shutdown, || async {
+        match publisher.init_transactions(timeout).await {
+            Ok(()) => Ok(Ok(())),
+            Err(rdkafka::error::KafkaError::Transaction(e)) if e.is_retriable() => {
+                Err(e.to_string())
+            }
+            Err(refused) => Ok(Err(refused)),
+        }
+    })
+    .await;
+    let Some(outcome) = outcome else {
+        return Ok(None);
+    };
+    outcome.with_context(|| {
+        format!(
+            "exactly-once needs Kafka transactions: transactional.id `{transactional_id}` was \
+             refused (the user needs WRITE on the transactional id; or set \
+             producer.exactly_once = false)"
+        )
+    })?;
+    tracing::info!(
+        "exactly-once: transactional.id `{transactional_id}`, watermark in topic {}",
+        settings.kafka.watermark_topic_name()
+    );
+    Ok(Some(()))
 }
 
 /// The largest record (key and value) the topic takes: its `max.message.bytes` less a record

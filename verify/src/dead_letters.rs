@@ -3,14 +3,12 @@
 //! told apart from a row lost.
 
 use std::collections::{BTreeMap, HashSet};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::message::{Headers, Message};
-use rdkafka::{Offset, TopicPartitionList};
 use sluice_common::dead_letter::STAGE_HEADER;
-use sluice_common::kafka::client_config;
 use sluice_common::settings::KafkaSettings;
+use sluice_common::topic_reader::read_to_end;
 
 /// What the dead-letter topic holds.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
@@ -33,68 +31,8 @@ impl DeadLetterKeys {
 /// Reads `settings.dlq_topic` up to its end as of the call (committed records only); a topic
 /// that does not exist holds nothing.
 pub fn read(settings: &KafkaSettings, patience: Duration) -> anyhow::Result<DeadLetterKeys> {
-    let consumer: BaseConsumer = client_config(settings)
-        .set("group.id", "sluice-verify")
-        .set("enable.auto.commit", "false")
-        .set("isolation.level", "read_committed")
-        .create()?;
-    let timeout = Duration::from_secs(settings.request_timeout_secs);
-    let topic = &settings.dlq_topic;
-    let deadline = Instant::now() + patience;
-    let metadata = patiently(deadline, || consumer.fetch_metadata(Some(topic), timeout))?;
-    let partitions: Vec<i32> = metadata
-        .topics()
-        .iter()
-        .filter(|t| t.name() == topic && t.error().is_none())
-        .flat_map(|t| t.partitions().iter().map(|p| p.id()))
-        .collect();
     let mut found = DeadLetterKeys::default();
-    let mut ends = BTreeMap::new();
-    let mut assignment = TopicPartitionList::new();
-    for partition in partitions {
-        let (low, high) = patiently(deadline, || {
-            consumer.fetch_watermarks(topic, partition, timeout)
-        })?;
-        if high > low {
-            ends.insert(partition, high);
-            assignment.add_partition_offset(topic, partition, Offset::Beginning)?;
-        }
-    }
-    if ends.is_empty() {
-        return Ok(found);
-    }
-    consumer.assign(&assignment)?;
-    while !ends.is_empty() {
-        anyhow::ensure!(
-            Instant::now() < deadline,
-            "the dead-letter topic `{topic}` was not read to its end within {patience:?}"
-        );
-        // A partition whose last records are transaction markers ends before its high mark.
-        if let Ok(positions) = consumer.position() {
-            ends.retain(|partition, end| {
-                let at = positions
-                    .find_partition(topic, *partition)
-                    .and_then(|p| p.offset().to_raw());
-                at.is_none_or(|at| at < *end)
-            });
-        }
-        let Some(message) = consumer.poll(Duration::from_millis(200)) else {
-            continue;
-        };
-        let message = match message {
-            Ok(message) => message,
-            Err(error) => {
-                // Leadership moving, a broker restarting: the deadline bounds the wait.
-                tracing::debug!("reading the dead-letter topic: {error}");
-                continue;
-            }
-        };
-        if ends
-            .get(&message.partition())
-            .is_some_and(|end| message.offset() >= *end)
-        {
-            continue;
-        }
+    read_to_end(settings, &settings.dlq_topic, patience, |message| {
         let stage = message
             .headers()
             .and_then(|headers| {
@@ -116,26 +54,6 @@ pub fn read(settings: &KafkaSettings, patience: Duration) -> anyhow::Result<Dead
             }
             None => found.without_key += 1,
         }
-    }
+    })?;
     Ok(found)
-}
-
-/// `call` again until it succeeds or `deadline` passes: a topic just created, or a broker just
-/// restarted, answers "not leader" for a moment.
-fn patiently<T>(
-    deadline: Instant,
-    mut call: impl FnMut() -> rdkafka::error::KafkaResult<T>,
-) -> anyhow::Result<T> {
-    loop {
-        match call() {
-            Ok(value) => return Ok(value),
-            Err(error) if Instant::now() >= deadline => {
-                return Err(anyhow::anyhow!("reading the dead-letter topic: {error}"))
-            }
-            Err(error) => {
-                tracing::debug!("reading the dead-letter topic: {error}; asking again");
-                std::thread::sleep(Duration::from_millis(200));
-            }
-        }
-    }
 }

@@ -71,6 +71,9 @@ pub struct KafkaSettings {
     pub replication_factor: i32,
     /// Topic that receives records which could not be processed, with the reason in headers.
     pub dlq_topic: String,
+    /// Compacted topic that keeps the producer's watermark when `producer.exactly_once` is on;
+    /// empty for `<topic>.watermarks`.
+    pub watermark_topic: String,
     /// Seconds to wait for a metadata answer before reporting the cluster unreachable.
     pub request_timeout_secs: u64,
 }
@@ -83,7 +86,19 @@ impl Default for KafkaSettings {
             partitions: 10,
             replication_factor: 1,
             dlq_topic: "product_updates.dlq".into(),
+            watermark_topic: String::new(),
             request_timeout_secs: 10,
+        }
+    }
+}
+
+impl KafkaSettings {
+    /// The topic that keeps the producer's watermark under exactly-once.
+    pub fn watermark_topic_name(&self) -> String {
+        if self.watermark_topic.is_empty() {
+            format!("{}.watermarks", self.topic)
+        } else {
+            self.watermark_topic.clone()
         }
     }
 }
@@ -141,12 +156,34 @@ pub struct ProducerSettings {
     pub key_column: String,
     /// Column that moves forward on every change (`TIMESTAMP`/`DATETIME`).
     pub timestamp_column: String,
-    /// File that keeps the position of the last row Kafka acknowledged.
+    /// File that keeps the position of the last row Kafka acknowledged, when `exactly_once` is
+    /// off.
     pub watermark_file: String,
+    /// Publish the records of each batch of pages and the watermark after them in one Kafka
+    /// transaction, so that a crash or a restart never publishes a row version twice; the
+    /// watermark is then kept in `kafka.watermark_topic`, not in `watermark_file`. Off: each
+    /// page is published as soon as it is read, and a crash re-sends the pages after the saved
+    /// watermark (at least once).
+    pub exactly_once: bool,
+    /// Kafka `transactional.id` when `exactly_once` is on; empty for
+    /// `sluice-producer-<kafka.topic>`. A second producer started with the same id fences the
+    /// first, which stops.
+    pub transactional_id: String,
     /// Milliseconds librdkafka waits to fill a batch before sending it.
     pub linger_ms: u32,
     /// Compression of record batches: `none`, `gzip`, `snappy`, `lz4` or `zstd`.
     pub compression: String,
+}
+
+impl ProducerSettings {
+    /// The `transactional.id` of the producer publishing into `topic` under exactly-once.
+    pub fn transactional_id_for(&self, topic: &str) -> String {
+        if self.transactional_id.is_empty() {
+            format!("sluice-producer-{topic}")
+        } else {
+            self.transactional_id.clone()
+        }
+    }
 }
 
 impl Default for ProducerSettings {
@@ -160,6 +197,8 @@ impl Default for ProducerSettings {
             key_column: "id".into(),
             timestamp_column: "last_updated".into(),
             watermark_file: "out/producer.watermark.json".into(),
+            exactly_once: false,
+            transactional_id: String::new(),
             linger_ms: 20,
             compression: "lz4".into(),
         }
@@ -186,6 +225,12 @@ pub struct ConsumerSettings {
     /// broker hand partitions over at each heartbeat, so a group starts reading at once;
     /// `classic` is for older brokers.
     pub group_protocol: GroupProtocol,
+    /// Write a line to the file if and only if its record's offset is committed: each commit
+    /// is a Kafka transaction carrying the offsets and a marker of the batch (in the compacted
+    /// topic `<group_id>.batches`), with the batch kept in `<member>.pending` until its lines
+    /// are appended. Off: lines are written before their offsets are committed, and a crash
+    /// may write a few again (at least once).
+    pub exactly_once: bool,
 }
 
 /// The Kafka consumer group protocol the members speak.
@@ -230,6 +275,7 @@ impl Default for ConsumerSettings {
             output_dir: "out/jsonl".into(),
             commit_interval_ms: 1000,
             group_protocol: GroupProtocol::default(),
+            exactly_once: false,
         }
     }
 }

@@ -1,0 +1,147 @@
+//! Reading a whole topic, from its first record to its end as of the call, committed records
+//! only: for state kept in Kafka (the producer's watermark) and for tools that judge a topic
+//! (`sluice-verify`'s dead letters).
+//!
+//! The end of each partition is its high watermark when reading starts. A partition whose last
+//! records are transaction markers never delivers a record at that offset, so a partition is
+//! done once the consumer's position reaches its end, whether or not a record came from there.
+
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+
+use rdkafka::consumer::{BaseConsumer, Consumer};
+use rdkafka::message::{BorrowedMessage, Message as _};
+use rdkafka::{Offset, TopicPartitionList};
+
+use crate::kafka::client_config;
+use crate::settings::KafkaSettings;
+
+/// The topic could not be read to its end.
+#[derive(Debug, thiserror::Error)]
+pub enum TopicReadError {
+    /// The client could not be created or assigned (a configuration error).
+    #[error("reading topic `{topic}`: {source}")]
+    Client {
+        /// The topic.
+        topic: String,
+        /// What librdkafka reported.
+        #[source]
+        source: rdkafka::error::KafkaError,
+    },
+    /// Kafka did not answer, or not up to the end, within the patience given.
+    #[error("topic `{topic}` was not read to its end within {patience:?}: {last}")]
+    Timeout {
+        /// The topic.
+        topic: String,
+        /// How long was waited.
+        patience: Duration,
+        /// The last thing that went wrong, or what was still missing.
+        last: String,
+    },
+}
+
+/// Calls `visit` with every committed record of `topic`, partition by partition in offset
+/// order, up to the end each partition had when reading started. A topic that does not exist
+/// holds nothing. `patience` bounds the whole read, including a broker that is not up yet.
+pub fn read_to_end(
+    settings: &KafkaSettings,
+    topic: &str,
+    patience: Duration,
+    mut visit: impl FnMut(&BorrowedMessage<'_>),
+) -> Result<(), TopicReadError> {
+    let client_error = |source| TopicReadError::Client {
+        topic: topic.to_owned(),
+        source,
+    };
+    let consumer: BaseConsumer = client_config(settings)
+        // No group is joined (partitions are assigned by hand); the id only names the client.
+        .set("group.id", "sluice-topic-reader")
+        .set("enable.auto.commit", "false")
+        .set("isolation.level", "read_committed")
+        .create()
+        .map_err(client_error)?;
+    let timeout = Duration::from_secs(settings.request_timeout_secs);
+    let deadline = Instant::now() + patience;
+    let timed_out = |last: String| TopicReadError::Timeout {
+        topic: topic.to_owned(),
+        patience,
+        last,
+    };
+    let metadata =
+        patiently(deadline, || consumer.fetch_metadata(Some(topic), timeout)).map_err(timed_out)?;
+    let partitions: Vec<i32> = metadata
+        .topics()
+        .iter()
+        .filter(|t| t.name() == topic && t.error().is_none())
+        .flat_map(|t| t.partitions().iter().map(|p| p.id()))
+        .collect();
+    let mut ends = BTreeMap::new();
+    let mut assignment = TopicPartitionList::new();
+    for partition in partitions {
+        let (low, high) = patiently(deadline, || {
+            consumer.fetch_watermarks(topic, partition, timeout)
+        })
+        .map_err(timed_out)?;
+        if high > low {
+            ends.insert(partition, high);
+            assignment
+                .add_partition_offset(topic, partition, Offset::Beginning)
+                .map_err(client_error)?;
+        }
+    }
+    if ends.is_empty() {
+        return Ok(());
+    }
+    consumer.assign(&assignment).map_err(client_error)?;
+    let mut last_error = String::from("no error; records still missing");
+    while !ends.is_empty() {
+        if Instant::now() >= deadline {
+            return Err(timed_out(format!(
+                "{last_error} (partitions not at their end: {:?})",
+                ends.keys().collect::<Vec<_>>()
+            )));
+        }
+        if let Ok(positions) = consumer.position() {
+            ends.retain(|partition, end| {
+                let at = positions
+                    .find_partition(topic, *partition)
+                    .and_then(|p| p.offset().to_raw());
+                at.is_none_or(|at| at < *end)
+            });
+        }
+        let Some(message) = consumer.poll(Duration::from_millis(200)) else {
+            continue;
+        };
+        match message {
+            Ok(message) => {
+                let before_end = ends
+                    .get(&message.partition())
+                    .is_some_and(|end| message.offset() < *end);
+                if before_end {
+                    visit(&message);
+                }
+            }
+            // Leadership moving, a broker restarting: the deadline bounds the wait.
+            Err(error) => last_error = error.to_string(),
+        }
+    }
+    Ok(())
+}
+
+/// `call` again until it succeeds or `deadline` passes: a topic just created, or a broker just
+/// restarted, answers "not leader" for a moment.
+fn patiently<T>(
+    deadline: Instant,
+    mut call: impl FnMut() -> rdkafka::error::KafkaResult<T>,
+) -> Result<T, String> {
+    loop {
+        match call() {
+            Ok(value) => return Ok(value),
+            Err(error) if Instant::now() >= deadline => return Err(error.to_string()),
+            Err(error) => {
+                tracing::debug!("reading a topic: {error}; asking again");
+                std::thread::sleep(Duration::from_millis(200));
+            }
+        }
+    }
+}

@@ -1,0 +1,141 @@
+//! At start, exactly once: the batch a crash left between its batch file and the member's file
+//! is settled before anything is read (see `journal` and `batch_commit`).
+//!
+//! If the batch's transaction committed, the member's file is cut back to where the batch was
+//! to start and the batch appended and synced: whatever part of it had been appended before the
+//! crash is replaced, not repeated. If it did not, the file is cut back the same way (nothing of
+//! the batch can be in it, since lines are appended only after the commit) and the batch is
+//! dropped: its records are read again from the committed offsets.
+
+use std::fs::OpenOptions;
+use std::io::Write;
+use std::path::Path;
+
+use crate::journal::Journal;
+
+/// What became of the batch left behind.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Settled {
+    /// No batch was left behind.
+    Nothing,
+    /// Its transaction committed; its lines are now in the file.
+    Appended {
+        /// The batch's id.
+        batch: String,
+        /// Bytes of lines appended.
+        bytes: usize,
+    },
+    /// Its transaction did not commit; it was dropped.
+    Dropped {
+        /// The batch's id.
+        batch: String,
+    },
+}
+
+/// Settles the batch `journal` holds, if any, against `file` (the member's JSON-lines file);
+/// `last_committed` tells which batch of this member committed last.
+pub fn settle_pending_batch(
+    journal: &Journal,
+    file: &Path,
+    last_committed: impl FnOnce() -> anyhow::Result<Option<String>>,
+) -> anyhow::Result<Settled> {
+    let Some(pending) = journal.read()? else {
+        // A batch file cut short was never committed.
+        journal.remove()?;
+        return Ok(Settled::Nothing);
+    };
+    let committed = last_committed()?.as_deref() == Some(pending.batch.as_str());
+    let mut output = OpenOptions::new().create(true).append(true).open(file)?;
+    let len = output.metadata()?.len();
+    anyhow::ensure!(
+        len >= pending.file_len,
+        "{} is {len} bytes, shorter than the {} it had before batch {} in {}: the file was \
+         changed outside sluice; move it away to start the file over",
+        file.display(),
+        pending.file_len,
+        pending.batch,
+        journal.path().display()
+    );
+    output.set_len(pending.file_len)?;
+    let settled = if committed {
+        output.write_all(&pending.lines)?;
+        Settled::Appended {
+            batch: pending.batch,
+            bytes: pending.lines.len(),
+        }
+    } else {
+        Settled::Dropped {
+            batch: pending.batch,
+        }
+    };
+    output.sync_data()?;
+    journal.remove()?;
+    Ok(settled)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn setup(file_text: &str, batch_lines: &[u8]) -> (tempfile::TempDir, Journal) {
+        let dir = tempfile::tempdir().expect("dir");
+        let journal = Journal::new(dir.path(), "consumer-1");
+        std::fs::write(dir.path().join("consumer-1.jsonl"), file_text).expect("file");
+        journal.write("run-7", 8, batch_lines).expect("batch file");
+        (dir, journal)
+    }
+
+    fn file_text(dir: &tempfile::TempDir) -> String {
+        std::fs::read_to_string(dir.path().join("consumer-1.jsonl")).expect("file")
+    }
+
+    #[test]
+    fn a_committed_batch_half_appended_is_appended_whole_once() {
+        let (dir, journal) = setup("{\"a\":1}\n{\"b\":", b"{\"b\":2}\n{\"c\":3}\n");
+        let file = dir.path().join("consumer-1.jsonl");
+        let settled =
+            settle_pending_batch(&journal, &file, || Ok(Some("run-7".into()))).expect("settle");
+        assert_eq!(
+            settled,
+            Settled::Appended {
+                batch: "run-7".into(),
+                bytes: 16
+            }
+        );
+        assert_eq!(file_text(&dir), "{\"a\":1}\n{\"b\":2}\n{\"c\":3}\n");
+        assert_eq!(journal.read().expect("read"), None, "batch file removed");
+        // A second start finds nothing left to do.
+        let again =
+            settle_pending_batch(&journal, &file, || Ok(Some("run-7".into()))).expect("settle");
+        assert_eq!(again, Settled::Nothing);
+        assert_eq!(file_text(&dir), "{\"a\":1}\n{\"b\":2}\n{\"c\":3}\n");
+    }
+
+    #[test]
+    fn a_batch_whose_transaction_did_not_commit_is_dropped() {
+        let (dir, journal) = setup("{\"a\":1}\n", b"{\"b\":2}\n");
+        let file = dir.path().join("consumer-1.jsonl");
+        let settled =
+            settle_pending_batch(&journal, &file, || Ok(Some("run-6".into()))).expect("settle");
+        assert_eq!(
+            settled,
+            Settled::Dropped {
+                batch: "run-7".into()
+            }
+        );
+        assert_eq!(file_text(&dir), "{\"a\":1}\n");
+        assert_eq!(journal.read().expect("read"), None);
+    }
+
+    #[test]
+    fn a_file_shorter_than_the_batch_says_is_refused() {
+        let (dir, journal) = setup("{\"a", b"{\"b\":2}\n");
+        let file = dir.path().join("consumer-1.jsonl");
+        let refused = settle_pending_batch(&journal, &file, || Ok(None))
+            .expect_err("the file lost bytes it had");
+        assert!(
+            refused.to_string().contains("changed outside sluice"),
+            "{refused}"
+        );
+    }
+}

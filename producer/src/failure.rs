@@ -1,0 +1,88 @@
+//! Which publishing failures are worth trying again, and how long to wait before each try.
+//!
+//! A failure that waiting cannot heal (the cluster refuses this client the topic or the
+//! transactional id, or refuses the producer's settings) stops the producer with the reason,
+//! rather than retrying forever. Any other is tried again after a pause that doubles from 1 s
+//! up to 30 s, and is back to 1 s once a page goes through.
+
+use std::time::Duration;
+
+use rdkafka::error::{KafkaError, RDKafkaErrorCode};
+
+const FIRST_PAUSE: Duration = Duration::from_secs(1);
+const LONGEST_PAUSE: Duration = Duration::from_secs(30);
+
+/// The pause before the next try after consecutive failures.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Backoff {
+    next: Duration,
+}
+
+impl Default for Backoff {
+    fn default() -> Self {
+        Self { next: FIRST_PAUSE }
+    }
+}
+
+impl Backoff {
+    /// The pause before trying again; the one after it is twice as long, up to 30 s.
+    pub fn pause(&mut self) -> Duration {
+        let pause = self.next;
+        self.next = (self.next * 2).min(LONGEST_PAUSE);
+        pause
+    }
+
+    /// After a success: the next failure waits the shortest pause again.
+    pub fn reset(&mut self) {
+        self.next = FIRST_PAUSE;
+    }
+}
+
+/// Why `error` will not heal by trying again, or `None` when it may.
+pub fn permanent(error: &KafkaError) -> Option<&'static str> {
+    let reason = match error.rdkafka_error_code()? {
+        RDKafkaErrorCode::TopicAuthorizationFailed => {
+            "the cluster does not authorize this client to write the topic; grant WRITE on it"
+        }
+        RDKafkaErrorCode::ClusterAuthorizationFailed => {
+            "the cluster does not authorize this client's idempotent writes; grant \
+             IDEMPOTENT_WRITE on the cluster"
+        }
+        RDKafkaErrorCode::TransactionalIdAuthorizationFailed => {
+            "the cluster does not authorize the transactional id; grant WRITE on it"
+        }
+        RDKafkaErrorCode::SaslAuthenticationFailed | RDKafkaErrorCode::Authentication => {
+            "the cluster refused the client's credentials"
+        }
+        RDKafkaErrorCode::PolicyViolation => "the cluster's policy refuses the request",
+        RDKafkaErrorCode::InvalidRequiredAcks | RDKafkaErrorCode::UnsupportedVersion => {
+            "the cluster refuses the producer's settings"
+        }
+        _ => return None,
+    };
+    Some(reason)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pauses_double_up_to_thirty_seconds_and_start_over_after_a_success() {
+        let mut backoff = Backoff::default();
+        let pauses: Vec<u64> = (0..7).map(|_| backoff.pause().as_secs()).collect();
+        assert_eq!(pauses, [1, 2, 4, 8, 16, 30, 30]);
+        backoff.reset();
+        assert_eq!(backoff.pause(), Duration::from_secs(1));
+    }
+
+    #[test]
+    fn an_authorization_failure_is_permanent_and_a_timeout_is_not() {
+        let refused = KafkaError::MessageProduction(RDKafkaErrorCode::TopicAuthorizationFailed);
+        assert!(permanent(&refused).is_some_and(|why| why.contains("WRITE")));
+        let timed_out = KafkaError::MessageProduction(RDKafkaErrorCode::MessageTimedOut);
+        assert_eq!(permanent(&timed_out), None);
+        let down = KafkaError::MessageProduction(RDKafkaErrorCode::AllBrokersDown);
+        assert_eq!(permanent(&down), None);
+    }
+}

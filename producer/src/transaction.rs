@@ -1,0 +1,198 @@
+//! Exactly-once publishing: the pages of a transaction and the watermark after them are
+//! committed together, in one Kafka transaction.
+//!
+//! Invariant: the watermark record is queued last in the transaction that carries every record
+//! up to it, so a committed watermark never passes an uncommitted record, and every record after
+//! it belongs to a transaction that is either committed with a later watermark or aborted
+//! (never seen by a read-committed consumer). A transaction is committed once reading catches
+//! up, once it holds `PAGES_PER_TRANSACTION` pages, or once it has been open for
+//! `OPEN_AT_MOST`; after any failure it is aborted and everything from the last committed
+//! watermark is read and sent again. A producer fenced by another with the same
+//! `transactional.id` stops.
+
+use std::time::{Duration, Instant};
+
+use rdkafka::error::{KafkaError, RDKafkaErrorCode};
+use sluice_common::watermark::Watermark;
+
+use crate::publish::Publisher;
+use crate::watermark_topic::{self, WatermarkTopic};
+
+/// Pages a transaction carries at most: a commit waits for every record in flight, so fewer,
+/// larger transactions keep Kafka busy for longer stretches.
+const PAGES_PER_TRANSACTION: usize = 32;
+
+/// How long a transaction stays open at most while pages keep coming, so a steady stream of
+/// changes becomes visible to consumers at least this often.
+const OPEN_AT_MOST: Duration = Duration::from_millis(500);
+
+/// How long a commit or abort may take before it is given up.
+const END_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// Why a transaction could not be committed.
+#[derive(Debug, thiserror::Error)]
+pub enum TransactionError {
+    /// The transaction was aborted (or must be): its pages are read and sent again.
+    #[error("the transaction was aborted: {0}")]
+    Aborted(KafkaError),
+    /// The producer cannot go on: fenced by a newer producer with the same id, or a fatal
+    /// client error. Its last committed watermark stays the truth.
+    #[error("{0}")]
+    Fatal(String),
+}
+
+/// The open transaction, if any, and the watermark topic it commits to.
+pub struct Transactions {
+    topic: WatermarkTopic,
+    transactional_id: String,
+    /// When the open transaction was begun; `None` when none is open.
+    opened: Option<Instant>,
+    /// Pages queued in the open transaction.
+    pages: usize,
+}
+
+impl Transactions {
+    /// Transactions of the producer `transactional_id`, committing watermarks into `topic`.
+    pub fn new(topic: WatermarkTopic, transactional_id: &str) -> Self {
+        Self {
+            topic,
+            transactional_id: transactional_id.to_owned(),
+            opened: None,
+            pages: 0,
+        }
+    }
+
+    /// The watermark topic.
+    pub fn topic(&self) -> &WatermarkTopic {
+        &self.topic
+    }
+
+    /// Opens a transaction unless one is open; then counts the page about to be queued.
+    pub fn before_page(&mut self, publisher: &Publisher) -> Result<(), TransactionError> {
+        if self.opened.is_none() {
+            publisher
+                .begin_transaction()
+                .map_err(|e| self.fatal("beginning a transaction", &e))?;
+            self.opened = Some(Instant::now());
+            self.pages = 0;
+        }
+        self.pages += 1;
+        Ok(())
+    }
+
+    /// Whether the open transaction should be committed now.
+    pub fn due(&self, caught_up: bool) -> bool {
+        self.opened.is_some_and(|opened| {
+            caught_up || self.pages >= PAGES_PER_TRANSACTION || opened.elapsed() >= OPEN_AT_MOST
+        })
+    }
+
+    /// Whether a transaction is open.
+    pub fn is_open(&self) -> bool {
+        self.opened.is_some()
+    }
+
+    /// Queues `end`, the position after every page of the open transaction, as its watermark
+    /// record, and commits the transaction.
+    pub async fn commit(
+        &mut self,
+        publisher: &Publisher,
+        end: Watermark,
+    ) -> Result<(), TransactionError> {
+        let value = watermark_topic::encode(&end)
+            .map_err(|e| TransactionError::Fatal(format!("encoding watermark {end}: {e}")))?;
+        let mut page = publisher.begin_page();
+        let queued = page
+            .watermark(&self.topic.topic, &self.topic.key, &value)
+            .await;
+        // Its delivery is part of the commit, which fails if the record was not delivered.
+        drop(page.queued(None));
+        if let Err(error) = queued {
+            self.abort(publisher).await?;
+            return Err(TransactionError::Aborted(error));
+        }
+        loop {
+            match publisher.commit_transaction(END_TIMEOUT).await {
+                Ok(()) => {
+                    self.opened = None;
+                    return Ok(());
+                }
+                Err(error) => match classify(&error) {
+                    Ending::Retry => {
+                        tracing::warn!("committing a transaction: {error}; trying again");
+                    }
+                    Ending::Abort => {
+                        self.abort(publisher).await?;
+                        return Err(TransactionError::Aborted(error));
+                    }
+                    Ending::Fatal => return Err(self.fatal("committing a transaction", &error)),
+                },
+            }
+        }
+    }
+
+    /// Aborts the open transaction, if any.
+    pub async fn abort(&mut self, publisher: &Publisher) -> Result<(), TransactionError> {
+        if self.opened.take().is_none() {
+            return Ok(());
+        }
+        loop {
+            match publisher.abort_transaction(END_TIMEOUT).await {
+                Ok(()) => return Ok(()),
+                Err(error) if classify(&error) == Ending::Retry => {
+                    tracing::warn!("aborting a transaction: {error}; trying again");
+                }
+                Err(error) => return Err(self.fatal("aborting a transaction", &error)),
+            }
+        }
+    }
+
+    fn fatal(&self, doing: &str, error: &KafkaError) -> TransactionError {
+        let id = &self.transactional_id;
+        TransactionError::Fatal(if fenced(error) {
+            format!(
+                "another producer with transactional.id `{id}` has started and fenced this one \
+                 ({doing}: {error}); this producer stops, the other goes on from the last \
+                 committed watermark"
+            )
+        } else {
+            format!(
+                "{doing} failed for transactional.id `{id}`: {error}; the producer stops, and a \
+                 restart goes on from the last committed watermark"
+            )
+        })
+    }
+}
+
+/// What to do after a failed commit or abort.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Ending {
+    /// Ask again: the outcome is not known yet (e.g. a timeout).
+    Retry,
+    /// Abort the transaction and send its pages again.
+    Abort,
+    /// The producer cannot go on.
+    Fatal,
+}
+
+fn classify(error: &KafkaError) -> Ending {
+    match error {
+        KafkaError::Transaction(e) if e.is_fatal() => Ending::Fatal,
+        KafkaError::Transaction(e) if e.txn_requires_abort() => Ending::Abort,
+        KafkaError::Transaction(e) if e.is_retriable() => Ending::Retry,
+        _ if fenced(error) => Ending::Fatal,
+        _ => Ending::Abort,
+    }
+}
+
+/// Whether `error` says a newer producer with the same transactional id took over.
+fn fenced(error: &KafkaError) -> bool {
+    matches!(
+        error.rdkafka_error_code(),
+        Some(
+            RDKafkaErrorCode::Fenced
+                | RDKafkaErrorCode::ProducerFenced
+                | RDKafkaErrorCode::InvalidProducerEpoch
+        )
+    )
+}
