@@ -187,14 +187,16 @@ impl Pipeline {
             }
             drop(page);
             let keep = if caught_up { 0 } else { PAGES_IN_FLIGHT - 1 };
-            let mut settled = self
-                .settle(&mut in_flight, keep, &mut acknowledged, saver.as_mut())
+            let settled = self
+                .settle_then_commit(
+                    &mut in_flight,
+                    keep,
+                    caught_up,
+                    read_from,
+                    &mut acknowledged,
+                    saver.as_mut(),
+                )
                 .await?;
-            if settled.is_ok() {
-                settled = self
-                    .commit_if_due(caught_up, read_from, &mut in_flight, &mut acknowledged)
-                    .await?;
-            }
             if let Err(error) = settled {
                 self.recover(&mut in_flight, &error).await?;
                 // Whatever was read ahead follows pages that are read again.
@@ -223,14 +225,16 @@ impl Pipeline {
                 break;
             }
         }
-        let mut settled = self
-            .settle(&mut in_flight, 0, &mut acknowledged, saver.as_mut())
+        let settled = self
+            .settle_then_commit(
+                &mut in_flight,
+                0,
+                true,
+                read_from,
+                &mut acknowledged,
+                saver.as_mut(),
+            )
             .await?;
-        if settled.is_ok() {
-            settled = self
-                .commit_if_due(true, read_from, &mut in_flight, &mut acknowledged)
-                .await?;
-        }
         if let Err(error) = settled {
             self.recover(&mut in_flight, &error).await?;
         }
@@ -278,6 +282,26 @@ impl Pipeline {
             );
         }
         Ok(from_file)
+    }
+
+    /// Settles the pages in flight down to `keep`, then, under exactly-once, commits the open
+    /// transaction if it is due, its watermark `end` (the end of the last page queued).
+    /// `Ok(Err(..))` when a page or the transaction failed.
+    async fn settle_then_commit(
+        &mut self,
+        in_flight: &mut VecDeque<InFlight>,
+        keep: usize,
+        caught_up: bool,
+        end: Watermark,
+        acknowledged: &mut Watermark,
+        saver: Option<&mut WatermarkSaver>,
+    ) -> anyhow::Result<Result<(), KafkaError>> {
+        let settled = self.settle(in_flight, keep, acknowledged, saver).await?;
+        if settled.is_err() {
+            return Ok(settled);
+        }
+        self.commit_if_due(caught_up, end, in_flight, acknowledged)
+            .await
     }
 
     /// Under exactly-once, commits the open transaction when it is due (always when

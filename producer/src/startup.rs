@@ -150,10 +150,7 @@ pub async fn prepare(settings: &Settings, shutdown: &Shutdown) -> anyhow::Result
             let Some(()) = init_transactions(&publisher, settings, id, shutdown).await? else {
                 return Ok(None);
             };
-            Some(Transactions::new(
-                WatermarkTopic::new(kafka_settings, id),
-                id,
-            ))
+            Some(Transactions::new(WatermarkTopic::new(kafka_settings, id)))
         }
         None => None,
     };

@@ -43,8 +43,8 @@ pub enum TransactionError {
 
 /// The open transaction, if any, and the watermark topic it commits to.
 pub struct Transactions {
+    /// Its key is the producer's `transactional.id`.
     topic: WatermarkTopic,
-    transactional_id: String,
     /// When the open transaction was begun; `None` when none is open.
     opened: Option<Instant>,
     /// Pages queued in the open transaction.
@@ -52,11 +52,11 @@ pub struct Transactions {
 }
 
 impl Transactions {
-    /// Transactions of the producer `transactional_id`, committing watermarks into `topic`.
-    pub fn new(topic: WatermarkTopic, transactional_id: &str) -> Self {
+    /// Transactions committing watermarks into `topic`, keyed by the producer's
+    /// `transactional.id`.
+    pub fn new(topic: WatermarkTopic) -> Self {
         Self {
             topic,
-            transactional_id: transactional_id.to_owned(),
             opened: None,
             pages: 0,
         }
@@ -85,11 +85,6 @@ impl Transactions {
         self.opened.is_some_and(|opened| {
             caught_up || self.pages >= PAGES_PER_TRANSACTION || opened.elapsed() >= OPEN_AT_MOST
         })
-    }
-
-    /// Whether a transaction is open.
-    pub fn is_open(&self) -> bool {
-        self.opened.is_some()
     }
 
     /// Queues `end`, the position after every page of the open transaction, as its watermark
@@ -148,7 +143,7 @@ impl Transactions {
     }
 
     fn fatal(&self, doing: &str, error: &KafkaError) -> TransactionError {
-        let id = &self.transactional_id;
+        let id = &self.topic.key;
         TransactionError::Fatal(if fenced(error) {
             format!(
                 "another producer with transactional.id `{id}` has started and fenced this one \
