@@ -26,6 +26,15 @@ pub struct GroupRun {
     pub usage: Vec<Usage>,
 }
 
+/// How the members deliver, and so how the bench tells they are done.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Delivery {
+    /// Every record has its line at least once; the topic holds records only.
+    AtLeastOnce,
+    /// `consumer.exactly_once` over a topic written in transactions: exactly one line each.
+    ExactlyOnce,
+}
+
 /// Starts `members` consumers in a fresh group over `names.topic`, waits until they have
 /// committed all `records`, stops them and checks every record has its line.
 pub fn consume(
@@ -34,13 +43,39 @@ pub fn consume(
     members: u32,
     records: i64,
 ) -> anyhow::Result<GroupRun> {
+    run_group(bench, names, members, records, Delivery::AtLeastOnce)
+}
+
+/// [`consume`] with `consumer.exactly_once` on, over a topic the producer wrote exactly once:
+/// done when the commits reach every partition's last commit marker, and then the files must
+/// hold exactly `records` lines.
+pub fn consume_exactly_once(
+    bench: &Bench,
+    names: &IsolatedRun,
+    members: u32,
+    records: i64,
+) -> anyhow::Result<GroupRun> {
+    run_group(bench, names, members, records, Delivery::ExactlyOnce)
+}
+
+fn run_group(
+    bench: &Bench,
+    names: &IsolatedRun,
+    members: u32,
+    records: i64,
+    delivery: Delivery,
+) -> anyhow::Result<GroupRun> {
     std::fs::create_dir_all(&names.dir)?;
     let watch = CommitWatch::new(&bench.settings.kafka, &names.group, &names.topic)?;
+    let mut overrides = names.overrides();
+    if delivery == Delivery::ExactlyOnce {
+        overrides.push("consumer.exactly_once=true".into());
+    }
     let started = Instant::now();
     let mut processes = Vec::new();
     let mut logs = Vec::new();
     for n in 1..=members {
-        let mut command = bench.sluice("sluice-consumer", &names.overrides())?;
+        let mut command = bench.sluice("sluice-consumer", &overrides)?;
         command.arg("--member").arg(n.to_string());
         let log = names.dir.join(format!("consumer-{n}.log"));
         processes.push(Measured::spawn(&format!("consumer-{n}"), command, &log)?);
@@ -52,7 +87,11 @@ pub fn consume(
         if joined.is_none() && logs.iter().all(|log| has_partitions(log)) {
             joined = Some(started.elapsed().as_secs_f64());
         }
-        if watch.committed()? >= records {
+        let done = match delivery {
+            Delivery::AtLeastOnce => watch.committed()? >= records,
+            Delivery::ExactlyOnce => watch.covers_transactional_topic()?,
+        };
+        if done {
             break;
         }
         crate::process::ensure_running(&mut processes)?;
@@ -69,11 +108,18 @@ pub fn consume(
         .map(|p| p.stop(STOP_PATIENCE))
         .collect::<anyhow::Result<Vec<_>>>()?;
     let lines = count_lines(&names.out_dir())?;
-    anyhow::ensure!(
-        lines >= records as u64,
-        "{records} records committed but only {lines} lines written in {}",
-        names.out_dir().display()
-    );
+    match delivery {
+        Delivery::AtLeastOnce => anyhow::ensure!(
+            lines >= records as u64,
+            "{records} records committed but only {lines} lines written in {}",
+            names.out_dir().display()
+        ),
+        Delivery::ExactlyOnce => anyhow::ensure!(
+            lines == records as u64,
+            "{records} records committed exactly once but {lines} lines written in {}",
+            names.out_dir().display()
+        ),
+    }
     Ok(GroupRun {
         seconds: elapsed.as_secs_f64(),
         join_seconds: joined,
@@ -92,11 +138,15 @@ fn has_partitions(log: &Path) -> bool {
     })
 }
 
-/// Lines in every file of `folder`.
+/// Lines in every member's file of `folder` (`*.jsonl`: not a batch left pending).
 pub fn count_lines(folder: &Path) -> anyhow::Result<u64> {
     let mut lines = 0;
     for entry in std::fs::read_dir(folder)? {
-        let bytes = std::fs::read(entry?.path())?;
+        let path = entry?.path();
+        if path.extension().is_none_or(|e| e != "jsonl") {
+            continue;
+        }
+        let bytes = std::fs::read(path)?;
         lines += bytes.iter().filter(|&&b| b == b'\n').count() as u64;
     }
     Ok(lines)

@@ -7,6 +7,7 @@ mod context;
 mod dataset;
 mod debezium;
 mod describe;
+mod exactly_once;
 mod follow;
 mod group;
 mod keyed_ceiling;

@@ -114,6 +114,31 @@ impl CommitWatch {
     }
 }
 
+impl CommitWatch {
+    /// Whether the group's commits cover every record of a topic written in transactions: in
+    /// each partition, the committed offset reaches the last commit marker (the end offset
+    /// less one), or passes it. The markers take offsets of their own, so the sum of the
+    /// commits never equals a count of records there.
+    pub fn covers_transactional_topic(&self) -> anyhow::Result<bool> {
+        let committed = self
+            .consumer
+            .committed_offsets(self.list.clone(), TIMEOUT)?;
+        for element in committed.elements() {
+            let (_, high) =
+                self.consumer
+                    .fetch_watermarks(element.topic(), element.partition(), TIMEOUT)?;
+            let next = match element.offset() {
+                Offset::Offset(n) => n,
+                _ => 0,
+            };
+            if high > 0 && next < high - 1 {
+                return Ok(false);
+            }
+        }
+        Ok(true)
+    }
+}
+
 /// Average key plus value size of the first `sample` records of `topic`, in bytes.
 pub fn average_record_bytes(
     kafka: &KafkaSettings,

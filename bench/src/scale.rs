@@ -7,7 +7,8 @@ use crate::context::Bench;
 use crate::machine::{self, CpuShare, CpuWindow};
 use crate::report::Results;
 use crate::samples::Samples;
-use crate::{group, keyed_ceiling, offsets, perf_test, snapshot, Cli, TABLE};
+use crate::snapshot::Snapshot;
+use crate::{exactly_once, group, keyed_ceiling, offsets, perf_test, snapshot, Cli, TABLE};
 use sluice_common::kafka::delete_topics_starting_with;
 use sluice_common::settings::{GroupProtocol, IsolatedRun};
 
@@ -48,6 +49,9 @@ pub async fn run(
 /// from earlier runs spends more on them, and later runs would be timed on a slower broker.
 async fn drop_topics(bench: &Bench, names: &IsolatedRun, tag: &str) -> anyhow::Result<()> {
     bench.drop_run_topics(names).await?;
+    bench
+        .drop_run_topics(&exactly_once::names(bench, tag))
+        .await?;
     let run_prefix = bench.topic_prefix();
     for topics in [
         format!("{run_prefix}{}", perf_test_purpose(tag)),
@@ -144,8 +148,59 @@ impl OneRun<'_> {
         std::fs::remove_dir_all(names.out_dir()).ok();
         if full {
             self.consumer_ceilings(cli, names, rows, group.records_per_s)?;
+            let exactly_once = exactly_once::run(bench, tag, rows, cli.members)?;
+            self.exactly_once(&exactly_once, &snapshot, &group);
         }
         Ok(())
+    }
+
+    /// The exactly-once run's rates, each set against the at-least-once one of this run.
+    fn exactly_once(
+        &mut self,
+        run: &exactly_once::ExactlyOnceRun,
+        producer: &Snapshot,
+        group: &group::GroupRun,
+    ) {
+        self.push(
+            "exactly_once.producer.rows_per_s",
+            "exactly once: producer snapshot throughput",
+            "rows/s",
+            run.producer.rows_per_s,
+        );
+        self.ratio(
+            "exactly_once.producer_ratio",
+            "exactly once ÷ at least once: producer snapshot throughput",
+            run.producer.rows_per_s,
+            producer.rows_per_s,
+        );
+        self.push(
+            "exactly_once.consumer.records_per_s",
+            "exactly once: consumer group throughput",
+            "records/s",
+            run.group.records_per_s,
+        );
+        self.ratio(
+            "exactly_once.consumer_ratio",
+            "exactly once ÷ at least once: consumer group throughput",
+            run.group.records_per_s,
+            group.records_per_s,
+        );
+        self.push(
+            "exactly_once.rss.producer_mb",
+            "exactly once: producer peak RSS",
+            "MiB",
+            run.producer.usage.peak_rss_mb,
+        );
+        self.push(
+            "exactly_once.rss.consumer_mb",
+            "exactly once: highest peak RSS of the members",
+            "MiB",
+            run.group
+                .usage
+                .iter()
+                .map(|u| u.peak_rss_mb)
+                .fold(0.0, f64::max),
+        );
     }
 
     /// The bare read, `kafka-producer-perf-test` and the keyed producer, each set against the

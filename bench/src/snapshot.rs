@@ -45,6 +45,28 @@ pub fn producer_with(
     run_producer(bench, names, 0, rows, sets)
 }
 
+/// [`producer`] with `producer.exactly_once` on. Each transaction leaves a commit marker in
+/// every partition it wrote, which takes an offset of its own: the topic is checked to hold at
+/// least `rows` offsets here, and exactly `rows` records by the group that reads it
+/// ([`crate::group::consume_exactly_once`]).
+pub fn producer_exactly_once(
+    bench: &Bench,
+    names: &IsolatedRun,
+    rows: i64,
+) -> anyhow::Result<Snapshot> {
+    let (snapshot, published) = spawn_producer(bench, names, &[EXACTLY_ONCE_PRODUCER.into()])?;
+    anyhow::ensure!(
+        published >= rows,
+        "the producer published {published} offsets (records and commit markers) for {rows} \
+         rows into {}",
+        names.topic
+    );
+    Ok(snapshot.at_rows(rows))
+}
+
+/// The setting that turns the producer's transactions on.
+pub const EXACTLY_ONCE_PRODUCER: &str = "producer.exactly_once=true";
+
 /// Runs `sluice-producer run --until-caught-up` from the run's watermark, over a topic holding
 /// `already` records, and checks that it then holds `rows` more.
 pub fn producer_adds(
@@ -63,6 +85,23 @@ fn run_producer(
     rows: i64,
     sets: &[String],
 ) -> anyhow::Result<Snapshot> {
+    let (snapshot, offsets) = spawn_producer(bench, names, sets)?;
+    let published = offsets - already;
+    anyhow::ensure!(
+        published == rows,
+        "the producer published {published} records of {rows} rows into {}",
+        names.topic
+    );
+    Ok(snapshot.at_rows(rows))
+}
+
+/// Runs `sluice-producer run --until-caught-up` with `sets` and waits for its exit: its time
+/// and usage (rates not yet set), and the offsets its topic then holds.
+fn spawn_producer(
+    bench: &Bench,
+    names: &IsolatedRun,
+    sets: &[String],
+) -> anyhow::Result<(Snapshot, i64)> {
     std::fs::create_dir_all(&names.dir)?;
     let mut overrides = names.overrides();
     overrides.extend_from_slice(sets);
@@ -70,17 +109,23 @@ fn run_producer(
     command.arg("run").arg("--until-caught-up");
     let mut process = Measured::spawn("sluice-producer", command, &names.dir.join("producer.log"))?;
     let (elapsed, usage) = process.wait(PATIENCE)?;
-    let published = offsets::records_in(&bench.settings.kafka, &names.topic)? - already;
-    anyhow::ensure!(
-        published == rows,
-        "the producer published {published} records of {rows} rows into {}",
-        names.topic
-    );
-    Ok(Snapshot {
+    let offsets = offsets::records_in(&bench.settings.kafka, &names.topic)?;
+    let snapshot = Snapshot {
         seconds: elapsed.as_secs_f64(),
-        rows_per_s: rows as f64 / elapsed.as_secs_f64(),
+        rows_per_s: 0.0,
         usage,
-    })
+    };
+    Ok((snapshot, offsets))
+}
+
+impl Snapshot {
+    /// The snapshot with its rate over `rows` rows.
+    fn at_rows(self, rows: i64) -> Self {
+        Self {
+            rows_per_s: rows as f64 / self.seconds,
+            ..self
+        }
+    }
 }
 
 /// Reads the whole table as the producer's first run does, through its own page reader and

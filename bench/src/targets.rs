@@ -5,6 +5,8 @@ use crate::report::Results;
 
 /// Peak RSS every sluice process must stay under, in MiB.
 const RSS_LIMIT_MB: f64 = 64.0;
+/// Lowest share of its at-least-once throughput a path may keep with exactly once on.
+const EXACTLY_ONCE_SHARE: f64 = 0.85;
 /// Lowest share of its ceiling a sluice path must reach.
 const SHARE_OF_CEILING: f64 = 0.7;
 
@@ -90,6 +92,26 @@ pub fn check(results: &mut Results) {
             1.2 * size,
         );
     }
+    for (key, figure, what) in [
+        (
+            "exactly_once_producer",
+            "exactly_once.producer_ratio",
+            "producer snapshot",
+        ),
+        (
+            "exactly_once_consumer",
+            "exactly_once.consumer_ratio",
+            "consumer group",
+        ),
+    ] {
+        results.target(
+            key,
+            &format!("{what} exactly once ≥ {EXACTLY_ONCE_SHARE} × at least once"),
+            figure,
+            false,
+            EXACTLY_ONCE_SHARE,
+        );
+    }
     for (key, figure) in [
         ("rss_producer", "rss.producer_mb"),
         ("rss_consumer", "rss.consumer_mb"),
@@ -99,6 +121,8 @@ pub fn check(results: &mut Results) {
         ("rss_large_bulk_update", "large.bulk_update.rss_mb"),
         ("rss_wide_producer", "wide.rss.producer_mb"),
         ("rss_wide_consumer", "wide.rss.consumer_mb"),
+        ("rss_exactly_once_producer", "exactly_once.rss.producer_mb"),
+        ("rss_exactly_once_consumer", "exactly_once.rss.consumer_mb"),
     ] {
         results.target(
             key,

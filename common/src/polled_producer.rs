@@ -6,15 +6,24 @@
 //! exit waited up to a tenth of a second for nothing. Here the thread is told to stop and
 //! finishes on its own, tearing the client down once its owner has moved on. Flush before
 //! dropping to wait for what is still queued.
+//!
+//! Transactions are begun with [`init_transactions`] and committed with [`commit_transaction`],
+//! not rdkafka's own methods: its commit flushes first, and its flush polls 100 ms at a time for
+//! delivery reports that this thread serves instead, so each commit would wait a tenth of a
+//! second for nothing; and librdkafka asking for a producer id before any broker connection is
+//! up waits half a second for its next try, about every other start.
 
 use std::ops::Deref;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use rdkafka::config::ClientConfig;
 use rdkafka::error::KafkaError;
-use rdkafka::producer::{BaseProducer, ProducerContext};
+use rdkafka::producer::{BaseProducer, Producer, ProducerContext};
+
+/// How often [`commit_transaction`] looks whether every delivery report has been served.
+const DELIVERY_CHECK: Duration = Duration::from_millis(1);
 
 /// How long one poll waits for a delivery report before the thread checks whether to stop.
 const POLL_WINDOW: Duration = Duration::from_millis(100);
@@ -51,6 +60,31 @@ impl<C: ProducerContext + 'static> PolledProducer<C> {
     pub fn shared(&self) -> Arc<BaseProducer<C>> {
         Arc::clone(&self.producer)
     }
+}
+
+/// Registers `producer`'s transactional id once a broker connection is up (see the module
+/// documentation). Blocking.
+pub fn init_transactions<C: ProducerContext + 'static>(
+    producer: &BaseProducer<C>,
+    timeout: Duration,
+) -> Result<(), KafkaError> {
+    let deadline = Instant::now() + timeout;
+    producer.client().fetch_metadata(None, timeout)?;
+    producer.init_transactions(deadline.saturating_duration_since(Instant::now()))
+}
+
+/// Commits `producer`'s open transaction once the polling thread has served the delivery
+/// report of every record in it (or `timeout` has passed, when librdkafka's own flush takes
+/// over). Blocking.
+pub fn commit_transaction<C: ProducerContext + 'static>(
+    producer: &BaseProducer<C>,
+    timeout: Duration,
+) -> Result<(), KafkaError> {
+    let deadline = Instant::now() + timeout;
+    while producer.in_flight_count() > 0 && Instant::now() < deadline {
+        std::thread::sleep(DELIVERY_CHECK);
+    }
+    producer.commit_transaction(deadline.saturating_duration_since(Instant::now()))
 }
 
 impl<C: ProducerContext + 'static> Deref for PolledProducer<C> {

@@ -1,10 +1,12 @@
 //! Reading a whole topic, from its first record to its end as of the call, committed records
 //! only: for state kept in Kafka (the producer's watermark) and for tools that judge a topic
-//! (`sluice-verify`'s dead letters).
+//! (`sluice-verify`'s dead letters); and reading given offset ranges again (a consumer
+//! member's committed batch, at start).
 //!
-//! The end of each partition is its high watermark when reading starts. A partition whose last
-//! records are transaction markers never delivers a record at that offset, so a partition is
-//! done once the consumer's position reaches its end, whether or not a record came from there.
+//! The end of each partition is its high watermark when reading starts, or the end of its
+//! range. A partition whose last records are transaction markers never delivers a record at
+//! that offset, so a partition is done once the consumer's position reaches its end, whether or
+//! not a record came from there.
 
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
@@ -28,6 +30,21 @@ pub enum TopicReadError {
         #[source]
         source: rdkafka::error::KafkaError,
     },
+    /// A range starts before the first record its partition still has.
+    #[error(
+        "topic `{topic}` partition {partition} starts at offset {first} now; the records from \
+         {start} were deleted (the topic's retention)"
+    )]
+    Gone {
+        /// The topic.
+        topic: String,
+        /// The partition.
+        partition: i32,
+        /// Where the range starts.
+        start: i64,
+        /// The partition's first offset.
+        first: i64,
+    },
     /// Kafka did not answer, or not up to the end, within the patience given.
     #[error("topic `{topic}` was not read to its end within {patience:?}: {last}")]
     Timeout {
@@ -40,6 +57,19 @@ pub enum TopicReadError {
     },
 }
 
+/// Offsets `start` up to `end` (not included) of one partition.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OffsetRange {
+    /// The topic.
+    pub topic: String,
+    /// The partition.
+    pub partition: i32,
+    /// The first offset.
+    pub start: i64,
+    /// The offset after the last.
+    pub end: i64,
+}
+
 /// Calls `visit` with every committed record of `topic`, partition by partition in offset
 /// order, up to the end each partition had when reading started. A topic that does not exist
 /// holds nothing. `patience` bounds the whole read, including a broker that is not up yet.
@@ -47,19 +77,13 @@ pub fn read_to_end(
     settings: &KafkaSettings,
     topic: &str,
     patience: Duration,
-    mut visit: impl FnMut(&BorrowedMessage<'_>),
+    visit: impl FnMut(&BorrowedMessage<'_>),
 ) -> Result<(), TopicReadError> {
     let client_error = |source| TopicReadError::Client {
         topic: topic.to_owned(),
         source,
     };
-    let consumer: BaseConsumer = client_config(settings)
-        // No group is joined (partitions are assigned by hand); the id only names the client.
-        .set("group.id", "sluice-topic-reader")
-        .set("enable.auto.commit", "false")
-        .set("isolation.level", "read_committed")
-        .create()
-        .map_err(client_error)?;
+    let consumer = reader(settings).map_err(client_error)?;
     let timeout = Duration::from_secs(settings.request_timeout_secs);
     let deadline = Instant::now() + patience;
     let timed_out = |last: String| TopicReadError::Timeout {
@@ -75,34 +99,118 @@ pub fn read_to_end(
         .filter(|t| t.name() == topic && t.error().is_none())
         .flat_map(|t| t.partitions().iter().map(|p| p.id()))
         .collect();
-    let mut ends = BTreeMap::new();
-    let mut assignment = TopicPartitionList::new();
+    let mut ranges = Vec::new();
     for partition in partitions {
         let (low, high) = patiently(deadline, || {
             consumer.fetch_watermarks(topic, partition, timeout)
         })
         .map_err(timed_out)?;
         if high > low {
-            ends.insert(partition, high);
-            assignment
-                .add_partition_offset(topic, partition, Offset::Beginning)
-                .map_err(client_error)?;
+            ranges.push(OffsetRange {
+                topic: topic.to_owned(),
+                partition,
+                start: low,
+                end: high,
+            });
         }
     }
-    if ends.is_empty() {
-        return Ok(());
+    read_assigned(&consumer, &ranges, deadline, patience, visit)
+}
+
+/// Calls `visit` with every committed record of `ranges`, partition by partition in offset
+/// order. Fails when a range starts before its partition's first record (deleted by the topic's
+/// retention): those records cannot be read again. `patience` bounds the whole read.
+pub fn read_ranges(
+    settings: &KafkaSettings,
+    ranges: &[OffsetRange],
+    patience: Duration,
+    visit: impl FnMut(&BorrowedMessage<'_>),
+) -> Result<(), TopicReadError> {
+    let topic = ranges
+        .iter()
+        .map(|r| r.topic.as_str())
+        .next()
+        .unwrap_or_default()
+        .to_owned();
+    let consumer = reader(settings).map_err(|source| TopicReadError::Client {
+        topic: topic.clone(),
+        source,
+    })?;
+    let timeout = Duration::from_secs(settings.request_timeout_secs);
+    let deadline = Instant::now() + patience;
+    for range in ranges {
+        let (low, _) = patiently(deadline, || {
+            consumer.fetch_watermarks(&range.topic, range.partition, timeout)
+        })
+        .map_err(|last| TopicReadError::Timeout {
+            topic: range.topic.clone(),
+            patience,
+            last,
+        })?;
+        if low > range.start {
+            return Err(TopicReadError::Gone {
+                topic: range.topic.clone(),
+                partition: range.partition,
+                start: range.start,
+                first: low,
+            });
+        }
     }
-    consumer.assign(&assignment).map_err(client_error)?;
+    read_assigned(&consumer, ranges, deadline, patience, visit)
+}
+
+/// A consumer that joins no group: partitions are assigned by hand.
+fn reader(settings: &KafkaSettings) -> rdkafka::error::KafkaResult<BaseConsumer> {
+    client_config(settings)
+        // No group is joined (partitions are assigned by hand); the id only names the client.
+        .set("group.id", "sluice-topic-reader")
+        .set("enable.auto.commit", "false")
+        .set("isolation.level", "read_committed")
+        .create()
+}
+
+/// Reads `ranges` through `consumer` (see [`read_ranges`]).
+fn read_assigned(
+    consumer: &BaseConsumer,
+    ranges: &[OffsetRange],
+    deadline: Instant,
+    patience: Duration,
+    mut visit: impl FnMut(&BorrowedMessage<'_>),
+) -> Result<(), TopicReadError> {
+    let mut ends = BTreeMap::new();
+    let mut assignment = TopicPartitionList::new();
+    for range in ranges.iter().filter(|r| r.end > r.start) {
+        ends.insert((range.topic.clone(), range.partition), range.end);
+        assignment
+            .add_partition_offset(&range.topic, range.partition, Offset::Offset(range.start))
+            .map_err(|source| TopicReadError::Client {
+                topic: range.topic.clone(),
+                source,
+            })?;
+    }
+    let Some((topic, _)) = ends.keys().next().cloned() else {
+        return Ok(());
+    };
+    consumer
+        .assign(&assignment)
+        .map_err(|source| TopicReadError::Client {
+            topic: topic.clone(),
+            source,
+        })?;
     let mut last_error = String::from("no error; records still missing");
     while !ends.is_empty() {
         if Instant::now() >= deadline {
-            return Err(timed_out(format!(
-                "{last_error} (partitions not at their end: {:?})",
-                ends.keys().collect::<Vec<_>>()
-            )));
+            return Err(TopicReadError::Timeout {
+                topic,
+                patience,
+                last: format!(
+                    "{last_error} (partitions not at their end: {:?})",
+                    ends.keys().map(|(_, p)| p).collect::<Vec<_>>()
+                ),
+            });
         }
         if let Ok(positions) = consumer.position() {
-            ends.retain(|partition, end| {
+            ends.retain(|(topic, partition), end| {
                 let at = positions
                     .find_partition(topic, *partition)
                     .and_then(|p| p.offset().to_raw());
@@ -114,9 +222,8 @@ pub fn read_to_end(
         };
         match message {
             Ok(message) => {
-                let before_end = ends
-                    .get(&message.partition())
-                    .is_some_and(|end| message.offset() < *end);
+                let key = (message.topic().to_owned(), message.partition());
+                let before_end = ends.get(&key).is_some_and(|end| message.offset() < *end);
                 if before_end {
                     visit(&message);
                 }

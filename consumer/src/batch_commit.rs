@@ -17,7 +17,7 @@ use rdkafka::message::Message as _;
 use rdkafka::producer::{BaseRecord, DefaultProducerContext, Producer};
 use rdkafka::TopicPartitionList;
 use sluice_common::kafka::client_config;
-use sluice_common::polled_producer::PolledProducer;
+use sluice_common::polled_producer::{self, PolledProducer};
 use sluice_common::settings::KafkaSettings;
 use sluice_common::topic_reader::read_to_end;
 
@@ -71,7 +71,7 @@ impl BatchCommitter {
     /// Registers the transactional id: a transaction an earlier instance left open is aborted
     /// and that instance fenced. Blocking.
     pub fn init(&self, timeout: Duration) -> Result<(), KafkaError> {
-        self.producer.init_transactions(timeout)
+        polled_producer::init_transactions(&self.producer, timeout)
     }
 
     /// The id of the last batch this member committed, from the marker topic (committed
@@ -112,7 +112,7 @@ impl BatchCommitter {
             return Err(self.after_failure("adding the offsets", &error));
         }
         loop {
-            match self.producer.commit_transaction(STEP_TIMEOUT) {
+            match polled_producer::commit_transaction(&self.producer, STEP_TIMEOUT) {
                 Ok(()) => return Ok(()),
                 Err(KafkaError::Transaction(e)) if e.is_retriable() && !e.is_fatal() => {
                     tracing::warn!("{}: committing a batch: {e}; trying again", self.member);

@@ -10,9 +10,10 @@
 //! records whose lines may already be written; since each partition is read in order, the last
 //! line about a product is still its latest state.
 //!
-//! Exactly once, lines wait in memory until the commit, which writes them to the batch file
-//! (`journal`), commits the offsets with the batch's marker in one transaction
-//! (`batch_commit`), and only then appends them to the file and removes the batch file. A batch
+//! Exactly once, lines wait in memory until the commit, which writes the batch's offset ranges
+//! to the batch file (`journal`), commits the offsets with the batch's marker in one
+//! transaction (`batch_commit`), and only then appends the lines to the file and removes the
+//! batch file. A batch
 //! whose transaction is aborted (a rebalance, a zombie fenced) is dropped and its partitions
 //! read again from its first records; a crash anywhere is settled at the next start by the
 //! batch file and the marker.
@@ -26,7 +27,7 @@ use rdkafka::{Offset, TopicPartitionList};
 use crate::batch_commit::{BatchCommitError, BatchCommitter};
 use crate::crash_point::{self, CrashPoint};
 use crate::dead_letters::DeadLetters;
-use crate::journal::Journal;
+use crate::journal::{BatchRange, Journal, PendingBatch};
 use crate::sink::{FlushError, JsonlSink};
 
 /// Why a commit did not happen; nothing was committed.
@@ -313,9 +314,14 @@ impl Checkpoint {
         state.batches += 1;
         let batch = format!("{}-{}", state.run, state.batches);
         crash_point::commit_begins();
+        let described = PendingBatch {
+            batch: batch.clone(),
+            file_len: self.sink.durable_len(),
+            ranges: batch_ranges(&state.starts, &self.pending),
+        };
         state
             .journal
-            .write(&batch, self.sink.durable_len(), self.sink.buffer())
+            .write(&described)
             .map_err(|e| output(&self.sink, FlushError::Write(e)))?;
         crash_point::maybe_crash(CrashPoint::AfterBatchFile);
         let offsets = pending_offsets(&self.pending)?;
@@ -345,6 +351,26 @@ impl Checkpoint {
         finish_append(&mut self.sink, state).map_err(|e| output(&self.sink, e))?;
         Ok(committed)
     }
+}
+
+/// The batch's records of each partition: from its first offset in the batch up to the offset
+/// committed.
+fn batch_ranges(
+    starts: &BTreeMap<(String, i32), i64>,
+    pending: &BTreeMap<(String, i32), i64>,
+) -> Vec<BatchRange> {
+    pending
+        .iter()
+        .map(|((topic, partition), &end)| BatchRange {
+            topic: topic.clone(),
+            partition: *partition,
+            start: starts
+                .get(&(topic.clone(), *partition))
+                .copied()
+                .unwrap_or(end),
+            end,
+        })
+        .collect()
 }
 
 /// The offsets to commit: the next offset of each partition handled since the last commit.

@@ -1,15 +1,18 @@
-//! The batch a member is about to commit, kept durable beside its file until its lines are
-//! appended: `<output_dir>/<member>.pending`.
+//! The batch a member is about to commit, described durably beside its file until its lines
+//! are appended: `<output_dir>/<member>.pending`.
 //!
 //! Invariant (exactly once): **the batch file is durable before its transaction begins, and is
-//! removed only once its lines are durable in the member's file.** Whatever a crash interrupts,
-//! the next start finds the batch and learns from Kafka whether its transaction committed: if
-//! so, the member's file is cut back to where the batch was to start and the batch appended
-//! again; if not, the batch is dropped (its records are read again). A batch file cut short was
-//! never committed: its transaction begins only after the whole file is synced.
+//! removed only once the batch's lines are durable in the member's file.** Whatever a crash
+//! interrupts, the next start finds the batch and learns from Kafka whether its transaction
+//! committed: if so, the member's file is cut back to where the batch was to start and the
+//! batch's records, named by their offset ranges, are read again from Kafka and their lines
+//! appended (see `replay`); if not, the batch is dropped (its records are read again from the
+//! committed offsets). A batch file cut short was never committed: its transaction begins only
+//! after the whole file is synced.
 //!
-//! Layout: one JSON header line `{"batch":…,"file_len":…,"bytes":…}`, then `bytes` bytes of
-//! JSON lines.
+//! The file holds one JSON line, `{"batch":…,"file_len":…,"ranges":[{"topic":…,"partition":…,
+//! "start":…,"end":…}]}`: a few hundred bytes, whatever the batch weighs. The lines themselves
+//! are written once, to the member's file.
 
 use std::fs::{File, OpenOptions};
 use std::io::{Read, Write};
@@ -17,26 +20,31 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-/// What the batch file says about its batch.
+/// The records of one partition in a batch: offsets `start` up to `end`, not included (`end`
+/// is the offset the batch commits). The record at `end - 1` is the batch's last of the
+/// partition; offsets before it may be transaction markers or aborted records, which a
+/// read-committed consumer never sees.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-struct Header {
-    /// The batch's id, also the value of the member's marker in the batch topic.
-    batch: String,
-    /// The member file's length before the batch: where its lines start.
-    file_len: u64,
-    /// Bytes of lines after the header.
-    bytes: u64,
+pub struct BatchRange {
+    /// The topic.
+    pub topic: String,
+    /// The partition.
+    pub partition: i32,
+    /// The batch's first offset in the partition.
+    pub start: i64,
+    /// The offset after the batch's last record in the partition.
+    pub end: i64,
 }
 
-/// A batch read back from its file.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// A batch, as its file describes it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PendingBatch {
-    /// The batch's id.
+    /// The batch's id, also the value of the member's marker in the batch topic.
     pub batch: String,
-    /// The member file's length before the batch.
+    /// The member file's length before the batch: where its lines start.
     pub file_len: u64,
-    /// Its lines.
-    pub lines: Vec<u8>,
+    /// Its records, by partition.
+    pub ranges: Vec<BatchRange>,
 }
 
 /// The member's batch file.
@@ -58,24 +66,18 @@ impl Journal {
         &self.path
     }
 
-    /// Writes the batch and syncs it (and its folder, so the file's name is durable too). On
+    /// Writes `batch` and syncs it (and its folder, so the file's name is durable too). On
     /// failure (e.g. a full disk) no batch file is left behind.
-    pub fn write(&self, batch: &str, file_len: u64, lines: &[u8]) -> std::io::Result<()> {
-        let header = Header {
-            batch: batch.to_owned(),
-            file_len,
-            bytes: lines.len() as u64,
-        };
+    pub fn write(&self, batch: &PendingBatch) -> std::io::Result<()> {
         let written = (|| {
             let mut file = OpenOptions::new()
                 .create(true)
                 .write(true)
                 .truncate(true)
                 .open(&self.path)?;
-            let mut head = serde_json::to_vec(&header).map_err(std::io::Error::other)?;
-            head.push(b'\n');
-            file.write_all(&head)?;
-            file.write_all(lines)?;
+            let mut text = serde_json::to_vec(batch).map_err(std::io::Error::other)?;
+            text.push(b'\n');
+            file.write_all(&text)?;
             file.sync_data()?;
             sync_folder(&self.path)
         })();
@@ -97,22 +99,11 @@ impl Journal {
         let Some(newline) = text.iter().position(|&b| b == b'\n') else {
             return Ok(None);
         };
-        let Ok(header) = serde_json::from_slice::<Header>(&text[..newline]) else {
-            return Ok(None);
-        };
-        let lines = text.split_off(newline + 1);
-        if lines.len() as u64 != header.bytes {
-            return Ok(None);
-        }
-        Ok(Some(PendingBatch {
-            batch: header.batch,
-            file_len: header.file_len,
-            lines,
-        }))
+        Ok(serde_json::from_slice(&text[..newline]).ok())
     }
 
     /// Removes the batch file once its lines are durable (or it is dropped). A removal lost in
-    /// a crash only makes the next start append the same batch at the same place again.
+    /// a crash only makes the next start write the same batch at the same place again.
     pub fn remove(&self) -> std::io::Result<()> {
         match std::fs::remove_file(&self.path) {
             Err(error) if error.kind() != std::io::ErrorKind::NotFound => Err(error),
@@ -133,22 +124,34 @@ fn sync_folder(path: &Path) -> std::io::Result<()> {
 mod tests {
     use super::*;
 
+    fn batch(id: &str) -> PendingBatch {
+        PendingBatch {
+            batch: id.into(),
+            file_len: 42,
+            ranges: vec![
+                BatchRange {
+                    topic: "t".into(),
+                    partition: 3,
+                    start: 100,
+                    end: 180,
+                },
+                BatchRange {
+                    topic: "t".into(),
+                    partition: 7,
+                    start: 0,
+                    end: 2,
+                },
+            ],
+        }
+    }
+
     #[test]
     fn a_batch_comes_back_whole_and_is_gone_once_removed() {
         let dir = tempfile::tempdir().expect("dir");
         let journal = Journal::new(dir.path(), "consumer-1");
         assert_eq!(journal.read().expect("read"), None);
-        journal
-            .write("b-1", 42, b"{\"id\":1}\n{\"id\":2}\n")
-            .expect("write");
-        assert_eq!(
-            journal.read().expect("read"),
-            Some(PendingBatch {
-                batch: "b-1".into(),
-                file_len: 42,
-                lines: b"{\"id\":1}\n{\"id\":2}\n".to_vec(),
-            })
-        );
+        journal.write(&batch("b-1")).expect("write");
+        assert_eq!(journal.read().expect("read"), Some(batch("b-1")));
         journal.remove().expect("remove");
         assert_eq!(journal.read().expect("read"), None);
         journal.remove().expect("removing twice is fine");
@@ -158,9 +161,7 @@ mod tests {
     fn a_batch_file_cut_short_was_never_committed() {
         let dir = tempfile::tempdir().expect("dir");
         let journal = Journal::new(dir.path(), "consumer-1");
-        journal
-            .write("b-2", 0, b"{\"id\":1}\n{\"id\":2}\n")
-            .expect("write");
+        journal.write(&batch("b-2")).expect("write");
         let whole = std::fs::read(journal.path()).expect("file");
         for cut in [whole.len() - 1, whole.len() / 2, 3] {
             std::fs::write(journal.path(), &whole[..cut]).expect("cut");

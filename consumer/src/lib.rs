@@ -14,6 +14,8 @@ pub mod member;
 pub mod metrics;
 pub mod price;
 pub mod recovery;
+pub mod render;
+pub mod replay;
 pub mod sink;
 pub mod startup;
 pub mod transform;

@@ -9,15 +9,15 @@ use prometheus::core::Collector;
 use rdkafka::consumer::{BaseConsumer, Consumer, ConsumerContext, Rebalance};
 use rdkafka::message::{BorrowedMessage, Message};
 use rdkafka::ClientContext;
-use sluice_common::dead_letter::{DeadLetter, Stage};
+use sluice_common::dead_letter::DeadLetter;
 use sluice_common::observe::Readiness;
 use sluice_common::shutdown::Shutdown;
 
 use crate::checkpoint::{lock, Checkpoint};
 use crate::decode::Decoder;
-use crate::json_line::write_line;
 use crate::loop_clock::LoopClock;
 use crate::metrics::{ConsumerMetrics, PartitionCounters};
+use crate::render::render;
 use crate::startup::GroupJoiner;
 use crate::transform::Transform;
 
@@ -372,20 +372,10 @@ fn handle(
     line.clear();
     let (consumed, written) = counters.of(metrics, message.partition());
     consumed.inc();
-    let mut written_at = None;
-    let outcome = decoder
-        .decode(message.payload())
-        .map_err(|e| (Stage::Decode, e.to_string()))
-        .and_then(|mut record| {
-            written_at = last_updated(&record);
-            transform
-                .apply(&mut record)
-                .and_then(|()| write_line(&record, line))
-                .map_err(|reason| (Stage::Transform, reason))
-        });
+    let outcome = render(decoder, transform, message.payload(), line);
     let mut checkpoint = lock(checkpoint);
     match outcome {
-        Ok(()) => {
+        Ok(written_at) => {
             checkpoint.sink.write(line);
             written.inc();
             metrics.output_bytes.inc_by(line.len() as u64);
@@ -420,22 +410,6 @@ fn handle(
     }
     checkpoint.handled(message.topic(), message.partition(), message.offset());
     Ok(())
-}
-
-/// The record's `last_updated`, for the end-to-end latency.
-fn last_updated(record: &apache_avro::types::Value) -> Option<chrono::DateTime<chrono::Utc>> {
-    let apache_avro::types::Value::Record(fields) = record else {
-        return None;
-    };
-    fields
-        .iter()
-        .find(|(name, _)| name == "last_updated")
-        .and_then(|(_, value)| match value {
-            apache_avro::types::Value::String(text) => chrono::DateTime::parse_from_rfc3339(text)
-                .ok()
-                .map(|at| at.to_utc()),
-            _ => None,
-        })
 }
 
 /// Closes the consumer (dropping it leaves librdkafka to close it) within `patience`. Closing a

@@ -2,16 +2,17 @@
 //! is settled before anything is read (see `journal` and `batch_commit`).
 //!
 //! If the batch's transaction committed, the member's file is cut back to where the batch was
-//! to start and the batch appended and synced: whatever part of it had been appended before the
-//! crash is replaced, not repeated. If it did not, the file is cut back the same way (nothing of
-//! the batch can be in it, since lines are appended only after the commit) and the batch is
-//! dropped: its records are read again from the committed offsets.
+//! to start and the batch's lines, rendered again from its records (see `replay`), appended and
+//! synced: whatever part of it had been appended before the crash is replaced, not repeated.
+//! If it did not, the file is cut back the same way (nothing of the batch can be in it, since
+//! lines are appended only after the commit) and the batch is dropped: its records are read
+//! again from the committed offsets.
 
 use std::fs::OpenOptions;
 use std::io::Write;
 use std::path::Path;
 
-use crate::journal::Journal;
+use crate::journal::{BatchRange, Journal};
 
 /// What became of the batch left behind.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -33,11 +34,13 @@ pub enum Settled {
 }
 
 /// Settles the batch `journal` holds, if any, against `file` (the member's JSON-lines file);
-/// `last_committed` tells which batch of this member committed last.
+/// `last_committed` tells which batch of this member committed last, and `replay` renders the
+/// lines of a committed batch's records again.
 pub fn settle_pending_batch(
     journal: &Journal,
     file: &Path,
     last_committed: impl FnOnce() -> anyhow::Result<Option<String>>,
+    replay: impl FnOnce(&[BatchRange]) -> anyhow::Result<Vec<u8>>,
 ) -> anyhow::Result<Settled> {
     let Some(pending) = journal.read()? else {
         // A batch file cut short was never committed.
@@ -56,14 +59,17 @@ pub fn settle_pending_batch(
         pending.batch,
         journal.path().display()
     );
-    output.set_len(pending.file_len)?;
     let settled = if committed {
-        output.write_all(&pending.lines)?;
+        // Rendered before the file is touched: a failure leaves everything as it was.
+        let lines = replay(&pending.ranges)?;
+        output.set_len(pending.file_len)?;
+        output.write_all(&lines)?;
         Settled::Appended {
             batch: pending.batch,
-            bytes: pending.lines.len(),
+            bytes: lines.len(),
         }
     } else {
+        output.set_len(pending.file_len)?;
         Settled::Dropped {
             batch: pending.batch,
         }
@@ -76,12 +82,26 @@ pub fn settle_pending_batch(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::journal::PendingBatch;
 
-    fn setup(file_text: &str, batch_lines: &[u8]) -> (tempfile::TempDir, Journal) {
+    const BATCH_LINES: &[u8] = b"{\"b\":2}\n{\"c\":3}\n";
+
+    fn setup(file_text: &str) -> (tempfile::TempDir, Journal) {
         let dir = tempfile::tempdir().expect("dir");
         let journal = Journal::new(dir.path(), "consumer-1");
         std::fs::write(dir.path().join("consumer-1.jsonl"), file_text).expect("file");
-        journal.write("run-7", 8, batch_lines).expect("batch file");
+        journal
+            .write(&PendingBatch {
+                batch: "run-7".into(),
+                file_len: 8,
+                ranges: vec![BatchRange {
+                    topic: "t".into(),
+                    partition: 4,
+                    start: 10,
+                    end: 12,
+                }],
+            })
+            .expect("batch file");
         (dir, journal)
     }
 
@@ -89,12 +109,25 @@ mod tests {
         std::fs::read_to_string(dir.path().join("consumer-1.jsonl")).expect("file")
     }
 
+    /// Renders the lines of the one range the tests write, and checks it was asked for that.
+    fn replay(ranges: &[BatchRange]) -> anyhow::Result<Vec<u8>> {
+        anyhow::ensure!(
+            ranges.len() == 1 && (ranges[0].start, ranges[0].end) == (10, 12),
+            "asked to replay {ranges:?}"
+        );
+        Ok(BATCH_LINES.to_vec())
+    }
+
+    fn never(_: &[BatchRange]) -> anyhow::Result<Vec<u8>> {
+        anyhow::bail!("a batch that did not commit is not replayed")
+    }
+
     #[test]
     fn a_committed_batch_half_appended_is_appended_whole_once() {
-        let (dir, journal) = setup("{\"a\":1}\n{\"b\":", b"{\"b\":2}\n{\"c\":3}\n");
+        let (dir, journal) = setup("{\"a\":1}\n{\"b\":");
         let file = dir.path().join("consumer-1.jsonl");
-        let settled =
-            settle_pending_batch(&journal, &file, || Ok(Some("run-7".into()))).expect("settle");
+        let settled = settle_pending_batch(&journal, &file, || Ok(Some("run-7".into())), replay)
+            .expect("settle");
         assert_eq!(
             settled,
             Settled::Appended {
@@ -105,18 +138,18 @@ mod tests {
         assert_eq!(file_text(&dir), "{\"a\":1}\n{\"b\":2}\n{\"c\":3}\n");
         assert_eq!(journal.read().expect("read"), None, "batch file removed");
         // A second start finds nothing left to do.
-        let again =
-            settle_pending_batch(&journal, &file, || Ok(Some("run-7".into()))).expect("settle");
+        let again = settle_pending_batch(&journal, &file, || Ok(Some("run-7".into())), never)
+            .expect("settle");
         assert_eq!(again, Settled::Nothing);
         assert_eq!(file_text(&dir), "{\"a\":1}\n{\"b\":2}\n{\"c\":3}\n");
     }
 
     #[test]
     fn a_batch_whose_transaction_did_not_commit_is_dropped() {
-        let (dir, journal) = setup("{\"a\":1}\n", b"{\"b\":2}\n");
+        let (dir, journal) = setup("{\"a\":1}\n");
         let file = dir.path().join("consumer-1.jsonl");
-        let settled =
-            settle_pending_batch(&journal, &file, || Ok(Some("run-6".into()))).expect("settle");
+        let settled = settle_pending_batch(&journal, &file, || Ok(Some("run-6".into())), never)
+            .expect("settle");
         assert_eq!(
             settled,
             Settled::Dropped {
@@ -128,10 +161,26 @@ mod tests {
     }
 
     #[test]
-    fn a_file_shorter_than_the_batch_says_is_refused() {
-        let (dir, journal) = setup("{\"a", b"{\"b\":2}\n");
+    fn a_replay_that_fails_leaves_the_file_and_the_batch_for_the_next_start() {
+        let (dir, journal) = setup("{\"a\":1}\n{\"b\":");
         let file = dir.path().join("consumer-1.jsonl");
-        let refused = settle_pending_batch(&journal, &file, || Ok(None))
+        let failed = settle_pending_batch(
+            &journal,
+            &file,
+            || Ok(Some("run-7".into())),
+            |_| anyhow::bail!("Kafka is away"),
+        )
+        .expect_err("the replay failed");
+        assert!(failed.to_string().contains("Kafka is away"), "{failed}");
+        assert_eq!(file_text(&dir), "{\"a\":1}\n{\"b\":");
+        assert!(journal.read().expect("read").is_some(), "batch file kept");
+    }
+
+    #[test]
+    fn a_file_shorter_than_the_batch_says_is_refused() {
+        let (dir, journal) = setup("{\"a");
+        let file = dir.path().join("consumer-1.jsonl");
+        let refused = settle_pending_batch(&journal, &file, || Ok(None), never)
             .expect_err("the file lost bytes it had");
         assert!(
             refused.to_string().contains("changed outside sluice"),

@@ -15,7 +15,7 @@ use sluice_common::settings::{GroupProtocol, Settings};
 use sluice_common::shutdown::Shutdown;
 use sluice_registry::{RegistryClient, SchemaFile};
 
-use crate::batch_commit::BatchCommitter;
+use crate::batch_commit::{batch_topic, BatchCommitter};
 use crate::checkpoint::{Checkpoint, ExactlyOnce};
 use crate::dead_letters::DeadLetters;
 use crate::decode::Decoder;
@@ -23,6 +23,7 @@ use crate::journal::Journal;
 use crate::member::{Member, MemberContext};
 use crate::metrics::ConsumerMetrics;
 use crate::recovery::{settle_pending_batch, Settled};
+use crate::replay::replay_lines;
 use crate::sink::JsonlSink;
 use crate::transform::Transform;
 
@@ -35,8 +36,20 @@ pub async fn prepare(settings: &Settings, shutdown: &Shutdown) -> anyhow::Result
     let member = consumer_settings.member.clone();
     let reader = SchemaFile::load(&consumer_settings.reader_schema_file)?;
     let transform = Transform::new(&settings.transform.discounts).map_err(anyhow::Error::msg)?;
+    let kafka = &settings.kafka;
+    let registry = RegistryClient::new(&settings.registry)?;
+    let mut decoder = Decoder::new(
+        registry,
+        tokio::runtime::Handle::current(),
+        reader.schema,
+        &format!("{}-value", kafka.topic),
+    );
     let exactly_once = if consumer_settings.exactly_once {
-        match exactly_once(settings, &member, shutdown).await? {
+        let renderer = Renderer {
+            decoder: &mut decoder,
+            transform: &transform,
+        };
+        match exactly_once(settings, &member, shutdown, renderer).await? {
             Some(state) => Some(state),
             None => return Ok(None),
         }
@@ -50,7 +63,6 @@ pub async fn prepare(settings: &Settings, shutdown: &Shutdown) -> anyhow::Result
                 consumer_settings.output_dir
             )
         })?;
-    let registry = RegistryClient::new(&settings.registry)?;
     let (metrics_registry, mut metrics) = ConsumerMetrics::registry(&member)?;
     let process = ProcessMetrics::register(&metrics_registry, &member)?;
     metrics.errors = Some(process.errors.clone());
@@ -60,7 +72,6 @@ pub async fn prepare(settings: &Settings, shutdown: &Shutdown) -> anyhow::Result
     let bound = observe::serve(&address, metrics_registry, process, readiness.clone()).await?;
     tracing::info!("{member}: metrics on http://{bound}/metrics, health on http://{bound}/health");
 
-    let kafka = &settings.kafka;
     let dead_letters = DeadLetters::new(kafka)?;
     let mut checkpoint =
         Checkpoint::new(sink, dead_letters).timed_by(metrics.commit_seconds.clone());
@@ -80,17 +91,29 @@ pub async fn prepare(settings: &Settings, shutdown: &Shutdown) -> anyhow::Result
     // sooner. Partitions are taken up only at the member's first poll, after this.
     let consumer = joiner.join()?;
     let what = format!("Kafka at {}", kafka.bootstrap_servers);
-    let dead_letter_topic = retry::until_ok(&what, shutdown, || async {
+    let batch_topic = consumer_settings
+        .exactly_once
+        .then(|| batch_topic(&consumer_settings.group_id));
+    let topics = retry::until_ok(&what, shutdown, || async {
         // An unreachable cluster is waited for; a topic that cannot be used is the outcome.
-        match ensure_topic(kafka, &kafka.dlq_topic, kafka.partitions, false).await {
-            Err(TopicError::Kafka { source, .. }) => Err(source),
-            outcome => Ok(outcome),
+        let dead_letters = ensure_topic(kafka, &kafka.dlq_topic, kafka.partitions, false);
+        let batches = async {
+            match &batch_topic {
+                Some(topic) => ensure_compacted_topic(kafka, topic).await,
+                None => Ok(()),
+            }
+        };
+        match tokio::join!(dead_letters, batches) {
+            (Err(TopicError::Kafka { source, .. }), _)
+            | (_, Err(TopicError::Kafka { source, .. })) => Err(source),
+            (Err(refused), _) | (_, Err(refused)) => Ok(Err(refused)),
+            (Ok(()), Ok(())) => Ok(Ok(())),
         }
     });
-    let Some(dead_letter_topic) = dead_letter_topic.await else {
+    let Some(topics) = topics.await else {
         return Ok(None);
     };
-    dead_letter_topic?;
+    topics?;
     tracing::info!(
         "{member}: joined group {} on {}, writing {}",
         consumer_settings.group_id,
@@ -104,13 +127,7 @@ pub async fn prepare(settings: &Settings, shutdown: &Shutdown) -> anyhow::Result
         consumer,
         joiner,
         checkpoint,
-        decoder: Decoder::new(
-            registry,
-            tokio::runtime::Handle::current(),
-            reader.schema,
-            &format!("{}-value", kafka.topic),
-        )
-        .counting_errors_in(registry_errors),
+        decoder: decoder.counting_errors_in(registry_errors),
         transform,
         commit_interval: Duration::from_millis(consumer_settings.commit_interval_ms),
         name: member,
@@ -118,14 +135,24 @@ pub async fn prepare(settings: &Settings, shutdown: &Shutdown) -> anyhow::Result
     }))
 }
 
+/// What renders the lines of a committed batch again at start: the member's own decoder and
+/// transform.
+struct Renderer<'a> {
+    decoder: &'a mut Decoder,
+    transform: &'a Transform,
+}
+
 /// Exactly once: the member's transactional producer, registered with the cluster (which aborts
 /// a transaction an earlier instance of this member left open, and fences that instance), and
-/// the batch a crash left behind settled before anything is read. `None` when shutdown was
-/// requested while waiting for Kafka.
+/// the batch a crash left behind settled before anything is read. The batch topic is ensured
+/// later, beside the dead-letter topic while the group forms: a batch can have committed only
+/// once that topic existed, so before it exists there is no marker to find. `None` when
+/// shutdown was requested while waiting for Kafka.
 async fn exactly_once(
     settings: &Settings,
     member: &str,
     shutdown: &Shutdown,
+    renderer: Renderer<'_>,
 ) -> anyhow::Result<Option<ExactlyOnce>> {
     let kafka = &settings.kafka;
     let folder = Path::new(&settings.consumer.output_dir);
@@ -133,16 +160,6 @@ async fn exactly_once(
         .with_context(|| format!("cannot create the output folder {}", folder.display()))?;
     let committer = BatchCommitter::new(kafka, &settings.consumer.group_id, member)?;
     let what = format!("Kafka at {}", kafka.bootstrap_servers);
-    let batch_topic = retry::until_ok(&what, shutdown, || async {
-        match ensure_compacted_topic(kafka, committer.topic()).await {
-            Err(TopicError::Kafka { source, .. }) => Err(source),
-            outcome => Ok(outcome),
-        }
-    });
-    let Some(batch_topic) = batch_topic.await else {
-        return Ok(None);
-    };
-    batch_topic?;
     let timeout = Duration::from_secs(kafka.request_timeout_secs.max(10));
     let registered = retry::until_ok(&what, shutdown, || async {
         match tokio::task::block_in_place(|| committer.init(timeout)) {
@@ -162,9 +179,12 @@ async fn exactly_once(
     let journal = Journal::new(folder, member);
     let file = folder.join(format!("{member}.jsonl"));
     let settled = tokio::task::block_in_place(|| {
-        settle_pending_batch(&journal, &file, || {
-            committer.last_batch(BATCH_TOPIC_PATIENCE)
-        })
+        settle_pending_batch(
+            &journal,
+            &file,
+            || committer.last_batch(BATCH_TOPIC_PATIENCE),
+            |ranges| replay_lines(kafka, ranges, renderer.decoder, renderer.transform),
+        )
     })
     .with_context(|| {
         format!(
@@ -175,8 +195,8 @@ async fn exactly_once(
     match settled {
         Settled::Nothing => {}
         Settled::Appended { batch, bytes } => tracing::info!(
-            "{member}: batch {batch} was committed before the last stop; its {bytes} bytes of \
-             lines are now in {}",
+            "{member}: batch {batch} was committed before the last stop; its records were read \
+             again and their {bytes} bytes of lines are now in {}",
             file.display()
         ),
         Settled::Dropped { batch } => tracing::info!(

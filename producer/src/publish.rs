@@ -19,7 +19,7 @@ use rdkafka::producer::{BaseRecord, DeliveryResult, Producer, ProducerContext};
 use rdkafka::{ClientConfig, ClientContext};
 use sluice_common::dead_letter::DeadLetter;
 use sluice_common::kafka::client_config;
-use sluice_common::polled_producer::PolledProducer;
+use sluice_common::polled_producer::{self, PolledProducer};
 use sluice_common::settings::{KafkaSettings, ProducerSettings};
 use tokio::sync::Notify;
 
@@ -98,7 +98,7 @@ impl Publisher {
     /// producer with the same id is aborted, and that producer is fenced.
     pub async fn init_transactions(&self, timeout: Duration) -> Result<(), KafkaError> {
         let producer = self.producer.shared();
-        blocking(move || producer.init_transactions(timeout)).await
+        blocking(move || polled_producer::init_transactions(&producer, timeout)).await
     }
 
     /// Opens a transaction: every record queued until its commit or abort belongs to it.
@@ -109,7 +109,7 @@ impl Publisher {
     /// Commits the open transaction, once every record of it is delivered.
     pub async fn commit_transaction(&self, timeout: Duration) -> Result<(), KafkaError> {
         let producer = self.producer.shared();
-        blocking(move || producer.commit_transaction(timeout)).await
+        blocking(move || polled_producer::commit_transaction(&producer, timeout)).await
     }
 
     /// Aborts the open transaction: read-committed consumers never see its records.

@@ -20,11 +20,11 @@ use crate::watermark_topic::{self, WatermarkTopic};
 
 /// Pages a transaction carries at most: a commit waits for every record in flight, so fewer,
 /// larger transactions keep Kafka busy for longer stretches.
-const PAGES_PER_TRANSACTION: usize = 32;
+const PAGES_PER_TRANSACTION: usize = 128;
 
 /// How long a transaction stays open at most while pages keep coming, so a steady stream of
 /// changes becomes visible to consumers at least this often.
-const OPEN_AT_MOST: Duration = Duration::from_millis(500);
+const OPEN_AT_MOST: Duration = Duration::from_secs(2);
 
 /// How long a commit or abort may take before it is given up.
 const END_TIMEOUT: Duration = Duration::from_secs(60);
