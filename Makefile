@@ -69,6 +69,9 @@ integration: check-cargo ## Integration and end-to-end tests against the running
 	# The end-to-end tests run the binaries as processes: build every one of them first.
 	$(CARGO) build --workspace --locked --bins
 	$(CARGO) test --workspace --locked --test '*'
+	# A short seeded run of make chaos, its seed printed: SEED=<seed> replays it.
+	SLUICE_CHAOS_SECONDS=$(CHAOS_SMOKE_SECONDS) SLUICE_TEST_SEED=$(SEED) \
+	  $(CARGO) test --locked -p sluice-e2e --test chaos -- --ignored --nocapture
 
 BENCH_ARGS ?=
 bench: up check-cargo ## Measure throughput, latency and memory against Kafka's own ceilings (BENCHMARKS.md)
@@ -77,6 +80,7 @@ bench: up check-cargo ## Measure throughput, latency and memory against Kafka's 
 
 SEED ?=
 CHAOS_SECONDS ?= 180
+CHAOS_SMOKE_SECONDS ?= 30
 chaos: up check-cargo ## Random faults (kill -9, pauses, server restarts) for CHAOS_SECONDS; SEED=… replays a run
 	$(CARGO) build --workspace --locked --bins
 	SLUICE_CHAOS_SECONDS=$(CHAOS_SECONDS) SLUICE_TEST_SEED=$(SEED) \

@@ -11,6 +11,7 @@ pub mod journal;
 pub mod json_line;
 mod loop_clock;
 pub mod member;
+pub mod member_lock;
 pub mod metrics;
 pub mod price;
 pub mod recovery;

@@ -11,15 +11,15 @@ use rdkafka::message::{BorrowedMessage, Message};
 use rdkafka::ClientContext;
 use sluice_common::dead_letter::DeadLetter;
 use sluice_common::observe::Readiness;
+use sluice_common::settings::OnError;
 use sluice_common::shutdown::Shutdown;
 
 use crate::checkpoint::{lock, Checkpoint};
-use crate::decode::Decoder;
 use crate::loop_clock::LoopClock;
+use crate::member_lock::MemberLock;
 use crate::metrics::{ConsumerMetrics, PartitionCounters};
-use crate::render::render;
+use crate::render::LineRenderer;
 use crate::startup::GroupJoiner;
-use crate::transform::Transform;
 
 const PROGRESS_EVERY: Duration = Duration::from_secs(5);
 /// With nothing new written, a heartbeat line this often instead.
@@ -179,16 +179,18 @@ pub struct Member {
     pub joiner: GroupJoiner,
     /// Shared with the context.
     pub checkpoint: Arc<Mutex<Checkpoint>>,
-    /// Writer-to-reader decoding.
-    pub decoder: Decoder,
-    /// The configured transformation.
-    pub transform: Transform,
+    /// Decoding and the configured transformation.
+    pub renderer: LineRenderer,
+    /// What a record that cannot be written does.
+    pub on_error: OnError,
     /// How often to flush and commit.
     pub commit_interval: Duration,
     /// This member's name, for logs.
     pub name: String,
     /// What the member counts.
     pub metrics: ConsumerMetrics,
+    /// No other process runs as this member over its folder while this one does.
+    pub lock: MemberLock,
 }
 
 impl Member {
@@ -227,16 +229,19 @@ impl Member {
                     }
                 }
                 Some(Ok(message)) => {
-                    handle(
-                        &mut self.decoder,
-                        &self.transform,
+                    let handled = handle(
+                        &mut self.renderer,
+                        self.on_error,
                         &self.checkpoint,
                         &self.name,
                         &self.metrics,
                         &message,
                         &mut scratch,
-                    )?;
+                    );
                     drop(message);
+                    if let Err(error) = handled {
+                        return self.stop_after(error, &shutdown);
+                    }
                     let (buffered, held) = {
                         let checkpoint = lock(&self.checkpoint);
                         (
@@ -274,6 +279,18 @@ impl Member {
         let Member { consumer, name, .. } = self;
         close_within(consumer, &name, CLOSE_PATIENCE);
         Ok(())
+    }
+
+    /// Stops the member with `error`; after a record refused under `on_error = "fail"`, what
+    /// came before it is committed first.
+    fn stop_after(self, error: anyhow::Error, shutdown: &Shutdown) -> anyhow::Result<()> {
+        if error.downcast_ref::<RecordRefused>().is_some() {
+            tracing::error!("{}: {error}", self.name);
+            self.commit(shutdown)?;
+            let Member { consumer, name, .. } = self;
+            close_within(consumer, &name, CLOSE_PATIENCE);
+        }
+        Err(error)
     }
 
     /// The group refused this member's consumer for good (librdkafka's fatal error): drops
@@ -356,8 +373,8 @@ struct Scratch {
 /// Decodes, transforms and writes one record, or dead-letters it with the reason; either way its
 /// offset becomes committable.
 fn handle(
-    decoder: &mut Decoder,
-    transform: &Transform,
+    renderer: &mut LineRenderer,
+    on_error: OnError,
     checkpoint: &Mutex<Checkpoint>,
     name: &str,
     metrics: &ConsumerMetrics,
@@ -372,7 +389,7 @@ fn handle(
     line.clear();
     let (consumed, written) = counters.of(metrics, message.partition());
     consumed.inc();
-    let outcome = render(decoder, transform, message.payload(), line);
+    let outcome = renderer.render(message.payload(), line);
     let mut checkpoint = lock(checkpoint);
     match outcome {
         Ok(written_at) => {
@@ -393,6 +410,14 @@ fn handle(
                 message.partition(),
                 message.offset()
             );
+            if on_error == OnError::Fail {
+                return Err(RecordRefused {
+                    origin,
+                    stage: stage.as_str(),
+                    reason,
+                }
+                .into());
+            }
             tracing::warn!("{name}: record {origin} sent to the dead-letter topic: {reason}");
             metrics
                 .dead_letters
@@ -410,6 +435,21 @@ fn handle(
     }
     checkpoint.handled(message.topic(), message.partition(), message.offset());
     Ok(())
+}
+
+/// A record that cannot be written, under `on_error = "fail"`: the member stops with it.
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "record {origin} cannot be written ({stage}): {reason}; the member stops \
+     (consumer.on_error = \"fail\") with the records before it committed"
+)]
+pub struct RecordRefused {
+    /// Topic, partition and offset.
+    pub origin: String,
+    /// The stage that refused it.
+    pub stage: &'static str,
+    /// Why.
+    pub reason: String,
 }
 
 /// Closes the consumer (dropping it leaves librdkafka to close it) within `patience`. Closing a

@@ -13,23 +13,34 @@ use crate::transform::Transform;
 /// Why a record has no line: the stage that refused it and the reason, for its dead letter.
 pub type Refusal = (Stage, String);
 
-/// Appends the line of the record whose value is `payload` to `line`; returns the row's
-/// `last_updated` when it has one (for the end-to-end latency).
-pub fn render(
-    decoder: &mut Decoder,
-    transform: &Transform,
-    payload: Option<&[u8]>,
-    line: &mut Vec<u8>,
-) -> Result<Option<DateTime<Utc>>, Refusal> {
-    let mut record = decoder
-        .decode(payload)
-        .map_err(|e| (Stage::Decode, e.to_string()))?;
-    let updated = last_updated(&record);
-    transform
-        .apply(&mut record)
-        .and_then(|()| write_line(&record, line))
-        .map_err(|reason| (Stage::Transform, reason))?;
-    Ok(updated)
+/// The member's decoder and transform.
+pub struct LineRenderer {
+    /// Writer-to-reader decoding.
+    pub decoder: Decoder,
+    /// The configured transformation.
+    pub transform: Transform,
+}
+
+impl LineRenderer {
+    /// Appends the line of the record whose value is `payload` to `line`; returns the row's
+    /// `last_updated` when it has one (for the end-to-end latency). On a refusal `line` may
+    /// hold part of a line.
+    pub fn render(
+        &mut self,
+        payload: Option<&[u8]>,
+        line: &mut Vec<u8>,
+    ) -> Result<Option<DateTime<Utc>>, Refusal> {
+        let mut record = self
+            .decoder
+            .decode(payload)
+            .map_err(|e| (Stage::Decode, e.to_string()))?;
+        let updated = last_updated(&record);
+        self.transform
+            .apply(&mut record)
+            .and_then(|()| write_line(&record, line))
+            .map_err(|reason| (Stage::Transform, reason))?;
+        Ok(updated)
+    }
 }
 
 /// The record's `last_updated`.

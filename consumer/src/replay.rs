@@ -14,21 +14,18 @@ use rdkafka::message::Message as _;
 use sluice_common::settings::KafkaSettings;
 use sluice_common::topic_reader::{read_ranges, OffsetRange};
 
-use crate::decode::Decoder;
 use crate::journal::BatchRange;
-use crate::render::render;
-use crate::transform::Transform;
+use crate::render::LineRenderer;
 
 /// How long reading a batch's records again may take, a broker coming up included.
 const PATIENCE: Duration = Duration::from_secs(120);
 
-/// The lines of the records in `ranges`, rendered by `decoder` and `transform`. Blocking: the
-/// decoder waits for the registry as the member's loop does.
+/// The lines of the records in `ranges`, rendered by `renderer`. Blocking: the decoder waits
+/// for the registry as the member's loop does.
 pub fn replay_lines(
     kafka: &KafkaSettings,
     ranges: &[BatchRange],
-    decoder: &mut Decoder,
-    transform: &Transform,
+    renderer: &mut LineRenderer,
 ) -> anyhow::Result<Vec<u8>> {
     let ranges: Vec<OffsetRange> = ranges
         .iter()
@@ -42,7 +39,7 @@ pub fn replay_lines(
     let mut lines = Vec::new();
     read_ranges(kafka, &ranges, PATIENCE, |message| {
         let before = lines.len();
-        if render(decoder, transform, message.payload(), &mut lines).is_err() {
+        if renderer.render(message.payload(), &mut lines).is_err() {
             // Dead-lettered the first time; a refused transform may have left a part.
             lines.truncate(before);
         }

@@ -21,8 +21,10 @@ use crate::dead_letters::DeadLetters;
 use crate::decode::Decoder;
 use crate::journal::Journal;
 use crate::member::{Member, MemberContext};
+use crate::member_lock::MemberLock;
 use crate::metrics::ConsumerMetrics;
 use crate::recovery::{settle_pending_batch, Settled};
+use crate::render::LineRenderer;
 use crate::replay::replay_lines;
 use crate::sink::JsonlSink;
 use crate::transform::Transform;
@@ -34,22 +36,22 @@ const BATCH_TOPIC_PATIENCE: Duration = Duration::from_secs(120);
 pub async fn prepare(settings: &Settings, shutdown: &Shutdown) -> anyhow::Result<Option<Member>> {
     let consumer_settings = &settings.consumer;
     let member = consumer_settings.member.clone();
+    let lock = MemberLock::acquire(Path::new(&consumer_settings.output_dir), &member)?;
     let reader = SchemaFile::load(&consumer_settings.reader_schema_file)?;
     let transform = Transform::new(&settings.transform.discounts).map_err(anyhow::Error::msg)?;
     let kafka = &settings.kafka;
     let registry = RegistryClient::new(&settings.registry)?;
-    let mut decoder = Decoder::new(
-        registry,
-        tokio::runtime::Handle::current(),
-        reader.schema,
-        &format!("{}-value", kafka.topic),
-    );
+    let mut renderer = LineRenderer {
+        decoder: Decoder::new(
+            registry,
+            tokio::runtime::Handle::current(),
+            reader.schema,
+            &format!("{}-value", kafka.topic),
+        ),
+        transform,
+    };
     let exactly_once = if consumer_settings.exactly_once {
-        let renderer = Renderer {
-            decoder: &mut decoder,
-            transform: &transform,
-        };
-        match exactly_once(settings, &member, shutdown, renderer).await? {
+        match exactly_once(settings, &member, shutdown, &mut renderer).await? {
             Some(state) => Some(state),
             None => return Ok(None),
         }
@@ -127,19 +129,16 @@ pub async fn prepare(settings: &Settings, shutdown: &Shutdown) -> anyhow::Result
         consumer,
         joiner,
         checkpoint,
-        decoder: decoder.counting_errors_in(registry_errors),
-        transform,
+        renderer: LineRenderer {
+            decoder: renderer.decoder.counting_errors_in(registry_errors),
+            transform: renderer.transform,
+        },
+        on_error: consumer_settings.on_error,
         commit_interval: Duration::from_millis(consumer_settings.commit_interval_ms),
         name: member,
+        lock,
         metrics,
     }))
-}
-
-/// What renders the lines of a committed batch again at start: the member's own decoder and
-/// transform.
-struct Renderer<'a> {
-    decoder: &'a mut Decoder,
-    transform: &'a Transform,
 }
 
 /// Exactly once: the member's transactional producer, registered with the cluster (which aborts
@@ -152,7 +151,7 @@ async fn exactly_once(
     settings: &Settings,
     member: &str,
     shutdown: &Shutdown,
-    renderer: Renderer<'_>,
+    renderer: &mut LineRenderer,
 ) -> anyhow::Result<Option<ExactlyOnce>> {
     let kafka = &settings.kafka;
     let folder = Path::new(&settings.consumer.output_dir);
@@ -183,7 +182,7 @@ async fn exactly_once(
             &journal,
             &file,
             || committer.last_batch(BATCH_TOPIC_PATIENCE),
-            |ranges| replay_lines(kafka, ranges, renderer.decoder, renderer.transform),
+            |ranges| replay_lines(kafka, ranges, renderer),
         )
     })
     .with_context(|| {

@@ -19,7 +19,7 @@ use std::time::Duration;
 
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use sluice_common::dead_letter::{DeadLetter, Stage};
-use sluice_common::settings::ProducerSettings;
+use sluice_common::settings::{OnError, ProducerSettings};
 use sluice_common::shutdown::Shutdown;
 use sluice_common::watermark::{Watermark, WatermarkStore};
 use sqlx::mysql::MySqlRow;
@@ -176,7 +176,16 @@ impl Pipeline {
                 if let Some(transactions) = &mut self.transactions {
                     transactions.before_page(&self.publisher)?;
                 }
-                let (pending, bytes) = self.queue_page(&page.rows).await;
+                let (pending, bytes) = match self.queue_page(&page.rows).await {
+                    Ok(queued) => queued,
+                    Err(refused) => {
+                        drop(page);
+                        reading.finish().await?;
+                        return self
+                            .stop_at_refusal(refused, &mut in_flight, &mut acknowledged, saver)
+                            .await;
+                    }
+                };
                 row_bytes = Some(bytes / page.rows.len().max(1));
                 in_flight.push_back(InFlight {
                     pending,
@@ -479,19 +488,56 @@ impl Pipeline {
     }
 
     /// Encodes and queues every row of the page; its answers are awaited later. Also returns
-    /// the bytes queued, keys and values.
-    async fn queue_page(&self, rows: &[MySqlRow]) -> (PendingPage, usize) {
+    /// the bytes queued, keys and values. Under `on_error = "fail"`, the first row that cannot
+    /// be published ends the page with its refusal.
+    async fn queue_page(&self, rows: &[MySqlRow]) -> Result<(PendingPage, usize), RowRefused> {
         let mut page = self.publisher.begin_page();
         let (mut key, mut payload) = (String::new(), Vec::new());
         let mut bytes = 0;
         for row in rows {
             payload.clear();
-            if let Err(error) = self.queue_row(&mut page, row, &mut key, &mut payload).await {
-                return (page.queued(Some(error)), bytes);
+            match self.queue_row(&mut page, row, &mut key, &mut payload).await {
+                Ok(()) => {}
+                Err(Unpublished::Kafka(error)) => return Ok((page.queued(Some(error)), bytes)),
+                Err(Unpublished::Refused(refused)) => return Err(refused),
             }
             bytes += key.len() + payload.len();
         }
-        (page.queued(None), bytes)
+        Ok((page.queued(None), bytes))
+    }
+
+    /// Under `on_error = "fail"`, after a row was refused: the pages before its page are
+    /// settled and their watermark kept (at least once), or the open transaction aborted
+    /// (exactly once: its pages are published again at the next start), and the refusal is the
+    /// producer's outcome.
+    async fn stop_at_refusal(
+        &mut self,
+        refused: RowRefused,
+        in_flight: &mut VecDeque<InFlight>,
+        acknowledged: &mut Watermark,
+        saver: Option<WatermarkSaver>,
+    ) -> anyhow::Result<()> {
+        tracing::error!("{refused}");
+        match &mut self.transactions {
+            Some(transactions) => {
+                for page in in_flight.drain(..) {
+                    let _ = page.pending.acknowledged().await;
+                }
+                transactions.abort(&self.publisher).await?;
+            }
+            None => {
+                let mut saver = saver;
+                let _ = self
+                    .settle(in_flight, 0, acknowledged, saver.as_mut())
+                    .await?;
+                if let Some(saver) = saver {
+                    saver.finish().await?;
+                }
+            }
+        }
+        self.publisher.flush(Duration::from_secs(30))?;
+        self.readiness.set(false);
+        Err(refused.into())
     }
 
     /// Queues the row's record, or its dead letter when it cannot be encoded or is larger than
@@ -502,7 +548,7 @@ impl Pipeline {
         row: &MySqlRow,
         key: &mut String,
         payload: &mut Vec<u8>,
-    ) -> Result<(), KafkaError> {
+    ) -> Result<(), Unpublished> {
         key.clear();
         let encoded = match row::key(row, self.query.layout()) {
             Ok(id) => {
@@ -521,11 +567,14 @@ impl Pipeline {
                 Err(KafkaError::MessageProduction(RDKafkaErrorCode::MessageSizeTooLarge)) => {
                     too_large(key.len() + payload.len(), self.record_limit)
                 }
-                sent => return sent,
+                sent => return sent.map_err(Unpublished::Kafka),
             },
             Err(reason) => reason,
         };
         let origin = format!("{} {}={key}", self.table, self.settings.key_column);
+        if self.settings.on_error == OnError::Fail {
+            return Err(Unpublished::Refused(RowRefused { origin, reason }));
+        }
         tracing::warn!(
             "row {origin} cannot be published ({reason}); sent to the dead-letter topic"
         );
@@ -540,8 +589,31 @@ impl Pipeline {
             reason,
             origin,
         };
-        page.dead_letter(key, json.as_bytes(), &letter).await
+        page.dead_letter(key, json.as_bytes(), &letter)
+            .await
+            .map_err(Unpublished::Kafka)
     }
+}
+
+/// Why a row was not queued.
+enum Unpublished {
+    /// Kafka did not take its record (or its dead letter): the page fails and is sent again.
+    Kafka(KafkaError),
+    /// It cannot be published, and `on_error = "fail"`.
+    Refused(RowRefused),
+}
+
+/// A row that cannot be published, under `on_error = "fail"`: the producer stops with it.
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "row {origin} cannot be published: {reason}; the producer stops (producer.on_error = \
+     \"fail\"), its watermark before that row's page"
+)]
+pub struct RowRefused {
+    /// The table and key of the row.
+    pub origin: String,
+    /// Why.
+    pub reason: String,
 }
 
 /// The reason a record over the topic's limit is dead-lettered.

@@ -30,7 +30,7 @@ async fn pages_of_changes_read_each_row_once_across_groups_sharing_a_second() {
     let total: u32 = GROUPS.iter().sum::<u32>() + 300 + 400;
     assert_eq!(
         pages,
-        total.div_ceil(PAGE) as usize + usize::from(total % PAGE == 0),
+        total.div_ceil(PAGE) as usize + usize::from(total.is_multiple_of(PAGE)),
         "full pages while rows remain, then one short page"
     );
 }

@@ -17,5 +17,5 @@ pub use isolated::IsolatedRun;
 pub use load::{load, Layers};
 pub use sections::{
     ConsumerSettings, DiscountSettings, GroupProtocol, KafkaSettings, MetricsSettings,
-    MysqlSettings, ProducerSettings, RegistrySettings, Settings, TransformSettings,
+    MysqlSettings, OnError, ProducerSettings, RegistrySettings, Settings, TransformSettings,
 };

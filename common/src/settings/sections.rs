@@ -173,6 +173,10 @@ pub struct ProducerSettings {
     pub linger_ms: u32,
     /// Compression of record batches: `none`, `gzip`, `snappy`, `lz4` or `zstd`.
     pub compression: String,
+    /// What a row that cannot be published (it cannot be encoded, or is larger than the topic
+    /// takes) does: `dead_letter` sends it to the dead-letter topic with the reason and goes
+    /// on; `fail` stops the producer with the reason, the watermark before that row.
+    pub on_error: OnError,
 }
 
 impl ProducerSettings {
@@ -201,6 +205,7 @@ impl Default for ProducerSettings {
             transactional_id: String::new(),
             linger_ms: 20,
             compression: "lz4".into(),
+            on_error: OnError::default(),
         }
     }
 }
@@ -227,10 +232,46 @@ pub struct ConsumerSettings {
     pub group_protocol: GroupProtocol,
     /// Write a line to the file if and only if its record's offset is committed: each commit
     /// is a Kafka transaction carrying the offsets and a marker of the batch (in the compacted
-    /// topic `<group_id>.batches`), with the batch kept in `<member>.pending` until its lines
-    /// are appended. Off: lines are written before their offsets are committed, and a crash
+    /// topic `<group_id>.batches`), with the batch's offsets kept in `<member>.pending` until
+    /// its lines are appended. Off: lines are written before their offsets are committed, and a crash
     /// may write a few again (at least once).
     pub exactly_once: bool,
+    /// What a record that cannot be written (it cannot be decoded or transformed) does:
+    /// `dead_letter` sends it to the dead-letter topic with the reason and goes on; `fail`
+    /// commits what came before it and stops the member with the reason.
+    pub on_error: OnError,
+}
+
+/// What a record that cannot be processed does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case", try_from = "String")]
+pub enum OnError {
+    /// Goes to the dead-letter topic with its reason; the pipeline goes on.
+    #[default]
+    DeadLetter,
+    /// Stops the process with its reason; nothing after it is processed.
+    Fail,
+}
+
+impl OnError {
+    /// The setting's value.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::DeadLetter => "dead_letter",
+            Self::Fail => "fail",
+        }
+    }
+}
+
+impl TryFrom<String> for OnError {
+    type Error = String;
+
+    fn try_from(name: String) -> Result<Self, String> {
+        [Self::DeadLetter, Self::Fail]
+            .into_iter()
+            .find(|policy| policy.name() == name)
+            .ok_or_else(|| format!("`{name}` is not an error policy: use `dead_letter` or `fail`"))
+    }
 }
 
 /// The Kafka consumer group protocol the members speak.
@@ -276,6 +317,7 @@ impl Default for ConsumerSettings {
             commit_interval_ms: 1000,
             group_protocol: GroupProtocol::default(),
             exactly_once: false,
+            on_error: OnError::default(),
         }
     }
 }
