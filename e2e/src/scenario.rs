@@ -375,6 +375,24 @@ impl Scenario {
         }
     }
 
+    /// Gives product `id` a name of `bytes` bytes (the column widened to `MEDIUMTEXT` first): a
+    /// row whose record is larger than the topic takes.
+    pub async fn give_a_name_of(&self, id: i32, bytes: usize) {
+        let table = &self.names.table;
+        sqlx::query(&format!("ALTER TABLE `{table}` MODIFY name MEDIUMTEXT"))
+            .execute(&self.pool)
+            .await
+            .expect("room for a large name");
+        sqlx::query(&format!(
+            "UPDATE `{table}` SET name = REPEAT('x', ?) WHERE id = ?"
+        ))
+        .bind(bytes as u64)
+        .bind(id)
+        .execute(&self.pool)
+        .await
+        .expect("a large name");
+    }
+
     /// Updates the price and name of each id in `ids`, one transaction per call.
     pub async fn update_products(&self, ids: &[i32], round: i32) {
         let mut transaction = self.pool.begin().await.expect("begin");

@@ -23,18 +23,8 @@ async fn a_row_too_large_stops_the_producer_naming_the_row() {
     let _serial = ONE_PIPELINE.lock().await;
     let mut scenario = Scenario::new("failrow", 6).await;
     scenario.with_setting("producer.on_error=fail");
-    let table = scenario.names.table.clone();
-    sqlx::query(&format!("ALTER TABLE `{table}` MODIFY name MEDIUMTEXT"))
-        .execute(&scenario.pool)
-        .await
-        .expect("room for a large name");
     scenario.insert_products(1..101, None).await;
-    sqlx::query(&format!(
-        "UPDATE `{table}` SET name = REPEAT('x', 2000000) WHERE id = 50"
-    ))
-    .execute(&scenario.pool)
-    .await
-    .expect("a 2 MB name");
+    scenario.give_a_name_of(50, 2_000_000).await;
     scenario.start_producer();
     let code = scenario.wait_for_producer_exit(EXIT_PATIENCE);
     let log = scenario.log("producer.log");

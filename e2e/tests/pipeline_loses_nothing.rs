@@ -148,18 +148,8 @@ async fn a_row_with_a_null_name_goes_to_the_dead_letter_topic() {
 async fn a_row_too_large_for_the_topic_goes_to_the_dead_letter_topic() {
     let _serial = ONE_PIPELINE.lock().await;
     let mut scenario = Scenario::new("oversized", 6).await;
-    let table = scenario.names.table.clone();
-    sqlx::query(&format!("ALTER TABLE `{table}` MODIFY name MEDIUMTEXT"))
-        .execute(&scenario.pool)
-        .await
-        .expect("room for a large name");
     scenario.insert_products(1..101, None).await;
-    sqlx::query(&format!(
-        "UPDATE `{table}` SET name = REPEAT('x', 2000000) WHERE id = 50"
-    ))
-    .execute(&scenario.pool)
-    .await
-    .expect("a 2 MB name");
+    scenario.give_a_name_of(50, 2_000_000).await;
     scenario.start_consumers(1);
     scenario.start_producer();
     scenario.insert_products(101..201, None).await;
