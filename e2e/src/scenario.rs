@@ -129,8 +129,15 @@ impl Scenario {
 
     /// Starts (or restarts) the producer.
     pub fn start_producer(&mut self) {
+        self.start_producer_with(&[]);
+    }
+
+    /// Starts (or restarts) the producer with the environment variables `env` (e.g. a fault
+    /// to inject).
+    pub fn start_producer_with(&mut self, env: &[(&str, &str)]) {
         let child = self
             .command("sluice-producer", "producer.log")
+            .envs(env.iter().copied())
             .spawn()
             .expect("start producer");
         self.producer = Some(child);

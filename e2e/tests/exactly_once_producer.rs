@@ -1,6 +1,7 @@
 //! Exactly-once publishing (`producer.exactly_once`): a producer killed at random points,
-//! several of them inside its first snapshot of a million rows, and a producer fenced by a
-//! second one started with the same transactional id, publish every row version once.
+//! several of them inside its first snapshot of a million rows, a producer fenced by a second
+//! one started with the same transactional id, and a producer whose Kafka client fails for good
+//! in the middle of a snapshot, publish every row version once.
 //! `sluice-verify` judges the files against the table. The consumers are not disturbed here, so
 //! any duplicate line comes from the producer.
 
@@ -8,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
-use sluice_e2e::load::test_seed;
+use sluice_e2e::load::{test_seed, Load};
 use sluice_e2e::scenario::Scenario;
 
 const CATCH_UP: Duration = Duration::from_secs(300);
@@ -140,4 +141,46 @@ async fn a_second_producer_with_the_same_transactional_id_fences_the_first() {
     let codes = scenario.stop_all();
     assert!(codes.iter().all(|c| *c == Some(0)), "{codes:?}");
     scenario.assert_exactly_once(20_000);
+}
+
+/// A fatal Kafka client error in the middle of a snapshot (injected: librdkafka's own cannot be
+/// caused from outside) is healed in the process: a new client registers the transactional id,
+/// the open transaction is aborted, and publishing goes on from the last committed watermark.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_fatal_client_error_is_healed_by_a_new_client_in_the_process() {
+    let _serial = ONE_PIPELINE.lock().await;
+    let mut scenario = Scenario::new("eos_renew", 6).await;
+    scenario.with_setting("producer.exactly_once=true");
+    seed_products(&scenario, 200_000).await;
+    scenario.start_consumers(2);
+    scenario.start_producer_with(&[("SLUICE_FAIL_COMMIT_AT", "2")]);
+    let load = Load::start(&scenario.pool, &scenario.names.table, 200_000, test_seed());
+    let deadline = Instant::now() + CATCH_UP;
+    while !scenario
+        .log("producer.log")
+        .contains("a new Kafka client goes on")
+    {
+        assert!(
+            Instant::now() < deadline,
+            "the injected failure never came:\n{}",
+            sluice_e2e::scenario::tail(&scenario.log("producer.log"), 20)
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    let updates = load.stop().await;
+    scenario.wait_caught_up(CATCH_UP).await;
+    let log = scenario.log("producer.log");
+    assert!(
+        log.contains("injected at commit 2") && log.matches("producing").count() >= 2,
+        "the producer failed once and went on with a new client:\n{}",
+        sluice_e2e::scenario::tail(&log, 20)
+    );
+    let codes = scenario.stop_all();
+    assert!(
+        codes.iter().all(|c| *c == Some(0)),
+        "the producer kept running and every process stopped cleanly: {codes:?}"
+    );
+    assert!(updates >= 1_000, "the load ran: {updates} updates");
+    scenario.assert_exactly_once(200_000);
 }

@@ -2,6 +2,7 @@
 //! to Kafka as Avro records in the Confluent wire format.
 
 pub mod avro_binary;
+pub mod client_failure;
 pub mod encode;
 pub mod failure;
 pub mod loadgen;

@@ -19,7 +19,7 @@ use std::time::Duration;
 
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use sluice_common::dead_letter::{DeadLetter, Stage};
-use sluice_common::settings::{OnError, ProducerSettings};
+use sluice_common::settings::{KafkaSettings, OnError, ProducerSettings};
 use sluice_common::shutdown::Shutdown;
 use sluice_common::watermark::{Watermark, WatermarkStore};
 use sqlx::mysql::MySqlRow;
@@ -36,9 +36,14 @@ use crate::source::read_bound::ReadBound;
 use crate::source::row;
 use crate::transaction::{TransactionError, Transactions};
 use crate::watermark_saver::WatermarkSaver;
+use crate::watermark_topic::WatermarkTopic;
 
 /// How long reading the watermark topic at start may take, a broker coming up included.
 const WATERMARK_TOPIC_PATIENCE: Duration = Duration::from_secs(120);
+
+/// A Kafka client that ran this long before it failed for good counts as healed: the next
+/// renewal waits the shortest pause again.
+const CLIENT_HEALED_AFTER: Duration = Duration::from_secs(120);
 
 /// Pause after a failed query while waiting for the first snapshot's bound.
 const RETRY_PAUSE: Duration = Duration::from_secs(1);
@@ -89,13 +94,63 @@ pub struct Pipeline {
     pub(crate) record_limit: usize,
     /// Ready while the loop runs with its connections up.
     pub(crate) readiness: sluice_common::observe::Readiness,
+    /// Where a new Kafka client connects, after a fatal error.
+    pub(crate) kafka: KafkaSettings,
 }
 
 impl Pipeline {
     /// Runs until shutdown is requested, or with `until_caught_up` until a page comes back short
     /// (every row up to the read bound is published); returns after the pages in flight are
-    /// acknowledged and the watermark saved.
+    /// acknowledged and the watermark saved. Under exactly-once, a Kafka client that fails for
+    /// good (librdkafka's fatal error) is replaced by a new one, which registers the same
+    /// transactional id (aborting the transaction left open) and goes on from the last
+    /// committed watermark; renewals in a row wait longer each time (see `failure`).
     pub async fn run(mut self, shutdown: Shutdown, until_caught_up: bool) -> anyhow::Result<()> {
+        let mut renewals = Backoff::default();
+        loop {
+            let started = std::time::Instant::now();
+            let error = match self.run_client(&shutdown, until_caught_up).await {
+                Err(error) if client_failed(&error) => error,
+                outcome => return outcome,
+            };
+            self.metrics.errors.with_label_values(&["kafka"]).inc();
+            if started.elapsed() >= CLIENT_HEALED_AFTER {
+                renewals.reset();
+            }
+            let pause = renewals.pause();
+            tracing::error!(
+                "{error}; a new Kafka client goes on from the last committed watermark in {}s",
+                pause.as_secs()
+            );
+            if shutdown.sleep(pause).await || !self.renew_client(&shutdown).await? {
+                return Ok(());
+            }
+        }
+    }
+
+    /// Replaces the Kafka client after a fatal error: a new producer with the same
+    /// transactional id, registered (which fences the old one). `false` when shutdown was
+    /// requested meanwhile.
+    async fn renew_client(&mut self, shutdown: &Shutdown) -> anyhow::Result<bool> {
+        let id = self.settings.transactional_id_for(&self.kafka.topic);
+        let publisher = Publisher::new(&self.kafka, &self.settings, Some(&id))?;
+        if crate::startup::init_transactions(&publisher, &self.kafka, &id, shutdown)
+            .await?
+            .is_none()
+        {
+            return Ok(false);
+        }
+        self.publisher = publisher;
+        self.transactions = Some(Transactions::new(WatermarkTopic::new(&self.kafka, &id)));
+        Ok(true)
+    }
+
+    /// [`run`](Self::run) with one Kafka client, from the watermark the last run left.
+    async fn run_client(
+        &mut self,
+        shutdown: &Shutdown,
+        until_caught_up: bool,
+    ) -> anyhow::Result<()> {
         let saved = self.load_watermark().await?;
         let commit_lag = Duration::from_millis(self.settings.commit_lag_ms);
         let mut read_bound = ReadBound::new(&self.pool, commit_lag)
@@ -103,7 +158,7 @@ impl Pipeline {
             .for_fractional_digits(self.timestamp_digits);
         let start = match saved {
             Some(saved) => saved,
-            None => match self.first_position(&mut read_bound, &shutdown).await {
+            None => match self.first_position(&mut read_bound, shutdown).await {
                 Some(start) => start,
                 None => return Ok(()),
             },
@@ -333,7 +388,9 @@ impl Pipeline {
         match transactions.commit(&self.publisher, end).await {
             Ok(()) => {}
             Err(TransactionError::Aborted(error)) => return Ok(Err(error)),
-            Err(fatal @ TransactionError::Fatal(_)) => return Err(fatal.into()),
+            Err(end @ (TransactionError::Fenced(_) | TransactionError::Fatal(_))) => {
+                return Err(end.into())
+            }
         }
         // The commit waited for every record: what is left in flight is answered.
         let settled = self.settle(in_flight, 0, acknowledged, None).await?;
@@ -593,6 +650,14 @@ impl Pipeline {
             .await
             .map_err(Unpublished::Kafka)
     }
+}
+
+/// Whether `error` is a Kafka client failing for good, which a new client heals.
+fn client_failed(error: &anyhow::Error) -> bool {
+    matches!(
+        error.downcast_ref::<TransactionError>(),
+        Some(TransactionError::Fatal(_))
+    )
 }
 
 /// Why a row was not queued.

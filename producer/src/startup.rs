@@ -6,7 +6,7 @@
 
 use anyhow::Context;
 use sluice_common::observe::{self, ProcessMetrics, Readiness};
-use sluice_common::settings::Settings;
+use sluice_common::settings::{KafkaSettings, Settings};
 use sluice_common::shutdown::Shutdown;
 use sluice_common::watermark::WatermarkStore;
 use sluice_common::{kafka, mysql, retry};
@@ -147,7 +147,8 @@ pub async fn prepare(settings: &Settings, shutdown: &Shutdown) -> anyhow::Result
 
     let transactions = match &transactional_id {
         Some(id) => {
-            let Some(()) = init_transactions(&publisher, settings, id, shutdown).await? else {
+            let Some(()) = init_transactions(&publisher, kafka_settings, id, shutdown).await?
+            else {
                 return Ok(None);
             };
             Some(Transactions::new(WatermarkTopic::new(kafka_settings, id)))
@@ -174,6 +175,7 @@ pub async fn prepare(settings: &Settings, shutdown: &Shutdown) -> anyhow::Result
         timestamp_digits: source.timestamp_digits,
         record_limit,
         readiness,
+        kafka: kafka_settings.clone(),
     }))
 }
 
@@ -181,13 +183,13 @@ pub async fn prepare(settings: &Settings, shutdown: &Shutdown) -> anyhow::Result
 /// producer with the same id left open and fences that producer. A cluster that does not answer
 /// in time is waited for; a refusal (e.g. not authorized for the id) stops the producer.
 /// `None` when shutdown was requested meanwhile.
-async fn init_transactions(
+pub(crate) async fn init_transactions(
     publisher: &Publisher,
-    settings: &Settings,
+    kafka: &KafkaSettings,
     transactional_id: &str,
     shutdown: &Shutdown,
 ) -> anyhow::Result<Option<()>> {
-    let timeout = std::time::Duration::from_secs(settings.kafka.request_timeout_secs.max(10));
+    let timeout = std::time::Duration::from_secs(kafka.request_timeout_secs.max(10));
     let what = format!("Kafka's transaction coordinator for transactional.id `{transactional_id}`");
     let outcome = retry::until_ok(&what, shutdown, || async {
         match publisher.init_transactions(timeout).await {
@@ -211,14 +213,14 @@ async fn init_transactions(
     })?;
     tracing::info!(
         "exactly-once: transactional.id `{transactional_id}`, watermark in topic {}",
-        settings.kafka.watermark_topic_name()
+        kafka.watermark_topic_name()
     );
     Ok(Some(()))
 }
 
 /// The largest record (key and value) the topic takes: its `max.message.bytes` less a record
 /// batch's framing, and never above what the Kafka client itself sends.
-async fn record_limit(kafka: &sluice_common::settings::KafkaSettings) -> usize {
+async fn record_limit(kafka: &KafkaSettings) -> usize {
     match kafka::topic_max_message_bytes(kafka, &kafka.topic).await {
         Ok(Some(topic_limit)) => {
             let limit = topic_limit

@@ -8,13 +8,15 @@
 //! up, once it holds `PAGES_PER_TRANSACTION` pages, or once it has been open for
 //! `OPEN_AT_MOST`; after any failure it is aborted and everything from the last committed
 //! watermark is read and sent again. A producer fenced by another with the same
-//! `transactional.id` stops.
+//! `transactional.id` stops; after a fatal client error the pipeline renews its client (see
+//! `pipeline`).
 
 use std::time::{Duration, Instant};
 
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use sluice_common::watermark::Watermark;
 
+use crate::client_failure;
 use crate::publish::Publisher;
 use crate::watermark_topic::{self, WatermarkTopic};
 
@@ -35,8 +37,12 @@ pub enum TransactionError {
     /// The transaction was aborted (or must be): its pages are read and sent again.
     #[error("the transaction was aborted: {0}")]
     Aborted(KafkaError),
-    /// The producer cannot go on: fenced by a newer producer with the same id, or a fatal
-    /// client error. Its last committed watermark stays the truth.
+    /// A newer producer with the same id took over: this one stops. Its last committed
+    /// watermark stays the truth.
+    #[error("{0}")]
+    Fenced(String),
+    /// The Kafka client failed for good (librdkafka's fatal error): the pipeline goes on with a
+    /// new client from the last committed watermark.
     #[error("{0}")]
     Fatal(String),
 }
@@ -106,6 +112,9 @@ impl Transactions {
             self.abort(publisher).await?;
             return Err(TransactionError::Aborted(error));
         }
+        if let Some(reason) = client_failure::injected_at_commit() {
+            return Err(TransactionError::Fatal(reason));
+        }
         loop {
             match publisher.commit_transaction(END_TIMEOUT).await {
                 Ok(()) => {
@@ -144,18 +153,17 @@ impl Transactions {
 
     fn fatal(&self, doing: &str, error: &KafkaError) -> TransactionError {
         let id = &self.topic.key;
-        TransactionError::Fatal(if fenced(error) {
-            format!(
+        if fenced(error) {
+            TransactionError::Fenced(format!(
                 "another producer with transactional.id `{id}` has started and fenced this one \
                  ({doing}: {error}); this producer stops, the other goes on from the last \
                  committed watermark"
-            )
+            ))
         } else {
-            format!(
-                "{doing} failed for transactional.id `{id}`: {error}; the producer stops, and a \
-                 restart goes on from the last committed watermark"
-            )
-        })
+            TransactionError::Fatal(format!(
+                "{doing} failed for good for transactional.id `{id}`: {error}"
+            ))
+        }
     }
 }
 
