@@ -12,11 +12,15 @@ use sluice_common::settings::KafkaSettings;
 
 const TIMEOUT: Duration = Duration::from_secs(10);
 
-/// A consumer that never subscribes: it only asks for offsets (and joins no group).
+/// A consumer that never subscribes: it only asks for offsets (and joins no group). Its end
+/// offsets are the log's own: a read-committed client (librdkafka's default) is answered with
+/// the last stable offset, which trails a transaction's commit until the coordinator has
+/// written its markers, so a topic just written in transactions would seem to hold less.
 fn observer(kafka: &KafkaSettings, group: &str) -> anyhow::Result<BaseConsumer> {
     Ok(client_config(kafka)
         .set("group.id", group)
         .set("enable.auto.commit", "false")
+        .set("isolation.level", "read_uncommitted")
         .create()?)
 }
 
@@ -152,7 +156,8 @@ pub fn average_record_bytes(
 }
 
 /// The key and value of up to `count` records of `topic`, from the beginning of each partition,
-/// read within `patience`.
+/// read within `patience`; records of aborted transactions too (the topics read here are
+/// written without transactions).
 pub fn read_records(
     kafka: &KafkaSettings,
     topic: &str,
