@@ -56,6 +56,16 @@ pub enum CommitError {
     Fatal(String),
 }
 
+impl CommitError {
+    /// The lines of `sink` could not be made durable.
+    fn output(sink: &JsonlSink, source: FlushError) -> Self {
+        Self::Output {
+            path: sink.path().display().to_string(),
+            source,
+        }
+    }
+}
+
 /// How lines and offsets become durable together (see the module documentation).
 pub enum Delivery {
     /// Lines written as they come, synced before their offsets are committed.
@@ -249,10 +259,9 @@ impl Checkpoint {
             .commit_seconds
             .as_ref()
             .map(prometheus::Histogram::start_timer);
-        self.sink.flush().map_err(|source| CommitError::Output {
-            path: self.sink.path().display().to_string(),
-            source,
-        })?;
+        self.sink
+            .flush()
+            .map_err(|source| CommitError::output(&self.sink, source))?;
         self.dead_letters
             .flush()
             .map_err(CommitError::DeadLetters)?;
@@ -295,10 +304,7 @@ impl Checkpoint {
         let Delivery::ExactlyOnce(state) = &mut self.delivery else {
             return Ok(0);
         };
-        let output = |sink: &JsonlSink, source| CommitError::Output {
-            path: sink.path().display().to_string(),
-            source,
-        };
+        let output = CommitError::output;
         // A batch committed before and not yet appended goes first.
         finish_append(&mut self.sink, state).map_err(|e| output(&self.sink, e))?;
         if self.pending.is_empty() {

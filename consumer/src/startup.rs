@@ -154,9 +154,8 @@ async fn exactly_once(
     renderer: &mut LineRenderer,
 ) -> anyhow::Result<Option<ExactlyOnce>> {
     let kafka = &settings.kafka;
+    // The folder exists: the member's lock is taken in it first.
     let folder = Path::new(&settings.consumer.output_dir);
-    std::fs::create_dir_all(folder)
-        .with_context(|| format!("cannot create the output folder {}", folder.display()))?;
     let committer = BatchCommitter::new(kafka, &settings.consumer.group_id, member)?;
     let what = format!("Kafka at {}", kafka.bootstrap_servers);
     let timeout = Duration::from_secs(kafka.request_timeout_secs.max(10));
