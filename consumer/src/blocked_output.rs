@@ -62,6 +62,20 @@ impl Member {
         }
     }
 
+    /// Before the member stops: waits until every committed line is durable in the file (exactly
+    /// once, the last batch is appended on a thread of its own). Should that fail, the batch
+    /// file stays and the next start appends the batch again from Kafka.
+    pub(crate) fn settle(&self) -> anyhow::Result<()> {
+        let settled = lock(&self.checkpoint).settle();
+        settled.map_err(|error| {
+            self.metrics.error("output");
+            anyhow::anyhow!(
+                "{}: {error}; the last committed batch is appended again at the next start",
+                self.name
+            )
+        })
+    }
+
     /// While the file cannot be written (a full disk): reads nothing (every partition paused,
     /// the group still served), keeps the lines gathered, and tries writing again every
     /// `OUTPUT_RETRY`, saying so in the log and in `sluice_consumer_output_blocked`.
@@ -79,7 +93,7 @@ impl Member {
             let checkpoint = lock(&self.checkpoint);
             (
                 checkpoint.sink.path().display().to_string(),
-                checkpoint.sink.buffered(),
+                checkpoint.sink.held(),
             )
         };
         tracing::error!(

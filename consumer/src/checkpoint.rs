@@ -12,8 +12,9 @@
 //!
 //! Exactly once, lines wait in memory until the commit, which writes the batch's offset ranges
 //! to the batch file (`journal`), commits the offsets with the batch's marker in one
-//! transaction (`batch_commit`), and only then appends the lines to the file and removes the
-//! batch file. A batch
+//! transaction (`batch_commit`), and only then appends the lines to the file, on a thread of
+//! their own while the member reads on (`background_append`); once they are synced the batch
+//! file is removed, and the next commit waits for that before it writes its own. A batch
 //! whose transaction is aborted (a rebalance, a zombie fenced) is dropped and its partitions
 //! read again from its first records; a crash anywhere is settled at the next start by the
 //! batch file and the marker.
@@ -81,8 +82,6 @@ pub struct ExactlyOnce {
     /// The first offset of each partition in the batch: where reading goes back to when the
     /// batch is dropped.
     starts: BTreeMap<(String, i32), i64>,
-    /// A batch is committed and its lines not yet durable in the file.
-    appending: bool,
     /// Batches begun by this process.
     batches: u64,
     /// Tells this process's batch ids from those of earlier runs.
@@ -99,7 +98,6 @@ impl ExactlyOnce {
             journal,
             committer,
             starts: BTreeMap::new(),
-            appending: false,
             batches: 0,
             run: format!("{run}-{}", std::process::id()),
         }
@@ -185,17 +183,16 @@ impl Checkpoint {
     /// Exactly once, after a commit failed before partitions are revoked: the batch holds lines
     /// of partitions going away, which must not reach the file since their offsets will not be
     /// committed by this member, so the whole batch is dropped and the partitions staying are
-    /// read again from its first records. A committed batch waiting to be appended is kept (its
-    /// offsets are committed). Nothing to do at least once.
+    /// read again from its first records. A committed batch being appended is kept, with its
+    /// batch file (its offsets are committed). Nothing to do at least once.
     pub fn drop_uncommitted<C: ConsumerContext>(&mut self, consumer: &impl Consumer<C>) {
         let Delivery::ExactlyOnce(state) = &mut self.delivery else {
             return;
         };
-        if state.appending {
-            return;
-        }
         let dropped = self.sink.discard_buffer();
-        let _ = state.journal.remove();
+        if !self.sink.holds_committed() {
+            let _ = state.journal.remove();
+        }
         match rewind(consumer, &state.starts) {
             Ok(rewound) => tracing::warn!(
                 "dropped a batch of {dropped} line(s) before a revocation; reading {rewound} \
@@ -209,29 +206,37 @@ impl Checkpoint {
 
     /// Before the member's consumer is replaced (the group refused it): nothing uncommitted is
     /// kept, since the new consumer reads on from the committed offsets. Lines not yet in the
-    /// file are dropped (exactly once: the batch and its batch file too, unless it committed
-    /// and waits to be appended).
+    /// file are dropped (exactly once: the batch too, and its batch file unless a committed
+    /// batch is still being appended).
     pub fn start_over(&mut self) -> u64 {
-        let mut dropped = 0;
-        match &mut self.delivery {
-            Delivery::ExactlyOnce(state) if state.appending => {}
-            Delivery::ExactlyOnce(state) => {
-                dropped = self.sink.discard_buffer();
+        let dropped = self.sink.discard_buffer();
+        if let Delivery::ExactlyOnce(state) = &mut self.delivery {
+            if !self.sink.holds_committed() {
                 let _ = state.journal.remove();
-                state.starts.clear();
             }
-            Delivery::AtLeastOnce => dropped = self.sink.discard_buffer(),
+            state.starts.clear();
         }
         self.pending.clear();
         dropped
     }
 
     /// Hands the lines gathered to the file, at least once; exactly once they wait for the
-    /// commit, and this only finishes appending a committed batch.
+    /// commit, and this only looks whether a committed batch's append is done (trying again
+    /// one that failed).
     pub fn write_through(&mut self) -> Result<(), FlushError> {
         match &mut self.delivery {
             Delivery::AtLeastOnce => self.sink.write_through().map_err(FlushError::Write),
-            Delivery::ExactlyOnce(state) => finish_append(&mut self.sink, state),
+            Delivery::ExactlyOnce(state) => settle_append(&mut self.sink, state, false),
+        }
+    }
+
+    /// Exactly once, before the member stops: waits until the committed batch being appended
+    /// is durable. Nothing to do at least once (every commit syncs the file).
+    pub fn settle(&mut self) -> Result<(), CommitError> {
+        match &mut self.delivery {
+            Delivery::AtLeastOnce => Ok(()),
+            Delivery::ExactlyOnce(state) => settle_append(&mut self.sink, state, true)
+                .map_err(|e| CommitError::output(&self.sink, e)),
         }
     }
 
@@ -305,8 +310,8 @@ impl Checkpoint {
             return Ok(0);
         };
         let output = CommitError::output;
-        // A batch committed before and not yet appended goes first.
-        finish_append(&mut self.sink, state).map_err(|e| output(&self.sink, e))?;
+        // The batch committed before must be durable before the batch file is written again.
+        settle_append(&mut self.sink, state, true).map_err(|e| output(&self.sink, e))?;
         if self.pending.is_empty() {
             return Ok(0);
         }
@@ -353,8 +358,10 @@ impl Checkpoint {
         let committed = self.pending.len();
         self.pending.clear();
         state.starts.clear();
-        state.appending = true;
-        finish_append(&mut self.sink, state).map_err(|e| output(&self.sink, e))?;
+        if crash_point::reached(CrashPoint::MidAppend) {
+            self.sink.write_half_then_abort();
+        }
+        self.sink.append_committed();
         Ok(committed)
     }
 }
@@ -392,21 +399,15 @@ fn pending_offsets(
     Ok(offsets)
 }
 
-/// Appends a committed batch's lines, syncs them and removes its batch file; nothing to do when
-/// no committed batch waits. A failed write keeps the lines for the next try.
-fn finish_append(sink: &mut JsonlSink, state: &mut ExactlyOnce) -> Result<(), FlushError> {
-    if !state.appending {
-        return Ok(());
-    }
-    if crash_point::reached(CrashPoint::MidAppend) {
-        sink.write_half_then_abort();
-    }
-    sink.flush()?;
-    state.appending = false;
-    // A batch file left behind only makes the next start append the batch at the same place
-    // again.
-    if let Err(error) = state.journal.remove() {
-        tracing::warn!("{}: {error}", state.journal.path().display());
+/// Settles the committed batch outside the file (waiting for its append, or only looking
+/// whether it is done) and, once it is durable, removes its batch file.
+fn settle_append(sink: &mut JsonlSink, state: &ExactlyOnce, wait: bool) -> Result<(), FlushError> {
+    if sink.settle_committed(wait)? {
+        // A batch file left behind only makes the next start write the same batch at the same
+        // place again.
+        if let Err(error) = state.journal.remove() {
+            tracing::warn!("{}: {error}", state.journal.path().display());
+        }
     }
     Ok(())
 }

@@ -1,6 +1,7 @@
 //! The consumer side of sluice: a group member that decodes each record by its writer schema,
 //! transforms it and appends it as a JSON line to its own file.
 
+mod background_append;
 pub mod batch_commit;
 mod blocked_output;
 pub mod checkpoint;

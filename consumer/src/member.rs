@@ -274,6 +274,7 @@ impl Member {
             }
         }
         self.commit(&shutdown)?;
+        self.settle()?;
         self.log_progress(last_progress.elapsed(), lines_at_progress);
         tracing::info!("{}: stopped; offsets committed", self.name);
         let Member { consumer, name, .. } = self;
@@ -287,6 +288,7 @@ impl Member {
         if error.downcast_ref::<RecordRefused>().is_some() {
             tracing::error!("{}: {error}", self.name);
             self.commit(shutdown)?;
+            self.settle()?;
             let Member { consumer, name, .. } = self;
             close_within(consumer, &name, CLOSE_PATIENCE);
         }

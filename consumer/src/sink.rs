@@ -8,6 +8,9 @@
 use std::fs::{File, OpenOptions};
 use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use crate::background_append::CommittedLines;
 
 /// How much of the file's end is read at a time when looking for its last newline.
 const TAIL_CHUNK: u64 = 64 * 1024;
@@ -15,9 +18,15 @@ const TAIL_CHUNK: u64 = 64 * 1024;
 /// An append-only JSON-lines file, synced before offsets are committed.
 pub struct JsonlSink {
     path: PathBuf,
-    file: File,
+    /// Shared with the thread appending a committed batch (exactly once), which alone writes
+    /// while it runs.
+    file: Arc<File>,
     /// Lines not yet handed to the file.
     buffer: Vec<u8>,
+    /// Exactly once: the committed batch being appended, if any.
+    committed: CommittedLines,
+    /// The buffer of the last batch appended, emptied, to gather the next one in.
+    spare: Vec<u8>,
     /// How many lines `buffer` holds.
     buffered_lines: u64,
     /// Bytes of whole lines in the file.
@@ -52,8 +61,10 @@ impl JsonlSink {
         }
         Ok(Self {
             path,
-            file,
+            file: Arc::new(file),
             buffer: Vec::with_capacity(1 << 20),
+            committed: CommittedLines::Settled,
+            spare: Vec::new(),
             buffered_lines: 0,
             file_len: whole,
             durable_len: whole,
@@ -108,7 +119,7 @@ impl JsonlSink {
         if self.buffer.is_empty() {
             return Ok(());
         }
-        match self.file.write_all(&self.buffer) {
+        match self.file.as_ref().write_all(&self.buffer) {
             Ok(()) => {
                 self.file_len += self.buffer.len() as u64;
                 self.buffer.clear();
@@ -131,7 +142,7 @@ impl JsonlSink {
     /// likely ending mid-line, and dies as `kill -9` would leave it.
     pub fn write_half_then_abort(&mut self) -> ! {
         let half = self.buffer.len() / 2;
-        let _ = self.file.write_all(&self.buffer[..half]);
+        let _ = self.file.as_ref().write_all(&self.buffer[..half]);
         std::process::abort()
     }
 
@@ -150,6 +161,41 @@ impl JsonlSink {
         Ok(())
     }
 
+    /// Exactly once, once the lines gathered are committed: appends and syncs them on a thread
+    /// of their own (see `background_append`), and gathers the next batch in a fresh buffer.
+    /// The next [`settle_committed`](Self::settle_committed) says when they are durable.
+    pub fn append_committed(&mut self) {
+        let lines = std::mem::replace(&mut self.buffer, std::mem::take(&mut self.spare));
+        self.buffered_lines = 0;
+        self.committed = CommittedLines::start(&self.file, lines, self.durable_len);
+    }
+
+    /// Whether a committed batch is not yet durable in the file.
+    pub fn holds_committed(&self) -> bool {
+        self.committed.outstanding()
+    }
+
+    /// Bytes of lines held in memory: those gathered and a committed batch's not yet durable.
+    pub fn held(&self) -> u64 {
+        self.buffer.len() as u64 + self.committed.len()
+    }
+
+    /// Exactly once: settles the committed batch outside the file, waiting for its append
+    /// (`wait`) or only looking whether it is done; an append that failed is tried again.
+    /// `Ok(true)` when a batch has just become durable. On failure the file holds whole, synced
+    /// lines only and the batch's lines are kept for the next call.
+    pub fn settle_committed(&mut self, wait: bool) -> Result<bool, FlushError> {
+        let settled = self
+            .committed
+            .settle(&self.file, self.durable_len, wait, &mut self.spare)?;
+        let Some(len) = settled else {
+            return Ok(false);
+        };
+        self.file_len += len;
+        self.durable_len = self.file_len;
+        Ok(true)
+    }
+
     /// Lines written since start.
     pub fn lines(&self) -> u64 {
         self.lines
@@ -158,6 +204,16 @@ impl JsonlSink {
     /// Bytes written since start.
     pub fn bytes(&self) -> u64 {
         self.bytes
+    }
+}
+
+impl Drop for JsonlSink {
+    /// A committed batch still being appended is waited for, so the process does not end in
+    /// the middle of its write (were it to, the next start would append it again).
+    fn drop(&mut self) {
+        if self.holds_committed() {
+            let _ = self.settle_committed(true);
+        }
     }
 }
 

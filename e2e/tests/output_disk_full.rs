@@ -1,6 +1,7 @@
 //! The output folder fills up: the member stops reading, leaves no line cut short, says so in
 //! its log and metrics, and once space returns writes on by itself, without a restart; the files
-//! then hold every row once (judged by `sluice-verify`).
+//! then hold every row once (judged by `sluice-verify`). Both at least once and exactly once,
+//! where a committed batch's append fails on its own thread.
 //!
 //! The folder is a 4 MiB tmpfs mounted by the test (the tests run as root here), grown to 64 MiB
 //! by a remount once the member is seen waiting.
@@ -54,9 +55,22 @@ fn mount(args: &[&str], at: &Path) {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_full_output_disk_blocks_the_member_until_space_returns_and_loses_nothing() {
-    let mut scenario = Scenario::new("diskfull", 6).await;
+    fill_the_disk_then_free_it("diskfull", false).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn exactly_once_a_full_output_disk_blocks_the_member_until_space_returns() {
+    fill_the_disk_then_free_it("eos_diskfull", true).await;
+}
+
+async fn fill_the_disk_then_free_it(tag: &str, exactly_once: bool) {
+    let mut scenario = Scenario::new(tag, 6).await;
     let disk = SmallDisk::mount(&scenario.dir.path().join("small-disk"), SMALL_DISK);
     scenario.with_setting(&format!("consumer.output_dir={}", disk.0.display()));
+    if exactly_once {
+        scenario.with_setting("producer.exactly_once=true");
+        scenario.with_setting("consumer.exactly_once=true");
+    }
     scenario.insert_products(1..PRODUCTS + 1, None).await;
     scenario.start_consumers(1);
     scenario.start_producer();
@@ -74,8 +88,15 @@ async fn a_full_output_disk_blocks_the_member_until_space_returns_and_loses_noth
     tokio::time::sleep(Duration::from_secs(3)).await;
     let file = disk.0.join("consumer-1.jsonl");
     let text = std::fs::read(&file).expect("the member's file");
+    // At least once, lines reach the file in writes of about 1 MiB until it is full; exactly
+    // once, in whole committed batches (up to 8 MiB), of which none may fit.
+    let filled = if exactly_once {
+        text.is_empty() || text.ends_with(b"\n")
+    } else {
+        text.len() > 2_000_000 && text.ends_with(b"\n")
+    };
     assert!(
-        text.len() > 2_000_000 && text.ends_with(b"\n"),
+        filled,
         "{} bytes, ending {:?}",
         text.len(),
         String::from_utf8_lossy(&text[text.len().saturating_sub(40)..])
