@@ -26,6 +26,7 @@ use rdkafka::consumer::{CommitMode, Consumer, ConsumerContext};
 use rdkafka::{Offset, TopicPartitionList};
 
 use crate::batch_commit::{BatchCommitError, BatchCommitter};
+use crate::change_times::ChangeTimes;
 use crate::crash_point::{self, CrashPoint};
 use crate::dead_letters::DeadLetters;
 use crate::journal::{BatchRange, Journal, PendingBatch};
@@ -82,6 +83,8 @@ pub struct ExactlyOnce {
     /// The first offset of each partition in the batch: where reading goes back to when the
     /// batch is dropped.
     starts: BTreeMap<(String, i32), i64>,
+    /// When the rows of the lines held were changed, timed once their lines are durable.
+    change_times: ChangeTimes,
     /// Batches begun by this process.
     batches: u64,
     /// Tells this process's batch ids from those of earlier runs.
@@ -98,6 +101,7 @@ impl ExactlyOnce {
             journal,
             committer,
             starts: BTreeMap::new(),
+            change_times: ChangeTimes::default(),
             batches: 0,
             run: format!("{run}-{}", std::process::id()),
         }
@@ -112,6 +116,8 @@ pub struct Checkpoint {
     pub dead_letters: DeadLetters,
     pending: BTreeMap<(String, i32), i64>,
     commit_seconds: Option<prometheus::Histogram>,
+    /// Where the end-to-end latency of lines held until their commit is observed.
+    end_to_end_seconds: Option<prometheus::Histogram>,
     delivery: Delivery,
     /// Why the member cannot go on, found where it could not be returned (a rebalance
     /// callback); the next commit returns it.
@@ -126,6 +132,7 @@ impl Checkpoint {
             dead_letters,
             pending: BTreeMap::new(),
             commit_seconds: None,
+            end_to_end_seconds: None,
             delivery: Delivery::AtLeastOnce,
             broken: None,
         }
@@ -146,6 +153,26 @@ impl Checkpoint {
     pub fn timed_by(mut self, histogram: prometheus::Histogram) -> Self {
         self.commit_seconds = Some(histogram);
         self
+    }
+
+    /// Times the lines held until their commit (exactly once) into `histogram`, once they are
+    /// durable.
+    pub fn latency_into(mut self, histogram: prometheus::Histogram) -> Self {
+        self.end_to_end_seconds = Some(histogram);
+        self
+    }
+
+    /// A line was just added for a row changed at `changed_at`. Exactly once the change time is
+    /// kept until the line is durable, and `true` returned; at least once the line is on its way
+    /// to the file now, and the caller times it (`false`).
+    pub fn hold_change_time(&mut self, changed_at: chrono::DateTime<chrono::Utc>) -> bool {
+        match &mut self.delivery {
+            Delivery::ExactlyOnce(state) => {
+                state.change_times.gathered(changed_at);
+                true
+            }
+            Delivery::AtLeastOnce => false,
+        }
     }
 
     /// Notes that the record at `offset` is handled (written or dead-lettered).
@@ -190,6 +217,7 @@ impl Checkpoint {
             return;
         };
         let dropped = self.sink.discard_buffer();
+        state.change_times.dropped();
         if !self.sink.holds_committed() {
             let _ = state.journal.remove();
         }
@@ -215,6 +243,7 @@ impl Checkpoint {
                 let _ = state.journal.remove();
             }
             state.starts.clear();
+            state.change_times.dropped();
         }
         self.pending.clear();
         dropped
@@ -226,7 +255,12 @@ impl Checkpoint {
     pub fn write_through(&mut self) -> Result<(), FlushError> {
         match &mut self.delivery {
             Delivery::AtLeastOnce => self.sink.write_through().map_err(FlushError::Write),
-            Delivery::ExactlyOnce(state) => settle_append(&mut self.sink, state, false),
+            Delivery::ExactlyOnce(state) => settle_append(
+                &mut self.sink,
+                state,
+                false,
+                self.end_to_end_seconds.as_ref(),
+            ),
         }
     }
 
@@ -235,8 +269,13 @@ impl Checkpoint {
     pub fn settle(&mut self) -> Result<(), CommitError> {
         match &mut self.delivery {
             Delivery::AtLeastOnce => Ok(()),
-            Delivery::ExactlyOnce(state) => settle_append(&mut self.sink, state, true)
-                .map_err(|e| CommitError::output(&self.sink, e)),
+            Delivery::ExactlyOnce(state) => settle_append(
+                &mut self.sink,
+                state,
+                true,
+                self.end_to_end_seconds.as_ref(),
+            )
+            .map_err(|e| CommitError::output(&self.sink, e)),
         }
     }
 
@@ -311,7 +350,13 @@ impl Checkpoint {
         };
         let output = CommitError::output;
         // The batch committed before must be durable before the batch file is written again.
-        settle_append(&mut self.sink, state, true).map_err(|e| output(&self.sink, e))?;
+        settle_append(
+            &mut self.sink,
+            state,
+            true,
+            self.end_to_end_seconds.as_ref(),
+        )
+        .map_err(|e| output(&self.sink, e))?;
         if self.pending.is_empty() {
             return Ok(0);
         }
@@ -344,6 +389,7 @@ impl Checkpoint {
             Err(BatchCommitError::Fatal(reason)) => return Err(CommitError::Fatal(reason)),
             Err(BatchCommitError::Aborted(reason)) => {
                 let dropped = self.sink.discard_buffer();
+                state.change_times.dropped();
                 let _ = state.journal.remove();
                 let rewound = rewind(consumer, &state.starts).map_err(CommitError::Fatal)?;
                 self.pending.clear();
@@ -362,6 +408,7 @@ impl Checkpoint {
             self.sink.write_half_then_abort();
         }
         self.sink.append_committed();
+        state.change_times.committed();
         Ok(committed)
     }
 }
@@ -401,8 +448,16 @@ fn pending_offsets(
 
 /// Settles the committed batch outside the file (waiting for its append, or only looking
 /// whether it is done) and, once it is durable, removes its batch file.
-fn settle_append(sink: &mut JsonlSink, state: &ExactlyOnce, wait: bool) -> Result<(), FlushError> {
+fn settle_append(
+    sink: &mut JsonlSink,
+    state: &mut ExactlyOnce,
+    wait: bool,
+    end_to_end_seconds: Option<&prometheus::Histogram>,
+) -> Result<(), FlushError> {
     if sink.settle_committed(wait)? {
+        state
+            .change_times
+            .durable(chrono::Utc::now(), end_to_end_seconds);
         // A batch file left behind only makes the next start write the same batch at the same
         // place again.
         if let Err(error) = state.journal.remove() {

@@ -398,7 +398,10 @@ fn handle(
             checkpoint.sink.write(line);
             written.inc();
             metrics.output_bytes.inc_by(line.len() as u64);
-            if let Some(updated) = written_at {
+            // Exactly once, a line is timed when it is durable, after its commit.
+            let timed_later =
+                written_at.is_some_and(|updated| checkpoint.hold_change_time(updated));
+            if let Some(updated) = written_at.filter(|_| !timed_later) {
                 let latency = clock.wall() - updated;
                 metrics
                     .end_to_end_seconds

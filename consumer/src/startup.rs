@@ -75,8 +75,9 @@ pub async fn prepare(settings: &Settings, shutdown: &Shutdown) -> anyhow::Result
     tracing::info!("{member}: metrics on http://{bound}/metrics, health on http://{bound}/health");
 
     let dead_letters = DeadLetters::new(kafka)?;
-    let mut checkpoint =
-        Checkpoint::new(sink, dead_letters).timed_by(metrics.commit_seconds.clone());
+    let mut checkpoint = Checkpoint::new(sink, dead_letters)
+        .timed_by(metrics.commit_seconds.clone())
+        .latency_into(metrics.end_to_end_seconds.clone());
     if let Some(state) = exactly_once {
         checkpoint = checkpoint.exactly_once(state);
     }
