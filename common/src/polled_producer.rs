@@ -63,15 +63,22 @@ impl<C: ProducerContext + 'static> PolledProducer<C> {
 }
 
 /// Registers `producer`'s transactional id once a broker connection is up (see the module
-/// documentation). Blocking.
+/// documentation). Blocking. A cluster that cannot be reached yet ends in librdkafka's
+/// retriable timeout, for the caller to wait and try again.
 pub fn init_transactions<C: ProducerContext + 'static>(
     producer: &BaseProducer<C>,
     timeout: Duration,
 ) -> Result<(), KafkaError> {
     let deadline = Instant::now() + timeout;
-    producer.client().fetch_metadata(None, timeout)?;
-    producer.init_transactions(deadline.saturating_duration_since(Instant::now()))
+    // Only a head start: when no broker answers, init_transactions says so as a retriable
+    // error (a failed metadata request would read as a refusal).
+    let _connected = producer.client().fetch_metadata(None, timeout);
+    let left = deadline.saturating_duration_since(Instant::now());
+    producer.init_transactions(left.max(MIN_INIT_WAIT))
 }
+
+/// The least time `init_transactions` is given after its connection attempt.
+const MIN_INIT_WAIT: Duration = Duration::from_secs(1);
 
 /// Commits `producer`'s open transaction once the polling thread has served the delivery
 /// report of every record in it (or `timeout` has passed, when librdkafka's own flush takes

@@ -310,9 +310,7 @@ impl Checkpoint {
             .flush()
             .map_err(CommitError::DeadLetters)?;
         let offsets = pending_offsets(&self.pending)?;
-        consumer
-            .commit(&offsets, CommitMode::Sync)
-            .map_err(|e| CommitError::Kafka(e.to_string()))?;
+        commit_offsets(consumer, &offsets)?;
         let committed = self.pending.len();
         self.pending.clear();
         Ok(committed)
@@ -411,6 +409,45 @@ impl Checkpoint {
         state.change_times.committed();
         Ok(committed)
     }
+}
+
+/// How often, and how far apart, a commit the group coordinator cannot take yet is tried
+/// (it is loading its offsets, or moving, as just after a broker's restart).
+const COMMIT_TRIES: u32 = 20;
+const COMMIT_RETRY_PAUSE: std::time::Duration = std::time::Duration::from_millis(500);
+
+/// Commits `offsets` (at least once), trying again for a while when the group coordinator is
+/// not ready yet.
+fn commit_offsets<C: ConsumerContext>(
+    consumer: &impl Consumer<C>,
+    offsets: &TopicPartitionList,
+) -> Result<(), CommitError> {
+    let mut tries = 1;
+    loop {
+        match consumer.commit(offsets, CommitMode::Sync) {
+            Ok(()) => return Ok(()),
+            Err(error) if tries < COMMIT_TRIES && coordinator_not_ready(&error) => {
+                tracing::warn!("committing offsets: {error}; trying again");
+                tries += 1;
+                std::thread::sleep(COMMIT_RETRY_PAUSE);
+            }
+            Err(error) => return Err(CommitError::Kafka(error.to_string())),
+        }
+    }
+}
+
+/// Whether a commit failed only because the group coordinator is not ready yet.
+fn coordinator_not_ready(error: &rdkafka::error::KafkaError) -> bool {
+    use rdkafka::types::RDKafkaErrorCode as Code;
+    matches!(
+        error.rdkafka_error_code(),
+        Some(
+            Code::CoordinatorLoadInProgress
+                | Code::CoordinatorNotAvailable
+                | Code::NotCoordinator
+                | Code::RequestTimedOut
+        )
+    )
 }
 
 /// The batch's records of each partition: from its first offset in the batch up to the offset

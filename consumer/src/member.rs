@@ -15,6 +15,7 @@ use sluice_common::settings::OnError;
 use sluice_common::shutdown::Shutdown;
 
 use crate::checkpoint::{lock, Checkpoint};
+use crate::fetch_watch::{self, FetchWatch};
 use crate::loop_clock::LoopClock;
 use crate::member_lock::MemberLock;
 use crate::metrics::{ConsumerMetrics, PartitionCounters};
@@ -31,6 +32,9 @@ pub(crate) const POLL_TIMEOUT: Duration = Duration::from_millis(200);
 const CAUGHT_UP_COMMIT_GAP: Duration = Duration::from_millis(100);
 /// How long a member refused by its group waits before it joins again.
 const REJOIN_PAUSE: Duration = Duration::from_secs(2);
+/// How often the member looks whether records wait that it does not receive (see
+/// `fetch_watch`).
+const FETCH_WATCH_EVERY: Duration = Duration::from_secs(5);
 /// How long closing the consumer may take once everything is committed.
 const CLOSE_PATIENCE: Duration = Duration::from_secs(10);
 /// Lines gathered before they are handed to the file while records keep coming.
@@ -204,6 +208,11 @@ impl Member {
             counters: PartitionCounters::default(),
             clock: LoopClock::new(),
         };
+        let mut watch = FetchWatch::new(Instant::now(), fetch_watch::stall_after());
+        let mut last_look = Instant::now();
+        let mut freeze_after = fetch_watch::freeze_after();
+        // Records received since the last look at the clock, and in all.
+        let (mut received, mut received_in_all) = (0u64, 0u64);
         while !shutdown.requested() {
             // Lines are buffered while records keep coming; once none is waiting they are
             // handed to the file before blocking, so a line appears as soon as its record is read.
@@ -229,6 +238,7 @@ impl Member {
                     }
                 }
                 Some(Ok(message)) => {
+                    received += 1;
                     let handled = handle(
                         &mut self.renderer,
                         self.on_error,
@@ -258,6 +268,22 @@ impl Member {
                 }
             }
             let now = scratch.clock.monotonic();
+            if received > 0 {
+                watch.record(now);
+                received_in_all += received;
+                if freeze_after.is_some_and(|n| received_in_all >= n) {
+                    freeze_after = None;
+                    self.freeze_fetching();
+                }
+                received = 0;
+            }
+            if now.saturating_duration_since(last_look) >= FETCH_WATCH_EVERY {
+                last_look = now;
+                if watch.due(now, self.reading()) {
+                    self.check_fetching(&shutdown)?;
+                    watch.checked(Instant::now());
+                }
+            }
             if now.saturating_duration_since(last_commit) >= self.commit_interval {
                 self.commit(&shutdown)?;
                 last_commit = now;
@@ -335,6 +361,108 @@ impl Member {
         Ok(())
     }
 
+    /// The member received nothing for the stall time: renews its consumer if records wait on
+    /// its partitions (see `fetch_watch`). A check that cannot be made is logged and left for
+    /// the next one.
+    fn check_fetching(&mut self, shutdown: &Shutdown) -> anyhow::Result<()> {
+        let waiting = self
+            .joiner
+            .probe()
+            .and_then(|probe| fetch_watch::waiting_records(&self.consumer, &probe));
+        match waiting {
+            Ok(0) => Ok(()),
+            Ok(waiting) => self.renew_consumer(shutdown, waiting),
+            Err(error) => {
+                tracing::warn!(
+                    "{}: received nothing for {}s and cannot read its partitions' ends: {error}",
+                    self.name,
+                    fetch_watch::stall_after().as_secs()
+                );
+                Ok(())
+            }
+        }
+    }
+
+    /// Records wait on the member's partitions and none came for the stall time: commits what
+    /// was read, closes the consumer (leaving the group, so its static membership is free) and
+    /// joins again with a new one, which reads on from the committed offsets with fresh
+    /// metadata.
+    fn renew_consumer(&mut self, shutdown: &Shutdown, waiting: i64) -> anyhow::Result<()> {
+        self.metrics.error("kafka");
+        tracing::error!(
+            "{}: {waiting} record(s) wait on its partitions and none came for {}s; renewing its \
+             Kafka consumer (librdkafka can lose a partition's leader for good after a broker \
+             restart)",
+            self.name,
+            fetch_watch::stall_after().as_secs()
+        );
+        self.commit(shutdown)?;
+        let dropped = lock(&self.checkpoint).start_over();
+        let fresh = self.joiner.create()?;
+        self.consumer
+            .context()
+            .retired
+            .store(true, Ordering::Release);
+        let stuck = std::mem::replace(&mut self.consumer, fresh);
+        close_within(stuck, &self.name, CLOSE_PATIENCE);
+        self.joiner.subscribe(&self.consumer)?;
+        tracing::info!(
+            "{}: a new Kafka consumer joins the group ({dropped} uncommitted line(s) dropped, \
+             read again)",
+            self.name
+        );
+        Ok(())
+    }
+
+    /// Whether the member means to read: partitions assigned and the output writable.
+    fn reading(&self) -> bool {
+        !self
+            .consumer
+            .context()
+            .output_blocked
+            .load(Ordering::Acquire)
+            && self.consumer.assignment().is_ok_and(|a| a.count() > 0)
+    }
+
+    /// Records waiting on the partitions the member owns, as librdkafka's statistics last said
+    /// (the gauge keeps the last value of partitions that went to other members).
+    fn lag(&self) -> i64 {
+        let owned: Vec<String> = self
+            .consumer
+            .assignment()
+            .map(|a| {
+                a.elements()
+                    .iter()
+                    .map(|e| e.partition().to_string())
+                    .collect()
+            })
+            .unwrap_or_default();
+        self.metrics
+            .lag_records
+            .collect()
+            .iter()
+            .flat_map(|family| family.get_metric())
+            .filter(|metric| {
+                metric
+                    .get_label()
+                    .iter()
+                    .any(|l| l.name() == "partition" && owned.iter().any(|p| p == l.value()))
+            })
+            .map(|metric| metric.get_gauge().get_value() as i64)
+            .sum()
+    }
+
+    /// For tests (`SLUICE_FREEZE_FETCH_AFTER`): stops fetching, as a stuck client does.
+    fn freeze_fetching(&self) {
+        tracing::warn!(
+            "{}: fetching frozen for a test (SLUICE_FREEZE_FETCH_AFTER)",
+            self.name
+        );
+        if let Ok(assignment) = self.consumer.assignment() {
+            let _ = self.consumer.pause(&assignment);
+        }
+    }
+
     fn log_progress(&self, elapsed: Duration, lines_before: u64) -> u64 {
         let checkpoint = lock(&self.checkpoint);
         let lines = checkpoint.sink.lines();
@@ -344,14 +472,7 @@ impl Member {
             .assignment()
             .map(|a| describe(&a))
             .unwrap_or_default();
-        let lag: i64 = self
-            .metrics
-            .lag_records
-            .collect()
-            .iter()
-            .flat_map(|family| family.get_metric())
-            .map(|metric| metric.get_gauge().get_value() as i64)
-            .sum();
+        let lag = self.lag();
         tracing::info!(
             "{}: lines written {lines} ({rate:.0}/s), lag {lag}, dead letters {}, partitions {partitions}, file {}",
             self.name,

@@ -223,6 +223,25 @@ pub struct GroupJoiner {
 impl GroupJoiner {
     /// A new consumer of the member's group, subscribed to the topic.
     pub fn join(&self) -> anyhow::Result<BaseConsumer<MemberContext>> {
+        let consumer = self.create()?;
+        self.subscribe(&consumer)?;
+        Ok(consumer)
+    }
+
+    /// Subscribes `consumer` (made by [`create`](Self::create)) to the topic: it joins the group.
+    pub fn subscribe(&self, consumer: &BaseConsumer<MemberContext>) -> anyhow::Result<()> {
+        consumer.subscribe(&[&self.settings.kafka.topic])?;
+        Ok(())
+    }
+
+    /// A plain client of the cluster (no group), with metadata of its own: to check what the
+    /// member's consumer sees.
+    pub fn probe(&self) -> anyhow::Result<BaseConsumer> {
+        Ok(client_config(&self.settings.kafka).create()?)
+    }
+
+    /// A new consumer of the member's group, not yet subscribed.
+    pub fn create(&self) -> anyhow::Result<BaseConsumer<MemberContext>> {
         let kafka = &self.settings.kafka;
         let consumer_settings = &self.settings.consumer;
         let member = &consumer_settings.member;
@@ -262,7 +281,6 @@ impl GroupJoiner {
                 self.metrics.clone(),
                 self.readiness.clone(),
             ))?;
-        consumer.subscribe(&[&kafka.topic])?;
         Ok(consumer)
     }
 }

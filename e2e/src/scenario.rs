@@ -148,6 +148,17 @@ impl Scenario {
         self.start_group("", count, &[]);
     }
 
+    /// Starts the next consumer (`consumer-N`, one after those started) with the environment
+    /// variables `env` (e.g. a fault to inject).
+    pub fn start_consumer_with(&mut self, env: &[(&str, &str)]) {
+        let member = self.consumers.len() + 1;
+        let mut command = self.command("sluice-consumer", &format!("consumer-{member}.log"));
+        command.envs(env.iter().copied());
+        command.arg("--member").arg(member.to_string());
+        self.consumers
+            .push(command.spawn().expect("start consumer"));
+    }
+
     /// Starts `count` consumers with extra settings (e.g. another group, reader schema and
     /// output folder); their logs are `<label>consumer-N.log`.
     pub fn start_group(&mut self, label: &str, count: u32, settings: &[String]) {

@@ -1,7 +1,9 @@
 //! Exactly-once writing (`consumer.exactly_once`, with `producer.exactly_once`): members killed
 //! at random while records flow, members stopped exactly inside each window of the commit
 //! protocol (crash points), and a member paused past its session timeout while its partitions
-//! move; every row version is in the files once, and no line is torn. `sluice-verify` judges.
+//! move; a member whose consumer stops fetching (as a librdkafka client that lost a partition's
+//! leader for good does) and renews it; every row version is in the files once, and no line is
+//! torn. `sluice-verify` judges.
 
 use std::time::Duration;
 
@@ -135,4 +137,27 @@ async fn a_member_paused_past_its_session_timeout_writes_nothing_twice() {
     assert!(codes.iter().all(|c| *c == Some(0)), "{codes:?}");
     assert!(updates >= 20_000, "the load ran: {updates} updates");
     scenario.assert_exactly_once(PRODUCTS as u64 + 20_000);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_member_that_stops_receiving_renews_its_consumer_and_writes_each_row_version_once() {
+    let _serial = ONE_PIPELINE.lock().await;
+    let mut scenario = exactly_once_scenario("eos_fetch_stall").await;
+    // After 10 000 records its consumer fetches nothing more; records wait on its partitions.
+    scenario.start_consumer_with(&[
+        ("SLUICE_FREEZE_FETCH_AFTER", "10000"),
+        ("SLUICE_FETCH_STALL_SECONDS", "5"),
+    ]);
+    scenario.start_producer();
+    scenario.wait_caught_up(CATCH_UP).await;
+    let log = scenario.log("consumer-1.log");
+    assert!(log.contains("fetching frozen for a test"), "{log}");
+    assert!(log.contains("renewing its Kafka consumer"), "{log}");
+    assert!(
+        log.contains("a new Kafka consumer joins the group"),
+        "{log}"
+    );
+    let codes = scenario.stop_all();
+    assert!(codes.iter().all(|c| *c == Some(0)), "{codes:?}");
+    scenario.assert_exactly_once(PRODUCTS as u64);
 }

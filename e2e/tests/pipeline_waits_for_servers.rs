@@ -68,3 +68,24 @@ async fn an_unreachable_kafka_at_start_is_waited_for() {
     scenario.wait_caught_up(CATCH_UP).await;
     scenario.stop_all();
 }
+
+/// Records that reach no partition leader within `message.timeout.ms` (here 3 s, Kafka being
+/// down) make the producer go on with a new Kafka client, as it must when librdkafka keeps a
+/// partition without its leader; once Kafka is back every row arrives.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_producer_whose_records_time_out_goes_on_with_a_new_client() {
+    let _serial = STACK.lock().await;
+    let _restore = RestoreStack;
+    let mut scenario = Scenario::new("msgtimeout", 6).await;
+    scenario.insert_products(1..1001, None).await;
+    scenario.start_consumers(1);
+    scenario.start_producer_with(&[("SLUICE_MESSAGE_TIMEOUT_MS", "3000")]);
+    scenario.wait_caught_up(CATCH_UP).await;
+    stack_ok(&["stop", "kafka"]);
+    scenario.update_products(&[1, 2, 3], 1).await;
+    wait_for_log(&scenario, "producer.log", "a new Kafka client goes on").await;
+    stack_ok(&["start", "kafka"]);
+    scenario.wait_caught_up(CATCH_UP).await;
+    let codes = scenario.stop_all();
+    assert!(codes.iter().all(|c| *c == Some(0)), "{codes:?}");
+}

@@ -3,7 +3,11 @@
 //! A failure that waiting cannot heal (the cluster refuses this client the topic or the
 //! transactional id, or refuses the producer's settings) stops the producer with the reason,
 //! rather than retrying forever. Any other is tried again after a pause that doubles from 1 s
-//! up to 30 s, and is back to 1 s once a page goes through.
+//! up to 30 s, and is back to 1 s once a page goes through. A record that found no partition
+//! leader for all of `message.timeout.ms` is tried again with a new Kafka client: librdkafka
+//! can keep a partition it was told has no leader (leader -1, as during a single broker's
+//! restart) without one for good, whatever the cluster answers later (librdkafka issue 5430),
+//! and only a client with a fresh metadata cache reaches its leader again.
 
 use std::time::Duration;
 
@@ -63,6 +67,17 @@ pub fn permanent(error: &KafkaError) -> Option<&'static str> {
     Some(reason)
 }
 
+/// Whether `error` calls for a new Kafka client: a record not delivered within
+/// `message.timeout.ms`, which is what a client stuck without a partition's leader reports.
+pub fn needs_new_client(error: &KafkaError) -> bool {
+    error.rdkafka_error_code() == Some(RDKafkaErrorCode::MessageTimedOut)
+}
+
+/// A publishing failure after which the producer goes on with a new Kafka client.
+#[derive(Debug, thiserror::Error)]
+#[error("no record reached its partition's leader within message.timeout.ms ({0})")]
+pub struct StaleClient(pub KafkaError);
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -84,5 +99,15 @@ mod tests {
         assert_eq!(permanent(&timed_out), None);
         let down = KafkaError::MessageProduction(RDKafkaErrorCode::AllBrokersDown);
         assert_eq!(permanent(&down), None);
+    }
+
+    #[test]
+    fn only_a_delivery_timeout_calls_for_a_new_client() {
+        let timed_out = KafkaError::MessageProduction(RDKafkaErrorCode::MessageTimedOut);
+        assert!(needs_new_client(&timed_out));
+        let down = KafkaError::MessageProduction(RDKafkaErrorCode::AllBrokersDown);
+        assert!(!needs_new_client(&down));
+        let refused = KafkaError::MessageProduction(RDKafkaErrorCode::TopicAuthorizationFailed);
+        assert!(!needs_new_client(&refused));
     }
 }

@@ -26,7 +26,7 @@ use sqlx::mysql::MySqlRow;
 use sqlx::MySqlPool;
 
 use crate::encode::RecordEncoder;
-use crate::failure::{permanent, Backoff};
+use crate::failure::{needs_new_client, permanent, Backoff, StaleClient};
 use crate::metrics::ProducerMetrics;
 use crate::page_reader::{PageReader, ReadAhead, PAGE_BYTES};
 use crate::progress::Progress;
@@ -101,10 +101,11 @@ pub struct Pipeline {
 impl Pipeline {
     /// Runs until shutdown is requested, or with `until_caught_up` until a page comes back short
     /// (every row up to the read bound is published); returns after the pages in flight are
-    /// acknowledged and the watermark saved. Under exactly-once, a Kafka client that fails for
-    /// good (librdkafka's fatal error) is replaced by a new one, which registers the same
-    /// transactional id (aborting the transaction left open) and goes on from the last
-    /// committed watermark; renewals in a row wait longer each time (see `failure`).
+    /// acknowledged and the watermark saved. A Kafka client that fails for good (librdkafka's
+    /// fatal error, under exactly-once) or delivers nothing for `message.timeout.ms` (stuck
+    /// without a partition leader, see `failure`) is replaced by a new one, which goes on from
+    /// the last watermark (under exactly-once, it first registers the same transactional id,
+    /// aborting the transaction left open); renewals in a row wait longer each time.
     pub async fn run(mut self, shutdown: Shutdown, until_caught_up: bool) -> anyhow::Result<()> {
         let mut renewals = Backoff::default();
         loop {
@@ -119,7 +120,7 @@ impl Pipeline {
             }
             let pause = renewals.pause();
             tracing::error!(
-                "{error}; a new Kafka client goes on from the last committed watermark in {}s",
+                "{error}; a new Kafka client goes on from the last watermark in {}s",
                 pause.as_secs()
             );
             if shutdown.sleep(pause).await || !self.renew_client(&shutdown).await? {
@@ -128,10 +129,14 @@ impl Pipeline {
         }
     }
 
-    /// Replaces the Kafka client after a fatal error: a new producer with the same
-    /// transactional id, registered (which fences the old one). `false` when shutdown was
-    /// requested meanwhile.
+    /// Replaces the Kafka client: at least once, a new producer; exactly once, a new producer
+    /// with the same transactional id, registered (which fences the old one). `false` when
+    /// shutdown was requested meanwhile.
     async fn renew_client(&mut self, shutdown: &Shutdown) -> anyhow::Result<bool> {
+        if self.transactions.is_none() {
+            self.publisher = Publisher::new(&self.kafka, &self.settings, None)?;
+            return Ok(true);
+        }
         let id = self.settings.transactional_id_for(&self.kafka.topic);
         let publisher = Publisher::new(&self.kafka, &self.settings, Some(&id))?;
         if crate::startup::init_transactions(&publisher, &self.kafka, &id, shutdown)
@@ -485,6 +490,10 @@ impl Pipeline {
                 self.publisher.topic()
             );
         }
+        if needs_new_client(error) {
+            self.metrics.produce_errors.inc();
+            return Err(StaleClient(error.clone()).into());
+        }
         self.metrics.produce_errors.inc();
         self.metrics.errors.with_label_values(&["kafka"]).inc();
         tracing::warn!(
@@ -652,12 +661,13 @@ impl Pipeline {
     }
 }
 
-/// Whether `error` is a Kafka client failing for good, which a new client heals.
+/// Whether `error` is a Kafka client failing for good, or stuck, which a new client heals.
 fn client_failed(error: &anyhow::Error) -> bool {
-    matches!(
-        error.downcast_ref::<TransactionError>(),
-        Some(TransactionError::Fatal(_))
-    )
+    error.downcast_ref::<StaleClient>().is_some()
+        || matches!(
+            error.downcast_ref::<TransactionError>(),
+            Some(TransactionError::Fatal(_))
+        )
 }
 
 /// Why a row was not queued.

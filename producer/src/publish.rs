@@ -55,9 +55,19 @@ pub fn publisher_config(kafka: &KafkaSettings, settings: &ProducerSettings) -> C
         .set("batch.num.messages", "10000")
         .set("message.max.bytes", CLIENT_MAX_MESSAGE_BYTES.to_string())
         .set("queue.buffering.max.messages", "200000")
-        // A page that cannot be delivered in time is sent again as a whole; nothing is lost.
-        .set("message.timeout.ms", "120000");
+        // A page that cannot be delivered in time is sent again as a whole, by a new client;
+        // nothing is lost.
+        .set("message.timeout.ms", message_timeout_ms());
     config
+}
+
+/// `message.timeout.ms`: 120 s, or `SLUICE_MESSAGE_TIMEOUT_MS` for tests that let records time
+/// out on purpose.
+fn message_timeout_ms() -> String {
+    std::env::var("SLUICE_MESSAGE_TIMEOUT_MS")
+        .ok()
+        .filter(|ms| ms.parse::<u32>().is_ok())
+        .unwrap_or_else(|| "120000".to_owned())
 }
 
 /// How long a transaction may stay open before the broker aborts it: longer than a page may
