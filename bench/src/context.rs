@@ -9,6 +9,8 @@ use anyhow::Context as _;
 use sluice_common::settings::{load, IsolatedRun, Layers, Settings};
 use sqlx::MySqlPool;
 
+use crate::delivery::Delivery;
+
 /// The benchmark's shared state.
 pub struct Bench {
     /// Repository root: `sluice.toml`, `stack/`.
@@ -56,7 +58,8 @@ impl Bench {
         })
     }
 
-    /// A sluice binary with the shipped configuration and `sets` as `--set` overrides.
+    /// A sluice binary with the shipped configuration, at least once (see
+    /// [`crate::delivery`]), and `sets` as `--set` overrides after that.
     pub fn sluice(&self, binary: &str, sets: &[String]) -> anyhow::Result<Command> {
         let path = self.bin_dir.join(binary);
         anyhow::ensure!(
@@ -70,7 +73,7 @@ impl Bench {
             .env_remove("SLUICE_CONFIG")
             .arg("--config")
             .arg(self.root.join("sluice.toml"));
-        for set in sets {
+        for set in Delivery::AtLeastOnce.sets().iter().chain(sets) {
             command.arg("--set").arg(set);
         }
         Ok(command)

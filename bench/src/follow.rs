@@ -13,6 +13,7 @@ use std::net::TcpListener;
 use std::time::{Duration, Instant};
 
 use crate::context::Bench;
+use crate::delivery::Delivery;
 use crate::load::{self, Applied};
 use crate::report::Results;
 use crate::running::Running;
@@ -164,7 +165,7 @@ async fn one_run(
         .filter(|s| !s.starts_with("metrics.producer_port"))
         .collect();
     sets.push(format!("metrics.producer_port={metrics_port}"));
-    let mut pipeline = Running::start(bench, names, &sets, cli.members)?;
+    let mut pipeline = Running::start(bench, names, &sets, cli.members, Delivery::AtLeastOnce)?;
     pipeline.caught_up(bench, Some(PRODUCTS)).await?;
     let lag_url = format!("http://127.0.0.1:{metrics_port}/metrics");
 

@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 use chrono::Utc;
 
 use crate::context::Bench;
+use crate::delivery::Delivery;
 use crate::load;
 use crate::per_change::{self, PerChange};
 use crate::prometheus_query::latency_quantile_ms;
@@ -52,6 +53,8 @@ pub struct LatencyRun {
     pub commit_lag_ms: u64,
     /// Which run of its setting (names its topic, group and folder).
     pub run: u32,
+    /// At least once or exactly once (a line then appears once its batch is committed).
+    pub delivery: Delivery,
 }
 
 /// Runs the pipeline over `table` (seeded with [`PRODUCTS`] rows) under `load`; reads the
@@ -74,8 +77,14 @@ pub async fn measure(
     let names = bench.run_names(
         table,
         &format!(
-            "latency-{}-lag{}-{}",
-            load.rate, load.commit_lag_ms, load.run
+            "latency-{}-lag{}-{}{}",
+            load.rate,
+            load.commit_lag_ms,
+            match load.delivery {
+                Delivery::AtLeastOnce => "",
+                Delivery::ExactlyOnce => "eos-",
+            },
+            load.run
         ),
     );
     std::fs::create_dir_all(&names.dir)?;
@@ -94,7 +103,7 @@ pub async fn measure(
     ));
     sets.push(format!("producer.commit_lag_ms={}", load.commit_lag_ms));
 
-    let mut pipeline = Running::start(bench, &names, &sets, load.members)?;
+    let mut pipeline = Running::start(bench, &names, &sets, load.members, load.delivery)?;
     pipeline.caught_up(bench, Some(PRODUCTS)).await?;
     if prometheus.is_some() {
         tokio::time::sleep(SCRAPE_WAIT).await;

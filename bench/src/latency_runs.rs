@@ -1,5 +1,7 @@
 //! The latency phase: the pipeline under `make simulate`'s load, at the configured commit lag
-//! and at none, at `--rate` and at `--high-rate`, each `--runs` times. Every run starts a
+//! and at none, at `--rate` and at `--high-rate`, at least once, and at `--rate` and the
+//! configured lag exactly once (a line appears once its batch is committed), each `--runs`
+//! times. Every run starts a
 //! pipeline of its own (topic, group, watermark); the consumers' Prometheus histogram is checked
 //! against the measured figures in the first run of each setting only, since reading it back
 //! needs a scrape interval of quiet before and after.
@@ -9,6 +11,7 @@ use std::time::Duration;
 use sluice_producer::source::read_bound::ReadBound;
 
 use crate::context::Bench;
+use crate::delivery::Delivery;
 use crate::latency::{self, Latency};
 use crate::report::Results;
 use crate::samples::Samples;
@@ -20,13 +23,15 @@ pub async fn run(bench: &Bench, cli: &Cli, results: &mut Results) -> anyhow::Res
     dataset::recreate(&bench.pool, LATENCY_TABLE).await?;
     dataset::load(&bench.pool, LATENCY_TABLE, 1, latency::PRODUCTS).await?;
     let configured = bench.settings.producer.commit_lag_ms;
+    let (once, exactly) = (Delivery::AtLeastOnce, Delivery::ExactlyOnce);
     let settings = [
-        (cli.rate, configured, "latency"),
-        (cli.rate, 0, "latency.lag0"),
-        (cli.high_rate, configured, "latency_high"),
-        (cli.high_rate, 0, "latency_high.lag0"),
+        (cli.rate, configured, once, "latency"),
+        (cli.rate, 0, once, "latency.lag0"),
+        (cli.high_rate, configured, once, "latency_high"),
+        (cli.high_rate, 0, once, "latency_high.lag0"),
+        (cli.rate, configured, exactly, "latency.exactly_once"),
     ];
-    for (rate, lag, prefix) in settings {
+    for (rate, lag, delivery, prefix) in settings {
         let mut samples = Samples::default();
         // The lag the producer applies: none where it sees open transactions to the microsecond.
         let applied = ReadBound::new(&bench.pool, Duration::from_millis(lag))
@@ -35,14 +40,18 @@ pub async fn run(bench: &Bench, cli: &Cli, results: &mut Results) -> anyhow::Res
             .as_millis() as f64;
         let setting = Setting {
             prefix,
-            about: format!("{rate}/s, commit_lag_ms {lag}"),
+            about: match delivery {
+                Delivery::AtLeastOnce => format!("{rate}/s, commit_lag_ms {lag}"),
+                Delivery::ExactlyOnce => format!("{rate}/s, commit_lag_ms {lag}, exactly once"),
+            },
             applied_lag_ms: applied,
             poll_ms: bench.settings.producer.poll_interval_ms as f64,
         };
         for run in 1..=cli.runs {
             tracing::info!(
-                "latency: {rate} updates/s for {} s, commit_lag_ms {lag}, run {run} of {}",
+                "latency: {rate} updates/s for {} s, commit_lag_ms {lag}, {}, run {run} of {}",
                 cli.latency_seconds,
+                delivery.label(),
                 cli.runs
             );
             let load = latency::LatencyRun {
@@ -51,6 +60,7 @@ pub async fn run(bench: &Bench, cli: &Cli, results: &mut Results) -> anyhow::Res
                 members: cli.members,
                 commit_lag_ms: lag,
                 run,
+                delivery,
             };
             let prometheus = (run == 1).then_some(cli.prometheus.as_str());
             let seen = latency::measure(bench, LATENCY_TABLE, load, prometheus).await?;

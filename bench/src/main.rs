@@ -6,6 +6,7 @@ mod bulk_update;
 mod context;
 mod dataset;
 mod debezium;
+mod delivery;
 mod describe;
 mod exactly_once;
 mod follow;

@@ -5,6 +5,7 @@
 use std::time::{Duration, Instant};
 
 use crate::context::Bench;
+use crate::delivery::Delivery;
 use crate::offsets::{self, CommitWatch};
 use crate::process::Measured;
 use sluice_common::settings::IsolatedRun;
@@ -15,18 +16,23 @@ const STOP_PATIENCE: Duration = Duration::from_secs(30);
 /// A running producer and group.
 pub struct Running {
     names: IsolatedRun,
+    delivery: Delivery,
     processes: Vec<Measured>,
 }
 
 impl Running {
-    /// Starts the producer and `members` consumers of `names` with the `--set` overrides `sets`.
+    /// Starts the producer and `members` consumers of `names` with the `--set` overrides `sets`,
+    /// delivering as `delivery` says.
     pub fn start(
         bench: &Bench,
         names: &IsolatedRun,
         sets: &[String],
         members: u32,
+        delivery: Delivery,
     ) -> anyhow::Result<Self> {
         std::fs::create_dir_all(&names.dir)?;
+        let sets: Vec<String> = sets.iter().cloned().chain(delivery.sets()).collect();
+        let sets = sets.as_slice();
         let mut processes = vec![Measured::spawn(
             "sluice-producer",
             bench.sluice("sluice-producer", sets)?,
@@ -43,6 +49,7 @@ impl Running {
         }
         Ok(Self {
             names: names.clone(),
+            delivery,
             processes,
         })
     }
@@ -53,7 +60,9 @@ impl Running {
     }
 
     /// Waits until the topic holds at least `at_least` records (when given) and the group has
-    /// committed all of them.
+    /// committed all of them. Exactly once the topic's offsets count the transactions' commit
+    /// markers too, so `at_least` is reached by offsets, and the group has committed all once
+    /// each partition's commit reaches its last marker (no transaction is open).
     pub async fn caught_up(&mut self, bench: &Bench, at_least: Option<i64>) -> anyhow::Result<()> {
         let kafka = &bench.settings.kafka;
         let deadline = Instant::now() + CATCH_UP_PATIENCE;
@@ -84,7 +93,11 @@ impl Running {
                 )?);
             }
             if let Some(watch) = &watch {
-                if watch.committed()? >= records {
+                let all = match self.delivery {
+                    Delivery::AtLeastOnce => watch.committed()? >= records,
+                    Delivery::ExactlyOnce => watch.covers_transactional_topic()?,
+                };
+                if all {
                     return Ok(());
                 }
             }

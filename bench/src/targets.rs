@@ -47,7 +47,7 @@ pub fn check(results: &mut Results) {
             SHARE_OF_CEILING,
         );
     }
-    for run in ["latency", "latency.lag0"] {
+    for run in ["latency", "latency.lag0", "latency.exactly_once"] {
         if let Some(limit) = results.get(&format!("{run}.target_p99_ms")) {
             results.target(
                 &format!("{}_p99", run.replace('.', "_")),

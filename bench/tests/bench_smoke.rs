@@ -178,6 +178,7 @@ fn a_small_run_reports_every_figure() {
         "large_bulk_update",
         "rss_wide_producer",
         "latency_p99",
+        "latency_exactly_once_p99",
         "rss_producer",
     ] {
         assert!(
@@ -190,6 +191,7 @@ fn a_small_run_reports_every_figure() {
         "latency.lag0",
         "latency_high",
         "latency_high.lag0",
+        "latency.exactly_once",
     ] {
         let (p50, p99, max) = (
             figure(&format!("{run}.p50_ms")),

@@ -8,14 +8,24 @@
 //! a member that has lost its partitions (a zombie back from a long pause) cannot commit: the
 //! broker refuses, and the batch is dropped. The producer's `transactional.id` is
 //! `sluice-consumer-<group>-<member>`: a member started again fences its former self.
+//!
+//! A producer that cannot finish its transactions is replaced. librdkafka can keep a partition
+//! it was told has no leader (as while a single broker restarts) without one for good (its
+//! issue 5430); the marker then never reaches the broker and every commit would wait for it
+//! without end. So a commit whose outcome is still unknown after `COMMIT_PATIENCE` is aborted
+//! (the batch is dropped and read again), and the next commit first registers the same
+//! transactional id on a new producer, which fences the old one; so does a run of
+//! `ABORTS_BEFORE_RENEWAL` aborted batches in a row.
 
-use std::time::Duration;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
 
 use rdkafka::consumer::ConsumerGroupMetadata;
 use rdkafka::error::KafkaError;
 use rdkafka::message::Message as _;
 use rdkafka::producer::{BaseRecord, DefaultProducerContext, Producer};
-use rdkafka::TopicPartitionList;
+use rdkafka::{ClientConfig, TopicPartitionList};
 use sluice_common::kafka::client_config;
 use sluice_common::polled_producer::{self, PolledProducer};
 use sluice_common::settings::KafkaSettings;
@@ -23,6 +33,12 @@ use sluice_common::topic_reader::read_to_end;
 
 /// How long one step of a transaction may take before it is given up.
 const STEP_TIMEOUT: Duration = Duration::from_secs(30);
+/// How long a commit whose outcome is not known yet (a timeout) is asked again before the
+/// transaction is aborted and the producer replaced.
+const COMMIT_PATIENCE: Duration = Duration::from_secs(60);
+/// Batches aborted in a row (a lost partition aborts one, and the next commits) after which
+/// the producer is replaced.
+const ABORTS_BEFORE_RENEWAL: u32 = 3;
 
 /// Why a batch was not committed.
 #[derive(Debug, thiserror::Error)]
@@ -39,6 +55,12 @@ pub enum BatchCommitError {
 /// The member's transactional producer and where its markers go.
 pub struct BatchCommitter {
     producer: PolledProducer<DefaultProducerContext>,
+    /// What a new producer is made of.
+    config: ClientConfig,
+    /// Batches aborted since the last commit; replace the producer before the next one when
+    /// `renew` is set.
+    aborts_in_a_row: u32,
+    renew: bool,
     settings: KafkaSettings,
     topic: String,
     member: String,
@@ -56,6 +78,9 @@ impl BatchCommitter {
             .set("enable.idempotence", "true");
         Ok(Self {
             producer: PolledProducer::new(&config, DefaultProducerContext)?,
+            config,
+            aborts_in_a_row: 0,
+            renew: false,
             settings: settings.clone(),
             topic: batch_topic(group),
             member: member.to_owned(),
@@ -89,9 +114,66 @@ impl BatchCommitter {
     }
 
     /// Commits `offsets` (the next offset of each partition) with the marker of `batch`, in one
-    /// transaction checked against the member's group membership `group`. Blocking.
+    /// transaction checked against the member's group membership `group`, first replacing a
+    /// producer that could not finish its transactions (see the module doc). Blocking.
     pub fn commit(
-        &self,
+        &mut self,
+        batch: &str,
+        offsets: &TopicPartitionList,
+        group: &ConsumerGroupMetadata,
+    ) -> Result<(), BatchCommitError> {
+        if self.renew || self.aborts_in_a_row >= ABORTS_BEFORE_RENEWAL {
+            self.renew_producer()?;
+        }
+        let outcome = self.transaction(batch, offsets, group);
+        match &outcome {
+            Ok(()) => self.aborts_in_a_row = 0,
+            Err(BatchCommitError::Aborted(_)) => self.aborts_in_a_row += 1,
+            Err(BatchCommitError::Fatal(_)) => {}
+        }
+        outcome
+    }
+
+    /// Registers the transactional id on a new producer, which fences the old one. A cluster
+    /// that does not answer leaves the old producer in place, and the batch is dropped (the
+    /// next commit tries again).
+    fn renew_producer(&mut self) -> Result<(), BatchCommitError> {
+        tracing::warn!(
+            "{}: {} batch(es) aborted in a row{}; replacing its Kafka producer (librdkafka can \
+             keep a partition without a leader for good after a broker restart)",
+            self.member,
+            self.aborts_in_a_row,
+            if self.renew {
+                ", the last one after its commit did not finish"
+            } else {
+                ""
+            }
+        );
+        let fresh = PolledProducer::new(&self.config, DefaultProducerContext)
+            .map_err(|e| self.fatal("creating a new producer", &e))?;
+        match polled_producer::init_transactions(&fresh, STEP_TIMEOUT) {
+            Ok(()) => {}
+            Err(KafkaError::Transaction(e)) if !e.is_fatal() => {
+                return Err(BatchCommitError::Aborted(format!(
+                    "registering a new producer: {e}; the next commit tries again"
+                )));
+            }
+            Err(error) => return Err(self.fatal("registering a new producer", &error)),
+        }
+        self.producer = fresh;
+        self.renew = false;
+        self.aborts_in_a_row = 0;
+        tracing::info!(
+            "{}: a new Kafka producer commits its batches (transactional.id `{}`)",
+            self.member,
+            self.transactional_id
+        );
+        Ok(())
+    }
+
+    /// One transaction: the marker, the offsets, the commit.
+    fn transaction(
+        &mut self,
         batch: &str,
         offsets: &TopicPartitionList,
         group: &ConsumerGroupMetadata,
@@ -111,10 +193,22 @@ impl BatchCommitter {
         {
             return Err(self.after_failure("adding the offsets", &error));
         }
+        if stall_injected() {
+            self.renew = true;
+            return Err(self.abort("committing: no outcome (injected by SLUICE_STALL_COMMIT_AT)"));
+        }
+        let since = Instant::now();
         loop {
             match polled_producer::commit_transaction(&self.producer, STEP_TIMEOUT) {
                 Ok(()) => return Ok(()),
                 Err(KafkaError::Transaction(e)) if e.is_retriable() && !e.is_fatal() => {
+                    if since.elapsed() >= COMMIT_PATIENCE {
+                        self.renew = true;
+                        return Err(self.abort(&format!(
+                            "committing: no outcome after {}s ({e})",
+                            COMMIT_PATIENCE.as_secs()
+                        )));
+                    }
                     tracing::warn!("{}: committing a batch: {e}; trying again", self.member);
                 }
                 Err(error) => return Err(self.after_failure("committing", &error)),
@@ -123,16 +217,25 @@ impl BatchCommitter {
     }
 
     /// Fatal errors end the member; any other aborts the transaction.
-    fn after_failure(&self, doing: &str, error: &KafkaError) -> BatchCommitError {
+    fn after_failure(&mut self, doing: &str, error: &KafkaError) -> BatchCommitError {
         match error {
             KafkaError::Transaction(e) if e.is_fatal() => self.fatal(doing, error),
             _ => self.abort(&format!("{doing}: {error}")),
         }
     }
 
-    fn abort(&self, reason: &str) -> BatchCommitError {
+    /// Aborts the open transaction. An abort that does not finish either leaves it to a new
+    /// producer: registering the same transactional id aborts what the old one left open.
+    fn abort(&mut self, reason: &str) -> BatchCommitError {
         match self.producer.abort_transaction(STEP_TIMEOUT) {
             Ok(()) => BatchCommitError::Aborted(reason.to_owned()),
+            Err(KafkaError::Transaction(e)) if !e.is_fatal() => {
+                self.renew = true;
+                BatchCommitError::Aborted(format!(
+                    "{reason}; aborting did not finish either ({e}), a new producer ends the \
+                     transaction"
+                ))
+            }
             Err(error) => self.fatal(&format!("aborting after {reason}"), &error),
         }
     }
@@ -145,6 +248,22 @@ impl BatchCommitter {
             self.member, self.transactional_id
         ))
     }
+}
+
+/// For tests, `SLUICE_STALL_COMMIT_AT=N`: the member's Nth transaction is taken as one whose
+/// commit never finishes (a marker that cannot reach its partition's leader), which a real
+/// broker cannot be made to do on demand. Unset, as in production, never.
+fn stall_injected() -> bool {
+    static AT: OnceLock<Option<u64>> = OnceLock::new();
+    static TRANSACTIONS: AtomicU64 = AtomicU64::new(0);
+    let Some(at) = *AT.get_or_init(|| {
+        std::env::var("SLUICE_STALL_COMMIT_AT")
+            .ok()
+            .and_then(|n| n.parse().ok())
+    }) else {
+        return false;
+    };
+    TRANSACTIONS.fetch_add(1, Ordering::Relaxed) + 1 == at
 }
 
 /// The compacted topic of `group`'s batch markers.

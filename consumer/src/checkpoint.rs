@@ -115,6 +115,8 @@ pub struct Checkpoint {
     /// Where records that cannot be written go.
     pub dead_letters: DeadLetters,
     pending: BTreeMap<(String, i32), i64>,
+    /// The offset this process last committed in each partition it still owns.
+    committed: BTreeMap<(String, i32), i64>,
     commit_seconds: Option<prometheus::Histogram>,
     /// Where the end-to-end latency of lines held until their commit is observed.
     end_to_end_seconds: Option<prometheus::Histogram>,
@@ -131,6 +133,7 @@ impl Checkpoint {
             sink,
             dead_letters,
             pending: BTreeMap::new(),
+            committed: BTreeMap::new(),
             commit_seconds: None,
             end_to_end_seconds: None,
             delivery: Delivery::AtLeastOnce,
@@ -195,12 +198,35 @@ impl Checkpoint {
         }
     }
 
+    /// Once every record handed to the member is handled (it has read all that waits): the
+    /// partitions whose position has moved past offsets that hold no record for it (a
+    /// transaction's commit marker, or aborted records a read-committed consumer skips) are
+    /// committed up to the position at the next commit, so the group's lag reaches 0 at the
+    /// end of a partition written in transactions. Partitions read nothing from since they came
+    /// are left alone: their committed offset is not known here.
+    pub fn cover_skipped_offsets<C: ConsumerContext>(&mut self, consumer: &impl Consumer<C>) {
+        let Ok(positions) = consumer.position() else {
+            return;
+        };
+        for element in positions.elements() {
+            let Offset::Offset(position) = element.offset() else {
+                continue;
+            };
+            let key = (element.topic().to_owned(), element.partition());
+            let next = self.pending.get(&key).or_else(|| self.committed.get(&key));
+            if next.is_some_and(|next| position > *next) {
+                self.pending.insert(key, position);
+            }
+        }
+    }
+
     /// Drops the pending offsets of `partitions`, once they belong to another member: a later
     /// commit must not write offsets for partitions this member no longer owns.
     pub fn forget(&mut self, partitions: &TopicPartitionList) {
         for element in partitions.elements() {
             let key = (element.topic().to_owned(), element.partition());
             self.pending.remove(&key);
+            self.committed.remove(&key);
             if let Delivery::ExactlyOnce(state) = &mut self.delivery {
                 state.starts.remove(&key);
             }
@@ -312,7 +338,7 @@ impl Checkpoint {
         let offsets = pending_offsets(&self.pending)?;
         commit_offsets(consumer, &offsets)?;
         let committed = self.pending.len();
-        self.pending.clear();
+        self.committed.append(&mut self.pending);
         Ok(committed)
     }
 }
@@ -400,7 +426,7 @@ impl Checkpoint {
         }
         crash_point::maybe_crash(CrashPoint::AfterCommit);
         let committed = self.pending.len();
-        self.pending.clear();
+        self.committed.append(&mut self.pending);
         state.starts.clear();
         if crash_point::reached(CrashPoint::MidAppend) {
             self.sink.write_half_then_abort();

@@ -55,6 +55,11 @@ impl FetchWatch {
         }
     }
 
+    /// How long the member may receive nothing before a check.
+    pub fn stall_after(&self) -> Duration {
+        self.stall_after
+    }
+
     /// A record arrived.
     pub fn record(&mut self, now: Instant) {
         self.last_record = now;

@@ -19,6 +19,7 @@ pub mod metrics;
 pub mod price;
 pub mod recovery;
 pub mod render;
+mod renewal;
 pub mod replay;
 pub mod sink;
 pub mod startup;

@@ -30,13 +30,11 @@ pub(crate) const POLL_TIMEOUT: Duration = Duration::from_millis(200);
 /// commit, rather than a whole `commit_interval_ms` later: the offsets follow the file closely
 /// once the stream slows down, without a commit (and a file sync) per record of a trickle.
 const CAUGHT_UP_COMMIT_GAP: Duration = Duration::from_millis(100);
-/// How long a member refused by its group waits before it joins again.
-const REJOIN_PAUSE: Duration = Duration::from_secs(2);
 /// How often the member looks whether records wait that it does not receive (see
 /// `fetch_watch`).
 const FETCH_WATCH_EVERY: Duration = Duration::from_secs(5);
 /// How long closing the consumer may take once everything is committed.
-const CLOSE_PATIENCE: Duration = Duration::from_secs(10);
+pub(crate) const CLOSE_PATIENCE: Duration = Duration::from_secs(10);
 /// Lines gathered before they are handed to the file while records keep coming.
 const WRITE_THROUGH_BYTES: usize = 1 << 20;
 /// Exactly once, lines gathered before they are committed while records keep coming: each
@@ -53,7 +51,7 @@ pub struct MemberContext {
     pub(crate) output_blocked: AtomicBool,
     /// Set once a newer consumer replaced this one (see `Member::rejoin`): the checkpoint is
     /// the newer one's, and this one's callbacks leave it alone while it closes.
-    retired: AtomicBool,
+    pub(crate) retired: AtomicBool,
 }
 
 impl MemberContext {
@@ -76,17 +74,18 @@ impl MemberContext {
 }
 
 impl ClientContext for MemberContext {
-    /// librdkafka's periodic statistics carry each partition's lag (its end minus the next
-    /// offset to read), so no extra request is needed for the lag gauge.
+    /// librdkafka's periodic statistics carry each partition's end and the member's position
+    /// in it, so no extra request is needed for the lag gauge.
     fn stats(&self, statistics: rdkafka::Statistics) {
         for topic in statistics.topics.values() {
             for partition in topic.partitions.values() {
-                if partition.partition >= 0 && partition.consumer_lag >= 0 {
+                let not_read = crate::metrics::records_not_read(partition);
+                if let (true, Some(lag)) = (partition.partition >= 0, not_read) {
                     let label = partition.partition.to_string();
                     self.metrics
                         .lag_records
                         .with_label_values(&[&label])
-                        .set(partition.consumer_lag);
+                        .set(lag);
                 }
             }
         }
@@ -220,6 +219,7 @@ impl Member {
             if next.is_none() {
                 self.write_through(&shutdown)?;
                 if last_commit.elapsed() >= CAUGHT_UP_COMMIT_GAP {
+                    lock(&self.checkpoint).cover_skipped_offsets(&self.consumer);
                     self.commit(&shutdown)?;
                     last_commit = Instant::now();
                 }
@@ -280,7 +280,7 @@ impl Member {
             if now.saturating_duration_since(last_look) >= FETCH_WATCH_EVERY {
                 last_look = now;
                 if watch.due(now, self.reading()) {
-                    self.check_fetching(&shutdown)?;
+                    self.check_fetching(&shutdown, watch.stall_after())?;
                     watch.checked(Instant::now());
                 }
             }
@@ -321,109 +321,6 @@ impl Member {
         Err(error)
     }
 
-    /// The group refused this member's consumer for good (librdkafka's fatal error): drops
-    /// what is not committed and joins again with a new consumer after `REJOIN_PAUSE`. The
-    /// usual cause is a member started again right after a crash: the group still holds its
-    /// previous instance (same `group.instance.id`) until that one's session times out.
-    fn rejoin(
-        &mut self,
-        shutdown: &Shutdown,
-        code: rdkafka::types::RDKafkaErrorCode,
-        reason: &str,
-    ) -> anyhow::Result<()> {
-        let dropped = lock(&self.checkpoint).start_over();
-        if code == rdkafka::types::RDKafkaErrorCode::UnreleasedInstanceId {
-            tracing::warn!(
-                "{}: the group still holds this member's previous instance (it stopped without \
-                 leaving, e.g. killed); joining again every {}s until its session times out",
-                self.name,
-                REJOIN_PAUSE.as_secs()
-            );
-        } else {
-            tracing::error!(
-                "{}: the group refused this member: {reason}; dropped {dropped} uncommitted \
-                 line(s), joining again in {}s",
-                self.name,
-                REJOIN_PAUSE.as_secs()
-            );
-        }
-        if shutdown.requested() {
-            return Ok(());
-        }
-        std::thread::sleep(REJOIN_PAUSE);
-        self.consumer
-            .context()
-            .retired
-            .store(true, Ordering::Release);
-        let fresh = self.joiner.join()?;
-        let refused = std::mem::replace(&mut self.consumer, fresh);
-        close_within(refused, &self.name, CLOSE_PATIENCE);
-        Ok(())
-    }
-
-    /// The member received nothing for the stall time: renews its consumer if records wait on
-    /// its partitions (see `fetch_watch`). A check that cannot be made is logged and left for
-    /// the next one.
-    fn check_fetching(&mut self, shutdown: &Shutdown) -> anyhow::Result<()> {
-        let waiting = self
-            .joiner
-            .probe()
-            .and_then(|probe| fetch_watch::waiting_records(&self.consumer, &probe));
-        match waiting {
-            Ok(0) => Ok(()),
-            Ok(waiting) => self.renew_consumer(shutdown, waiting),
-            Err(error) => {
-                tracing::warn!(
-                    "{}: received nothing for {}s and cannot read its partitions' ends: {error}",
-                    self.name,
-                    fetch_watch::stall_after().as_secs()
-                );
-                Ok(())
-            }
-        }
-    }
-
-    /// Records wait on the member's partitions and none came for the stall time: commits what
-    /// was read, closes the consumer (leaving the group, so its static membership is free) and
-    /// joins again with a new one, which reads on from the committed offsets with fresh
-    /// metadata.
-    fn renew_consumer(&mut self, shutdown: &Shutdown, waiting: i64) -> anyhow::Result<()> {
-        self.metrics.error("kafka");
-        tracing::error!(
-            "{}: {waiting} record(s) wait on its partitions and none came for {}s; renewing its \
-             Kafka consumer (librdkafka can lose a partition's leader for good after a broker \
-             restart)",
-            self.name,
-            fetch_watch::stall_after().as_secs()
-        );
-        self.commit(shutdown)?;
-        let dropped = lock(&self.checkpoint).start_over();
-        let fresh = self.joiner.create()?;
-        self.consumer
-            .context()
-            .retired
-            .store(true, Ordering::Release);
-        let stuck = std::mem::replace(&mut self.consumer, fresh);
-        close_within(stuck, &self.name, CLOSE_PATIENCE);
-        self.joiner.subscribe(&self.consumer)?;
-        tracing::info!(
-            "{}: a new Kafka consumer joins the group ({dropped} uncommitted line(s) dropped, \
-             read again)",
-            self.name
-        );
-        Ok(())
-    }
-
-    /// Whether the member means to read: partitions assigned and the output writable.
-    fn reading(&self) -> bool {
-        !self
-            .consumer
-            .context()
-            .output_blocked
-            .load(Ordering::Acquire)
-            && self.consumer.assignment().is_ok_and(|a| a.count() > 0)
-    }
-
     /// Records waiting on the partitions the member owns, as librdkafka's statistics last said
     /// (the gauge keeps the last value of partitions that went to other members).
     fn lag(&self) -> i64 {
@@ -450,17 +347,6 @@ impl Member {
             })
             .map(|metric| metric.get_gauge().get_value() as i64)
             .sum()
-    }
-
-    /// For tests (`SLUICE_FREEZE_FETCH_AFTER`): stops fetching, as a stuck client does.
-    fn freeze_fetching(&self) {
-        tracing::warn!(
-            "{}: fetching frozen for a test (SLUICE_FREEZE_FETCH_AFTER)",
-            self.name
-        );
-        if let Ok(assignment) = self.consumer.assignment() {
-            let _ = self.consumer.pause(&assignment);
-        }
     }
 
     fn log_progress(&self, elapsed: Duration, lines_before: u64) -> u64 {
@@ -582,7 +468,7 @@ pub struct RecordRefused {
 /// cooperative-sticky member can hang in librdkafka when a rebalance is in flight (fixed after
 /// the 2.12 bundled here); by then every line is durable and its offset committed, so after
 /// `patience` the process goes on to exit and nothing is lost.
-fn close_within(consumer: BaseConsumer<MemberContext>, name: &str, patience: Duration) {
+pub(crate) fn close_within(consumer: BaseConsumer<MemberContext>, name: &str, patience: Duration) {
     let (closed, done) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
         drop(consumer);

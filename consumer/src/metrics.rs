@@ -154,3 +154,50 @@ impl PartitionCounters {
         })
     }
 }
+
+/// Records in `partition` not yet read, from librdkafka's statistics: its last stable offset
+/// (its end, as a read-committed consumer sees it) less the member's position (the offset after
+/// the last record handed to the member, or its committed offset before the first). `None`
+/// while either is unknown. librdkafka's own `consumer_lag` counts from the consumer's commits,
+/// which exactly once are made by the member's producer, so it stays unknown there. The
+/// position moves past a transaction's commit marker once the member has read up to it.
+pub fn records_not_read(partition: &rdkafka::statistics::Partition) -> Option<i64> {
+    let end = if partition.ls_offset >= 0 {
+        partition.ls_offset
+    } else {
+        partition.hi_offset
+    };
+    let position = [partition.app_offset, partition.committed_offset]
+        .into_iter()
+        .find(|offset| *offset >= 0)?;
+    (end >= 0).then(|| (end - position).max(0))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rdkafka::statistics::Partition;
+
+    fn partition(ls_offset: i64, app_offset: i64, committed_offset: i64) -> Partition {
+        Partition {
+            ls_offset,
+            hi_offset: ls_offset,
+            app_offset,
+            committed_offset,
+            ..Partition::default()
+        }
+    }
+
+    #[test]
+    fn records_not_read_are_the_end_less_the_position() {
+        // Read up to 900 of 1 000; exactly once nothing is committed by the consumer itself.
+        assert_eq!(records_not_read(&partition(1_000, 900, -1)), Some(100));
+        // Nothing read yet since the partition came: from the committed offset.
+        assert_eq!(records_not_read(&partition(1_000, -1, 400)), Some(600));
+        // Neither known, or no end yet: no figure rather than a wrong one.
+        assert_eq!(records_not_read(&partition(1_000, -1, -1)), None);
+        assert_eq!(records_not_read(&partition(-1, 10, 10)), None);
+        // An end behind a position just read past it is no negative lag.
+        assert_eq!(records_not_read(&partition(10, 12, -1)), Some(0));
+    }
+}

@@ -127,6 +127,16 @@ impl Scenario {
             .expect("start a second producer")
     }
 
+    /// Runs `binary` with `args` (e.g. `sluice-producer reset`) on this scenario's settings to
+    /// its end, logging to `log`; its exit code.
+    pub fn run_to_end(&self, binary: &str, args: &[&str], log: &str) -> Option<i32> {
+        self.command(binary, log)
+            .args(args)
+            .status()
+            .unwrap_or_else(|e| panic!("cannot run {binary} {args:?}: {e}"))
+            .code()
+    }
+
     /// Starts (or restarts) the producer.
     pub fn start_producer(&mut self) {
         self.start_producer_with(&[]);

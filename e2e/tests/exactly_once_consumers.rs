@@ -2,8 +2,9 @@
 //! at random while records flow, members stopped exactly inside each window of the commit
 //! protocol (crash points), and a member paused past its session timeout while its partitions
 //! move; a member whose consumer stops fetching (as a librdkafka client that lost a partition's
-//! leader for good does) and renews it; every row version is in the files once, and no line is
-//! torn. `sluice-verify` judges.
+//! leader for good does) and renews it; a member whose commit never finishes and replaces its
+//! producer; every row version is in the files once, and no line is torn. `sluice-verify`
+//! judges.
 
 use std::time::Duration;
 
@@ -155,6 +156,43 @@ async fn a_member_that_stops_receiving_renews_its_consumer_and_writes_each_row_v
     assert!(log.contains("renewing its Kafka consumer"), "{log}");
     assert!(
         log.contains("a new Kafka consumer joins the group"),
+        "{log}"
+    );
+    let codes = scenario.stop_all();
+    assert!(codes.iter().all(|c| *c == Some(0)), "{codes:?}");
+    scenario.assert_exactly_once(PRODUCTS as u64);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_member_whose_commit_never_finishes_goes_on_with_a_new_producer() {
+    let _serial = ONE_PIPELINE.lock().await;
+    let mut scenario = exactly_once_scenario("eos_commit_stall").await;
+    // Its third transaction is taken as one whose commit never finishes: it is aborted, the
+    // batch read again, and a new producer commits from then on, while updates keep coming.
+    scenario.start_consumer_with(&[("SLUICE_STALL_COMMIT_AT", "3")]);
+    scenario.start_producer();
+    let load = Load::start(&scenario.pool, &scenario.names.table, PRODUCTS, test_seed());
+    let deadline = std::time::Instant::now() + CATCH_UP;
+    while !scenario
+        .log("consumer-1.log")
+        .contains("a new Kafka producer commits its batches")
+    {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the member never replaced its producer:\n{}",
+            sluice_e2e::scenario::tail(&scenario.log("consumer-1.log"), 20)
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let updates = load.stop().await;
+    scenario.wait_caught_up(CATCH_UP).await;
+    assert!(updates >= 1_000, "the load ran: {updates} updates");
+    let log = scenario.log("consumer-1.log");
+    assert!(log.contains("injected by SLUICE_STALL_COMMIT_AT"), "{log}");
+    assert!(log.contains("replacing its Kafka producer"), "{log}");
+    assert!(
+        log.contains("a new Kafka producer commits its batches"),
         "{log}"
     );
     let codes = scenario.stop_all();

@@ -184,3 +184,61 @@ async fn a_fatal_client_error_is_healed_by_a_new_client_in_the_process() {
     assert!(updates >= 1_000, "the load ran: {updates} updates");
     scenario.assert_exactly_once(200_000);
 }
+
+/// `sluice-producer reset` under exactly-once fences the producer still running with the same
+/// transactional id (its pending changes are never published by it) and puts the watermark
+/// back at the beginning: the next start publishes every row once more, and the changes once.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_reset_fences_the_running_producer_and_the_next_start_snapshots_again() {
+    let _serial = ONE_PIPELINE.lock().await;
+    const ROWS: i32 = 20_000;
+    let mut scenario = Scenario::new("eos_reset", 6).await;
+    scenario.with_setting("producer.exactly_once=true");
+    scenario.insert_products(1..ROWS + 1, None).await;
+    scenario.start_consumers(2);
+    scenario.start_producer();
+    scenario.wait_caught_up(CATCH_UP).await;
+    assert_eq!(scenario.lines().len(), ROWS as usize, "one line per row");
+
+    let code = scenario.run_to_end("sluice-producer", &["reset"], "reset.log");
+    assert_eq!(code, Some(0), "reset:\n{}", scenario.log("reset.log"));
+    assert!(
+        scenario
+            .log("reset.log")
+            .contains("the next start snapshots table"),
+        "the reset says what it did:\n{}",
+        scenario.log("reset.log")
+    );
+    let ids: Vec<i32> = (1..=ROWS).step_by(7).collect();
+    scenario.update_products(&ids, 1).await;
+    let first_code = scenario.wait_for_producer_exit(CATCH_UP);
+    assert!(
+        first_code.is_some_and(|code| code != 0),
+        "the producer running during the reset is fenced: {first_code:?}\n{}",
+        sluice_e2e::scenario::tail(&scenario.log("producer.log"), 10)
+    );
+
+    scenario.start_producer();
+    scenario.wait_caught_up(CATCH_UP).await;
+    // Every row again after the first snapshot's line: the changed ones in their new state.
+    let deadline = Instant::now() + CATCH_UP;
+    while scenario.lines().len() < 2 * ROWS as usize {
+        assert!(
+            Instant::now() < deadline,
+            "the table was not published again: {} lines",
+            scenario.lines().len()
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let codes = scenario.stop_all();
+    assert!(codes.iter().all(|c| *c == Some(0)), "{codes:?}");
+    let mut per_id = std::collections::HashMap::<i64, usize>::new();
+    for (_, _, line) in scenario.lines() {
+        *per_id.entry(line["id"].as_i64().expect("id")).or_default() += 1;
+    }
+    assert_eq!(per_id.len(), ROWS as usize, "every row is in the files");
+    assert!(
+        per_id.values().all(|count| *count == 2),
+        "each row twice (the snapshot before and after the reset), never three times"
+    );
+}

@@ -54,7 +54,8 @@ fn mount(args: &[&str], at: &Path) {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn a_full_output_disk_blocks_the_member_until_space_returns_and_loses_nothing() {
+async fn at_least_once_a_full_output_disk_blocks_the_member_until_space_returns_and_loses_nothing()
+{
     fill_the_disk_then_free_it("diskfull", false).await;
 }
 
@@ -67,10 +68,8 @@ async fn fill_the_disk_then_free_it(tag: &str, exactly_once: bool) {
     let mut scenario = Scenario::new(tag, 6).await;
     let disk = SmallDisk::mount(&scenario.dir.path().join("small-disk"), SMALL_DISK);
     scenario.with_setting(&format!("consumer.output_dir={}", disk.0.display()));
-    if exactly_once {
-        scenario.with_setting("producer.exactly_once=true");
-        scenario.with_setting("consumer.exactly_once=true");
-    }
+    scenario.with_setting(&format!("producer.exactly_once={exactly_once}"));
+    scenario.with_setting(&format!("consumer.exactly_once={exactly_once}"));
     scenario.insert_products(1..PRODUCTS + 1, None).await;
     scenario.start_consumers(1);
     scenario.start_producer();

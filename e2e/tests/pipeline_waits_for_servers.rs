@@ -74,9 +74,22 @@ async fn an_unreachable_kafka_at_start_is_waited_for() {
 /// partition without its leader; once Kafka is back every row arrives.
 #[tokio::test(flavor = "multi_thread")]
 async fn a_producer_whose_records_time_out_goes_on_with_a_new_client() {
+    records_time_out_then_kafka_returns("msgtimeout", false).await;
+}
+
+/// The same exactly once: the transaction left open is not aborted by the stuck client (the
+/// abort would wait on it) but by the new one registering the transactional id.
+#[tokio::test(flavor = "multi_thread")]
+async fn exactly_once_a_producer_whose_records_time_out_goes_on_with_a_new_client() {
+    records_time_out_then_kafka_returns("eos_msgtimeout", true).await;
+}
+
+async fn records_time_out_then_kafka_returns(tag: &str, exactly_once: bool) {
     let _serial = STACK.lock().await;
     let _restore = RestoreStack;
-    let mut scenario = Scenario::new("msgtimeout", 6).await;
+    let mut scenario = Scenario::new(tag, 6).await;
+    scenario.with_setting(&format!("producer.exactly_once={exactly_once}"));
+    scenario.with_setting(&format!("consumer.exactly_once={exactly_once}"));
     scenario.insert_products(1..1001, None).await;
     scenario.start_consumers(1);
     scenario.start_producer_with(&[("SLUICE_MESSAGE_TIMEOUT_MS", "3000")]);
@@ -88,4 +101,7 @@ async fn a_producer_whose_records_time_out_goes_on_with_a_new_client() {
     scenario.wait_caught_up(CATCH_UP).await;
     let codes = scenario.stop_all();
     assert!(codes.iter().all(|c| *c == Some(0)), "{codes:?}");
+    if exactly_once {
+        scenario.assert_exactly_once(1_000);
+    }
 }

@@ -11,6 +11,7 @@ pub mod page_reader;
 pub mod pipeline;
 pub mod progress;
 pub mod publish;
+pub mod reset;
 pub mod source;
 pub mod startup;
 pub mod transaction;

@@ -6,7 +6,7 @@ use clap::{Parser, Subcommand};
 use sluice_common::preflight::{self, report};
 use sluice_common::settings::{self, ConfigArgs, Layers};
 use sluice_common::shutdown::Shutdown;
-use sluice_producer::startup;
+use sluice_producer::{reset, startup};
 use sluice_registry::probe_registry;
 
 /// Streams changed rows of a MySQL table into Kafka as Avro.
@@ -32,6 +32,10 @@ enum Command {
     },
     /// Validate the configuration and prove MySQL, Kafka and the registry answer.
     Check,
+    /// Put the watermark back at the beginning: the next start snapshots the whole table
+    /// again. Under exactly-once a producer still running with the same transactional id is
+    /// fenced and stops; at least once, stop it first.
+    Reset,
 }
 
 #[tokio::main]
@@ -61,6 +65,25 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 probe_registry(&settings.registry),
             );
             report(&[mysql, kafka, registry]).map_err(anyhow::Error::msg)
+        }
+        Command::Reset => {
+            let done = reset::reset(&settings, &Shutdown::on_signals()).await?;
+            match done.transactional_id {
+                Some(id) => tracing::info!(
+                    "the watermark of transactional.id `{id}` is back at the beginning in topic \
+                     {}; a producer running with that id is fenced and stops",
+                    settings.kafka.watermark_topic_name()
+                ),
+                None => tracing::info!("exactly-once is off: only the watermark file is reset"),
+            }
+            if done.removed_file {
+                tracing::info!("removed {}", settings.producer.watermark_file);
+            }
+            tracing::info!(
+                "the next start snapshots table {} again",
+                settings.mysql.table
+            );
+            Ok(())
         }
     }
 }

@@ -470,7 +470,8 @@ impl Pipeline {
 
     /// After a failed page or transaction: waits for the pages queued after it, whose rows are
     /// read and sent again from the watermark whatever their outcome, and aborts the open
-    /// transaction, if any. Fatal only when the producer cannot go on.
+    /// transaction, if any (a client to be replaced leaves it to the new one). Fatal only when
+    /// the producer cannot go on.
     async fn recover(
         &mut self,
         in_flight: &mut VecDeque<InFlight>,
@@ -479,6 +480,12 @@ impl Pipeline {
         let abandoned = in_flight.len() + 1;
         for page in in_flight.drain(..) {
             let _ = page.pending.acknowledged().await;
+        }
+        if needs_new_client(error) {
+            // Not aborted here: an abort may wait on the same stuck client, and the new client
+            // registering the transactional id aborts what this one left open.
+            self.metrics.produce_errors.inc();
+            return Err(StaleClient(error.clone()).into());
         }
         if let Some(transactions) = &mut self.transactions {
             transactions.abort(&self.publisher).await?;
@@ -489,10 +496,6 @@ impl Pipeline {
                  a restart goes on from the last watermark",
                 self.publisher.topic()
             );
-        }
-        if needs_new_client(error) {
-            self.metrics.produce_errors.inc();
-            return Err(StaleClient(error.clone()).into());
         }
         self.metrics.produce_errors.inc();
         self.metrics.errors.with_label_values(&["kafka"]).inc();

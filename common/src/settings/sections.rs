@@ -201,7 +201,7 @@ impl Default for ProducerSettings {
             key_column: "id".into(),
             timestamp_column: "last_updated".into(),
             watermark_file: "out/producer.watermark.json".into(),
-            exactly_once: false,
+            exactly_once: true,
             transactional_id: String::new(),
             linger_ms: 20,
             compression: "lz4".into(),
@@ -316,7 +316,7 @@ impl Default for ConsumerSettings {
             output_dir: "out/jsonl".into(),
             commit_interval_ms: 1000,
             group_protocol: GroupProtocol::default(),
-            exactly_once: false,
+            exactly_once: true,
             on_error: OnError::default(),
         }
     }
