@@ -187,6 +187,7 @@ async fn plan(bench: &Bench, table: &str) -> anyhow::Result<SourcePlan> {
         &schema,
         &settings.producer.key_column,
         &settings.producer.timestamp_column,
+        settings.producer.deleted_column(),
     )
     .await?)
 }

@@ -5,6 +5,7 @@
 //! to each of them.
 
 pub mod dead_letter;
+pub mod deletes;
 pub mod exit;
 pub mod kafka;
 pub mod logging;

@@ -19,7 +19,7 @@ use crate::fetch_watch::{self, FetchWatch};
 use crate::loop_clock::LoopClock;
 use crate::member_lock::MemberLock;
 use crate::metrics::{ConsumerMetrics, PartitionCounters};
-use crate::render::LineRenderer;
+use crate::render::{LineRenderer, RecordView};
 use crate::startup::GroupJoiner;
 
 const PROGRESS_EVERY: Duration = Duration::from_secs(5);
@@ -398,7 +398,7 @@ fn handle(
     line.clear();
     let (consumed, written) = counters.of(metrics, message.partition());
     consumed.inc();
-    let outcome = renderer.render(message.payload(), line);
+    let outcome = renderer.render(&RecordView::of(message), line);
     let mut checkpoint = lock(checkpoint);
     match outcome {
         Ok(written_at) => {

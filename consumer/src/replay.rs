@@ -10,12 +10,11 @@
 
 use std::time::Duration;
 
-use rdkafka::message::Message as _;
 use sluice_common::settings::KafkaSettings;
 use sluice_common::topic_reader::{read_ranges, OffsetRange};
 
 use crate::journal::BatchRange;
-use crate::render::LineRenderer;
+use crate::render::{LineRenderer, RecordView};
 
 /// How long reading a batch's records again may take, a broker coming up included.
 const PATIENCE: Duration = Duration::from_secs(120);
@@ -39,7 +38,10 @@ pub fn replay_lines(
     let mut lines = Vec::new();
     read_ranges(kafka, &ranges, PATIENCE, |message| {
         let before = lines.len();
-        if renderer.render(message.payload(), &mut lines).is_err() {
+        if renderer
+            .render(&RecordView::of(message), &mut lines)
+            .is_err()
+        {
             // Dead-lettered the first time; a refused transform may have left a part.
             lines.truncate(before);
         }

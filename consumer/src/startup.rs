@@ -49,6 +49,7 @@ pub async fn prepare(settings: &Settings, shutdown: &Shutdown) -> anyhow::Result
             &format!("{}-value", kafka.topic),
         ),
         transform,
+        key_field: settings.producer.key_column.clone(),
     };
     let exactly_once = if consumer_settings.exactly_once {
         match exactly_once(settings, &member, shutdown, &mut renderer).await? {
@@ -133,6 +134,7 @@ pub async fn prepare(settings: &Settings, shutdown: &Shutdown) -> anyhow::Result
         renderer: LineRenderer {
             decoder: renderer.decoder.counting_errors_in(registry_errors),
             transform: renderer.transform,
+            key_field: renderer.key_field,
         },
         on_error: consumer_settings.on_error,
         commit_interval: Duration::from_millis(consumer_settings.commit_interval_ms),

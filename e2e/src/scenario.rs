@@ -488,19 +488,24 @@ impl Scenario {
         lines
     }
 
-    /// The latest line about each product: the greatest `last_updated`, then the later line.
+    /// The latest line about each product: the greatest `last_updated` (a delete line's
+    /// `deleted_at`), then the later line.
     pub fn latest_lines(&self) -> HashMap<i32, Value> {
         self.latest_lines_in("out")
     }
 
     /// The same for the output folder `folder`.
     pub fn latest_lines_in(&self, folder: &str) -> HashMap<i32, Value> {
+        let at = |line: &Value| {
+            line["last_updated"]
+                .as_str()
+                .or(line["deleted_at"].as_str())
+                .map(str::to_owned)
+        };
         let mut latest: HashMap<i32, Value> = HashMap::new();
         for (_, _, line) in self.lines_in(folder) {
             let id = line["id"].as_i64().unwrap_or(-1) as i32;
-            let newer = latest
-                .get(&id)
-                .is_none_or(|seen| seen["last_updated"].as_str() <= line["last_updated"].as_str());
+            let newer = latest.get(&id).is_none_or(|seen| at(seen) <= at(&line));
             if newer {
                 latest.insert(id, line);
             }

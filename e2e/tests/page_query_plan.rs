@@ -9,6 +9,7 @@ use serde_json::Value;
 use sluice_common::mysql;
 use sluice_common::settings::Settings;
 use sluice_producer::source::columns::{keyset_index, primary_key};
+use sluice_producer::source::deleted::DeletedColumn;
 use sluice_producer::source::keyset::KeysetQuery;
 use sqlx::{MySqlPool, Row};
 
@@ -284,7 +285,7 @@ impl<'p> Scratch<'p> {
             .expect("drop leftover table");
         sqlx::query(&format!(
             "CREATE TABLE `{name}` (id INT PRIMARY KEY, name VARCHAR(255), category VARCHAR(255),
-             price FLOAT, last_updated {column} NOT NULL,
+             price FLOAT, last_updated {column} NOT NULL, deleted_at DATETIME(6) NULL,
              INDEX product_last_updated_id (last_updated, id))"
         ))
         .execute(pool)
@@ -309,7 +310,8 @@ impl<'p> Scratch<'p> {
     }
 
     /// The producer's page queries for this table, over the sample schema's columns, with the
-    /// index the producer finds for them.
+    /// index the producer finds for them, selecting a soft-delete mark too (`deleted_at`): the
+    /// mark is one more expression and must not change what a page reads.
     async fn query(&self) -> KeysetQuery {
         let database = Settings::default().mysql.database;
         let primary = primary_key(self.pool, &database, &self.name)
@@ -327,7 +329,15 @@ impl<'p> Scratch<'p> {
         .expect("indexes");
         assert_eq!(index.as_deref(), Some("product_last_updated_id"));
         let columns = ["name", "category", "price", "last_updated"].map(String::from);
-        KeysetQuery::new(&self.name, "id", "last_updated", &columns, index.as_deref())
+        let deleted = DeletedColumn::new("deleted_at", "datetime");
+        KeysetQuery::marking_deleted(
+            &self.name,
+            "id",
+            "last_updated",
+            &columns,
+            index.as_deref(),
+            Some(&deleted),
+        )
     }
 
     async fn drop(self) {

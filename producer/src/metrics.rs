@@ -9,6 +9,8 @@ pub struct ProducerMetrics {
     pub rows_read: IntCounter,
     /// Records acknowledged by Kafka on the topic.
     pub records_produced: IntCounter,
+    /// Of those, deletes (tombstones).
+    pub deletes_published: IntCounter,
     /// Pages whose publishing failed and was retried.
     pub produce_errors: IntCounter,
     /// Pages published.
@@ -44,6 +46,10 @@ impl ProducerMetrics {
             records_produced: IntCounter::new(
                 "sluice_producer_records_produced_total",
                 "Records acknowledged by Kafka on the topic.",
+            )?,
+            deletes_published: IntCounter::new(
+                "sluice_producer_deletes_published_total",
+                "Deletes (tombstones) acknowledged by Kafka on the topic, counted in the records too.",
             )?,
             produce_errors: IntCounter::new(
                 "sluice_producer_produce_errors_total",
@@ -93,6 +99,7 @@ impl ProducerMetrics {
         };
         registry.register(Box::new(metrics.rows_read.clone()))?;
         registry.register(Box::new(metrics.records_produced.clone()))?;
+        registry.register(Box::new(metrics.deletes_published.clone()))?;
         registry.register(Box::new(metrics.produce_errors.clone()))?;
         registry.register(Box::new(metrics.batches.clone()))?;
         registry.register(Box::new(metrics.batch_rows.clone()))?;

@@ -19,6 +19,7 @@ use std::time::Duration;
 
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use sluice_common::dead_letter::{DeadLetter, Stage};
+use sluice_common::deletes::format_deleted_at;
 use sluice_common::settings::{KafkaSettings, OnError, ProducerSettings};
 use sluice_common::shutdown::Shutdown;
 use sluice_common::watermark::{Watermark, WatermarkStore};
@@ -509,6 +510,7 @@ impl Pipeline {
     fn count_page(&self, rows: usize, report: PageReport) {
         self.metrics.rows_read.inc_by(rows as u64);
         self.metrics.records_produced.inc_by(report.produced);
+        self.metrics.deletes_published.inc_by(report.deletes);
         self.metrics
             .dead_letters
             .with_label_values(&["producer.encode"])
@@ -619,12 +621,23 @@ impl Pipeline {
         payload: &mut Vec<u8>,
     ) -> Result<(), Unpublished> {
         key.clear();
-        let encoded = match row::key(row, self.query.layout()) {
+        let layout = self.query.layout();
+        let encoded = match row::key(row, layout) {
             Ok(id) => {
                 let _ = write!(key, "{id}");
-                self.encoder
-                    .encode(row, payload)
-                    .map_err(|error| error.to_string())
+                match row::deleted_at(row, layout) {
+                    Ok(Some(at)) => {
+                        return page
+                            .tombstone(key, &format_deleted_at(at))
+                            .await
+                            .map_err(Unpublished::Kafka);
+                    }
+                    Ok(None) => self
+                        .encoder
+                        .encode(row, payload)
+                        .map_err(|error| error.to_string()),
+                    Err(error) => Err(format!("its soft-delete mark cannot be read: {error}")),
+                }
             }
             Err(error) => Err(format!("key column cannot be read: {error}")),
         };

@@ -14,10 +14,11 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
-use rdkafka::message::Message as _;
+use rdkafka::message::{Header, Message as _, OwnedHeaders};
 use rdkafka::producer::{BaseRecord, DeliveryResult, Producer, ProducerContext};
 use rdkafka::{ClientConfig, ClientContext};
 use sluice_common::dead_letter::DeadLetter;
+use sluice_common::deletes::DELETED_AT_HEADER;
 use sluice_common::kafka::client_config;
 use sluice_common::polled_producer::{self, PolledProducer};
 use sluice_common::settings::{KafkaSettings, ProducerSettings};
@@ -35,8 +36,10 @@ const QUEUE_FULL_PAUSE: Duration = Duration::from_millis(5);
 /// What a page turned into once acknowledged.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub struct PageReport {
-    /// Records acknowledged on the topic.
+    /// Records acknowledged on the topic, deletes included.
     pub produced: u64,
+    /// Of those, deletes (tombstones).
+    pub deletes: u64,
     /// Dead letters acknowledged on the dead-letter topic.
     pub dead: u64,
 }
@@ -174,6 +177,25 @@ impl PageSend<'_> {
             .payload(payload);
         self.queue(record).await?;
         self.report.produced += 1;
+        Ok(())
+    }
+
+    /// Queues a delete for the topic: a tombstone (the key, no value) whose header says when
+    /// the product was deleted (see `sluice_common::deletes`).
+    pub async fn tombstone(&mut self, key: &str, deleted_at: &str) -> Result<(), KafkaError> {
+        let headers = OwnedHeaders::new().insert(Header {
+            key: DELETED_AT_HEADER,
+            value: Some(deleted_at),
+        });
+        let record = BaseRecord::<str, [u8], _>::with_opaque_to(
+            &self.publisher.topic,
+            Arc::clone(&self.tracker),
+        )
+        .key(key)
+        .headers(headers);
+        self.queue(record).await?;
+        self.report.produced += 1;
+        self.report.deletes += 1;
         Ok(())
     }
 

@@ -70,6 +70,7 @@ pub async fn prepare(settings: &Settings, shutdown: &Shutdown) -> anyhow::Result
         &schema_file.schema,
         key_column,
         timestamp_column,
+        settings.producer.deleted_column(),
     )
     .await
     .with_context(|| format!("schema {}", schema_file.path.display()))?;

@@ -25,7 +25,7 @@ async fn plan_of(
         .await
         .expect("create scratch table");
     let schema = Schema::parse_str(SCHEMA).expect("schema");
-    let plan = SourcePlan::discover(pool, &database, &table, &schema, key, "ts").await;
+    let plan = SourcePlan::discover(pool, &database, &table, &schema, key, "ts", None).await;
     sqlx::query(&format!("DROP TABLE {table}"))
         .execute(pool)
         .await

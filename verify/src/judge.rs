@@ -1,6 +1,7 @@
 //! The judgement itself, kept apart from files and servers so that every verdict is tested on
 //! made-up input. The versions are sorted by product, then time; the rows arrive in key order;
-//! one pass over both finds what is missing, wrong or extra.
+//! one pass over both finds what is missing, wrong or extra. A product's latest line says what
+//! it is now: a row's latest version, or, for a product with no row, a delete line.
 
 use std::collections::HashSet;
 
@@ -18,6 +19,8 @@ pub struct Judge<'a> {
     dead_letter_keys: &'a HashSet<i64>,
     key: String,
     timestamp: String,
+    /// The column marking a row deleted (soft deletes), when there is one.
+    deleted_column: Option<String>,
     report: Report,
 }
 
@@ -49,7 +52,27 @@ impl<'a> Judge<'a> {
             dead_letter_keys,
             key: key.to_owned(),
             timestamp: timestamp.to_owned(),
+            deleted_column: None,
             report,
+        }
+    }
+
+    /// Rows marked deleted in `column` (a number not 0, anything else not null) must have a
+    /// delete line, at their timestamp, as their latest line.
+    pub fn soft_deleted_by(mut self, column: Option<&str>) -> Self {
+        self.deleted_column = column.map(str::to_owned);
+        self
+    }
+
+    /// Whether `row` is marked deleted.
+    fn marked_deleted(&self, row: &Map<String, Value>) -> bool {
+        let Some(column) = &self.deleted_column else {
+            return false;
+        };
+        match row.get(column) {
+            None | Some(Value::Null) | Some(Value::Bool(false)) => false,
+            Some(Value::Number(n)) => n.as_f64() != Some(0.0),
+            Some(_) => true,
         }
     }
 
@@ -67,12 +90,7 @@ impl<'a> Judge<'a> {
         let at = row.get(&self.timestamp).and_then(Value::as_str);
         // Versions of products with no row, before this one.
         while self.next < self.versions.len() && self.versions[self.next].id < id {
-            let orphan = self.versions[self.next].id;
-            self.report.not_in_table.add(Example::Product {
-                id: orphan,
-                what: "lines, but no row in the table".into(),
-            });
-            self.skip_product(orphan);
+            self.without_row();
         }
         let start = self.next;
         self.skip_product(id);
@@ -90,6 +108,30 @@ impl<'a> Judge<'a> {
         if latest.at < at {
             self.missing(id, "its latest version has no line (older ones do)");
             return Ok(());
+        }
+        match (latest.deleted, self.marked_deleted(row)) {
+            (true, true) => {
+                self.report.deleted.add(Example::Product {
+                    id,
+                    what: "marked deleted".into(),
+                });
+                return Ok(());
+            }
+            (true, false) => {
+                self.report.wrong.add(Example::Product {
+                    id,
+                    what: "its latest line is a delete, but the row is in the table".into(),
+                });
+                return Ok(());
+            }
+            (false, true) => {
+                self.report.wrong.add(Example::Product {
+                    id,
+                    what: "the row is marked deleted, but its latest line is no delete".into(),
+                });
+                return Ok(());
+            }
+            (false, false) => {}
         }
         if latest.at > at {
             self.report.wrong.add(Example::Product {
@@ -112,15 +154,27 @@ impl<'a> Judge<'a> {
     /// The report, once every row has been judged.
     pub fn finish(mut self) -> Report {
         while self.next < self.versions.len() {
-            let orphan = self.versions[self.next].id;
-            self.report.not_in_table.add(Example::Product {
-                id: orphan,
-                what: "lines, but no row in the table".into(),
-            });
-            self.skip_product(orphan);
+            self.without_row();
         }
         self.report.versions = self.versions.len() as u64;
         self.report
+    }
+
+    /// The product of the next version has no row: its latest line must be a delete.
+    fn without_row(&mut self) {
+        let id = self.versions[self.next].id;
+        let start = self.next;
+        self.skip_product(id);
+        let example = |what: &str| Example::Product {
+            id,
+            what: what.to_owned(),
+        };
+        match self.versions[start..self.next].last() {
+            Some(latest) if latest.deleted => self.report.deleted.add(example("deleted")),
+            _ => self.report.not_in_table.add(example(
+                "lines, but no row in the table and no delete as its latest line",
+            )),
+        }
     }
 
     fn skip_product(&mut self, id: i64) {
@@ -218,6 +272,14 @@ mod tests {
             file,
             offset,
             len: 0,
+            deleted: false,
+        }
+    }
+
+    fn delete(id: i64, at: &str, file: u32, offset: u64) -> Version {
+        Version {
+            deleted: true,
+            ..version(id, at, 1000 + id as u64, file, offset)
         }
     }
 
@@ -298,6 +360,63 @@ mod tests {
         assert_eq!(report.not_in_table.count, 1, "product 9: {report}");
         assert_eq!(report.violations(), 8);
         assert!(report.to_string().contains("`price` is 21.0"), "{report}");
+    }
+
+    #[test]
+    fn a_product_without_a_row_must_end_with_a_delete_line() {
+        let expectation = Expectation::new(&[]);
+        let keys = HashSet::new();
+        let versions = vec![
+            // 1: deleted; 2: deleted, then inserted again (its row is newer than the delete);
+            // 3: deleted, then a newer line but no row; 4: deleted while its row stays.
+            version(1, T1, 1, 0, 0),
+            delete(1, T2, 0, 50),
+            delete(2, T1, 0, 100),
+            version(2, T2, 2, 0, 150),
+            delete(3, T1, 0, 200),
+            version(3, T2, 3, 0, 250),
+            version(4, T1, 4, 0, 300),
+            delete(4, T2, 0, 350),
+        ];
+        let mut judge = Judge::new(versions, &[], &expectation, &keys, "id", "last_updated");
+        judge
+            .row(&row(2, T2, 1.0), |_| Ok(line(2, T2, 1.0)))
+            .expect("row 2");
+        judge
+            .row(&row(4, T1, 1.0), |_| unreachable!())
+            .expect("row 4");
+        let report = judge.finish();
+        assert_eq!(report.deleted.count, 1, "product 1: {report}");
+        assert_eq!(report.not_in_table.count, 1, "product 3: {report}");
+        assert_eq!(report.wrong.count, 1, "product 4: {report}");
+        assert_eq!(report.violations(), 2, "{report}");
+    }
+
+    #[test]
+    fn a_row_marked_deleted_must_end_with_its_delete_line() {
+        let expectation = Expectation::new(&[]);
+        let keys = HashSet::new();
+        let marked = |id: i64, at: &str| {
+            let mut row = row(id, at, 1.0);
+            row.insert("deleted_at".into(), json!(at));
+            row
+        };
+        let versions = vec![
+            version(1, T1, 1, 0, 0),
+            delete(1, T2, 0, 50),
+            version(2, T2, 2, 0, 100),
+        ];
+        let mut judge = Judge::new(versions, &[], &expectation, &keys, "id", "last_updated")
+            .soft_deleted_by(Some("deleted_at"));
+        judge
+            .row(&marked(1, T2), |_| unreachable!())
+            .expect("row 1");
+        judge
+            .row(&marked(2, T2), |_| unreachable!())
+            .expect("row 2");
+        let report = judge.finish();
+        assert_eq!(report.deleted.count, 1, "row 1: {report}");
+        assert_eq!(report.wrong.count, 1, "row 2 has no delete line: {report}");
     }
 
     #[test]

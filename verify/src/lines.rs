@@ -12,6 +12,7 @@ use std::path::{Path, PathBuf};
 
 use chrono::DateTime;
 use serde::Deserialize;
+use sluice_common::deletes::{DELETED_AT_FIELD, DELETED_FIELD};
 
 /// One line that parsed: a version of one product.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -28,6 +29,8 @@ pub struct Version {
     pub offset: u64,
     /// Length of the line, its newline left out.
     pub len: u32,
+    /// A delete line (its time is when the product was deleted).
+    pub deleted: bool,
 }
 
 /// A line that is not a whole JSON line.
@@ -54,12 +57,17 @@ pub struct Scan {
     pub lines: u64,
 }
 
-/// The fields every line must hold, the rest checked as valid JSON only.
+/// The fields every line must hold (a delete line its `deleted_at` instead of the
+/// timestamp), the rest checked as valid JSON only.
 #[derive(Deserialize)]
 struct Identity<'a> {
     id: serde_json::Value,
-    #[serde(borrow)]
-    last_updated: std::borrow::Cow<'a, str>,
+    #[serde(borrow, default)]
+    last_updated: Option<std::borrow::Cow<'a, str>>,
+    #[serde(default)]
+    deleted: bool,
+    #[serde(borrow, default)]
+    deleted_at: Option<std::borrow::Cow<'a, str>>,
 }
 
 /// Reads every `*.jsonl` file of `folder`; `key` and `timestamp` name the fields to read.
@@ -111,9 +119,10 @@ fn scan_file(
         }
         let body = &line[..line.len() - 1];
         match identity(body, key, timestamp) {
-            Ok((id, at)) => scan.versions.push(Version {
+            Ok((id, at, deleted)) => scan.versions.push(Version {
                 id,
                 at,
+                deleted,
                 hash: hash_of(body),
                 file,
                 offset,
@@ -125,21 +134,29 @@ fn scan_file(
     }
 }
 
-/// The key and timestamp of one line, or why it is not a line.
-fn identity(body: &[u8], key: &str, timestamp: &str) -> Result<(i64, i64), String> {
+/// The key, the time (a delete line's `deleted_at`) and whether it is a delete line, of one
+/// line; or why it is not a line.
+fn identity(body: &[u8], key: &str, timestamp: &str) -> Result<(i64, i64, bool), String> {
     if key == "id" && timestamp == "last_updated" {
         let fields: Identity<'_> =
             serde_json::from_slice(body).map_err(|e| format!("not a JSON line: {e}"))?;
-        return Ok((as_key(&fields.id)?, micros_of(&fields.last_updated)?));
+        let (at, name) = match fields.deleted {
+            true => (fields.deleted_at, DELETED_AT_FIELD),
+            false => (fields.last_updated, timestamp),
+        };
+        let at = at.ok_or(format!("no `{name}` text field"))?;
+        return Ok((as_key(&fields.id)?, micros_of(&at)?, fields.deleted));
     }
     let value: serde_json::Value =
         serde_json::from_slice(body).map_err(|e| format!("not a JSON line: {e}"))?;
     let id = value.get(key).ok_or(format!("no `{key}` field"))?;
+    let deleted = value.get(DELETED_FIELD) == Some(&serde_json::Value::Bool(true));
+    let name = if deleted { DELETED_AT_FIELD } else { timestamp };
     let at = value
-        .get(timestamp)
+        .get(name)
         .and_then(serde_json::Value::as_str)
-        .ok_or(format!("no `{timestamp}` text field"))?;
-    Ok((as_key(id)?, micros_of(at)?))
+        .ok_or(format!("no `{name}` text field"))?;
+    Ok((as_key(id)?, micros_of(at)?, deleted))
 }
 
 fn as_key(id: &serde_json::Value) -> Result<i64, String> {
@@ -219,6 +236,33 @@ mod tests {
             .read(&scan.versions[1])
             .expect("read back");
         assert_eq!(line["id"], 2);
+    }
+
+    #[test]
+    fn a_delete_line_is_timed_by_its_deleted_at() {
+        let dir = tempfile::tempdir().expect("dir");
+        std::fs::write(
+            dir.path().join("consumer-1.jsonl"),
+            "{\"id\":4,\"deleted\":true,\"deleted_at\":\"2026-12-01T10:00:00.000002Z\"}\n\
+             {\"id\":5,\"deleted\":true}\n",
+        )
+        .expect("write");
+        for (key, timestamp) in [("id", "last_updated"), ("id", "changed")] {
+            let scan = scan(dir.path(), key, timestamp).expect("scan");
+            assert_eq!(
+                scan.versions
+                    .iter()
+                    .map(|v| (v.id, v.at, v.deleted))
+                    .collect::<Vec<_>>(),
+                [(4, 1_796_119_200_000_002, true)]
+            );
+            assert_eq!(scan.torn.len(), 1, "a delete line without its time");
+            assert!(
+                scan.torn[0].reason.contains("deleted_at"),
+                "{:?}",
+                scan.torn
+            );
+        }
     }
 
     #[test]

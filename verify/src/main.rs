@@ -133,7 +133,8 @@ async fn judge(
         dead_letter_keys,
         &settings.producer.key_column,
         &settings.producer.timestamp_column,
-    );
+    )
+    .soft_deleted_by(settings.producer.deleted_column());
     let mut rows = table.rows(&pool);
     while let Some(row) = rows.try_next().await? {
         judge.row(&row, |version| reader.read(version))?;

@@ -82,8 +82,10 @@ pub struct Report {
     pub conflicting: Tally,
     /// Within a file, a product's line older than the one before it.
     pub backward: Tally,
-    /// Products with lines but no row.
+    /// Products with lines but no row, whose latest line is not a delete.
     pub not_in_table: Tally,
+    /// Products with no row whose latest line is a delete: accounted for, not a violation.
+    pub deleted: Tally,
     /// Rows whose latest version has no line, their key in the dead-letter topic: accounted
     /// for, not a violation.
     pub dead_lettered: Tally,
@@ -116,7 +118,10 @@ impl fmt::Display for Report {
             "{} rows in the table; {} lines in {} files; {} dead letters",
             self.rows, self.lines, self.files, self.dead_letters
         )?;
-        let accounted = [("dead-lettered", &self.dead_lettered)];
+        let accounted = [
+            ("dead-lettered", &self.dead_lettered),
+            ("deleted", &self.deleted),
+        ];
         for (name, tally) in self.violation_kinds().into_iter().chain(accounted) {
             writeln!(f, "  {name:<14}{:>10}", tally.count)?;
             for example in &tally.examples {

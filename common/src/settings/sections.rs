@@ -156,6 +156,10 @@ pub struct ProducerSettings {
     pub key_column: String,
     /// Column that moves forward on every change (`TIMESTAMP`/`DATETIME`).
     pub timestamp_column: String,
+    /// Column that marks a row deleted without deleting it (soft deletes): a number is a mark
+    /// when not 0 (`is_deleted`), anything else when not NULL (`deleted_at`). A row read with
+    /// the mark is published as a delete (a tombstone). Empty: none.
+    pub deleted_column: String,
     /// File that keeps the position of the last row Kafka acknowledged, when `exactly_once` is
     /// off.
     pub watermark_file: String,
@@ -180,6 +184,11 @@ pub struct ProducerSettings {
 }
 
 impl ProducerSettings {
+    /// The soft-delete column, when one is configured.
+    pub fn deleted_column(&self) -> Option<&str> {
+        Some(self.deleted_column.as_str()).filter(|name| !name.is_empty())
+    }
+
     /// The `transactional.id` of the producer publishing into `topic` under exactly-once.
     pub fn transactional_id_for(&self, topic: &str) -> String {
         if self.transactional_id.is_empty() {
@@ -200,6 +209,7 @@ impl Default for ProducerSettings {
             compatibility: "BACKWARD".into(),
             key_column: "id".into(),
             timestamp_column: "last_updated".into(),
+            deleted_column: String::new(),
             watermark_file: "out/producer.watermark.json".into(),
             exactly_once: true,
             transactional_id: String::new(),

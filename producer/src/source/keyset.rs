@@ -18,6 +18,8 @@ use sqlx::mysql::MySqlArguments;
 use sqlx::query::Query;
 use sqlx::MySql;
 
+use crate::source::deleted::DeletedColumn;
+
 const TIE_PAGE_TEMPLATE: &str = include_str!("tie_page.sql");
 const PAGE_TEMPLATE: &str = include_str!("page.sql");
 const KEY_PAGE_TEMPLATE: &str = include_str!("key_page.sql");
@@ -39,6 +41,8 @@ pub struct RowLayout {
     pub key: usize,
     /// Position of the timestamp column.
     pub timestamp: usize,
+    /// Position of the soft-delete mark (see `deleted`), when the table has one.
+    pub deleted: Option<usize>,
 }
 
 /// The page queries with the table's identifiers filled in, built once at start: in timestamp
@@ -66,6 +70,19 @@ impl KeysetQuery {
         columns: &'a [String],
         keyset_index: Option<&str>,
     ) -> Self {
+        Self::marking_deleted(table, key, timestamp, columns, keyset_index, None)
+    }
+
+    /// [`new`](Self::new), selecting last the soft-delete mark of `deleted` when given.
+    pub fn marking_deleted<'a>(
+        table: &str,
+        key: &'a str,
+        timestamp: &'a str,
+        columns: &'a [String],
+        keyset_index: Option<&str>,
+        deleted: Option<&DeletedColumn>,
+    ) -> Self {
+        let (key_name, timestamp_name) = (key, timestamp);
         let mut selected: Vec<&str> = columns.iter().map(String::as_str).collect();
         let mut position_of =
             |name: &'a str| match selected.iter().position(|c| c.eq_ignore_ascii_case(name)) {
@@ -75,11 +92,17 @@ impl KeysetQuery {
                     selected.len() - 1
                 }
             };
+        let (key, timestamp) = (position_of(key_name), position_of(timestamp_name));
+        let mut selected: Vec<String> = selected.into_iter().map(quote_identifier).collect();
+        let deleted = deleted.map(|column| {
+            selected.push(column.expression());
+            selected.len() - 1
+        });
         let layout = RowLayout {
-            key: position_of(key),
-            timestamp: position_of(timestamp),
+            key,
+            timestamp,
+            deleted,
         };
-        let selected: Vec<String> = selected.into_iter().map(quote_identifier).collect();
         let force_index = keyset_index
             .map(|index| format!(" FORCE INDEX ({})", quote_identifier(index)))
             .unwrap_or_default();
@@ -92,8 +115,8 @@ impl KeysetQuery {
                 .replace("{columns}", &selected.join(", "))
                 .replace("{table}", &quote_identifier(table))
                 .replace("{keyset_index}", &force_index)
-                .replace("{ts}", &quote_identifier(timestamp))
-                .replace("{key}", &quote_identifier(key))
+                .replace("{ts}", &quote_identifier(timestamp_name))
+                .replace("{key}", &quote_identifier(key_name))
         };
         Self {
             tie_sql: fill(TIE_PAGE_TEMPLATE),
@@ -239,7 +262,8 @@ mod tests {
             query.layout(),
             RowLayout {
                 key: 1,
-                timestamp: 2
+                timestamp: 2,
+                deleted: None
             }
         );
         assert_eq!(
@@ -271,8 +295,31 @@ mod tests {
             query.layout(),
             RowLayout {
                 key: 0,
-                timestamp: 2
+                timestamp: 2,
+                deleted: None
             }
+        );
+    }
+
+    #[test]
+    fn a_soft_delete_mark_is_selected_last() {
+        let columns = ["id", "name", "last_updated"].map(String::from);
+        let deleted = DeletedColumn::new("deleted_at", "datetime");
+        let query = KeysetQuery::marking_deleted(
+            "product",
+            "id",
+            "last_updated",
+            &columns,
+            None,
+            Some(&deleted),
+        );
+        assert_eq!(query.layout().deleted, Some(3));
+        assert!(
+            query.key_sql().starts_with(
+                "SELECT `id`, `name`, `last_updated`, CAST(`deleted_at` IS NOT NULL AS SIGNED)\nFROM"
+            ),
+            "{}",
+            query.key_sql()
         );
     }
 

@@ -2,6 +2,7 @@
 //! query that walks the table in `(timestamp, key)` order.
 
 pub mod columns;
+pub mod deleted;
 pub mod keyset;
 pub mod plan;
 pub mod read_bound;

@@ -9,6 +9,7 @@ use sqlx::MySqlPool;
 use crate::source::columns::{
     keyset_index, primary_key, reads_first_by_key, table_columns, ColumnPlan, PlanError,
 };
+use crate::source::deleted::DeletedColumn;
 use crate::source::keyset::KeysetQuery;
 
 /// Digits of a second assumed when the timestamp column does not say (it always does for
@@ -38,7 +39,7 @@ pub enum SourcePlanError {
     },
     /// A configured column is not in the table.
     #[error(
-        "table {table} has no column `{column}` (producer.key_column / producer.timestamp_column)"
+        "table {table} has no column `{column}` (producer.key_column / producer.timestamp_column / producer.deleted_column)"
     )]
     MissingColumn {
         /// `database.table`.
@@ -61,11 +62,14 @@ pub struct SourcePlan {
     pub snapshot_by_key: bool,
     /// The index ordering the table by `(timestamp, key)`, if there is one.
     pub keyset_index: Option<String>,
+    /// The column marking a row deleted (soft deletes), when configured.
+    pub deleted: Option<DeletedColumn>,
 }
 
 impl SourcePlan {
     /// Reads `database.table`'s columns, primary key and indexes, and plans how `schema` is
-    /// filled from them, paging by `key_column` and `timestamp_column`.
+    /// filled from them, paging by `key_column` and `timestamp_column`; a row whose
+    /// `deleted_column` (when given) marks it deleted is read as a delete.
     pub async fn discover(
         pool: &MySqlPool,
         database: &str,
@@ -73,6 +77,7 @@ impl SourcePlan {
         schema: &Schema,
         key_column: &str,
         timestamp_column: &str,
+        deleted_column: Option<&str>,
     ) -> Result<Self, SourcePlanError> {
         let qualified = format!("{database}.{table}");
         let catalogue = |source| SourcePlanError::Catalogue {
@@ -89,7 +94,10 @@ impl SourcePlan {
             }
         })?;
         let find = |name: &str| columns.iter().find(|c| c.name.eq_ignore_ascii_case(name));
-        for required in [key_column, timestamp_column] {
+        for required in [key_column, timestamp_column]
+            .into_iter()
+            .chain(deleted_column)
+        {
             if find(required).is_none() {
                 return Err(SourcePlanError::MissingColumn {
                     table: qualified.clone(),
@@ -112,12 +120,16 @@ impl SourcePlan {
         )
         .await
         .map_err(catalogue)?;
-        let query = KeysetQuery::new(
+        let deleted = deleted_column
+            .and_then(find)
+            .map(|column| DeletedColumn::new(&column.name, &column.data_type));
+        let query = KeysetQuery::marking_deleted(
             table,
             key_column,
             timestamp_column,
             &plan.columns,
             index.as_deref(),
+            deleted.as_ref(),
         );
         Ok(Self {
             columns: plan,
@@ -125,6 +137,7 @@ impl SourcePlan {
             timestamp_digits,
             snapshot_by_key: reads_first_by_key(&primary, key_column),
             keyset_index: index,
+            deleted,
         })
     }
 }

@@ -66,6 +66,24 @@ pub fn key(row: &MySqlRow, layout: RowLayout) -> Result<i64, sqlx::Error> {
     row.try_get::<i64, _>(layout.key)
 }
 
+/// When the row was deleted, if it is marked deleted (soft deletes, see `source::deleted`):
+/// its timestamp, the time of the change that marked it. `None` for a row not marked, or when
+/// the table has no soft-delete column.
+pub fn deleted_at(row: &MySqlRow, layout: RowLayout) -> Result<Option<DateTime<Utc>>, sqlx::Error> {
+    let Some(mark) = layout.deleted else {
+        return Ok(None);
+    };
+    if row.try_get::<i64, _>(mark)? == 0 {
+        return Ok(None);
+    }
+    row.try_get::<Option<DateTime<Utc>>, _>(layout.timestamp)?
+        .map(Some)
+        .ok_or_else(|| sqlx::Error::ColumnDecode {
+            index: layout.timestamp.to_string(),
+            source: "a row marked deleted has no timestamp".into(),
+        })
+}
+
 /// One column's value as read from a row, its text borrowed rather than copied.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Cell<'r> {
