@@ -16,6 +16,8 @@ use crate::prometheus_query::latency_quantile_ms;
 use crate::running::Running;
 use crate::tail::{quantile, Seen, Tail};
 
+/// How long the last updates of a run may take to reach a line once the load has stopped.
+const LAST_LINES_PATIENCE: Duration = Duration::from_secs(30);
 /// Products the updates pick from.
 pub const PRODUCTS: i64 = 10_000;
 /// Longer than Prometheus's scrape interval (5 s), so a scrape falls between two marks.
@@ -128,10 +130,19 @@ pub async fn measure(
     }
     let applied = updates.stop()?;
     pipeline.caught_up(bench, None).await?;
+    // The group's commits can cover the topic before the producer has read the last updates
+    // (they are not in the topic yet), and exactly once a committed batch's lines reach the
+    // file after its commit: the run ends once every update has a line, or after the wait.
+    let committed = per_change::read_journal(&journal)?;
+    let deadline = Instant::now() + LAST_LINES_PATIENCE;
+    while per_change::time_changes(&committed, &tail.seen()).unseen > 0 && Instant::now() < deadline
+    {
+        pipeline.ensure_running()?;
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
     tokio::time::sleep(Duration::from_millis(200)).await;
     let lines = tail.finish();
     let mut latencies: Vec<f64> = lines.iter().map(Seen::latency_ms).collect();
-    let committed = per_change::read_journal(&journal)?;
     let changes = per_change::time_changes(&committed, &lines);
     anyhow::ensure!(
         changes.unseen == 0,

@@ -7,7 +7,7 @@ use std::fs::File;
 use std::io::{Read, Seek, SeekFrom};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
@@ -42,28 +42,45 @@ impl Seen {
 /// A background watcher of one output folder.
 pub struct Tail {
     stop: Arc<AtomicBool>,
-    thread: JoinHandle<Vec<Seen>>,
+    seen: Arc<Mutex<Vec<Seen>>>,
+    thread: JoinHandle<()>,
 }
 
 impl Tail {
     /// Starts watching `folder`; lines about rows updated before `since` are not timed.
     pub fn start(folder: PathBuf, since: DateTime<Utc>) -> Self {
         let stop = Arc::new(AtomicBool::new(false));
-        let flag = Arc::clone(&stop);
-        let thread = std::thread::spawn(move || watch(&folder, since, &flag));
-        Self { stop, thread }
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let (flag, lines) = (Arc::clone(&stop), Arc::clone(&seen));
+        let thread = std::thread::spawn(move || watch(&folder, since, &flag, &lines));
+        Self { stop, seen, thread }
+    }
+
+    /// Every line seen so far about a row updated since the start, in order seen.
+    pub fn seen(&self) -> Vec<Seen> {
+        self.seen
+            .lock()
+            .map(|lines| lines.clone())
+            .unwrap_or_default()
     }
 
     /// Stops watching; every line seen about a row updated since the start, in order seen.
     pub fn finish(self) -> Vec<Seen> {
         self.stop.store(true, Ordering::SeqCst);
-        self.thread.join().unwrap_or_default()
+        let Tail { seen, thread, .. } = self;
+        let _ = thread.join();
+        let lines = seen.lock().map(|lines| lines.clone()).unwrap_or_default();
+        lines
     }
 }
 
-fn watch(folder: &std::path::Path, since: DateTime<Utc>, stop: &AtomicBool) -> Vec<Seen> {
+fn watch(
+    folder: &std::path::Path,
+    since: DateTime<Utc>,
+    stop: &AtomicBool,
+    seen_lines: &Mutex<Vec<Seen>>,
+) {
     let mut files: HashMap<PathBuf, (File, Vec<u8>)> = HashMap::new();
-    let mut lines = Vec::new();
     let mut chunk = vec![0u8; 1 << 16];
     loop {
         // One last pass after the stop request picks up what was written just before it.
@@ -90,13 +107,15 @@ fn watch(folder: &std::path::Path, since: DateTime<Utc>, stop: &AtomicBool) -> V
                 while let Some(end) = partial.iter().position(|&b| b == b'\n') {
                     let line: Vec<u8> = partial.drain(..=end).collect();
                     if let Some(line) = parse(&line, seen).filter(|l| l.last_updated >= since) {
-                        lines.push(line);
+                        if let Ok(mut lines) = seen_lines.lock() {
+                            lines.push(line);
+                        }
                     }
                 }
             }
         }
         if stopping {
-            return lines;
+            return;
         }
         std::thread::sleep(LOOK_EVERY);
     }

@@ -117,7 +117,37 @@ pub async fn ensure_topic(
     partitions: i32,
     strict: bool,
 ) -> Result<(), TopicError> {
-    let created = create_unless_present(settings, topic, partitions, &[]).await?;
+    ensure_topic_with(settings, topic, partitions, strict, &[]).await
+}
+
+/// The records topic (`kafka.topic`), created compacted when `kafka.compact_topic` is set:
+/// Kafka then keeps each product's latest record (a delete's tombstone until
+/// `delete.retention.ms`), so the topic converges to the table.
+pub async fn ensure_records_topic(settings: &KafkaSettings) -> Result<(), TopicError> {
+    let compact: &[(&str, &str)] = if settings.compact_topic {
+        &[("cleanup.policy", "compact")]
+    } else {
+        &[]
+    };
+    ensure_topic_with(
+        settings,
+        &settings.topic,
+        settings.partitions,
+        true,
+        compact,
+    )
+    .await
+}
+
+/// [`ensure_topic`], creating the topic with `configs`.
+async fn ensure_topic_with(
+    settings: &KafkaSettings,
+    topic: &str,
+    partitions: i32,
+    strict: bool,
+    configs: &[(&str, &str)],
+) -> Result<(), TopicError> {
+    let created = create_unless_present(settings, topic, partitions, configs).await?;
     // A topic created here has the partitions asked for; only one that was there is checked.
     if created || !strict {
         return Ok(());

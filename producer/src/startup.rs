@@ -99,7 +99,7 @@ pub async fn prepare(settings: &Settings, shutdown: &Shutdown) -> anyhow::Result
             }
         };
         let outcomes = futures::future::join3(
-            kafka::ensure_topic(kafka_settings, &kafka_settings.topic, partitions, true),
+            kafka::ensure_records_topic(kafka_settings),
             kafka::ensure_topic(kafka_settings, &kafka_settings.dlq_topic, partitions, false),
             watermark_topic,
         )

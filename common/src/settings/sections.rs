@@ -69,6 +69,10 @@ pub struct KafkaSettings {
     pub partitions: i32,
     /// Replication factor used when sluice creates a topic.
     pub replication_factor: i32,
+    /// Create the topic with `cleanup.policy=compact`, so Kafka keeps each product's latest
+    /// record (a delete's tombstone until `delete.retention.ms`) and the topic converges to the
+    /// table. Only when sluice creates the topic; an existing topic keeps its policy.
+    pub compact_topic: bool,
     /// Topic that receives records which could not be processed, with the reason in headers.
     pub dlq_topic: String,
     /// Compacted topic that keeps the producer's watermark when `producer.exactly_once` is on;
@@ -85,6 +89,7 @@ impl Default for KafkaSettings {
             topic: "product_updates".into(),
             partitions: 10,
             replication_factor: 1,
+            compact_topic: false,
             dlq_topic: "product_updates.dlq".into(),
             watermark_topic: String::new(),
             request_timeout_secs: 10,
