@@ -6,6 +6,7 @@
 
 pub mod dead_letter;
 pub mod deletes;
+pub mod durable_file;
 pub mod exit;
 pub mod kafka;
 pub mod logging;

@@ -79,11 +79,44 @@ pub fn read_to_end(
     patience: Duration,
     visit: impl FnMut(&BorrowedMessage<'_>),
 ) -> Result<(), TopicReadError> {
-    let client_error = |source| TopicReadError::Client {
+    let deadline = Instant::now() + patience;
+    let ranges: Vec<OffsetRange> = partition_offsets(settings, topic, patience)?
+        .into_iter()
+        .filter(|(_, bounds)| bounds.end > bounds.first)
+        .map(|(partition, bounds)| OffsetRange {
+            topic: topic.to_owned(),
+            partition,
+            start: bounds.first,
+            end: bounds.end,
+        })
+        .collect();
+    let consumer = reader(settings).map_err(|source| TopicReadError::Client {
         topic: topic.to_owned(),
         source,
-    };
-    let consumer = reader(settings).map_err(client_error)?;
+    })?;
+    read_assigned(&consumer, &ranges, deadline, patience, visit)
+}
+
+/// Where a partition's records are: its first offset still held and the offset after its last.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PartitionBounds {
+    /// The first offset the partition still holds (earlier ones were deleted by retention).
+    pub first: i64,
+    /// The offset the next record will get (the high watermark).
+    pub end: i64,
+}
+
+/// The bounds of every partition of `topic`, by partition; empty when the topic does not exist.
+/// `patience` bounds the calls, including a broker that is not up yet.
+pub fn partition_offsets(
+    settings: &KafkaSettings,
+    topic: &str,
+    patience: Duration,
+) -> Result<BTreeMap<i32, PartitionBounds>, TopicReadError> {
+    let consumer = reader(settings).map_err(|source| TopicReadError::Client {
+        topic: topic.to_owned(),
+        source,
+    })?;
     let timeout = Duration::from_secs(settings.request_timeout_secs);
     let deadline = Instant::now() + patience;
     let timed_out = |last: String| TopicReadError::Timeout {
@@ -99,22 +132,15 @@ pub fn read_to_end(
         .filter(|t| t.name() == topic && t.error().is_none())
         .flat_map(|t| t.partitions().iter().map(|p| p.id()))
         .collect();
-    let mut ranges = Vec::new();
+    let mut bounds = BTreeMap::new();
     for partition in partitions {
-        let (low, high) = patiently(deadline, || {
+        let (first, end) = patiently(deadline, || {
             consumer.fetch_watermarks(topic, partition, timeout)
         })
         .map_err(timed_out)?;
-        if high > low {
-            ranges.push(OffsetRange {
-                topic: topic.to_owned(),
-                partition,
-                start: low,
-                end: high,
-            });
-        }
+        bounds.insert(partition, PartitionBounds { first, end });
     }
-    read_assigned(&consumer, &ranges, deadline, patience, visit)
+    Ok(bounds)
 }
 
 /// Calls `visit` with every committed record of `ranges`, partition by partition in offset

@@ -7,8 +7,7 @@
 //! moment leaves either the previous position or the new one, never a torn file. A restart
 //! resumes from it and at worst sends again the records of the pages not saved yet.
 
-use std::fs::{self, File};
-use std::io::Write;
+use std::fs;
 use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, Utc};
@@ -168,27 +167,13 @@ impl WatermarkStore {
 
     /// Replaces the saved watermark atomically; see the module documentation.
     pub fn save(&self, watermark: &Watermark) -> Result<(), WatermarkError> {
-        let folder = match self.path.parent() {
-            Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-            _ => PathBuf::from("."),
-        };
-        fs::create_dir_all(&folder).map_err(|e| self.io(e))?;
-        let temporary = self.path.with_extension("json.tmp");
-        let text =
+        let mut text =
             serde_json::to_string_pretty(watermark).map_err(|e| WatermarkError::Corrupt {
                 path: self.path.clone(),
                 reason: e.to_string(),
             })?;
-        let write = || -> std::io::Result<()> {
-            let mut file = File::create(&temporary)?;
-            file.write_all(text.as_bytes())?;
-            file.write_all(b"\n")?;
-            file.sync_all()?;
-            fs::rename(&temporary, &self.path)?;
-            // The rename itself is durable only once the folder is synced.
-            File::open(&folder)?.sync_all()
-        };
-        write().map_err(|e| self.io(e))
+        text.push('\n');
+        crate::durable_file::replace(&self.path, text.as_bytes()).map_err(|e| self.io(e))
     }
 
     fn io(&self, source: std::io::Error) -> WatermarkError {

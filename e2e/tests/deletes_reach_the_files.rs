@@ -1,20 +1,24 @@
 //! Deletes reach the files: rows marked deleted through `producer.deleted_column` (soft
-//! deletes) are published as tombstones, and each member writes a delete line for them; a
-//! product inserted again after its delete ends with its new row. `sluice-verify` judges: every
-//! row marked deleted must end with its delete line, and every other row with its latest
+//! deletes), and rows deleted outright (found by the producer's sweep of the table's keys), are
+//! published as tombstones, and each member writes a delete line for them; a product inserted
+//! again after its delete ends with its new row. `sluice-verify` judges: every product without
+//! a row, or marked deleted, must end with its delete line, and every other row with its latest
 //! version. The topic, created compacted (`kafka.compact_topic`), holds as each product's latest
-//! record its row, or a tombstone for the rows marked deleted.
+//! record its row, or a tombstone for the rows deleted.
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 use std::time::{Duration, Instant};
 
 use rdkafka::message::Message as _;
 use sluice_common::topic_reader::read_to_end;
 use sluice_e2e::kafka_tool;
+use sluice_e2e::load::{test_seed, Load};
 use sluice_e2e::scenario::{tail, Scenario};
 
 const CATCH_UP: Duration = Duration::from_secs(180);
 const PRODUCTS: i32 = 20_000;
+/// The sweep interval of the hard-delete test: short, so the test waits for several sweeps.
+const SWEEP_SECS: u64 = 5;
 
 #[tokio::test(flavor = "multi_thread")]
 async fn rows_marked_deleted_end_with_a_delete_line() {
@@ -118,4 +122,171 @@ async fn rows_marked_deleted_end_with_a_delete_line() {
             assert!(line["deleted_at"].is_string(), "{line}");
         }
     }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn rows_deleted_outright_end_with_a_delete_line_and_leave_the_compacted_topic() {
+    let seed = test_seed();
+    eprintln!("seed {seed}");
+    let mut scenario = Scenario::new("hard_delete", 6).await;
+    let table = scenario.names.table.clone();
+    scenario.with_setting(&format!("producer.delete_sweep_interval_secs={SWEEP_SECS}"));
+    scenario.with_setting("kafka.compact_topic=true");
+    scenario.with_setting("producer.batch_size=100");
+    scenario.insert_products(1..PRODUCTS + 1, None).await;
+    scenario.start_consumers(3);
+    scenario.start_producer();
+    // Deletes while the first snapshot reads the table (in pages of 100 rows here), once it
+    // has read its first 2 000: a row gone before its page is never published, one gone after
+    // is found by the first sweep.
+    let snapshot_started = Instant::now() + CATCH_UP;
+    while rows_read(&scenario).await < 2_000 {
+        assert!(
+            Instant::now() < snapshot_started,
+            "the snapshot never started"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    delete_where(&scenario, "id % 200 = 1").await;
+    scenario.wait_caught_up(CATCH_UP).await;
+
+    // 1 000 rows deleted while updates of random products run, some of them racing an update
+    // of the same row; 50 more deleted and inserted again with the same id between sweeps.
+    let load = Load::start(&scenario.pool, &table, PRODUCTS, seed);
+    for part in 0..10 {
+        delete_where(
+            &scenario,
+            &format!("id % 20 = 3 AND id % 200 = {}", part * 20 + 3),
+        )
+        .await;
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+    delete_where(&scenario, "id % 400 = 11").await;
+    sqlx::query(&format!(
+        "INSERT INTO `{table}` (id, name, category, price) \
+         SELECT seq, CONCAT('again-', seq), 'Back', 1.5 FROM seq_11_to_{PRODUCTS}_step_400"
+    ))
+    .execute(&scenario.pool)
+    .await
+    .expect("inserted again");
+    tokio::time::sleep(Duration::from_secs(2)).await;
+
+    // 200 more while the producer is down, killed so it saves nothing on its way out.
+    scenario.kill_producer();
+    delete_where(&scenario, "id % 100 = 7").await;
+    scenario.start_producer();
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let updates = load.stop().await;
+    let last_change = Instant::now();
+
+    // Within one sweep interval plus the lag after the last change, the files match the table.
+    let patience = Duration::from_secs(SWEEP_SECS) + Duration::from_secs(60);
+    let report = loop {
+        let (code, report) = scenario.verify();
+        if code == 0 && report["deleted"]["count"].as_u64() >= Some(1_200) {
+            break report;
+        }
+        assert!(
+            last_change.elapsed() < patience,
+            "the deletes did not reach the files within {patience:?}: {report:#}\nproducer \
+             log:\n{}",
+            tail(&scenario.log("producer.log"), 20)
+        );
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    };
+    let latest = scenario.latest_lines();
+    let published_then_deleted = (1..=PRODUCTS)
+        .step_by(200)
+        .filter(|id| latest.contains_key(id))
+        .count();
+    eprintln!(
+        "{updates} updates; {published_then_deleted} of the 100 rows deleted during the first \
+         snapshot had been published; the files matched the table {:?} after the last change: \
+         {report:#}",
+        last_change.elapsed()
+    );
+    let codes = scenario.stop_all();
+    assert!(codes.iter().all(|c| *c == Some(0)), "{codes:?}");
+    assert!(
+        report["versions"].as_u64() >= Some(PRODUCTS as u64 + 1_200),
+        "enough lines flowed: {report:#}"
+    );
+    assert!(
+        scenario
+            .log("producer.log")
+            .contains("published keys read back from"),
+        "the restarted producer read its keys back:\n{}",
+        tail(&scenario.log("producer.log"), 20)
+    );
+
+    // The topic read from its start holds as latest records exactly the table's rows.
+    let mut latest_is_row: HashMap<i64, bool> = HashMap::new();
+    read_to_end(
+        &scenario.settings.kafka,
+        &scenario.names.topic,
+        Duration::from_secs(60),
+        |message| {
+            let key = String::from_utf8_lossy(message.key().unwrap_or_default()).into_owned();
+            let id = key.parse().expect("an integer key");
+            latest_is_row.insert(id, message.payload().is_some());
+        },
+    )
+    .expect("the topic read to its end");
+    let in_topic: BTreeSet<i64> = latest_is_row
+        .iter()
+        .filter(|(_, row)| **row)
+        .map(|(id, _)| *id)
+        .collect();
+    let in_table: BTreeSet<i64> =
+        sqlx::query_scalar::<_, i64>(&format!("SELECT id FROM `{table}`"))
+            .fetch_all(&scenario.pool)
+            .await
+            .expect("the table's ids")
+            .into_iter()
+            .collect();
+    assert_eq!(
+        in_table.len(),
+        PRODUCTS as usize - 1_300,
+        "1 300 rows deleted"
+    );
+    let extra: Vec<_> = in_topic.difference(&in_table).take(5).collect();
+    let missing: Vec<_> = in_table.difference(&in_topic).take(5).collect();
+    assert!(
+        extra.is_empty() && missing.is_empty(),
+        "the topic's latest records are the table's rows: deleted yet a row {extra:?}, a row \
+         yet no record {missing:?}"
+    );
+    for id in (11..=PRODUCTS).step_by(400) {
+        assert_eq!(
+            latest[&id]["name"],
+            format!("again-{id}"),
+            "product {id} inserted again ends with its new row"
+        );
+    }
+}
+
+/// Deletes the rows of the scenario's table matching `condition`.
+async fn delete_where(scenario: &Scenario, condition: &str) {
+    sqlx::query(&format!(
+        "DELETE FROM `{}` WHERE {condition}",
+        scenario.names.table
+    ))
+    .execute(&scenario.pool)
+    .await
+    .unwrap_or_else(|e| panic!("DELETE … WHERE {condition}: {e}"));
+}
+
+/// The rows the scenario's producer has read so far, by its metrics (0 before it serves them).
+async fn rows_read(scenario: &Scenario) -> u64 {
+    let Some(url) = scenario.metrics_url("producer.log") else {
+        return 0;
+    };
+    let Ok(response) = sluice_registry::http::get(format!("{url}/metrics")).await else {
+        return 0;
+    };
+    let text = response.text().await.unwrap_or_default();
+    text.lines()
+        .find_map(|line| line.strip_prefix("sluice_producer_rows_read_total "))
+        .and_then(|value| value.trim().parse::<f64>().ok())
+        .map_or(0, |rows| rows as u64)
 }

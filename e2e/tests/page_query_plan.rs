@@ -4,10 +4,12 @@
 //! a group of rows sharing one timestamp read every row of the group before it. So these tests
 //! run each query under `ANALYZE FORMAT=JSON` on data shaped to hurt it (200 000 rows sharing one
 //! timestamp, whole-second `TIMESTAMP(0)`, gaps in the keys) and assert the rows it examined.
+//! The delete sweep's page of keys is held to the same.
 
 use serde_json::Value;
 use sluice_common::mysql;
 use sluice_common::settings::Settings;
+use sluice_producer::delete_sweep::SWEEP_PAGE_KEYS;
 use sluice_producer::source::columns::{keyset_index, primary_key};
 use sluice_producer::source::deleted::DeletedColumn;
 use sluice_producer::source::keyset::KeysetQuery;
@@ -53,6 +55,12 @@ async fn the_page_queries_read_ranges_of_their_indexes_in_order() {
     )
     .await;
     let key_page = Plan::explain(&pool, query.key_sql(), &[Key(20_000), Key(5000)]).await;
+    let sweep_page = Plan::explain(
+        &pool,
+        query.sweep_keys_sql(),
+        &[Key(20_000), Key(SWEEP_PAGE_KEYS.into())],
+    )
+    .await;
     table.drop().await;
 
     for (name, plan, index) in [
@@ -67,6 +75,7 @@ async fn the_page_queries_read_ranges_of_their_indexes_in_order() {
             "product_last_updated_id",
         ),
         ("key-order snapshot", &key_page, "PRIMARY"),
+        ("delete sweep", &sweep_page, "PRIMARY"),
     ] {
         assert_eq!(
             plan.access, "range",
@@ -131,6 +140,12 @@ async fn a_page_deep_in_a_timestamp_shared_by_200_000_rows_reads_one_page_of_row
             Examined::analyze(&pool, query.sql(), &[tie, bound, Key(PAGE.into())]).await;
         let key_page =
             Examined::analyze(&pool, query.key_sql(), &[deep_key, Key(PAGE.into())]).await;
+        let sweep_page = Examined::analyze(
+            &pool,
+            query.sweep_keys_sql(),
+            &[deep_key, Key(SWEEP_PAGE_KEYS.into())],
+        )
+        .await;
         // The form the producer used before, at the same cursor: the data is shaped to hurt.
         let old_form = Examined::analyze(
             &pool,
@@ -189,6 +204,26 @@ async fn a_page_deep_in_a_timestamp_shared_by_200_000_rows_reads_one_page_of_row
                 "{column}, {name}: a range that starts at the cursor"
             );
         }
+        eprintln!("{column}, delete sweep: {sweep_page:?}");
+        assert_eq!(
+            sweep_page.returned,
+            u64::from(SWEEP_PAGE_KEYS),
+            "{column}, delete sweep: a full page"
+        );
+        assert!(
+            sweep_page.rows <= f64::from(SWEEP_PAGE_KEYS) + SLACK,
+            "{column}, delete sweep: {} rows examined for a page of {SWEEP_PAGE_KEYS} keys",
+            sweep_page.rows
+        );
+        assert_eq!(
+            (
+                sweep_page.access.as_str(),
+                sweep_page.index.as_str(),
+                &sweep_page.key_parts
+            ),
+            ("range", "PRIMARY", &vec!["id".to_owned()]),
+            "{column}, delete sweep: a range of the primary key that starts at the cursor"
+        );
         eprintln!("{column}, the old form: {old_form:?}");
         assert!(
             old_form.rows > (TIE_GROUP * 8 / 10) as f64,

@@ -3,17 +3,21 @@
 
 pub mod avro_binary;
 pub mod client_failure;
+pub mod delete_sweep;
 pub mod encode;
 pub mod failure;
+pub mod key_checkpoint;
 pub mod loadgen;
 pub mod metrics;
 pub mod page_reader;
 pub mod pipeline;
 pub mod progress;
 pub mod publish;
+pub mod published_keys;
 pub mod reset;
 pub mod source;
 pub mod startup;
+mod sweep_publish;
 pub mod transaction;
 pub mod watermark_saver;
 pub mod watermark_topic;

@@ -11,6 +11,13 @@ pub struct ProducerMetrics {
     pub records_produced: IntCounter,
     /// Of those, deletes (tombstones).
     pub deletes_published: IntCounter,
+    /// Keys counted as published (see `published_keys`): what the delete sweep compares the
+    /// table with.
+    pub published_keys: Gauge,
+    /// How long the last whole sweep for hard deletes took.
+    pub delete_sweep_seconds: Gauge,
+    /// When the last sweep for hard deletes ended, Unix seconds (0: none yet).
+    pub delete_sweep_completed_seconds: Gauge,
     /// Pages whose publishing failed and was retried.
     pub produce_errors: IntCounter,
     /// Pages published.
@@ -50,6 +57,18 @@ impl ProducerMetrics {
             deletes_published: IntCounter::new(
                 "sluice_producer_deletes_published_total",
                 "Deletes (tombstones) acknowledged by Kafka on the topic, counted in the records too.",
+            )?,
+            published_keys: Gauge::new(
+                "sluice_producer_published_keys",
+                "Keys published and not deleted since: what the delete sweep compares the table's keys with.",
+            )?,
+            delete_sweep_seconds: Gauge::new(
+                "sluice_producer_delete_sweep_duration_seconds",
+                "How long the last whole sweep of the table's keys for hard deletes took.",
+            )?,
+            delete_sweep_completed_seconds: Gauge::new(
+                "sluice_producer_delete_sweep_completed_timestamp_seconds",
+                "When the last sweep of the table's keys for hard deletes ended, Unix seconds (0: none yet).",
             )?,
             produce_errors: IntCounter::new(
                 "sluice_producer_produce_errors_total",
@@ -100,6 +119,9 @@ impl ProducerMetrics {
         registry.register(Box::new(metrics.rows_read.clone()))?;
         registry.register(Box::new(metrics.records_produced.clone()))?;
         registry.register(Box::new(metrics.deletes_published.clone()))?;
+        registry.register(Box::new(metrics.published_keys.clone()))?;
+        registry.register(Box::new(metrics.delete_sweep_seconds.clone()))?;
+        registry.register(Box::new(metrics.delete_sweep_completed_seconds.clone()))?;
         registry.register(Box::new(metrics.produce_errors.clone()))?;
         registry.register(Box::new(metrics.batches.clone()))?;
         registry.register(Box::new(metrics.batch_rows.clone()))?;

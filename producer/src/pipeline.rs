@@ -26,6 +26,7 @@ use sluice_common::watermark::{Watermark, WatermarkStore};
 use sqlx::mysql::MySqlRow;
 use sqlx::MySqlPool;
 
+use crate::delete_sweep::DeleteSweep;
 use crate::encode::RecordEncoder;
 use crate::failure::{needs_new_client, permanent, Backoff, StaleClient};
 use crate::metrics::ProducerMetrics;
@@ -63,10 +64,11 @@ const FIRST_PAGE_ROWS: usize = 500;
 const PAGES_IN_FLIGHT: usize = 8;
 
 /// A queued page waiting for its acknowledgements, and where the watermark goes after it.
-struct InFlight {
-    pending: PendingPage,
-    end: Watermark,
-    rows: usize,
+pub(crate) struct InFlight {
+    pub(crate) pending: PendingPage,
+    pub(crate) end: Watermark,
+    /// Rows of the table read for it; 0 for the deletes of a sweep.
+    pub(crate) rows: usize,
 }
 
 /// The producer, ready to run; assembled by `startup::prepare`.
@@ -97,6 +99,8 @@ pub struct Pipeline {
     pub(crate) readiness: sluice_common::observe::Readiness,
     /// Where a new Kafka client connects, after a fatal error.
     pub(crate) kafka: KafkaSettings,
+    /// The sweep for rows deleted outright, when it is on.
+    pub(crate) sweep: Option<DeleteSweep>,
 }
 
 impl Pipeline {
@@ -116,6 +120,9 @@ impl Pipeline {
                 outcome => return outcome,
             };
             self.metrics.errors.with_label_values(&["kafka"]).inc();
+            if let Some(sweep) = &mut self.sweep {
+                sweep.after_failure();
+            }
             if started.elapsed() >= CLIENT_HEALED_AFTER {
                 renewals.reset();
             }
@@ -158,6 +165,7 @@ impl Pipeline {
         until_caught_up: bool,
     ) -> anyhow::Result<()> {
         let saved = self.load_watermark().await?;
+        self.restore_published_keys().await?;
         let commit_lag = Duration::from_millis(self.settings.commit_lag_ms);
         let mut read_bound = ReadBound::new(&self.pool, commit_lag)
             .await
@@ -256,6 +264,11 @@ impl Pipeline {
                 read_from = end;
             }
             drop(page);
+            // A sweep step only when caught up: no page is read ahead, and the step's deletes
+            // are queued before the next page of changes is read (see `delete_sweep`).
+            if caught_up {
+                self.sweep_step(&mut in_flight, read_from).await?;
+            }
             let keep = if caught_up { 0 } else { PAGES_IN_FLIGHT - 1 };
             let settled = self
                 .settle_then_commit(
@@ -286,7 +299,8 @@ impl Pipeline {
             self.progress.maybe_log(&self.metrics, &acknowledged, false);
             // While changes keep coming the next poll comes sooner: a change then waits for the
             // poll after its commit, not for a whole interval.
-            let pause = if found_changes {
+            let sweeping = self.sweep.as_ref().is_some_and(DeleteSweep::sweeping);
+            let pause = if found_changes || sweeping {
                 poll_interval.min(POLL_WHILE_CHANGING)
             } else {
                 poll_interval
@@ -314,6 +328,7 @@ impl Pipeline {
         if let Some(saver) = saver {
             saver.finish().await?;
         }
+        self.save_published_keys().await;
         self.progress.maybe_log(&self.metrics, &acknowledged, true);
         match &self.transactions {
             Some(transactions) => tracing::info!(
@@ -398,6 +413,9 @@ impl Pipeline {
                 return Err(end.into())
             }
         }
+        if let Some(sweep) = &self.sweep {
+            sweep.confirm();
+        }
         // The commit waited for every record: what is left in flight is answered.
         let settled = self.settle(in_flight, 0, acknowledged, None).await?;
         if settled.is_ok() {
@@ -466,6 +484,10 @@ impl Pipeline {
                 Err(error) => return Ok(Err(error)),
             }
         }
+        // At least once, every delete queued is acknowledged once nothing is in flight.
+        if let (Some(sweep), Some(_), true) = (&self.sweep, saver, in_flight.is_empty()) {
+            sweep.confirm();
+        }
         Ok(Ok(()))
     }
 
@@ -481,6 +503,9 @@ impl Pipeline {
         let abandoned = in_flight.len() + 1;
         for page in in_flight.drain(..) {
             let _ = page.pending.acknowledged().await;
+        }
+        if let Some(sweep) = &mut self.sweep {
+            sweep.after_failure();
         }
         if needs_new_client(error) {
             // Not aborted here: an abort may wait on the same stuck client, and the new client
@@ -515,8 +540,10 @@ impl Pipeline {
             .dead_letters
             .with_label_values(&["producer.encode"])
             .inc_by(report.dead);
-        self.metrics.batches.inc();
-        self.metrics.batch_rows.observe(rows as f64);
+        if rows > 0 {
+            self.metrics.batches.inc();
+            self.metrics.batch_rows.observe(rows as f64);
+        }
     }
 
     /// The watermark, and the lag: the database clock minus the time up to which every row is
@@ -627,15 +654,24 @@ impl Pipeline {
                 let _ = write!(key, "{id}");
                 match row::deleted_at(row, layout) {
                     Ok(Some(at)) => {
-                        return page
-                            .tombstone(key, &format_deleted_at(at))
+                        page.tombstone(key, &format_deleted_at(at))
                             .await
-                            .map_err(Unpublished::Kafka);
+                            .map_err(Unpublished::Kafka)?;
+                        if let Some(sweep) = &self.sweep {
+                            sweep.deleted(id);
+                        }
+                        return Ok(());
                     }
-                    Ok(None) => self
-                        .encoder
-                        .encode(row, payload)
-                        .map_err(|error| error.to_string()),
+                    Ok(None) => {
+                        // Counted before it is queued: a key counted in excess costs at most
+                        // one more delete (see `published_keys`).
+                        if let Some(sweep) = &self.sweep {
+                            sweep.published(id);
+                        }
+                        self.encoder
+                            .encode(row, payload)
+                            .map_err(|error| error.to_string())
+                    }
                     Err(error) => Err(format!("its soft-delete mark cannot be read: {error}")),
                 }
             }

@@ -12,7 +12,9 @@ use sluice_common::watermark::WatermarkStore;
 use sluice_common::{kafka, mysql, retry};
 use sluice_registry::{CompatibilityLevel, RegistryClient, RegistryError, SchemaFile, SchemaId};
 
+use crate::delete_sweep::DeleteSweep;
 use crate::encode::RecordEncoder;
+use crate::key_checkpoint::KeyCheckpoint;
 use crate::metrics::ProducerMetrics;
 use crate::pipeline::Pipeline;
 use crate::progress::Progress;
@@ -159,6 +161,7 @@ pub async fn prepare(settings: &Settings, shutdown: &Shutdown) -> anyhow::Result
     let record_limit = record_limit(kafka_settings).await;
     let encoder = RecordEncoder::new(source.columns, schema_id);
     let store = WatermarkStore::new(&settings.producer.watermark_file);
+    let sweep = delete_sweep(settings, source.snapshot_by_key, &table);
     Ok(Some(Pipeline {
         pool,
         query: source.query,
@@ -177,7 +180,26 @@ pub async fn prepare(settings: &Settings, shutdown: &Shutdown) -> anyhow::Result
         record_limit,
         readiness,
         kafka: kafka_settings.clone(),
+        sweep,
     }))
+}
+
+/// The sweep for rows deleted outright, when it is on and the key is the table's primary key
+/// (the sweep reads the primary key's range).
+fn delete_sweep(settings: &Settings, key_is_primary: bool, table: &str) -> Option<DeleteSweep> {
+    let interval = settings.producer.delete_sweep_interval()?;
+    if !key_is_primary {
+        tracing::warn!(
+            "{} is not the primary key of {table}: rows deleted outright are not found (the              sweep reads the primary key); set producer.delete_sweep_interval_secs = 0 to say              so, or producer.deleted_column for soft deletes",
+            settings.producer.key_column
+        );
+        return None;
+    }
+    let checkpoint = KeyCheckpoint::beside(
+        std::path::Path::new(&settings.producer.watermark_file),
+        &settings.kafka.topic,
+    );
+    Some(DeleteSweep::new(interval, checkpoint))
 }
 
 /// Registers the producer's transactional id, which ends whatever transaction an earlier

@@ -165,6 +165,11 @@ pub struct ProducerSettings {
     /// when not 0 (`is_deleted`), anything else when not NULL (`deleted_at`). A row read with
     /// the mark is published as a delete (a tombstone). Empty: none.
     pub deleted_column: String,
+    /// Seconds between two sweeps of the table's keys, which find rows deleted outright and
+    /// publish their deletes; 0: no sweep (a deleted row then stays in the files). Needs
+    /// `key_column` to be the table's primary key. The keys published are kept beside
+    /// `watermark_file` (extension `keys`) and read back from the topic after it.
+    pub delete_sweep_interval_secs: u64,
     /// File that keeps the position of the last row Kafka acknowledged, when `exactly_once` is
     /// off.
     pub watermark_file: String,
@@ -194,6 +199,12 @@ impl ProducerSettings {
         Some(self.deleted_column.as_str()).filter(|name| !name.is_empty())
     }
 
+    /// The time between two sweeps for hard deletes, when they are on.
+    pub fn delete_sweep_interval(&self) -> Option<std::time::Duration> {
+        (self.delete_sweep_interval_secs > 0)
+            .then(|| std::time::Duration::from_secs(self.delete_sweep_interval_secs))
+    }
+
     /// The `transactional.id` of the producer publishing into `topic` under exactly-once.
     pub fn transactional_id_for(&self, topic: &str) -> String {
         if self.transactional_id.is_empty() {
@@ -215,6 +226,7 @@ impl Default for ProducerSettings {
             key_column: "id".into(),
             timestamp_column: "last_updated".into(),
             deleted_column: String::new(),
+            delete_sweep_interval_secs: 60,
             watermark_file: "out/producer.watermark.json".into(),
             exactly_once: true,
             transactional_id: String::new(),

@@ -26,6 +26,7 @@ const KEY_PAGE_TEMPLATE: &str = include_str!("key_page.sql");
 const HELD_BACK_TEMPLATE: &str = include_str!("held_back.sql");
 const TIE_KEYS_TEMPLATE: &str = include_str!("tie_keys.sql");
 const TIE_KEY_RANGE_TEMPLATE: &str = include_str!("tie_key_range.sql");
+const SWEEP_KEYS_TEMPLATE: &str = include_str!("sweep_keys.sql");
 
 /// Quotes an identifier for MySQL: backticks around it, inner backticks doubled.
 pub fn quote_identifier(name: &str) -> String {
@@ -56,6 +57,7 @@ pub struct KeysetQuery {
     held_back_sql: String,
     tie_keys_sql: String,
     tie_key_range_sql: String,
+    sweep_keys_sql: String,
     layout: RowLayout,
 }
 
@@ -125,6 +127,7 @@ impl KeysetQuery {
             held_back_sql: fill(HELD_BACK_TEMPLATE),
             tie_keys_sql: fill(TIE_KEYS_TEMPLATE),
             tie_key_range_sql: fill(TIE_KEY_RANGE_TEMPLATE),
+            sweep_keys_sql: fill(SWEEP_KEYS_TEMPLATE),
             layout,
         }
     }
@@ -158,6 +161,26 @@ impl KeysetQuery {
     /// The key-order page's SQL text, for EXPLAIN and for logs.
     pub fn key_sql(&self) -> &str {
         &self.key_sql
+    }
+
+    /// The delete sweep's page of keys, for EXPLAIN and for logs.
+    pub fn sweep_keys_sql(&self) -> &str {
+        &self.sweep_keys_sql
+    }
+
+    /// The table's keys after `after_key`, at most `limit`, in key order: one page of the
+    /// delete sweep.
+    pub async fn keys_after(
+        &self,
+        pool: &sqlx::MySqlPool,
+        after_key: i64,
+        limit: u32,
+    ) -> Result<Vec<i64>, sqlx::Error> {
+        sqlx::query_scalar(&self.sweep_keys_sql)
+            .bind(after_key)
+            .bind(limit)
+            .fetch_all(pool)
+            .await
     }
 
     /// The timestamp of the oldest row past `bound`, if any: the change that has waited
@@ -320,6 +343,16 @@ mod tests {
             ),
             "{}",
             query.key_sql()
+        );
+    }
+
+    #[test]
+    fn the_sweep_reads_keys_alone_in_primary_key_order() {
+        let columns = ["id", "name", "last_updated"].map(String::from);
+        let query = KeysetQuery::new("product", "id", "last_updated", &columns, None);
+        assert_eq!(
+            query.sweep_keys_sql(),
+            "SELECT `id`\nFROM `product` FORCE INDEX (PRIMARY)\nWHERE `id` > ?\nORDER BY `id`\nLIMIT ?"
         );
     }
 
