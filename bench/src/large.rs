@@ -1,7 +1,7 @@
 //! Scale beyond memory: once per run, the benchmark table grown to `--large-rows` (10 million by
 //! default, more than MariaDB's buffer pool holds), a first snapshot of it and then a bulk
 //! update of every row in one statement, each published by `sluice-producer run
-//! --until-caught-up`. Its time is set against the full-size bulk update's, and the producer's
+//! --until-caught-up`, with passes of the delete sweep over its keys between the two. Its time is set against the full-size bulk update's, and the producer's
 //! peak memory and CPU per million rows against the full size's.
 
 use std::time::{Duration, Instant};
@@ -62,6 +62,8 @@ pub async fn run(bench: &Bench, cli: &Cli, results: &mut Results) -> anyhow::Res
         "large.producer.rows_per_s",
         "producer.rows_per_s",
     );
+
+    crate::sweep::passes(bench, cli, rows, "large.sweep", results).await?;
 
     tracing::info!("large: one UPDATE of all {rows} rows, then the producer publishes them");
     let started = Instant::now();

@@ -28,6 +28,7 @@ mod running;
 mod samples;
 mod scale;
 mod snapshot;
+mod sweep;
 mod tail;
 mod targets;
 mod wide;
@@ -185,6 +186,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     scale::growth(&mut results);
     // The full-size snapshot's producer is past its first run: the incremental path from here.
     let snapshot = snapshot.context("no full-size run")?;
+    sweep::passes(&bench, &cli, cli.rows, "sweep", &mut results).await?;
+    sweep::read_back(&bench, &cli, &snapshot, cli.rows, &mut results).await?;
     bulk_update::run(&bench, &cli, TABLE, &snapshot, cli.rows, &mut results).await?;
     if !cli.no_peer {
         peer::run(&bench, &cli, &mut results).await?;

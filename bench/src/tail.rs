@@ -58,10 +58,7 @@ impl Tail {
 
     /// Every line seen so far about a row updated since the start, in order seen.
     pub fn seen(&self) -> Vec<Seen> {
-        self.seen
-            .lock()
-            .map(|lines| lines.clone())
-            .unwrap_or_default()
+        copy_of(&self.seen)
     }
 
     /// Stops watching; every line seen about a row updated since the start, in order seen.
@@ -69,9 +66,12 @@ impl Tail {
         self.stop.store(true, Ordering::SeqCst);
         let Tail { seen, thread, .. } = self;
         let _ = thread.join();
-        let lines = seen.lock().map(|lines| lines.clone()).unwrap_or_default();
-        lines
+        copy_of(&seen)
     }
+}
+
+fn copy_of(seen: &Mutex<Vec<Seen>>) -> Vec<Seen> {
+    seen.lock().map(|lines| lines.clone()).unwrap_or_default()
 }
 
 fn watch(

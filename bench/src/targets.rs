@@ -7,6 +7,8 @@ use crate::report::Results;
 const RSS_LIMIT_MB: f64 = 64.0;
 /// Lowest share of its at-least-once throughput a path may keep with exactly once on.
 const EXACTLY_ONCE_SHARE: f64 = 0.85;
+/// Most a whole delete sweep may take, as a multiple of the bare read of the same keys.
+const SWEEP_TO_BARE_READ: f64 = 2.0;
 /// Lowest share of its ceiling a sluice path must reach.
 const SHARE_OF_CEILING: f64 = 0.7;
 
@@ -45,6 +47,15 @@ pub fn check(results: &mut Results) {
             &format!("{key}.ratio_to_ceiling"),
             false,
             SHARE_OF_CEILING,
+        );
+    }
+    for (key, table) in [("sweep", "full-size"), ("large.sweep", "10 M-row")] {
+        results.target(
+            &format!("{}_cost", key.replace('.', "_")),
+            &format!("delete sweep of the {table} table ≤ {SWEEP_TO_BARE_READ} × the bare read of its keys"),
+            &format!("{key}.ratio_to_bare_read"),
+            true,
+            SWEEP_TO_BARE_READ,
         );
     }
     for run in ["latency", "latency.lag0", "latency.exactly_once"] {

@@ -110,6 +110,9 @@ fn a_small_run_reports_every_figure() {
         "large.bulk_update.rows_per_s",
         "wide.producer.rows_per_s",
         "wide.consumer.records_per_s",
+        "sweep.keys_per_s",
+        "large.sweep.keys_per_s",
+        "sweep.read_back.records_per_s",
     ] {
         assert!(figure(rate) > 100.0, "{rate} = {}", figure(rate));
     }
@@ -125,6 +128,8 @@ fn a_small_run_reports_every_figure() {
         "growth.producer_rate_ratio",
         "peer.debezium_ratio",
         "peer.debezium_tuned_ratio",
+        "sweep.ratio_to_bare_read",
+        "large.sweep.ratio_to_bare_read",
     ] {
         let value = figure(ratio);
         assert!(value > 0.0 && value < 100.0, "{ratio} = {value}");

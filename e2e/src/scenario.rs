@@ -337,6 +337,16 @@ impl Scenario {
         (code, report)
     }
 
+    /// Waits until `sluice-verify` passes (e.g. until the sweep that finds the last deletes
+    /// has run), at most `patience`; then [`assert_exactly_once`](Self::assert_exactly_once)
+    /// says what is wrong, if anything.
+    pub async fn wait_until_verified(&self, patience: Duration) {
+        let deadline = Instant::now() + patience;
+        while self.verify().0 != 0 && Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_secs(1)).await;
+        }
+    }
+
     /// Fails the test unless `sluice-verify` finds every row's latest version, no line twice,
     /// nothing torn, wrong or out of order, and at least `at_least` lines (enough records
     /// flowed to mean something).

@@ -1,8 +1,9 @@
 //! `make chaos`: a seeded random mix of the faults exactly-once delivery must survive, against
 //! the real stack, while updates flow: `kill -9` of the producer or of a member, a member
-//! paused past its session timeout, and a restart of the broker, MariaDB or the registry. Then
-//! `sluice-verify` judges the files against the table: every row's latest version there, no
-//! line twice, none torn. The seed is printed first; `make chaos SEED=<seed>` replays the same
+//! paused past its session timeout, and a restart of the broker, MariaDB or the registry; and
+//! products deleted outright and inserted again meanwhile, which the producer's sweep must
+//! find. Then `sluice-verify` judges the files against the table: every row's latest version
+//! there, a delete line last for every product deleted, no line twice, none torn. The seed is printed first; `make chaos SEED=<seed>` replays the same
 //! faults in the same order (a real machine's timing still varies).
 //!
 //! `SLUICE_CHAOS_SECONDS` sets how long faults keep coming (`make chaos`: 180; 30 unless set).
@@ -11,6 +12,7 @@ use std::time::{Duration, Instant};
 
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
+use sluice_e2e::churn::Churn;
 use sluice_e2e::load::{test_seed, Load};
 use sluice_e2e::scenario::Scenario;
 use sluice_e2e::stack_ok;
@@ -20,6 +22,8 @@ const MEMBERS: usize = 3;
 const CATCH_UP: Duration = Duration::from_secs(300);
 /// The stack's session timeout (15 s) and some: a member paused this long loses its partitions.
 const PAST_SESSION_TIMEOUT: Duration = Duration::from_secs(20);
+/// Seconds between the producer's sweeps for deleted rows: several sweeps meet the faults.
+const SWEEP_SECS: u64 = 5;
 
 /// One fault.
 #[derive(Debug, Clone, Copy)]
@@ -89,10 +93,12 @@ async fn a_seeded_mix_of_faults_loses_and_repeats_nothing() {
     let mut scenario = Scenario::new("chaos", 6).await;
     scenario.with_setting("producer.exactly_once=true");
     scenario.with_setting("consumer.exactly_once=true");
+    scenario.with_setting(&format!("producer.delete_sweep_interval_secs={SWEEP_SECS}"));
     scenario.insert_products(1..PRODUCTS + 1, None).await;
     scenario.start_consumers(MEMBERS as u32);
     scenario.start_producer();
     let load = Load::start(&scenario.pool, &scenario.names.table, PRODUCTS, seed);
+    let churn = Churn::start(&scenario.pool, &scenario.names.table, PRODUCTS, seed);
 
     let started = Instant::now();
     let mut faults = Vec::new();
@@ -104,9 +110,14 @@ async fn a_seeded_mix_of_faults_loses_and_repeats_nothing() {
         faults.push(fault);
     }
     let updates = load.stop().await;
+    let churned = churn.stop().await;
     // Whatever the last fault left stopped is up again before the pipeline is judged.
     stack_ok(&["up"]);
     scenario.wait_caught_up(CATCH_UP).await;
+    // The last deletes reach the files after the sweep that finds them.
+    scenario
+        .wait_until_verified(Duration::from_secs(SWEEP_SECS) + CATCH_UP)
+        .await;
     let codes = scenario.stop_all();
     assert!(
         codes.iter().all(|c| *c == Some(0)),
@@ -115,9 +126,14 @@ async fn a_seeded_mix_of_faults_loses_and_repeats_nothing() {
     );
     assert!(!faults.is_empty(), "at least one fault");
     assert!(updates >= 5_000, "the load ran: {updates} updates");
+    assert!(
+        churned.deleted >= 20,
+        "products were deleted meanwhile: {churned:?}"
+    );
     scenario.assert_exactly_once(PRODUCTS as u64 + 5_000);
     println!(
-        "seed {seed}: {} faults, {updates} updates, every row version once",
+        "seed {seed}: {} faults, {updates} updates, {churned:?}, every row version once and \
+         every delete",
         faults.len()
     );
 }

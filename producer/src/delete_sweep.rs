@@ -119,6 +119,11 @@ impl DeleteSweep {
         self.keys().len()
     }
 
+    /// What the published keys take, about (see `PublishedKeys::size_in_bytes`).
+    pub fn published_keys_bytes(&self) -> usize {
+        self.keys().size_in_bytes()
+    }
+
     /// Whether a pass is in progress or due.
     pub fn due(&self) -> bool {
         self.pass.is_some() || Instant::now() >= self.next_pass

@@ -26,7 +26,8 @@ enum Command {
     /// Poll the table and publish changed rows until stopped (the default).
     Run {
         /// Exit once every row up to the read bound is acknowledged: a one-off backfill or
-        /// catch-up from a scheduler, and how the benchmark times a snapshot.
+        /// catch-up from a scheduler, and how the benchmark times a snapshot. Rows deleted
+        /// outright are not swept for (soft deletes are published).
         #[arg(long)]
         until_caught_up: bool,
     },

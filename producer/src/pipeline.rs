@@ -165,7 +165,11 @@ impl Pipeline {
         until_caught_up: bool,
     ) -> anyhow::Result<()> {
         let saved = self.load_watermark().await?;
-        self.restore_published_keys().await?;
+        // A run until caught up publishes the changes and stops: it sweeps for no deleted row,
+        // so it needs no published keys either (and saves none).
+        if !until_caught_up {
+            self.restore_published_keys().await?;
+        }
         let commit_lag = Duration::from_millis(self.settings.commit_lag_ms);
         let mut read_bound = ReadBound::new(&self.pool, commit_lag)
             .await
@@ -266,7 +270,7 @@ impl Pipeline {
             drop(page);
             // A sweep step only when caught up: no page is read ahead, and the step's deletes
             // are queued before the next page of changes is read (see `delete_sweep`).
-            if caught_up {
+            if caught_up && !until_caught_up {
                 self.sweep_step(&mut in_flight, read_from).await?;
             }
             let keep = if caught_up { 0 } else { PAGES_IN_FLIGHT - 1 };

@@ -79,6 +79,11 @@ impl PublishedKeys {
         self.live.len()
     }
 
+    /// The set's size in its portable format, about what it takes in memory.
+    pub fn size_in_bytes(&self) -> usize {
+        self.live.serialized_size() + self.unconfirmed.serialized_size()
+    }
+
     /// Whether no key counts as published.
     pub fn is_empty(&self) -> bool {
         self.live.is_empty()

@@ -26,15 +26,23 @@ impl Pipeline {
         };
         let keys = sweep.published_keys();
         let source = if restored.from_checkpoint {
-            format!("{} and the", sweep.checkpoint_path().display())
+            format!(
+                "{} and the {} records of topic {} after it",
+                sweep.checkpoint_path().display(),
+                restored.records_read,
+                self.kafka.topic
+            )
         } else {
-            "the".to_owned()
+            format!(
+                "the {} records of topic {} (no saved keys in {})",
+                restored.records_read,
+                self.kafka.topic,
+                sweep.checkpoint_path().display()
+            )
         };
         tracing::info!(
-            "{keys} published keys read back from {source} {} records of topic {} after it; \
-             rows deleted from {} are found by a sweep every {}s",
-            restored.records_read,
-            self.kafka.topic,
+            "{keys} published keys read back from {source}; rows deleted from {} are found by a \
+             sweep every {}s",
             self.table,
             self.settings.delete_sweep_interval_secs
         );

@@ -17,7 +17,8 @@ pub struct DeletedColumn {
     pub numeric: bool,
 }
 
-/// MySQL's numeric column types, as `information_schema.columns.data_type` names them.
+/// MySQL's numeric column types, as `information_schema.columns.data_type` names them
+/// (`BOOLEAN` is `tinyint` there).
 const NUMERIC_TYPES: &[&str] = &[
     "tinyint",
     "smallint",
@@ -26,8 +27,6 @@ const NUMERIC_TYPES: &[&str] = &[
     "integer",
     "bigint",
     "bit",
-    "bool",
-    "boolean",
     "decimal",
     "numeric",
     "float",
