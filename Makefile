@@ -20,7 +20,7 @@ export SLUICE__REGISTRY__URL ?= http://127.0.0.1:8081
 endif
 
 .DEFAULT_GOAL := help
-.PHONY: help up down status run simulate test lint unit integration bench chaos build reset check-cargo
+.PHONY: help up down status run simulate test lint unit integration test-cluster bench chaos build reset check-cargo
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -72,6 +72,18 @@ integration: check-cargo ## Integration and end-to-end tests against the running
 	# A short seeded run of make chaos, its seed printed: SEED=<seed> replays it.
 	SLUICE_CHAOS_SECONDS=$(CHAOS_SMOKE_SECONDS) SLUICE_TEST_SEED=$(SEED) \
 	  $(CARGO) test --locked -p sluice-e2e --test chaos -- --ignored --nocapture
+	# The first cluster test, with a shorter load, on a three-broker stack brought up for it.
+	$(MAKE) --no-print-directory test-cluster CLUSTER_TESTS=the_broker_leading_the_most_partitions CLUSTER_SMOKE=1
+
+CLUSTER_TESTS ?=
+CLUSTER_SMOKE ?=
+test-cluster: check-cargo ## The pipeline on a three-broker Kafka cluster under broker faults (the stack switches to three brokers and back down)
+	stack/sluice-stack down
+	SLUICE_STACK_KAFKA_BROKERS=3 stack/sluice-stack up
+	$(CARGO) build --workspace --locked --bins
+	SLUICE_CLUSTER_SMOKE=$(CLUSTER_SMOKE) SLUICE_TEST_SEED=$(SEED) \
+	  $(CARGO) test --locked -p sluice-e2e --test cluster -- --ignored --nocapture --test-threads=1 $(CLUSTER_TESTS); \
+	  status=$$?; stack/sluice-stack down; exit $$status
 
 BENCH_ARGS ?=
 bench: up check-cargo ## Measure throughput, latency and memory against Kafka's own ceilings (BENCHMARKS.md)

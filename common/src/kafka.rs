@@ -85,6 +85,35 @@ async fn metadata(
     .unwrap_or_else(|join| std::panic::resume_unwind(join.into_panic()))
 }
 
+/// How a topic sluice creates is replicated.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Replication {
+    /// Replicas of each partition.
+    pub factor: i32,
+    /// Replicas that must hold a record before it is acknowledged (`acks=all`).
+    pub min_insync_replicas: i32,
+}
+
+impl Replication {
+    /// What `settings` ask for on a cluster of `brokers` (used only where a setting is 0,
+    /// chosen from the cluster; see `KafkaSettings`).
+    pub fn of(settings: &KafkaSettings, brokers: usize) -> Self {
+        let cluster = i32::try_from(brokers).unwrap_or(i32::MAX).clamp(1, 3);
+        let factor = match settings.replication_factor {
+            0 => cluster,
+            chosen => chosen,
+        };
+        let min_insync_replicas = match settings.min_insync_replicas {
+            0 => (factor - 1).clamp(1, 2),
+            chosen => chosen,
+        };
+        Self {
+            factor,
+            min_insync_replicas,
+        }
+    }
+}
+
 /// A topic that cannot be used as configured.
 #[derive(Debug, thiserror::Error)]
 pub enum TopicError {
@@ -192,13 +221,21 @@ async fn create_unless_present(
         topic: topic.to_owned(),
         source,
     };
+    let brokers = if settings.replication_factor > 0 {
+        0
+    } else {
+        metadata(settings, None).await.map_err(failed)?.brokers
+    };
+    let replication = Replication::of(settings, brokers);
     let admin = admin_client(settings).map_err(failed)?;
     let timeout = Duration::from_secs(settings.request_timeout_secs);
+    let in_sync = replication.min_insync_replicas.to_string();
     let mut new_topic = NewTopic::new(
         topic,
         partitions,
-        TopicReplication::Fixed(settings.replication_factor),
-    );
+        TopicReplication::Fixed(replication.factor),
+    )
+    .set("min.insync.replicas", &in_sync);
     for (key, value) in configs {
         new_topic = new_topic.set(key, value);
     }
@@ -213,7 +250,12 @@ async fn create_unless_present(
     for result in results {
         match result {
             Ok(_) => {
-                tracing::info!("created topic {topic} with {partitions} partitions");
+                tracing::info!(
+                    "created topic {topic} with {partitions} partitions, {} replicas \
+                     (min.insync.replicas {})",
+                    replication.factor,
+                    replication.min_insync_replicas
+                );
                 created = true;
             }
             Err((_, RDKafkaErrorCode::TopicAlreadyExists)) => {}
@@ -302,5 +344,51 @@ async fn settled_partition_count(
             return Ok(count);
         }
         tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn asking(factor: i32, in_sync: i32) -> KafkaSettings {
+        KafkaSettings {
+            replication_factor: factor,
+            min_insync_replicas: in_sync,
+            ..KafkaSettings::default()
+        }
+    }
+
+    #[test]
+    fn replication_follows_the_cluster_up_to_three_brokers() {
+        let chosen = |brokers| {
+            let r = Replication::of(&asking(0, 0), brokers);
+            (r.factor, r.min_insync_replicas)
+        };
+        assert_eq!(chosen(1), (1, 1));
+        assert_eq!(chosen(2), (2, 1));
+        assert_eq!(chosen(3), (3, 2));
+        assert_eq!(chosen(7), (3, 2));
+        // A cluster that reported no broker is asked for one replica, which it refuses by name.
+        assert_eq!(chosen(0), (1, 1));
+    }
+
+    #[test]
+    fn settings_given_are_kept() {
+        assert_eq!(
+            Replication::of(&asking(5, 0), 1),
+            Replication {
+                factor: 5,
+                min_insync_replicas: 2
+            }
+        );
+        assert_eq!(
+            Replication::of(&asking(3, 3), 9),
+            Replication {
+                factor: 3,
+                min_insync_replicas: 3
+            }
+        );
+        assert_eq!(Replication::of(&asking(0, 1), 3).min_insync_replicas, 1);
     }
 }

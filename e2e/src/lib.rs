@@ -70,6 +70,19 @@ pub fn service_pids() -> BTreeMap<String, String> {
         .collect()
 }
 
+/// The pid of one stack service (`kafka2`, …) as its pid file records it, if it has one.
+pub fn service_pid(service: &str) -> Option<u32> {
+    let run = std::env::var_os("SLUICE_STATE_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| repo_root().join(".stack"))
+        .join("run");
+    std::fs::read_to_string(run.join(format!("{service}.pid")))
+        .ok()?
+        .trim()
+        .parse()
+        .ok()
+}
+
 /// A name no earlier run used, for topics, subjects and rows a test creates.
 pub fn unique(prefix: &str) -> String {
     let nanos = std::time::SystemTime::now()

@@ -183,6 +183,25 @@ impl Scenario {
         }
     }
 
+    /// SIGTERM to consumer `member` (1-based, in the order started); its exit code once it
+    /// has stopped (`None` if it had to be killed after 60 s).
+    pub fn stop_consumer(&mut self, member: usize) -> Option<i32> {
+        let child = &mut self.consumers[member - 1];
+        terminate(child);
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            if let Ok(Some(status)) = child.try_wait() {
+                return status.code();
+            }
+            if Instant::now() > deadline {
+                let _ = child.kill();
+                let _ = child.wait();
+                return None;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
     /// SIGKILL to consumer `member` (1-based, in the order started): no flush, no commit.
     pub fn kill_consumer(&mut self, member: usize) {
         let child = &mut self.consumers[member - 1];

@@ -16,6 +16,7 @@ pub mod publish;
 pub mod published_keys;
 pub mod reset;
 pub mod source;
+pub mod standby;
 pub mod startup;
 mod sweep_publish;
 pub mod transaction;

@@ -11,6 +11,8 @@ pub struct ProducerMetrics {
     pub records_produced: IntCounter,
     /// Of those, deletes (tombstones).
     pub deletes_published: IntCounter,
+    /// 1 while this producer publishes, 0 while it stands by (see `standby`).
+    pub active: Gauge,
     /// Keys counted as published (see `published_keys`): what the delete sweep compares the
     /// table with.
     pub published_keys: Gauge,
@@ -57,6 +59,10 @@ impl ProducerMetrics {
             deletes_published: IntCounter::new(
                 "sluice_producer_deletes_published_total",
                 "Deletes (tombstones) acknowledged by Kafka on the topic, counted in the records too.",
+            )?,
+            active: Gauge::new(
+                "sluice_producer_active",
+                "1 while this producer publishes, 0 while it stands by for another.",
             )?,
             published_keys: Gauge::new(
                 "sluice_producer_published_keys",
@@ -119,6 +125,7 @@ impl ProducerMetrics {
         registry.register(Box::new(metrics.rows_read.clone()))?;
         registry.register(Box::new(metrics.records_produced.clone()))?;
         registry.register(Box::new(metrics.deletes_published.clone()))?;
+        registry.register(Box::new(metrics.active.clone()))?;
         registry.register(Box::new(metrics.published_keys.clone()))?;
         registry.register(Box::new(metrics.delete_sweep_seconds.clone()))?;
         registry.register(Box::new(metrics.delete_sweep_completed_seconds.clone()))?;

@@ -36,6 +36,7 @@ use crate::publish::{PageReport, PageSend, PendingPage, Publisher};
 use crate::source::keyset::KeysetQuery;
 use crate::source::read_bound::ReadBound;
 use crate::source::row;
+use crate::standby::{self, ProducerLock};
 use crate::transaction::{TransactionError, Transactions};
 use crate::watermark_saver::WatermarkSaver;
 use crate::watermark_topic::WatermarkTopic;
@@ -101,6 +102,8 @@ pub struct Pipeline {
     pub(crate) kafka: KafkaSettings,
     /// The sweep for rows deleted outright, when it is on.
     pub(crate) sweep: Option<DeleteSweep>,
+    /// Under `producer.standby`, the lock this producer holds while it publishes.
+    pub(crate) lock: Option<ProducerLock>,
 }
 
 impl Pipeline {
@@ -112,6 +115,18 @@ impl Pipeline {
     /// the last watermark (under exactly-once, it first registers the same transactional id,
     /// aborting the transaction left open); renewals in a row wait longer each time.
     pub async fn run(mut self, shutdown: Shutdown, until_caught_up: bool) -> anyhow::Result<()> {
+        // Standing by, the producer also stops once another holds the lock (see `standby`).
+        let (shutdown, lost) = standby::stop_when_lost(self.lock.as_ref(), shutdown);
+        let outcome = self.run_renewing(shutdown, until_caught_up).await;
+        standby::outcome(&lost, outcome)
+    }
+
+    /// [`run`](Self::run), renewing the Kafka client when it fails for good.
+    async fn run_renewing(
+        &mut self,
+        shutdown: Shutdown,
+        until_caught_up: bool,
+    ) -> anyhow::Result<()> {
         let mut renewals = Backoff::default();
         loop {
             let started = std::time::Instant::now();
@@ -141,6 +156,10 @@ impl Pipeline {
     /// with the same transactional id, registered (which fences the old one). `false` when
     /// shutdown was requested meanwhile.
     async fn renew_client(&mut self, shutdown: &Shutdown) -> anyhow::Result<bool> {
+        // A new client registers the transactional id, which would fence the lock's holder.
+        if self.lock.as_ref().is_some_and(|lock| !lock.held()) {
+            return Ok(false);
+        }
         if self.transactions.is_none() {
             self.publisher = Publisher::new(&self.kafka, &self.settings, None)?;
             return Ok(true);

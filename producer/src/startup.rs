@@ -20,6 +20,7 @@ use crate::pipeline::Pipeline;
 use crate::progress::Progress;
 use crate::publish::Publisher;
 use crate::source::plan::SourcePlan;
+use crate::standby::ProducerLock;
 use crate::transaction::Transactions;
 use crate::watermark_topic::WatermarkTopic;
 
@@ -148,6 +149,14 @@ pub async fn prepare(settings: &Settings, shutdown: &Shutdown) -> anyhow::Result
         schema_file.path.display()
     );
 
+    let lock = match (&transactional_id, settings.producer.standby) {
+        (Some(id), true) => match stand_by(kafka_settings, id, shutdown).await? {
+            Some(lock) => Some(lock),
+            None => return Ok(None),
+        },
+        _ => None,
+    };
+    metrics.active.set(1.0);
     let transactions = match &transactional_id {
         Some(id) => {
             let Some(()) = init_transactions(&publisher, kafka_settings, id, shutdown).await?
@@ -181,7 +190,32 @@ pub async fn prepare(settings: &Settings, shutdown: &Shutdown) -> anyhow::Result
         readiness,
         kafka: kafka_settings.clone(),
         sweep,
+        lock,
     }))
+}
+
+/// Joins the producers of `transactional_id` and waits until this one holds their lock (see
+/// `standby`); `None` when shutdown came first.
+async fn stand_by(
+    kafka: &KafkaSettings,
+    transactional_id: &str,
+    shutdown: &Shutdown,
+) -> anyhow::Result<Option<ProducerLock>> {
+    let lock = ProducerLock::join(kafka, transactional_id).with_context(|| {
+        format!("joining the producers of transactional.id `{transactional_id}`")
+    })?;
+    tracing::info!(
+        "standing by: waiting for the lock of group {} (held by the producer that publishes)",
+        lock.group
+    );
+    if !lock.acquire(shutdown).await {
+        return Ok(None);
+    }
+    tracing::info!(
+        "active: this producer holds the lock of group {} and publishes",
+        lock.group
+    );
+    Ok(Some(lock))
 }
 
 /// The sweep for rows deleted outright, when it is on and the key is the table's primary key

@@ -89,6 +89,35 @@ stop_service() {
   say "$service: stopped"
 }
 
+# Stops several services at once: TERM to each, then up to 60 seconds for all to exit, then
+# KILL to what is left.
+stop_services() {
+  local service pid waited=0 pids=()
+  for service in "$@"; do
+    if pid=$(service_pid "$service"); then
+      kill -TERM -- "-$pid" 2>/dev/null || kill -TERM "$pid" 2>/dev/null || true
+      pids+=("$pid")
+    fi
+  done
+  while [ "$waited" -lt 60 ]; do
+    local alive=0
+    for pid in "${pids[@]}"; do [ -d "/proc/$pid" ] && alive=1; done
+    [ "$alive" -eq 0 ] && break
+    sleep 1
+    waited=$((waited + 1))
+  done
+  for pid in "${pids[@]}"; do
+    if [ -d "/proc/$pid" ]; then
+      warn "pid $pid did not stop within 60s; killing it"
+      kill -KILL -- "-$pid" 2>/dev/null || kill -KILL "$pid" 2>/dev/null || true
+    fi
+  done
+  for service in "$@"; do
+    rm -f "$(pid_file "$service")"
+  done
+  say "$*: stopped"
+}
+
 # Refuses to start a service whose port another process already holds; names the variable
 # that moves it.
 require_free_port() {

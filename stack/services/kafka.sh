@@ -1,9 +1,73 @@
-# Apache Kafka in KRaft mode, its jars from Maven Central, one broker that is also the controller.
+# Apache Kafka in KRaft mode, its jars from Maven Central: one broker that is also the
+# controller, or with SLUICE_STACK_KAFKA_BROKERS=3 a cluster of three such nodes on 127.0.0.1.
+# Node N listens on KAFKA_PORT + 100 × (N − 1) (9092, 9192, 9292) and its controller on
+# KAFKA_CONTROLLER_PORT + 100 × (N − 1); the services are named kafka, kafka2 and kafka3. The
+# single broker keeps its data in .stack/kafka, the cluster's nodes in .stack/kafka-cluster/node-N,
+# so switching between the two (with the stack down) loses neither.
 # shellcheck shell=bash
 
-KAFKA_DIR=$SLUICE_STATE_DIR/kafka
+# How many brokers: SLUICE_STACK_KAFKA_BROKERS when set; else, while a node runs, as many as
+# the stack was brought up with; else one.
+kafka_brokers() {
+  local requested=${SLUICE_STACK_KAFKA_BROKERS:-}
+  if [ -z "$requested" ] && [ -f "$SLUICE_STATE_DIR/kafka-brokers" ] && kafka_any_running; then
+    requested=$(cat "$SLUICE_STATE_DIR/kafka-brokers")
+  fi
+  case ${requested:-1} in
+    1 | 3) printf '%s' "${requested:-1}" ;;
+    *) die "kafka: SLUICE_STACK_KAFKA_BROKERS must be 1 or 3, got $requested" ;;
+  esac
+}
 
-kafka_address() { printf '127.0.0.1:%s' "$KAFKA_PORT"; }
+kafka_any_running() {
+  local service
+  for service in kafka kafka2 kafka3; do
+    service_pid "$service" >/dev/null && return 0
+  done
+  return 1
+}
+
+# The services of the brokers, in start order.
+kafka_services() {
+  case $(kafka_brokers) in
+    3) printf '%s\n' kafka kafka2 kafka3 ;;
+    *) printf '%s\n' kafka ;;
+  esac
+}
+
+kafka_service_of() { if [ "$1" -eq 1 ]; then printf kafka; else printf 'kafka%s' "$1"; fi; }
+kafka_node_port() { printf '%s' $((KAFKA_PORT + 100 * ($1 - 1))); }
+kafka_node_controller_port() { printf '%s' $((KAFKA_CONTROLLER_PORT + 100 * ($1 - 1))); }
+kafka_node_address() { printf '127.0.0.1:%s' "$(kafka_node_port "$1")"; }
+
+kafka_node_dir() {
+  if [ "$(kafka_brokers)" -eq 1 ]; then
+    printf '%s/kafka' "$SLUICE_STATE_DIR"
+  else
+    printf '%s/kafka-cluster/node-%s' "$SLUICE_STATE_DIR" "$1"
+  fi
+}
+
+# Every broker's address, comma-separated: what clients bootstrap from.
+kafka_bootstrap() {
+  local n list=
+  for ((n = 1; n <= $(kafka_brokers); n++)); do
+    list="${list:+$list,}$(kafka_node_address "$n")"
+  done
+  printf '%s' "$list"
+}
+
+kafka_voters() {
+  local n list=
+  for ((n = 1; n <= $(kafka_brokers); n++)); do
+    list="${list:+$list,}$n@127.0.0.1:$(kafka_node_controller_port "$n")"
+  done
+  printf '%s' "$list"
+}
+
+kafka_address() { kafka_node_address 1; }
+kafka2_address() { kafka_node_address 2; }
+kafka3_address() { kafka_node_address 3; }
 
 kafka_java() {
   find_java 17 || die "kafka: needs Java 17 or newer; install openjdk-17-jre-headless"
@@ -19,40 +83,95 @@ kafka_class() {
 }
 
 # A metadata request through the real client: the port being open is not enough.
-kafka_ready() {
-  port_open "$KAFKA_PORT" &&
-    timeout 60 "$SLUICE_ROOT/stack/kafka-tool" topics --bootstrap-server "$(kafka_address)" --list >/dev/null 2>&1
+kafka_node_ready() {
+  port_open "$(kafka_node_port "$1")" &&
+    timeout 60 "$SLUICE_ROOT/stack/kafka-tool" topics --bootstrap-server "$(kafka_node_address "$1")" --list >/dev/null 2>&1
+}
+kafka_ready() { kafka_node_ready 1; }
+kafka2_ready() { kafka_node_ready 2; }
+kafka3_ready() { kafka_node_ready 3; }
+
+kafka_node_write_config() {
+  local n=$1 dir brokers replicas in_sync
+  dir=$(kafka_node_dir "$n")
+  brokers=$(kafka_brokers)
+  # The internal topics (offsets, transactions) are replicated to every broker, up to three,
+  # and take writes with one broker down.
+  replicas=$brokers
+  in_sync=$((brokers > 1 ? 2 : 1))
+  mkdir -p "$dir"
+  sed -e "s#@DATA@#$dir/data#g" -e "s#@NODE_ID@#$n#g" -e "s#@VOTERS@#$(kafka_voters)#g" \
+    -e "s#@KAFKA_PORT@#$(kafka_node_port "$n")#g" \
+    -e "s#@KAFKA_CONTROLLER_PORT@#$(kafka_node_controller_port "$n")#g" \
+    -e "s#@REPLICAS@#$replicas#g" -e "s#@MIN_ISR@#$in_sync#g" \
+    "$SLUICE_ROOT/stack/config/kafka-server.properties" >"$dir/server.properties"
 }
 
-kafka_write_config() {
-  mkdir -p "$KAFKA_DIR"
-  sed -e "s#@STATE@#$SLUICE_STATE_DIR#g" -e "s#@KAFKA_PORT@#$KAFKA_PORT#g" \
-    -e "s#@KAFKA_CONTROLLER_PORT@#$KAFKA_CONTROLLER_PORT#g" \
-    "$SLUICE_ROOT/stack/config/kafka-server.properties" >"$KAFKA_DIR/server.properties"
+# The broker refuses unformatted storage; format it once, keeping the cluster id for good. The
+# nodes of a cluster share one id, kept beside them.
+kafka_node_format_once() {
+  local n=$1 dir cluster_id id_file
+  dir=$(kafka_node_dir "$n")
+  [ -f "$dir/data/meta.properties" ] && return 0
+  if [ "$(kafka_brokers)" -eq 1 ]; then
+    cluster_id=$(kafka_class kafka.tools.StorageTool random-uuid) || die "kafka: cannot generate a cluster id"
+  else
+    id_file=$SLUICE_STATE_DIR/kafka-cluster/cluster-id
+    if [ ! -s "$id_file" ]; then
+      kafka_class kafka.tools.StorageTool random-uuid >"$id_file" || die "kafka: cannot generate a cluster id"
+    fi
+    cluster_id=$(cat "$id_file")
+  fi
+  say "$(kafka_service_of "$n"): formatting storage in $dir/data (cluster $cluster_id)"
+  kafka_class kafka.tools.StorageTool format -t "$cluster_id" -c "$dir/server.properties" \
+    >>"$LOG_DIR/$(kafka_service_of "$n").log" 2>&1 ||
+    die "kafka: formatting storage failed; see $LOG_DIR/$(kafka_service_of "$n").log"
 }
 
-# The broker refuses unformatted storage; format it once, keeping the cluster id for good.
-kafka_format_once() {
-  [ -f "$KAFKA_DIR/data/meta.properties" ] && return 0
-  local cluster_id
-  cluster_id=$(kafka_class kafka.tools.StorageTool random-uuid) || die "kafka: cannot generate a cluster id"
-  say "kafka: formatting storage in $KAFKA_DIR/data (cluster $cluster_id)"
-  kafka_class kafka.tools.StorageTool format -t "$cluster_id" -c "$KAFKA_DIR/server.properties" \
-    >>"$LOG_DIR/kafka.log" 2>&1 || die "kafka: formatting storage failed; see $LOG_DIR/kafka.log"
-}
-
-kafka_start() {
-  require_free_port kafka "$KAFKA_PORT" SLUICE_STACK_KAFKA_PORT
-  require_free_port kafka "$KAFKA_CONTROLLER_PORT" SLUICE_STACK_KAFKA_CONTROLLER_PORT
+# Starts node N without waiting for it: a node of a cluster answers only once a majority of the
+# controllers are up.
+kafka_node_launch() {
+  local n=$1 service
+  service=$(kafka_service_of "$n")
+  service_pid "$service" >/dev/null && return 0
+  require_free_port "$service" "$(kafka_node_port "$n")" SLUICE_STACK_KAFKA_PORT
+  require_free_port "$service" "$(kafka_node_controller_port "$n")" SLUICE_STACK_KAFKA_CONTROLLER_PORT
   mkdir -p "$LOG_DIR"
-  kafka_write_config
-  kafka_format_once
+  kafka_node_write_config "$n"
+  kafka_node_format_once "$n"
   # shellcheck disable=SC2086
-  start_detached kafka "$(kafka_java)" $KAFKA_HEAP -XX:+UseG1GC -Djava.awt.headless=true \
+  start_detached "$service" "$(kafka_java)" $KAFKA_HEAP -XX:+UseG1GC -Djava.awt.headless=true \
     -Dlog4j2.configurationFile="$SLUICE_ROOT/stack/config/log4j2.properties" \
     -Dsluice.state="$SLUICE_STATE_DIR" \
-    -cp "$(kafka_libs_dir)/*" kafka.Kafka "$KAFKA_DIR/server.properties"
-  wait_ready kafka 120
+    -cp "$(kafka_libs_dir)/*" kafka.Kafka "$(kafka_node_dir "$n")/server.properties"
 }
 
+# Starts node N and waits until it answers; the first node of a cluster starts the others too
+# (without waiting for them), so that a majority of its controllers comes up.
+kafka_node_start() {
+  local n=$1 brokers other
+  brokers=$(kafka_brokers)
+  if kafka_any_running && [ -f "$SLUICE_STATE_DIR/kafka-brokers" ] &&
+    [ "$(cat "$SLUICE_STATE_DIR/kafka-brokers")" != "$brokers" ]; then
+    die "kafka runs with $(cat "$SLUICE_STATE_DIR/kafka-brokers") broker(s), not $brokers: stop the stack first (make down)"
+  fi
+  mkdir -p "$SLUICE_STATE_DIR"
+  printf '%s\n' "$brokers" >"$SLUICE_STATE_DIR/kafka-brokers"
+  kafka_node_launch "$n"
+  if [ "$n" -eq 1 ]; then
+    for ((other = 2; other <= brokers; other++)); do
+      kafka_node_launch "$other"
+    done
+  fi
+  wait_ready "$(kafka_service_of "$n")" 180
+}
+kafka_start() { kafka_node_start 1; }
+kafka2_start() { kafka_node_start 2; }
+kafka3_start() { kafka_node_start 3; }
+
 kafka_stop() { stop_service kafka; }
+kafka2_stop() { stop_service kafka2; }
+kafka3_stop() { stop_service kafka3; }
+
+# Stops every node of the cluster at once (see stop_services).
+kafka_cluster_stop() { stop_services kafka kafka2 kafka3; }

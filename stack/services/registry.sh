@@ -1,6 +1,9 @@
 # Apicurio Registry, its runnable distribution from Maven Central, serving the Confluent API at
 # /apis/ccompat/v7. Storage is `kafkasql`: a journal topic on our Kafka, as Confluent's registry
-# keeps `_schemas`, so schema ids survive restarts and never change under records in Kafka.
+# keeps `_schemas`, so schema ids survive restarts and never change under records in Kafka. On
+# the three-broker cluster the journal gets the brokers' default replication (3, with
+# min.insync.replicas 2; Apicurio passes its own topic properties on as topic configs, which
+# refuse `replication.factor`).
 # shellcheck shell=bash
 
 registry_url() { printf 'http://127.0.0.1:%s/apis/ccompat/v7' "$REGISTRY_PORT"; }
@@ -28,6 +31,7 @@ registry_start() {
   require_free_port registry "$REGISTRY_PORT" SLUICE_STACK_REGISTRY_PORT
   require_free_port registry "$REGISTRY_MANAGEMENT_PORT" SLUICE_STACK_REGISTRY_MANAGEMENT_PORT
   port_open "$KAFKA_PORT" || die "registry: its storage is Kafka, which is not up at $(kafka_address)"
+
   local java
   java=$(registry_java)
   mkdir -p "$SLUICE_STATE_DIR/registry"
@@ -37,7 +41,7 @@ registry_start() {
     -Dquarkus.http.host=127.0.0.1 -Dquarkus.http.port="$REGISTRY_PORT" \
     -Dquarkus.management.host=127.0.0.1 -Dquarkus.management.port="$REGISTRY_MANAGEMENT_PORT" \
     -Dapicurio.storage.kind=kafkasql \
-    -Dapicurio.kafkasql.bootstrap.servers="$(kafka_address)" \
+    -Dapicurio.kafkasql.bootstrap.servers="$(kafka_bootstrap)" \
     -Dapicurio.rules.global.compatibility=BACKWARD \
     -Djava.io.tmpdir="$SLUICE_STATE_DIR/registry" \
     -jar "$(apicurio_dir)/quarkus-run.jar"

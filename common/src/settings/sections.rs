@@ -67,8 +67,13 @@ pub struct KafkaSettings {
     pub topic: String,
     /// Partition count of the topic; keys are spread over it, so it must never change.
     pub partitions: i32,
-    /// Replication factor used when sluice creates a topic.
+    /// Replication factor used when sluice creates a topic; 0: as many brokers as the cluster
+    /// has, at most 3.
     pub replication_factor: i32,
+    /// `min.insync.replicas` of a topic sluice creates; 0: one less than its replication
+    /// factor, at least 1 and at most 2 (so a topic of 3 replicas takes writes with one broker
+    /// down, and never acknowledges a record only one broker holds).
+    pub min_insync_replicas: i32,
     /// Create the topic with `cleanup.policy=compact`, so Kafka keeps each product's latest
     /// record (a delete's tombstone until `delete.retention.ms`) and the topic converges to the
     /// table. Only when sluice creates the topic; an existing topic keeps its policy.
@@ -88,7 +93,8 @@ impl Default for KafkaSettings {
             bootstrap_servers: "127.0.0.1:9092".into(),
             topic: "product_updates".into(),
             partitions: 10,
-            replication_factor: 1,
+            replication_factor: 0,
+            min_insync_replicas: 0,
             compact_topic: false,
             dlq_topic: "product_updates.dlq".into(),
             watermark_topic: String::new(),
@@ -179,6 +185,11 @@ pub struct ProducerSettings {
     /// page is published as soon as it is read, and a crash re-sends the pages after the saved
     /// watermark (at least once).
     pub exactly_once: bool,
+    /// Run as one of several producers of this pipeline (the same `transactional_id`, e.g. on
+    /// two hosts): one publishes, the others stand by and the first to notice takes over within
+    /// seconds when it dies or stops answering; one that comes back is fenced and stops. Needs
+    /// `exactly_once`.
+    pub standby: bool,
     /// Kafka `transactional.id` when `exactly_once` is on; empty for
     /// `sluice-producer-<kafka.topic>`. A second producer started with the same id fences the
     /// first, which stops.
@@ -229,6 +240,7 @@ impl Default for ProducerSettings {
             delete_sweep_interval_secs: 60,
             watermark_file: "out/producer.watermark.json".into(),
             exactly_once: true,
+            standby: false,
             transactional_id: String::new(),
             linger_ms: 20,
             compression: "lz4".into(),

@@ -19,10 +19,6 @@ impl Settings {
     pub fn validate(&self) -> Result<(), String> {
         let positive = [
             ("kafka.partitions", i64::from(self.kafka.partitions)),
-            (
-                "kafka.replication_factor",
-                i64::from(self.kafka.replication_factor),
-            ),
             ("producer.batch_size", i64::from(self.producer.batch_size)),
             (
                 "producer.poll_interval_ms",
@@ -37,6 +33,33 @@ impl Settings {
             if value <= 0 {
                 return Err(format!("{key} must be greater than 0, got {value}"));
             }
+        }
+        for (key, value) in [
+            ("kafka.replication_factor", self.kafka.replication_factor),
+            ("kafka.min_insync_replicas", self.kafka.min_insync_replicas),
+        ] {
+            if value < 0 {
+                return Err(format!(
+                    "{key} must be 0 (chosen from the cluster) or more, got {value}"
+                ));
+            }
+        }
+        let (factor, in_sync) = (
+            self.kafka.replication_factor,
+            self.kafka.min_insync_replicas,
+        );
+        if factor > 0 && in_sync > factor {
+            return Err(format!(
+                "kafka.min_insync_replicas ({in_sync}) must not exceed kafka.replication_factor \
+                 ({factor}): no write could ever be acknowledged"
+            ));
+        }
+        if self.producer.standby && !self.producer.exactly_once {
+            return Err(
+                "producer.standby needs producer.exactly_once: only Kafka's fencing of \
+                        the transactional id keeps a producer that lost its turn from publishing"
+                    .to_owned(),
+            );
         }
         if !COMPRESSIONS.contains(&self.producer.compression.as_str()) {
             return Err(format!(

@@ -1,0 +1,153 @@
+//! A standby producer (`producer.standby`): two producers of one pipeline, one publishing and
+//! one waiting. The active one killed (`kill -9`), the standby takes over within 10 s; the
+//! active one paused (`SIGSTOP`) past the lock's session timeout, the other takes over, and the
+//! paused one, resumed, is fenced and stops. Updates flow throughout; `sluice-verify` judges
+//! the files: every row version once.
+
+use std::process::{Child, Command};
+use std::time::{Duration, Instant};
+
+use sluice_e2e::load::{test_seed, Load};
+use sluice_e2e::scenario::{tail, Scenario};
+
+const CATCH_UP: Duration = Duration::from_secs(300);
+const PRODUCTS: i32 = 10_000;
+/// How soon a standby must take over from a producer killed.
+const TAKE_OVER: Duration = Duration::from_secs(10);
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_standby_takes_over_and_a_producer_that_comes_back_is_fenced() {
+    let seed = test_seed();
+    eprintln!("seed {seed}");
+    let mut scenario = Scenario::new("standby", 6).await;
+    scenario.with_setting("producer.standby=true");
+    scenario.insert_products(1..PRODUCTS + 1, None).await;
+    scenario.start_consumers(3);
+    scenario.start_producer();
+    wait_for_line(&scenario, "producer.log", "active:", 1, CATCH_UP).await;
+    let mut second = scenario.spawn_producer("second-producer.log");
+    wait_for_line(&scenario, "second-producer.log", "standing by", 1, CATCH_UP).await;
+    // The first holds on: the second waits.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert!(
+        !scenario.log("second-producer.log").contains("active:"),
+        "two producers active at once:\n{}",
+        scenario.log("second-producer.log")
+    );
+    assert_eq!(
+        active_gauge(&scenario, "second-producer.log").await,
+        Some(0.0)
+    );
+    assert_eq!(active_gauge(&scenario, "producer.log").await, Some(1.0));
+    let load = Load::start(&scenario.pool, &scenario.names.table, PRODUCTS, seed);
+    tokio::time::sleep(Duration::from_secs(2)).await;
+
+    // The active producer killed: the standby takes over.
+    scenario.kill_producer();
+    let killed = Instant::now();
+    wait_for_line(
+        &scenario,
+        "second-producer.log",
+        "active:",
+        1,
+        TAKE_OVER * 3,
+    )
+    .await;
+    let took = killed.elapsed();
+    eprintln!("the standby took over {took:?} after the kill");
+    assert!(took <= TAKE_OVER, "took over after {took:?}");
+    assert_eq!(
+        active_gauge(&scenario, "second-producer.log").await,
+        Some(1.0)
+    );
+
+    // The first comes back as the standby; the second, paused past the session timeout, loses
+    // the lock to it, and once resumed finds itself fenced and stops.
+    scenario.start_producer();
+    wait_for_line(&scenario, "producer.log", "standing by", 2, CATCH_UP).await;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    signal(&second, "STOP");
+    let paused = Instant::now();
+    wait_for_line(&scenario, "producer.log", "active:", 2, TAKE_OVER * 3).await;
+    eprintln!(
+        "the standby took over {:?} after the pause",
+        paused.elapsed()
+    );
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    signal(&second, "CONT");
+    let code = wait_exit(&mut second, CATCH_UP);
+    let second_log = scenario.log("second-producer.log");
+    assert!(
+        code.is_some_and(|code| code != 0),
+        "the producer that lost its turn stops, with an error ({code:?}):\n{}",
+        tail(&second_log, 20)
+    );
+    assert!(
+        second_log.contains("another producer took over publishing"),
+        "and says why:\n{}",
+        tail(&second_log, 20)
+    );
+
+    let updates = load.stop().await;
+    scenario.wait_caught_up(CATCH_UP).await;
+    let codes = scenario.stop_all();
+    assert!(codes.iter().all(|c| *c == Some(0)), "{codes:?}");
+    assert!(updates >= 2_000, "the load ran: {updates} updates");
+    scenario.assert_exactly_once(PRODUCTS as u64 + 2_000);
+    eprintln!("{updates} updates, every row version once");
+}
+
+/// Waits until `log` holds `line` at least `times` times.
+async fn wait_for_line(
+    scenario: &Scenario,
+    log: &str,
+    line: &str,
+    times: usize,
+    patience: Duration,
+) {
+    let deadline = Instant::now() + patience;
+    while scenario.log(log).matches(line).count() < times {
+        assert!(
+            Instant::now() < deadline,
+            "{log} never said `{line}` {times} time(s) within {patience:?}:\n{}",
+            tail(&scenario.log(log), 20)
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// The `sluice_producer_active` gauge of the producer logging to `log`.
+async fn active_gauge(scenario: &Scenario, log: &str) -> Option<f64> {
+    let url = scenario.metrics_url(log)?;
+    let text = sluice_registry::http::get(format!("{url}/metrics"))
+        .await
+        .ok()?
+        .text()
+        .await
+        .ok()?;
+    text.lines()
+        .find_map(|line| line.strip_prefix("sluice_producer_active "))
+        .and_then(|value| value.trim().parse().ok())
+}
+
+fn signal(child: &Child, signal: &str) {
+    let status = Command::new("kill")
+        .arg(format!("-{signal}"))
+        .arg(child.id().to_string())
+        .status()
+        .expect("kill runs");
+    assert!(status.success(), "kill -{signal}: {status}");
+}
+
+fn wait_exit(child: &mut Child, patience: Duration) -> Option<i32> {
+    let deadline = Instant::now() + patience;
+    while Instant::now() < deadline {
+        if let Ok(Some(status)) = child.try_wait() {
+            return status.code();
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    None
+}
