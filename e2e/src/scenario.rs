@@ -188,18 +188,7 @@ impl Scenario {
     pub fn stop_consumer(&mut self, member: usize) -> Option<i32> {
         let child = &mut self.consumers[member - 1];
         terminate(child);
-        let deadline = Instant::now() + Duration::from_secs(60);
-        loop {
-            if let Ok(Some(status)) = child.try_wait() {
-                return status.code();
-            }
-            if Instant::now() > deadline {
-                let _ = child.kill();
-                let _ = child.wait();
-                return None;
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
+        wait_for_exit(child, Duration::from_secs(60))
     }
 
     /// SIGKILL to consumer `member` (1-based, in the order started): no flush, no commit.
@@ -259,16 +248,7 @@ impl Scenario {
     /// or `None` when it was still running and had to be killed.
     pub fn wait_for_producer_exit(&mut self, patience: Duration) -> Option<i32> {
         let mut producer = self.producer.take()?;
-        let deadline = Instant::now() + patience;
-        while Instant::now() < deadline {
-            if let Ok(Some(status)) = producer.try_wait() {
-                return status.code();
-            }
-            std::thread::sleep(Duration::from_millis(100));
-        }
-        let _ = producer.kill();
-        let _ = producer.wait();
-        None
+        wait_for_exit(&mut producer, patience)
     }
 
     /// SIGKILL: the producer gets no chance to flush or save anything.
@@ -287,20 +267,8 @@ impl Scenario {
             terminate(child);
         }
         children
-            .into_iter()
-            .map(|mut child| {
-                let deadline = Instant::now() + Duration::from_secs(60);
-                loop {
-                    if let Ok(Some(status)) = child.try_wait() {
-                        return status.code();
-                    }
-                    if Instant::now() > deadline {
-                        let _ = child.kill();
-                        return None;
-                    }
-                    std::thread::sleep(Duration::from_millis(100));
-                }
-            })
+            .iter_mut()
+            .map(|child| wait_for_exit(child, Duration::from_secs(60)))
             .collect()
     }
 
@@ -320,6 +288,27 @@ impl Scenario {
             std::thread::sleep(Duration::from_millis(100));
         }
         self.stop_all()
+    }
+
+    /// The sum of the samples of the metric family `name` that the process logging to `log`
+    /// serves; `None` while it serves none (not started, or no sample yet).
+    pub async fn metric(&self, log: &str, name: &str) -> Option<f64> {
+        let url = self.metrics_url(log)?;
+        let text = sluice_registry::http::get(format!("{url}/metrics"))
+            .await
+            .ok()?
+            .text()
+            .await
+            .ok()?;
+        let samples: Vec<f64> = text
+            .lines()
+            .filter(|line| {
+                line.strip_prefix(name)
+                    .is_some_and(|rest| rest.starts_with([' ', '{']))
+            })
+            .filter_map(|line| line.rsplit(' ').next()?.parse().ok())
+            .collect();
+        (!samples.is_empty()).then(|| samples.iter().sum())
     }
 
     /// The `http://host:port` a process's log says its metrics are served on.
@@ -669,6 +658,21 @@ fn remove_from_stack(names: IsolatedRun, settings: Settings) {
 }
 
 /// SIGTERM to a process still running: it stops the way `make run` stops it.
+/// Waits up to `patience` for `child` to exit; its exit code, or `None` when it was still
+/// running and had to be killed (or died of a signal).
+pub fn wait_for_exit(child: &mut Child, patience: Duration) -> Option<i32> {
+    let deadline = Instant::now() + patience;
+    while Instant::now() < deadline {
+        if let Ok(Some(status)) = child.try_wait() {
+            return status.code();
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    None
+}
+
 fn terminate(child: &mut Child) {
     if matches!(child.try_wait(), Ok(None)) {
         let _ = Command::new("kill")

@@ -307,15 +307,8 @@ async fn delete_where(scenario: &Scenario, condition: &str) {
 
 /// The rows the scenario's producer has read so far, by its metrics (0 before it serves them).
 async fn rows_read(scenario: &Scenario) -> u64 {
-    let Some(url) = scenario.metrics_url("producer.log") else {
-        return 0;
-    };
-    let Ok(response) = sluice_registry::http::get(format!("{url}/metrics")).await else {
-        return 0;
-    };
-    let text = response.text().await.unwrap_or_default();
-    text.lines()
-        .find_map(|line| line.strip_prefix("sluice_producer_rows_read_total "))
-        .and_then(|value| value.trim().parse::<f64>().ok())
+    scenario
+        .metric("producer.log", "sluice_producer_rows_read_total")
+        .await
         .map_or(0, |rows| rows as u64)
 }

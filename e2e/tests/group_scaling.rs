@@ -76,17 +76,9 @@ async fn a_group_grown_to_ten_and_shrunk_to_three_loses_and_repeats_nothing() {
 
 /// How many partitions member `member` says it owns (`sluice_consumer_assigned_partitions`).
 async fn assigned(scenario: &Scenario, member: usize) -> Option<i64> {
-    let url = scenario.metrics_url(&format!("consumer-{member}.log"))?;
-    let text = sluice_registry::http::get(format!("{url}/metrics"))
-        .await
-        .ok()?
-        .text()
-        .await
-        .ok()?;
-    Some(
-        text.lines()
-            .filter(|line| line.starts_with("sluice_consumer_assigned_partitions{"))
-            .filter_map(|line| line.rsplit(' ').next()?.parse::<f64>().ok())
-            .sum::<f64>() as i64,
-    )
+    let log = format!("consumer-{member}.log");
+    let owned = scenario
+        .metric(&log, "sluice_consumer_assigned_partitions")
+        .await?;
+    Some(owned as i64)
 }

@@ -8,7 +8,7 @@ use std::process::{Child, Command};
 use std::time::{Duration, Instant};
 
 use sluice_e2e::load::{test_seed, Load};
-use sluice_e2e::scenario::{tail, Scenario};
+use sluice_e2e::scenario::{tail, wait_for_exit, Scenario};
 
 const CATCH_UP: Duration = Duration::from_secs(300);
 const PRODUCTS: i32 = 10_000;
@@ -75,7 +75,7 @@ async fn a_standby_takes_over_and_a_producer_that_comes_back_is_fenced() {
     );
     tokio::time::sleep(Duration::from_secs(3)).await;
     signal(&second, "CONT");
-    let code = wait_exit(&mut second, CATCH_UP);
+    let code = wait_for_exit(&mut second, CATCH_UP);
     let second_log = scenario.log("second-producer.log");
     assert!(
         code.is_some_and(|code| code != 0),
@@ -118,16 +118,7 @@ async fn wait_for_line(
 
 /// The `sluice_producer_active` gauge of the producer logging to `log`.
 async fn active_gauge(scenario: &Scenario, log: &str) -> Option<f64> {
-    let url = scenario.metrics_url(log)?;
-    let text = sluice_registry::http::get(format!("{url}/metrics"))
-        .await
-        .ok()?
-        .text()
-        .await
-        .ok()?;
-    text.lines()
-        .find_map(|line| line.strip_prefix("sluice_producer_active "))
-        .and_then(|value| value.trim().parse().ok())
+    scenario.metric(log, "sluice_producer_active").await
 }
 
 fn signal(child: &Child, signal: &str) {
@@ -137,17 +128,4 @@ fn signal(child: &Child, signal: &str) {
         .status()
         .expect("kill runs");
     assert!(status.success(), "kill -{signal}: {status}");
-}
-
-fn wait_exit(child: &mut Child, patience: Duration) -> Option<i32> {
-    let deadline = Instant::now() + patience;
-    while Instant::now() < deadline {
-        if let Ok(Some(status)) = child.try_wait() {
-            return status.code();
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    let _ = child.kill();
-    let _ = child.wait();
-    None
 }
