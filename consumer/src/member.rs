@@ -1,6 +1,7 @@
 //! One member of the consumer group: the rdkafka context that commits before partitions are
 //! revoked, and the loop that decodes, transforms and writes each record.
 
+use std::collections::BTreeSet;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -52,6 +53,9 @@ pub struct MemberContext {
     /// Set once a newer consumer replaced this one (see `Member::rejoin`): the checkpoint is
     /// the newer one's, and this one's callbacks leave it alone while it closes.
     pub(crate) retired: AtomicBool,
+    /// The partitions assigned now: the lag gauge has samples for these alone, so a partition
+    /// that went to another member is not counted twice.
+    owned: Mutex<BTreeSet<i32>>,
 }
 
 impl MemberContext {
@@ -69,6 +73,7 @@ impl MemberContext {
             readiness,
             output_blocked: AtomicBool::new(false),
             retired: AtomicBool::new(false),
+            owned: Mutex::new(BTreeSet::new()),
         }
     }
 }
@@ -76,11 +81,19 @@ impl MemberContext {
 impl ClientContext for MemberContext {
     /// librdkafka's periodic statistics carry each partition's end and the member's position
     /// in it, so no extra request is needed for the lag gauge.
+    /// Statistics can arrive after a partition went away; only owned ones are set.
     fn stats(&self, statistics: rdkafka::Statistics) {
+        if self.retired.load(Ordering::Acquire) {
+            return;
+        }
+        let owned = self
+            .owned
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         for topic in statistics.topics.values() {
             for partition in topic.partitions.values() {
                 let not_read = crate::metrics::records_not_read(partition);
-                if let (true, Some(lag)) = (partition.partition >= 0, not_read) {
+                if let (true, Some(lag)) = (owned.contains(&partition.partition), not_read) {
                     let label = partition.partition.to_string();
                     self.metrics
                         .lag_records
@@ -89,6 +102,24 @@ impl ClientContext for MemberContext {
                 }
             }
         }
+    }
+}
+
+impl MemberContext {
+    /// Records `owned` as the partitions assigned and drops the lag samples of the others.
+    fn keep_lag_of(&self, owned: BTreeSet<i32>) {
+        let mut held = self
+            .owned
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        for gone in held.difference(&owned) {
+            // A partition never sampled has no series to remove.
+            let _ = self
+                .metrics
+                .lag_records
+                .remove_label_values(&[&gone.to_string()]);
+        }
+        *held = owned;
     }
 }
 
@@ -145,6 +176,13 @@ impl ConsumerContext for MemberContext {
                 .with_label_values(&[&partition])
                 .set(1);
         }
+        self.keep_lag_of(
+            assignment
+                .elements()
+                .iter()
+                .map(|e| e.partition())
+                .collect(),
+        );
         self.readiness.set(assignment.count() > 0);
         // A rebalance that only took partitions away ends in an empty incremental assignment;
         // the revocation has been logged already.
@@ -322,29 +360,13 @@ impl Member {
     }
 
     /// Records waiting on the partitions the member owns, as librdkafka's statistics last said
-    /// (the gauge keeps the last value of partitions that went to other members).
+    /// (the gauge has samples for owned partitions alone, see `MemberContext::keep_lag_of`).
     fn lag(&self) -> i64 {
-        let owned: Vec<String> = self
-            .consumer
-            .assignment()
-            .map(|a| {
-                a.elements()
-                    .iter()
-                    .map(|e| e.partition().to_string())
-                    .collect()
-            })
-            .unwrap_or_default();
         self.metrics
             .lag_records
             .collect()
             .iter()
             .flat_map(|family| family.get_metric())
-            .filter(|metric| {
-                metric
-                    .get_label()
-                    .iter()
-                    .any(|l| l.name() == "partition" && owned.iter().any(|p| p == l.value()))
-            })
             .map(|metric| metric.get_gauge().get_value() as i64)
             .sum()
     }

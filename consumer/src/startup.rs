@@ -37,7 +37,7 @@ pub async fn prepare(settings: &Settings, shutdown: &Shutdown) -> anyhow::Result
     let consumer_settings = &settings.consumer;
     let member = consumer_settings.member.clone();
     let lock = MemberLock::acquire(Path::new(&consumer_settings.output_dir), &member)?;
-    let reader = SchemaFile::load(&consumer_settings.reader_schema_file)?;
+    let reader = SchemaFile::load_or_built_in(&consumer_settings.reader_schema_file)?;
     let transform = Transform::new(&settings.transform.discounts).map_err(anyhow::Error::msg)?;
     let kafka = &settings.kafka;
     let registry = RegistryClient::new(&settings.registry)?;
@@ -85,6 +85,7 @@ pub async fn prepare(settings: &Settings, shutdown: &Shutdown) -> anyhow::Result
     let checkpoint = Arc::new(Mutex::new(checkpoint));
 
     let joiner = GroupJoiner {
+        client_id: client_id(&member, bound),
         settings: settings.clone(),
         checkpoint: checkpoint.clone(),
         metrics: metrics.clone(),
@@ -216,6 +217,8 @@ async fn exactly_once(
 /// Creates the member's group consumer, subscribed: at start, and again when the group refused
 /// the one before (see `Member::rejoin`).
 pub struct GroupJoiner {
+    /// The member's name and where its metrics are served (see [`client_id`]).
+    client_id: String,
     settings: Settings,
     checkpoint: Arc<Mutex<Checkpoint>>,
     metrics: ConsumerMetrics,
@@ -260,7 +263,7 @@ impl GroupJoiner {
         let consumer: BaseConsumer<MemberContext> = config
             .set("group.id", &consumer_settings.group_id)
             .set("group.instance.id", member)
-            .set("client.id", format!("sluice-{member}"))
+            .set("client.id", &self.client_id)
             .set("enable.auto.commit", "false")
             .set("enable.auto.offset.store", "false")
             .set("auto.offset.reset", "earliest")
@@ -287,6 +290,18 @@ impl GroupJoiner {
     }
 }
 
+/// The member's `client.id`: `sluice-<member>@<metrics address>`, so that the group's
+/// description (`kafka-consumer-groups --describe --members`) says where each member's metrics
+/// are, wherever it runs (`make status` reads it). A member serving on every interface says
+/// only its port (`sluice-consumer-3@:9653`): its host is the one the broker sees.
+pub fn client_id(member: &str, metrics: std::net::SocketAddr) -> String {
+    if metrics.ip().is_unspecified() {
+        format!("sluice-{member}@:{}", metrics.port())
+    } else {
+        format!("sluice-{member}@{metrics}")
+    }
+}
+
 /// `consumer-N` serves on the base port plus N; a base of 0, or a member name without a
 /// number, picks a free port.
 fn metrics_address(settings: &Settings, member: &str) -> String {
@@ -297,4 +312,25 @@ fn metrics_address(settings: &Settings, member: &str) -> String {
         _ => 0,
     };
     format!("{}:{port}", settings.metrics.host)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_client_id_says_where_the_metrics_are() {
+        let local = "127.0.0.6:40123".parse().expect("address");
+        assert_eq!(
+            client_id("consumer-7", local),
+            "sluice-consumer-7@127.0.0.6:40123"
+        );
+        let everywhere = "0.0.0.0:9653".parse().expect("address");
+        assert_eq!(
+            client_id("consumer-3", everywhere),
+            "sluice-consumer-3@:9653"
+        );
+        let v6 = "[::1]:9651".parse().expect("address");
+        assert_eq!(client_id("consumer-1", v6), "sluice-consumer-1@[::1]:9651");
+    }
 }

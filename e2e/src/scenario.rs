@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 use std::fs::File;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -45,6 +45,9 @@ pub struct Scenario {
     producer: Option<Child>,
     consumers: Vec<Child>,
     extra: Vec<String>,
+    /// Output folders of members started as if on other hosts (see
+    /// [`start_consumer_on_host`](Self::start_consumer_on_host)).
+    other_outputs: Vec<PathBuf>,
 }
 
 impl Scenario {
@@ -63,6 +66,7 @@ impl Scenario {
             producer: None,
             consumers: Vec::new(),
             extra: Vec::new(),
+            other_outputs: Vec::new(),
         };
         scenario.settings = load(&Layers {
             file: Some(repo_root().join("sluice.toml")),
@@ -100,12 +104,19 @@ impl Scenario {
     }
 
     fn command(&self, binary_name: &str, log: &str) -> Command {
+        let root = repo_root();
+        self.command_in(binary_name, log, &root, &root.join("sluice.toml"))
+    }
+
+    /// `binary_name` run in `folder` with the config file `config`, the scenario's settings
+    /// and its output appended to `log` in the scenario's directory.
+    fn command_in(&self, binary_name: &str, log: &str, folder: &Path, config: &Path) -> Command {
         let mut command = Command::new(binary(binary_name));
         command
-            .current_dir(repo_root())
+            .current_dir(folder)
             .env_remove("SLUICE_CONFIG")
             .arg("--config")
-            .arg(repo_root().join("sluice.toml"));
+            .arg(config);
         for set in self.overrides() {
             command.arg("--set").arg(set);
         }
@@ -167,6 +178,32 @@ impl Scenario {
         command.arg("--member").arg(member.to_string());
         self.consumers
             .push(command.spawn().expect("start consumer"));
+    }
+
+    /// Starts the next consumer (`consumer-N`) as if on another host: in a folder of its own,
+    /// `hosts/<host>` of the scenario's directory, holding nothing but a copy of the shipped
+    /// config and the member's output folder `out`; no schema file (the built-in one), metrics
+    /// on `metrics_ip` and a port the system picks. Its log is `consumer-N.log` as for the
+    /// others, and `sluice-verify` reads its folder too.
+    pub fn start_consumer_on_host(&mut self, host: &str, metrics_ip: &str) {
+        let member = self.consumers.len() + 1;
+        let folder = self.dir.path().join("hosts").join(host);
+        std::fs::create_dir_all(&folder).expect("host folder");
+        std::fs::copy(repo_root().join("sluice.toml"), folder.join("sluice.toml"))
+            .expect("copy the config");
+        let log = format!("consumer-{member}.log");
+        let mut command =
+            self.command_in("sluice-consumer", &log, &folder, Path::new("sluice.toml"));
+        command
+            .args(["--set", "consumer.output_dir=out"])
+            .args(["--set", "consumer.reader_schema_file="])
+            .args(["--set", &format!("metrics.host={metrics_ip}")])
+            .args(["--set", "metrics.consumer_port_base=0"])
+            .arg("--member")
+            .arg(member.to_string());
+        self.consumers
+            .push(command.spawn().expect("start consumer on another host"));
+        self.other_outputs.push(folder.join("out"));
     }
 
     /// Starts `count` consumers with extra settings (e.g. another group, reader schema and
@@ -324,8 +361,14 @@ impl Scenario {
     /// user would; returns its exit code and its report (JSON). Fails the test when it could
     /// not judge (exit 2).
     pub fn verify(&self) -> (i32, Value) {
-        let output = self
-            .command("sluice-verify", "verify.log")
+        let mut command = self.command("sluice-verify", "verify.log");
+        if !self.other_outputs.is_empty() {
+            command.arg("--output-dir").arg(self.names.out_dir());
+            for folder in &self.other_outputs {
+                command.arg("--output-dir").arg(folder);
+            }
+        }
+        let output = command
             .arg("--json")
             .stdout(Stdio::piped())
             .output()
@@ -478,7 +521,13 @@ impl Scenario {
 
     /// Every line of every output file: (file name, line number, parsed JSON).
     pub fn lines(&self) -> Vec<(String, usize, Value)> {
-        self.lines_in("out")
+        let mut lines = self.lines_in("out");
+        for folder in &self.other_outputs {
+            if let Ok(relative) = folder.strip_prefix(self.dir.path()) {
+                lines.extend(self.lines_in(&relative.to_string_lossy()));
+            }
+        }
+        lines
     }
 
     /// The same for the output folder `folder` of the scenario's directory: its `*.jsonl`
@@ -509,26 +558,12 @@ impl Scenario {
     /// The latest line about each product: the greatest `last_updated` (a delete line's
     /// `deleted_at`), then the later line.
     pub fn latest_lines(&self) -> HashMap<i32, Value> {
-        self.latest_lines_in("out")
+        latest_of(self.lines())
     }
 
     /// The same for the output folder `folder`.
     pub fn latest_lines_in(&self, folder: &str) -> HashMap<i32, Value> {
-        let at = |line: &Value| {
-            line["last_updated"]
-                .as_str()
-                .or(line["deleted_at"].as_str())
-                .map(str::to_owned)
-        };
-        let mut latest: HashMap<i32, Value> = HashMap::new();
-        for (_, _, line) in self.lines_in(folder) {
-            let id = line["id"].as_i64().unwrap_or(-1) as i32;
-            let newer = latest.get(&id).is_none_or(|seen| at(seen) <= at(&line));
-            if newer {
-                latest.insert(id, line);
-            }
-        }
-        latest
+        latest_of(self.lines_in(folder))
     }
 
     /// Waits until the latest line of every valid row equals its expected line (the table is
@@ -537,7 +572,7 @@ impl Scenario {
         let deadline = Instant::now() + timeout;
         loop {
             let expected = self.expected().await;
-            match self.mismatches("out", &expected) {
+            match mismatches(&self.latest_lines(), &expected) {
                 None => return,
                 Some(report) if Instant::now() > deadline => panic!(
                     "not caught up after {timeout:?}: {report}\nproducer log tail:\n{}\n{}",
@@ -568,7 +603,7 @@ impl Scenario {
         timeout: Duration,
     ) {
         let deadline = Instant::now() + timeout;
-        while let Some(report) = self.mismatches(folder, expected) {
+        while let Some(report) = mismatches(&self.latest_lines_in(folder), expected) {
             assert!(
                 Instant::now() < deadline,
                 "{folder}: not caught up after {timeout:?}: {report}"
@@ -576,30 +611,29 @@ impl Scenario {
             tokio::time::sleep(Duration::from_millis(500)).await;
         }
     }
+}
 
-    /// `None` when the latest line of every expected row matches; else how many differ, with
-    /// examples.
-    fn mismatches(&self, folder: &str, expected: &HashMap<i32, Value>) -> Option<String> {
-        let latest = self.latest_lines_in(folder);
-        let wrong: Vec<(&i32, &Value)> = expected
-            .iter()
-            .filter(|(id, line)| latest.get(id) != Some(line))
-            .collect();
-        if wrong.is_empty() {
-            return None;
-        }
-        let examples: Vec<String> = wrong
-            .iter()
-            .take(3)
-            .map(|(id, line)| format!("id {id}: expected {line}, latest {:?}", latest.get(id)))
-            .collect();
-        Some(format!(
-            "{} of {} rows differ, e.g.\n{}",
-            wrong.len(),
-            expected.len(),
-            examples.join("\n")
-        ))
+/// `None` when the `latest` line of every expected row matches; else how many differ, with
+/// examples.
+fn mismatches(latest: &HashMap<i32, Value>, expected: &HashMap<i32, Value>) -> Option<String> {
+    let wrong: Vec<(&i32, &Value)> = expected
+        .iter()
+        .filter(|(id, line)| latest.get(id) != Some(line))
+        .collect();
+    if wrong.is_empty() {
+        return None;
     }
+    let examples: Vec<String> = wrong
+        .iter()
+        .take(3)
+        .map(|(id, line)| format!("id {id}: expected {line}, latest {:?}", latest.get(id)))
+        .collect();
+    Some(format!(
+        "{} of {} rows differ, e.g.\n{}",
+        wrong.len(),
+        expected.len(),
+        examples.join("\n")
+    ))
 }
 
 impl Drop for Scenario {
@@ -657,7 +691,26 @@ fn remove_from_stack(names: IsolatedRun, settings: Settings) {
     let _ = removal.join();
 }
 
-/// SIGTERM to a process still running: it stops the way `make run` stops it.
+/// The latest of `lines` about each product: the greatest `last_updated` (a delete line's
+/// `deleted_at`), then the later line.
+fn latest_of(lines: Vec<(String, usize, Value)>) -> HashMap<i32, Value> {
+    let at = |line: &Value| {
+        line["last_updated"]
+            .as_str()
+            .or(line["deleted_at"].as_str())
+            .map(str::to_owned)
+    };
+    let mut latest: HashMap<i32, Value> = HashMap::new();
+    for (_, _, line) in lines {
+        let id = line["id"].as_i64().unwrap_or(-1) as i32;
+        let newer = latest.get(&id).is_none_or(|seen| at(seen) <= at(&line));
+        if newer {
+            latest.insert(id, line);
+        }
+    }
+    latest
+}
+
 /// Waits up to `patience` for `child` to exit; its exit code, or `None` when it was still
 /// running and had to be killed (or died of a signal).
 pub fn wait_for_exit(child: &mut Child, patience: Duration) -> Option<i32> {
@@ -673,6 +726,7 @@ pub fn wait_for_exit(child: &mut Child, patience: Duration) -> Option<i32> {
     None
 }
 
+/// SIGTERM to a process still running: it stops the way `make run` stops it.
 fn terminate(child: &mut Child) {
     if matches!(child.try_wait(), Ok(None)) {
         let _ = Command::new("kill")

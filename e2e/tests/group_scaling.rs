@@ -1,10 +1,15 @@
 //! Members come and go while updates flow: a group of 5 grows to 10, each member then owning
-//! one of the topic's 10 partitions, and shrinks to 3. Partitions move between members at each
-//! step; `sluice-verify` judges the files: every row version once, nothing torn.
+//! one of the topic's 10 partitions, and shrinks to 3. The five that join run as if on other
+//! hosts: each in a folder holding only its config and its output, serving metrics on an
+//! address of its own; `make status` (stack/pipeline-status) finds all ten through the group.
+//! Partitions move between members at each step; `sluice-verify` judges the files of every
+//! folder together: every row version once, nothing torn.
 
+use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
 
 use sluice_e2e::load::{test_seed, Load};
+use sluice_e2e::repo_root;
 use sluice_e2e::scenario::{tail, Scenario};
 
 const CATCH_UP: Duration = Duration::from_secs(300);
@@ -21,8 +26,8 @@ async fn a_group_grown_to_ten_and_shrunk_to_three_loses_and_repeats_nothing() {
     scenario.wait_caught_up(CATCH_UP).await;
     let load = Load::start(&scenario.pool, &scenario.names.table, PRODUCTS, seed);
 
-    for _ in 6..=10 {
-        scenario.start_consumer_with(&[]);
+    for member in 6..=10 {
+        scenario.start_consumer_on_host(&format!("host-{member}"), &format!("127.0.0.{member}"));
     }
     // Ten members, ten partitions: one each.
     let deadline = Instant::now() + Duration::from_secs(60);
@@ -40,6 +45,17 @@ async fn a_group_grown_to_ten_and_shrunk_to_three_loses_and_repeats_nothing() {
             tail(&scenario.log("consumer-10.log"), 10)
         );
         tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    status_shows_every_member(&scenario, 10);
+    for member in 6..=10 {
+        let folder = scenario.dir.path().join(format!("hosts/host-{member}"));
+        let mut held: Vec<String> = std::fs::read_dir(&folder)
+            .expect("host folder")
+            .flatten()
+            .map(|entry| entry.file_name().to_string_lossy().into_owned())
+            .collect();
+        held.sort();
+        assert_eq!(held, ["out", "sluice.toml"], "what host-{member} holds");
     }
     let lines_at_ten = scenario.lines().len();
     tokio::time::sleep(Duration::from_secs(3)).await;
@@ -63,6 +79,29 @@ async fn a_group_grown_to_ten_and_shrunk_to_three_loses_and_repeats_nothing() {
         10,
         "three members own every partition: {owned:?}"
     );
+    // The lag gauge of each remaining member covers its own partitions alone: none of the
+    // partitions it gave away while the group was larger (statistics come every 5 s).
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let mut lagging = Vec::new();
+        for member in 1..=3 {
+            let owned =
+                partitions_in(&scenario, member, "sluice_consumer_assigned_partitions").await;
+            let lag = partitions_in(&scenario, member, "sluice_consumer_lag_records").await;
+            lagging.push((member, owned, lag));
+        }
+        let exact = lagging.iter().all(|(_, owned, lag)| owned == lag);
+        if exact {
+            let covered: usize = lagging.iter().map(|(_, owned, _)| owned.len()).sum();
+            assert_eq!(covered, 10, "{lagging:?}");
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "lag samples other than the owned partitions (member, owned, lag): {lagging:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
     let codes = scenario.stop_all();
     assert!(codes.iter().all(|c| *c == Some(0)), "{codes:?}");
     assert!(updates >= 2_000, "the load ran: {updates} updates");
@@ -72,6 +111,89 @@ async fn a_group_grown_to_ten_and_shrunk_to_three_loses_and_repeats_nothing() {
     );
     scenario.assert_exactly_once(PRODUCTS as u64 + 1_000);
     eprintln!("{updates} updates through 5 → 10 → 3 members, every row version once");
+}
+
+/// Runs `stack/pipeline-status` as `make status` does, pointed at the scenario's group, and
+/// checks that it lists members 1 to `count` as up at the metrics address each one logged
+/// (members 6 and up on their own 127.0.0.N), their partitions together the topic's ten.
+fn status_shows_every_member(scenario: &Scenario, count: usize) {
+    let mut command = std::process::Command::new(repo_root().join("stack/pipeline-status"));
+    command
+        .env("SLUICE__CONSUMER__GROUP_ID", &scenario.names.group)
+        .env("SLUICE__KAFKA__DLQ_TOPIC", &scenario.names.dlq_topic)
+        .env("SLUICE_CONSUMERS", "0");
+    if let Some(port) = scenario
+        .metrics_url("producer.log")
+        .and_then(|url| url.rsplit(':').next().map(str::to_owned))
+    {
+        command.env("SLUICE__METRICS__PRODUCER_PORT", port);
+    }
+    let output = command.output().expect("run stack/pipeline-status");
+    let text = String::from_utf8_lossy(&output.stdout).into_owned();
+    assert!(output.status.success(), "pipeline-status failed: {text}");
+    eprintln!("{text}");
+    let mut partitions = Vec::new();
+    for member in 1..=count {
+        let url = scenario
+            .metrics_url(&format!("consumer-{member}.log"))
+            .unwrap_or_else(|| panic!("consumer-{member} logged no metrics address"));
+        if member > 5 {
+            assert!(
+                url.starts_with(&format!("http://127.0.0.{member}:")),
+                "consumer-{member} serves on its own address: {url}"
+            );
+        }
+        let line = text
+            .lines()
+            .find(|line| {
+                let mut words = line.split_whitespace();
+                words.next() == Some(&format!("consumer-{member}")[..])
+                    && words.next() == Some(&url[..])
+            })
+            .unwrap_or_else(|| panic!("no line for consumer-{member} at {url}:\n{text}"));
+        assert!(line.contains(" up "), "consumer-{member} up: {line}");
+        let owned = line
+            .split("partitions [")
+            .nth(1)
+            .and_then(|rest| rest.split(']').next())
+            .unwrap_or_else(|| panic!("no partitions in {line}"));
+        partitions.extend(
+            owned
+                .split(',')
+                .filter(|p| !p.is_empty())
+                .map(str::to_owned),
+        );
+    }
+    partitions.sort_by_key(|p| p.parse::<u32>().unwrap_or(u32::MAX));
+    let expected: Vec<String> = (0..10).map(|p| p.to_string()).collect();
+    assert_eq!(partitions, expected, "the members' partitions:\n{text}");
+    assert!(
+        text.contains(&format!(
+            "group {}: {count} members in Kafka",
+            scenario.names.group
+        )),
+        "{text}"
+    );
+}
+
+/// The `partition` labels of the samples of `family` that member `member` serves (for the
+/// assignment gauge, those at 1).
+async fn partitions_in(scenario: &Scenario, member: usize, family: &str) -> BTreeSet<u32> {
+    let Some(url) = scenario.metrics_url(&format!("consumer-{member}.log")) else {
+        return BTreeSet::new();
+    };
+    let Ok(response) = sluice_registry::http::get(format!("{url}/metrics")).await else {
+        return BTreeSet::new();
+    };
+    let text = response.text().await.unwrap_or_default();
+    text.lines()
+        .filter(|line| line.starts_with(&format!("{family}{{")))
+        .filter(|line| family != "sluice_consumer_assigned_partitions" || line.ends_with(" 1"))
+        .filter_map(|line| {
+            let rest = line.split("partition=\"").nth(1)?;
+            rest.split('"').next()?.parse().ok()
+        })
+        .collect()
 }
 
 /// How many partitions member `member` says it owns (`sluice_consumer_assigned_partitions`).

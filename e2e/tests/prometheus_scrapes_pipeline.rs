@@ -118,6 +118,7 @@ async fn prometheus_scrapes_every_process_and_every_panel_and_alert_has_data() {
     // `make status` shows the same pipeline, read from the processes' endpoints and Kafka.
     let status = std::process::Command::new(sluice_e2e::repo_root().join("stack/pipeline-status"))
         .env("SLUICE__KAFKA__DLQ_TOPIC", &scenario.names.dlq_topic)
+        .env("SLUICE__CONSUMER__GROUP_ID", &scenario.names.group)
         .output()
         .expect("run stack/pipeline-status");
     let status = String::from_utf8_lossy(&status.stdout).into_owned();

@@ -29,7 +29,7 @@ const MYSQL_CONNECTIONS: u32 = 2;
 
 /// Builds the pipeline, or `None` when shutdown was requested while waiting for a server.
 pub async fn prepare(settings: &Settings, shutdown: &Shutdown) -> anyhow::Result<Option<Pipeline>> {
-    let schema_file = SchemaFile::load(&settings.producer.schema_file)?;
+    let schema_file = SchemaFile::load_or_built_in(&settings.producer.schema_file)?;
     let metrics_registry = prometheus::Registry::new();
     let process = ProcessMetrics::register(&metrics_registry, "producer")?;
     let metrics = ProducerMetrics::register(&metrics_registry, process.errors.clone())?;

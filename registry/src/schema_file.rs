@@ -1,4 +1,5 @@
-//! Avro schemas kept as files (`schemas/*.avsc`), parsed once at start.
+//! Avro schemas kept as files (`schemas/*.avsc`), parsed once at start; the shipped product
+//! schema is also built into the binaries, for a process whose host holds no schema files.
 
 use std::path::{Path, PathBuf};
 
@@ -38,7 +39,31 @@ pub struct SchemaFile {
     pub schema: Schema,
 }
 
+/// The product schema shipped in `schemas/product.avsc`, as it was when the binary was built.
+pub const BUILT_IN_PRODUCT_SCHEMA: &str = include_str!("../../schemas/product.avsc");
+
+/// The path a built-in schema is reported under.
+const BUILT_IN_PATH: &str = "(built-in schemas/product.avsc)";
+
 impl SchemaFile {
+    /// Reads and parses `path`; an empty path is the built-in product schema.
+    pub fn load_or_built_in(path: &str) -> Result<Self, SchemaFileError> {
+        if !path.is_empty() {
+            return Self::load(path);
+        }
+        let path = PathBuf::from(BUILT_IN_PATH);
+        let schema =
+            Schema::parse_str(BUILT_IN_PRODUCT_SCHEMA).map_err(|e| SchemaFileError::Parse {
+                path: path.clone(),
+                reason: e.to_string(),
+            })?;
+        Ok(Self {
+            path,
+            text: BUILT_IN_PRODUCT_SCHEMA.to_owned(),
+            schema,
+        })
+    }
+
     /// Reads and parses `path`.
     pub fn load(path: impl AsRef<Path>) -> Result<Self, SchemaFileError> {
         let path = path.as_ref().to_path_buf();
@@ -67,6 +92,18 @@ impl SchemaFile {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_empty_path_is_the_built_in_product_schema() {
+        let built_in = SchemaFile::load_or_built_in("").expect("built-in schema parses");
+        let shipped = SchemaFile::load(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../schemas/product.avsc"
+        ))
+        .expect("shipped schema");
+        assert_eq!(built_in.schema, shipped.schema);
+        assert_eq!(built_in.registered_text(), shipped.registered_text());
+    }
 
     #[test]
     fn product_schema_loads() {

@@ -70,20 +70,40 @@ struct Identity<'a> {
     deleted_at: Option<std::borrow::Cow<'a, str>>,
 }
 
-/// Reads every `*.jsonl` file of `folder`; `key` and `timestamp` name the fields to read.
-pub fn scan(folder: &Path, key: &str, timestamp: &str) -> std::io::Result<Scan> {
-    let mut files: Vec<PathBuf> = std::fs::read_dir(folder)?
-        .filter_map(Result::ok)
-        .map(|entry| entry.path())
-        .filter(|path| path.extension().is_some_and(|e| e == "jsonl"))
-        .collect();
-    files.sort();
+/// An output folder that cannot be read.
+#[derive(Debug, thiserror::Error)]
+#[error("cannot read the output folder {}", folder.display())]
+pub struct ScanError {
+    /// The folder.
+    pub folder: PathBuf,
+    /// What the operating system said.
+    #[source]
+    pub source: std::io::Error,
+}
+
+/// Reads every `*.jsonl` file of each of `folders` (members on several hosts write to several
+/// folders); `key` and `timestamp` name the fields to read.
+pub fn scan(folders: &[PathBuf], key: &str, timestamp: &str) -> Result<Scan, ScanError> {
     let mut scan = Scan::default();
-    for (index, path) in files.iter().enumerate() {
-        let index = u32::try_from(index).map_err(std::io::Error::other)?;
-        scan_file(path, index, key, timestamp, &mut scan)?;
+    for folder in folders {
+        let failed = |source| ScanError {
+            folder: folder.clone(),
+            source,
+        };
+        let mut files: Vec<PathBuf> = std::fs::read_dir(folder)
+            .map_err(failed)?
+            .filter_map(Result::ok)
+            .map(|entry| entry.path())
+            .filter(|path| path.extension().is_some_and(|e| e == "jsonl"))
+            .collect();
+        files.sort();
+        for path in files {
+            let index =
+                u32::try_from(scan.files.len()).map_err(|e| failed(std::io::Error::other(e)))?;
+            scan_file(&path, index, key, timestamp, &mut scan).map_err(failed)?;
+            scan.files.push(path);
+        }
     }
-    scan.files = files;
     Ok(scan)
 }
 
@@ -220,7 +240,7 @@ mod tests {
         )
         .expect("write");
         std::fs::write(dir.path().join("notes.txt"), "not a member file").expect("write");
-        let scan = scan(dir.path(), "id", "last_updated").expect("scan");
+        let scan = scan(&[dir.path().to_path_buf()], "id", "last_updated").expect("scan");
         assert_eq!(scan.lines, 4);
         assert_eq!(
             scan.versions
@@ -248,7 +268,7 @@ mod tests {
         )
         .expect("write");
         for (key, timestamp) in [("id", "last_updated"), ("id", "changed")] {
-            let scan = scan(dir.path(), key, timestamp).expect("scan");
+            let scan = scan(&[dir.path().to_path_buf()], key, timestamp).expect("scan");
             assert_eq!(
                 scan.versions
                     .iter()
@@ -273,9 +293,33 @@ mod tests {
             "{\"sku\":9,\"changed\":\"2026-12-01T10:00:00Z\"}\n{\"sku\":\"x\",\"changed\":\"2026-12-01T10:00:00Z\"}\n",
         )
         .expect("write");
-        let scan = scan(dir.path(), "sku", "changed").expect("scan");
+        let scan = scan(&[dir.path().to_path_buf()], "sku", "changed").expect("scan");
         assert_eq!(scan.versions.len(), 1);
         assert_eq!(scan.torn.len(), 1);
         assert!(scan.torn[0].reason.contains("not an integer"));
+    }
+
+    #[test]
+    fn the_folders_of_several_hosts_are_read_together() {
+        let (host_a, host_b) = (
+            tempfile::tempdir().expect("dir"),
+            tempfile::tempdir().expect("dir"),
+        );
+        let line = |id: i32| format!("{{\"id\":{id},\"last_updated\":\"2026-12-01T10:00:00Z\"}}\n");
+        // The same member name on two hosts: two files, both read.
+        std::fs::write(host_a.path().join("consumer-1.jsonl"), line(1)).expect("write");
+        std::fs::write(host_b.path().join("consumer-1.jsonl"), line(2)).expect("write");
+        std::fs::write(host_b.path().join("consumer-2.jsonl"), line(3)).expect("write");
+        let folders = [host_a.path().to_path_buf(), host_b.path().to_path_buf()];
+        let both = scan(&folders, "id", "last_updated").expect("scan");
+        assert_eq!(both.files.len(), 3);
+        let ids: Vec<i64> = both.versions.iter().map(|v| v.id).collect();
+        assert_eq!(ids, [1, 2, 3]);
+        let mut reader = LineReader::open(&both.files).expect("open");
+        assert_eq!(reader.read(&both.versions[2]).expect("read back")["id"], 3);
+        let missing = host_a.path().join("gone");
+        let error =
+            scan(std::slice::from_ref(&missing), "id", "last_updated").expect_err("no folder");
+        assert_eq!(error.folder, missing);
     }
 }

@@ -24,9 +24,10 @@ struct Cli {
     config: ConfigArgs,
     #[command(flatten)]
     log: sluice_common::logging::LogArgs,
-    /// The folder of the members' `*.jsonl` files (default: consumer.output_dir).
+    /// A folder of the members' `*.jsonl` files (default: consumer.output_dir); given several
+    /// times, the files of every folder are judged together (members on several hosts).
     #[arg(long)]
-    output_dir: Option<PathBuf>,
+    output_dir: Vec<PathBuf>,
     /// Leaves the dead-letter topic unread: a row that was dead-lettered counts as missing.
     #[arg(long)]
     no_dead_letters: bool,
@@ -73,17 +74,21 @@ async fn verify(cli: &Cli) -> anyhow::Result<Report> {
     let started = Instant::now();
     let key = settings.producer.key_column.clone();
     let timestamp = settings.producer.timestamp_column.clone();
-    let folder = cli
-        .output_dir
-        .clone()
-        .unwrap_or_else(|| PathBuf::from(&settings.consumer.output_dir));
-    let mut scan = lines::scan(&folder, &key, &timestamp)
-        .map_err(|e| anyhow::anyhow!("cannot read the output folder {}: {e}", folder.display()))?;
+    let folders = if cli.output_dir.is_empty() {
+        vec![PathBuf::from(&settings.consumer.output_dir)]
+    } else {
+        cli.output_dir.clone()
+    };
+    let mut scan = lines::scan(&folders, &key, &timestamp)?;
     tracing::info!(
         "read {} lines in {} files of {} in {:.1} s",
         scan.lines,
         scan.files.len(),
-        folder.display(),
+        folders
+            .iter()
+            .map(|folder| folder.display().to_string())
+            .collect::<Vec<_>>()
+            .join(", "),
         started.elapsed().as_secs_f64()
     );
     let dead = if cli.no_dead_letters {

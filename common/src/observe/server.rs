@@ -16,7 +16,7 @@ use super::{ProcessMetrics, Readiness};
 
 /// The metrics port could not be opened.
 #[derive(Debug, thiserror::Error)]
-#[error("cannot serve metrics on {address}: {source} (choose another port in [metrics])")]
+#[error("cannot serve metrics on {address} (choose another port in [metrics])")]
 pub struct ServeError {
     /// The address asked for.
     pub address: String,

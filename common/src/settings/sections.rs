@@ -159,6 +159,7 @@ pub struct ProducerSettings {
     /// open longer than this can be missed.
     pub commit_lag_ms: u64,
     /// Avro schema the records are written with; each field is read from the column of its name.
+    /// Empty: the product schema built into the binary (`schemas/product.avsc` when it was built).
     pub schema_file: String,
     /// Compatibility level the producer sets on its subject when the subject has none, as
     /// Confluent names it (`BACKWARD`, `FULL_TRANSITIVE`, `NONE`, …).
@@ -258,7 +259,8 @@ pub struct ConsumerSettings {
     /// This member's name: its static group membership id and the name of its output file.
     /// `sluice-consumer --member N` sets it to `consumer-N`.
     pub member: String,
-    /// Avro schema records are resolved into; the JSON lines carry its fields.
+    /// Avro schema records are resolved into; the JSON lines carry its fields. Empty: the product
+    /// schema built into the binary.
     pub reader_schema_file: String,
     /// Folder that receives one `<member>.jsonl` file per member.
     pub output_dir: String,
