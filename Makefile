@@ -20,13 +20,14 @@ export SLUICE__REGISTRY__URL ?= http://127.0.0.1:8081
 endif
 
 .DEFAULT_GOAL := help
-.PHONY: help up down status run simulate test lint unit integration test-cluster bench chaos build reset check-cargo
+.PHONY: help up down status run simulate test lint unit integration test-cluster bench chaos build reset check-cargo image
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
 
 up: ## Start the stack (idempotent) and wait until every service answers
 ifeq ($(STACK),docker)
+	IMAGE_TOOL=docker stack/build-image
 	$(COMPOSE) up -d --wait
 else
 	stack/sluice-stack up
@@ -48,7 +49,12 @@ endif
 	@stack/pipeline-status
 
 run: up check-cargo ## Start the stack if needed, then the producer and 5 consumers (Ctrl-C stops)
+ifeq ($(STACK),docker)
+	# The Docker stack runs the pipeline in its own containers: follow their logs.
+	$(COMPOSE) logs -f producer consumer-1 consumer-2 consumer-3 consumer-4 consumer-5
+else
 	stack/run-pipeline
+endif
 
 RATE ?= 200
 simulate: check-cargo ## Update random products at RATE rows/s (default 200) to watch changes flow
@@ -56,6 +62,9 @@ simulate: check-cargo ## Update random products at RATE rows/s (default 200) to 
 	target/release/sluice-loadgen simulate --rate $(RATE)
 
 test: up check-cargo lint unit integration ## Run every test: lint, unit, then integration against the stack
+
+image: check-cargo ## Build the container image localhost/sluice (podman; IMAGE_TOOL=docker for Docker)
+	stack/build-image
 
 lint: check-cargo ## cargo fmt --check and clippy with warnings as errors
 	$(CARGO) fmt --all --check

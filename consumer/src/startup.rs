@@ -302,21 +302,40 @@ pub fn client_id(member: &str, metrics: std::net::SocketAddr) -> String {
     }
 }
 
-/// `consumer-N` serves on the base port plus N; a base of 0, or a member name without a
-/// number, picks a free port.
+/// A member's own `metrics.consumer_port` when set; else `consumer-N` serves on the base port
+/// plus N, and a base of 0, or a member name without a number, picks a free port.
 fn metrics_address(settings: &Settings, member: &str) -> String {
-    let base = settings.metrics.consumer_port_base;
+    let metrics = &settings.metrics;
     let number: Option<u16> = member.rsplit('-').next().and_then(|n| n.parse().ok());
-    let port = match number {
-        Some(n) if base > 0 => base.saturating_add(n),
+    let port = match (metrics.consumer_port, number) {
+        (fixed, _) if fixed > 0 => fixed,
+        (_, Some(n)) if metrics.consumer_port_base > 0 => {
+            metrics.consumer_port_base.saturating_add(n)
+        }
         _ => 0,
     };
-    format!("{}:{port}", settings.metrics.host)
+    format!("{}:{port}", metrics.host)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_member_serves_on_its_own_port_or_the_base_plus_its_number() {
+        let mut settings = Settings::default();
+        assert_eq!(metrics_address(&settings, "consumer-3"), "127.0.0.1:9653");
+        assert_eq!(metrics_address(&settings, "reporting"), "127.0.0.1:0");
+        settings.metrics.consumer_port = 9650;
+        assert_eq!(metrics_address(&settings, "consumer-3"), "127.0.0.1:9650");
+        assert_eq!(
+            metrics_address(&settings, "sluice-consumer-0"),
+            "127.0.0.1:9650"
+        );
+        settings.metrics.consumer_port = 0;
+        settings.metrics.consumer_port_base = 0;
+        assert_eq!(metrics_address(&settings, "consumer-3"), "127.0.0.1:0");
+    }
 
     #[test]
     fn the_client_id_says_where_the_metrics_are() {

@@ -2,9 +2,11 @@
 //! a user does (`stack/sluice-stack`), and [`scenario::Scenario`], a pipeline under test.
 
 pub mod churn;
+pub mod console_page;
 pub mod expected;
 pub mod load;
 pub mod murmur2;
+pub mod prometheus;
 pub mod scenario;
 
 use std::collections::BTreeMap;

@@ -87,12 +87,21 @@ impl Scenario {
         scenario
     }
 
+    /// The producer and `consumer-N` on the ports the stack's Prometheus scrapes (9641, and
+    /// 9650 plus N; stack/config/prometheus.yml) instead of free ones, for every process
+    /// started after this call.
+    pub fn on_scraped_ports(&mut self) {
+        self.with_setting("metrics.producer_port=9641");
+        self.with_setting("metrics.consumer_port_base=9650");
+    }
+
     /// Extra `--set section.key=value` for every process started after this call.
     pub fn with_setting(&mut self, setting: &str) {
         self.extra.push(setting.to_owned());
     }
 
-    fn overrides(&self) -> Vec<String> {
+    /// The `--set` flags every process of the scenario gets: its names, then its settings.
+    pub fn overrides(&self) -> Vec<String> {
         let mut sets = self.names.overrides();
         sets.extend([
             "producer.batch_size=1000".to_owned(),

@@ -29,7 +29,16 @@ fn compose_file_is_valid() {
 fn compose_file_has_every_service_on_loopback_ports() {
     let services = compose(&["config", "--services"]);
     let services = String::from_utf8_lossy(&services.stdout);
-    for service in ["mysql", "kafka", "schema-registry", "prometheus", "grafana"] {
+    for service in [
+        "mysql",
+        "kafka",
+        "schema-registry",
+        "producer",
+        "consumer-1",
+        "consumer-5",
+        "prometheus",
+        "grafana",
+    ] {
         assert!(
             services.lines().any(|s| s == service),
             "{service} missing: {services}"
@@ -114,4 +123,38 @@ fn mysql_gets_the_migrations_and_the_transaction_grants() {
         resolved.contains("MYSQL_USER: sluice"),
         "the grants name the compose file's MySQL user:\n{resolved}"
     );
+}
+
+/// The pipeline runs from the sluice image (`make image`), each process pointed at the compose
+/// services, each consumer its own member, their files on a volume.
+#[test]
+fn the_pipeline_runs_from_the_sluice_image_against_the_compose_services() {
+    let resolved = compose(&["config"]);
+    let resolved = String::from_utf8_lossy(&resolved.stdout);
+    assert_eq!(
+        resolved.matches("image: localhost/sluice:latest").count(),
+        6,
+        "the producer and five consumers use the image:\n{resolved}"
+    );
+    for setting in [
+        "SLUICE__MYSQL__HOST: mysql",
+        "SLUICE__KAFKA__BOOTSTRAP_SERVERS: kafka:19092",
+        "SLUICE__REGISTRY__URL: http://schema-registry:8081",
+    ] {
+        assert_eq!(
+            resolved.matches(setting).count(),
+            6,
+            "{setting}:\n{resolved}"
+        );
+    }
+    for member in 1..=5 {
+        assert!(
+            resolved.contains(&format!(
+                "- sluice-consumer\n      - --member\n      - '{member}'"
+            )) || resolved.contains(&format!(
+                "- sluice-consumer\n    - --member\n    - '{member}'"
+            )),
+            "consumer-{member} runs as member {member}:\n{resolved}"
+        );
+    }
 }

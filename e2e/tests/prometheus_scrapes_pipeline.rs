@@ -5,48 +5,13 @@
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
+use sluice_e2e::prometheus::{query, series};
 use sluice_e2e::scenario::Scenario;
-
-const PROMETHEUS: &str = "http://127.0.0.1:9090";
-
-async fn query(promql: &str) -> Vec<Value> {
-    let url =
-        reqwest::Url::parse_with_params(&format!("{PROMETHEUS}/api/v1/query"), [("query", promql)])
-            .expect("query URL");
-    let answer: Value = sluice_registry::http::get(url)
-        .await
-        .expect("Prometheus of the local stack (make up)")
-        .json()
-        .await
-        .expect("JSON");
-    answer["data"]["result"]
-        .as_array()
-        .cloned()
-        .unwrap_or_default()
-}
-
-/// Waits until `promql` returns series (Prometheus scrapes every 5 s).
-async fn series(promql: &str) -> Vec<Value> {
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        let result = query(promql).await;
-        if !result.is_empty() {
-            return result;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "no series for {promql} after 60 s"
-        );
-        tokio::time::sleep(Duration::from_secs(1)).await;
-    }
-}
 
 #[tokio::test(flavor = "multi_thread")]
 async fn prometheus_scrapes_every_process_and_every_panel_and_alert_has_data() {
     let mut scenario = Scenario::new("prometheus", 6).await;
-    // The ports Prometheus is configured to scrape (stack/config/prometheus.yml).
-    scenario.with_setting("metrics.producer_port=9641");
-    scenario.with_setting("metrics.consumer_port_base=9650");
+    scenario.on_scraped_ports();
     scenario.insert_products(1..2001, None).await;
     scenario.start_consumers(5);
     scenario.start_producer();

@@ -79,7 +79,7 @@ ensure_apicurio() {
 }
 
 # What the test suite needs beyond the stack: Debian's docker-compose validates docker/ without
-# a Docker engine.
+# a Docker engine; Chromium opens the console page headless and takes its screenshot.
 ensure_test_packages() {
-  ensure_commands docker-compose docker-compose
+  ensure_commands docker-compose docker-compose chromium chromium
 }

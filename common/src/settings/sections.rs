@@ -393,6 +393,10 @@ pub struct MetricsSettings {
     /// Consumer `consumer-N` listens on this port plus N (9651 … 9655 for five members).
     /// 0 picks a free port for every process (the port is logged at start).
     pub consumer_port_base: u16,
+    /// This member's port whatever its name; 0: `consumer_port_base` plus its number. For
+    /// members that each have an address of their own (containers, pods), so that every one
+    /// serves on the same port.
+    pub consumer_port: u16,
 }
 
 impl Default for MetricsSettings {
@@ -401,6 +405,7 @@ impl Default for MetricsSettings {
             host: "127.0.0.1".into(),
             producer_port: 9641,
             consumer_port_base: 9650,
+            consumer_port: 0,
         }
     }
 }
