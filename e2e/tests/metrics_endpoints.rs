@@ -49,6 +49,8 @@ async fn producer_and_consumers_serve_metrics_and_health() {
     let producer = wait_for_url(&scenario, "producer.log").await;
     let (status, health) = get(&format!("{producer}/health")).await;
     assert_eq!((status, health.trim()), (200, "ready"));
+    let (status, live) = get(&format!("{producer}/health/live")).await;
+    assert_eq!((status, live.trim()), (200, "live"));
     let (status, text) = get(&format!("{producer}/metrics")).await;
     assert_eq!(status, 200);
     for family in [

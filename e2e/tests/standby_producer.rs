@@ -39,6 +39,17 @@ async fn a_standby_takes_over_and_a_producer_that_comes_back_is_fenced() {
         Some(0.0)
     );
     assert_eq!(active_gauge(&scenario, "producer.log").await, Some(1.0));
+    // Standing by is the standby's work: it answers ready, as the active one does (a
+    // Kubernetes rollout of the two completes), and both are live.
+    for log in ["producer.log", "second-producer.log"] {
+        for (path, answer) in [("/health", "ready"), ("/health/live", "live")] {
+            assert_eq!(
+                health(&scenario, log, path).await,
+                Some((200, answer.to_owned())),
+                "{log} {path}"
+            );
+        }
+    }
     let load = Load::start(&scenario.pool, &scenario.names.table, PRODUCTS, seed);
     tokio::time::sleep(Duration::from_secs(2)).await;
 
@@ -114,6 +125,16 @@ async fn wait_for_line(
         );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
+}
+
+/// The status and body of `path` served by the process logging to `log`.
+async fn health(scenario: &Scenario, log: &str, path: &str) -> Option<(u16, String)> {
+    let url = scenario.metrics_url(log)?;
+    let response = sluice_registry::http::get(format!("{url}{path}"))
+        .await
+        .ok()?;
+    let status = response.status().as_u16();
+    Some((status, response.text().await.ok()?.trim().to_owned()))
 }
 
 /// The `sluice_producer_active` gauge of the producer logging to `log`.

@@ -150,7 +150,7 @@ pub async fn prepare(settings: &Settings, shutdown: &Shutdown) -> anyhow::Result
     );
 
     let lock = match (&transactional_id, settings.producer.standby) {
-        (Some(id), true) => match stand_by(kafka_settings, id, shutdown).await? {
+        (Some(id), true) => match stand_by(kafka_settings, id, shutdown, &readiness).await? {
             Some(lock) => Some(lock),
             None => return Ok(None),
         },
@@ -195,11 +195,14 @@ pub async fn prepare(settings: &Settings, shutdown: &Shutdown) -> anyhow::Result
 }
 
 /// Joins the producers of `transactional_id` and waits until this one holds their lock (see
-/// `standby`); `None` when shutdown came first.
+/// `standby`); `None` when shutdown came first. Standing by is this producer's work while
+/// another publishes: it reports ready meanwhile (a Kubernetes rollout of an active and a
+/// standby producer completes), and not ready from taking the lock until it publishes.
 async fn stand_by(
     kafka: &KafkaSettings,
     transactional_id: &str,
     shutdown: &Shutdown,
+    readiness: &Readiness,
 ) -> anyhow::Result<Option<ProducerLock>> {
     let lock = ProducerLock::join(kafka, transactional_id).with_context(|| {
         format!("joining the producers of transactional.id `{transactional_id}`")
@@ -208,7 +211,10 @@ async fn stand_by(
         "standing by: waiting for the lock of group {} (held by the producer that publishes)",
         lock.group
     );
-    if !lock.acquire(shutdown).await {
+    readiness.set(true);
+    let acquired = lock.acquire(shutdown).await;
+    readiness.set(false);
+    if !acquired {
         return Ok(None);
     }
     tracing::info!(

@@ -82,4 +82,20 @@ ensure_apicurio() {
 # a Docker engine; Chromium opens the console page headless and takes its screenshot.
 ensure_test_packages() {
   ensure_commands docker-compose docker-compose chromium chromium
+  ensure_kubernetes_validate
+}
+
+# PyPI's kubernetes-validate (it bundles the Kubernetes JSON schemas, so manifests are checked
+# offline) in a virtual environment of the cache: $SLUICE_CACHE_DIR/kubernetes-validate.
+KUBERNETES_VALIDATE_VERSION=1.37.0
+ensure_kubernetes_validate() {
+  local venv=$SLUICE_CACHE_DIR/kubernetes-validate
+  if "$venv/bin/kubernetes-validate" --version 2>/dev/null | grep -q "$KUBERNETES_VALIDATE_VERSION"; then
+    return 0
+  fi
+  say "installing kubernetes-validate $KUBERNETES_VALIDATE_VERSION from PyPI into $venv"
+  rm -rf "$venv"
+  python3 -m venv "$venv" || die "python3 -m venv failed (Debian: apt-get install python3-venv)"
+  "$venv/bin/pip" install --quiet "kubernetes-validate==$KUBERNETES_VALIDATE_VERSION" ||
+    die "pip install kubernetes-validate failed"
 }

@@ -25,8 +25,8 @@ pub struct ServeError {
     pub source: std::io::Error,
 }
 
-/// Binds `address` (port 0 picks a free one) and serves `/metrics` and `/health` in the
-/// background; returns the address actually bound.
+/// Binds `address` (port 0 picks a free one) and serves `/metrics`, `/health` (readiness) and
+/// `/health/live` (liveness) in the background; returns the address actually bound.
 pub async fn serve(
     address: &str,
     registry: Registry,
@@ -79,6 +79,10 @@ fn respond(
                 ),
             }
         }
+        // Liveness: the process and its runtime answer. A process that cannot go on exits
+        // with its reason rather than hang, so a liveness probe restarts only a wedged one;
+        // readiness (below) says whether it does its work now.
+        "/health/live" => answer(StatusCode::OK, "text/plain", b"live\n".to_vec()),
         "/health" if readiness.is_ready() => {
             answer(StatusCode::OK, "text/plain", b"ready\n".to_vec())
         }
@@ -90,7 +94,7 @@ fn respond(
         _ => answer(
             StatusCode::NOT_FOUND,
             "text/plain",
-            b"try /metrics or /health\n".to_vec(),
+            b"try /metrics, /health or /health/live\n".to_vec(),
         ),
     }
 }
