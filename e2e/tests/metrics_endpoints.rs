@@ -140,5 +140,5 @@ async fn producer_and_consumers_serve_metrics_and_health() {
 
     let (status, _) = get(&format!("{producer}/nope")).await;
     assert_eq!(status, 404);
-    scenario.stop_all();
+    scenario.stop_all_cleanly();
 }

@@ -102,7 +102,7 @@ async fn a_producer_killed_mid_stream_loses_nothing() {
             .contains(&format!("from {saved} ")),
         "resumed from the saved watermark {saved}"
     );
-    scenario.stop_all();
+    scenario.stop_all_cleanly();
 }
 
 /// A NULL name cannot be written as the schema's non-nullable string: the row goes to the
@@ -140,7 +140,7 @@ async fn a_row_with_a_null_name_goes_to_the_dead_letter_topic() {
         serde_json::from_slice(letter.payload.as_deref().expect("payload")).expect("JSON");
     assert_eq!(payload["id"], 5);
     assert!(payload["name"].is_null());
-    scenario.stop_all();
+    scenario.stop_all_cleanly();
 }
 
 /// A row whose record is larger than the topic takes (a 2 MB name) cannot be published: it goes
@@ -245,7 +245,7 @@ async fn a_record_that_cannot_be_decoded_goes_to_the_dead_letter_topic() {
         Some(&b"{\"not\":\"avro\"}"[..]),
         "the original bytes are kept"
     );
-    scenario.stop_all();
+    scenario.stop_all_cleanly();
 }
 
 /// A topic with another partition count would move keys to other partitions: the producer

@@ -49,7 +49,7 @@ async fn an_unreachable_registry_at_start_is_waited_for() {
     .await;
     stack_ok(&["start", "registry"]);
     scenario.wait_caught_up(CATCH_UP).await;
-    scenario.stop_all();
+    scenario.stop_all_cleanly();
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -66,7 +66,7 @@ async fn an_unreachable_kafka_at_start_is_waited_for() {
     wait_for_log(&scenario, "consumer-1.log", "waiting for Kafka at").await;
     stack_ok(&["up"]);
     scenario.wait_caught_up(CATCH_UP).await;
-    scenario.stop_all();
+    scenario.stop_all_cleanly();
 }
 
 /// Records that reach no partition leader within `message.timeout.ms` (here 3 s, Kafka being

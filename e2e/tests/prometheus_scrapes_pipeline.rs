@@ -126,7 +126,7 @@ async fn prometheus_scrapes_every_process_and_every_panel_and_alert_has_data() {
     for expr in alert_rule_queries() {
         series(&expr).await;
     }
-    scenario.stop_all();
+    scenario.stop_all_cleanly();
 }
 
 fn dashboard_queries() -> Vec<String> {

@@ -1,0 +1,131 @@
+//! A pipeline under test: its own table, topics, consumer group, watermark and output folder,
+//! run as the real `sluice-producer` and `sluice-consumer` processes against the real stack.
+//! The scenario's settings and names are here; `processes` starts and stops its processes,
+//! `fixtures` writes its table, `output` reads and judges its files, and `cleanup` removes what
+//! it made from the stack.
+
+mod cleanup;
+mod fixtures;
+mod output;
+mod processes;
+
+pub use fixtures::price_for;
+pub use processes::wait_for_exit;
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::process::Child;
+
+use sluice_common::mysql;
+use sluice_common::settings::{load, IsolatedRun, Layers, Settings};
+use sqlx::MySqlPool;
+
+use crate::repo_root;
+
+/// The binaries under test, built by `cargo test --workspace` next to the test executable.
+pub fn binary(name: &str) -> PathBuf {
+    let exe = std::env::current_exe().expect("test executable path");
+    let dir = exe
+        .parent()
+        .and_then(|deps| deps.parent())
+        .expect("target profile folder");
+    let path = dir.join(name);
+    assert!(
+        path.exists(),
+        "{} is missing: run the tests with `make integration` or `cargo test --workspace`",
+        path.display()
+    );
+    path
+}
+
+/// One pipeline and everything it owns.
+pub struct Scenario {
+    /// Its table, topics, consumer group, and folder (`dir`'s path).
+    pub names: IsolatedRun,
+    /// Watermark, output files and process logs; removed when the scenario ends.
+    pub dir: tempfile::TempDir,
+    /// A connection to the database, session in UTC.
+    pub pool: MySqlPool,
+    /// The shipped configuration with this scenario's names.
+    pub settings: Settings,
+    producer: Option<Child>,
+    consumers: Vec<Child>,
+    extra: Vec<String>,
+    /// Output folders of members started as if on other hosts (see
+    /// [`start_consumer_on_host`](Self::start_consumer_on_host)).
+    other_outputs: Vec<PathBuf>,
+}
+
+impl Scenario {
+    /// A new table `e2e_<tag>_…` with the product columns and `last_updated TIMESTAMP(precision)`.
+    pub async fn new(tag: &str, precision: u8) -> Self {
+        let id = crate::unique(tag).replace('-', "_");
+        let dir = tempfile::tempdir().expect("temp dir");
+        let names = IsolatedRun::new(&format!("e2e_{id}"), &format!("e2e-{id}"), dir.path());
+        let mut scenario = Self {
+            names,
+            pool: mysql::connect(&Settings::default().mysql, 4)
+                .await
+                .expect("MariaDB of the local stack (make up)"),
+            settings: Settings::default(),
+            dir,
+            producer: None,
+            consumers: Vec::new(),
+            extra: Vec::new(),
+            other_outputs: Vec::new(),
+        };
+        scenario.settings = load(&Layers {
+            file: Some(repo_root().join("sluice.toml")),
+            environment: Some(HashMap::new()),
+            overrides: scenario.overrides(),
+        })
+        .expect("shipped sluice.toml with overrides");
+        let p = precision;
+        sqlx::query(&format!(
+            "CREATE TABLE `{}` (id INT PRIMARY KEY, name VARCHAR(255), category VARCHAR(255), price FLOAT,
+             last_updated TIMESTAMP({p}) NOT NULL DEFAULT CURRENT_TIMESTAMP({p}) ON UPDATE CURRENT_TIMESTAMP({p}),
+             INDEX (last_updated, id))",
+            scenario.names.table
+        ))
+        .execute(&scenario.pool)
+        .await
+        .expect("create table");
+        scenario
+    }
+
+    /// The producer and `consumer-N` on the ports the stack's Prometheus scrapes (9641, and
+    /// 9650 plus N; stack/config/prometheus.yml) instead of free ones, for every process
+    /// started after this call.
+    pub fn on_scraped_ports(&mut self) {
+        self.with_setting("metrics.producer_port=9641");
+        self.with_setting("metrics.consumer_port_base=9650");
+    }
+
+    /// Extra `--set section.key=value` for every process started after this call.
+    pub fn with_setting(&mut self, setting: &str) {
+        self.extra.push(setting.to_owned());
+    }
+
+    /// The `--set` flags every process of the scenario gets: its names, then its settings.
+    pub fn overrides(&self) -> Vec<String> {
+        let mut sets = self.names.overrides();
+        sets.extend([
+            "producer.batch_size=1000".to_owned(),
+            "producer.poll_interval_ms=200".to_owned(),
+            "consumer.commit_interval_ms=500".to_owned(),
+        ]);
+        sets.extend(self.extra.iter().cloned());
+        sets
+    }
+
+    /// A process log, for assertions on what a user reads.
+    pub fn log(&self, name: &str) -> String {
+        std::fs::read_to_string(self.dir.path().join(name)).unwrap_or_default()
+    }
+}
+
+/// The last `count` lines of `text`.
+pub fn tail(text: &str, count: usize) -> String {
+    let lines: Vec<&str> = text.lines().collect();
+    lines[lines.len().saturating_sub(count)..].join("\n")
+}
