@@ -4,6 +4,7 @@
 use prometheus::{
     Histogram, HistogramOpts, IntCounter, IntCounterVec, IntGauge, IntGaugeVec, Opts, Registry,
 };
+use sluice_common::dead_letter::Stage;
 
 /// Everything a member counts; names carry their unit.
 #[derive(Clone)]
@@ -28,7 +29,8 @@ pub struct ConsumerMetrics {
     pub output_blocked: IntGauge,
     /// From the row's `last_updated` to its line written.
     pub end_to_end_seconds: Histogram,
-    /// `sluice_errors_total{kind}`, shared with the process metrics (set by `with_errors`).
+    /// `sluice_errors_total{kind}`, shared with the process metrics (`startup::prepare` sets it
+    /// once the process metrics are registered).
     pub errors: Option<IntCounterVec>,
 }
 
@@ -108,7 +110,7 @@ impl ConsumerMetrics {
         registry.register(Box::new(metrics.output_bytes.clone()))?;
         registry.register(Box::new(metrics.output_blocked.clone()))?;
         registry.register(Box::new(metrics.end_to_end_seconds.clone()))?;
-        for stage in ["consumer.decode", "consumer.transform"] {
+        for stage in [Stage::Decode.as_str(), Stage::Transform.as_str()] {
             metrics.dead_letters.with_label_values(&[stage]);
         }
         for kind in ["assign", "revoke"] {

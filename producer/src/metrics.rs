@@ -1,6 +1,7 @@
 //! The producer's metrics, registered once and updated where the work happens.
 
 use prometheus::{Gauge, Histogram, HistogramOpts, IntCounter, IntCounterVec, Opts, Registry};
+use sluice_common::dead_letter::Stage;
 
 /// Everything the producer counts; names carry their unit.
 #[derive(Clone)]
@@ -139,7 +140,9 @@ impl ProducerMetrics {
         registry.register(Box::new(metrics.dead_letters.clone()))?;
         registry.register(Box::new(metrics.registry_requests.clone()))?;
         // Families with labels show up only once a child exists: create the expected ones.
-        metrics.dead_letters.with_label_values(&["producer.encode"]);
+        metrics
+            .dead_letters
+            .with_label_values(&[Stage::Encode.as_str()]);
         Ok(metrics)
     }
 }

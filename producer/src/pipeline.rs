@@ -561,7 +561,7 @@ impl Pipeline {
         self.metrics.deletes_published.inc_by(report.deletes);
         self.metrics
             .dead_letters
-            .with_label_values(&["producer.encode"])
+            .with_label_values(&[Stage::Encode.as_str()])
             .inc_by(report.dead);
         if rows > 0 {
             self.metrics.batches.inc();

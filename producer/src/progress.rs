@@ -3,6 +3,7 @@
 
 use std::time::{Duration, Instant};
 
+use sluice_common::dead_letter::Stage;
 use sluice_common::watermark::Watermark;
 
 use crate::metrics::ProducerMetrics;
@@ -41,7 +42,7 @@ impl Progress {
         tracing::info!(
             "rows read {rows_read} ({rate:.0}/s), records produced {}, dead letters {}, watermark {watermark}, lag {:.1}s",
             metrics.records_produced.get(),
-            metrics.dead_letters.with_label_values(&["producer.encode"]).get(),
+            metrics.dead_letters.with_label_values(&[Stage::Encode.as_str()]).get(),
             metrics.watermark_lag_seconds.get(),
         );
         self.last_line = Instant::now();

@@ -52,7 +52,7 @@ pub fn publisher_config(kafka: &KafkaSettings, settings: &ProducerSettings) -> C
         .set("acks", "all")
         .set("enable.idempotence", "true")
         .set("partitioner", "murmur2_random")
-        .set("compression.type", &settings.compression)
+        .set("compression.type", settings.compression.name())
         .set("linger.ms", settings.linger_ms.to_string())
         .set("batch.size", "1000000")
         .set("batch.num.messages", "10000")

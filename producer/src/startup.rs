@@ -119,11 +119,7 @@ pub async fn prepare(settings: &Settings, shutdown: &Shutdown) -> anyhow::Result
 
     let registry = RegistryClient::new(&settings.registry)?;
     let subject = format!("{}-value", settings.kafka.topic);
-    let level: CompatibilityLevel = settings
-        .producer
-        .compatibility
-        .parse()
-        .map_err(anyhow::Error::msg)?;
+    let level = settings.producer.compatibility;
     let schema_text = schema_file.registered_text();
     let registry_what = format!("the schema registry at {}", settings.registry.url);
     let registration = retry::until_ok(&registry_what, shutdown, || {

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use reqwest::{Method, StatusCode, Url};
 use serde::de::DeserializeOwned;
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use sluice_common::settings::RegistrySettings;
 
 use crate::error::causes;
@@ -22,48 +22,7 @@ const CONTENT_TYPE: &str = "application/vnd.schemaregistry.v1+json";
 const SEND_ATTEMPTS: u32 = 3;
 const RETRY_PAUSE: Duration = Duration::from_millis(200);
 
-/// How a subject's new versions must relate to its earlier ones, as Confluent names the levels.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
-pub enum CompatibilityLevel {
-    /// Anything may be registered.
-    None,
-    /// New readers can read data written with the previous version.
-    Backward,
-    /// New readers can read data written with any earlier version.
-    BackwardTransitive,
-    /// Previous readers can read data written with the new version.
-    Forward,
-    /// Every earlier reader can read data written with the new version.
-    ForwardTransitive,
-    /// Both backward and forward with the previous version.
-    Full,
-    /// Both backward and forward with every earlier version.
-    FullTransitive,
-}
-
-impl std::fmt::Display for CompatibilityLevel {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let name = serde_json::to_value(self)
-            .ok()
-            .and_then(|v| v.as_str().map(str::to_owned))
-            .unwrap_or_default();
-        f.write_str(&name)
-    }
-}
-
-impl std::str::FromStr for CompatibilityLevel {
-    type Err = String;
-
-    /// Parses a level as Confluent names it, in any case: `backward`, `FULL_TRANSITIVE`, …
-    fn from_str(text: &str) -> Result<Self, Self::Err> {
-        serde_json::from_value(serde_json::Value::String(text.to_uppercase())).map_err(|_| {
-            format!(
-                "unknown compatibility level `{text}`: use NONE, BACKWARD, BACKWARD_TRANSITIVE, FORWARD, FORWARD_TRANSITIVE, FULL or FULL_TRANSITIVE"
-            )
-        })
-    }
-}
+pub use sluice_common::settings::CompatibilityLevel;
 
 /// A client for one registry; cheap to clone, safe to share between tasks.
 #[derive(Debug, Clone)]

@@ -4,6 +4,7 @@
 //! Every section rejects keys it does not know, so a typo is an error at start instead of a
 //! setting silently ignored. Defaults point at the local stack that `make up` starts.
 
+mod choices;
 mod cli;
 mod error;
 mod isolated;
@@ -11,6 +12,7 @@ mod load;
 mod sections;
 mod validate;
 
+pub use choices::{CompatibilityLevel, Compression};
 pub use cli::ConfigArgs;
 pub use error::SettingsError;
 pub use isolated::IsolatedRun;

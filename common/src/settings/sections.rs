@@ -3,6 +3,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::choices::{CompatibilityLevel, Compression};
+
 /// The whole configuration of a sluice process.
 #[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]
@@ -163,7 +165,7 @@ pub struct ProducerSettings {
     pub schema_file: String,
     /// Compatibility level the producer sets on its subject when the subject has none, as
     /// Confluent names it (`BACKWARD`, `FULL_TRANSITIVE`, `NONE`, …).
-    pub compatibility: String,
+    pub compatibility: CompatibilityLevel,
     /// Integer primary key column: the record key, and the tie-breaker of the keyset.
     pub key_column: String,
     /// Column that moves forward on every change (`TIMESTAMP`/`DATETIME`).
@@ -198,7 +200,7 @@ pub struct ProducerSettings {
     /// Milliseconds librdkafka waits to fill a batch before sending it.
     pub linger_ms: u32,
     /// Compression of record batches: `none`, `gzip`, `snappy`, `lz4` or `zstd`.
-    pub compression: String,
+    pub compression: Compression,
     /// What a row that cannot be published (it cannot be encoded, or is larger than the topic
     /// takes) does: `dead_letter` sends it to the dead-letter topic with the reason and goes
     /// on; `fail` stops the producer with the reason, the watermark before that row.
@@ -234,7 +236,7 @@ impl Default for ProducerSettings {
             batch_size: 5000,
             commit_lag_ms: 2000,
             schema_file: "schemas/product.avsc".into(),
-            compatibility: "BACKWARD".into(),
+            compatibility: CompatibilityLevel::Backward,
             key_column: "id".into(),
             timestamp_column: "last_updated".into(),
             deleted_column: String::new(),
@@ -244,7 +246,7 @@ impl Default for ProducerSettings {
             standby: false,
             transactional_id: String::new(),
             linger_ms: 20,
-            compression: "lz4".into(),
+            compression: Compression::Lz4,
             on_error: OnError::default(),
         }
     }

@@ -3,17 +3,6 @@
 
 use super::Settings;
 
-const COMPRESSIONS: [&str; 5] = ["none", "gzip", "snappy", "lz4", "zstd"];
-const COMPATIBILITY_LEVELS: [&str; 7] = [
-    "NONE",
-    "BACKWARD",
-    "BACKWARD_TRANSITIVE",
-    "FORWARD",
-    "FORWARD_TRANSITIVE",
-    "FULL",
-    "FULL_TRANSITIVE",
-];
-
 impl Settings {
     /// The first value that cannot work, as `key: what is wrong`.
     pub fn validate(&self) -> Result<(), String> {
@@ -60,20 +49,6 @@ impl Settings {
                         the transactional id keeps a producer that lost its turn from publishing"
                     .to_owned(),
             );
-        }
-        if !COMPRESSIONS.contains(&self.producer.compression.as_str()) {
-            return Err(format!(
-                "producer.compression must be one of {}, got `{}`",
-                COMPRESSIONS.join(", "),
-                self.producer.compression
-            ));
-        }
-        if !COMPATIBILITY_LEVELS.contains(&self.producer.compatibility.as_str()) {
-            return Err(format!(
-                "producer.compatibility must be one of {}, got `{}`",
-                COMPATIBILITY_LEVELS.join(", "),
-                self.producer.compatibility
-            ));
         }
         for (index, discount) in self.transform.discounts.iter().enumerate() {
             if !(0.0..=100.0).contains(&discount.percent) {
