@@ -8,6 +8,16 @@ SLUICE_STATE_DIR=${SLUICE_STATE_DIR:-$SLUICE_ROOT/.stack}
 # Downloads shared by every clone on this machine.
 SLUICE_CACHE_DIR=${SLUICE_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/sluice}
 
+# A value of the shipped sluice.toml, quotes removed: the one source of the defaults the scripts
+# share with the binaries (its values are the binaries' defaults; common/tests/sluice_toml.rs).
+sluice_default() {
+  awk -v section="[$1]" -v key="$2" '
+    $0 == section { inside = 1; next }
+    /^\[/ { inside = 0 }
+    inside && $1 == key { sub(/^[^=]*=[ \t]*/, ""); gsub(/"/, ""); print; exit }
+  ' "$SLUICE_ROOT/sluice.toml"
+}
+
 KAFKA_VERSION=$(sed -n 's:.*<kafka.version>\(.*\)</kafka.version>.*:\1:p' "$SLUICE_ROOT/stack/pom.xml")
 APICURIO_VERSION=${APICURIO_VERSION:-3.3.3}
 

@@ -76,3 +76,33 @@ async fn the_native_prometheus_has_loaded_the_alert_rules() {
         assert!(names.contains(&alert), "{alert} not loaded: {names:?}");
     }
 }
+
+/// The ports both Prometheus configurations scrape are those the processes serve on by default
+/// (sluice's settings, whose values sluice.toml shows and the scripts read): the producer's,
+/// and the base plus N for the five members `make run` starts.
+#[test]
+fn every_scrape_target_is_a_port_the_processes_serve_on() {
+    let metrics = sluice_common::settings::Settings::default().metrics;
+    let members: Vec<u16> = (1..=5).map(|n| metrics.consumer_port_base + n).collect();
+    for config in [
+        "stack/config/prometheus.yml",
+        "docker/prometheus/prometheus.yml",
+    ] {
+        let text = std::fs::read_to_string(repo_root().join(config)).expect("config");
+        let jobs: Vec<&str> = text.split("- job_name: ").skip(1).collect();
+        for job in jobs {
+            let ports: std::collections::BTreeSet<u16> = job
+                .split(|c: char| c == '"' || c == ',' || c.is_whitespace() || c == '[' || c == ']')
+                .filter_map(|word| word.rsplit_once(':')?.1.parse().ok())
+                .collect();
+            let expected: std::collections::BTreeSet<u16> = if job.starts_with("sluice-producer") {
+                [metrics.producer_port].into()
+            } else if job.starts_with("sluice-consumer") {
+                members.iter().copied().collect()
+            } else {
+                continue;
+            };
+            assert_eq!(ports, expected, "{config}: {job}");
+        }
+    }
+}
