@@ -112,7 +112,33 @@ fn mysql_gets_the_migrations_and_the_transaction_grants() {
     );
     let script = std::fs::read_to_string(&script).expect("migrations script");
     assert!(script.contains("/sluice/migrations/*.sql"), "{script}");
-    let grants = std::fs::read_to_string(init.join("20-grants.sql")).expect("grants");
+    // The grants script renders the shared grants file for the image's user on any host, as
+    // the entrypoint (MYSQL_USER set, the stack's sql folder mounted) runs it.
+    assert!(
+        resolved.contains("stack/sql:/sluice/sql:ro"),
+        "the shared grants are mounted:\n{resolved}"
+    );
+    let grants_script = init.join("20-grants.sh");
+    let script = std::fs::read_to_string(&grants_script).expect("grants script");
+    let rendered = Command::new("bash")
+        .arg("-c")
+        .arg(
+            script
+                .replace(
+                    "/sluice/sql/",
+                    &format!("{}/stack/sql/", repo_root().display()),
+                )
+                .replace("| docker_process_sql", ""),
+        )
+        .env("MYSQL_USER", "sluice")
+        .output()
+        .expect("bash");
+    assert!(
+        rendered.status.success(),
+        "{}",
+        String::from_utf8_lossy(&rendered.stderr)
+    );
+    let grants = String::from_utf8_lossy(&rendered.stdout).into_owned();
     for grant in [
         "GRANT PROCESS ON *.* TO 'sluice'@'%';",
         "GRANT SELECT ON performance_schema.* TO 'sluice'@'%';",

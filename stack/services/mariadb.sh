@@ -56,6 +56,10 @@ mariadb_start() {
   wait_ready mariadb 30
 }
 
+# The producer's grants (stack/sql/producer-grants.sql, shared with the Docker stack) to the
+# accounts given.
+producer_grants() { sed "/^--/!s/@ACCOUNTS@/$1/g" "$SLUICE_ROOT/stack/sql/producer-grants.sql"; }
+
 # Database, service user and migrations; every statement is a no-op once applied.
 mariadb_provision() {
   mariadb_admin <<SQL || die "mariadb: creating database and user failed; see $LOG_DIR/mariadb.log"
@@ -63,11 +67,7 @@ CREATE DATABASE IF NOT EXISTS \`$MYSQL_DATABASE\` CHARACTER SET utf8mb4;
 CREATE USER IF NOT EXISTS '$MYSQL_USER'@'127.0.0.1' IDENTIFIED BY '$MYSQL_PASSWORD';
 CREATE USER IF NOT EXISTS '$MYSQL_USER'@'localhost' IDENTIFIED BY '$MYSQL_PASSWORD';
 GRANT ALL PRIVILEGES ON \`$MYSQL_DATABASE\`.* TO '$MYSQL_USER'@'127.0.0.1', '$MYSQL_USER'@'localhost';
--- PROCESS lets the producer see open transactions, so a long one delays it instead of being missed;
--- performance_schema (on, with transaction and statement events, as in MySQL 8) gives their
--- starts to the microsecond rather than the second.
-GRANT PROCESS ON *.* TO '$MYSQL_USER'@'127.0.0.1', '$MYSQL_USER'@'localhost';
-GRANT SELECT ON performance_schema.* TO '$MYSQL_USER'@'127.0.0.1', '$MYSQL_USER'@'localhost';
+$(producer_grants "'$MYSQL_USER'@'127.0.0.1', '$MYSQL_USER'@'localhost'")
 -- The benchmark's peer, Debezium, reads a snapshot and then the row-based binary log.
 CREATE USER IF NOT EXISTS '$MYSQL_CDC_USER'@'127.0.0.1' IDENTIFIED BY '$MYSQL_CDC_PASSWORD';
 GRANT SELECT, RELOAD, SHOW DATABASES, REPLICATION SLAVE, REPLICATION CLIENT ON *.* TO '$MYSQL_CDC_USER'@'127.0.0.1';
