@@ -11,8 +11,7 @@ use std::time::{Duration, Instant};
 use apache_avro::reader::datum::GenericDatumReader;
 use apache_avro::types::Value;
 use apache_avro::Schema;
-use schema_registry_converter::schema_registry_common::{get_bytes_result, BytesResult};
-use sluice_registry::{RegistryClient, RegistryError, SchemaId};
+use sluice_registry::{RegistryClient, RegistryError, SchemaId, WireFormat};
 use tokio::runtime::Handle;
 
 /// A registry that restarts answers "not found" for known ids while it replays its storage (for
@@ -97,17 +96,11 @@ impl Decoder {
     /// The record's value in the reader schema. Blocks while the registry is unreachable:
     /// a record is never dead-lettered because a server was briefly down.
     pub fn decode(&mut self, payload: Option<&[u8]>) -> Result<Value, DecodeError> {
-        let (id, datum) = match get_bytes_result(payload) {
-            BytesResult::Valid(id, datum) => (id, datum),
-            BytesResult::Null => return Err(DecodeError("record has no value (tombstone)".into())),
-            BytesResult::Invalid(bytes) => {
-                return Err(DecodeError(format!(
-                    "not in the Confluent wire format: {} bytes starting {:02x?}",
-                    bytes.len(),
-                    &bytes[..bytes.len().min(5)]
-                )))
-            }
+        let Some(payload) = payload else {
+            return Err(DecodeError("record has no value (tombstone)".into()));
         };
+        let (id, datum) =
+            WireFormat::split(payload).map_err(|error| DecodeError(error.to_string()))?;
         if !self.readers.contains_key(&id) {
             let reader = self.reader_for(id)?;
             self.unknown.remove(&id);

@@ -8,6 +8,7 @@ mod explain;
 pub mod http;
 mod probe;
 mod schema_file;
+mod wire_format;
 
 pub use client::{CompatibilityLevel, RegistryClient, SchemaId};
 pub use endpoints::{CompatibilityVerdict, SubjectVersion};
@@ -15,3 +16,4 @@ pub use error::RegistryError;
 pub use explain::explain_incompatibility;
 pub use probe::probe_registry;
 pub use schema_file::{SchemaFile, SchemaFileError};
+pub use wire_format::{WireFormat, WireFormatError, HEADER_LEN, MAGIC_BYTE};
