@@ -21,6 +21,12 @@ pub fn replace(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     File::open(&folder)?.sync_all()
 }
 
+/// Syncs the folder holding `path`, so that the file's name (its creation, rename or removal)
+/// survives a crash, not only its content.
+pub fn sync_folder_of(path: &Path) -> std::io::Result<()> {
+    File::open(folder_of(path))?.sync_all()
+}
+
 fn folder_of(path: &Path) -> PathBuf {
     match path.parent() {
         Some(parent) if !parent.as_os_str().is_empty() => parent.to_path_buf(),

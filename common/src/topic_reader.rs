@@ -83,7 +83,11 @@ pub fn read_to_end(
     visit: impl FnMut(&BorrowedMessage<'_>),
 ) -> Result<(), TopicReadError> {
     let deadline = Instant::now() + patience;
-    let ranges: Vec<OffsetRange> = partition_offsets(settings, topic, patience)?
+    let consumer = reader(settings).map_err(|source| TopicReadError::Client {
+        topic: topic.to_owned(),
+        source,
+    })?;
+    let ranges: Vec<OffsetRange> = bounds_with(&consumer, settings, topic, patience)?
         .into_iter()
         .filter(|(_, bounds)| bounds.end > bounds.first)
         .map(|(partition, bounds)| OffsetRange {
@@ -93,10 +97,6 @@ pub fn read_to_end(
             end: bounds.end,
         })
         .collect();
-    let consumer = reader(settings).map_err(|source| TopicReadError::Client {
-        topic: topic.to_owned(),
-        source,
-    })?;
     read_assigned(&consumer, &ranges, deadline, patience, visit)
 }
 
@@ -120,6 +120,16 @@ pub fn partition_offsets(
         topic: topic.to_owned(),
         source,
     })?;
+    bounds_with(&consumer, settings, topic, patience)
+}
+
+/// [`partition_offsets`] asked through `consumer`.
+fn bounds_with(
+    consumer: &BaseConsumer,
+    settings: &KafkaSettings,
+    topic: &str,
+    patience: Duration,
+) -> Result<BTreeMap<i32, PartitionBounds>, TopicReadError> {
     let timeout = Duration::from_secs(settings.request_timeout_secs);
     let deadline = Instant::now() + patience;
     let timed_out = |last: String| TopicReadError::Timeout {

@@ -19,6 +19,7 @@ use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
+use sluice_common::durable_file;
 
 /// The records of one partition in a batch: offsets `start` up to `end`, not included (`end`
 /// is the offset the batch commits). The record at `end - 1` is the batch's last of the
@@ -79,7 +80,7 @@ impl Journal {
             text.push(b'\n');
             file.write_all(&text)?;
             file.sync_data()?;
-            sync_folder(&self.path)
+            durable_file::sync_folder_of(&self.path)
         })();
         if written.is_err() {
             let _ = std::fs::remove_file(&self.path);
@@ -110,14 +111,6 @@ impl Journal {
             _ => Ok(()),
         }
     }
-}
-
-fn sync_folder(path: &Path) -> std::io::Result<()> {
-    let folder = match path.parent() {
-        Some(parent) if !parent.as_os_str().is_empty() => parent,
-        _ => Path::new("."),
-    };
-    File::open(folder)?.sync_all()
 }
 
 #[cfg(test)]
