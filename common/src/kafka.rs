@@ -7,6 +7,8 @@ use rdkafka::client::DefaultClientContext;
 use rdkafka::config::ClientConfig;
 use rdkafka::error::KafkaError;
 
+use crate::events::ErrorKind;
+use crate::retry::{self, Policy};
 use crate::settings::KafkaSettings;
 
 /// The cluster did not answer a metadata request in time.
@@ -136,6 +138,19 @@ pub enum TopicError {
         /// Partitions the topic has.
         actual: usize,
     },
+}
+
+impl crate::retry::Transient for TopicError {
+    /// A cluster that did not answer may; a topic that exists as it should not will not change.
+    fn is_transient(&self) -> bool {
+        matches!(self, TopicError::Kafka { .. })
+    }
+}
+
+/// Whether a transactional call failed in a way librdkafka says may succeed if tried again
+/// (a coordinator loading or moving).
+pub fn retriable_transaction_error(error: &KafkaError) -> bool {
+    matches!(error, KafkaError::Transaction(e) if e.is_retriable())
 }
 
 /// Creates `topic` with `partitions` partitions unless it exists; an existing topic must have
@@ -326,25 +341,46 @@ pub async fn topic_max_message_bytes(
 }
 
 /// The partition count of `topic` once the cluster's metadata shows it: a topic just created,
-/// or a broker just restarted, can report no partitions for a moment.
+/// or a broker just restarted, can report no partitions for a moment. Asked every 200 ms for
+/// up to `kafka.request_timeout_secs`; 0 when it never showed any.
 async fn settled_partition_count(
     settings: &KafkaSettings,
     topic: &str,
 ) -> Result<usize, KafkaError> {
-    let deadline = std::time::Instant::now() + Duration::from_secs(settings.request_timeout_secs);
-    loop {
-        let view = metadata(settings, Some(topic)).await?;
-        let count = view
-            .topics
-            .iter()
-            .find(|(name, _)| name == topic)
-            .map(|(_, partitions)| *partitions)
-            .unwrap_or_default();
-        if count > 0 || std::time::Instant::now() >= deadline {
-            return Ok(count);
-        }
-        tokio::time::sleep(Duration::from_millis(200)).await;
+    const PAUSE: Duration = Duration::from_millis(200);
+    let tries = Duration::from_secs(settings.request_timeout_secs).as_millis() / PAUSE.as_millis();
+    let policy = Policy::steady(PAUSE).at_most(usize::try_from(tries).unwrap_or(usize::MAX));
+    let what = format!("the cluster's metadata to show topic `{topic}`'s partitions");
+    let counted = retry::retry_bounded(
+        policy,
+        ErrorKind::Kafka,
+        &what,
+        || async {
+            let view = metadata(settings, Some(topic))
+                .await
+                .map_err(Unsettled::Kafka)?;
+            match view.topics.iter().find(|(name, _)| name == topic) {
+                Some((_, partitions)) if *partitions > 0 => Ok(*partitions),
+                _ => Err(Unsettled::NoPartitions),
+            }
+        },
+        |unsettled| matches!(unsettled, Unsettled::NoPartitions),
+    )
+    .await;
+    match counted {
+        Ok(partitions) => Ok(partitions),
+        Err(Unsettled::NoPartitions) => Ok(0),
+        Err(Unsettled::Kafka(error)) => Err(error),
     }
+}
+
+/// Why a topic's partition count is not known yet.
+#[derive(Debug, thiserror::Error)]
+enum Unsettled {
+    #[error("no partitions shown yet")]
+    NoPartitions,
+    #[error(transparent)]
+    Kafka(KafkaError),
 }
 
 #[cfg(test)]

@@ -7,7 +7,9 @@
 pub mod dead_letter;
 pub mod deletes;
 pub mod durable_file;
+pub mod events;
 pub mod exit;
+pub mod full_queue;
 pub mod kafka;
 pub mod logging;
 pub mod mysql;

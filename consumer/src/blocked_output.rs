@@ -14,8 +14,10 @@ use rdkafka::message::Message;
 use sluice_common::shutdown::Shutdown;
 
 use crate::checkpoint::{lock, CommitError};
+use crate::events::{CommitDropped, OutputBlocked, Stopping};
 use crate::member::{Member, POLL_TIMEOUT};
 use crate::sink::FlushError;
+use sluice_common::events::{ErrorKind, Event};
 
 /// While the file cannot be written, how often writing is tried again.
 const OUTPUT_RETRY: Duration = Duration::from_secs(1);
@@ -30,10 +32,11 @@ impl Member {
         match written {
             Ok(()) => Ok(()),
             Err(FlushError::Write(error)) => self.wait_for_output(shutdown, &error.to_string()),
-            Err(other) => {
-                self.metrics.error("output");
-                anyhow::bail!("{}: {other}", self.name)
+            Err(other) => Err(Stopping {
+                kind: ErrorKind::Output,
+                error: anyhow::anyhow!("{}: {other}", self.name),
             }
+            .into_error()),
         }
     }
 
@@ -50,13 +53,19 @@ impl Member {
                     ..
                 }) => self.wait_for_output(shutdown, &error.to_string())?,
                 Err(CommitError::Dropped(reason)) => {
-                    self.metrics.error("commit");
-                    tracing::warn!("{}: {reason}", self.name);
+                    CommitDropped {
+                        member: &self.name,
+                        reason: &reason,
+                    }
+                    .emit();
                     return Ok(());
                 }
                 Err(other) => {
-                    self.metrics.error("commit");
-                    anyhow::bail!("{}: {other}", self.name);
+                    return Err(Stopping {
+                        kind: ErrorKind::Commit,
+                        error: anyhow::anyhow!("{}: {other}", self.name),
+                    }
+                    .into_error());
                 }
             }
         }
@@ -68,11 +77,14 @@ impl Member {
     pub(crate) fn settle(&self) -> anyhow::Result<()> {
         let settled = lock(&self.checkpoint).settle();
         settled.map_err(|error| {
-            self.metrics.error("output");
-            anyhow::anyhow!(
-                "{}: {error}; the last committed batch is appended again at the next start",
-                self.name
-            )
+            Stopping {
+                kind: ErrorKind::Output,
+                error: anyhow::anyhow!(
+                    "{}: {error}; the last committed batch is appended again at the next start",
+                    self.name
+                ),
+            }
+            .into_error()
         })
     }
 
@@ -87,8 +99,6 @@ impl Member {
                 tracing::warn!("{}: cannot pause its partitions: {error}", self.name);
             }
         }
-        self.metrics.output_blocked.set(1);
-        self.metrics.error("output");
         let (path, held) = {
             let checkpoint = lock(&self.checkpoint);
             (
@@ -96,11 +106,15 @@ impl Member {
                 checkpoint.sink.held(),
             )
         };
-        tracing::error!(
-            "{}: cannot write {path}: {cause}; reading nothing and holding {held} bytes of lines until it can, trying again every {}s",
-            self.name,
-            OUTPUT_RETRY.as_secs()
-        );
+        OutputBlocked {
+            member: &self.name,
+            path: &path,
+            cause,
+            held,
+            retry: OUTPUT_RETRY,
+            blocked: &self.metrics.output_blocked,
+        }
+        .emit();
         let started = Instant::now();
         let mut said = Instant::now();
         loop {

@@ -24,6 +24,8 @@ use std::sync::{Mutex, MutexGuard};
 
 use rdkafka::consumer::{CommitMode, Consumer, ConsumerContext};
 use rdkafka::{Offset, TopicPartitionList};
+use sluice_common::events::ErrorKind;
+use sluice_common::retry::{self, Policy};
 
 use crate::batch_commit::{BatchCommitError, BatchCommitter};
 use crate::change_times::ChangeTimes;
@@ -437,10 +439,9 @@ impl Checkpoint {
     }
 }
 
-/// How often, and how far apart, a commit the group coordinator cannot take yet is tried
-/// (it is loading its offsets, or moving, as just after a broker's restart).
-const COMMIT_TRIES: u32 = 20;
-const COMMIT_RETRY_PAUSE: std::time::Duration = std::time::Duration::from_millis(500);
+/// A commit the group coordinator cannot take yet (it is loading its offsets, or moving, as just
+/// after a broker's restart) is tried every half second, 20 times in all.
+const COMMIT_POLICY: Policy = Policy::steady(std::time::Duration::from_millis(500)).at_most(19);
 
 /// Commits `offsets` (at least once), trying again for a while when the group coordinator is
 /// not ready yet.
@@ -448,18 +449,14 @@ fn commit_offsets<C: ConsumerContext>(
     consumer: &impl Consumer<C>,
     offsets: &TopicPartitionList,
 ) -> Result<(), CommitError> {
-    let mut tries = 1;
-    loop {
-        match consumer.commit(offsets, CommitMode::Sync) {
-            Ok(()) => return Ok(()),
-            Err(error) if tries < COMMIT_TRIES && coordinator_not_ready(&error) => {
-                tracing::warn!("committing offsets: {error}; trying again");
-                tries += 1;
-                std::thread::sleep(COMMIT_RETRY_PAUSE);
-            }
-            Err(error) => return Err(CommitError::Kafka(error.to_string())),
-        }
-    }
+    retry::retry_blocking(
+        COMMIT_POLICY,
+        ErrorKind::Commit,
+        "the group coordinator to take the commit",
+        || consumer.commit(offsets, CommitMode::Sync),
+        coordinator_not_ready,
+    )
+    .map_err(|error| CommitError::Kafka(error.to_string()))
 }
 
 /// Whether a commit failed only because the group coordinator is not ready yet.

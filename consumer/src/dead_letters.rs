@@ -4,10 +4,13 @@
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use rdkafka::error::{KafkaError, RDKafkaErrorCode};
+use crate::events::DeadLetterUndelivered;
+use rdkafka::error::KafkaError;
 use rdkafka::producer::{BaseRecord, DeliveryResult, Producer, ProducerContext};
 use rdkafka::ClientContext;
 use sluice_common::dead_letter::DeadLetter;
+use sluice_common::events::Event;
+use sluice_common::full_queue;
 use sluice_common::kafka::client_config;
 use sluice_common::polled_producer::PolledProducer;
 use sluice_common::settings::KafkaSettings;
@@ -24,7 +27,7 @@ impl ProducerContext for DeliveryFailures {
     fn delivery(&self, result: &DeliveryResult<'_>, _: Self::DeliveryOpaque) {
         if let Err((error, _)) = result {
             self.0.fetch_add(1, Ordering::Relaxed);
-            tracing::error!("a dead letter was not delivered: {error}");
+            DeadLetterUndelivered { error }.emit();
         }
     }
 }
@@ -64,16 +67,7 @@ impl DeadLetters {
         if let Some(payload) = payload {
             record = record.payload(payload);
         }
-        loop {
-            match self.producer.send(record) {
-                Ok(()) => break,
-                Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), returned)) => {
-                    record = returned;
-                    std::thread::sleep(Duration::from_millis(50));
-                }
-                Err((error, _)) => return Err(error),
-            }
-        }
+        full_queue::queue_blocking(&self.producer, record)?;
         self.sent += 1;
         Ok(())
     }

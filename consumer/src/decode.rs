@@ -11,6 +11,8 @@ use std::time::{Duration, Instant};
 use apache_avro::reader::datum::GenericDatumReader;
 use apache_avro::types::Value;
 use apache_avro::Schema;
+use sluice_common::events::ErrorKind;
+use sluice_common::retry::{self, Policy};
 use sluice_registry::{RegistryClient, RegistryError, SchemaId, WireFormat};
 use tokio::runtime::Handle;
 
@@ -19,7 +21,8 @@ use tokio::runtime::Handle;
 /// asks for the topic's own subject, which the producer registered: once that is served, the
 /// registry is loaded. Without that subject either, an unknown id is believed after this long.
 const NOT_FOUND_PATIENCE: Duration = Duration::from_secs(120);
-const RETRY_PAUSE: Duration = Duration::from_millis(500);
+/// A schema the registry cannot serve yet is asked for again every half second.
+const FETCH_POLICY: Policy = Policy::steady(Duration::from_millis(500));
 /// An id the registry said it does not know is dead-lettered at once for this long, then asked
 /// about again (once, without waiting).
 const UNKNOWN_RECHECK: Duration = Duration::from_secs(60);
@@ -64,7 +67,6 @@ pub struct Decoder {
     readers: HashMap<SchemaId, GenericDatumReader<'static>>,
     /// Ids the registry does not know, and since when that is believed.
     unknown: HashMap<SchemaId, Instant>,
-    registry_errors: Option<prometheus::IntCounter>,
 }
 
 impl Decoder {
@@ -83,14 +85,7 @@ impl Decoder {
             reader_schema: Box::leak(Box::new(reader_schema)),
             readers: HashMap::new(),
             unknown: HashMap::new(),
-            registry_errors: None,
         }
-    }
-
-    /// Counts every failed registry call (the member's `sluice_errors_total{kind="registry"}`).
-    pub fn counting_errors_in(mut self, counter: prometheus::IntCounter) -> Self {
-        self.registry_errors = Some(counter);
-        self
     }
 
     /// The record's value in the reader schema. Blocks while the registry is unreachable:
@@ -150,37 +145,30 @@ impl Decoder {
             }
         }
         let started = Instant::now();
-        loop {
-            match self.runtime.block_on(self.registry.schema_by_id(id)) {
-                Ok(text) => return Ok(text),
+        let recheck = self.unknown.contains_key(&id);
+        let what = format!("the schema registry to serve schema id {id}");
+        let fetched = retry::retry_blocking(
+            FETCH_POLICY,
+            ErrorKind::Registry,
+            &what,
+            || match self.runtime.block_on(self.registry.schema_by_id(id)) {
+                Ok(text) => Ok(text),
                 Err(RegistryError::NotFound { .. }) => {
                     let probe = self.probe_known_id();
-                    if self.unknown.contains_key(&id) || believe_not_found(probe, started.elapsed())
-                    {
-                        self.unknown.insert(id, Instant::now());
-                        return Err(unknown());
+                    if recheck || believe_not_found(probe, started.elapsed()) {
+                        Err(Fetch::Unknown)
+                    } else {
+                        Err(Fetch::Loading(probe))
                     }
-                    tracing::warn!(
-                        "schema id {id} not found while the registry {}; asking again",
-                        match probe {
-                            Probe::KnownIdMissing =>
-                                "does not serve schemas it served before (restarting?)",
-                            Probe::SubjectMissing =>
-                                "does not serve the topic's subject yet (restarting?)",
-                            Probe::Unreachable => "does not answer",
-                            _ => "may still be loading its storage",
-                        }
-                    );
                 }
-                Err(error) => {
-                    self.count_registry_error();
-                    tracing::warn!(
-                        "waiting for the schema registry to fetch schema id {id}: {error}"
-                    );
-                }
-            }
-            std::thread::sleep(RETRY_PAUSE);
-        }
+                Err(error) => Err(Fetch::Unreachable(error)),
+            },
+            |failure| !matches!(failure, Fetch::Unknown),
+        );
+        fetched.map_err(|_| {
+            self.unknown.insert(id, Instant::now());
+            unknown()
+        })
     }
 
     /// Asks the registry again for a schema the member has read before, or else for the
@@ -190,10 +178,7 @@ impl Decoder {
             return match self.runtime.block_on(self.registry.versions(&self.subject)) {
                 Ok(versions) if !versions.is_empty() => Probe::SubjectServed,
                 Ok(_) | Err(RegistryError::NotFound { .. }) => Probe::SubjectMissing,
-                Err(_) => {
-                    self.count_registry_error();
-                    Probe::Unreachable
-                }
+                Err(_) => Probe::Unreachable,
             };
         };
         match self
@@ -202,16 +187,38 @@ impl Decoder {
         {
             Ok(_) => Probe::KnownIdServed,
             Err(RegistryError::NotFound { .. }) => Probe::KnownIdMissing,
-            Err(_) => {
-                self.count_registry_error();
-                Probe::Unreachable
-            }
+            Err(_) => Probe::Unreachable,
         }
     }
+}
 
-    fn count_registry_error(&self) {
-        if let Some(counter) = &self.registry_errors {
-            counter.inc();
+/// Why a writer schema was not fetched.
+enum Fetch {
+    /// The registry does not know the id, and is believed.
+    Unknown,
+    /// The registry said "not found" while it may still be loading its storage.
+    Loading(Probe),
+    /// The registry did not answer.
+    Unreachable(RegistryError),
+}
+
+impl std::fmt::Display for Fetch {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Fetch::Unknown => f.write_str("not in the registry"),
+            Fetch::Loading(probe) => write!(
+                f,
+                "not found, while the registry {}",
+                match probe {
+                    Probe::KnownIdMissing =>
+                        "does not serve schemas it served before (restarting?)",
+                    Probe::SubjectMissing => "does not serve the topic's subject yet (restarting?)",
+                    Probe::Unreachable => "does not answer",
+                    Probe::KnownIdServed | Probe::SubjectServed =>
+                        "may still be loading its storage",
+                }
+            ),
+            Fetch::Unreachable(error) => error.fmt(f),
         }
     }
 }

@@ -16,12 +16,14 @@ use sluice_common::settings::OnError;
 use sluice_common::shutdown::Shutdown;
 
 use crate::checkpoint::{lock, Checkpoint};
+use crate::events::{PollFailed, RevocationCommitFailed};
 use crate::fetch_watch::{self, FetchWatch};
 use crate::loop_clock::LoopClock;
 use crate::member_lock::MemberLock;
 use crate::metrics::{ConsumerMetrics, PartitionCounters};
 use crate::render::{LineRenderer, RecordView};
 use crate::startup::GroupJoiner;
+use sluice_common::events::Event;
 
 const PROGRESS_EVERY: Duration = Duration::from_secs(5);
 /// With nothing new written, a heartbeat line this often instead.
@@ -134,11 +136,11 @@ impl ConsumerContext for MemberContext {
             self.metrics.rebalances.with_label_values(&["revoke"]).inc();
             let mut checkpoint = lock(&self.checkpoint);
             if let Err(error) = checkpoint.commit(consumer) {
-                self.metrics.error("commit");
-                tracing::error!(
-                    "{}: commit before revocation failed: {error}; the next owner reads those records again",
-                    self.member
-                );
+                RevocationCommitFailed {
+                    member: &self.member,
+                    error: &error,
+                }
+                .emit();
                 checkpoint.drop_uncommitted(consumer);
             }
             // Committed or not, the offsets of partitions going away are no longer this member's.
@@ -268,13 +270,14 @@ impl Member {
             }
             match next {
                 None => {}
-                Some(Err(error)) => {
-                    self.metrics.error("kafka");
-                    match self.consumer.client().fatal_error() {
-                        Some((code, reason)) => self.rejoin(&shutdown, code, &reason)?,
-                        None => tracing::warn!("{}: {error}", self.name),
+                Some(Err(error)) => match self.consumer.client().fatal_error() {
+                    Some((code, reason)) => self.rejoin(&shutdown, code, &reason)?,
+                    None => PollFailed {
+                        member: &self.name,
+                        error: &error,
                     }
-                }
+                    .emit(),
+                },
                 Some(Ok(message)) => {
                     received += 1;
                     let handled = handle(

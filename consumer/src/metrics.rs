@@ -29,9 +29,6 @@ pub struct ConsumerMetrics {
     pub output_blocked: IntGauge,
     /// From the row's `last_updated` to its line written.
     pub end_to_end_seconds: Histogram,
-    /// `sluice_errors_total{kind}`, shared with the process metrics (`startup::prepare` sets it
-    /// once the process metrics are registered).
-    pub errors: Option<IntCounterVec>,
 }
 
 impl ConsumerMetrics {
@@ -98,7 +95,6 @@ impl ConsumerMetrics {
                 // within a few percent of the true one wherever it falls.
                 .buckets(prometheus::exponential_buckets(0.005, 1.1, 101)?),
             )?,
-            errors: None,
         };
         registry.register(Box::new(metrics.records_consumed.clone()))?;
         registry.register(Box::new(metrics.lines_written.clone()))?;
@@ -122,15 +118,6 @@ impl ConsumerMetrics {
 
 fn counter_vec(name: &str, help: &str, label: &str) -> prometheus::Result<IntCounterVec> {
     IntCounterVec::new(Opts::new(name, help), &[label])
-}
-
-impl ConsumerMetrics {
-    /// Counts an error of `kind` in `sluice_errors_total`.
-    pub fn error(&self, kind: &str) {
-        if let Some(errors) = &self.errors {
-            errors.with_label_values(&[kind]).inc();
-        }
-    }
 }
 
 /// One partition's record and line counters, looked up once per partition instead of hashing

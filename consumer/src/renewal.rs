@@ -13,8 +13,10 @@ use rdkafka::consumer::Consumer;
 use sluice_common::shutdown::Shutdown;
 
 use crate::checkpoint::lock;
+use crate::events::{ConsumerRenewing, GroupRefused};
 use crate::fetch_watch;
 use crate::member::{close_within, Member, CLOSE_PATIENCE};
+use sluice_common::events::Event;
 
 /// How long a member refused by its group waits before it joins again.
 const REJOIN_PAUSE: Duration = Duration::from_secs(2);
@@ -31,21 +33,14 @@ impl Member {
         reason: &str,
     ) -> anyhow::Result<()> {
         let dropped = lock(&self.checkpoint).start_over();
-        if code == rdkafka::types::RDKafkaErrorCode::UnreleasedInstanceId {
-            tracing::warn!(
-                "{}: the group still holds this member's previous instance (it stopped without \
-                 leaving, e.g. killed); joining again every {}s until its session times out",
-                self.name,
-                REJOIN_PAUSE.as_secs()
-            );
-        } else {
-            tracing::error!(
-                "{}: the group refused this member: {reason}; dropped {dropped} uncommitted \
-                 line(s), joining again in {}s",
-                self.name,
-                REJOIN_PAUSE.as_secs()
-            );
+        GroupRefused {
+            member: &self.name,
+            previous_instance_held: code == rdkafka::types::RDKafkaErrorCode::UnreleasedInstanceId,
+            reason,
+            dropped,
+            pause: REJOIN_PAUSE,
         }
+        .emit();
         if shutdown.requested() {
             return Ok(());
         }
@@ -96,14 +91,12 @@ impl Member {
         waiting: i64,
         stalled: Duration,
     ) -> anyhow::Result<()> {
-        self.metrics.error("kafka");
-        tracing::error!(
-            "{}: {waiting} record(s) wait on its partitions and none came for {}s; renewing its \
-             Kafka consumer (librdkafka can lose a partition's leader for good after a broker \
-             restart)",
-            self.name,
-            stalled.as_secs()
-        );
+        ConsumerRenewing {
+            member: &self.name,
+            waiting,
+            stalled,
+        }
+        .emit();
         self.commit(shutdown)?;
         let dropped = lock(&self.checkpoint).start_over();
         let fresh = self.joiner.create()?;

@@ -7,10 +7,12 @@ use std::time::Duration;
 
 use anyhow::Context;
 use rdkafka::consumer::{BaseConsumer, Consumer};
-use rdkafka::error::KafkaError;
-use sluice_common::kafka::{client_config, ensure_compacted_topic, ensure_topic, TopicError};
+use sluice_common::events::ErrorKind;
+use sluice_common::kafka::{
+    client_config, ensure_compacted_topic, ensure_topic, retriable_transaction_error,
+};
 use sluice_common::observe::{self, ProcessMetrics, Readiness};
-use sluice_common::retry;
+use sluice_common::retry::{self, Policy};
 use sluice_common::settings::{GroupProtocol, Settings};
 use sluice_common::shutdown::Shutdown;
 use sluice_registry::{RegistryClient, SchemaFile};
@@ -51,6 +53,14 @@ pub async fn prepare(settings: &Settings, shutdown: &Shutdown) -> anyhow::Result
         transform,
         key_field: settings.producer.key_column.clone(),
     };
+    // Served first: a member waiting for Kafka says so in its metrics, and is not taken for
+    // one that is down.
+    let (metrics_registry, metrics) = ConsumerMetrics::registry(&member)?;
+    let process = ProcessMetrics::register(&metrics_registry, &member)?;
+    let readiness = Readiness::default();
+    let address = metrics_address(settings, &member);
+    let bound = observe::serve(&address, metrics_registry, process, readiness.clone()).await?;
+    tracing::info!("{member}: metrics on http://{bound}/metrics, health on http://{bound}/health");
     let exactly_once = if consumer_settings.exactly_once {
         match exactly_once(settings, &member, shutdown, &mut renderer).await? {
             Some(state) => Some(state),
@@ -66,14 +76,6 @@ pub async fn prepare(settings: &Settings, shutdown: &Shutdown) -> anyhow::Result
                 consumer_settings.output_dir
             )
         })?;
-    let (metrics_registry, mut metrics) = ConsumerMetrics::registry(&member)?;
-    let process = ProcessMetrics::register(&metrics_registry, &member)?;
-    metrics.errors = Some(process.errors.clone());
-    let registry_errors = process.errors.with_label_values(&["registry"]);
-    let readiness = Readiness::default();
-    let address = metrics_address(settings, &member);
-    let bound = observe::serve(&address, metrics_registry, process, readiness.clone()).await?;
-    tracing::info!("{member}: metrics on http://{bound}/metrics, health on http://{bound}/health");
 
     let dead_letters = DeadLetters::new(kafka)?;
     let mut checkpoint = Checkpoint::new(sink, dead_letters)
@@ -99,22 +101,24 @@ pub async fn prepare(settings: &Settings, shutdown: &Shutdown) -> anyhow::Result
     let batch_topic = consumer_settings
         .exactly_once
         .then(|| batch_topic(&consumer_settings.group_id));
-    let topics = retry::until_ok(&what, shutdown, || async {
-        // An unreachable cluster is waited for; a topic that cannot be used is the outcome.
-        let dead_letters = ensure_topic(kafka, &kafka.dlq_topic, kafka.partitions, false);
-        let batches = async {
-            match &batch_topic {
-                Some(topic) => ensure_compacted_topic(kafka, topic).await,
-                None => Ok(()),
-            }
-        };
-        match tokio::join!(dead_letters, batches) {
-            (Err(TopicError::Kafka { source, .. }), _)
-            | (_, Err(TopicError::Kafka { source, .. })) => Err(source),
-            (Err(refused), _) | (_, Err(refused)) => Ok(Err(refused)),
-            (Ok(()), Ok(())) => Ok(Ok(())),
-        }
-    });
+    let topics = retry::retry(
+        Policy::SERVER,
+        ErrorKind::Kafka,
+        &what,
+        shutdown,
+        || async {
+            // An unreachable cluster is waited for; a topic that cannot be used is the outcome.
+            let dead_letters = ensure_topic(kafka, &kafka.dlq_topic, kafka.partitions, false);
+            let batches = async {
+                match &batch_topic {
+                    Some(topic) => ensure_compacted_topic(kafka, topic).await,
+                    None => Ok(()),
+                }
+            };
+            let (dead_letters, batches) = tokio::join!(dead_letters, batches);
+            dead_letters.and(batches)
+        },
+    );
     let Some(topics) = topics.await else {
         return Ok(None);
     };
@@ -132,11 +136,7 @@ pub async fn prepare(settings: &Settings, shutdown: &Shutdown) -> anyhow::Result
         consumer,
         joiner,
         checkpoint,
-        renderer: LineRenderer {
-            decoder: renderer.decoder.counting_errors_in(registry_errors),
-            transform: renderer.transform,
-            key_field: renderer.key_field,
-        },
+        renderer,
         on_error: consumer_settings.on_error,
         commit_interval: Duration::from_millis(consumer_settings.commit_interval_ms),
         name: member,
@@ -163,12 +163,14 @@ async fn exactly_once(
     let committer = BatchCommitter::new(kafka, &settings.consumer.group_id, member)?;
     let what = format!("Kafka at {}", kafka.bootstrap_servers);
     let timeout = Duration::from_secs(kafka.request_timeout_secs.max(10));
-    let registered = retry::until_ok(&what, shutdown, || async {
-        match tokio::task::block_in_place(|| committer.init(timeout)) {
-            Err(KafkaError::Transaction(e)) if e.is_retriable() => Err(e.to_string()),
-            outcome => Ok(outcome),
-        }
-    });
+    let registered = retry::retry_when(
+        Policy::SERVER,
+        ErrorKind::Kafka,
+        &what,
+        shutdown,
+        || async { tokio::task::block_in_place(|| committer.init(timeout)) },
+        retriable_transaction_error,
+    );
     let Some(registered) = registered.await else {
         return Ok(None);
     };

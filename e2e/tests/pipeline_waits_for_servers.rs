@@ -64,6 +64,14 @@ async fn an_unreachable_kafka_at_start_is_waited_for() {
     scenario.start_producer();
     wait_for_log(&scenario, "producer.log", "waiting for Kafka at").await;
     wait_for_log(&scenario, "consumer-1.log", "waiting for Kafka at").await;
+    // Every wait that is logged is counted too.
+    for log in ["producer.log", "consumer-1.log"] {
+        let errors = scenario.metric(log, "sluice_errors_total").await;
+        assert!(
+            errors.is_some_and(|count| count >= 1.0),
+            "{log}: waits for Kafka were logged but sluice_errors_total is {errors:?}"
+        );
+    }
     stack_ok(&["up"]);
     scenario.wait_caught_up(CATCH_UP).await;
     scenario.stop_all_cleanly();

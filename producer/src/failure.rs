@@ -12,35 +12,12 @@
 use std::time::Duration;
 
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
+use sluice_common::retry::Policy;
 
-const FIRST_PAUSE: Duration = Duration::from_secs(1);
-const LONGEST_PAUSE: Duration = Duration::from_secs(30);
-
-/// The pause before the next try after consecutive failures.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Backoff {
-    next: Duration,
-}
-
-impl Default for Backoff {
-    fn default() -> Self {
-        Self { next: FIRST_PAUSE }
-    }
-}
-
-impl Backoff {
-    /// The pause before trying again; the one after it is twice as long, up to 30 s.
-    pub fn pause(&mut self) -> Duration {
-        let pause = self.next;
-        self.next = (self.next * 2).min(LONGEST_PAUSE);
-        pause
-    }
-
-    /// After a success: the next failure waits the shortest pause again.
-    pub fn reset(&mut self) {
-        self.next = FIRST_PAUSE;
-    }
-}
+/// The pauses between tries of publishing after consecutive failures: 1 s, doubling up to 30 s,
+/// back to 1 s once a page goes through.
+pub const PUBLISH_POLICY: Policy =
+    Policy::doubling(Duration::from_secs(1), Duration::from_secs(30));
 
 /// Why `error` will not heal by trying again, or `None` when it may.
 pub fn permanent(error: &KafkaError) -> Option<&'static str> {
@@ -84,7 +61,7 @@ mod tests {
 
     #[test]
     fn pauses_double_up_to_thirty_seconds_and_start_over_after_a_success() {
-        let mut backoff = Backoff::default();
+        let mut backoff = PUBLISH_POLICY.pauses();
         let pauses: Vec<u64> = (0..7).map(|_| backoff.pause().as_secs()).collect();
         assert_eq!(pauses, [1, 2, 4, 8, 16, 30, 30]);
         backoff.reset();

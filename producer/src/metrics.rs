@@ -41,13 +41,11 @@ pub struct ProducerMetrics {
     pub dead_letters: IntCounterVec,
     /// Calls to the schema registry, by outcome.
     pub registry_requests: IntCounterVec,
-    /// `sluice_errors_total{kind}`, shared with the process metrics.
-    pub errors: IntCounterVec,
 }
 
 impl ProducerMetrics {
-    /// Creates and registers every metric; `errors` is the process's error counter.
-    pub fn register(registry: &Registry, errors: IntCounterVec) -> prometheus::Result<Self> {
+    /// Creates and registers every metric.
+    pub fn register(registry: &Registry) -> prometheus::Result<Self> {
         let metrics = Self {
             rows_read: IntCounter::new(
                 "sluice_producer_rows_read_total",
@@ -121,7 +119,6 @@ impl ProducerMetrics {
                 ),
                 &["outcome"],
             )?,
-            errors,
         };
         registry.register(Box::new(metrics.rows_read.clone()))?;
         registry.register(Box::new(metrics.records_produced.clone()))?;

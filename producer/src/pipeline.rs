@@ -20,6 +20,8 @@ use std::time::Duration;
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use sluice_common::dead_letter::{DeadLetter, Stage};
 use sluice_common::deletes::format_deleted_at;
+use sluice_common::events::{ErrorKind, Event};
+use sluice_common::retry::Policy;
 use sluice_common::settings::{KafkaSettings, OnError, ProducerSettings};
 use sluice_common::shutdown::Shutdown;
 use sluice_common::watermark::{Watermark, WatermarkStore};
@@ -28,7 +30,8 @@ use sqlx::MySqlPool;
 
 use crate::delete_sweep::DeleteSweep;
 use crate::encode::RecordEncoder;
-use crate::failure::{needs_new_client, permanent, Backoff, StaleClient};
+use crate::events::{ClientRenewing, PublishFailed};
+use crate::failure::{needs_new_client, permanent, StaleClient, PUBLISH_POLICY};
 use crate::metrics::ProducerMetrics;
 use crate::page_reader::{PageReader, ReadAhead, PAGE_BYTES};
 use crate::progress::Progress;
@@ -127,14 +130,13 @@ impl Pipeline {
         shutdown: Shutdown,
         until_caught_up: bool,
     ) -> anyhow::Result<()> {
-        let mut renewals = Backoff::default();
+        let mut renewals = PUBLISH_POLICY.pauses();
         loop {
             let started = std::time::Instant::now();
             let error = match self.run_client(&shutdown, until_caught_up).await {
                 Err(error) if client_failed(&error) => error,
                 outcome => return outcome,
             };
-            self.metrics.errors.with_label_values(&["kafka"]).inc();
             if let Some(sweep) = &mut self.sweep {
                 sweep.after_failure();
             }
@@ -142,10 +144,11 @@ impl Pipeline {
                 renewals.reset();
             }
             let pause = renewals.pause();
-            tracing::error!(
-                "{error}; a new Kafka client goes on from the last watermark in {}s",
-                pause.as_secs()
-            );
+            ClientRenewing {
+                error: &error,
+                pause,
+            }
+            .emit();
             if shutdown.sleep(pause).await || !self.renew_client(&shutdown).await? {
                 return Ok(());
             }
@@ -229,7 +232,7 @@ impl Pipeline {
         let mut read_from = acknowledged;
         let mut in_flight = VecDeque::new();
         // The pause before the next try after failures in a row.
-        let mut backoff = Backoff::default();
+        let mut backoff = PUBLISH_POLICY.pauses();
         while !shutdown.requested() {
             // The page read ahead while the last one was queued, or else one read now.
             let (mut reader, read_ahead) = reading.finish().await?;
@@ -245,14 +248,10 @@ impl Pipeline {
                 Ok(page) => page,
                 Err(error) => {
                     self.readiness.set(false);
-                    self.metrics.errors.with_label_values(&["mysql"]).inc();
-                    let pause = backoff.pause();
-                    tracing::warn!(
-                        "reading {} failed: {error}; retrying in {}s",
-                        self.table,
-                        pause.as_secs()
-                    );
-                    shutdown.sleep(pause).await;
+                    let what = format!("MySQL to read {}", self.table);
+                    backoff
+                        .wait_after(ErrorKind::Mysql, &what, &error, shutdown)
+                        .await;
                     continue;
                 }
             };
@@ -465,15 +464,16 @@ impl Pipeline {
             );
             return Some(Watermark::beginning());
         }
+        let mut pauses = Policy::steady(RETRY_PAUSE).pauses();
         loop {
             match read_bound.current(&self.pool).await {
                 Ok((bound, _)) => return Some(Watermark::snapshot_up_to(bound.and_utc())),
                 Err(error) => {
-                    self.metrics.errors.with_label_values(&["mysql"]).inc();
-                    tracing::warn!(
-                        "reading the bound of the first snapshot failed: {error}; retrying"
-                    );
-                    if shutdown.sleep(RETRY_PAUSE).await {
+                    let what = "MySQL to read the bound of the first snapshot";
+                    if pauses
+                        .wait_after(ErrorKind::Mysql, what, &error, shutdown)
+                        .await
+                    {
                         return None;
                     }
                 }
@@ -546,12 +546,12 @@ impl Pipeline {
                 self.publisher.topic()
             );
         }
-        self.metrics.produce_errors.inc();
-        self.metrics.errors.with_label_values(&["kafka"]).inc();
-        tracing::warn!(
-            "publishing failed: {error}; {abandoned} page(s) will be read and sent again from \
-             the watermark"
-        );
+        PublishFailed {
+            error,
+            abandoned,
+            produce_errors: &self.metrics.produce_errors,
+        }
+        .emit();
         Ok(())
     }
 

@@ -13,12 +13,13 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use rdkafka::error::{KafkaError, RDKafkaErrorCode};
+use rdkafka::error::KafkaError;
 use rdkafka::message::{Header, Message as _, OwnedHeaders};
 use rdkafka::producer::{BaseRecord, DeliveryResult, Producer, ProducerContext};
 use rdkafka::{ClientConfig, ClientContext};
 use sluice_common::dead_letter::DeadLetter;
 use sluice_common::deletes::DELETED_AT_HEADER;
+use sluice_common::full_queue;
 use sluice_common::kafka::client_config;
 use sluice_common::polled_producer::{self, PolledProducer};
 use sluice_common::settings::{KafkaSettings, ProducerSettings};
@@ -29,9 +30,6 @@ pub const CLIENT_MAX_MESSAGE_BYTES: usize = 1_000_000;
 /// A record batch's header (61 bytes) and one record's own framing, rounded up: what a record
 /// adds to its key and value on the wire.
 pub const BATCH_FRAMING_BYTES: usize = 128;
-
-/// How long to let librdkafka drain its queue when it is full before queueing again.
-const QUEUE_FULL_PAUSE: Duration = Duration::from_millis(5);
 
 /// What a page turned into once acknowledged.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
@@ -232,23 +230,15 @@ impl PageSend<'_> {
 
     async fn queue(
         &mut self,
-        mut record: BaseRecord<'_, str, [u8], Arc<PageTracker>>,
+        record: BaseRecord<'_, str, [u8], Arc<PageTracker>>,
     ) -> Result<(), KafkaError> {
-        loop {
-            self.tracker.outstanding.fetch_add(1, Ordering::AcqRel);
-            match self.publisher.producer.send(record) {
-                Ok(()) => return Ok(()),
-                Err((error, returned)) => {
-                    // Not queued, so no delivery report will count it down.
-                    self.tracker.outstanding.fetch_sub(1, Ordering::AcqRel);
-                    if error != KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull) {
-                        return Err(error);
-                    }
-                    record = returned;
-                    tokio::time::sleep(QUEUE_FULL_PAUSE).await;
-                }
-            }
-        }
+        self.tracker.outstanding.fetch_add(1, Ordering::AcqRel);
+        full_queue::queue(&self.publisher.producer, record)
+            .await
+            .inspect_err(|_| {
+                // Not queued, so no delivery report will count it down.
+                self.tracker.outstanding.fetch_sub(1, Ordering::AcqRel);
+            })
     }
 
     /// Ends the page: everything is queued (or `failure` stopped the queueing, which then fails

@@ -5,11 +5,13 @@
 //! awaited; a configuration that can never work stops the producer with a message naming it.
 
 use anyhow::Context;
+use sluice_common::events::ErrorKind;
 use sluice_common::observe::{self, ProcessMetrics, Readiness};
+use sluice_common::retry::{self, Policy};
 use sluice_common::settings::{KafkaSettings, Settings};
 use sluice_common::shutdown::Shutdown;
 use sluice_common::watermark::WatermarkStore;
-use sluice_common::{kafka, mysql, retry};
+use sluice_common::{kafka, mysql};
 use sluice_registry::{CompatibilityLevel, RegistryClient, RegistryError, SchemaFile, SchemaId};
 
 use crate::delete_sweep::DeleteSweep;
@@ -32,7 +34,7 @@ pub async fn prepare(settings: &Settings, shutdown: &Shutdown) -> anyhow::Result
     let schema_file = SchemaFile::load_or_built_in(&settings.producer.schema_file)?;
     let metrics_registry = prometheus::Registry::new();
     let process = ProcessMetrics::register(&metrics_registry, "producer")?;
-    let metrics = ProducerMetrics::register(&metrics_registry, process.errors.clone())?;
+    let metrics = ProducerMetrics::register(&metrics_registry)?;
     let readiness = Readiness::default();
     let address = format!(
         "{}:{}",
@@ -53,7 +55,7 @@ pub async fn prepare(settings: &Settings, shutdown: &Shutdown) -> anyhow::Result
     )?;
     let mysql_settings = &settings.mysql;
     let what = format!("MySQL at {}:{}", mysql_settings.host, mysql_settings.port);
-    let Some(pool) = retry::until_ok(&what, shutdown, || {
+    let Some(pool) = retry::until_ok(ErrorKind::Mysql, &what, shutdown, || {
         mysql::connect(mysql_settings, MYSQL_CONNECTIONS)
     })
     .await
@@ -88,43 +90,46 @@ pub async fn prepare(settings: &Settings, shutdown: &Shutdown) -> anyhow::Result
 
     let kafka_settings = &settings.kafka;
     let kafka_what = format!("Kafka at {}", kafka_settings.bootstrap_servers);
-    let topics_ready = retry::until_ok(&kafka_what, shutdown, || async {
-        // An unreachable cluster is retried; a topic that cannot be used is the outcome.
-        // Both are checked (or created) at once: creating one waits for the controller.
-        let partitions = kafka_settings.partitions;
-        let watermark_topic = async {
-            match transactional_id {
-                Some(_) => {
-                    let topic = kafka_settings.watermark_topic_name();
-                    kafka::ensure_compacted_topic(kafka_settings, &topic).await
+    let topics_ready = retry::retry(
+        Policy::SERVER,
+        ErrorKind::Kafka,
+        &kafka_what,
+        shutdown,
+        || async {
+            // An unreachable cluster is retried; a topic that cannot be used is the outcome.
+            // Both are checked (or created) at once: creating one waits for the controller.
+            let partitions = kafka_settings.partitions;
+            let watermark_topic = async {
+                match transactional_id {
+                    Some(_) => {
+                        let topic = kafka_settings.watermark_topic_name();
+                        kafka::ensure_compacted_topic(kafka_settings, &topic).await
+                    }
+                    None => Ok(()),
                 }
-                None => Ok(()),
-            }
-        };
-        let outcomes = futures::future::join3(
-            kafka::ensure_records_topic(kafka_settings),
-            kafka::ensure_topic(kafka_settings, &kafka_settings.dlq_topic, partitions, false),
-            watermark_topic,
-        )
-        .await;
-        for outcome in [outcomes.0, outcomes.1, outcomes.2] {
-            match outcome {
-                Ok(()) => {}
-                Err(kafka::TopicError::Kafka { source, .. }) => return Err(source),
-                Err(unusable) => return Ok(Err(unusable)),
-            }
-        }
-        Ok(Ok(()))
-    });
+            };
+            let (records, dead_letters, watermarks) = futures::future::join3(
+                kafka::ensure_records_topic(kafka_settings),
+                kafka::ensure_topic(kafka_settings, &kafka_settings.dlq_topic, partitions, false),
+                watermark_topic,
+            )
+            .await;
+            records.and(dead_letters).and(watermarks)
+        },
+    );
 
     let registry = RegistryClient::new(&settings.registry)?;
     let subject = format!("{}-value", settings.kafka.topic);
     let level = settings.producer.compatibility;
     let schema_text = schema_file.registered_text();
     let registry_what = format!("the schema registry at {}", settings.registry.url);
-    let registration = retry::until_ok(&registry_what, shutdown, || {
-        register(&registry, &subject, level, &schema_text, &metrics)
-    });
+    let registration = retry::retry(
+        Policy::SERVER,
+        ErrorKind::Registry,
+        &registry_what,
+        shutdown,
+        || register(&registry, &subject, level, &schema_text, &metrics),
+    );
     // Topics and schema do not depend on each other: each waits for its own server.
     let (topics_ready, registration) = tokio::join!(topics_ready, registration);
     let Some(topics) = topics_ready else {
@@ -250,15 +255,14 @@ pub(crate) async fn init_transactions(
 ) -> anyhow::Result<Option<()>> {
     let timeout = std::time::Duration::from_secs(kafka.request_timeout_secs.max(10));
     let what = format!("Kafka's transaction coordinator for transactional.id `{transactional_id}`");
-    let outcome = retry::until_ok(&what, shutdown, || async {
-        match publisher.init_transactions(timeout).await {
-            Ok(()) => Ok(Ok(())),
-            Err(rdkafka::error::KafkaError::Transaction(e)) if e.is_retriable() => {
-                Err(e.to_string())
-            }
-            Err(refused) => Ok(Err(refused)),
-        }
-    })
+    let outcome = retry::retry_when(
+        Policy::SERVER,
+        ErrorKind::Kafka,
+        &what,
+        shutdown,
+        || publisher.init_transactions(timeout),
+        kafka::retriable_transaction_error,
+    )
     .await;
     let Some(outcome) = outcome else {
         return Ok(None);
@@ -304,14 +308,14 @@ async fn record_limit(kafka: &KafkaSettings) -> usize {
 
 /// Gives the subject the configured compatibility level when it has none of its own, then
 /// registers the schema: the registry refuses one that breaks the level, with its reason, before
-/// any record is written. Transient failures are `Err` (retried); a refusal is `Ok(Err(..))`.
+/// any record is written.
 async fn register(
     registry: &RegistryClient,
     subject: &str,
     level: CompatibilityLevel,
     schema: &str,
     metrics: &ProducerMetrics,
-) -> Result<Result<SchemaId, RegistryError>, RegistryError> {
+) -> Result<SchemaId, RegistryError> {
     let outcome = async {
         if registry.subject_compatibility(subject).await?.is_none() {
             registry.set_subject_compatibility(subject, level).await?;
@@ -323,15 +327,8 @@ async fn register(
     let label = match &outcome {
         Ok(_) => "ok",
         Err(RegistryError::Incompatible { .. }) => "refused",
-        Err(_) => {
-            metrics.errors.with_label_values(&["registry"]).inc();
-            "error"
-        }
+        Err(_) => "error",
     };
     metrics.registry_requests.with_label_values(&[label]).inc();
-    match outcome {
-        Err(e @ RegistryError::Unreachable { .. }) => Err(e),
-        Err(e @ RegistryError::Status { status: 500.., .. }) => Err(e),
-        outcome => Ok(outcome),
-    }
+    outcome
 }

@@ -7,9 +7,11 @@ use std::fmt::Write as _;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use sluice_common::deletes::format_deleted_at;
+use sluice_common::events::Event;
 use sluice_common::watermark::Watermark;
 
 use crate::delete_sweep::{PassReport, SWEEP_STEP_BUDGET};
+use crate::events::{PublishedKeysNotSaved, SweepFailed};
 use crate::pipeline::{InFlight, Pipeline};
 
 /// How long reading the published keys back from the records topic at start may take.
@@ -72,11 +74,11 @@ impl Pipeline {
         let step = match sweep.step(&self.pool, &self.query, SWEEP_STEP_BUDGET).await {
             Ok(step) => step,
             Err(error) => {
-                self.metrics.errors.with_label_values(&["mysql"]).inc();
-                tracing::warn!(
-                    "sweeping {} for deleted rows failed: {error}; the next sweep tries again",
-                    self.table
-                );
+                SweepFailed {
+                    table: &self.table,
+                    error: &error,
+                }
+                .emit();
                 return Ok(());
             }
         };
@@ -148,8 +150,7 @@ impl Pipeline {
             return;
         };
         if let Err(error) = sweep.save(&self.kafka).await {
-            self.metrics.errors.with_label_values(&["kafka"]).inc();
-            tracing::warn!("{error}; the next start reads the records topic further back");
+            PublishedKeysNotSaved { error: &error }.emit();
         }
     }
 }

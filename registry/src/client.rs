@@ -8,6 +8,8 @@ use std::time::Duration;
 use reqwest::{Method, StatusCode, Url};
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
+use sluice_common::events::ErrorKind;
+use sluice_common::retry::{self, Policy};
 use sluice_common::settings::RegistrySettings;
 
 use crate::error::causes;
@@ -18,9 +20,10 @@ use crate::RegistryError;
 pub type SchemaId = u32;
 
 const CONTENT_TYPE: &str = "application/vnd.schemaregistry.v1+json";
-/// Tries per call when the registry gives no answer at all (see `send_with_retries`).
-const SEND_ATTEMPTS: u32 = 3;
-const RETRY_PAUSE: Duration = Duration::from_millis(200);
+/// A call the registry gives no answer at all is tried twice more, 200 ms and 400 ms later
+/// (see `send_with_retries`).
+const SEND_POLICY: Policy =
+    Policy::doubling(Duration::from_millis(200), Duration::from_millis(400)).at_most(2);
 
 pub use sluice_common::settings::CompatibilityLevel;
 
@@ -83,8 +86,7 @@ impl RegistryClient {
         url: &Url,
         body: Option<&serde_json::Value>,
     ) -> Result<reqwest::Response, reqwest::Error> {
-        let mut attempt = 1;
-        loop {
+        let send = || {
             let mut request = self
                 .http
                 .request(method.clone(), url.clone())
@@ -97,14 +99,14 @@ impl RegistryClient {
                     .header(reqwest::header::CONTENT_TYPE, CONTENT_TYPE)
                     .body(body.to_string());
             }
-            match request.send().await {
-                Err(error) if attempt < SEND_ATTEMPTS && !error.is_timeout() => {
-                    tokio::time::sleep(RETRY_PAUSE * attempt).await;
-                    attempt += 1;
-                }
-                outcome => return outcome,
-            }
-        }
+            request.send()
+        };
+        let what = format!("the schema registry at {url}");
+        // A timeout already waited long: the caller's own policy decides about another.
+        retry::retry_bounded(SEND_POLICY, ErrorKind::Registry, &what, send, |error| {
+            !error.is_timeout()
+        })
+        .await
     }
 
     pub(crate) fn url(&self, segments: &[&str]) -> Url {

@@ -52,6 +52,16 @@ pub enum RegistryError {
     Config(String),
 }
 
+impl sluice_common::retry::Transient for RegistryError {
+    /// No answer, or a server error: the registry may be starting or restarting.
+    fn is_transient(&self) -> bool {
+        matches!(
+            self,
+            RegistryError::Unreachable { .. } | RegistryError::Status { status: 500.., .. }
+        )
+    }
+}
+
 /// An error and its sources on one line: HTTP clients keep the useful part ("Connection
 /// refused") several sources deep.
 pub(crate) fn causes(error: &dyn std::error::Error) -> String {

@@ -5,6 +5,6 @@ mod process;
 mod readiness;
 mod server;
 
-pub use process::{ProcessMetrics, ERROR_KINDS};
+pub use process::ProcessMetrics;
 pub use readiness::Readiness;
 pub use server::{serve, ServeError};

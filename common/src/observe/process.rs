@@ -2,20 +2,14 @@
 
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
-use prometheus::{Gauge, IntCounterVec, IntGaugeVec, Opts, Registry};
+use prometheus::{Gauge, IntGaugeVec, Opts, Registry};
 
 /// Build information, up time and errors, registered in the process's registry.
 #[derive(Clone)]
 pub struct ProcessMetrics {
     started: Instant,
     uptime: Gauge,
-    /// Failures the process retried or reported, by kind: `mysql`, `kafka`, `registry`,
-    /// `commit`.
-    pub errors: IntCounterVec,
 }
-
-/// The kinds of `sluice_errors_total`, present from the start so a dashboard shows zeros.
-pub const ERROR_KINDS: [&str; 4] = ["mysql", "kafka", "registry", "commit"];
 
 impl ProcessMetrics {
     /// Registers `sluice_build_info{process,version}`, `sluice_start_time_seconds` and
@@ -47,21 +41,11 @@ impl ProcessMetrics {
             "Seconds since the process started.",
         )?;
         registry.register(Box::new(uptime.clone()))?;
-        let errors = IntCounterVec::new(
-            Opts::new(
-                "sluice_errors_total",
-                "Failures retried or reported, by kind.",
-            ),
-            &["kind"],
-        )?;
-        for kind in ERROR_KINDS {
-            errors.with_label_values(&[kind]);
-        }
-        registry.register(Box::new(errors.clone()))?;
+        // Counted by events (`crate::events`), never directly.
+        registry.register(Box::new(crate::events::errors_total()))?;
         Ok(Self {
             started: Instant::now(),
             uptime,
-            errors,
         })
     }
 
