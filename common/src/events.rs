@@ -107,22 +107,6 @@ impl Event for Retrying<'_> {
     }
 }
 
-/// A failure that is not tried again here: logged as a warning (the process goes on) and
-/// counted.
-pub struct Failed<'a> {
-    /// Which kind of error it counts as.
-    pub kind: ErrorKind,
-    /// What failed and what happens next, as a user reads it.
-    pub message: &'a dyn Display,
-}
-
-impl Event for Failed<'_> {
-    fn emit(self) {
-        tracing::warn!("{}", self.message);
-        self.kind.count();
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -156,11 +140,6 @@ mod tests {
             pause: Duration::from_millis(500),
         }
         .emit();
-        Failed {
-            kind: ErrorKind::Registry,
-            message: &"the registry said no",
-        }
-        .emit();
-        assert_eq!(count_of(ErrorKind::Registry), before + 2);
+        assert_eq!(count_of(ErrorKind::Registry), before + 1);
     }
 }
