@@ -4,7 +4,7 @@
 use anyhow::Context as _;
 
 use crate::context::Bench;
-use sluice_common::settings::GroupProtocol;
+use sluice_common::settings::{Choice, GroupProtocol};
 
 /// What a perf tool reported.
 #[derive(Debug, Clone, Copy, PartialEq)]

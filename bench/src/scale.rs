@@ -10,7 +10,7 @@ use crate::samples::Samples;
 use crate::snapshot::Snapshot;
 use crate::{exactly_once, group, keyed_ceiling, offsets, perf_test, snapshot, Cli, TABLE};
 use sluice_common::kafka::delete_topics_starting_with;
-use sluice_common::settings::{GroupProtocol, IsolatedRun};
+use sluice_common::settings::{Choice, GroupProtocol, IsolatedRun};
 
 /// `cli.runs` runs over a table of `rows` rows: the producer snapshot and the consumer group;
 /// with `full`, the ceilings and the single consumer too. Returns the last run's names: its

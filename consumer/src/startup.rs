@@ -13,7 +13,7 @@ use sluice_common::kafka::{
 };
 use sluice_common::observe::{self, ProcessMetrics, Readiness};
 use sluice_common::retry::{self, Policy};
-use sluice_common::settings::{GroupProtocol, Settings};
+use sluice_common::settings::{Choice, GroupProtocol, Settings};
 use sluice_common::shutdown::Shutdown;
 use sluice_registry::{RegistryClient, SchemaFile};
 

@@ -22,7 +22,7 @@ use sluice_common::deletes::DELETED_AT_HEADER;
 use sluice_common::full_queue;
 use sluice_common::kafka::client_config;
 use sluice_common::polled_producer::{self, PolledProducer};
-use sluice_common::settings::{KafkaSettings, ProducerSettings};
+use sluice_common::settings::{Choice, KafkaSettings, ProducerSettings};
 use tokio::sync::Notify;
 
 /// librdkafka's `message.max.bytes`, its default: no record larger is sent.

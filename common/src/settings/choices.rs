@@ -1,8 +1,59 @@
 //! Settings that take one of a few names: each is an enum, parsed once where the configuration
 //! is read, so a wrong name is refused at start with the names that are right, and code past
-//! the loader never parses a string again.
+//! the loader never parses a string again. Every one parses through [`Choice::from_name`].
 
 use serde::{Deserialize, Serialize};
+
+/// A setting that takes one of a few names.
+pub trait Choice: Copy + 'static {
+    /// What the setting is, in an error: `compatibility level`, `compression`, …
+    const KIND: &'static str;
+    /// Every value, in the order the error lists them.
+    const ALL: &'static [Self];
+
+    /// The value as the setting writes it.
+    fn name(self) -> &'static str;
+
+    /// The value named `text`, in any case; otherwise an error listing the names that are right.
+    fn from_name(text: &str) -> Result<Self, String> {
+        Self::ALL
+            .iter()
+            .copied()
+            .find(|choice| choice.name().eq_ignore_ascii_case(text))
+            .ok_or_else(|| {
+                let names: Vec<&str> = Self::ALL.iter().map(|choice| choice.name()).collect();
+                format!("unknown {} `{text}`: use {}", Self::KIND, names.join(", "))
+            })
+    }
+}
+
+/// `Display`, `FromStr` and `TryFrom<String>` (what serde's `try_from` uses) of a [`Choice`],
+/// all by its names.
+macro_rules! choice_conversions {
+    ($choice:ty) => {
+        impl std::fmt::Display for $choice {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(Choice::name(*self))
+            }
+        }
+
+        impl std::str::FromStr for $choice {
+            type Err = String;
+
+            fn from_str(text: &str) -> Result<Self, String> {
+                <$choice as Choice>::from_name(text)
+            }
+        }
+
+        impl TryFrom<String> for $choice {
+            type Error = String;
+
+            fn try_from(text: String) -> Result<Self, String> {
+                <$choice as Choice>::from_name(&text)
+            }
+        }
+    };
+}
 
 /// How a subject's new versions must relate to its earlier ones, as Confluent names the levels
 /// (`producer.compatibility`, and the registry API's `compatibilityLevel`).
@@ -25,9 +76,10 @@ pub enum CompatibilityLevel {
     FullTransitive,
 }
 
-impl CompatibilityLevel {
-    /// Every level, in the order Confluent lists them.
-    pub const ALL: [Self; 7] = [
+impl Choice for CompatibilityLevel {
+    const KIND: &'static str = "compatibility level";
+    /// In the order Confluent lists them.
+    const ALL: &'static [Self] = &[
         Self::None,
         Self::Backward,
         Self::BackwardTransitive,
@@ -38,7 +90,7 @@ impl CompatibilityLevel {
     ];
 
     /// The level as Confluent writes it: `BACKWARD`, `FULL_TRANSITIVE`, …
-    pub fn name(self) -> &'static str {
+    fn name(self) -> &'static str {
         match self {
             Self::None => "NONE",
             Self::Backward => "BACKWARD",
@@ -51,37 +103,7 @@ impl CompatibilityLevel {
     }
 }
 
-impl std::fmt::Display for CompatibilityLevel {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.name())
-    }
-}
-
-impl std::str::FromStr for CompatibilityLevel {
-    type Err = String;
-
-    /// Parses a level as Confluent names it, in any case: `backward`, `FULL_TRANSITIVE`, …
-    fn from_str(text: &str) -> Result<Self, Self::Err> {
-        Self::ALL
-            .into_iter()
-            .find(|level| level.name().eq_ignore_ascii_case(text))
-            .ok_or_else(|| {
-                let names: Vec<&str> = Self::ALL.iter().map(|l| l.name()).collect();
-                format!(
-                    "unknown compatibility level `{text}`: use {}",
-                    names.join(", ")
-                )
-            })
-    }
-}
-
-impl TryFrom<String> for CompatibilityLevel {
-    type Error = String;
-
-    fn try_from(text: String) -> Result<Self, String> {
-        text.parse()
-    }
-}
+choice_conversions!(CompatibilityLevel);
 
 /// Compression of the producer's record batches (`producer.compression`), as librdkafka's
 /// `compression.type` names it.
@@ -100,12 +122,12 @@ pub enum Compression {
     Zstd,
 }
 
-impl Compression {
-    /// Every codec.
-    pub const ALL: [Self; 5] = [Self::None, Self::Gzip, Self::Snappy, Self::Lz4, Self::Zstd];
+impl Choice for Compression {
+    const KIND: &'static str = "compression";
+    const ALL: &'static [Self] = &[Self::None, Self::Gzip, Self::Snappy, Self::Lz4, Self::Zstd];
 
     /// The value of librdkafka's and the Java client's `compression.type`.
-    pub fn name(self) -> &'static str {
+    fn name(self) -> &'static str {
         match self {
             Self::None => "none",
             Self::Gzip => "gzip",
@@ -116,55 +138,113 @@ impl Compression {
     }
 }
 
-impl std::fmt::Display for Compression {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.name())
+choice_conversions!(Compression);
+
+/// What a record that cannot be processed does (`consumer.on_error`, `producer.on_error`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case", try_from = "String")]
+pub enum OnError {
+    /// Goes to the dead-letter topic with its reason; the pipeline goes on.
+    #[default]
+    DeadLetter,
+    /// Stops the process with its reason; nothing after it is processed.
+    Fail,
+}
+
+impl Choice for OnError {
+    const KIND: &'static str = "error policy";
+    const ALL: &'static [Self] = &[Self::DeadLetter, Self::Fail];
+
+    fn name(self) -> &'static str {
+        match self {
+            Self::DeadLetter => "dead_letter",
+            Self::Fail => "fail",
+        }
     }
 }
 
-impl TryFrom<String> for Compression {
-    type Error = String;
+choice_conversions!(OnError);
 
-    /// Parsed by hand so that a wrong value is answered with the ones that are right.
-    fn try_from(name: String) -> Result<Self, String> {
-        Self::ALL
-            .into_iter()
-            .find(|codec| codec.name() == name)
-            .ok_or_else(|| {
-                let names: Vec<&str> = Self::ALL.iter().map(|c| c.name()).collect();
-                format!("`{name}` is not a compression: use {}", names.join(", "))
-            })
+/// The Kafka consumer group protocol the members speak (`consumer.group_protocol`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase", try_from = "String")]
+pub enum GroupProtocol {
+    /// The broker assigns partitions and moves them one heartbeat at a time (KIP-848).
+    #[default]
+    Consumer,
+    /// Members rejoin the group for every change and the leader assigns; brokers before 4.0.
+    Classic,
+}
+
+impl Choice for GroupProtocol {
+    const KIND: &'static str = "group protocol";
+    const ALL: &'static [Self] = &[Self::Consumer, Self::Classic];
+
+    /// The value of librdkafka's and the Java client's `group.protocol`.
+    fn name(self) -> &'static str {
+        match self {
+            Self::Consumer => "consumer",
+            Self::Classic => "classic",
+        }
     }
 }
+
+choice_conversions!(GroupProtocol);
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    /// Every value of `C` reads back from its name, in any case, through serde too.
+    fn names_read_back<C>()
+    where
+        C: Choice + PartialEq + std::fmt::Debug + Serialize + serde::de::DeserializeOwned,
+    {
+        for &choice in C::ALL {
+            assert_eq!(C::from_name(&choice.name().to_uppercase()), Ok(choice));
+            assert_eq!(C::from_name(&choice.name().to_lowercase()), Ok(choice));
+            assert_eq!(
+                serde_json::to_value(choice).ok(),
+                Some(choice.name().into())
+            );
+            let read: C = serde_json::from_value(choice.name().into()).expect("its own name");
+            assert_eq!(read, choice);
+        }
+    }
+
+    #[test]
+    fn every_choice_reads_back_from_its_name() {
+        names_read_back::<CompatibilityLevel>();
+        names_read_back::<Compression>();
+        names_read_back::<OnError>();
+        names_read_back::<GroupProtocol>();
+    }
+
     #[test]
     fn levels_parse_in_any_case_and_print_as_confluent_names_them() {
-        for level in CompatibilityLevel::ALL {
+        for &level in CompatibilityLevel::ALL {
             assert_eq!(
                 level.name().to_lowercase().parse::<CompatibilityLevel>(),
                 Ok(level)
             );
-            assert_eq!(serde_json::to_value(level).ok(), Some(level.name().into()));
-            let read: CompatibilityLevel =
-                serde_json::from_value(level.name().into()).expect("the API's name");
-            assert_eq!(read, level);
+            assert_eq!(level.to_string(), level.name());
         }
         let error = "backwards"
             .parse::<CompatibilityLevel>()
             .expect_err("unknown");
+        assert!(error.contains("unknown compatibility level"), "{error}");
         assert!(error.contains("FULL_TRANSITIVE"), "{error}");
     }
 
     #[test]
-    fn compressions_are_librdkafka_names() {
-        for codec in Compression::ALL {
-            assert_eq!(Compression::try_from(codec.name().to_owned()), Ok(codec));
-        }
+    fn a_wrong_name_is_answered_with_the_right_ones() {
         let error = Compression::try_from("brotli".to_owned()).expect_err("unknown");
         assert!(error.contains("zstd"), "{error}");
+        let error = OnError::from_name("skip").expect_err("unknown");
+        assert_eq!(error, "unknown error policy `skip`: use dead_letter, fail");
+        let error = GroupProtocol::from_name("eager").expect_err("unknown");
+        assert!(error.contains("consumer, classic"), "{error}");
+        let read: Result<GroupProtocol, _> = serde_json::from_value("eager".into());
+        assert!(read.is_err());
     }
 }

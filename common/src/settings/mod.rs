@@ -12,12 +12,12 @@ mod load;
 mod sections;
 mod validate;
 
-pub use choices::{CompatibilityLevel, Compression};
+pub use choices::{Choice, CompatibilityLevel, Compression, GroupProtocol, OnError};
 pub use cli::ConfigArgs;
 pub use error::SettingsError;
 pub use isolated::IsolatedRun;
 pub use load::{load, Layers};
 pub use sections::{
-    ConsumerSettings, DiscountSettings, GroupProtocol, KafkaSettings, MetricsSettings,
-    MysqlSettings, OnError, ProducerSettings, RegistrySettings, Settings, TransformSettings,
+    ConsumerSettings, DiscountSettings, KafkaSettings, MetricsSettings, MysqlSettings,
+    ProducerSettings, RegistrySettings, Settings, TransformSettings,
 };

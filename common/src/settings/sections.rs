@@ -3,7 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::choices::{CompatibilityLevel, Compression};
+use super::choices::{CompatibilityLevel, Compression, GroupProtocol, OnError};
 
 /// The whole configuration of a sluice process.
 #[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
@@ -283,71 +283,6 @@ pub struct ConsumerSettings {
     /// `dead_letter` sends it to the dead-letter topic with the reason and goes on; `fail`
     /// commits what came before it and stops the member with the reason.
     pub on_error: OnError,
-}
-
-/// What a record that cannot be processed does.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, Serialize)]
-#[serde(rename_all = "snake_case", try_from = "String")]
-pub enum OnError {
-    /// Goes to the dead-letter topic with its reason; the pipeline goes on.
-    #[default]
-    DeadLetter,
-    /// Stops the process with its reason; nothing after it is processed.
-    Fail,
-}
-
-impl OnError {
-    /// The setting's value.
-    pub fn name(self) -> &'static str {
-        match self {
-            Self::DeadLetter => "dead_letter",
-            Self::Fail => "fail",
-        }
-    }
-}
-
-impl TryFrom<String> for OnError {
-    type Error = String;
-
-    fn try_from(name: String) -> Result<Self, String> {
-        [Self::DeadLetter, Self::Fail]
-            .into_iter()
-            .find(|policy| policy.name() == name)
-            .ok_or_else(|| format!("`{name}` is not an error policy: use `dead_letter` or `fail`"))
-    }
-}
-
-/// The Kafka consumer group protocol the members speak.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, Serialize)]
-#[serde(rename_all = "lowercase", try_from = "String")]
-pub enum GroupProtocol {
-    /// The broker assigns partitions and moves them one heartbeat at a time (KIP-848).
-    #[default]
-    Consumer,
-    /// Members rejoin the group for every change and the leader assigns; brokers before 4.0.
-    Classic,
-}
-
-impl GroupProtocol {
-    /// The value of librdkafka's and the Java client's `group.protocol`.
-    pub fn name(self) -> &'static str {
-        match self {
-            Self::Consumer => "consumer",
-            Self::Classic => "classic",
-        }
-    }
-}
-
-impl TryFrom<String> for GroupProtocol {
-    type Error = String;
-
-    /// Parsed by hand so that a wrong value is answered with the ones that are right.
-    fn try_from(name: String) -> Result<Self, String> {
-        [Self::Consumer, Self::Classic]
-            .into_iter()
-            .find(|protocol| protocol.name() == name)
-            .ok_or_else(|| format!("`{name}` is not a group protocol: use `consumer` or `classic`"))
-    }
 }
 
 impl Default for ConsumerSettings {

@@ -2,7 +2,7 @@ use std::collections::HashMap;
 use std::io::Write;
 
 use super::*;
-use crate::settings::GroupProtocol;
+use crate::settings::{Choice, GroupProtocol};
 
 fn file_with(contents: &str) -> tempfile::NamedTempFile {
     let mut file = tempfile::Builder::new()
