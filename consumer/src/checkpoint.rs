@@ -23,6 +23,7 @@ use std::collections::BTreeMap;
 use std::sync::{Mutex, MutexGuard};
 
 use rdkafka::consumer::{CommitMode, Consumer, ConsumerContext};
+use rdkafka::error::KafkaError;
 use rdkafka::{Offset, TopicPartitionList};
 use sluice_common::events::ErrorKind;
 use sluice_common::retry::{self, Policy};
@@ -30,7 +31,7 @@ use sluice_common::retry::{self, Policy};
 use crate::batch_commit::{BatchCommitError, BatchCommitter};
 use crate::change_times::ChangeTimes;
 use crate::crash_point::{self, CrashPoint};
-use crate::dead_letters::DeadLetters;
+use crate::dead_letters::{DeadLetterError, DeadLetters};
 use crate::journal::{BatchRange, Journal, PendingBatch};
 use crate::sink::{FlushError, JsonlSink};
 
@@ -46,11 +47,14 @@ pub enum CommitError {
         source: FlushError,
     },
     /// The dead letters were not acknowledged.
-    #[error("{0}")]
-    DeadLetters(String),
+    #[error(transparent)]
+    DeadLetters(#[from] DeadLetterError),
     /// Kafka did not take the offsets.
     #[error("committing offsets failed: {0}")]
-    Kafka(String),
+    Kafka(#[source] KafkaError),
+    /// The consumer has not joined its group, so it has nothing to commit with.
+    #[error("committing offsets failed: the consumer has no group metadata to commit with")]
+    NoGroupMetadata,
     /// Exactly once: the batch's transaction was aborted; its lines are dropped and its
     /// partitions read again from its first records. The member goes on.
     #[error("{0}")]
@@ -334,9 +338,7 @@ impl Checkpoint {
         self.sink
             .flush()
             .map_err(|source| CommitError::output(&self.sink, source))?;
-        self.dead_letters
-            .flush()
-            .map_err(CommitError::DeadLetters)?;
+        self.dead_letters.flush()?;
         let offsets = pending_offsets(&self.pending)?;
         commit_offsets(consumer, &offsets)?;
         let committed = self.pending.len();
@@ -353,14 +355,14 @@ impl Checkpoint {
     pub fn retry_output<C: ConsumerContext>(
         &mut self,
         consumer: &impl Consumer<C>,
-    ) -> Result<(), String> {
+    ) -> std::io::Result<()> {
         match &self.delivery {
-            Delivery::AtLeastOnce => self.sink.write_through().map_err(|e| e.to_string()),
+            Delivery::AtLeastOnce => self.sink.write_through(),
             Delivery::ExactlyOnce(_) => match self.commit_exactly_once(consumer) {
                 Err(CommitError::Output {
                     source: FlushError::Write(error),
                     ..
-                }) => Err(error.to_string()),
+                }) => Err(error),
                 _ => Ok(()),
             },
         }
@@ -390,9 +392,7 @@ impl Checkpoint {
             .commit_seconds
             .as_ref()
             .map(prometheus::Histogram::start_timer);
-        self.dead_letters
-            .flush()
-            .map_err(CommitError::DeadLetters)?;
+        self.dead_letters.flush()?;
         state.batches += 1;
         let batch = format!("{}-{}", state.run, state.batches);
         crash_point::commit_begins();
@@ -407,9 +407,9 @@ impl Checkpoint {
             .map_err(|e| output(&self.sink, FlushError::Write(e)))?;
         crash_point::maybe_crash(CrashPoint::AfterBatchFile);
         let offsets = pending_offsets(&self.pending)?;
-        let group = consumer.group_metadata().ok_or_else(|| {
-            CommitError::Kafka("the consumer has no group metadata to commit with".into())
-        })?;
+        let group = consumer
+            .group_metadata()
+            .ok_or(CommitError::NoGroupMetadata)?;
         match state.committer.commit(&batch, &offsets, &group) {
             Ok(()) => {}
             Err(BatchCommitError::Fatal(reason)) => return Err(CommitError::Fatal(reason)),
@@ -456,7 +456,7 @@ fn commit_offsets<C: ConsumerContext>(
         || consumer.commit(offsets, CommitMode::Sync),
         coordinator_not_ready,
     )
-    .map_err(|error| CommitError::Kafka(error.to_string()))
+    .map_err(CommitError::Kafka)
 }
 
 /// Whether a commit failed only because the group coordinator is not ready yet.
@@ -501,7 +501,7 @@ fn pending_offsets(
     for ((topic, partition), next) in pending {
         offsets
             .add_partition_offset(topic, *partition, Offset::Offset(*next))
-            .map_err(|e| CommitError::Kafka(e.to_string()))?;
+            .map_err(CommitError::Kafka)?;
     }
     Ok(offsets)
 }

@@ -15,6 +15,18 @@ use sluice_common::kafka::client_config;
 use sluice_common::polled_producer::PolledProducer;
 use sluice_common::settings::KafkaSettings;
 
+/// Why dead letters may not have reached their topic: the offsets of their records are not
+/// committed.
+#[derive(Debug, thiserror::Error)]
+pub enum DeadLetterError {
+    /// Kafka did not acknowledge them in time.
+    #[error("dead letters not acknowledged: {0}")]
+    NotAcknowledged(#[source] KafkaError),
+    /// Kafka refused some.
+    #[error("{0} dead letter(s) could not be delivered")]
+    Undelivered(u64),
+}
+
 /// Counts dead letters Kafka refused, so a commit can be held back.
 #[derive(Default)]
 pub struct DeliveryFailures(AtomicU64);
@@ -74,13 +86,13 @@ impl DeadLetters {
 
     /// Waits until every dead letter is acknowledged; an error means some were not, and the
     /// offsets of their records must not be committed.
-    pub fn flush(&self) -> Result<(), String> {
+    pub fn flush(&self) -> Result<(), DeadLetterError> {
         self.producer
             .flush(Duration::from_secs(60))
-            .map_err(|e| format!("dead letters not acknowledged: {e}"))?;
+            .map_err(DeadLetterError::NotAcknowledged)?;
         match self.producer.context().0.load(Ordering::Relaxed) {
             0 => Ok(()),
-            failed => Err(format!("{failed} dead letter(s) could not be delivered")),
+            failed => Err(DeadLetterError::Undelivered(failed)),
         }
     }
 

@@ -5,14 +5,25 @@
 
 use apache_avro::types::Value;
 
+/// Why a record could not be written as JSON.
+#[derive(Debug, thiserror::Error)]
+pub enum LineError {
+    /// A value has no JSON form (e.g. a float that is not finite).
+    #[error("cannot write as JSON: {0}")]
+    Json(#[from] serde_json::Error),
+    /// An Avro value of a kind JSON has no rule for.
+    #[error("cannot convert to JSON: {0}")]
+    Avro(#[from] apache_avro::Error),
+}
+
 /// Appends `record` as one JSON object and a newline to `line`.
-pub fn write_line(record: &Value, line: &mut Vec<u8>) -> Result<(), String> {
+pub fn write_line(record: &Value, line: &mut Vec<u8>) -> Result<(), LineError> {
     write_value(record, line)?;
     line.push(b'\n');
     Ok(())
 }
 
-fn write_value(value: &Value, out: &mut Vec<u8>) -> Result<(), String> {
+fn write_value(value: &Value, out: &mut Vec<u8>) -> Result<(), LineError> {
     match value {
         Value::Null => out.extend_from_slice(b"null"),
         Value::Boolean(v) => put(out, v)?,
@@ -45,16 +56,15 @@ fn write_value(value: &Value, out: &mut Vec<u8>) -> Result<(), String> {
             out.push(b']');
         }
         other => {
-            let converted =
-                serde_json::Value::try_from(other.clone()).map_err(|e| e.to_string())?;
+            let converted = serde_json::Value::try_from(other.clone())?;
             put(out, &converted)?;
         }
     }
     Ok(())
 }
 
-fn put<T: serde::Serialize + ?Sized>(out: &mut Vec<u8>, value: &T) -> Result<(), String> {
-    serde_json::to_writer(out, value).map_err(|e| e.to_string())
+fn put<T: serde::Serialize + ?Sized>(out: &mut Vec<u8>, value: &T) -> Result<(), LineError> {
+    Ok(serde_json::to_writer(out, value)?)
 }
 
 #[cfg(test)]

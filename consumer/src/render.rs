@@ -84,8 +84,8 @@ impl LineRenderer {
         let updated = last_updated(&record);
         self.transform
             .apply(&mut record)
-            .and_then(|()| write_line(&record, line))
-            .map_err(|reason| (Stage::Transform, reason))?;
+            .map_err(|reason| (Stage::Transform, reason.to_string()))?;
+        write_line(&record, line).map_err(|reason| (Stage::Transform, reason.to_string()))?;
         Ok(updated)
     }
 }

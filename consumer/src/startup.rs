@@ -40,7 +40,7 @@ pub async fn prepare(settings: &Settings, shutdown: &Shutdown) -> anyhow::Result
     let member = consumer_settings.member.clone();
     let lock = MemberLock::acquire(Path::new(&consumer_settings.output_dir), &member)?;
     let reader = SchemaFile::load_or_built_in(&consumer_settings.reader_schema_file)?;
-    let transform = Transform::new(&settings.transform.discounts).map_err(anyhow::Error::msg)?;
+    let transform = Transform::new(&settings.transform.discounts)?;
     let kafka = &settings.kafka;
     let registry = RegistryClient::new(&settings.registry)?;
     let mut renderer = LineRenderer {

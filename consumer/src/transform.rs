@@ -7,7 +7,26 @@ use apache_avro::types::Value;
 use rust_decimal::Decimal;
 use sluice_common::settings::DiscountSettings;
 
-use crate::price::{discount_f32, discount_f64};
+use crate::price::{discount_f32, discount_f64, NotAPrice};
+
+/// Why the transformation could not be built, or refused a record.
+#[derive(Debug, thiserror::Error)]
+pub enum TransformError {
+    /// A configured percent has no exact decimal form.
+    #[error("transform.discounts percent {percent}: {source}")]
+    Percent {
+        /// The configured value.
+        percent: f64,
+        /// Why it cannot be read.
+        source: rust_decimal::Error,
+    },
+    /// The decoded value is not a record.
+    #[error("record expected")]
+    NotARecord,
+    /// The record's price cannot be discounted.
+    #[error(transparent)]
+    Price(#[from] NotAPrice),
+}
 
 /// Field holding the category.
 pub const CATEGORY_FIELD: &str = "category";
@@ -31,24 +50,28 @@ pub struct Transform {
 
 impl Transform {
     /// Builds the rules from the configuration (already validated: 0 to 100 percent).
-    pub fn new(discounts: &[DiscountSettings]) -> Result<Self, String> {
+    pub fn new(discounts: &[DiscountSettings]) -> Result<Self, TransformError> {
         let rules = discounts
             .iter()
             .map(|d| {
                 Ok(DiscountRule {
                     category: d.category.to_uppercase(),
-                    percent: Decimal::from_str(&d.percent.to_string())
-                        .map_err(|e| format!("transform.discounts percent {}: {e}", d.percent))?,
+                    percent: Decimal::from_str(&d.percent.to_string()).map_err(|source| {
+                        TransformError::Percent {
+                            percent: d.percent,
+                            source,
+                        }
+                    })?,
                 })
             })
-            .collect::<Result<_, String>>()?;
+            .collect::<Result<_, TransformError>>()?;
         Ok(Self { rules })
     }
 
     /// Applies the transformation to a resolved record, in place.
-    pub fn apply(&self, record: &mut Value) -> Result<(), String> {
+    pub fn apply(&self, record: &mut Value) -> Result<(), TransformError> {
         let Value::Record(fields) = record else {
-            return Err("record expected".into());
+            return Err(TransformError::NotARecord);
         };
         let mut percent = None;
         for (name, value) in fields.iter_mut() {
@@ -83,12 +106,10 @@ fn string_mut(value: &mut Value) -> Option<&mut String> {
     }
 }
 
-fn discount_value(value: &mut Value, percent: Decimal) -> Result<(), String> {
+fn discount_value(value: &mut Value, percent: Decimal) -> Result<(), NotAPrice> {
     match value {
-        Value::Float(price) => *price = discount_f32(*price, percent).map_err(|e| e.to_string())?,
-        Value::Double(price) => {
-            *price = discount_f64(*price, percent).map_err(|e| e.to_string())?
-        }
+        Value::Float(price) => *price = discount_f32(*price, percent)?,
+        Value::Double(price) => *price = discount_f64(*price, percent)?,
         Value::Union(_, inner) => discount_value(inner, percent)?,
         _ => {}
     }

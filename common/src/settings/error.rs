@@ -25,4 +25,13 @@ pub enum SettingsError {
     /// A value of the wrong type, or a file that is not valid TOML.
     #[error("invalid configuration: {0}")]
     Invalid(String),
+    /// A value of the right type that cannot work (a partition count of 0, a discount above
+    /// 100 percent).
+    #[error("invalid configuration: {key} {problem}")]
+    Unworkable {
+        /// Dotted path of the key, e.g. `kafka.partitions`.
+        key: String,
+        /// What is wrong with its value.
+        problem: String,
+    },
 }

@@ -60,7 +60,7 @@ pub fn load(layers: &Layers) -> Result<Settings, SettingsError> {
     let merged = builder.build().map_err(invalid)?;
     reject_unknown_keys(&merged, &override_keys)?;
     let settings: Settings = merged.try_deserialize().map_err(invalid)?;
-    settings.validate().map_err(SettingsError::Invalid)?;
+    settings.validate()?;
     Ok(settings)
 }
 

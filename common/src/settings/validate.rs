@@ -1,11 +1,19 @@
 //! Checks on values that are well-typed but cannot work, made once at start so the pipeline
 //! never meets them deep inside its loop.
 
-use super::Settings;
+use super::{Settings, SettingsError};
+
+/// `key` cannot work, for the reason `problem`.
+fn unworkable(key: impl Into<String>, problem: impl Into<String>) -> SettingsError {
+    SettingsError::Unworkable {
+        key: key.into(),
+        problem: problem.into(),
+    }
+}
 
 impl Settings {
-    /// The first value that cannot work, as `key: what is wrong`.
-    pub fn validate(&self) -> Result<(), String> {
+    /// The first value that cannot work, with its key and what is wrong.
+    pub fn validate(&self) -> Result<(), SettingsError> {
         let positive = [
             ("kafka.partitions", i64::from(self.kafka.partitions)),
             ("producer.batch_size", i64::from(self.producer.batch_size)),
@@ -20,7 +28,10 @@ impl Settings {
         ];
         for (key, value) in positive {
             if value <= 0 {
-                return Err(format!("{key} must be greater than 0, got {value}"));
+                return Err(unworkable(
+                    key,
+                    format!("must be greater than 0, got {value}"),
+                ));
             }
         }
         for (key, value) in [
@@ -28,8 +39,9 @@ impl Settings {
             ("kafka.min_insync_replicas", self.kafka.min_insync_replicas),
         ] {
             if value < 0 {
-                return Err(format!(
-                    "{key} must be 0 (chosen from the cluster) or more, got {value}"
+                return Err(unworkable(
+                    key,
+                    format!("must be 0 (chosen from the cluster) or more, got {value}"),
                 ));
             }
         }
@@ -38,27 +50,33 @@ impl Settings {
             self.kafka.min_insync_replicas,
         );
         if factor > 0 && in_sync > factor {
-            return Err(format!(
-                "kafka.min_insync_replicas ({in_sync}) must not exceed kafka.replication_factor \
-                 ({factor}): no write could ever be acknowledged"
+            return Err(unworkable(
+                "kafka.min_insync_replicas",
+                format!(
+                    "({in_sync}) must not exceed kafka.replication_factor ({factor}): no write \
+                     could ever be acknowledged"
+                ),
             ));
         }
         if self.producer.standby && !self.producer.exactly_once {
-            return Err(
-                "producer.standby needs producer.exactly_once: only Kafka's fencing of \
-                        the transactional id keeps a producer that lost its turn from publishing"
-                    .to_owned(),
-            );
+            return Err(unworkable(
+                "producer.standby",
+                "needs producer.exactly_once: only Kafka's fencing of the transactional id keeps \
+                 a producer that lost its turn from publishing",
+            ));
         }
         for (index, discount) in self.transform.discounts.iter().enumerate() {
             if !(0.0..=100.0).contains(&discount.percent) {
-                return Err(format!(
-                    "transform.discounts[{index}].percent must be between 0 and 100, got {}",
-                    discount.percent
+                return Err(unworkable(
+                    format!("transform.discounts[{index}].percent"),
+                    format!("must be between 0 and 100, got {}", discount.percent),
                 ));
             }
             if discount.category.trim().is_empty() {
-                return Err(format!("transform.discounts[{index}].category is empty"));
+                return Err(unworkable(
+                    format!("transform.discounts[{index}].category"),
+                    "is empty",
+                ));
             }
         }
         let member = &self.consumer.member;
@@ -67,8 +85,11 @@ impl Settings {
                 .chars()
                 .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
         {
-            return Err(format!(
-                "consumer.member must be letters, digits, `-`, `_` or `.` (it names a file), got `{member}`"
+            return Err(unworkable(
+                "consumer.member",
+                format!(
+                    "must be letters, digits, `-`, `_` or `.` (it names a file), got `{member}`"
+                ),
             ));
         }
         Ok(())
@@ -77,4 +98,36 @@ impl Settings {
 
 fn clamp(value: u64) -> i64 {
     i64::try_from(value).unwrap_or(i64::MAX)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_unworkable_value_is_named_by_its_key() {
+        let mut settings = Settings::default();
+        assert!(settings.validate().is_ok(), "the defaults work");
+        settings.kafka.partitions = 0;
+        let error = settings.validate().expect_err("no partitions");
+        assert!(
+            matches!(&error, SettingsError::Unworkable { key, .. } if key == "kafka.partitions"),
+            "{error:?}"
+        );
+        assert_eq!(
+            error.to_string(),
+            "invalid configuration: kafka.partitions must be greater than 0, got 0"
+        );
+        let mut settings = Settings::default();
+        settings.consumer.member = "a/b".into();
+        let error = settings
+            .validate()
+            .expect_err("a member that is no file name");
+        assert!(
+            error
+                .to_string()
+                .contains("consumer.member must be letters"),
+            "{error}"
+        );
+    }
 }
