@@ -5,6 +5,7 @@
 use std::collections::{BTreeMap, HashSet};
 use std::time::Duration;
 
+use crate::VerifyError;
 use rdkafka::message::{Headers, Message};
 use sluice_common::dead_letter::STAGE_HEADER;
 use sluice_common::settings::KafkaSettings;
@@ -30,7 +31,7 @@ impl DeadLetterKeys {
 
 /// Reads `settings.dlq_topic` up to its end as of the call (committed records only); a topic
 /// that does not exist holds nothing.
-pub fn read(settings: &KafkaSettings, patience: Duration) -> anyhow::Result<DeadLetterKeys> {
+pub fn read(settings: &KafkaSettings, patience: Duration) -> Result<DeadLetterKeys, VerifyError> {
     let mut found = DeadLetterKeys::default();
     read_to_end(settings, &settings.dlq_topic, patience, |message| {
         let stage = message

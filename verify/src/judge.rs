@@ -10,6 +10,7 @@ use serde_json::{Map, Value};
 use crate::expected::{same_value, Expectation};
 use crate::lines::{Torn, Version};
 use crate::report::{Example, Report};
+use crate::VerifyError;
 
 /// Walks the table's rows against the lines' versions.
 pub struct Judge<'a> {
@@ -81,12 +82,13 @@ impl<'a> Judge<'a> {
         &mut self,
         row: &Map<String, Value>,
         read_line: impl FnOnce(&Version) -> std::io::Result<Value>,
-    ) -> anyhow::Result<()> {
+    ) -> Result<(), VerifyError> {
         self.report.rows += 1;
-        let id = row
-            .get(&self.key)
-            .and_then(Value::as_i64)
-            .ok_or_else(|| anyhow::anyhow!("a row without an integer `{}`", self.key))?;
+        let id = row.get(&self.key).and_then(Value::as_i64).ok_or_else(|| {
+            VerifyError::RowWithoutKey {
+                key: self.key.clone(),
+            }
+        })?;
         let at = row.get(&self.timestamp).and_then(Value::as_str);
         // Versions of products with no row, before this one.
         while self.next < self.versions.len() && self.versions[self.next].id < id {

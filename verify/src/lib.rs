@@ -12,8 +12,11 @@
 //! - every product with lines is still in the table (**not in table**).
 
 pub mod dead_letters;
+pub mod error;
 pub mod expected;
 pub mod judge;
 pub mod lines;
 pub mod report;
 pub mod table;
+
+pub use error::VerifyError;

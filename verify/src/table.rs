@@ -2,7 +2,8 @@
 //! integers as numbers, a `FLOAT` as its shortest decimal, times as RFC 3339 in UTC with
 //! microseconds, anything else as text.
 
-use futures::stream::{BoxStream, StreamExt, TryStreamExt};
+use crate::VerifyError;
+use futures::stream::{BoxStream, StreamExt};
 use serde_json::{Map, Number, Value};
 use sqlx::mysql::MySqlRow;
 use sqlx::{MySqlPool, Row};
@@ -34,7 +35,7 @@ pub struct TableReader {
 
 impl TableReader {
     /// Reads the columns of `table` from the catalogue; `key` orders the rows.
-    pub async fn new(pool: &MySqlPool, table: &str, key: &str) -> anyhow::Result<Self> {
+    pub async fn new(pool: &MySqlPool, table: &str, key: &str) -> Result<Self, VerifyError> {
         let described: Vec<(String, String)> = sqlx::query_as(
             "SELECT CAST(COLUMN_NAME AS CHAR), CAST(DATA_TYPE AS CHAR) FROM information_schema.COLUMNS \
              WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ? ORDER BY ORDINAL_POSITION",
@@ -42,14 +43,16 @@ impl TableReader {
         .bind(table)
         .fetch_all(pool)
         .await?;
-        anyhow::ensure!(
-            !described.is_empty(),
-            "table `{table}` not found in the configured database"
-        );
-        anyhow::ensure!(
-            described.iter().any(|(name, _)| name == key),
-            "table `{table}` has no key column `{key}`"
-        );
+        if described.is_empty() {
+            return Err(VerifyError::TableShape(format!(
+                "table `{table}` not found in the configured database"
+            )));
+        }
+        if !described.iter().any(|(name, _)| name == key) {
+            return Err(VerifyError::TableShape(format!(
+                "table `{table}` has no key column `{key}`"
+            )));
+        }
         let columns: Vec<Column> = described
             .iter()
             .map(|(name, data_type)| column(name, data_type))
@@ -68,15 +71,17 @@ impl TableReader {
     pub fn rows<'p>(
         &'p self,
         pool: &'p MySqlPool,
-    ) -> BoxStream<'p, anyhow::Result<Map<String, Value>>> {
+    ) -> BoxStream<'p, Result<Map<String, Value>, VerifyError>> {
         sqlx::query(&self.sql)
             .fetch(pool)
-            .map_err(anyhow::Error::from)
-            .map(move |row| row.and_then(|row| self.to_json(&row)))
+            .map(move |row| {
+                row.and_then(|row| self.to_json(&row))
+                    .map_err(VerifyError::from)
+            })
             .boxed()
     }
 
-    fn to_json(&self, row: &MySqlRow) -> anyhow::Result<Map<String, Value>> {
+    fn to_json(&self, row: &MySqlRow) -> Result<Map<String, Value>, sqlx::Error> {
         let mut map = Map::with_capacity(self.columns.len());
         for (index, column) in self.columns.iter().enumerate() {
             let value = match column.kind {

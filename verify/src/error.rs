@@ -1,0 +1,26 @@
+//! Why the files could not be judged against the table, for each thing the verifier reads.
+
+use sluice_common::topic_reader::TopicReadError;
+
+/// A failure to read what is judged; the verdict is then unknown, never "all good".
+#[derive(Debug, thiserror::Error)]
+pub enum VerifyError {
+    /// The table could not be read.
+    #[error("reading the table: {0}")]
+    Table(#[from] sqlx::Error),
+    /// The table is not there, or lacks its key column.
+    #[error("{0}")]
+    TableShape(String),
+    /// A row has no integer key.
+    #[error("a row without an integer `{key}`")]
+    RowWithoutKey {
+        /// The key column.
+        key: String,
+    },
+    /// A line the files were scanned for could not be read back.
+    #[error("reading a line back: {0}")]
+    LineReadBack(#[from] std::io::Error),
+    /// The dead-letter topic could not be read to its end.
+    #[error("reading the dead-letter topic: {0}")]
+    DeadLetters(#[from] TopicReadError),
+}
