@@ -64,11 +64,6 @@ impl Policy {
         }
     }
 
-    /// The longest pause.
-    pub const fn longest(self) -> Duration {
-        self.longest
-    }
-
     fn builder(self) -> ExponentialBuilder {
         let builder = ExponentialBuilder::new()
             .with_factor(2.0)
