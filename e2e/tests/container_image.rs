@@ -20,6 +20,22 @@ async fn the_image_runs_a_producer_and_a_consumer_that_write_every_row() {
         .status()
         .expect("run stack/build-image");
     assert!(build.success(), "make image failed: {build}");
+    // The image's sluice-migrate reaches the stack and finds its schema current (`make up`
+    // applied the same migrations).
+    let migrate = podman_run()
+        .args([IMAGE, "sluice-migrate"])
+        .output()
+        .expect("podman run sluice-migrate");
+    assert!(
+        migrate.status.success(),
+        "sluice-migrate in the image: {}",
+        String::from_utf8_lossy(&migrate.stderr)
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&migrate.stdout),
+        "",
+        "nothing to apply"
+    );
 
     let scenario = Scenario::new("image", 6).await;
     scenario.insert_products(1..ROWS + 1, None).await;
@@ -129,21 +145,8 @@ fn run(
         .append(true)
         .open(scenario.dir.path().join(log))
         .expect("log file");
-    let mut podman = Command::new("podman");
-    podman.args([
-        "run",
-        "--rm",
-        "--name",
-        name,
-        "--network=host",
-        "--runtime",
-        "runc",
-        "--ulimit",
-        "nofile=20000:20000",
-        "--ulimit",
-        "nproc=32768:32768",
-        "--volume",
-    ]);
+    let mut podman = podman_run();
+    podman.args(["--name", name, "--volume"]);
     podman
         .arg(format!("{}:{container_folder}", host_folder.display()))
         .arg(IMAGE)
@@ -167,6 +170,23 @@ fn run(
     };
     wait_until_running(name);
     container
+}
+
+/// `podman run --rm` on the host's network, with the runtime and limits this machine needs.
+fn podman_run() -> Command {
+    let mut podman = Command::new("podman");
+    podman.args([
+        "run",
+        "--rm",
+        "--network=host",
+        "--runtime",
+        "runc",
+        "--ulimit",
+        "nofile=20000:20000",
+        "--ulimit",
+        "nproc=32768:32768",
+    ]);
+    podman
 }
 
 /// Waits until podman lists the container as running (its start takes a moment).

@@ -85,33 +85,59 @@ fn grafana_is_provisioned_with_the_dashboard_and_prometheus() {
         && p["targets"].as_array().is_some_and(|t| !t.is_empty())));
 }
 
-/// MySQL's first start applies the native stack's migrations, then grants the producer what it
-/// needs to see open transactions, as the native stack does: without them it reads with only
-/// the commit lag for protection.
+/// The text of `service`'s block in the resolved compose file: its name's line and the lines
+/// indented under it.
+fn service_block<'a>(resolved: &'a str, service: &str) -> &'a str {
+    let header = format!("\n  {service}:\n");
+    let start = resolved
+        .find(&header)
+        .unwrap_or_else(|| panic!("service {service} missing:\n{resolved}"))
+        + 1;
+    let body = start + header.len() - 1;
+    let mut end = resolved.len();
+    let mut offset = body;
+    for line in resolved[body..].split_inclusive('\n') {
+        if !line.starts_with("   ") {
+            end = offset;
+            break;
+        }
+        offset += line.len();
+    }
+    &resolved[start..end]
+}
+
+/// The tables come from the stack's migrations, applied by `sluice-migrate` from the image (the
+/// command the native stack and the tests run) once MySQL answers, and the producer starts only
+/// after it succeeded. MySQL's first start grants the producer what it needs to see open
+/// transactions, as the native stack does: without them it reads with only the commit lag for
+/// protection.
 #[test]
-fn mysql_gets_the_migrations_and_the_transaction_grants() {
+fn migrations_run_before_the_producer_and_mysql_gets_the_transaction_grants() {
     let resolved = compose(&["config"]);
     let resolved = String::from_utf8_lossy(&resolved.stdout);
-    for mount in [
-        "stack/migrations:/sluice/migrations:ro",
-        "docker/mysql/initdb.d:/docker-entrypoint-initdb.d:ro",
-    ] {
-        assert!(resolved.contains(mount), "{mount} missing:\n{resolved}");
-    }
-    let init = repo_root().join("docker/mysql/initdb.d");
-    let script = init.join("10-migrations.sh");
-    let syntax = Command::new("bash")
-        .arg("-n")
-        .arg(&script)
-        .output()
-        .expect("bash");
+    let migrate = service_block(&resolved, "migrate");
+    assert!(migrate.contains("- sluice-migrate"), "{migrate}");
     assert!(
-        syntax.status.success(),
-        "{}",
-        String::from_utf8_lossy(&syntax.stderr)
+        migrate.contains("mysql:\n        condition: service_healthy"),
+        "{migrate}"
     );
-    let script = std::fs::read_to_string(&script).expect("migrations script");
-    assert!(script.contains("/sluice/migrations/*.sql"), "{script}");
+    let producer = service_block(&resolved, "producer");
+    assert!(
+        producer.contains("migrate:\n        condition: service_completed_successfully"),
+        "{producer}"
+    );
+    let build = std::fs::read_to_string(repo_root().join("stack/build-image")).expect("script");
+    assert!(
+        build
+            .lines()
+            .any(|line| line.starts_with("BINARIES=") && line.contains("sluice-migrate")),
+        "the image carries sluice-migrate:\n{build}"
+    );
+    assert!(
+        resolved.contains("docker/mysql/initdb.d:/docker-entrypoint-initdb.d:ro"),
+        "{resolved}"
+    );
+    let init = repo_root().join("docker/mysql/initdb.d");
     // The grants script renders the shared grants file for the image's user on any host, as
     // the entrypoint (MYSQL_USER set, the stack's sql folder mounted) runs it.
     assert!(
@@ -159,17 +185,18 @@ fn the_pipeline_runs_from_the_sluice_image_against_the_compose_services() {
     let resolved = String::from_utf8_lossy(&resolved.stdout);
     assert_eq!(
         resolved.matches("image: localhost/sluice:latest").count(),
-        6,
-        "the producer and five consumers use the image:\n{resolved}"
+        7,
+        "the migrations, the producer and five consumers use the image:\n{resolved}"
     );
-    for setting in [
-        "SLUICE__MYSQL__HOST: mysql",
-        "SLUICE__KAFKA__BOOTSTRAP_SERVERS: kafka:19092",
-        "SLUICE__REGISTRY__URL: http://schema-registry:8081",
+    // The migrations need only MySQL.
+    for (setting, users) in [
+        ("SLUICE__MYSQL__HOST: mysql", 7),
+        ("SLUICE__KAFKA__BOOTSTRAP_SERVERS: kafka:19092", 6),
+        ("SLUICE__REGISTRY__URL: http://schema-registry:8081", 6),
     ] {
         assert_eq!(
             resolved.matches(setting).count(),
-            6,
+            users,
             "{setting}:\n{resolved}"
         );
     }

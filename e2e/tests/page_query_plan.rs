@@ -9,6 +9,7 @@
 use serde_json::Value;
 use sluice_common::mysql;
 use sluice_common::settings::Settings;
+use sluice_e2e::product_table::create_like_product;
 use sluice_producer::delete_sweep::SWEEP_PAGE_KEYS;
 use sluice_producer::source::columns::{keyset_index, primary_key};
 use sluice_producer::source::deleted::DeletedColumn;
@@ -318,14 +319,14 @@ impl<'p> Scratch<'p> {
             .execute(pool)
             .await
             .expect("drop leftover table");
+        create_like_product(pool, &name).await;
         sqlx::query(&format!(
-            "CREATE TABLE `{name}` (id INT PRIMARY KEY, name VARCHAR(255), category VARCHAR(255),
-             price FLOAT, last_updated {column} NOT NULL, deleted_at DATETIME(6) NULL,
-             INDEX product_last_updated_id (last_updated, id))"
+            "ALTER TABLE `{name}` MODIFY last_updated {column} NOT NULL,
+             ADD COLUMN deleted_at DATETIME(6) NULL"
         ))
         .execute(pool)
         .await
-        .expect("create table");
+        .expect("shape the table");
         Self { pool, name }
     }
 

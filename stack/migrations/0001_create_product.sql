@@ -1,7 +1,8 @@
 -- The product catalogue that sluice streams. last_updated carries microseconds and moves on
 -- every update, so the producer can read changes in (last_updated, id) order; the index makes
--- each page a range read instead of a table scan.
-CREATE TABLE product (
+-- each page a range read instead of a table scan. IF NOT EXISTS: a database whose table was
+-- made before these migrations were recorded by sqlx takes this one as applied.
+CREATE TABLE IF NOT EXISTS product (
     id INT PRIMARY KEY,
     name VARCHAR(255),
     category VARCHAR(255),

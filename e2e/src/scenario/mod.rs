@@ -56,8 +56,12 @@ pub struct Scenario {
     other_outputs: Vec<PathBuf>,
 }
 
+/// The fractional digits of `product.last_updated` (stack/migrations).
+const PRODUCT_PRECISION: u8 = 6;
+
 impl Scenario {
-    /// A new table `e2e_<tag>_…` with the product columns and `last_updated TIMESTAMP(precision)`.
+    /// A new table `e2e_<tag>_…` like the stack's `product`, with `last_updated
+    /// TIMESTAMP(precision)`.
     pub async fn new(tag: &str, precision: u8) -> Self {
         let id = crate::unique(tag).replace('-', "_");
         let dir = tempfile::tempdir().expect("temp dir");
@@ -80,16 +84,18 @@ impl Scenario {
             overrides: scenario.overrides(),
         })
         .expect("shipped sluice.toml with overrides");
-        let p = precision;
-        sqlx::query(&format!(
-            "CREATE TABLE `{}` (id INT PRIMARY KEY, name VARCHAR(255), category VARCHAR(255), price FLOAT,
-             last_updated TIMESTAMP({p}) NOT NULL DEFAULT CURRENT_TIMESTAMP({p}) ON UPDATE CURRENT_TIMESTAMP({p}),
-             INDEX (last_updated, id))",
-            scenario.names.table
-        ))
-        .execute(&scenario.pool)
-        .await
-        .expect("create table");
+        crate::product_table::create_like_product(&scenario.pool, &scenario.names.table).await;
+        if precision != PRODUCT_PRECISION {
+            let p = precision;
+            sqlx::query(&format!(
+                "ALTER TABLE `{}` MODIFY last_updated TIMESTAMP({p}) NOT NULL \
+                 DEFAULT CURRENT_TIMESTAMP({p}) ON UPDATE CURRENT_TIMESTAMP({p})",
+                scenario.names.table
+            ))
+            .execute(&scenario.pool)
+            .await
+            .expect("set the precision of last_updated");
+        }
         scenario
     }
 
