@@ -1,5 +1,6 @@
 //! How every sluice binary ends: success, or one line on stderr naming the cause.
 
+use std::error::Error;
 use std::process::ExitCode;
 
 /// Turns a binary's outcome into its exit code, printing an error as `<binary>: <cause: …>` on
@@ -8,8 +9,62 @@ pub fn finish(binary: &str, outcome: anyhow::Result<()>) -> ExitCode {
     match outcome {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
-            eprintln!("{binary}: {error:#}");
+            print(binary, &error);
             ExitCode::FAILURE
         }
+    }
+}
+
+/// Prints `error` as `<binary>: <cause: …>` on one line of stderr (see [`describe`]).
+pub fn print(binary: &str, error: &anyhow::Error) {
+    let error: &(dyn Error + 'static) = error.as_ref();
+    eprintln!("{binary}: {}", describe(error));
+}
+
+/// `error` and its causes on one line, `what: why: …`. A cause whose text the line already
+/// holds (a message that quotes its source) is not repeated.
+pub fn describe(error: &(dyn Error + 'static)) -> String {
+    let mut line = error.to_string();
+    let mut cause = error.source();
+    while let Some(next) = cause {
+        let text = next.to_string();
+        if !line.contains(&text) {
+            line.push_str(": ");
+            line.push_str(&text);
+        }
+        cause = next.source();
+    }
+    line
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug, thiserror::Error)]
+    #[error("cannot lock {path}: {source}")]
+    struct Quoting {
+        path: &'static str,
+        source: std::io::Error,
+    }
+
+    #[derive(Debug, thiserror::Error)]
+    #[error("starting the member")]
+    struct Context {
+        source: Quoting,
+    }
+
+    #[test]
+    fn each_cause_is_said_once() {
+        let error = Context {
+            source: Quoting {
+                path: "out/consumer-1.lock",
+                source: std::io::Error::new(std::io::ErrorKind::NotFound, "no such file"),
+            },
+        };
+        assert_eq!(
+            describe(&error),
+            "starting the member: cannot lock out/consumer-1.lock: no such file"
+        );
     }
 }

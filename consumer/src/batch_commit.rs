@@ -29,7 +29,7 @@ use rdkafka::{ClientConfig, TopicPartitionList};
 use sluice_common::kafka::client_config;
 use sluice_common::polled_producer::{self, PolledProducer};
 use sluice_common::settings::KafkaSettings;
-use sluice_common::topic_reader::read_to_end;
+use sluice_common::topic_reader::{read_to_end, TopicReadError};
 
 /// How long one step of a transaction may take before it is given up.
 const STEP_TIMEOUT: Duration = Duration::from_secs(30);
@@ -101,7 +101,7 @@ impl BatchCommitter {
 
     /// The id of the last batch this member committed, from the marker topic (committed
     /// records only; read after [`init`](Self::init)). Blocking.
-    pub fn last_batch(&self, patience: Duration) -> anyhow::Result<Option<String>> {
+    pub fn last_batch(&self, patience: Duration) -> Result<Option<String>, TopicReadError> {
         let mut last = None;
         read_to_end(&self.settings, &self.topic, patience, |message| {
             if message.key() == Some(self.member.as_bytes()) {

@@ -14,10 +14,11 @@ use rdkafka::message::Message;
 use sluice_common::shutdown::Shutdown;
 
 use crate::checkpoint::{lock, CommitError};
-use crate::events::{CommitDropped, OutputBlocked, Stopping};
+use crate::error::ConsumerError;
+use crate::events::{CommitDropped, OutputBlocked};
 use crate::member::{Member, POLL_TIMEOUT};
 use crate::sink::FlushError;
-use sluice_common::events::{ErrorKind, Event};
+use sluice_common::events::Event;
 
 /// While the file cannot be written, how often writing is tried again.
 const OUTPUT_RETRY: Duration = Duration::from_secs(1);
@@ -27,23 +28,22 @@ const OUTPUT_BLOCKED_LOG_EVERY: Duration = Duration::from_secs(30);
 impl Member {
     /// Hands the lines gathered to the file (exactly once: only a committed batch's), waiting
     /// while it cannot be written.
-    pub(crate) fn write_through(&self, shutdown: &Shutdown) -> anyhow::Result<()> {
+    pub(crate) fn write_through(&self, shutdown: &Shutdown) -> Result<(), ConsumerError> {
         let written = lock(&self.checkpoint).write_through();
         match written {
             Ok(()) => Ok(()),
             Err(FlushError::Write(error)) => self.wait_for_output(shutdown, &error.to_string()),
-            Err(other) => Err(Stopping {
-                kind: ErrorKind::Output,
-                error: anyhow::anyhow!("{}: {other}", self.name),
-            }
-            .into_error()),
+            Err(source) => Err(ConsumerError::Output {
+                member: self.name.clone(),
+                source,
+            }),
         }
     }
 
     /// Makes the lines durable and commits their offsets, waiting while the file cannot be
     /// written; any other failure stops the member (the records after the last commit are
     /// read again at the next start).
-    pub(crate) fn commit(&self, shutdown: &Shutdown) -> anyhow::Result<()> {
+    pub(crate) fn commit(&self, shutdown: &Shutdown) -> Result<(), ConsumerError> {
         loop {
             let outcome = lock(&self.checkpoint).commit(&self.consumer);
             match outcome {
@@ -60,12 +60,11 @@ impl Member {
                     .emit();
                     return Ok(());
                 }
-                Err(other) => {
-                    return Err(Stopping {
-                        kind: ErrorKind::Commit,
-                        error: anyhow::anyhow!("{}: {other}", self.name),
-                    }
-                    .into_error());
+                Err(source) => {
+                    return Err(ConsumerError::Commit {
+                        member: self.name.clone(),
+                        source,
+                    });
                 }
             }
         }
@@ -74,24 +73,18 @@ impl Member {
     /// Before the member stops: waits until every committed line is durable in the file (exactly
     /// once, the last batch is appended on a thread of its own). Should that fail, the batch
     /// file stays and the next start appends the batch again from Kafka.
-    pub(crate) fn settle(&self) -> anyhow::Result<()> {
+    pub(crate) fn settle(&self) -> Result<(), ConsumerError> {
         let settled = lock(&self.checkpoint).settle();
-        settled.map_err(|error| {
-            Stopping {
-                kind: ErrorKind::Output,
-                error: anyhow::anyhow!(
-                    "{}: {error}; the last committed batch is appended again at the next start",
-                    self.name
-                ),
-            }
-            .into_error()
+        settled.map_err(|source| ConsumerError::SettleAtStop {
+            member: self.name.clone(),
+            source,
         })
     }
 
     /// While the file cannot be written (a full disk): reads nothing (every partition paused,
     /// the group still served), keeps the lines gathered, and tries writing again every
     /// `OUTPUT_RETRY`, saying so in the log and in `sluice_consumer_output_blocked`.
-    fn wait_for_output(&self, shutdown: &Shutdown, cause: &str) -> anyhow::Result<()> {
+    fn wait_for_output(&self, shutdown: &Shutdown, cause: &str) -> Result<(), ConsumerError> {
         let context = self.consumer.context();
         context.output_blocked.store(true, Ordering::Release);
         if let Ok(assignment) = self.consumer.assignment() {
@@ -118,11 +111,13 @@ impl Member {
         let started = Instant::now();
         let mut said = Instant::now();
         loop {
-            anyhow::ensure!(
-                !shutdown.requested(),
-                "{}: stopped while {path} could not be written ({cause}); nothing after the last commit is lost: it is read again at the next start",
-                self.name
-            );
+            if shutdown.requested() {
+                return Err(ConsumerError::StoppedWhileBlocked {
+                    member: self.name.clone(),
+                    path,
+                    cause: cause.to_owned(),
+                });
+            }
             // Serves the group (heartbeats, rebalances); paused partitions deliver nothing, and
             // a record of a partition assigned just before the pause is read again later.
             if let Some(Ok(message)) = self.consumer.poll(OUTPUT_RETRY) {
@@ -142,11 +137,12 @@ impl Member {
                         rdkafka::Offset::Offset(offset),
                         POLL_TIMEOUT,
                     )
-                    .map_err(|e| {
-                        anyhow::anyhow!(
-                            "{}: cannot rewind {topic}/{partition} to {offset}: {e}",
-                            self.name
-                        )
+                    .map_err(|source| ConsumerError::Rewind {
+                        member: self.name.clone(),
+                        topic: topic.clone(),
+                        partition,
+                        offset,
+                        source: Box::new(source),
                     })?;
             }
             let written = lock(&self.checkpoint).retry_output(&self.consumer);

@@ -1,14 +1,16 @@
 //! What happens in a consumer member, each written once: its log line and its metrics in one
 //! [`Event::emit`] (see `sluice_common::events`, which holds the events every process shares).
 //!
-//! A failure that stops the member is not logged here: [`Stopping::into_error`] counts it and
-//! hands it back, and the process logs it once as it exits.
+//! A failure that stops the member is not logged here: [`Stopping`] counts it, by its kind,
+//! and the process logs it once as it exits.
 
 use std::fmt::Display;
 use std::time::Duration;
 
 use prometheus::IntGauge;
 use sluice_common::events::{ErrorKind, Event};
+
+use crate::error::ConsumerError;
 
 /// A poll of the group returned an error the member reads on after.
 pub struct PollFailed<'a> {
@@ -167,18 +169,17 @@ impl Event for DeadLetterUndelivered<'_> {
     }
 }
 
-/// A failure that stops the member: counted here, logged once by the process as it exits.
-pub struct Stopping {
-    /// Which kind of error it counts as.
-    pub kind: ErrorKind,
+/// A failure that stops the member: counted here, by its kind, and logged once by the process
+/// as it exits.
+pub struct Stopping<'a> {
     /// What failed.
-    pub error: anyhow::Error,
+    pub error: &'a ConsumerError,
 }
 
-impl Stopping {
-    /// Counts the failure and hands back the error to return.
-    pub fn into_error(self) -> anyhow::Error {
-        self.kind.count();
-        self.error
+impl Event for Stopping<'_> {
+    fn emit(self) {
+        if let Some(kind) = self.error.kind() {
+            kind.count();
+        }
     }
 }

@@ -89,7 +89,7 @@ impl FetchWatch {
 pub fn waiting_records<C: ConsumerContext>(
     member: &BaseConsumer<C>,
     probe: &BaseConsumer,
-) -> anyhow::Result<i64> {
+) -> Result<i64, rdkafka::error::KafkaError> {
     let mut waiting = 0;
     for element in member.position()?.elements() {
         let Offset::Offset(position) = element.offset() else {

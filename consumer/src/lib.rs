@@ -9,6 +9,7 @@ pub mod checkpoint;
 pub mod crash_point;
 pub mod dead_letters;
 pub mod decode;
+pub mod error;
 pub mod events;
 mod fetch_watch;
 pub mod journal;

@@ -54,7 +54,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let Some(member) = startup::prepare(&settings, &shutdown).await? else {
                 return Ok(());
             };
-            tokio::task::spawn_blocking(move || member.run(shutdown)).await?
+            Ok(tokio::task::spawn_blocking(move || member.run(shutdown)).await??)
         }
         Command::Check => {
             let (kafka, registry) = tokio::join!(

@@ -16,7 +16,8 @@ use sluice_common::settings::OnError;
 use sluice_common::shutdown::Shutdown;
 
 use crate::checkpoint::{lock, Checkpoint};
-use crate::events::{PollFailed, RevocationCommitFailed};
+use crate::error::ConsumerError;
+use crate::events::{PollFailed, RevocationCommitFailed, Stopping};
 use crate::fetch_watch::{self, FetchWatch};
 use crate::loop_clock::LoopClock;
 use crate::member_lock::MemberLock;
@@ -238,7 +239,16 @@ pub struct Member {
 
 impl Member {
     /// Reads until shutdown, then commits what was written. Blocking: run it on its own thread.
-    pub fn run(mut self, shutdown: Shutdown) -> anyhow::Result<()> {
+    pub fn run(self, shutdown: Shutdown) -> Result<(), ConsumerError> {
+        let outcome = self.read_until_stopped(shutdown);
+        if let Err(error) = &outcome {
+            Stopping { error }.emit();
+        }
+        outcome
+    }
+
+    /// [`run`](Self::run), its failure not yet counted.
+    fn read_until_stopped(mut self, shutdown: Shutdown) -> Result<(), ConsumerError> {
         let mut last_commit = Instant::now();
         let mut last_progress = Instant::now();
         let mut lines_at_progress = 0;
@@ -351,8 +361,8 @@ impl Member {
 
     /// Stops the member with `error`; after a record refused under `on_error = "fail"`, what
     /// came before it is committed first.
-    fn stop_after(self, error: anyhow::Error, shutdown: &Shutdown) -> anyhow::Result<()> {
-        if error.downcast_ref::<RecordRefused>().is_some() {
+    fn stop_after(self, error: ConsumerError, shutdown: &Shutdown) -> Result<(), ConsumerError> {
+        if matches!(error, ConsumerError::RecordRefused(_)) {
             tracing::error!("{}: {error}", self.name);
             self.commit(shutdown)?;
             self.settle()?;
@@ -414,7 +424,7 @@ fn handle(
     metrics: &ConsumerMetrics,
     message: &BorrowedMessage<'_>,
     scratch: &mut Scratch,
-) -> anyhow::Result<()> {
+) -> Result<(), ConsumerError> {
     let Scratch {
         line,
         counters,
@@ -467,7 +477,8 @@ fn handle(
             };
             checkpoint
                 .dead_letters
-                .send(message.key(), message.payload(), &letter)?;
+                .send(message.key(), message.payload(), &letter)
+                .map_err(ConsumerError::kafka(name, "queueing a dead letter"))?;
         }
     }
     checkpoint.handled(message.topic(), message.partition(), message.offset());

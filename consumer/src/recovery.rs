@@ -10,9 +10,42 @@
 
 use std::fs::OpenOptions;
 use std::io::Write;
-use std::path::Path;
+use std::path::{Path, PathBuf};
+
+use sluice_common::topic_reader::TopicReadError;
 
 use crate::journal::{BatchRange, Journal};
+
+/// Why the batch left behind could not be settled; the file and the batch file are then as they
+/// were, and the next start tries again.
+#[derive(Debug, thiserror::Error)]
+pub enum SettleError {
+    /// The batch file or the member's file could not be read or written.
+    #[error("reading or writing the files")]
+    Io(#[from] std::io::Error),
+    /// Which batch committed last, or the batch's records, could not be read from Kafka.
+    #[error(transparent)]
+    Kafka(#[from] TopicReadError),
+    /// The member's file is shorter than it was when the batch began.
+    #[error(
+        "{file} is {len} bytes, shorter than the {file_len} it had before batch {batch} in \
+         {journal}: the file was changed outside sluice; move it away to start the file over",
+        file = file.display(),
+        journal = journal.display()
+    )]
+    FileChanged {
+        /// The member's file.
+        file: PathBuf,
+        /// Its length now.
+        len: u64,
+        /// Its length when the batch began.
+        file_len: u64,
+        /// The batch.
+        batch: String,
+        /// The batch file.
+        journal: PathBuf,
+    },
+}
 
 /// What became of the batch left behind.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -39,9 +72,9 @@ pub enum Settled {
 pub fn settle_pending_batch(
     journal: &Journal,
     file: &Path,
-    last_committed: impl FnOnce() -> anyhow::Result<Option<String>>,
-    replay: impl FnOnce(&[BatchRange]) -> anyhow::Result<Vec<u8>>,
-) -> anyhow::Result<Settled> {
+    last_committed: impl FnOnce() -> Result<Option<String>, TopicReadError>,
+    replay: impl FnOnce(&[BatchRange]) -> Result<Vec<u8>, TopicReadError>,
+) -> Result<Settled, SettleError> {
     let Some(pending) = journal.read()? else {
         // A batch file cut short was never committed.
         journal.remove()?;
@@ -50,15 +83,15 @@ pub fn settle_pending_batch(
     let committed = last_committed()?.as_deref() == Some(pending.batch.as_str());
     let mut output = OpenOptions::new().create(true).append(true).open(file)?;
     let len = output.metadata()?.len();
-    anyhow::ensure!(
-        len >= pending.file_len,
-        "{} is {len} bytes, shorter than the {} it had before batch {} in {}: the file was \
-         changed outside sluice; move it away to start the file over",
-        file.display(),
-        pending.file_len,
-        pending.batch,
-        journal.path().display()
-    );
+    if len < pending.file_len {
+        return Err(SettleError::FileChanged {
+            file: file.to_path_buf(),
+            len,
+            file_len: pending.file_len,
+            batch: pending.batch,
+            journal: journal.path().to_path_buf(),
+        });
+    }
     let settled = if committed {
         // Rendered before the file is touched: a failure leaves everything as it was.
         let lines = replay(&pending.ranges)?;
@@ -110,16 +143,26 @@ mod tests {
     }
 
     /// Renders the lines of the one range the tests write, and checks it was asked for that.
-    fn replay(ranges: &[BatchRange]) -> anyhow::Result<Vec<u8>> {
-        anyhow::ensure!(
+    fn replay(ranges: &[BatchRange]) -> Result<Vec<u8>, TopicReadError> {
+        assert!(
             ranges.len() == 1 && (ranges[0].start, ranges[0].end) == (10, 12),
             "asked to replay {ranges:?}"
         );
         Ok(BATCH_LINES.to_vec())
     }
 
-    fn never(_: &[BatchRange]) -> anyhow::Result<Vec<u8>> {
-        anyhow::bail!("a batch that did not commit is not replayed")
+    fn never(_: &[BatchRange]) -> Result<Vec<u8>, TopicReadError> {
+        panic!("a batch that did not commit is not replayed")
+    }
+
+    /// What reading the batch's records reports when Kafka does not answer.
+    fn kafka_away(_: &[BatchRange]) -> Result<Vec<u8>, TopicReadError> {
+        Err(TopicReadError::Client {
+            topic: "t".into(),
+            source: rdkafka::error::KafkaError::MetadataFetch(
+                rdkafka::types::RDKafkaErrorCode::AllBrokersDown,
+            ),
+        })
     }
 
     #[test]
@@ -164,14 +207,12 @@ mod tests {
     fn a_replay_that_fails_leaves_the_file_and_the_batch_for_the_next_start() {
         let (dir, journal) = setup("{\"a\":1}\n{\"b\":");
         let file = dir.path().join("consumer-1.jsonl");
-        let failed = settle_pending_batch(
-            &journal,
-            &file,
-            || Ok(Some("run-7".into())),
-            |_| anyhow::bail!("Kafka is away"),
-        )
-        .expect_err("the replay failed");
-        assert!(failed.to_string().contains("Kafka is away"), "{failed}");
+        let failed = settle_pending_batch(&journal, &file, || Ok(Some("run-7".into())), kafka_away)
+            .expect_err("the replay failed");
+        assert!(
+            matches!(failed, SettleError::Kafka(TopicReadError::Client { .. })),
+            "{failed}"
+        );
         assert_eq!(file_text(&dir), "{\"a\":1}\n{\"b\":");
         assert!(journal.read().expect("read").is_some(), "batch file kept");
     }

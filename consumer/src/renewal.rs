@@ -13,6 +13,7 @@ use rdkafka::consumer::Consumer;
 use sluice_common::shutdown::Shutdown;
 
 use crate::checkpoint::lock;
+use crate::error::ConsumerError;
 use crate::events::{ConsumerRenewing, GroupRefused};
 use crate::fetch_watch;
 use crate::member::{close_within, Member, CLOSE_PATIENCE};
@@ -31,7 +32,7 @@ impl Member {
         shutdown: &Shutdown,
         code: rdkafka::types::RDKafkaErrorCode,
         reason: &str,
-    ) -> anyhow::Result<()> {
+    ) -> Result<(), ConsumerError> {
         let dropped = lock(&self.checkpoint).start_over();
         GroupRefused {
             member: &self.name,
@@ -49,7 +50,10 @@ impl Member {
             .context()
             .retired
             .store(true, Ordering::Release);
-        let fresh = self.joiner.join()?;
+        let fresh = self.joiner.join().map_err(ConsumerError::kafka(
+            &self.name,
+            "joining the group again with a new consumer",
+        ))?;
         let refused = std::mem::replace(&mut self.consumer, fresh);
         close_within(refused, &self.name, CLOSE_PATIENCE);
         Ok(())
@@ -62,7 +66,7 @@ impl Member {
         &mut self,
         shutdown: &Shutdown,
         stalled: Duration,
-    ) -> anyhow::Result<()> {
+    ) -> Result<(), ConsumerError> {
         let waiting = self
             .joiner
             .probe()
@@ -90,7 +94,7 @@ impl Member {
         shutdown: &Shutdown,
         waiting: i64,
         stalled: Duration,
-    ) -> anyhow::Result<()> {
+    ) -> Result<(), ConsumerError> {
         ConsumerRenewing {
             member: &self.name,
             waiting,
@@ -99,14 +103,22 @@ impl Member {
         .emit();
         self.commit(shutdown)?;
         let dropped = lock(&self.checkpoint).start_over();
-        let fresh = self.joiner.create()?;
+        let fresh = self
+            .joiner
+            .create()
+            .map_err(ConsumerError::kafka(&self.name, "creating a new consumer"))?;
         self.consumer
             .context()
             .retired
             .store(true, Ordering::Release);
         let stuck = std::mem::replace(&mut self.consumer, fresh);
         close_within(stuck, &self.name, CLOSE_PATIENCE);
-        self.joiner.subscribe(&self.consumer)?;
+        self.joiner
+            .subscribe(&self.consumer)
+            .map_err(ConsumerError::kafka(
+                &self.name,
+                "subscribing the new consumer",
+            ))?;
         tracing::info!(
             "{}: a new Kafka consumer joins the group ({dropped} uncommitted line(s) dropped, \
              read again)",

@@ -11,7 +11,7 @@
 use std::time::Duration;
 
 use sluice_common::settings::KafkaSettings;
-use sluice_common::topic_reader::{read_ranges, OffsetRange};
+use sluice_common::topic_reader::{read_ranges, OffsetRange, TopicReadError};
 
 use crate::journal::BatchRange;
 use crate::render::{LineRenderer, RecordView};
@@ -25,7 +25,7 @@ pub fn replay_lines(
     kafka: &KafkaSettings,
     ranges: &[BatchRange],
     renderer: &mut LineRenderer,
-) -> anyhow::Result<Vec<u8>> {
+) -> Result<Vec<u8>, TopicReadError> {
     let ranges: Vec<OffsetRange> = ranges
         .iter()
         .map(|r| OffsetRange {

@@ -5,8 +5,8 @@ use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use anyhow::Context;
 use rdkafka::consumer::{BaseConsumer, Consumer};
+use rdkafka::error::KafkaError;
 use sluice_common::events::ErrorKind;
 use sluice_common::kafka::{
     client_config, ensure_compacted_topic, ensure_topic, retriable_transaction_error,
@@ -21,6 +21,7 @@ use crate::batch_commit::{batch_topic, BatchCommitter};
 use crate::checkpoint::{Checkpoint, ExactlyOnce};
 use crate::dead_letters::DeadLetters;
 use crate::decode::Decoder;
+use crate::error::ConsumerError;
 use crate::journal::Journal;
 use crate::member::{Member, MemberContext};
 use crate::member_lock::MemberLock;
@@ -35,7 +36,10 @@ use crate::transform::Transform;
 const BATCH_TOPIC_PATIENCE: Duration = Duration::from_secs(120);
 
 /// Builds the member, or `None` when shutdown was requested while waiting for Kafka.
-pub async fn prepare(settings: &Settings, shutdown: &Shutdown) -> anyhow::Result<Option<Member>> {
+pub async fn prepare(
+    settings: &Settings,
+    shutdown: &Shutdown,
+) -> Result<Option<Member>, ConsumerError> {
     let consumer_settings = &settings.consumer;
     let member = consumer_settings.member.clone();
     let lock = MemberLock::acquire(Path::new(&consumer_settings.output_dir), &member)?;
@@ -69,15 +73,16 @@ pub async fn prepare(settings: &Settings, shutdown: &Shutdown) -> anyhow::Result
     } else {
         None
     };
-    let sink =
-        JsonlSink::open(Path::new(&consumer_settings.output_dir), &member).with_context(|| {
-            format!(
-                "cannot open the output file in {}",
-                consumer_settings.output_dir
-            )
-        })?;
+    let folder = Path::new(&consumer_settings.output_dir);
+    let sink = JsonlSink::open(folder, &member).map_err(|source| ConsumerError::OutputFile {
+        folder: folder.to_path_buf(),
+        source,
+    })?;
 
-    let dead_letters = DeadLetters::new(kafka)?;
+    let dead_letters = DeadLetters::new(kafka).map_err(ConsumerError::kafka(
+        &member,
+        "creating the dead-letter producer",
+    ))?;
     let mut checkpoint = Checkpoint::new(sink, dead_letters)
         .timed_by(metrics.commit_seconds.clone())
         .latency_into(metrics.end_to_end_seconds.clone());
@@ -96,7 +101,9 @@ pub async fn prepare(settings: &Settings, shutdown: &Shutdown) -> anyhow::Result
     // Subscribing first lets librdkafka join the group while the dead-letter topic is ensured
     // (a fresh admin client, about 0.1 s): the group starts spreading its partitions that much
     // sooner. Partitions are taken up only at the member's first poll, after this.
-    let consumer = joiner.join()?;
+    let consumer = joiner
+        .join()
+        .map_err(ConsumerError::kafka(&member, "joining the group"))?;
     let what = format!("Kafka at {}", kafka.bootstrap_servers);
     let batch_topic = consumer_settings
         .exactly_once
@@ -156,11 +163,13 @@ async fn exactly_once(
     member: &str,
     shutdown: &Shutdown,
     renderer: &mut LineRenderer,
-) -> anyhow::Result<Option<ExactlyOnce>> {
+) -> Result<Option<ExactlyOnce>, ConsumerError> {
     let kafka = &settings.kafka;
     // The folder exists: the member's lock is taken in it first.
     let folder = Path::new(&settings.consumer.output_dir);
-    let committer = BatchCommitter::new(kafka, &settings.consumer.group_id, member)?;
+    let committer = BatchCommitter::new(kafka, &settings.consumer.group_id, member).map_err(
+        ConsumerError::kafka(member, "creating the transactional producer"),
+    )?;
     let what = format!("Kafka at {}", kafka.bootstrap_servers);
     let timeout = Duration::from_secs(kafka.request_timeout_secs.max(10));
     let registered = retry::retry_when(
@@ -174,11 +183,9 @@ async fn exactly_once(
     let Some(registered) = registered.await else {
         return Ok(None);
     };
-    registered.with_context(|| {
-        format!(
-            "{member}: exactly-once needs Kafka transactions, and the transactional id was \
-             refused (with ACLs it needs WRITE on it; or set consumer.exactly_once = false)"
-        )
+    registered.map_err(|source| ConsumerError::TransactionalIdRefused {
+        member: member.to_owned(),
+        source,
     })?;
     let journal = Journal::new(folder, member);
     let file = folder.join(format!("{member}.jsonl"));
@@ -190,11 +197,10 @@ async fn exactly_once(
             |ranges| replay_lines(kafka, ranges, renderer),
         )
     })
-    .with_context(|| {
-        format!(
-            "{member}: settling the batch left in {}",
-            journal.path().display()
-        )
+    .map_err(|source| ConsumerError::Settle {
+        member: member.to_owned(),
+        journal: journal.path().to_path_buf(),
+        source: Box::new(source),
     })?;
     match settled {
         Settled::Nothing => {}
@@ -229,26 +235,25 @@ pub struct GroupJoiner {
 
 impl GroupJoiner {
     /// A new consumer of the member's group, subscribed to the topic.
-    pub fn join(&self) -> anyhow::Result<BaseConsumer<MemberContext>> {
+    pub fn join(&self) -> Result<BaseConsumer<MemberContext>, KafkaError> {
         let consumer = self.create()?;
         self.subscribe(&consumer)?;
         Ok(consumer)
     }
 
     /// Subscribes `consumer` (made by [`create`](Self::create)) to the topic: it joins the group.
-    pub fn subscribe(&self, consumer: &BaseConsumer<MemberContext>) -> anyhow::Result<()> {
-        consumer.subscribe(&[&self.settings.kafka.topic])?;
-        Ok(())
+    pub fn subscribe(&self, consumer: &BaseConsumer<MemberContext>) -> Result<(), KafkaError> {
+        consumer.subscribe(&[&self.settings.kafka.topic])
     }
 
     /// A plain client of the cluster (no group), with metadata of its own: to check what the
     /// member's consumer sees.
-    pub fn probe(&self) -> anyhow::Result<BaseConsumer> {
-        Ok(client_config(&self.settings.kafka).create()?)
+    pub fn probe(&self) -> Result<BaseConsumer, KafkaError> {
+        client_config(&self.settings.kafka).create()
     }
 
     /// A new consumer of the member's group, not yet subscribed.
-    pub fn create(&self) -> anyhow::Result<BaseConsumer<MemberContext>> {
+    pub fn create(&self) -> Result<BaseConsumer<MemberContext>, KafkaError> {
         let kafka = &self.settings.kafka;
         let consumer_settings = &self.settings.consumer;
         let member = &consumer_settings.member;

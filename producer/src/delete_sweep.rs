@@ -21,6 +21,7 @@ use std::time::{Duration, Instant};
 use sluice_common::settings::KafkaSettings;
 use sqlx::MySqlPool;
 
+use crate::error::ProducerError;
 use crate::key_checkpoint::{KeyCheckpoint, KeyCheckpointError, Restored};
 use crate::published_keys::PublishedKeys;
 use crate::source::keyset::KeysetQuery;
@@ -140,7 +141,7 @@ impl DeleteSweep {
         &mut self,
         kafka: &KafkaSettings,
         patience: Duration,
-    ) -> anyhow::Result<Option<Restored>> {
+    ) -> Result<Option<Restored>, ProducerError> {
         if self.restored {
             return Ok(None);
         }

@@ -5,6 +5,7 @@ pub mod avro_binary;
 pub mod client_failure;
 pub mod delete_sweep;
 pub mod encode;
+pub mod error;
 pub mod events;
 pub mod failure;
 pub mod key_checkpoint;

@@ -55,7 +55,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Run { until_caught_up } => {
             let shutdown = Shutdown::on_signals();
             match startup::prepare(&settings, &shutdown).await? {
-                Some(pipeline) => pipeline.run(shutdown, until_caught_up).await,
+                Some(pipeline) => Ok(pipeline.run(shutdown, until_caught_up).await?),
                 None => Ok(()),
             }
         }

@@ -289,7 +289,7 @@ impl ReadAhead {
     /// The page read ahead, if one was being read; the reader is idle again afterwards.
     pub async fn finish(
         self,
-    ) -> anyhow::Result<(Box<PageReader>, Option<Result<Page, sqlx::Error>>)> {
+    ) -> Result<(Box<PageReader>, Option<Result<Page, sqlx::Error>>), tokio::task::JoinError> {
         match self {
             ReadAhead::Idle(reader) => Ok((reader, None)),
             ReadAhead::Reading(task) => {

@@ -21,7 +21,7 @@ use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use sluice_common::dead_letter::{DeadLetter, Stage};
 use sluice_common::deletes::format_deleted_at;
 use sluice_common::events::{ErrorKind, Event};
-use sluice_common::retry::Policy;
+use sluice_common::retry::{Policy, Transient};
 use sluice_common::settings::{KafkaSettings, OnError, ProducerSettings};
 use sluice_common::shutdown::Shutdown;
 use sluice_common::watermark::{Watermark, WatermarkStore};
@@ -30,6 +30,7 @@ use sqlx::MySqlPool;
 
 use crate::delete_sweep::DeleteSweep;
 use crate::encode::RecordEncoder;
+use crate::error::ProducerError;
 use crate::events::{ClientRenewing, PublishFailed};
 use crate::failure::{needs_new_client, permanent, StaleClient, PUBLISH_POLICY};
 use crate::metrics::ProducerMetrics;
@@ -117,7 +118,11 @@ impl Pipeline {
     /// without a partition leader, see `failure`) is replaced by a new one, which goes on from
     /// the last watermark (under exactly-once, it first registers the same transactional id,
     /// aborting the transaction left open); renewals in a row wait longer each time.
-    pub async fn run(mut self, shutdown: Shutdown, until_caught_up: bool) -> anyhow::Result<()> {
+    pub async fn run(
+        mut self,
+        shutdown: Shutdown,
+        until_caught_up: bool,
+    ) -> Result<(), ProducerError> {
         // Standing by, the producer also stops once another holds the lock (see `standby`).
         let (shutdown, lost) = standby::stop_when_lost(self.lock.as_ref(), shutdown);
         let outcome = self.run_renewing(shutdown, until_caught_up).await;
@@ -129,12 +134,12 @@ impl Pipeline {
         &mut self,
         shutdown: Shutdown,
         until_caught_up: bool,
-    ) -> anyhow::Result<()> {
+    ) -> Result<(), ProducerError> {
         let mut renewals = PUBLISH_POLICY.pauses();
         loop {
             let started = std::time::Instant::now();
             let error = match self.run_client(&shutdown, until_caught_up).await {
-                Err(error) if client_failed(&error) => error,
+                Err(error) if error.is_transient() => error,
                 outcome => return outcome,
             };
             if let Some(sweep) = &mut self.sweep {
@@ -158,17 +163,19 @@ impl Pipeline {
     /// Replaces the Kafka client: at least once, a new producer; exactly once, a new producer
     /// with the same transactional id, registered (which fences the old one). `false` when
     /// shutdown was requested meanwhile.
-    async fn renew_client(&mut self, shutdown: &Shutdown) -> anyhow::Result<bool> {
+    async fn renew_client(&mut self, shutdown: &Shutdown) -> Result<bool, ProducerError> {
         // A new client registers the transactional id, which would fence the lock's holder.
         if self.lock.as_ref().is_some_and(|lock| !lock.held()) {
             return Ok(false);
         }
         if self.transactions.is_none() {
-            self.publisher = Publisher::new(&self.kafka, &self.settings, None)?;
+            self.publisher = Publisher::new(&self.kafka, &self.settings, None)
+                .map_err(ProducerError::kafka("creating a new Kafka producer"))?;
             return Ok(true);
         }
         let id = self.settings.transactional_id_for(&self.kafka.topic);
-        let publisher = Publisher::new(&self.kafka, &self.settings, Some(&id))?;
+        let publisher = Publisher::new(&self.kafka, &self.settings, Some(&id))
+            .map_err(ProducerError::kafka("creating a new Kafka producer"))?;
         if crate::startup::init_transactions(&publisher, &self.kafka, &id, shutdown)
             .await?
             .is_none()
@@ -185,7 +192,7 @@ impl Pipeline {
         &mut self,
         shutdown: &Shutdown,
         until_caught_up: bool,
-    ) -> anyhow::Result<()> {
+    ) -> Result<(), ProducerError> {
         let saved = self.load_watermark().await?;
         // A run until caught up publishes the changes and stops: it sweeps for no deleted row,
         // so it needs no published keys either (and saves none).
@@ -260,7 +267,13 @@ impl Pipeline {
             self.last_bound = Some(page.bound);
             let caught_up = page.caught_up();
             let found_changes = !page.rows.is_empty();
-            if let Some(end) = page.end(self.query.layout())? {
+            let end = page
+                .end(self.query.layout())
+                .map_err(|source| ProducerError::Mysql {
+                    what: format!("the last row of a page of {}", self.table),
+                    source,
+                })?;
+            if let Some(end) = end {
                 if !caught_up {
                     reading = reading.start(end);
                 }
@@ -346,7 +359,7 @@ impl Pipeline {
         }
         reading.finish().await?;
         self.readiness.set(false);
-        self.publisher.flush(Duration::from_secs(30))?;
+        self.flush_at_stop()?;
         if let Some(saver) = saver {
             saver.finish().await?;
         }
@@ -369,7 +382,7 @@ impl Pipeline {
     /// after `init_transactions` ended whatever an earlier producer left open), else from the
     /// file. A pipeline switched to exactly-once starts from its file's watermark until its
     /// first transaction commits one to the topic.
-    async fn load_watermark(&self) -> anyhow::Result<Option<Watermark>> {
+    async fn load_watermark(&self) -> Result<Option<Watermark>, ProducerError> {
         let Some(transactions) = &self.transactions else {
             return Ok(self.store.load()?);
         };
@@ -402,7 +415,7 @@ impl Pipeline {
         end: Watermark,
         acknowledged: &mut Watermark,
         saver: Option<&mut WatermarkSaver>,
-    ) -> anyhow::Result<Result<(), KafkaError>> {
+    ) -> Result<Result<(), KafkaError>, ProducerError> {
         let settled = self.settle(in_flight, keep, acknowledged, saver).await?;
         if settled.is_err() {
             return Ok(settled);
@@ -421,7 +434,7 @@ impl Pipeline {
         end: Watermark,
         in_flight: &mut VecDeque<InFlight>,
         acknowledged: &mut Watermark,
-    ) -> anyhow::Result<Result<(), KafkaError>> {
+    ) -> Result<Result<(), KafkaError>, ProducerError> {
         let Some(transactions) = &mut self.transactions else {
             return Ok(Ok(()));
         };
@@ -491,7 +504,7 @@ impl Pipeline {
         keep: usize,
         acknowledged: &mut Watermark,
         mut saver: Option<&mut WatermarkSaver>,
-    ) -> anyhow::Result<Result<(), KafkaError>> {
+    ) -> Result<Result<(), KafkaError>, ProducerError> {
         while in_flight.len() > keep {
             let Some(page) = in_flight.pop_front() else {
                 break;
@@ -522,7 +535,7 @@ impl Pipeline {
         &mut self,
         in_flight: &mut VecDeque<InFlight>,
         error: &KafkaError,
-    ) -> anyhow::Result<()> {
+    ) -> Result<(), ProducerError> {
         let abandoned = in_flight.len() + 1;
         for page in in_flight.drain(..) {
             let _ = page.pending.acknowledged().await;
@@ -540,11 +553,11 @@ impl Pipeline {
             transactions.abort(&self.publisher).await?;
         }
         if let Some(why) = permanent(error) {
-            anyhow::bail!(
-                "publishing to topic {} failed for good: {error} ({why}); the producer stops, and \
-                 a restart goes on from the last watermark",
-                self.publisher.topic()
-            );
+            return Err(ProducerError::PublishRefused {
+                topic: self.publisher.topic().to_owned(),
+                error: error.clone(),
+                why,
+            });
         }
         PublishFailed {
             error,
@@ -553,6 +566,16 @@ impl Pipeline {
         }
         .emit();
         Ok(())
+    }
+
+    /// Waits for every record queued to be answered, before the producer stops.
+    fn flush_at_stop(&self) -> Result<(), ProducerError> {
+        self.publisher
+            .flush(Duration::from_secs(30))
+            .map_err(ProducerError::kafka(format!(
+                "flushing the records queued for topic {} at stop",
+                self.publisher.topic()
+            )))
     }
 
     fn count_page(&self, rows: usize, report: PageReport) {
@@ -637,7 +660,7 @@ impl Pipeline {
         in_flight: &mut VecDeque<InFlight>,
         acknowledged: &mut Watermark,
         saver: Option<WatermarkSaver>,
-    ) -> anyhow::Result<()> {
+    ) -> Result<(), ProducerError> {
         tracing::error!("{refused}");
         match &mut self.transactions {
             Some(transactions) => {
@@ -656,7 +679,7 @@ impl Pipeline {
                 }
             }
         }
-        self.publisher.flush(Duration::from_secs(30))?;
+        self.flush_at_stop()?;
         self.readiness.set(false);
         Err(refused.into())
     }
@@ -734,15 +757,6 @@ impl Pipeline {
             .await
             .map_err(Unpublished::Kafka)
     }
-}
-
-/// Whether `error` is a Kafka client failing for good, or stuck, which a new client heals.
-fn client_failed(error: &anyhow::Error) -> bool {
-    error.downcast_ref::<StaleClient>().is_some()
-        || matches!(
-            error.downcast_ref::<TransactionError>(),
-            Some(TransactionError::Fatal(_))
-        )
 }
 
 /// Why a row was not queued.

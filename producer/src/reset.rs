@@ -10,12 +10,12 @@
 
 use std::time::Duration;
 
-use anyhow::Context as _;
 use sluice_common::kafka;
 use sluice_common::settings::Settings;
 use sluice_common::shutdown::Shutdown;
-use sluice_common::watermark::Watermark;
+use sluice_common::watermark::{Watermark, WatermarkError};
 
+use crate::error::ProducerError;
 use crate::publish::Publisher;
 use crate::startup::init_transactions;
 use crate::transaction::Transactions;
@@ -31,7 +31,7 @@ pub struct Reset {
 }
 
 /// Resets the watermark of the pipeline `settings` describe; see the module doc.
-pub async fn reset(settings: &Settings, shutdown: &Shutdown) -> anyhow::Result<Reset> {
+pub async fn reset(settings: &Settings, shutdown: &Shutdown) -> Result<Reset, ProducerError> {
     let transactional_id = if settings.producer.exactly_once {
         let id = settings
             .producer
@@ -45,7 +45,13 @@ pub async fn reset(settings: &Settings, shutdown: &Shutdown) -> anyhow::Result<R
     let removed_file = match std::fs::remove_file(file) {
         Ok(()) => true,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => false,
-        Err(e) => return Err(e).with_context(|| format!("removing the watermark file {file}")),
+        Err(source) => {
+            return Err(WatermarkError::Io {
+                path: file.into(),
+                source,
+            }
+            .into())
+        }
     };
     Ok(Reset {
         transactional_id,
@@ -58,20 +64,21 @@ async fn reset_watermark_topic(
     settings: &Settings,
     transactional_id: &str,
     shutdown: &Shutdown,
-) -> anyhow::Result<()> {
+) -> Result<(), ProducerError> {
     let topic = WatermarkTopic::new(&settings.kafka, transactional_id);
-    kafka::ensure_compacted_topic(&settings.kafka, &topic.topic)
-        .await
-        .with_context(|| format!("the watermark topic {}", topic.topic))?;
-    let publisher = Publisher::new(&settings.kafka, &settings.producer, Some(transactional_id))?;
+    kafka::ensure_compacted_topic(&settings.kafka, &topic.topic).await?;
+    let publisher = Publisher::new(&settings.kafka, &settings.producer, Some(transactional_id))
+        .map_err(ProducerError::kafka("creating the Kafka producer"))?;
     init_transactions(&publisher, &settings.kafka, transactional_id, shutdown)
         .await?
-        .context("stopped before the transactional id was registered; nothing was reset")?;
+        .ok_or(ProducerError::ResetInterrupted)?;
     let mut transactions = Transactions::new(topic);
     transactions.before_page(&publisher)?;
     transactions
         .commit(&publisher, Watermark::beginning())
         .await?;
-    publisher.flush(Duration::from_secs(10))?;
+    publisher
+        .flush(Duration::from_secs(10))
+        .map_err(ProducerError::kafka("flushing the reset's transaction"))?;
     Ok(())
 }

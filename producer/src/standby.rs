@@ -24,6 +24,8 @@ use sluice_common::settings::KafkaSettings;
 use sluice_common::shutdown::Shutdown;
 use tokio::sync::watch;
 
+use crate::error::ProducerError;
+
 /// How long a lock holder may be silent before a standby takes over: Kafka's group session
 /// timeout (the broker's lowest by default, `group.min.session.timeout.ms`).
 pub const LOCK_SESSION_TIMEOUT: Duration = Duration::from_secs(6);
@@ -163,15 +165,13 @@ pub fn stop_when_lost(lock: Option<&ProducerLock>, mut shutdown: Shutdown) -> (S
 
 /// The producer's outcome once it stopped: a lost lock is an error (the process exits
 /// non-zero, and its supervisor starts it again, as a standby).
-pub fn outcome(lost: &LockLost, outcome: anyhow::Result<()>) -> anyhow::Result<()> {
+pub fn outcome(lost: &LockLost, outcome: Result<(), ProducerError>) -> Result<(), ProducerError> {
     if !lost.happened() {
         return outcome;
     }
     let how = match &outcome {
         Ok(()) => "its last transaction committed".to_owned(),
-        Err(error) => format!("{error}"),
+        Err(error) => sluice_common::exit::describe(error),
     };
-    Err(anyhow::anyhow!(
-        "another producer took over publishing ({how}); start this one again to stand by"
-    ))
+    Err(ProducerError::LockLost { how })
 }

@@ -4,7 +4,6 @@
 //! Kafka). A server that is not there yet is waited for, with a log line saying what is
 //! awaited; a configuration that can never work stops the producer with a message naming it.
 
-use anyhow::Context;
 use sluice_common::events::ErrorKind;
 use sluice_common::observe::{self, ProcessMetrics, Readiness};
 use sluice_common::retry::{self, Policy};
@@ -16,6 +15,7 @@ use sluice_registry::{CompatibilityLevel, RegistryClient, RegistryError, SchemaF
 
 use crate::delete_sweep::DeleteSweep;
 use crate::encode::RecordEncoder;
+use crate::error::ProducerError;
 use crate::key_checkpoint::KeyCheckpoint;
 use crate::metrics::ProducerMetrics;
 use crate::pipeline::Pipeline;
@@ -30,7 +30,10 @@ use crate::watermark_topic::WatermarkTopic;
 const MYSQL_CONNECTIONS: u32 = 2;
 
 /// Builds the pipeline, or `None` when shutdown was requested while waiting for a server.
-pub async fn prepare(settings: &Settings, shutdown: &Shutdown) -> anyhow::Result<Option<Pipeline>> {
+pub async fn prepare(
+    settings: &Settings,
+    shutdown: &Shutdown,
+) -> Result<Option<Pipeline>, ProducerError> {
     let schema_file = SchemaFile::load_or_built_in(&settings.producer.schema_file)?;
     let metrics_registry = prometheus::Registry::new();
     let process = ProcessMetrics::register(&metrics_registry, "producer")?;
@@ -52,7 +55,8 @@ pub async fn prepare(settings: &Settings, shutdown: &Shutdown) -> anyhow::Result
         &settings.kafka,
         &settings.producer,
         transactional_id.as_deref(),
-    )?;
+    )
+    .map_err(ProducerError::kafka("creating the Kafka producer"))?;
     let mysql_settings = &settings.mysql;
     let what = format!("MySQL at {}:{}", mysql_settings.host, mysql_settings.port);
     let Some(pool) = retry::until_ok(ErrorKind::Mysql, &what, shutdown, || {
@@ -78,7 +82,10 @@ pub async fn prepare(settings: &Settings, shutdown: &Shutdown) -> anyhow::Result
         settings.producer.deleted_column(),
     )
     .await
-    .with_context(|| format!("schema {}", schema_file.path.display()))?;
+    .map_err(|source| ProducerError::Source {
+        schema: schema_file.path.clone(),
+        source,
+    })?;
     if source.keyset_index.is_none() {
         tracing::warn!(
             "table {table} has no index on ({timestamp_column}, {key_column}): every page of \
@@ -118,7 +125,7 @@ pub async fn prepare(settings: &Settings, shutdown: &Shutdown) -> anyhow::Result
         },
     );
 
-    let registry = RegistryClient::new(&settings.registry)?;
+    let registry = RegistryClient::new(&settings.registry).map_err(ProducerError::Registry)?;
     let subject = format!("{}-value", settings.kafka.topic);
     let level = settings.producer.compatibility;
     let schema_text = schema_file.registered_text();
@@ -139,11 +146,10 @@ pub async fn prepare(settings: &Settings, shutdown: &Shutdown) -> anyhow::Result
     let Some(registered) = registration else {
         return Ok(None);
     };
-    let schema_id = registered.with_context(|| {
-        format!(
-            "schema {} cannot be registered under `{subject}`; nothing was produced",
-            schema_file.path.display()
-        )
+    let schema_id = registered.map_err(|source| ProducerError::Registration {
+        schema: schema_file.path.clone(),
+        subject: subject.clone(),
+        source,
     })?;
     tracing::info!(
         "schema {} registered under {subject} with id {schema_id}",
@@ -204,10 +210,10 @@ async fn stand_by(
     transactional_id: &str,
     shutdown: &Shutdown,
     readiness: &Readiness,
-) -> anyhow::Result<Option<ProducerLock>> {
-    let lock = ProducerLock::join(kafka, transactional_id).with_context(|| {
-        format!("joining the producers of transactional.id `{transactional_id}`")
-    })?;
+) -> Result<Option<ProducerLock>, ProducerError> {
+    let lock = ProducerLock::join(kafka, transactional_id).map_err(ProducerError::kafka(
+        format!("joining the producers of transactional.id `{transactional_id}`"),
+    ))?;
     tracing::info!(
         "standing by: waiting for the lock of group {} (held by the producer that publishes)",
         lock.group
@@ -252,7 +258,7 @@ pub(crate) async fn init_transactions(
     kafka: &KafkaSettings,
     transactional_id: &str,
     shutdown: &Shutdown,
-) -> anyhow::Result<Option<()>> {
+) -> Result<Option<()>, ProducerError> {
     let timeout = std::time::Duration::from_secs(kafka.request_timeout_secs.max(10));
     let what = format!("Kafka's transaction coordinator for transactional.id `{transactional_id}`");
     let outcome = retry::retry_when(
@@ -267,12 +273,9 @@ pub(crate) async fn init_transactions(
     let Some(outcome) = outcome else {
         return Ok(None);
     };
-    outcome.with_context(|| {
-        format!(
-            "exactly-once needs Kafka transactions: transactional.id `{transactional_id}` was \
-             refused (the user needs WRITE on the transactional id; or set \
-             producer.exactly_once = false)"
-        )
+    outcome.map_err(|source| ProducerError::TransactionalIdRefused {
+        id: transactional_id.to_owned(),
+        source,
     })?;
     tracing::info!(
         "exactly-once: transactional.id `{transactional_id}`, watermark in topic {}",

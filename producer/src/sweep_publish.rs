@@ -11,6 +11,7 @@ use sluice_common::events::Event;
 use sluice_common::watermark::Watermark;
 
 use crate::delete_sweep::{PassReport, SWEEP_STEP_BUDGET};
+use crate::error::ProducerError;
 use crate::events::{PublishedKeysNotSaved, SweepFailed};
 use crate::pipeline::{InFlight, Pipeline};
 
@@ -19,7 +20,7 @@ const RESTORE_PATIENCE: Duration = Duration::from_secs(600);
 
 impl Pipeline {
     /// Reads the published keys back once per process, before the first page.
-    pub(crate) async fn restore_published_keys(&mut self) -> anyhow::Result<()> {
+    pub(crate) async fn restore_published_keys(&mut self) -> Result<(), ProducerError> {
         let Some(sweep) = &mut self.sweep else {
             return Ok(());
         };
@@ -67,7 +68,7 @@ impl Pipeline {
         &mut self,
         in_flight: &mut VecDeque<InFlight>,
         end: Watermark,
-    ) -> anyhow::Result<()> {
+    ) -> Result<(), ProducerError> {
         let Some(sweep) = self.sweep.as_mut().filter(|sweep| sweep.due()) else {
             return Ok(());
         };

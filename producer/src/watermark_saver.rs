@@ -14,6 +14,8 @@ use sluice_common::watermark::{Watermark, WatermarkError, WatermarkStore};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
+use crate::error::ProducerError;
+
 /// Saves the newest watermark handed to it, on a task of its own.
 pub struct WatermarkSaver {
     newest: watch::Sender<Option<Watermark>>,
@@ -31,20 +33,20 @@ impl WatermarkSaver {
     /// Hands over a watermark up to which Kafka has acknowledged every record. Fails only once
     /// a save has failed, with that failure: the producer then stops rather than run on with a
     /// watermark it cannot keep.
-    pub async fn advance(&mut self, watermark: Watermark) -> anyhow::Result<()> {
+    pub async fn advance(&mut self, watermark: Watermark) -> Result<(), ProducerError> {
         if self.newest.send(Some(watermark)).is_ok() {
             return Ok(());
         }
         // The receiver is gone: the saving task has ended, which it does only on a failure.
         Err(match (&mut self.saving).await {
             Ok(Err(failed)) => failed.into(),
-            Ok(Ok(())) => anyhow::anyhow!("the watermark saver stopped"),
+            Ok(Ok(())) => ProducerError::SaverStopped,
             Err(panicked) => panicked.into(),
         })
     }
 
     /// Saves the newest watermark handed over, if it is not saved yet, and stops.
-    pub async fn finish(self) -> anyhow::Result<()> {
+    pub async fn finish(self) -> Result<(), ProducerError> {
         drop(self.newest);
         Ok(self.saving.await??)
     }

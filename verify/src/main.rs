@@ -63,7 +63,7 @@ async fn main() -> ExitCode {
             }
         }
         Err(error) => {
-            eprintln!("sluice-verify: {error:#}");
+            sluice_common::exit::print("sluice-verify", &error);
             ExitCode::from(2)
         }
     }

@@ -94,7 +94,7 @@ async fn main() -> ExitCode {
         Ok(true) => ExitCode::SUCCESS,
         Ok(false) => ExitCode::from(1),
         Err(error) => {
-            eprintln!("sluice-registry: {error:#}");
+            sluice_common::exit::print("sluice-registry", &error);
             ExitCode::from(2)
         }
     }

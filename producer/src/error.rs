@@ -1,0 +1,192 @@
+//! What stops the producer, or makes it start over with a new Kafka client.
+//!
+//! Invariant: an error is transient ([`Transient::is_transient`]) only when the pipeline heals
+//! it itself, by replacing its Kafka client and going on from the last watermark; every other
+//! error stops the producer with its cause, and a restart goes on from the last watermark. A
+//! server that is merely away is waited for where it is called (see `retry`), so it never
+//! becomes one of these.
+
+use std::path::PathBuf;
+
+use rdkafka::error::KafkaError;
+use sluice_common::kafka::TopicError;
+use sluice_common::observe::ServeError;
+use sluice_common::retry::Transient;
+use sluice_common::watermark::WatermarkError;
+use sluice_registry::{RegistryError, SchemaFileError};
+
+use crate::failure::StaleClient;
+use crate::key_checkpoint::KeyCheckpointError;
+use crate::pipeline::RowRefused;
+use crate::source::plan::SourcePlanError;
+use crate::transaction::TransactionError;
+use crate::watermark_topic::WatermarkTopicError;
+
+/// Why the producer stopped, or renews its Kafka client.
+#[derive(Debug, thiserror::Error)]
+pub enum ProducerError {
+    /// The schema file cannot be read or parsed.
+    #[error(transparent)]
+    SchemaFile(#[from] SchemaFileError),
+    /// A metric could not be registered (two with one name: a defect).
+    #[error("registering the producer's metrics")]
+    Metrics(#[from] prometheus::Error),
+    /// The metrics endpoint cannot be served.
+    #[error(transparent)]
+    Serve(#[from] ServeError),
+    /// The table does not fit the schema, or its catalogue cannot be read.
+    #[error("schema {schema}", schema = schema.display())]
+    Source {
+        /// The schema file the table was planned for.
+        schema: PathBuf,
+        /// What does not fit.
+        source: SourcePlanError,
+    },
+    /// A topic the producer writes cannot be used.
+    #[error(transparent)]
+    Topic(#[from] TopicError),
+    /// The registry refused the schema (incompatible, invalid, not authorized).
+    #[error(
+        "schema {schema} cannot be registered under `{subject}`; nothing was produced",
+        schema = schema.display()
+    )]
+    Registration {
+        /// The schema file.
+        schema: PathBuf,
+        /// The subject it was registered under.
+        subject: String,
+        /// The registry's answer.
+        source: RegistryError,
+    },
+    /// The registry client cannot be built from its settings.
+    #[error(transparent)]
+    Registry(RegistryError),
+    /// The Kafka client cannot be created, or refused a call that is not retried.
+    #[error("{what}")]
+    Kafka {
+        /// The call, in words.
+        what: String,
+        /// Kafka's error.
+        source: KafkaError,
+    },
+    /// Kafka refused the transactional id: exactly-once cannot work with these credentials.
+    #[error(
+        "exactly-once needs Kafka transactions: transactional.id `{id}` was refused (the user \
+         needs WRITE on the transactional id; or set producer.exactly_once = false)"
+    )]
+    TransactionalIdRefused {
+        /// The producer's `transactional.id`.
+        id: String,
+        /// Kafka's refusal.
+        source: KafkaError,
+    },
+    /// The watermark file cannot be read, written or removed.
+    #[error(transparent)]
+    Watermark(#[from] WatermarkError),
+    /// The watermark topic cannot be read.
+    #[error(transparent)]
+    WatermarkTopic(#[from] WatermarkTopicError),
+    /// The published keys cannot be read back.
+    #[error(transparent)]
+    KeyCheckpoint(#[from] KeyCheckpointError),
+    /// A transaction failed: fenced stops the producer, fatal renews its client.
+    #[error(transparent)]
+    Transaction(#[from] TransactionError),
+    /// No record reached its partition's leader in time: a new client is needed.
+    #[error(transparent)]
+    StaleClient(#[from] StaleClient),
+    /// Publishing failed in a way no retry heals (not authorized, settings refused).
+    #[error(
+        "publishing to topic {topic} failed for good: {error} ({why}); the producer stops, and \
+         a restart goes on from the last watermark"
+    )]
+    PublishRefused {
+        /// The records topic.
+        topic: String,
+        /// Kafka's error.
+        error: KafkaError,
+        /// Why it will not heal, and what to grant or change.
+        why: &'static str,
+    },
+    /// A row cannot be published and `producer.on_error = "fail"`.
+    #[error(transparent)]
+    RowRefused(#[from] RowRefused),
+    /// A MySQL error where no retry applies (reading a page's end position).
+    #[error("reading {what}")]
+    Mysql {
+        /// What was read.
+        what: String,
+        /// The database's error.
+        source: sqlx::Error,
+    },
+    /// Standing by, another producer took the lock; the process restarts as a standby.
+    #[error("another producer took over publishing ({how}); start this one again to stand by")]
+    LockLost {
+        /// How this producer's work ended: its last commit, or its error.
+        how: String,
+    },
+    /// The watermark saver ended without a failure of its own (it was stopped).
+    #[error("the watermark saver stopped")]
+    SaverStopped,
+    /// A task of the producer panicked or was cancelled: a defect.
+    #[error("a task of the producer ended abnormally")]
+    Task(#[from] tokio::task::JoinError),
+    /// `reset` was interrupted before it could fence the producers of the id.
+    #[error("stopped before the transactional id was registered; nothing was reset")]
+    ResetInterrupted,
+}
+
+impl ProducerError {
+    /// A Kafka call that failed with no retry: `what` says which.
+    pub fn kafka(what: impl Into<String>) -> impl FnOnce(KafkaError) -> Self {
+        let what = what.into();
+        move |source| Self::Kafka { what, source }
+    }
+}
+
+impl Transient for ProducerError {
+    /// Only a client failing for good or stuck: the pipeline replaces it.
+    fn is_transient(&self) -> bool {
+        matches!(
+            self,
+            Self::StaleClient(_) | Self::Transaction(TransactionError::Fatal(_))
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rdkafka::error::RDKafkaErrorCode;
+
+    #[test]
+    fn only_a_failed_or_stuck_client_is_transient() {
+        let timed_out = KafkaError::MessageProduction(RDKafkaErrorCode::MessageTimedOut);
+        assert!(ProducerError::from(StaleClient(timed_out.clone())).is_transient());
+        assert!(
+            ProducerError::from(TransactionError::Fatal("fatal".into())).is_transient(),
+            "a fatal client error renews the client"
+        );
+        assert!(!ProducerError::from(TransactionError::Fenced("fenced".into())).is_transient());
+        let refused = ProducerError::PublishRefused {
+            topic: "t".into(),
+            error: timed_out,
+            why: "not authorized",
+        };
+        assert!(!refused.is_transient());
+        assert!(!ProducerError::LockLost { how: "x".into() }.is_transient());
+    }
+
+    #[test]
+    fn a_refused_transactional_id_says_what_to_grant() {
+        let error = ProducerError::TransactionalIdRefused {
+            id: "sluice-product_updates".into(),
+            source: KafkaError::MessageProduction(
+                RDKafkaErrorCode::TransactionalIdAuthorizationFailed,
+            ),
+        };
+        let text = error.to_string();
+        assert!(text.contains("`sluice-product_updates`"), "{text}");
+        assert!(text.contains("WRITE on the transactional id"), "{text}");
+    }
+}
