@@ -45,11 +45,59 @@ const ABORTS_BEFORE_RENEWAL: u32 = 3;
 pub enum BatchCommitError {
     /// The transaction was aborted: the batch is dropped and its records read again (by this
     /// member or by the partitions' new owner).
-    #[error("the batch's transaction was aborted: {0}")]
-    Aborted(String),
+    #[error(
+        "the batch's transaction was aborted: {step}: {cause}{}",
+        if *.abort_unfinished { "; aborting did not finish either, a new producer ends the transaction" } else { "" }
+    )]
+    Aborted {
+        /// What the member was doing.
+        step: &'static str,
+        /// What failed.
+        cause: AbortCause,
+        /// Whether aborting did not finish either: a new producer ends the transaction.
+        abort_unfinished: bool,
+    },
     /// The member cannot go on (fenced by a newer instance of itself, or a fatal client error).
+    #[error(
+        "{member}: {step} failed for transactional.id `{transactional_id}`: {error}; the member \
+         stops (another instance of it may have started and fenced it); a restart finishes or \
+         drops its last batch"
+    )]
+    Fatal {
+        /// The member.
+        member: String,
+        /// Its producer's `transactional.id`.
+        transactional_id: String,
+        /// What the member was doing.
+        step: &'static str,
+        /// Kafka's error (boxed: errors stay small).
+        error: Box<KafkaError>,
+    },
+}
+
+/// What made a batch's transaction abort.
+#[derive(Debug, thiserror::Error)]
+pub enum AbortCause {
+    /// Kafka refused a step.
     #[error("{0}")]
-    Fatal(String),
+    Kafka(Box<KafkaError>),
+    /// The commit's outcome was still unknown after `COMMIT_PATIENCE`.
+    #[error("no outcome after {}s ({last})", waited.as_secs())]
+    NoOutcome {
+        /// How long the member asked.
+        waited: Duration,
+        /// The last answer.
+        last: Box<KafkaError>,
+    },
+    /// `SLUICE_STALL_COMMIT_AT`, for tests: a commit taken as one that never finishes.
+    #[error("no outcome (injected by SLUICE_STALL_COMMIT_AT)")]
+    Injected,
+}
+
+impl AbortCause {
+    fn kafka(error: KafkaError) -> Self {
+        Self::Kafka(Box::new(error))
+    }
 }
 
 /// The member's transactional producer and where its markers go.
@@ -128,8 +176,8 @@ impl BatchCommitter {
         let outcome = self.transaction(batch, offsets, group);
         match &outcome {
             Ok(()) => self.aborts_in_a_row = 0,
-            Err(BatchCommitError::Aborted(_)) => self.aborts_in_a_row += 1,
-            Err(BatchCommitError::Fatal(_)) => {}
+            Err(BatchCommitError::Aborted { .. }) => self.aborts_in_a_row += 1,
+            Err(BatchCommitError::Fatal { .. }) => {}
         }
         outcome
     }
@@ -150,15 +198,18 @@ impl BatchCommitter {
             }
         );
         let fresh = PolledProducer::new(&self.config, DefaultProducerContext)
-            .map_err(|e| self.fatal("creating a new producer", &e))?;
+            .map_err(|e| self.fatal("creating a new producer", e))?;
+        let registering = "registering a new producer (the next commit tries again)";
         match polled_producer::init_transactions(&fresh, STEP_TIMEOUT) {
             Ok(()) => {}
-            Err(KafkaError::Transaction(e)) if !e.is_fatal() => {
-                return Err(BatchCommitError::Aborted(format!(
-                    "registering a new producer: {e}; the next commit tries again"
-                )));
+            Err(error @ KafkaError::Transaction(_)) if !is_fatal(&error) => {
+                return Err(BatchCommitError::Aborted {
+                    step: registering,
+                    cause: AbortCause::kafka(error),
+                    abort_unfinished: false,
+                });
             }
-            Err(error) => return Err(self.fatal("registering a new producer", &error)),
+            Err(error) => return Err(self.fatal(registering, error)),
         }
         self.producer = fresh;
         self.renew = false;
@@ -180,74 +231,93 @@ impl BatchCommitter {
     ) -> Result<(), BatchCommitError> {
         self.producer
             .begin_transaction()
-            .map_err(|e| self.fatal("beginning a transaction", &e))?;
+            .map_err(|e| self.fatal("beginning a transaction", e))?;
         let marker = BaseRecord::<str, str>::to(&self.topic)
             .key(&self.member)
             .payload(batch);
         if let Err((error, _)) = self.producer.send(marker) {
-            return Err(self.abort(&format!("queueing the batch marker: {error}")));
+            return Err(self.abort("queueing the batch marker", AbortCause::kafka(error)));
         }
         if let Err(error) = self
             .producer
             .send_offsets_to_transaction(offsets, group, STEP_TIMEOUT)
         {
-            return Err(self.after_failure("adding the offsets", &error));
+            return Err(self.after_failure("adding the offsets", error));
         }
         if stall_injected() {
             self.renew = true;
-            return Err(self.abort("committing: no outcome (injected by SLUICE_STALL_COMMIT_AT)"));
+            return Err(self.abort("committing", AbortCause::Injected));
         }
         let since = Instant::now();
         loop {
             match polled_producer::commit_transaction(&self.producer, STEP_TIMEOUT) {
                 Ok(()) => return Ok(()),
-                Err(KafkaError::Transaction(e)) if e.is_retriable() && !e.is_fatal() => {
+                Err(error @ KafkaError::Transaction(_)) if retriable(&error) => {
                     if since.elapsed() >= COMMIT_PATIENCE {
                         self.renew = true;
-                        return Err(self.abort(&format!(
-                            "committing: no outcome after {}s ({e})",
-                            COMMIT_PATIENCE.as_secs()
-                        )));
+                        let cause = AbortCause::NoOutcome {
+                            waited: COMMIT_PATIENCE,
+                            last: Box::new(error),
+                        };
+                        return Err(self.abort("committing", cause));
                     }
-                    tracing::warn!("{}: committing a batch: {e}; trying again", self.member);
+                    tracing::warn!("{}: committing a batch: {error}; trying again", self.member);
                 }
-                Err(error) => return Err(self.after_failure("committing", &error)),
+                Err(error) => return Err(self.after_failure("committing", error)),
             }
         }
     }
 
     /// Fatal errors end the member; any other aborts the transaction.
-    fn after_failure(&mut self, doing: &str, error: &KafkaError) -> BatchCommitError {
-        match error {
-            KafkaError::Transaction(e) if e.is_fatal() => self.fatal(doing, error),
-            _ => self.abort(&format!("{doing}: {error}")),
+    fn after_failure(&mut self, step: &'static str, error: KafkaError) -> BatchCommitError {
+        if is_fatal(&error) {
+            self.fatal(step, error)
+        } else {
+            self.abort(step, AbortCause::kafka(error))
         }
     }
 
-    /// Aborts the open transaction. An abort that does not finish either leaves it to a new
-    /// producer: registering the same transactional id aborts what the old one left open.
-    fn abort(&mut self, reason: &str) -> BatchCommitError {
-        match self.producer.abort_transaction(STEP_TIMEOUT) {
-            Ok(()) => BatchCommitError::Aborted(reason.to_owned()),
-            Err(KafkaError::Transaction(e)) if !e.is_fatal() => {
+    /// Aborts the open transaction after `cause` at `step`. An abort that does not finish either
+    /// leaves it to a new producer: registering the same transactional id aborts what the old
+    /// one left open.
+    fn abort(&mut self, step: &'static str, cause: AbortCause) -> BatchCommitError {
+        let abort_unfinished = match self.producer.abort_transaction(STEP_TIMEOUT) {
+            Ok(()) => false,
+            Err(error @ KafkaError::Transaction(_)) if !is_fatal(&error) => {
+                tracing::warn!("{}: aborting after {step}: {cause}: {error}", self.member);
                 self.renew = true;
-                BatchCommitError::Aborted(format!(
-                    "{reason}; aborting did not finish either ({e}), a new producer ends the \
-                     transaction"
-                ))
+                true
             }
-            Err(error) => self.fatal(&format!("aborting after {reason}"), &error),
+            Err(error) => {
+                tracing::warn!("{}: {step}: {cause}; aborting failed", self.member);
+                return self.fatal("aborting a transaction", error);
+            }
+        };
+        BatchCommitError::Aborted {
+            step,
+            cause,
+            abort_unfinished,
         }
     }
 
-    fn fatal(&self, doing: &str, error: &KafkaError) -> BatchCommitError {
-        BatchCommitError::Fatal(format!(
-            "{}: {doing} failed for transactional.id `{}`: {error}; the member stops (another \
-             instance of it may have started and fenced it); a restart finishes or drops its \
-             last batch",
-            self.member, self.transactional_id
-        ))
+    fn fatal(&self, step: &'static str, error: KafkaError) -> BatchCommitError {
+        BatchCommitError::Fatal {
+            member: self.member.clone(),
+            transactional_id: self.transactional_id.clone(),
+            step,
+            error: Box::new(error),
+        }
     }
+}
+
+/// Whether `error` is librdkafka's fatal error: the producer cannot go on.
+fn is_fatal(error: &KafkaError) -> bool {
+    matches!(error, KafkaError::Transaction(e) if e.is_fatal())
+}
+
+/// Whether the same call may still succeed (the outcome is not known yet).
+fn retriable(error: &KafkaError) -> bool {
+    matches!(error, KafkaError::Transaction(e) if e.is_retriable() && !e.is_fatal())
 }
 
 /// For tests, `SLUICE_STALL_COMMIT_AT=N`: the member's Nth transaction is taken as one whose

@@ -52,10 +52,10 @@ impl Member {
                     source: FlushError::Write(error),
                     ..
                 }) => self.wait_for_output(shutdown, &error.to_string())?,
-                Err(CommitError::Dropped(reason)) => {
+                Err(dropped @ CommitError::Dropped { .. }) => {
                     CommitDropped {
                         member: &self.name,
-                        reason: &reason,
+                        reason: &dropped,
                     }
                     .emit();
                     return Ok(());

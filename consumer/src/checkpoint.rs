@@ -57,11 +57,50 @@ pub enum CommitError {
     NoGroupMetadata,
     /// Exactly once: the batch's transaction was aborted; its lines are dropped and its
     /// partitions read again from its first records. The member goes on.
-    #[error("{0}")]
-    Dropped(String),
-    /// Exactly once: the member cannot go on.
-    #[error("{0}")]
-    Fatal(String),
+    #[error(
+        "{aborted}; dropped the batch's {lines} line(s), reading {partitions} partition(s) again \
+         from its first records"
+    )]
+    Dropped {
+        /// Why the transaction was aborted.
+        aborted: BatchCommitError,
+        /// Lines of the batch dropped.
+        lines: u64,
+        /// Partitions read again.
+        partitions: usize,
+    },
+    /// Exactly once: the batch cannot be committed, and the member cannot go on.
+    #[error(transparent)]
+    Batch(BatchCommitError),
+    /// Exactly once: a batch was dropped, and its records cannot be read again: the member
+    /// cannot go on.
+    #[error(transparent)]
+    Rewind(#[from] RewindError),
+}
+
+/// Why the records of a dropped batch cannot be read again; the member stops, and its records
+/// are read again from the committed offsets.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum RewindError {
+    /// The member's assignment cannot be read.
+    #[error("cannot read the assignment to drop a batch")]
+    Assignment(#[source] Box<KafkaError>),
+    /// A partition cannot be read again from the batch's first record.
+    #[error(
+        "cannot read {topic}/{partition} again from {start} after dropping a batch; the member \
+         stops, and its records are read again from the committed offsets"
+    )]
+    Seek {
+        /// The topic.
+        topic: String,
+        /// The partition.
+        partition: i32,
+        /// The batch's first offset in it.
+        start: i64,
+        /// Kafka's error (boxed: errors stay small).
+        #[source]
+        source: Box<KafkaError>,
+    },
 }
 
 impl CommitError {
@@ -129,7 +168,7 @@ pub struct Checkpoint {
     delivery: Delivery,
     /// Why the member cannot go on, found where it could not be returned (a rebalance
     /// callback); the next commit returns it.
-    broken: Option<String>,
+    broken: Option<RewindError>,
 }
 
 impl Checkpoint {
@@ -258,7 +297,7 @@ impl Checkpoint {
                 "dropped a batch of {dropped} line(s) before a revocation; reading {rewound} \
                  partition(s) again from its first records"
             ),
-            Err(reason) => self.broken = Some(reason),
+            Err(broken) => self.broken = Some(broken),
         }
         self.pending.clear();
         state.starts.clear();
@@ -323,7 +362,7 @@ impl Checkpoint {
         consumer: &impl Consumer<C>,
     ) -> Result<usize, CommitError> {
         if let Some(reason) = &self.broken {
-            return Err(CommitError::Fatal(reason.clone()));
+            return Err(reason.clone().into());
         }
         if matches!(self.delivery, Delivery::ExactlyOnce(_)) {
             return self.commit_exactly_once(consumer);
@@ -412,18 +451,19 @@ impl Checkpoint {
             .ok_or(CommitError::NoGroupMetadata)?;
         match state.committer.commit(&batch, &offsets, &group) {
             Ok(()) => {}
-            Err(BatchCommitError::Fatal(reason)) => return Err(CommitError::Fatal(reason)),
-            Err(BatchCommitError::Aborted(reason)) => {
-                let dropped = self.sink.discard_buffer();
+            Err(fatal @ BatchCommitError::Fatal { .. }) => return Err(CommitError::Batch(fatal)),
+            Err(aborted @ BatchCommitError::Aborted { .. }) => {
+                let lines = self.sink.discard_buffer();
                 state.change_times.dropped();
                 let _ = state.journal.remove();
-                let rewound = rewind(consumer, &state.starts).map_err(CommitError::Fatal)?;
+                let partitions = rewind(consumer, &state.starts)?;
                 self.pending.clear();
                 state.starts.clear();
-                return Err(CommitError::Dropped(format!(
-                    "{reason}; dropped the batch's {dropped} line(s), reading {rewound} \
-                     partition(s) again from its first records"
-                )));
+                return Err(CommitError::Dropped {
+                    aborted,
+                    lines,
+                    partitions,
+                });
             }
         }
         crash_point::maybe_crash(CrashPoint::AfterCommit);
@@ -533,10 +573,10 @@ fn settle_append(
 fn rewind<C: ConsumerContext>(
     consumer: &impl Consumer<C>,
     starts: &BTreeMap<(String, i32), i64>,
-) -> Result<usize, String> {
+) -> Result<usize, RewindError> {
     let assigned = consumer
         .assignment()
-        .map_err(|e| format!("cannot read the assignment to drop a batch: {e}"))?;
+        .map_err(|e| RewindError::Assignment(Box::new(e)))?;
     let mut rewound = 0;
     for ((topic, partition), start) in starts {
         if assigned.find_partition(topic, *partition).is_none() {
@@ -549,12 +589,11 @@ fn rewind<C: ConsumerContext>(
                 Offset::Offset(*start),
                 std::time::Duration::from_secs(10),
             )
-            .map_err(|e| {
-                format!(
-                    "cannot read {topic}/{partition} again from {start} after dropping a batch: \
-                     {e}; the member stops, and its records are read again from the committed \
-                     offsets"
-                )
+            .map_err(|source| RewindError::Seek {
+                topic: topic.clone(),
+                partition: *partition,
+                start: *start,
+                source: Box::new(source),
             })?;
         rewound += 1;
     }

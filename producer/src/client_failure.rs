@@ -19,9 +19,8 @@ fn fail_at() -> Option<u64> {
     })
 }
 
-/// Counts a commit; the reason it fails when it is the one `SLUICE_FAIL_COMMIT_AT` names.
-pub fn injected_at_commit() -> Option<String> {
+/// Counts a commit; its number when it is the one `SLUICE_FAIL_COMMIT_AT` names, which fails.
+pub fn injected_at_commit() -> Option<u64> {
     let commit = COMMITS.fetch_add(1, Ordering::Relaxed) + 1;
-    (fail_at() == Some(commit))
-        .then(|| format!("fatal client error injected at commit {commit} (SLUICE_FAIL_COMMIT_AT)"))
+    (fail_at() == Some(commit)).then_some(commit)
 }

@@ -147,10 +147,11 @@ impl ProducerError {
 impl Transient for ProducerError {
     /// Only a client failing for good or stuck: the pipeline replaces it.
     fn is_transient(&self) -> bool {
-        matches!(
-            self,
-            Self::StaleClient(_) | Self::Transaction(TransactionError::Fatal(_))
-        )
+        match self {
+            Self::StaleClient(_) => true,
+            Self::Transaction(error) => error.renews_client(),
+            _ => false,
+        }
     }
 }
 
@@ -163,11 +164,27 @@ mod tests {
     fn only_a_failed_or_stuck_client_is_transient() {
         let timed_out = KafkaError::MessageProduction(RDKafkaErrorCode::MessageTimedOut);
         assert!(ProducerError::from(StaleClient(timed_out.clone())).is_transient());
+        let fatal = Box::new(KafkaError::MessageProduction(RDKafkaErrorCode::Fatal));
+        let (id, step) = (
+            "sluice-product_updates".to_owned(),
+            "committing a transaction",
+        );
         assert!(
-            ProducerError::from(TransactionError::Fatal("fatal".into())).is_transient(),
+            ProducerError::from(TransactionError::Fatal {
+                id: id.clone(),
+                step,
+                error: fatal.clone(),
+            })
+            .is_transient(),
             "a fatal client error renews the client"
         );
-        assert!(!ProducerError::from(TransactionError::Fenced("fenced".into())).is_transient());
+        assert!(ProducerError::from(TransactionError::Injected { commit: 2 }).is_transient());
+        let fenced = TransactionError::Fenced {
+            id,
+            step,
+            error: fatal,
+        };
+        assert!(!ProducerError::from(fenced).is_transient());
         let refused = ProducerError::PublishRefused {
             topic: "t".into(),
             error: timed_out,

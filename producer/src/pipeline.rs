@@ -444,9 +444,7 @@ impl Pipeline {
         match transactions.commit(&self.publisher, end).await {
             Ok(()) => {}
             Err(TransactionError::Aborted(error)) => return Ok(Err(error)),
-            Err(end @ (TransactionError::Fenced(_) | TransactionError::Fatal(_))) => {
-                return Err(end.into())
-            }
+            Err(end) => return Err(end.into()),
         }
         if let Some(sweep) = &self.sweep {
             sweep.confirm();

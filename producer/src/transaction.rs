@@ -39,12 +39,51 @@ pub enum TransactionError {
     Aborted(KafkaError),
     /// A newer producer with the same id took over: this one stops. Its last committed
     /// watermark stays the truth.
-    #[error("{0}")]
-    Fenced(String),
+    #[error(
+        "another producer with transactional.id `{id}` has started and fenced this one ({step}: \
+         {error}); this producer stops, the other goes on from the last committed watermark"
+    )]
+    Fenced {
+        /// The producer's `transactional.id`.
+        id: String,
+        /// What the producer was doing.
+        step: &'static str,
+        /// Kafka's error (boxed: errors stay small).
+        error: Box<KafkaError>,
+    },
     /// The Kafka client failed for good (librdkafka's fatal error): the pipeline goes on with a
     /// new client from the last committed watermark.
-    #[error("{0}")]
-    Fatal(String),
+    #[error("{step} failed for good for transactional.id `{id}`: {error}")]
+    Fatal {
+        /// The producer's `transactional.id`.
+        id: String,
+        /// What the producer was doing.
+        step: &'static str,
+        /// Kafka's error (boxed: errors stay small).
+        error: Box<KafkaError>,
+    },
+    /// For tests (`SLUICE_FAIL_COMMIT_AT`): taken as a fatal client error.
+    #[error("fatal client error injected at commit {commit} (SLUICE_FAIL_COMMIT_AT)")]
+    Injected {
+        /// The commit it was injected at, counted from 1 in the process.
+        commit: u64,
+    },
+    /// The watermark could not be encoded (a defect): the producer stops.
+    #[error("encoding watermark {end}")]
+    Encoding {
+        /// The watermark.
+        end: Watermark,
+        /// Why.
+        source: serde_json::Error,
+    },
+}
+
+impl TransactionError {
+    /// Whether a new Kafka client goes on after it: the client failed for good, and was not
+    /// fenced.
+    pub fn renews_client(&self) -> bool {
+        matches!(self, Self::Fatal { .. } | Self::Injected { .. })
+    }
 }
 
 /// The open transaction, if any, and the watermark topic it commits to.
@@ -101,7 +140,7 @@ impl Transactions {
         end: Watermark,
     ) -> Result<(), TransactionError> {
         let value = watermark_topic::encode(&end)
-            .map_err(|e| TransactionError::Fatal(format!("encoding watermark {end}: {e}")))?;
+            .map_err(|source| TransactionError::Encoding { end, source })?;
         let mut page = publisher.begin_page();
         let queued = page
             .watermark(&self.topic.topic, &self.topic.key, &value)
@@ -112,8 +151,8 @@ impl Transactions {
             self.abort(publisher).await?;
             return Err(TransactionError::Aborted(error));
         }
-        if let Some(reason) = client_failure::injected_at_commit() {
-            return Err(TransactionError::Fatal(reason));
+        if let Some(commit) = client_failure::injected_at_commit() {
+            return Err(TransactionError::Injected { commit });
         }
         loop {
             match publisher.commit_transaction(END_TIMEOUT).await {
@@ -151,18 +190,12 @@ impl Transactions {
         }
     }
 
-    fn fatal(&self, doing: &str, error: &KafkaError) -> TransactionError {
-        let id = &self.topic.key;
-        if fenced(error) {
-            TransactionError::Fenced(format!(
-                "another producer with transactional.id `{id}` has started and fenced this one \
-                 ({doing}: {error}); this producer stops, the other goes on from the last \
-                 committed watermark"
-            ))
+    fn fatal(&self, step: &'static str, error: &KafkaError) -> TransactionError {
+        let (id, error) = (self.topic.key.clone(), Box::new(error.clone()));
+        if fenced(&error) {
+            TransactionError::Fenced { id, step, error }
         } else {
-            TransactionError::Fatal(format!(
-                "{doing} failed for good for transactional.id `{id}`: {error}"
-            ))
+            TransactionError::Fatal { id, step, error }
         }
     }
 }
