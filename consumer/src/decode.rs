@@ -165,6 +165,8 @@ impl Decoder {
             },
             |failure| !matches!(failure, Fetch::Unknown),
         );
+        // `FETCH_POLICY` never runs out of tries: the only failure that ends them is an id
+        // believed unknown.
         fetched.map_err(|_| {
             self.unknown.insert(id, Instant::now());
             unknown()

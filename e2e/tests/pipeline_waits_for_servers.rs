@@ -47,6 +47,26 @@ async fn an_unreachable_registry_at_start_is_waited_for() {
         "waiting for the schema registry at",
     )
     .await;
+    // Three rounds of the producer's wait: 0.5 s, 1 s, 2 s.
+    tokio::time::sleep(Duration::from_secs(4)).await;
+    // One wait, not one nested in another: each round is one try and one line, at the pauses
+    // of the producer's own policy.
+    let waits: Vec<String> = scenario
+        .log("producer.log")
+        .lines()
+        .filter(|line| line.contains("waiting for the schema registry at"))
+        .map(str::to_owned)
+        .collect();
+    assert!(waits.len() >= 3, "three rounds waited: {waits:#?}");
+    let pauses: Vec<&str> = waits
+        .iter()
+        .filter_map(|line| line.rsplit("retrying in ").next())
+        .collect();
+    assert_eq!(
+        pauses[..3],
+        ["0.5s", "1.0s", "2.0s"],
+        "the producer's own pauses, none of a nested retry: {waits:#?}"
+    );
     stack_ok(&["start", "registry"]);
     scenario.wait_caught_up(CATCH_UP).await;
     scenario.stop_all_cleanly();

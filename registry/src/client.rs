@@ -77,9 +77,12 @@ impl RegistryClient {
         })
     }
 
-    /// Sends a request, retrying when no answer came back at all. A pooled connection to a
-    /// registry that restarted fails once before a fresh one is opened; every call this client
-    /// makes is idempotent (registering a schema again returns its id), so a retry is safe.
+    /// Sends a request, retrying when a connection failed after it was made. A pooled
+    /// connection to a registry that restarted fails once before a fresh one is opened; every
+    /// call this client makes is idempotent (registering a schema again returns its id), so a
+    /// retry is safe. A registry that refuses connections or does not answer in time is away:
+    /// that is the caller's to wait for, by its own policy, so one wait is not nested in
+    /// another.
     async fn send_with_retries(
         &self,
         method: Method,
@@ -102,9 +105,8 @@ impl RegistryClient {
             request.send()
         };
         let what = format!("the schema registry at {url}");
-        // A timeout already waited long: the caller's own policy decides about another.
         retry::retry_bounded(SEND_POLICY, ErrorKind::Registry, &what, send, |error| {
-            !error.is_timeout()
+            !error.is_timeout() && !error.is_connect()
         })
         .await
     }
