@@ -26,20 +26,27 @@ impl Event for ClientRenewing<'_> {
     }
 }
 
-/// Publishing a page failed; the pages from the watermark on are read and sent again.
+/// Publishing a page failed; the pages from the watermark on are read and sent again, after
+/// `pause` (or at the next start, when the producer is stopping).
 pub struct PublishFailed<'a> {
     /// What librdkafka reported.
     pub error: &'a dyn Display,
     /// Pages in flight that are given up, to be read again.
     pub abandoned: usize,
+    /// How long the producer waits before it reads them again; `None` when it is stopping.
+    pub pause: Option<Duration>,
     /// `sluice_producer_produce_errors_total`.
     pub produce_errors: &'a IntCounter,
 }
 
 impl Event for PublishFailed<'_> {
     fn emit(self) {
+        let when = match self.pause {
+            Some(pause) => format!("in {:.1}s", pause.as_secs_f64()),
+            None => "at the next start".to_owned(),
+        };
         tracing::warn!(
-            "publishing failed: {}; {} page(s) will be read and sent again from the watermark",
+            "publishing failed: {}; {} page(s) will be read and sent again from the watermark {when}",
             self.error,
             self.abandoned
         );

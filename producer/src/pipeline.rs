@@ -316,12 +316,13 @@ impl Pipeline {
                 )
                 .await?;
             if let Err(error) = settled {
-                self.recover(&mut in_flight, &error).await?;
+                let pause = backoff.pause();
+                self.recover(&mut in_flight, &error, Some(pause)).await?;
                 // Whatever was read ahead follows pages that are read again.
                 let (reader, _) = reading.finish().await?;
                 reading = ReadAhead::Idle(reader);
                 read_from = acknowledged;
-                if shutdown.sleep(backoff.pause()).await {
+                if shutdown.sleep(pause).await {
                     break;
                 }
                 continue;
@@ -355,7 +356,7 @@ impl Pipeline {
             )
             .await?;
         if let Err(error) = settled {
-            self.recover(&mut in_flight, &error).await?;
+            self.recover(&mut in_flight, &error, None).await?;
         }
         reading.finish().await?;
         self.readiness.set(false);
@@ -533,6 +534,7 @@ impl Pipeline {
         &mut self,
         in_flight: &mut VecDeque<InFlight>,
         error: &KafkaError,
+        pause: Option<Duration>,
     ) -> Result<(), ProducerError> {
         let abandoned = in_flight.len() + 1;
         for page in in_flight.drain(..) {
@@ -560,6 +562,7 @@ impl Pipeline {
         PublishFailed {
             error,
             abandoned,
+            pause,
             produce_errors: &self.metrics.produce_errors,
         }
         .emit();
