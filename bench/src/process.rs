@@ -1,13 +1,13 @@
 //! A process under measurement: its wall time, peak resident memory and CPU seconds, read from
 //! `/proc` while it runs, so no unsafe `wait4` is needed and a process stopped by signal is
-//! measured the same way as one that exits by itself.
+//! measured the same way as one that exits by itself. Dropped while it runs, it is killed.
 
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::path::Path;
+use std::process::Command;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use anyhow::Context;
+use sluice_e2e::process::LoggedProcess;
 
 /// How often `/proc` is read. The peak (`VmHWM`) is kept by the kernel, so only the CPU time of
 /// the last interval before exit can be missed.
@@ -25,32 +25,19 @@ pub struct Usage {
     pub cpu_seconds: f64,
 }
 
-/// A running child whose resources are sampled until it exits.
+/// A running child (see [`LoggedProcess`], shared with the end-to-end tests) whose resources
+/// are sampled until it exits.
 pub struct Measured {
-    name: String,
-    child: Child,
-    log: PathBuf,
-    started: Instant,
+    process: LoggedProcess,
     usage: Arc<Mutex<Usage>>,
 }
 
 impl Measured {
     /// Starts `command` with its output appended to `log`.
-    pub fn spawn(name: &str, mut command: Command, log: &Path) -> anyhow::Result<Self> {
-        let file = std::fs::File::options()
-            .create(true)
-            .append(true)
-            .open(log)
-            .with_context(|| format!("cannot open {}", log.display()))?;
-        command
-            .stdout(Stdio::from(file.try_clone()?))
-            .stderr(Stdio::from(file));
-        let started = Instant::now();
-        let child = command
-            .spawn()
-            .with_context(|| format!("cannot start {name} ({command:?})"))?;
+    pub fn spawn(name: &str, command: Command, log: &Path) -> anyhow::Result<Self> {
+        let process = LoggedProcess::spawn(name, command, log)?;
         let usage = Arc::new(Mutex::new(Usage::default()));
-        let pid = child.id();
+        let pid = process.id();
         let shared = Arc::clone(&usage);
         std::thread::spawn(move || {
             while let Some(sample) = sample(pid) {
@@ -60,23 +47,17 @@ impl Measured {
                 std::thread::sleep(SAMPLE_EVERY);
             }
         });
-        Ok(Self {
-            name: name.to_owned(),
-            child,
-            log: log.to_path_buf(),
-            started,
-            usage,
-        })
+        Ok(Self { process, usage })
     }
 
     /// The process's name in reports and errors.
     pub fn name(&self) -> &str {
-        &self.name
+        self.process.name()
     }
 
     /// Time since the process was started.
     pub fn elapsed(&self) -> Duration {
-        self.started.elapsed()
+        self.process.elapsed()
     }
 
     /// The latest sample.
@@ -84,9 +65,9 @@ impl Measured {
         self.usage.lock().map(|u| *u).unwrap_or_default()
     }
 
-    /// `Some(exit code)` once the process has exited.
+    /// `Some(exit code)` once the process has exited (-1 when a signal ended it).
     pub fn exited(&mut self) -> anyhow::Result<Option<i32>> {
-        Ok(self.child.try_wait()?.map(|s| s.code().unwrap_or(-1)))
+        Ok(self.process.exited()?.map(|s| s.code().unwrap_or(-1)))
     }
 
     /// Waits for the process to exit by itself; fails after `patience`.
@@ -94,70 +75,44 @@ impl Measured {
         self.wait_for_exit(patience, &[0])
     }
 
-    /// Waits until the process exits with one of `clean` codes; fails after `patience`.
+    /// Waits until the process exits with one of `clean` codes; fails after `patience`, and
+    /// kills it.
     fn wait_for_exit(
         &mut self,
         patience: Duration,
         clean: &[i32],
     ) -> anyhow::Result<(Duration, Usage)> {
-        let deadline = Instant::now() + patience;
-        loop {
-            if let Some(code) = self.exited()? {
-                let elapsed = self.elapsed();
-                anyhow::ensure!(
-                    clean.contains(&code),
-                    "{} exited with code {code}; the end of {}:\n{}",
-                    self.name,
-                    self.log.display(),
-                    self.log_tail(8)
-                );
-                return Ok((elapsed, self.usage()));
-            }
-            if Instant::now() > deadline {
-                self.kill();
-                anyhow::bail!("{} did not finish within {patience:?}", self.name);
-            }
-            std::thread::sleep(Duration::from_millis(10));
-        }
+        let Some(status) = self.process.wait_for_exit(patience) else {
+            self.process.kill();
+            anyhow::bail!("{} did not finish within {patience:?}", self.name());
+        };
+        let elapsed = self.elapsed();
+        let code = status.code().unwrap_or(-1);
+        anyhow::ensure!(
+            clean.contains(&code),
+            "{} exited with code {code}; the end of its log:\n{}",
+            self.name(),
+            self.log_tail(8)
+        );
+        Ok((elapsed, self.usage()))
     }
 
     /// The last `lines` lines of the process's log, for error messages.
     pub fn log_tail(&self, lines: usize) -> String {
-        let text = std::fs::read_to_string(&self.log).unwrap_or_default();
-        let all: Vec<&str> = text.lines().collect();
-        all[all.len().saturating_sub(lines)..].join("\n")
+        self.process.log_tail(lines)
     }
 
     /// SIGTERM, then waits up to `patience` for a clean exit; returns what it used. A JVM ends
     /// with 143 (128 + SIGTERM) after its shutdown hooks ran, which is clean too.
     pub fn stop(mut self, patience: Duration) -> anyhow::Result<Usage> {
         let before = self.usage();
-        if self.exited()?.is_none() {
-            Command::new("kill")
-                .arg("-TERM")
-                .arg(self.child.id().to_string())
-                .status()?;
-        }
+        self.process.terminate();
         let (_, after) = self.wait_for_exit(patience, &[0, TERMINATED_BY_SIGTERM])?;
         // The last sample before exit may be older than the one taken before the signal.
         Ok(Usage {
             peak_rss_mb: before.peak_rss_mb.max(after.peak_rss_mb),
             cpu_seconds: before.cpu_seconds.max(after.cpu_seconds),
         })
-    }
-
-    /// SIGKILL, for cleanup after a failure.
-    pub fn kill(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl Drop for Measured {
-    fn drop(&mut self) {
-        if matches!(self.child.try_wait(), Ok(None)) {
-            self.kill();
-        }
     }
 }
 

@@ -6,6 +6,7 @@ pub mod console_page;
 pub mod expected;
 pub mod load;
 pub mod murmur2;
+pub mod process;
 pub mod product_table;
 pub mod prometheus;
 pub mod scenario;

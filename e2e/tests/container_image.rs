@@ -5,11 +5,12 @@
 //! which is PID 1), and each serves `/health` on the address it logs.
 
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+use sluice_e2e::process::LoggedProcess;
 use sluice_e2e::repo_root;
-use sluice_e2e::scenario::{tail, wait_for_exit, Scenario};
+use sluice_e2e::scenario::{tail, Scenario};
 
 const IMAGE: &str = "localhost/sluice:latest";
 const ROWS: i32 = 3_000;
@@ -95,7 +96,7 @@ async fn the_image_runs_a_producer_and_a_consumer_that_write_every_row() {
             .status()
             .expect("podman stop");
         assert!(stop.success(), "podman stop {name}: {stop}");
-        let code = wait_for_exit(&mut child.process, Duration::from_secs(90));
+        let code = child.process.exit_code_within(Duration::from_secs(90));
         assert_eq!(
             code,
             Some(0),
@@ -115,7 +116,7 @@ async fn the_image_runs_a_producer_and_a_consumer_that_write_every_row() {
 /// A container started by the test: removed when the test ends, whatever happened.
 struct Container {
     name: String,
-    process: Child,
+    process: LoggedProcess,
 }
 
 impl Drop for Container {
@@ -125,8 +126,7 @@ impl Drop for Container {
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .status();
-        let _ = self.process.kill();
-        let _ = self.process.wait();
+        // Dropping the process kills `podman run` if it still runs.
     }
 }
 
@@ -140,11 +140,6 @@ fn run(
     command: &[&str],
     log: &str,
 ) -> Container {
-    let log = std::fs::File::options()
-        .create(true)
-        .append(true)
-        .open(scenario.dir.path().join(log))
-        .expect("log file");
     let mut podman = podman_run();
     podman.args(["--name", name, "--volume"]);
     podman
@@ -161,12 +156,11 @@ fn run(
         "--set",
         "consumer.output_dir=/data/out",
     ]);
-    podman
-        .stdout(Stdio::from(log.try_clone().expect("log file")))
-        .stderr(Stdio::from(log));
+    let process = LoggedProcess::spawn(name, podman, &scenario.dir.path().join(log))
+        .unwrap_or_else(|e| panic!("podman run: {e}"));
     let container = Container {
         name: name.to_owned(),
-        process: podman.spawn().expect("podman run"),
+        process,
     };
     wait_until_running(name);
     container

@@ -4,11 +4,10 @@
 //! paused one, resumed, is fenced and stops. Updates flow throughout; `sluice-verify` judges
 //! the files: every row version once.
 
-use std::process::{Child, Command};
 use std::time::{Duration, Instant};
 
 use sluice_e2e::load::{test_seed, Load};
-use sluice_e2e::scenario::{tail, wait_for_exit, Scenario};
+use sluice_e2e::scenario::{tail, Scenario};
 
 const CATCH_UP: Duration = Duration::from_secs(300);
 const PRODUCTS: i32 = 10_000;
@@ -77,7 +76,9 @@ async fn a_standby_takes_over_and_a_producer_that_comes_back_is_fenced() {
     scenario.start_producer();
     wait_for_line(&scenario, "producer.log", "standing by", 2, CATCH_UP).await;
     tokio::time::sleep(Duration::from_secs(2)).await;
-    signal(&second, "STOP");
+    second
+        .signal("STOP")
+        .expect("kill -STOP the second producer");
     let paused = Instant::now();
     wait_for_line(&scenario, "producer.log", "active:", 2, TAKE_OVER * 3).await;
     eprintln!(
@@ -85,8 +86,10 @@ async fn a_standby_takes_over_and_a_producer_that_comes_back_is_fenced() {
         paused.elapsed()
     );
     tokio::time::sleep(Duration::from_secs(3)).await;
-    signal(&second, "CONT");
-    let code = wait_for_exit(&mut second, CATCH_UP);
+    second
+        .signal("CONT")
+        .expect("kill -CONT the second producer");
+    let code = second.exit_code_within(CATCH_UP);
     let second_log = scenario.log("second-producer.log");
     assert!(
         code.is_some_and(|code| code != 0),
@@ -140,13 +143,4 @@ async fn health(scenario: &Scenario, log: &str, path: &str) -> Option<(u16, Stri
 /// The `sluice_producer_active` gauge of the producer logging to `log`.
 async fn active_gauge(scenario: &Scenario, log: &str) -> Option<f64> {
     scenario.metric(log, "sluice_producer_active").await
-}
-
-fn signal(child: &Child, signal: &str) {
-    let status = Command::new("kill")
-        .arg(format!("-{signal}"))
-        .arg(child.id().to_string())
-        .status()
-        .expect("kill runs");
-    assert!(status.success(), "kill -{signal}: {status}");
 }

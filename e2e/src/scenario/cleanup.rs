@@ -18,12 +18,9 @@ impl Drop for Scenario {
                 );
             }
         }
-        if let Some(mut child) = self.producer.take() {
-            let _ = child.kill();
-        }
-        for child in &mut self.consumers {
-            let _ = child.kill();
-        }
+        // Dropping a process kills it.
+        self.producer = None;
+        self.consumers.clear();
         remove_from_stack(self.names.clone(), self.settings.clone());
     }
 }

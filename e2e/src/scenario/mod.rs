@@ -9,17 +9,17 @@ mod fixtures;
 mod output;
 mod processes;
 
+pub use crate::process::tail;
 pub use fixtures::price_for;
-pub use processes::wait_for_exit;
 
 use std::collections::HashMap;
 use std::path::PathBuf;
-use std::process::Child;
 
 use sluice_common::mysql;
 use sluice_common::settings::{load, IsolatedRun, Layers, Settings};
 use sqlx::MySqlPool;
 
+use crate::process::LoggedProcess;
 use crate::repo_root;
 
 /// The binaries under test, built by `cargo test --workspace` next to the test executable.
@@ -48,8 +48,8 @@ pub struct Scenario {
     pub pool: MySqlPool,
     /// The shipped configuration with this scenario's names.
     pub settings: Settings,
-    producer: Option<Child>,
-    consumers: Vec<Child>,
+    producer: Option<LoggedProcess>,
+    consumers: Vec<LoggedProcess>,
     extra: Vec<String>,
     /// Output folders of members started as if on other hosts (see
     /// [`start_consumer_on_host`](Self::start_consumer_on_host)).
@@ -128,10 +128,4 @@ impl Scenario {
     pub fn log(&self, name: &str) -> String {
         std::fs::read_to_string(self.dir.path().join(name)).unwrap_or_default()
     }
-}
-
-/// The last `count` lines of `text`.
-pub fn tail(text: &str, count: usize) -> String {
-    let lines: Vec<&str> = text.lines().collect();
-    lines[lines.len().saturating_sub(count)..].join("\n")
 }

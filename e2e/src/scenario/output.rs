@@ -14,7 +14,13 @@ impl Scenario {
     /// user would; returns its exit code and its report (JSON). Fails the test when it could
     /// not judge (exit 2).
     pub fn verify(&self) -> (i32, Value) {
-        let mut command = self.command("sluice-verify", "verify.log");
+        let mut command = self.command("sluice-verify");
+        let log = std::fs::File::options()
+            .create(true)
+            .append(true)
+            .open(self.dir.path().join("verify.log"))
+            .expect("verify.log");
+        command.stderr(Stdio::from(log));
         if !self.other_outputs.is_empty() {
             command.arg("--output-dir").arg(self.names.out_dir());
             for folder in &self.other_outputs {

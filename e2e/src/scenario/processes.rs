@@ -1,23 +1,31 @@
 //! The scenario's processes: started from the built binaries with its settings, each logging
 //! to a file of its folder; stopped, killed, paused or waited for.
 
-use std::fs::File;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, ExitStatus};
 use std::time::{Duration, Instant};
 
 use super::{binary, tail, Scenario};
+use crate::process::LoggedProcess;
 use crate::repo_root;
 
+/// How long a process stopped with SIGTERM may take before it is killed (and the stop counts
+/// as unclean).
+const STOP_PATIENCE: Duration = Duration::from_secs(60);
+
+/// How long a command run to its end (`sluice-producer reset`, …) may take.
+const RUN_PATIENCE: Duration = Duration::from_secs(600);
+
 impl Scenario {
-    pub(super) fn command(&self, binary_name: &str, log: &str) -> Command {
+    /// `binary_name` run from the repository root with the shipped config and the scenario's
+    /// settings.
+    pub(super) fn command(&self, binary_name: &str) -> Command {
         let root = repo_root();
-        self.command_in(binary_name, log, &root, &root.join("sluice.toml"))
+        self.command_in(binary_name, &root, &root.join("sluice.toml"))
     }
 
-    /// `binary_name` run in `folder` with the config file `config`, the scenario's settings
-    /// and its output appended to `log` in the scenario's directory.
-    fn command_in(&self, binary_name: &str, log: &str, folder: &Path, config: &Path) -> Command {
+    /// `binary_name` run in `folder` with the config file `config` and the scenario's settings.
+    fn command_in(&self, binary_name: &str, folder: &Path, config: &Path) -> Command {
         let mut command = Command::new(binary(binary_name));
         command
             .current_dir(folder)
@@ -27,32 +35,28 @@ impl Scenario {
         for set in self.overrides() {
             command.arg("--set").arg(set);
         }
-        let log = File::options()
-            .create(true)
-            .append(true)
-            .open(self.dir.path().join(log))
-            .expect("log file");
-        let err = log.try_clone().expect("log file");
-        command.stdout(Stdio::from(log)).stderr(Stdio::from(err));
         command
+    }
+
+    /// Starts `command` with its output appended to `log` in the scenario's directory.
+    fn spawn(&self, command: Command, log: &str) -> LoggedProcess {
+        let name = log.trim_end_matches(".log");
+        LoggedProcess::spawn(name, command, &self.dir.path().join(log))
+            .unwrap_or_else(|e| panic!("{e}"))
     }
 
     /// Starts a producer beside the scenario's own, logging to `log` (e.g. a second one with
     /// the same transactional id); the caller owns it.
-    pub fn spawn_producer(&self, log: &str) -> Child {
-        self.command("sluice-producer", log)
-            .spawn()
-            .expect("start a second producer")
+    pub fn spawn_producer(&self, log: &str) -> LoggedProcess {
+        self.spawn(self.command("sluice-producer"), log)
     }
 
     /// Runs `binary` with `args` (e.g. `sluice-producer reset`) on this scenario's settings to
-    /// its end, logging to `log`; its exit code.
+    /// its end, logging to `log`; its exit code (`None` when it had to be killed).
     pub fn run_to_end(&self, binary: &str, args: &[&str], log: &str) -> Option<i32> {
-        self.command(binary, log)
-            .args(args)
-            .status()
-            .unwrap_or_else(|e| panic!("cannot run {binary} {args:?}: {e}"))
-            .code()
+        let mut command = self.command(binary);
+        command.args(args);
+        self.spawn(command, log).exit_code_within(RUN_PATIENCE)
     }
 
     /// Starts (or restarts) the producer.
@@ -63,12 +67,9 @@ impl Scenario {
     /// Starts (or restarts) the producer with the environment variables `env` (e.g. a fault
     /// to inject).
     pub fn start_producer_with(&mut self, env: &[(&str, &str)]) {
-        let child = self
-            .command("sluice-producer", "producer.log")
-            .envs(env.iter().copied())
-            .spawn()
-            .expect("start producer");
-        self.producer = Some(child);
+        let mut command = self.command("sluice-producer");
+        command.envs(env.iter().copied());
+        self.producer = Some(self.spawn(command, "producer.log"));
     }
 
     /// Starts `count` consumers, `consumer-1` … `consumer-count`.
@@ -76,15 +77,21 @@ impl Scenario {
         self.start_group("", count, &[]);
     }
 
+    /// A consumer command for member `member` with the environment variables `env`.
+    fn consumer(&self, member: usize, env: &[(&str, &str)]) -> Command {
+        let mut command = self.command("sluice-consumer");
+        command.envs(env.iter().copied());
+        command.arg("--member").arg(member.to_string());
+        command
+    }
+
     /// Starts the next consumer (`consumer-N`, one after those started) with the environment
     /// variables `env` (e.g. a fault to inject).
     pub fn start_consumer_with(&mut self, env: &[(&str, &str)]) {
         let member = self.consumers.len() + 1;
-        let mut command = self.command("sluice-consumer", &format!("consumer-{member}.log"));
-        command.envs(env.iter().copied());
-        command.arg("--member").arg(member.to_string());
-        self.consumers
-            .push(command.spawn().expect("start consumer"));
+        let command = self.consumer(member, env);
+        let process = self.spawn(command, &format!("consumer-{member}.log"));
+        self.consumers.push(process);
     }
 
     /// Starts the next consumer (`consumer-N`) as if on another host: in a folder of its own,
@@ -98,9 +105,7 @@ impl Scenario {
         std::fs::create_dir_all(&folder).expect("host folder");
         std::fs::copy(repo_root().join("sluice.toml"), folder.join("sluice.toml"))
             .expect("copy the config");
-        let log = format!("consumer-{member}.log");
-        let mut command =
-            self.command_in("sluice-consumer", &log, &folder, Path::new("sluice.toml"));
+        let mut command = self.command_in("sluice-consumer", &folder, Path::new("sluice.toml"));
         command
             .args(["--set", "consumer.output_dir=out"])
             .args(["--set", "consumer.reader_schema_file="])
@@ -108,8 +113,8 @@ impl Scenario {
             .args(["--set", "metrics.consumer_port_base=0"])
             .arg("--member")
             .arg(member.to_string());
-        self.consumers
-            .push(command.spawn().expect("start consumer on another host"));
+        let process = self.spawn(command, &format!("consumer-{member}.log"));
+        self.consumers.push(process);
         self.other_outputs.push(folder.join("out"));
     }
 
@@ -117,38 +122,32 @@ impl Scenario {
     /// output folder); their logs are `<label>consumer-N.log`.
     pub fn start_group(&mut self, label: &str, count: u32, settings: &[String]) {
         for n in 1..=count {
-            let mut command = self.command("sluice-consumer", &format!("{label}consumer-{n}.log"));
+            let mut command = self.command("sluice-consumer");
             for setting in settings {
                 command.arg("--set").arg(setting);
             }
             command.arg("--member").arg(n.to_string());
-            self.consumers
-                .push(command.spawn().expect("start consumer"));
+            let process = self.spawn(command, &format!("{label}consumer-{n}.log"));
+            self.consumers.push(process);
         }
     }
 
     /// SIGTERM to consumer `member` (1-based, in the order started); its exit code once it
-    /// has stopped (`None` if it had to be killed after 60 s).
+    /// has stopped (`None` if it had to be killed after `STOP_PATIENCE`).
     pub fn stop_consumer(&mut self, member: usize) -> Option<i32> {
-        let child = &mut self.consumers[member - 1];
-        terminate(child);
-        wait_for_exit(child, Duration::from_secs(60))
+        self.consumers[member - 1].stop_within(STOP_PATIENCE)
     }
 
     /// SIGKILL to consumer `member` (1-based, in the order started): no flush, no commit.
     pub fn kill_consumer(&mut self, member: usize) {
-        let child = &mut self.consumers[member - 1];
-        let _ = child.kill();
-        let _ = child.wait();
+        self.consumers[member - 1].kill();
     }
 
     /// Starts consumer `member` (1-based) again after it was killed or died, with the
     /// scenario's settings and the environment variables `env` (e.g. a crash point).
     pub fn restart_consumer(&mut self, member: usize, env: &[(&str, &str)]) {
-        let mut command = self.command("sluice-consumer", &format!("consumer-{member}.log"));
-        command.envs(env.iter().copied());
-        command.arg("--member").arg(member.to_string());
-        self.consumers[member - 1] = command.spawn().expect("restart consumer");
+        let command = self.consumer(member, env);
+        self.consumers[member - 1] = self.spawn(command, &format!("consumer-{member}.log"));
     }
 
     /// Waits up to `patience` for consumer `member` (1-based) to exit by itself; its exit
@@ -157,62 +156,46 @@ impl Scenario {
         &mut self,
         member: usize,
         patience: Duration,
-    ) -> Option<std::process::ExitStatus> {
-        let deadline = Instant::now() + patience;
-        while Instant::now() < deadline {
-            if let Ok(Some(status)) = self.consumers[member - 1].try_wait() {
-                return Some(status);
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        None
+    ) -> Option<ExitStatus> {
+        self.consumers[member - 1].wait_for_exit(patience)
     }
 
     /// Sends `signal` (e.g. `STOP`, `CONT`) to consumer `member` (1-based).
     pub fn signal_consumer(&self, member: usize, signal: &str) {
-        let status = Command::new("kill")
-            .arg(format!("-{signal}"))
-            .arg(self.consumers[member - 1].id().to_string())
-            .status()
-            .expect("kill runs");
-        assert!(
-            status.success(),
-            "kill -{signal} consumer-{member}: {status}"
-        );
+        self.consumers[member - 1]
+            .signal(signal)
+            .unwrap_or_else(|e| panic!("consumer-{member}: {e}"));
     }
 
-    /// Stops the producer with SIGTERM, leaving the consumers running.
+    /// Stops the producer with SIGTERM, leaving the consumers running; its exit code (`None`
+    /// if it had to be killed after `STOP_PATIENCE`).
     pub fn stop_producer(&mut self) -> Option<i32> {
-        let mut producer = self.producer.take()?;
-        terminate(&mut producer);
-        producer.wait().ok().and_then(|status| status.code())
+        self.producer.take()?.stop_within(STOP_PATIENCE)
     }
 
     /// Waits up to `patience` for the producer to exit on its own (e.g. fenced); its exit code,
     /// or `None` when it was still running and had to be killed.
     pub fn wait_for_producer_exit(&mut self, patience: Duration) -> Option<i32> {
-        let mut producer = self.producer.take()?;
-        wait_for_exit(&mut producer, patience)
+        self.producer.take()?.exit_code_within(patience)
     }
 
     /// SIGKILL: the producer gets no chance to flush or save anything.
     pub fn kill_producer(&mut self) {
-        if let Some(mut child) = self.producer.take() {
-            let _ = child.kill();
-            let _ = child.wait();
+        if let Some(mut producer) = self.producer.take() {
+            producer.kill();
         }
     }
 
     /// SIGTERM to every process, then waits for each to exit; returns their exit codes.
     pub fn stop_all(&mut self) -> Vec<Option<i32>> {
-        let mut children: Vec<Child> = self.producer.take().into_iter().collect();
-        children.append(&mut self.consumers);
-        for child in &mut children {
-            terminate(child);
+        let mut processes: Vec<LoggedProcess> = self.producer.take().into_iter().collect();
+        processes.append(&mut self.consumers);
+        for process in &mut processes {
+            process.terminate();
         }
-        children
+        processes
             .iter_mut()
-            .map(|child| wait_for_exit(child, Duration::from_secs(60)))
+            .map(|process| process.exit_code_within(STOP_PATIENCE))
             .collect()
     }
 
@@ -239,7 +222,7 @@ impl Scenario {
                 .producer
                 .iter_mut()
                 .chain(self.consumers.iter_mut())
-                .any(|child| matches!(child.try_wait(), Ok(None)));
+                .any(LoggedProcess::running);
             if !running {
                 break;
             }
@@ -287,30 +270,5 @@ impl Scenario {
             })
             .collect::<Vec<_>>()
             .join("\n")
-    }
-}
-
-/// Waits up to `patience` for `child` to exit; its exit code, or `None` when it was still
-/// running and had to be killed (or died of a signal).
-pub fn wait_for_exit(child: &mut Child, patience: Duration) -> Option<i32> {
-    let deadline = Instant::now() + patience;
-    while Instant::now() < deadline {
-        if let Ok(Some(status)) = child.try_wait() {
-            return status.code();
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    let _ = child.kill();
-    let _ = child.wait();
-    None
-}
-
-/// SIGTERM to a process still running: it stops the way `make run` stops it.
-fn terminate(child: &mut Child) {
-    if matches!(child.try_wait(), Ok(None)) {
-        let _ = Command::new("kill")
-            .arg("-TERM")
-            .arg(child.id().to_string())
-            .status();
     }
 }
