@@ -17,13 +17,13 @@ pub fn finish(binary: &str, outcome: anyhow::Result<()>) -> ExitCode {
 
 /// Prints `error` as `<binary>: <cause: …>` on one line of stderr (see [`describe`]).
 pub fn print(binary: &str, error: &anyhow::Error) {
-    let error: &(dyn Error + 'static) = error.as_ref();
-    eprintln!("{binary}: {}", describe(error));
+    eprintln!("{binary}: {}", describe(error.as_ref()));
 }
 
 /// `error` and its causes on one line, `what: why: …`. A cause whose text the line already
-/// holds (a message that quotes its source) is not repeated.
-pub fn describe(error: &(dyn Error + 'static)) -> String {
+/// holds (a message that quotes its source) is not repeated; HTTP clients keep the useful part
+/// ("Connection refused") several sources deep.
+pub fn describe(error: &dyn Error) -> String {
     let mut line = error.to_string();
     let mut cause = error.source();
     while let Some(next) = cause {

@@ -9,10 +9,10 @@ use reqwest::{Method, StatusCode, Url};
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
 use sluice_common::events::ErrorKind;
+use sluice_common::exit::describe;
 use sluice_common::retry::{self, Policy};
 use sluice_common::settings::RegistrySettings;
 
-use crate::error::causes;
 use crate::RegistryError;
 
 /// The id the registry gives a schema: it is what the Confluent wire format carries in each
@@ -128,7 +128,7 @@ impl RegistryClient {
         let method_name = method_name(&method);
         let unreachable = |error: reqwest::Error| RegistryError::Unreachable {
             url: url.to_string(),
-            cause: causes(&error),
+            cause: describe(&error),
         };
         let response = self
             .send_with_retries(method, &url, body.as_ref())

@@ -61,19 +61,3 @@ impl sluice_common::retry::Transient for RegistryError {
         )
     }
 }
-
-/// An error and its sources on one line: HTTP clients keep the useful part ("Connection
-/// refused") several sources deep.
-pub(crate) fn causes(error: &dyn std::error::Error) -> String {
-    let mut line = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        let text = cause.to_string();
-        if !line.contains(&text) {
-            line.push_str(": ");
-            line.push_str(&text);
-        }
-        source = cause.source();
-    }
-    line
-}
