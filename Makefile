@@ -20,17 +20,18 @@ export SLUICE__REGISTRY__URL ?= http://127.0.0.1:8081
 endif
 
 .DEFAULT_GOAL := help
-.PHONY: help up down status run simulate test lint unit integration test-cluster bench chaos build reset check-cargo image
+.PHONY: help up down status run simulate test lint unit integration test-cluster test-secure bench chaos build reset check-cargo image
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
 
-up: ## Start the stack (idempotent) and wait until every service answers
+SECURE ?=
+up: ## Start the stack (idempotent) and wait until every service answers; SECURE=1 adds Kafka's SASL_SSL and mTLS listeners with ACLs
 ifeq ($(STACK),docker)
 	IMAGE_TOOL=docker stack/build-image
 	$(COMPOSE) up -d --wait
 else
-	stack/sluice-stack up
+	SLUICE_STACK_SECURE=$(SECURE) stack/sluice-stack up
 endif
 
 down: ## Stop the stack; data is kept
@@ -83,6 +84,8 @@ integration: check-cargo ## Integration and end-to-end tests against the running
 	  $(CARGO) test --locked -p sluice-e2e --test chaos -- --ignored --nocapture
 	# The first cluster test, with a shorter load, on a three-broker stack brought up for it.
 	$(MAKE) --no-print-directory test-cluster CLUSTER_TESTS=the_broker_leading_the_most_partitions CLUSTER_SMOKE=1
+	# The secured pipeline (SASL_SSL and mTLS with ACLs, MariaDB over TLS), on a stack brought up secured.
+	$(MAKE) --no-print-directory test-secure
 
 CLUSTER_TESTS ?=
 CLUSTER_SMOKE ?=
@@ -92,6 +95,15 @@ test-cluster: check-cargo ## The pipeline on a three-broker Kafka cluster under 
 	$(CARGO) build --workspace --locked --bins
 	SLUICE_CLUSTER_SMOKE=$(CLUSTER_SMOKE) SLUICE_TEST_SEED=$(SEED) \
 	  $(CARGO) test --locked -p sluice-e2e --test cluster -- --ignored --nocapture --test-threads=1 $(CLUSTER_TESTS); \
+	  status=$$?; stack/sluice-stack down; exit $$status
+
+SECURE_LOAD_SECONDS ?= 60
+test-secure: check-cargo ## The pipeline over SASL_SSL and mTLS with only its ACLs, MariaDB over verified TLS (the stack restarts secured, then stops)
+	stack/sluice-stack down
+	SLUICE_STACK_SECURE=1 stack/sluice-stack up
+	$(CARGO) build --workspace --locked --bins
+	SLUICE_SECURE_LOAD_SECONDS=$(SECURE_LOAD_SECONDS) \
+	  $(CARGO) test --locked -p sluice-e2e --test secured_pipeline -- --ignored --nocapture --test-threads=1; \
 	  status=$$?; stack/sluice-stack down; exit $$status
 
 BENCH_ARGS ?=

@@ -25,10 +25,16 @@ MYSQL_PORT=${SLUICE_STACK_MYSQL_PORT:-3306}
 MYSQL_DATABASE=sluice
 MYSQL_USER=sluice
 MYSQL_PASSWORD=sluice
+# A user that logs in over TLS only (REQUIRE SSL), for the secured pipeline.
+MYSQL_TLS_USER=sluice_tls
+MYSQL_TLS_PASSWORD=sluice_tls
 # Replication client for change-data-capture peers (the benchmark's Debezium).
 MYSQL_CDC_USER=sluice_cdc
 MYSQL_CDC_PASSWORD=sluice_cdc
 KAFKA_PORT=${SLUICE_STACK_KAFKA_PORT:-9092}
+# The SCRAM (and PLAIN) user of the secured listeners (make up SECURE=1).
+KAFKA_SASL_USER=sluice
+KAFKA_SASL_PASSWORD=sluice-secret
 KAFKA_CONTROLLER_PORT=${SLUICE_STACK_KAFKA_CONTROLLER_PORT:-9093}
 REGISTRY_PORT=${SLUICE_STACK_REGISTRY_PORT:-8081}
 REGISTRY_MANAGEMENT_PORT=${SLUICE_STACK_REGISTRY_MANAGEMENT_PORT:-8091}

@@ -4,6 +4,7 @@
 //! value set once in `sluice.toml`, the environment or on the command line means the same thing
 //! to each of them.
 
+pub mod acls;
 pub mod dead_letter;
 pub mod deletes;
 pub mod durable_file;

@@ -5,14 +5,16 @@
 
 use std::time::Duration;
 
-use sqlx::mysql::{MySqlConnectOptions, MySqlConnection, MySqlPool, MySqlPoolOptions};
+use sqlx::mysql::{
+    MySqlConnectOptions, MySqlConnection, MySqlPool, MySqlPoolOptions, MySqlSslMode,
+};
 use sqlx::{ConnectOptions, Connection};
 
-use crate::settings::MysqlSettings;
+use crate::settings::{MysqlSettings, MysqlTlsMode};
 
 /// The database could not be reached or refused the login.
 #[derive(Debug, thiserror::Error)]
-#[error("cannot connect to MySQL at {address} (user `{user}`, database `{database}`): {source}")]
+#[error("cannot connect to MySQL at {address} (user `{user}`, database `{database}`, mysql.tls_mode {tls_mode}): {source}")]
 pub struct ConnectError {
     /// `host:port` as configured.
     pub address: String,
@@ -20,21 +22,45 @@ pub struct ConnectError {
     pub user: String,
     /// The configured database.
     pub database: String,
+    /// The configured TLS mode.
+    pub tls_mode: MysqlTlsMode,
     /// What the driver reported.
     #[source]
     pub source: sqlx::Error,
 }
 
-/// The connect options for the configured server, session time zone pinned to UTC.
+/// The connect options for the configured server, session time zone pinned to UTC, TLS as
+/// `mysql.tls_mode` asks.
 pub fn connect_options(settings: &MysqlSettings) -> MySqlConnectOptions {
-    MySqlConnectOptions::new()
+    let options = MySqlConnectOptions::new()
         .host(&settings.host)
         .port(settings.port)
         .username(&settings.user)
         .password(&settings.password)
         .database(&settings.database)
         .timezone(Some(String::from("+00:00")))
-        .charset("utf8mb4")
+        .charset("utf8mb4");
+    with_tls(options, settings)
+}
+
+/// `mysql.tls_mode` and its files on `options`.
+fn with_tls(mut options: MySqlConnectOptions, settings: &MysqlSettings) -> MySqlConnectOptions {
+    options = options.ssl_mode(match settings.tls_mode {
+        MysqlTlsMode::Disabled => MySqlSslMode::Disabled,
+        MysqlTlsMode::Preferred => MySqlSslMode::Preferred,
+        MysqlTlsMode::Required => MySqlSslMode::Required,
+        MysqlTlsMode::VerifyCa => MySqlSslMode::VerifyCa,
+        MysqlTlsMode::VerifyIdentity => MySqlSslMode::VerifyIdentity,
+    });
+    if !settings.ca_file.is_empty() {
+        options = options.ssl_ca(&settings.ca_file);
+    }
+    if !settings.certificate_file.is_empty() {
+        options = options
+            .ssl_client_cert(&settings.certificate_file)
+            .ssl_client_key(&settings.key_file);
+    }
+    options
 }
 
 /// Opens a small pool after proving one connection works, so an unreachable server or a bad
@@ -61,6 +87,7 @@ pub async fn connect(
         address: format!("{}:{}", settings.host, settings.port),
         user: settings.user.clone(),
         database: settings.database.clone(),
+        tls_mode: settings.tls_mode,
         source,
     })
 }

@@ -58,16 +58,19 @@ pub async fn probe_mysql(settings: &MysqlSettings) -> Probe {
 
 /// Fetches cluster metadata and reports whether the configured topic exists yet.
 pub async fn probe_kafka(settings: &KafkaSettings) -> Probe {
-    let outcome = kafka::probe(settings)
-        .await
-        .map(|view| {
-            let topic = match view.topics.iter().find(|(name, _)| *name == settings.topic) {
-                Some((name, partitions)) => format!("topic {name} has {partitions} partitions"),
-                None => format!("topic {} not created yet", settings.topic),
-            };
-            format!("{} broker(s), {topic}", view.brokers)
-        })
-        .map_err(|e| e.to_string());
+    let configured = kafka::check_client_configs(settings).map_err(|e| e.to_string());
+    let outcome = async {
+        configured?;
+        kafka::probe(settings).await.map_err(|e| e.to_string())
+    }
+    .await
+    .map(|view| {
+        let topic = match view.topics.iter().find(|(name, _)| *name == settings.topic) {
+            Some((name, partitions)) => format!("topic {name} has {partitions} partitions"),
+            None => format!("topic {} not created yet", settings.topic),
+        };
+        format!("{} broker(s), {topic}", view.brokers)
+    });
     Probe {
         service: "kafka",
         address: settings.bootstrap_servers.clone(),

@@ -15,7 +15,7 @@ use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::message::{BorrowedMessage, Message as _};
 use rdkafka::{Offset, TopicPartitionList};
 
-use crate::kafka::client_config;
+use crate::kafka::{client_config, UserProperties};
 
 /// How often the consumer's positions are asked while records flow (see `read_assigned`).
 const POSITIONS_EVERY: Duration = Duration::from_millis(100);
@@ -201,10 +201,12 @@ pub fn read_ranges(
 /// A consumer that joins no group: partitions are assigned by hand.
 fn reader(settings: &KafkaSettings) -> rdkafka::error::KafkaResult<BaseConsumer> {
     client_config(settings)
-        // No group is joined (partitions are assigned by hand); the id only names the client.
-        .set("group.id", "sluice-topic-reader")
+        // No group.id: partitions are assigned by hand, and a client with a group looks for its
+        // coordinator, which a principal without an ACL on that group is refused.
+        .set("client.id", "sluice-topic-reader")
         .set("enable.auto.commit", "false")
         .set("isolation.level", "read_committed")
+        .with_consumer_properties(settings)
         .create()
 }
 

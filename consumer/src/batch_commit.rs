@@ -26,7 +26,7 @@ use rdkafka::error::KafkaError;
 use rdkafka::message::Message as _;
 use rdkafka::producer::{BaseRecord, DefaultProducerContext, Producer};
 use rdkafka::{ClientConfig, TopicPartitionList};
-use sluice_common::kafka::client_config;
+use sluice_common::kafka::{client_config, UserProperties};
 use sluice_common::polled_producer::{self, PolledProducer};
 use sluice_common::settings::KafkaSettings;
 use sluice_common::topic_reader::{read_to_end, TopicReadError};
@@ -123,7 +123,8 @@ impl BatchCommitter {
         config
             .set("transactional.id", &transactional_id)
             .set("acks", "all")
-            .set("enable.idempotence", "true");
+            .set("enable.idempotence", "true")
+            .with_producer_properties(settings);
         Ok(Self {
             producer: PolledProducer::new(&config, DefaultProducerContext)?,
             config,

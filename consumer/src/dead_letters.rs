@@ -11,7 +11,7 @@ use rdkafka::ClientContext;
 use sluice_common::dead_letter::DeadLetter;
 use sluice_common::events::Event;
 use sluice_common::full_queue;
-use sluice_common::kafka::client_config;
+use sluice_common::kafka::{client_config, UserProperties};
 use sluice_common::polled_producer::PolledProducer;
 use sluice_common::settings::KafkaSettings;
 
@@ -55,7 +55,10 @@ impl DeadLetters {
     /// A producer for `kafka.dlq_topic`.
     pub fn new(settings: &KafkaSettings) -> Result<Self, KafkaError> {
         let mut config = client_config(settings);
-        config.set("acks", "all").set("enable.idempotence", "true");
+        config
+            .set("acks", "all")
+            .set("enable.idempotence", "true")
+            .with_producer_properties(settings);
         let producer = PolledProducer::new(&config, DeliveryFailures::default())?;
         Ok(Self {
             producer,

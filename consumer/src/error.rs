@@ -36,6 +36,9 @@ pub enum ConsumerError {
     /// The registry client cannot be built from its settings.
     #[error(transparent)]
     Registry(#[from] RegistryError),
+    /// librdkafka refuses the configured connection or properties.
+    #[error(transparent)]
+    ClientConfig(#[from] Box<sluice_common::kafka::ClientConfigError>),
     /// A metric could not be registered (two with one name: a defect).
     #[error("registering the member's metrics")]
     Metrics(#[from] prometheus::Error),
@@ -173,6 +176,7 @@ impl ConsumerError {
             | Self::SchemaFile(_)
             | Self::Transform(_)
             | Self::Registry(_)
+            | Self::ClientConfig(_)
             | Self::Metrics(_)
             | Self::Serve(_)
             | Self::RecordRefused(_) => None,

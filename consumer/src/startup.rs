@@ -10,6 +10,7 @@ use rdkafka::error::KafkaError;
 use sluice_common::events::ErrorKind;
 use sluice_common::kafka::{
     client_config, ensure_compacted_topic, ensure_topic, retriable_transaction_error,
+    UserProperties,
 };
 use sluice_common::observe::{self, ProcessMetrics, Readiness};
 use sluice_common::retry::{self, Policy};
@@ -46,6 +47,7 @@ pub async fn prepare(
     let reader = SchemaFile::load_or_built_in(&consumer_settings.reader_schema_file)?;
     let transform = Transform::new(&settings.transform.discounts)?;
     let kafka = &settings.kafka;
+    sluice_common::kafka::check_client_configs(kafka)?;
     let registry = RegistryClient::new(&settings.registry)?;
     let mut renderer = LineRenderer {
         decoder: Decoder::new(
@@ -287,6 +289,7 @@ impl GroupJoiner {
             .set("fetch.queue.backoff.ms", "20")
             // Statistics feed the lag gauge (see MemberContext::stats).
             .set("statistics.interval.ms", "5000")
+            .with_consumer_properties(kafka)
             .create_with_context(MemberContext::new(
                 self.checkpoint.clone(),
                 member.clone(),

@@ -10,6 +10,7 @@ pub mod process;
 pub mod product_table;
 pub mod prometheus;
 pub mod scenario;
+pub mod secured;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};

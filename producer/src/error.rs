@@ -42,6 +42,9 @@ pub enum ProducerError {
         /// What does not fit.
         source: SourcePlanError,
     },
+    /// librdkafka refuses the configured connection or properties.
+    #[error(transparent)]
+    ClientConfig(#[from] Box<sluice_common::kafka::ClientConfigError>),
     /// A topic the producer writes cannot be used.
     #[error(transparent)]
     Topic(#[from] TopicError),

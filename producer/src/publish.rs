@@ -20,7 +20,7 @@ use rdkafka::{ClientConfig, ClientContext};
 use sluice_common::dead_letter::DeadLetter;
 use sluice_common::deletes::DELETED_AT_HEADER;
 use sluice_common::full_queue;
-use sluice_common::kafka::client_config;
+use sluice_common::kafka::{client_config, UserProperties};
 use sluice_common::polled_producer::{self, PolledProducer};
 use sluice_common::settings::{Choice, KafkaSettings, ProducerSettings};
 use tokio::sync::Notify;
@@ -58,7 +58,8 @@ pub fn publisher_config(kafka: &KafkaSettings, settings: &ProducerSettings) -> C
         .set("queue.buffering.max.messages", "200000")
         // A page that cannot be delivered in time is sent again as a whole, by a new client;
         // nothing is lost.
-        .set("message.timeout.ms", message_timeout_ms());
+        .set("message.timeout.ms", message_timeout_ms())
+        .with_producer_properties(kafka);
     config
 }
 

@@ -35,6 +35,7 @@ pub async fn prepare(
     shutdown: &Shutdown,
 ) -> Result<Option<Pipeline>, ProducerError> {
     let schema_file = SchemaFile::load_or_built_in(&settings.producer.schema_file)?;
+    sluice_common::kafka::check_client_configs(&settings.kafka)?;
     let metrics_registry = prometheus::Registry::new();
     let process = ProcessMetrics::register(&metrics_registry, "producer")?;
     let metrics = ProducerMetrics::register(&metrics_registry)?;

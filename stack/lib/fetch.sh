@@ -21,7 +21,20 @@ ensure_commands() {
 
 ensure_stack_packages() {
   ensure_commands mariadbd mariadb-server mariadb mariadb-client curl curl mvn maven java openjdk-17-jre-headless \
-    prometheus prometheus
+    prometheus prometheus openssl openssl
+  ensure_openssl_headers
+}
+
+# librdkafka's TLS and SCRAM are built against the system's OpenSSL: its headers and static
+# libraries (the static image links them) come with Debian's libssl-dev.
+ensure_openssl_headers() {
+  pkg-config --exists openssl 2>/dev/null && return 0
+  ensure_commands pkg-config pkg-config
+  pkg-config --exists openssl 2>/dev/null && return 0
+  say "installing Debian packages: libssl-dev"
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get update -qq || die "apt-get update failed"
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends libssl-dev >/dev/null ||
+    die "apt-get install libssl-dev failed"
 }
 
 # The folder holding Kafka's jars, keyed by the pom's content so an edited pom refetches.

@@ -19,6 +19,32 @@ kafka_brokers() {
   esac
 }
 
+# Whether the brokers serve the secured listeners (stack/config/kafka-secure.properties):
+# SLUICE_STACK_SECURE when set; else, while a node runs, as the stack was brought up; else not.
+kafka_secure() {
+  local requested=${SLUICE_STACK_SECURE:-}
+  if [ -z "$requested" ] && [ -f "$SLUICE_STATE_DIR/kafka-secure" ] && kafka_any_running; then
+    requested=$(cat "$SLUICE_STATE_DIR/kafka-secure")
+  fi
+  case ${requested:-0} in
+    0 | 1) printf '%s' "${requested:-0}" ;;
+    *) die "kafka: SLUICE_STACK_SECURE must be 0 or 1, got $requested" ;;
+  esac
+}
+
+# The secured listeners of node N: SASL_SSL two ports above its plain one, SSL (mTLS) three.
+kafka_node_sasl_ssl_port() { printf '%s' $(($(kafka_node_port "$1") + 2)); }
+kafka_node_ssl_port() { printf '%s' $(($(kafka_node_port "$1") + 3)); }
+
+# Every broker's secured address of one kind (sasl_ssl or ssl), comma-separated.
+kafka_secure_bootstrap() {
+  local kind=$1 n list=
+  for ((n = 1; n <= $(kafka_brokers); n++)); do
+    list="${list:+$list,}127.0.0.1:$("kafka_node_${kind}_port" "$n")"
+  done
+  printf '%s' "$list"
+}
+
 kafka_any_running() {
   local service
   for service in kafka kafka2 kafka3; do
@@ -105,6 +131,14 @@ kafka_node_write_config() {
     -e "s#@KAFKA_CONTROLLER_PORT@#$(kafka_node_controller_port "$n")#g" \
     -e "s#@REPLICAS@#$replicas#g" -e "s#@MIN_ISR@#$in_sync#g" \
     "$SLUICE_ROOT/stack/config/kafka-server.properties" >"$dir/server.properties"
+  if [ "$(kafka_secure)" = 1 ]; then
+    sed -e "s#@KAFKA_PORT@#$(kafka_node_port "$n")#g" \
+      -e "s#@KAFKA_CONTROLLER_PORT@#$(kafka_node_controller_port "$n")#g" \
+      -e "s#@SASL_SSL_PORT@#$(kafka_node_sasl_ssl_port "$n")#g" -e "s#@SSL_PORT@#$(kafka_node_ssl_port "$n")#g" \
+      -e "s#@TLS_DIR@#$TLS_DIR#g" -e "s#@KEYSTORE_PASSWORD@#$TLS_KEYSTORE_PASSWORD#g" \
+      -e "s#@SASL_USER@#$KAFKA_SASL_USER#g" -e "s#@SASL_PASSWORD@#$KAFKA_SASL_PASSWORD#g" \
+      "$SLUICE_ROOT/stack/config/kafka-secure.properties" >>"$dir/server.properties"
+  fi
 }
 
 # The broker refuses unformatted storage; format it once, keeping the cluster id for good. The
@@ -155,8 +189,13 @@ kafka_node_start() {
     [ "$(cat "$SLUICE_STATE_DIR/kafka-brokers")" != "$brokers" ]; then
     die "kafka runs with $(cat "$SLUICE_STATE_DIR/kafka-brokers") broker(s), not $brokers: stop the stack first (make down)"
   fi
+  if kafka_any_running && [ -f "$SLUICE_STATE_DIR/kafka-secure" ] &&
+    [ "$(cat "$SLUICE_STATE_DIR/kafka-secure")" != "$(kafka_secure)" ]; then
+    die "kafka runs with SLUICE_STACK_SECURE=$(cat "$SLUICE_STATE_DIR/kafka-secure"), not $(kafka_secure): stop the stack first (make down)"
+  fi
   mkdir -p "$SLUICE_STATE_DIR"
   printf '%s\n' "$brokers" >"$SLUICE_STATE_DIR/kafka-brokers"
+  printf '%s\n' "$(kafka_secure)" >"$SLUICE_STATE_DIR/kafka-secure"
   kafka_node_launch "$n"
   if [ "$n" -eq 1 ]; then
     for ((other = 2; other <= brokers; other++)); do
@@ -165,6 +204,27 @@ kafka_node_start() {
   fi
   wait_ready "$(kafka_service_of "$n")" 180
 }
+
+# The SCRAM credentials of the secured listeners' user, set through the plain listener, whose
+# principal is a super user; once per data folder (a stamp beside it). The user holds no ACL:
+# each test grants what it needs.
+kafka_provision_secure() {
+  [ "$(kafka_secure)" = 1 ] || return 0
+  local mechanism stamp
+  stamp="$(kafka_node_dir 1)/scram-user.$KAFKA_SASL_USER"
+  if [ ! -f "$stamp" ]; then
+    # One mechanism per request: Kafka refuses two changes of one user's credentials in one.
+    for mechanism in SCRAM-SHA-512 SCRAM-SHA-256; do
+      "$SLUICE_ROOT/stack/kafka-tool" configs --bootstrap-server "$(kafka_address)" --alter \
+        --entity-type users --entity-name "$KAFKA_SASL_USER" \
+        --add-config "$mechanism=[password=$KAFKA_SASL_PASSWORD]" >>"$LOG_DIR/kafka.log" 2>&1 ||
+        die "kafka: creating the $mechanism user $KAFKA_SASL_USER failed; see $LOG_DIR/kafka.log"
+    done
+    touch "$stamp"
+  fi
+  say "kafka: secured listeners SASL_SSL $(kafka_secure_bootstrap sasl_ssl) (user $KAFKA_SASL_USER) and SSL $(kafka_secure_bootstrap ssl) (mTLS); CA $TLS_DIR/ca.pem"
+}
+
 kafka_start() { kafka_node_start 1; }
 kafka2_start() { kafka_node_start 2; }
 kafka3_start() { kafka_node_start 3; }

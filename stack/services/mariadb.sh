@@ -38,6 +38,7 @@ mariadb_start() {
     --datadir="$MARIADB_DIR/data" --socket="$(mariadb_socket)" --port="$MYSQL_PORT" \
     --bind-address=127.0.0.1 --user="$(id -un)" --log-error="$LOG_DIR/mariadb.log" \
     --pid-file="$RUN_DIR/mariadbd.pid" --skip-name-resolve \
+    --ssl-ca="$TLS_DIR/ca.pem" --ssl-cert="$TLS_DIR/server.pem" --ssl-key="$TLS_DIR/server.key" \
     --character-set-server=utf8mb4 --collation-server=utf8mb4_unicode_ci \
     --innodb-buffer-pool-size=256M --max-connections=300 \
     --server-id=1 --log-bin=binlog --binlog-format=ROW --binlog-row-image=FULL \
@@ -68,6 +69,10 @@ CREATE USER IF NOT EXISTS '$MYSQL_USER'@'127.0.0.1' IDENTIFIED BY '$MYSQL_PASSWO
 CREATE USER IF NOT EXISTS '$MYSQL_USER'@'localhost' IDENTIFIED BY '$MYSQL_PASSWORD';
 GRANT ALL PRIVILEGES ON \`$MYSQL_DATABASE\`.* TO '$MYSQL_USER'@'127.0.0.1', '$MYSQL_USER'@'localhost';
 $(producer_grants "'$MYSQL_USER'@'127.0.0.1', '$MYSQL_USER'@'localhost'")
+-- A user that may log in over TLS only, for the secured pipeline.
+CREATE USER IF NOT EXISTS '$MYSQL_TLS_USER'@'127.0.0.1' IDENTIFIED BY '$MYSQL_TLS_PASSWORD' REQUIRE SSL;
+GRANT ALL PRIVILEGES ON \`$MYSQL_DATABASE\`.* TO '$MYSQL_TLS_USER'@'127.0.0.1';
+$(producer_grants "'$MYSQL_TLS_USER'@'127.0.0.1'")
 -- The benchmark's peer, Debezium, reads a snapshot and then the row-based binary log.
 CREATE USER IF NOT EXISTS '$MYSQL_CDC_USER'@'127.0.0.1' IDENTIFIED BY '$MYSQL_CDC_PASSWORD';
 GRANT SELECT, RELOAD, SHOW DATABASES, REPLICATION SLAVE, REPLICATION CLIENT ON *.* TO '$MYSQL_CDC_USER'@'127.0.0.1';
@@ -100,3 +105,6 @@ mariadb_migrate() {
 }
 
 mariadb_stop() { stop_service mariadb; }
+
+# A server started before the stack served TLS.
+mariadb_outdated() { [ "$(mariadb_admin -Nse 'SELECT @@have_ssl' 2>/dev/null)" != YES ]; }

@@ -191,6 +191,142 @@ impl Choice for GroupProtocol {
 
 choice_conversions!(GroupProtocol);
 
+/// How every Kafka client sluice makes talks to the brokers (`kafka.security_protocol`), as
+/// Kafka names the protocols.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, Serialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE", try_from = "String")]
+pub enum SecurityProtocol {
+    /// Neither encrypted nor authenticated: a local or private network only.
+    #[default]
+    Plaintext,
+    /// TLS: the brokers prove who they are; a client certificate proves who sluice is (mTLS).
+    Ssl,
+    /// SASL authentication without encryption: the password crosses the network in the clear
+    /// with `PLAIN`.
+    SaslPlaintext,
+    /// SASL authentication over TLS: what hosted Kafka services ask for.
+    SaslSsl,
+}
+
+impl SecurityProtocol {
+    /// Whether the connection is TLS, so the `kafka.ca_file`, certificate and hostname
+    /// settings apply.
+    pub fn uses_tls(self) -> bool {
+        matches!(self, Self::Ssl | Self::SaslSsl)
+    }
+
+    /// Whether the client logs in with SASL, so the `kafka.sasl_*` settings apply.
+    pub fn uses_sasl(self) -> bool {
+        matches!(self, Self::SaslPlaintext | Self::SaslSsl)
+    }
+}
+
+impl Choice for SecurityProtocol {
+    const KIND: &'static str = "security protocol";
+    const ALL: &'static [Self] = &[
+        Self::Plaintext,
+        Self::Ssl,
+        Self::SaslPlaintext,
+        Self::SaslSsl,
+    ];
+
+    /// The value of librdkafka's and the Java client's `security.protocol`.
+    fn name(self) -> &'static str {
+        match self {
+            Self::Plaintext => "PLAINTEXT",
+            Self::Ssl => "SSL",
+            Self::SaslPlaintext => "SASL_PLAINTEXT",
+            Self::SaslSsl => "SASL_SSL",
+        }
+    }
+}
+
+choice_conversions!(SecurityProtocol);
+
+/// How a SASL client proves its password (`kafka.sasl_mechanism`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, Serialize)]
+#[serde(try_from = "String", into = "String")]
+pub enum SaslMechanism {
+    /// The password itself, sent to the broker (protected only by TLS).
+    #[default]
+    Plain,
+    /// A salted challenge with SHA-256: the password never crosses the network.
+    ScramSha256,
+    /// A salted challenge with SHA-512.
+    ScramSha512,
+}
+
+impl Choice for SaslMechanism {
+    const KIND: &'static str = "SASL mechanism";
+    const ALL: &'static [Self] = &[Self::Plain, Self::ScramSha256, Self::ScramSha512];
+
+    /// The value of librdkafka's `sasl.mechanisms` and the Java client's `sasl.mechanism`.
+    fn name(self) -> &'static str {
+        match self {
+            Self::Plain => "PLAIN",
+            Self::ScramSha256 => "SCRAM-SHA-256",
+            Self::ScramSha512 => "SCRAM-SHA-512",
+        }
+    }
+}
+
+choice_conversions!(SaslMechanism);
+
+impl From<SaslMechanism> for String {
+    fn from(mechanism: SaslMechanism) -> Self {
+        mechanism.name().to_owned()
+    }
+}
+
+/// Whether and how MySQL connections use TLS (`mysql.tls_mode`), as MySQL's `--ssl-mode` and
+/// sqlx name the modes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case", try_from = "String")]
+pub enum MysqlTlsMode {
+    /// Never TLS.
+    Disabled,
+    /// TLS when the server offers it, plain otherwise, the server's certificate not checked
+    /// (the client's default).
+    #[default]
+    Preferred,
+    /// TLS or no connection; the server's certificate is not checked.
+    Required,
+    /// TLS with a server certificate signed by a trusted authority (`mysql.ca_file`).
+    VerifyCa,
+    /// `verify_ca`, and the certificate names the host connected to (`mysql.host`).
+    VerifyIdentity,
+}
+
+impl MysqlTlsMode {
+    /// Whether the server's certificate is checked against a certificate authority.
+    pub fn verifies_certificate(self) -> bool {
+        matches!(self, Self::VerifyCa | Self::VerifyIdentity)
+    }
+}
+
+impl Choice for MysqlTlsMode {
+    const KIND: &'static str = "MySQL TLS mode";
+    const ALL: &'static [Self] = &[
+        Self::Disabled,
+        Self::Preferred,
+        Self::Required,
+        Self::VerifyCa,
+        Self::VerifyIdentity,
+    ];
+
+    fn name(self) -> &'static str {
+        match self {
+            Self::Disabled => "disabled",
+            Self::Preferred => "preferred",
+            Self::Required => "required",
+            Self::VerifyCa => "verify_ca",
+            Self::VerifyIdentity => "verify_identity",
+        }
+    }
+}
+
+choice_conversions!(MysqlTlsMode);
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -218,6 +354,9 @@ mod tests {
         names_read_back::<Compression>();
         names_read_back::<OnError>();
         names_read_back::<GroupProtocol>();
+        names_read_back::<SecurityProtocol>();
+        names_read_back::<SaslMechanism>();
+        names_read_back::<MysqlTlsMode>();
     }
 
     #[test]

@@ -142,6 +142,10 @@ fn reject_unknown_keys(
 
 fn collect_default_keys(prefix: &str, value: &toml::Value, keys: &mut BTreeSet<String>) {
     match value {
+        // An empty table is an open one (librdkafka properties): any key under it is known.
+        toml::Value::Table(table) if table.is_empty() && !prefix.is_empty() => {
+            keys.insert(prefix.to_owned());
+        }
         toml::Value::Table(table) => {
             for (name, inner) in table {
                 let path = if prefix.is_empty() {

@@ -9,14 +9,20 @@ mod cli;
 mod error;
 mod isolated;
 mod load;
+mod properties;
 mod sections;
+mod security;
 mod validate;
 
-pub use choices::{Choice, CompatibilityLevel, Compression, GroupProtocol, OnError};
+pub use choices::{
+    Choice, CompatibilityLevel, Compression, GroupProtocol, MysqlTlsMode, OnError, SaslMechanism,
+    SecurityProtocol,
+};
 pub use cli::ConfigArgs;
 pub use error::SettingsError;
 pub use isolated::IsolatedRun;
 pub use load::{load, Layers};
+pub use properties::ClientProperties;
 pub use sections::{
     ConsumerSettings, DiscountSettings, KafkaSettings, MetricsSettings, MysqlSettings,
     ProducerSettings, RegistrySettings, Settings, TransformSettings,

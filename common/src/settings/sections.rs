@@ -3,7 +3,11 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::choices::{CompatibilityLevel, Compression, GroupProtocol, OnError};
+use super::choices::{
+    CompatibilityLevel, Compression, GroupProtocol, MysqlTlsMode, OnError, SaslMechanism,
+    SecurityProtocol,
+};
+use super::properties::{self, ClientProperties};
 
 /// The whole configuration of a sluice process.
 #[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
@@ -43,6 +47,17 @@ pub struct MysqlSettings {
     pub table: String,
     /// Seconds to wait for a connection before reporting the server unreachable.
     pub connect_timeout_secs: u64,
+    /// TLS on every connection: `disabled`, `preferred` (TLS when the server offers it,
+    /// unchecked), `required` (TLS or no connection, unchecked), `verify_ca` (the server's
+    /// certificate signed by `ca_file`'s authority) or `verify_identity` (and naming `host`).
+    pub tls_mode: MysqlTlsMode,
+    /// PEM file of the certificate authority that signed the server's certificate; empty: the
+    /// system's.
+    pub ca_file: String,
+    /// PEM client certificate, for a user created `REQUIRE X509`; with `key_file`. Empty: none.
+    pub certificate_file: String,
+    /// PEM private key of `certificate_file`.
+    pub key_file: String,
 }
 
 impl Default for MysqlSettings {
@@ -55,6 +70,10 @@ impl Default for MysqlSettings {
             database: "sluice".into(),
             table: "product".into(),
             connect_timeout_secs: 5,
+            tls_mode: MysqlTlsMode::default(),
+            ca_file: String::new(),
+            certificate_file: String::new(),
+            key_file: String::new(),
         }
     }
 }
@@ -87,6 +106,38 @@ pub struct KafkaSettings {
     pub watermark_topic: String,
     /// Seconds to wait for a metadata answer before reporting the cluster unreachable.
     pub request_timeout_secs: u64,
+    /// How every client talks to the brokers: `PLAINTEXT`, `SSL` (TLS; with a client
+    /// certificate for mTLS), `SASL_PLAINTEXT` or `SASL_SSL` (a SASL login over TLS).
+    pub security_protocol: SecurityProtocol,
+    /// SASL mechanism under `SASL_*` protocols: `PLAIN`, `SCRAM-SHA-256` or `SCRAM-SHA-512`.
+    pub sasl_mechanism: SaslMechanism,
+    /// SASL user (the principal the ACLs name) under `SASL_*` protocols.
+    pub sasl_username: String,
+    /// That user's password. Prefer `SLUICE__KAFKA__SASL_PASSWORD` to writing it in a file.
+    pub sasl_password: String,
+    /// PEM file of the certificate authority that signed the brokers' certificates, under `SSL`
+    /// and `SASL_SSL`; empty: the system's.
+    pub ca_file: String,
+    /// PEM client certificate for mTLS (its subject is the principal the ACLs name); with
+    /// `key_file`. Empty: none.
+    pub certificate_file: String,
+    /// PEM private key of `certificate_file`.
+    pub key_file: String,
+    /// Password of `key_file` when it is encrypted. Prefer `SLUICE__KAFKA__KEY_PASSWORD`.
+    pub key_password: String,
+    /// Refuse a broker whose certificate does not name the host connected to. Turn off only
+    /// for brokers reached under another name than their certificate's.
+    pub verify_hostname: bool,
+    /// librdkafka properties for every Kafka producer client sluice makes (the producer's, and
+    /// each member's commits and dead letters), e.g. `[kafka.producer_properties]`
+    /// `batch.size = 1000000`; checked at start with librdkafka's own message. Properties sluice
+    /// sets itself are refused with the setting to use.
+    #[serde(deserialize_with = "properties::flattened")]
+    pub producer_properties: ClientProperties,
+    /// librdkafka properties for every Kafka consumer client sluice makes (the members, topic
+    /// readers, `sluice-verify`), as `producer_properties`.
+    #[serde(deserialize_with = "properties::flattened")]
+    pub consumer_properties: ClientProperties,
 }
 
 impl Default for KafkaSettings {
@@ -101,6 +152,17 @@ impl Default for KafkaSettings {
             dlq_topic: "product_updates.dlq".into(),
             watermark_topic: String::new(),
             request_timeout_secs: 10,
+            security_protocol: SecurityProtocol::default(),
+            sasl_mechanism: SaslMechanism::default(),
+            sasl_username: String::new(),
+            sasl_password: String::new(),
+            ca_file: String::new(),
+            certificate_file: String::new(),
+            key_file: String::new(),
+            key_password: String::new(),
+            verify_hostname: true,
+            producer_properties: ClientProperties::new(),
+            consumer_properties: ClientProperties::new(),
         }
     }
 }

@@ -79,6 +79,8 @@ impl Settings {
                 ));
             }
         }
+        super::security::check_kafka(&self.kafka)?;
+        super::security::check_mysql(&self.mysql)?;
         let member = &self.consumer.member;
         if member.is_empty()
             || !member

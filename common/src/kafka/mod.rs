@@ -1,26 +1,21 @@
-//! Client settings every sluice Kafka client starts from, and a reachability probe.
+//! Client settings every sluice Kafka client starts from (`connection`), a reachability probe
+//! (`probe`), and the topics sluice creates and reads the limits of.
+
+mod connection;
+mod probe;
+
+pub use connection::{check_client_configs, client_config, ClientConfigError, UserProperties};
+pub use probe::{probe, UnreachableError};
 
 use std::time::Duration;
 
 use rdkafka::admin::AdminClient;
 use rdkafka::client::DefaultClientContext;
-use rdkafka::config::ClientConfig;
 use rdkafka::error::KafkaError;
 
 use crate::events::ErrorKind;
 use crate::retry::{self, Policy};
 use crate::settings::KafkaSettings;
-
-/// The cluster did not answer a metadata request in time.
-#[derive(Debug, thiserror::Error)]
-#[error("cannot reach Kafka at {bootstrap_servers}: {source}")]
-pub struct UnreachableError {
-    /// The configured bootstrap list.
-    pub bootstrap_servers: String,
-    /// What librdkafka reported.
-    #[source]
-    pub source: KafkaError,
-}
 
 /// What a metadata request saw: enough to tell the cluster is real and which topics exist.
 #[derive(Debug, Clone)]
@@ -31,19 +26,6 @@ pub struct ClusterView {
     pub topics: Vec<(String, usize)>,
 }
 
-/// A client configuration with the bootstrap servers set; producers and consumers add their own
-/// keys on top, so connection settings are written in one place.
-pub fn client_config(settings: &KafkaSettings) -> ClientConfig {
-    let mut config = ClientConfig::new();
-    config
-        .set("bootstrap.servers", &settings.bootstrap_servers)
-        .set(
-            "socket.timeout.ms",
-            (settings.request_timeout_secs * 1000).to_string(),
-        );
-    config
-}
-
 /// An admin client on the configured cluster, for topic management and probes.
 pub fn admin_client(
     settings: &KafkaSettings,
@@ -51,14 +33,18 @@ pub fn admin_client(
     client_config(settings).create()
 }
 
-/// Asks the cluster for its metadata, the cheapest proof that it is up and reachable.
-pub async fn probe(settings: &KafkaSettings) -> Result<ClusterView, UnreachableError> {
-    metadata(settings, None)
-        .await
-        .map_err(|source| UnreachableError {
-            bootstrap_servers: settings.bootstrap_servers.clone(),
-            source,
-        })
+/// The brokers and the topics (with their partition counts) of a metadata answer; topics the
+/// broker reports an error for are left out.
+pub(crate) fn view_of(metadata: &rdkafka::metadata::Metadata) -> ClusterView {
+    ClusterView {
+        brokers: metadata.brokers().len(),
+        topics: metadata
+            .topics()
+            .iter()
+            .filter(|t| t.error().is_none())
+            .map(|t| (t.name().to_owned(), t.partitions().len()))
+            .collect(),
+    }
 }
 
 /// One metadata request (of one topic, or of all), on a blocking thread since librdkafka's
@@ -73,15 +59,7 @@ async fn metadata(
         let admin = admin_client(&settings)?;
         let timeout = Duration::from_secs(settings.request_timeout_secs);
         let metadata = admin.inner().fetch_metadata(topic.as_deref(), timeout)?;
-        Ok(ClusterView {
-            brokers: metadata.brokers().len(),
-            topics: metadata
-                .topics()
-                .iter()
-                .filter(|t| t.error().is_none())
-                .map(|t| (t.name().to_owned(), t.partitions().len()))
-                .collect(),
-        })
+        Ok(view_of(&metadata))
     })
     .await
     .unwrap_or_else(|join| std::panic::resume_unwind(join.into_panic()))

@@ -1,0 +1,113 @@
+//! The pipeline on the secured stack (`make up SECURE=1`; `make test-secure` brings it up and
+//! runs these): Kafka over SASL_SSL with SCRAM-SHA-512, or over mTLS, the principal holding
+//! exactly the ACLs `sluice_common::acls` lists for the scenario and nothing more, and MariaDB
+//! over TLS whose certificate is verified, as a user created `REQUIRE SSL`. `sluice-verify` runs
+//! over the same connections.
+
+use std::time::Duration;
+
+use sluice_e2e::load::{test_seed, Load};
+use sluice_e2e::scenario::Scenario;
+use sluice_e2e::secured::{self, MTLS_PRINCIPAL, SASL_USER};
+
+const PRODUCTS: i32 = 2_000;
+const CATCH_UP: Duration = Duration::from_secs(180);
+
+static ONE_PIPELINE: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
+/// Seconds of load: `SLUICE_SECURE_LOAD_SECONDS`, else 60.
+fn load_seconds() -> u64 {
+    std::env::var("SLUICE_SECURE_LOAD_SECONDS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(60)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+#[ignore = "needs the secured stack: make test-secure"]
+async fn over_sasl_ssl_with_only_its_acls_and_verified_mysql_tls_every_row_arrives_once() {
+    let _serial = ONE_PIPELINE.lock().await;
+    let mut scenario = Scenario::new("secure_sasl", 6).await;
+    for setting in secured::sasl_ssl("ca.pem")
+        .into_iter()
+        .chain(secured::mysql_verified_tls())
+    {
+        scenario.with_setting(&setting);
+    }
+    let settings = secured::settings_of(&scenario);
+    secured::grant(
+        &format!("User:{SASL_USER}"),
+        &secured::pipeline_acls(&settings),
+    );
+    scenario.insert_products(1..PRODUCTS + 1, None).await;
+    scenario.start_producer();
+    scenario.start_consumers(5);
+    let load = Load::start(&scenario.pool, &scenario.names.table, PRODUCTS, test_seed());
+    tokio::time::sleep(Duration::from_secs(load_seconds())).await;
+    let updates = load.stop().await;
+    println!("{updates} updates under load over SASL_SSL");
+    assert!(
+        updates >= 1_000,
+        "too few updates to mean something: {updates}"
+    );
+    scenario.wait_caught_up(CATCH_UP).await;
+    scenario.stop_all_cleanly();
+    scenario.assert_exactly_once(PRODUCTS as u64);
+    let producer = scenario.log("producer.log");
+    assert!(
+        !producer.contains(" ERROR "),
+        "the producer logged an error:\n{producer}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+#[ignore = "needs the secured stack: make test-secure"]
+async fn over_mutual_tls_with_only_its_acls_every_row_arrives_once() {
+    let _serial = ONE_PIPELINE.lock().await;
+    let mut scenario = Scenario::new("secure_mtls", 6).await;
+    for setting in secured::mutual_tls()
+        .into_iter()
+        .chain(secured::mysql_verified_tls())
+    {
+        scenario.with_setting(&setting);
+    }
+    let settings = secured::settings_of(&scenario);
+    secured::grant(MTLS_PRINCIPAL, &secured::pipeline_acls(&settings));
+    scenario.insert_products(1..501, None).await;
+    scenario.start_producer();
+    scenario.start_consumers(2);
+    scenario.wait_caught_up(CATCH_UP).await;
+    scenario.stop_all_cleanly();
+    scenario.assert_exactly_once(500);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+#[ignore = "needs the secured stack: make test-secure"]
+async fn check_names_an_untrusted_certificate_and_a_refused_login() {
+    let mut scenario = Scenario::new("secure_check", 6).await;
+    for setting in secured::sasl_ssl("untrusted-ca.pem") {
+        scenario.with_setting(&setting);
+    }
+    scenario.with_setting("kafka.request_timeout_secs=3");
+    let code = scenario.run_to_end("sluice-producer", &["check"], "untrusted.log");
+    let log = scenario.log("untrusted.log");
+    assert_eq!(code, Some(1), "{log}");
+    assert!(
+        log.contains("kafka check failed") && log.contains("certificate verify failed"),
+        "{log}"
+    );
+
+    let mut scenario = Scenario::new("secure_check", 6).await;
+    for setting in secured::sasl_ssl("ca.pem") {
+        scenario.with_setting(&setting);
+    }
+    scenario.with_setting("kafka.sasl_password=not-the-password");
+    scenario.with_setting("kafka.request_timeout_secs=3");
+    let code = scenario.run_to_end("sluice-producer", &["check"], "login.log");
+    let log = scenario.log("login.log");
+    assert_eq!(code, Some(1), "{log}");
+    assert!(
+        log.contains("SASL authentication error") && log.contains("SCRAM-SHA-512"),
+        "{log}"
+    );
+}
