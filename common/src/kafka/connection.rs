@@ -129,11 +129,16 @@ pub fn check_client_configs(settings: &KafkaSettings) -> Result<(), Box<ClientCo
             source,
         })
     };
-    client_config(settings)
+    // Made to be judged, not used: no broker to connect to, so they log nothing.
+    let unconnected = KafkaSettings {
+        bootstrap_servers: String::new(),
+        ..settings.clone()
+    };
+    client_config(&unconnected)
         .with_producer_properties(settings)
         .create::<BaseProducer>()
         .map_err(|source| refused("producer", source))?;
-    client_config(settings)
+    client_config(&unconnected)
         .with_consumer_properties(settings)
         .create::<BaseConsumer>()
         .map_err(|source| refused("consumer", source))?;
