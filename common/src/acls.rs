@@ -125,6 +125,20 @@ impl fmt::Display for Acl {
     }
 }
 
+/// The group of the clients that read a topic by hand (the producer's watermark and published
+/// keys, a member's batch markers, `sluice-verify`'s dead letters): never joined, but librdkafka
+/// looks for its coordinator.
+pub const TOPIC_READER_GROUP: &str = "sluice-topic-reader";
+
+fn topic_reader_group() -> Acl {
+    Acl::new(
+        Resource::Group,
+        TOPIC_READER_GROUP,
+        &["Describe"],
+        "reads topics by hand in a group it never joins, whose coordinator librdkafka looks for",
+    )
+}
+
 /// What `sluice-producer` needs, for its settings.
 pub fn producer(settings: &Settings) -> Vec<Acl> {
     let kafka = &settings.kafka;
@@ -141,6 +155,7 @@ pub fn producer(settings: &Settings) -> Vec<Acl> {
             &["Create", "Describe", "Write"],
             "creates it and sends the rows it cannot publish",
         ),
+        topic_reader_group(),
     ];
     if settings.producer.exactly_once {
         let transactional_id = settings.producer.transactional_id_for(&kafka.topic);
@@ -191,6 +206,7 @@ pub fn consumer(settings: &Settings) -> Vec<Acl> {
             &["Create", "Describe", "Write"],
             "creates it and sends the records it cannot write",
         ),
+        topic_reader_group(),
     ];
     if settings.consumer.exactly_once {
         acls.push(Acl::new(
@@ -214,12 +230,15 @@ pub fn consumer(settings: &Settings) -> Vec<Acl> {
 
 /// What `sluice-verify` needs: it reads the dead-letter topic.
 pub fn verify(settings: &Settings) -> Vec<Acl> {
-    vec![Acl::new(
-        Resource::Topic,
-        &settings.kafka.dlq_topic,
-        &["Describe", "Read"],
-        "counts the dead letters",
-    )]
+    vec![
+        Acl::new(
+            Resource::Topic,
+            &settings.kafka.dlq_topic,
+            &["Describe", "Read"],
+            "counts the dead letters",
+        ),
+        topic_reader_group(),
+    ]
 }
 
 /// The ACL of `acls` a refused request most likely lacked: the one on `topic` when a topic is

@@ -201,9 +201,10 @@ pub fn read_ranges(
 /// A consumer that joins no group: partitions are assigned by hand.
 fn reader(settings: &KafkaSettings) -> rdkafka::error::KafkaResult<BaseConsumer> {
     client_config(settings)
-        // No group.id: partitions are assigned by hand, and a client with a group looks for its
-        // coordinator, which a principal without an ACL on that group is refused.
-        .set("client.id", "sluice-topic-reader")
+        // No group is joined (partitions are assigned by hand), but librdkafka assigns only in
+        // a client with a group, and looks for its coordinator (Describe on the group; see
+        // `acls::TOPIC_READER_GROUP`).
+        .set("group.id", crate::acls::TOPIC_READER_GROUP)
         .set("enable.auto.commit", "false")
         .set("isolation.level", "read_committed")
         .with_consumer_properties(settings)
