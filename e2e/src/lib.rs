@@ -57,6 +57,23 @@ pub fn kafka_tool(args: &[&str]) -> String {
     String::from_utf8_lossy(&output.stdout).into_owned()
 }
 
+/// Like [`kafka_tool`], but fails the test with everything the tool printed when it fails.
+pub fn kafka_tool_ok(args: &[&str]) -> String {
+    let root = repo_root();
+    let output = Command::new(root.join("stack/kafka-tool"))
+        .args(args)
+        .current_dir(&root)
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run stack/kafka-tool {args:?}: {e}"));
+    assert!(
+        output.status.success(),
+        "stack/kafka-tool {args:?} failed:\n{}\n{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
 /// The pid of each stack service, as its pid file records it.
 pub fn service_pids() -> BTreeMap<String, String> {
     let run = std::env::var_os("SLUICE_STATE_DIR")

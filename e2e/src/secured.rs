@@ -4,13 +4,11 @@
 //! sluice lists for a scenario's settings (`sluice_common::acls`).
 
 use std::path::PathBuf;
-use std::process::Command;
 
 use sluice_common::acls::Acl;
-use sluice_common::settings::{load, Layers, Settings};
+use sluice_common::settings::Settings;
 
-use crate::repo_root;
-use crate::scenario::Scenario;
+use crate::{kafka_tool_ok, repo_root};
 
 /// The SCRAM user of the secured listeners (stack/env.sh).
 pub const SASL_USER: &str = "sluice";
@@ -71,34 +69,13 @@ pub fn mysql_verified_tls() -> Vec<String> {
     ]
 }
 
-/// The settings the scenario's processes run with (the shipped file and every `--set`).
-pub fn settings_of(scenario: &Scenario) -> Settings {
-    load(&Layers {
-        file: Some(repo_root().join("sluice.toml")),
-        environment: Some(std::collections::HashMap::new()),
-        overrides: scenario.overrides(),
-    })
-    .expect("the scenario's settings load")
-}
-
 /// Runs `kafka-acls` on the plain listener (a super user's) with `arguments`; fails the test
 /// when it fails.
 fn kafka_acls(arguments: &[String]) {
-    let root = repo_root();
-    let output = Command::new(root.join("stack/kafka-tool"))
-        .arg("acls")
-        .arg("--bootstrap-server")
-        .arg(format!("127.0.0.1:{}", plain_port()))
-        .args(arguments)
-        .current_dir(&root)
-        .output()
-        .unwrap_or_else(|e| panic!("cannot run stack/kafka-tool acls: {e}"));
-    assert!(
-        output.status.success(),
-        "kafka-acls {arguments:?} failed:\n{}\n{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    );
+    let bootstrap = format!("127.0.0.1:{}", plain_port());
+    let mut args = vec!["acls", "--bootstrap-server", bootstrap.as_str()];
+    args.extend(arguments.iter().map(String::as_str));
+    kafka_tool_ok(&args);
 }
 
 /// Grants `principal` each of `acls`.

@@ -34,7 +34,7 @@ async fn over_sasl_ssl_with_only_its_acls_and_verified_mysql_tls_every_row_arriv
     {
         scenario.with_setting(&setting);
     }
-    let settings = secured::settings_of(&scenario);
+    let settings = scenario.settings_now();
     secured::grant(
         &format!("User:{SASL_USER}"),
         &secured::pipeline_acls(&settings),
@@ -79,7 +79,7 @@ async fn over_mutual_tls_with_only_its_acls_every_row_arrives_once() {
     {
         scenario.with_setting(&setting);
     }
-    let settings = secured::settings_of(&scenario);
+    let settings = scenario.settings_now();
     secured::grant(MTLS_PRINCIPAL, &secured::pipeline_acls(&settings));
     scenario.insert_products(1..501, None).await;
     scenario.start_producer();
@@ -89,30 +89,30 @@ async fn over_mutual_tls_with_only_its_acls_every_row_arrives_once() {
     scenario.assert_exactly_once(500);
 }
 
+/// Runs `sluice-producer check` on a new scenario with `settings`; its exit code and log.
+async fn check_with(settings: &[String], log: &str) -> (Option<i32>, String) {
+    let mut scenario = Scenario::new("secure_check", 6).await;
+    for setting in settings {
+        scenario.with_setting(setting);
+    }
+    scenario.with_setting("kafka.request_timeout_secs=3");
+    let code = scenario.run_to_end("sluice-producer", &["check"], log);
+    (code, scenario.log(log))
+}
+
 #[tokio::test(flavor = "multi_thread")]
 #[ignore = "needs the secured stack: make test-secure"]
 async fn check_names_an_untrusted_certificate_and_a_refused_login() {
-    let mut scenario = Scenario::new("secure_check", 6).await;
-    for setting in secured::sasl_ssl("untrusted-ca.pem") {
-        scenario.with_setting(&setting);
-    }
-    scenario.with_setting("kafka.request_timeout_secs=3");
-    let code = scenario.run_to_end("sluice-producer", &["check"], "untrusted.log");
-    let log = scenario.log("untrusted.log");
+    let (code, log) = check_with(&secured::sasl_ssl("untrusted-ca.pem"), "untrusted.log").await;
     assert_eq!(code, Some(1), "{log}");
     assert!(
         log.contains("kafka check failed") && log.contains("certificate verify failed"),
         "{log}"
     );
 
-    let mut scenario = Scenario::new("secure_check", 6).await;
-    for setting in secured::sasl_ssl("ca.pem") {
-        scenario.with_setting(&setting);
-    }
-    scenario.with_setting("kafka.sasl_password=not-the-password");
-    scenario.with_setting("kafka.request_timeout_secs=3");
-    let code = scenario.run_to_end("sluice-producer", &["check"], "login.log");
-    let log = scenario.log("login.log");
+    let mut wrong_password = secured::sasl_ssl("ca.pem");
+    wrong_password.push("kafka.sasl_password=not-the-password".to_owned());
+    let (code, log) = check_with(&wrong_password, "login.log").await;
     assert_eq!(code, Some(1), "{log}");
     assert!(
         log.contains("SASL authentication error") && log.contains("SCRAM-SHA-512"),

@@ -6,31 +6,39 @@
 # so switching between the two (with the stack down) loses neither.
 # shellcheck shell=bash
 
-# How many brokers: SLUICE_STACK_KAFKA_BROKERS when set; else, while a node runs, as many as
-# the stack was brought up with; else one.
-kafka_brokers() {
-  local requested=${SLUICE_STACK_KAFKA_BROKERS:-}
-  if [ -z "$requested" ] && [ -f "$SLUICE_STATE_DIR/kafka-brokers" ] && kafka_any_running; then
-    requested=$(cat "$SLUICE_STATE_DIR/kafka-brokers")
+# A choice the brokers start with (VARIABLE, kept in .stack/STATE while they run): the variable
+# when set; else, while a node runs, what the stack was brought up with; else DEFAULT. Must be
+# one of ALLOWED (space-separated).
+kafka_choice() {
+  local variable=$1 state=$2 default=$3 allowed=$4 requested
+  requested=${!variable:-}
+  if [ -z "$requested" ] && [ -f "$SLUICE_STATE_DIR/$state" ] && kafka_any_running; then
+    requested=$(cat "$SLUICE_STATE_DIR/$state")
   fi
-  case ${requested:-1} in
-    1 | 3) printf '%s' "${requested:-1}" ;;
-    *) die "kafka: SLUICE_STACK_KAFKA_BROKERS must be 1 or 3, got $requested" ;;
+  requested=${requested:-$default}
+  case " $allowed " in
+    *" $requested "*) printf '%s' "$requested" ;;
+    *) die "kafka: $variable must be one of: $allowed; got $requested" ;;
   esac
 }
 
-# Whether the brokers serve the secured listeners (stack/config/kafka-secure.properties):
-# SLUICE_STACK_SECURE when set; else, while a node runs, as the stack was brought up; else not.
-kafka_secure() {
-  local requested=${SLUICE_STACK_SECURE:-}
-  if [ -z "$requested" ] && [ -f "$SLUICE_STATE_DIR/kafka-secure" ] && kafka_any_running; then
-    requested=$(cat "$SLUICE_STATE_DIR/kafka-secure")
+# Records a choice the brokers start with; refuses one that differs from the running brokers'.
+kafka_keep_choice() {
+  local variable=$1 state=$2 wanted=$3 running
+  if kafka_any_running && [ -f "$SLUICE_STATE_DIR/$state" ]; then
+    running=$(cat "$SLUICE_STATE_DIR/$state")
+    [ "$running" = "$wanted" ] ||
+      die "kafka runs with $variable=$running, not $wanted: stop the stack first (make down)"
   fi
-  case ${requested:-0} in
-    0 | 1) printf '%s' "${requested:-0}" ;;
-    *) die "kafka: SLUICE_STACK_SECURE must be 0 or 1, got $requested" ;;
-  esac
+  mkdir -p "$SLUICE_STATE_DIR"
+  printf '%s\n' "$wanted" >"$SLUICE_STATE_DIR/$state"
 }
+
+# How many brokers: 1, or 3 for a cluster.
+kafka_brokers() { kafka_choice SLUICE_STACK_KAFKA_BROKERS kafka-brokers 1 "1 3"; }
+
+# Whether the brokers serve the secured listeners (stack/config/kafka-secure.properties).
+kafka_secure() { kafka_choice SLUICE_STACK_SECURE kafka-secure 0 "0 1"; }
 
 # The secured listeners of node N: SASL_SSL two ports above its plain one, SSL (mTLS) three.
 kafka_node_sasl_ssl_port() { printf '%s' $(($(kafka_node_port "$1") + 2)); }
@@ -185,17 +193,8 @@ kafka_node_launch() {
 kafka_node_start() {
   local n=$1 brokers other
   brokers=$(kafka_brokers)
-  if kafka_any_running && [ -f "$SLUICE_STATE_DIR/kafka-brokers" ] &&
-    [ "$(cat "$SLUICE_STATE_DIR/kafka-brokers")" != "$brokers" ]; then
-    die "kafka runs with $(cat "$SLUICE_STATE_DIR/kafka-brokers") broker(s), not $brokers: stop the stack first (make down)"
-  fi
-  if kafka_any_running && [ -f "$SLUICE_STATE_DIR/kafka-secure" ] &&
-    [ "$(cat "$SLUICE_STATE_DIR/kafka-secure")" != "$(kafka_secure)" ]; then
-    die "kafka runs with SLUICE_STACK_SECURE=$(cat "$SLUICE_STATE_DIR/kafka-secure"), not $(kafka_secure): stop the stack first (make down)"
-  fi
-  mkdir -p "$SLUICE_STATE_DIR"
-  printf '%s\n' "$brokers" >"$SLUICE_STATE_DIR/kafka-brokers"
-  printf '%s\n' "$(kafka_secure)" >"$SLUICE_STATE_DIR/kafka-secure"
+  kafka_keep_choice SLUICE_STACK_KAFKA_BROKERS kafka-brokers "$brokers"
+  kafka_keep_choice SLUICE_STACK_SECURE kafka-secure "$(kafka_secure)"
   kafka_node_launch "$n"
   if [ "$n" -eq 1 ]; then
     for ((other = 2; other <= brokers; other++)); do

@@ -27,16 +27,16 @@ pub struct UnreachableError {
 /// Keeps the errors librdkafka reported outside of any request (each once), for the probe to
 /// name: a failed TLS handshake, a refused login.
 #[derive(Default)]
-struct LastError(std::sync::Mutex<Vec<String>>);
+struct ReportedErrors(std::sync::Mutex<Vec<String>>);
 
-impl LastError {
+impl ReportedErrors {
     fn seen(&self) -> Option<String> {
         let seen = self.0.lock().ok()?;
         (!seen.is_empty()).then(|| seen.join("; "))
     }
 }
 
-impl rdkafka::ClientContext for LastError {
+impl rdkafka::ClientContext for ReportedErrors {
     fn error(&self, _error: KafkaError, reason: &str) {
         // The same failure again, but for its timing; or the count of brokers it took down.
         let reason = reason.split(" (after ").next().unwrap_or(reason);
@@ -51,7 +51,7 @@ impl rdkafka::ClientContext for LastError {
     }
 }
 
-impl rdkafka::producer::ProducerContext for LastError {
+impl rdkafka::producer::ProducerContext for ReportedErrors {
     type DeliveryOpaque = ();
 
     fn delivery(&self, _: &rdkafka::message::DeliveryResult<'_>, _: Self::DeliveryOpaque) {}
@@ -72,8 +72,8 @@ pub async fn probe(settings: &KafkaSettings) -> Result<ClusterView, Box<Unreacha
             })
         };
         // A producer, because polling it hands librdkafka's own errors to its context.
-        let client: BaseProducer<LastError> = client_config(&settings)
-            .create_with_context(LastError::default())
+        let client: BaseProducer<ReportedErrors> = client_config(&settings)
+            .create_with_context(ReportedErrors::default())
             .map_err(|source| unreachable(source, None))?;
         let timeout = Duration::from_secs(settings.request_timeout_secs);
         match client.client().fetch_metadata(None, timeout) {

@@ -245,14 +245,17 @@ choice_conversions!(SecurityProtocol);
 
 /// How a SASL client proves its password (`kafka.sasl_mechanism`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, Serialize)]
-#[serde(try_from = "String", into = "String")]
+#[serde(try_from = "String")]
 pub enum SaslMechanism {
     /// The password itself, sent to the broker (protected only by TLS).
     #[default]
+    #[serde(rename = "PLAIN")]
     Plain,
     /// A salted challenge with SHA-256: the password never crosses the network.
+    #[serde(rename = "SCRAM-SHA-256")]
     ScramSha256,
     /// A salted challenge with SHA-512.
+    #[serde(rename = "SCRAM-SHA-512")]
     ScramSha512,
 }
 
@@ -271,12 +274,6 @@ impl Choice for SaslMechanism {
 }
 
 choice_conversions!(SaslMechanism);
-
-impl From<SaslMechanism> for String {
-    fn from(mechanism: SaslMechanism) -> Self {
-        mechanism.name().to_owned()
-    }
-}
 
 /// Whether and how MySQL connections use TLS (`mysql.tls_mode`), as MySQL's `--ssl-mode` and
 /// sqlx name the modes.

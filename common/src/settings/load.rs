@@ -140,6 +140,15 @@ fn reject_unknown_keys(
     }
 }
 
+/// `name` inside the table at `prefix`, as the settings write a key: `kafka.topic`.
+pub(super) fn dotted(prefix: &str, name: &str) -> String {
+    if prefix.is_empty() {
+        name.to_owned()
+    } else {
+        format!("{prefix}.{name}")
+    }
+}
+
 fn collect_default_keys(prefix: &str, value: &toml::Value, keys: &mut BTreeSet<String>) {
     match value {
         // An empty table is an open one (librdkafka properties): any key under it is known.
@@ -148,12 +157,7 @@ fn collect_default_keys(prefix: &str, value: &toml::Value, keys: &mut BTreeSet<S
         }
         toml::Value::Table(table) => {
             for (name, inner) in table {
-                let path = if prefix.is_empty() {
-                    name.clone()
-                } else {
-                    format!("{prefix}.{name}")
-                };
-                collect_default_keys(&path, inner, keys);
+                collect_default_keys(&dotted(prefix, name), inner, keys);
             }
         }
         _ => {
@@ -168,11 +172,7 @@ fn collect_leaves(
     visit: &mut dyn FnMut(String, &Value),
 ) {
     for (name, value) in table {
-        let path = if prefix.is_empty() {
-            name.clone()
-        } else {
-            format!("{prefix}.{name}")
-        };
+        let path = dotted(prefix, name);
         match &value.kind {
             ValueKind::Table(inner) => collect_leaves(&path, inner, visit),
             _ => visit(path, value),

@@ -12,6 +12,8 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Deserializer};
 
+use super::load::dotted;
+
 /// librdkafka properties by name, values as librdkafka reads them.
 pub type ClientProperties = BTreeMap<String, String>;
 
@@ -35,12 +37,7 @@ fn flatten_into(
     let text = match value {
         toml::Value::Table(table) => {
             for (name, inner) in table {
-                let name = if prefix.is_empty() {
-                    name.clone()
-                } else {
-                    format!("{prefix}.{name}")
-                };
-                flatten_into(&name, inner, properties)?;
+                flatten_into(&dotted(prefix, name), inner, properties)?;
             }
             return Ok(());
         }

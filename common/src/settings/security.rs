@@ -6,14 +6,8 @@
 use std::path::Path;
 
 use super::properties::{self, ClientProperties};
+use super::validate::unworkable;
 use super::{Choice, KafkaSettings, MysqlSettings, MysqlTlsMode, SettingsError};
-
-fn unworkable(key: impl Into<String>, problem: impl Into<String>) -> SettingsError {
-    SettingsError::Unworkable {
-        key: key.into(),
-        problem: problem.into(),
-    }
-}
 
 /// The Kafka security settings hold together, their files can be read, and no passed-through
 /// property is one sluice sets.

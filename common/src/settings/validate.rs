@@ -4,7 +4,7 @@
 use super::{Settings, SettingsError};
 
 /// `key` cannot work, for the reason `problem`.
-fn unworkable(key: impl Into<String>, problem: impl Into<String>) -> SettingsError {
+pub(super) fn unworkable(key: impl Into<String>, problem: impl Into<String>) -> SettingsError {
     SettingsError::Unworkable {
         key: key.into(),
         problem: problem.into(),

@@ -78,12 +78,7 @@ impl Scenario {
             extra: Vec::new(),
             other_outputs: Vec::new(),
         };
-        scenario.settings = load(&Layers {
-            file: Some(repo_root().join("sluice.toml")),
-            environment: Some(HashMap::new()),
-            overrides: scenario.overrides(),
-        })
-        .expect("shipped sluice.toml with overrides");
+        scenario.settings = scenario.settings_now();
         crate::product_table::create_like_product(&scenario.pool, &scenario.names.table).await;
         if precision != PRODUCT_PRECISION {
             let p = precision;
@@ -110,6 +105,17 @@ impl Scenario {
     /// Extra `--set section.key=value` for every process started after this call.
     pub fn with_setting(&mut self, setting: &str) {
         self.extra.push(setting.to_owned());
+    }
+
+    /// The settings a process of the scenario started now runs with: the shipped file and
+    /// every `--set` given so far.
+    pub fn settings_now(&self) -> Settings {
+        load(&Layers {
+            file: Some(repo_root().join("sluice.toml")),
+            environment: Some(HashMap::new()),
+            overrides: self.overrides(),
+        })
+        .expect("shipped sluice.toml with overrides")
     }
 
     /// The `--set` flags every process of the scenario gets: its names, then its settings.
