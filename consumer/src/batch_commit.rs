@@ -116,9 +116,14 @@ pub struct BatchCommitter {
 }
 
 impl BatchCommitter {
-    /// The committer of `member` in `group`.
-    pub fn new(settings: &KafkaSettings, group: &str, member: &str) -> Result<Self, KafkaError> {
-        let transactional_id = format!("sluice-consumer-{group}-{member}");
+    /// The committer of `member` in `group`, registering as `transactional_id`
+    /// (`ConsumerSettings::transactional_id_of`).
+    pub fn new(
+        settings: &KafkaSettings,
+        group: &str,
+        member: &str,
+        transactional_id: String,
+    ) -> Result<Self, KafkaError> {
         let mut config = client_config(settings);
         config
             .set("transactional.id", &transactional_id)

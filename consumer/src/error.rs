@@ -36,6 +36,23 @@ pub enum ConsumerError {
     /// The registry client cannot be built from its settings.
     #[error(transparent)]
     Registry(#[from] RegistryError),
+    /// Kafka cannot be reached in a way no wait heals (an untrusted certificate, a refused
+    /// login).
+    #[error("{member}: {source}")]
+    Unreachable {
+        /// The member.
+        member: String,
+        /// Why, as librdkafka saw it.
+        source: Box<sluice_common::kafka::UnreachableError>,
+    },
+    /// Kafka refused something only an ACL allows.
+    #[error("{member}: {source}")]
+    MissingAcl {
+        /// The member.
+        member: String,
+        /// The refusal and the ACL it lacks.
+        source: sluice_common::acls::MissingAcl,
+    },
     /// librdkafka refuses the configured connection or properties.
     #[error(transparent)]
     ClientConfig(#[from] Box<sluice_common::kafka::ClientConfigError>),
@@ -169,6 +186,8 @@ impl ConsumerError {
             | Self::Settle { .. } => Some(ErrorKind::Output),
             Self::Commit { .. } => Some(ErrorKind::Commit),
             Self::Kafka { .. }
+            | Self::MissingAcl { .. }
+            | Self::Unreachable { .. }
             | Self::TransactionalIdRefused { .. }
             | Self::Topic(_)
             | Self::Rewind { .. } => Some(ErrorKind::Kafka),

@@ -10,6 +10,7 @@ use prometheus::core::Collector;
 use rdkafka::consumer::{BaseConsumer, Consumer, ConsumerContext, Rebalance};
 use rdkafka::message::{BorrowedMessage, Message};
 use rdkafka::ClientContext;
+use sluice_common::acls::ConsumerRefusals;
 use sluice_common::dead_letter::DeadLetter;
 use sluice_common::observe::Readiness;
 use sluice_common::settings::OnError;
@@ -235,6 +236,8 @@ pub struct Member {
     pub metrics: ConsumerMetrics,
     /// No other process runs as this member over its folder while this one does.
     pub lock: MemberLock,
+    /// Which ACL a refused request lacked: the member stops with it rather than ask again.
+    pub refusals: ConsumerRefusals,
 }
 
 impl Member {
@@ -280,14 +283,28 @@ impl Member {
             }
             match next {
                 None => {}
-                Some(Err(error)) => match self.consumer.client().fatal_error() {
-                    Some((code, reason)) => self.rejoin(&shutdown, code, &reason)?,
-                    None => PollFailed {
-                        member: &self.name,
-                        error: &error,
+                Some(Err(error)) => {
+                    let fatal = self.consumer.client().fatal_error();
+                    let code = fatal
+                        .as_ref()
+                        .map(|(code, _)| *code)
+                        .or_else(|| error.rdkafka_error_code());
+                    if let Some(missing) = code.and_then(|code| self.refusals.of(code, &error)) {
+                        let error = ConsumerError::MissingAcl {
+                            member: self.name.clone(),
+                            source: missing,
+                        };
+                        return self.stop_after(error, &shutdown);
                     }
-                    .emit(),
-                },
+                    match fatal {
+                        Some((code, reason)) => self.rejoin(&shutdown, code, &reason)?,
+                        None => PollFailed {
+                            member: &self.name,
+                            error: &error,
+                        }
+                        .emit(),
+                    }
+                }
                 Some(Ok(message)) => {
                     received += 1;
                     let handled = handle(

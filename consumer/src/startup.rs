@@ -7,10 +7,11 @@ use std::time::Duration;
 
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::error::KafkaError;
+use sluice_common::acls;
 use sluice_common::events::ErrorKind;
 use sluice_common::kafka::{
     client_config, ensure_compacted_topic, ensure_topic, retriable_transaction_error,
-    UserProperties,
+    wait_until_reachable, UserProperties,
 };
 use sluice_common::observe::{self, ProcessMetrics, Readiness};
 use sluice_common::retry::{self, Policy};
@@ -67,6 +68,13 @@ pub async fn prepare(
     let address = metrics_address(settings, &member);
     let bound = observe::serve(&address, metrics_registry, process, readiness.clone()).await?;
     tracing::info!("{member}: metrics on http://{bound}/metrics, health on http://{bound}/health");
+    match wait_until_reachable(kafka, shutdown).await {
+        None => return Ok(None),
+        Some(reached) => reached.map_err(|source| ConsumerError::Unreachable {
+            member: member.clone(),
+            source,
+        })?,
+    };
     let exactly_once = if consumer_settings.exactly_once {
         match exactly_once(settings, &member, shutdown, &mut renderer).await? {
             Some(state) => Some(state),
@@ -131,7 +139,15 @@ pub async fn prepare(
     let Some(topics) = topics.await else {
         return Ok(None);
     };
-    topics?;
+    topics.map_err(
+        |error| match acls::topic_refusal(&acls::consumer(settings), error) {
+            Ok(source) => ConsumerError::MissingAcl {
+                member: member.clone(),
+                source,
+            },
+            Err(error) => ConsumerError::Topic(error),
+        },
+    )?;
     tracing::info!(
         "{member}: joined group {} on {}, writing {}",
         consumer_settings.group_id,
@@ -151,6 +167,7 @@ pub async fn prepare(
         name: member,
         lock,
         metrics,
+        refusals: acls::ConsumerRefusals::new(settings),
     }))
 }
 
@@ -169,9 +186,17 @@ async fn exactly_once(
     let kafka = &settings.kafka;
     // The folder exists: the member's lock is taken in it first.
     let folder = Path::new(&settings.consumer.output_dir);
-    let committer = BatchCommitter::new(kafka, &settings.consumer.group_id, member).map_err(
-        ConsumerError::kafka(member, "creating the transactional producer"),
-    )?;
+    let transactional_id = settings.consumer.transactional_id_of(member);
+    let committer = BatchCommitter::new(
+        kafka,
+        &settings.consumer.group_id,
+        member,
+        transactional_id.clone(),
+    )
+    .map_err(ConsumerError::kafka(
+        member,
+        "creating the transactional producer",
+    ))?;
     let what = format!("Kafka at {}", kafka.bootstrap_servers);
     let timeout = Duration::from_secs(kafka.request_timeout_secs.max(10));
     let registered = retry::retry_when(
@@ -185,9 +210,18 @@ async fn exactly_once(
     let Some(registered) = registered.await else {
         return Ok(None);
     };
-    registered.map_err(|source| ConsumerError::TransactionalIdRefused {
-        member: member.to_owned(),
-        source,
+    registered.map_err(|source| {
+        let acl = acls::member_transactional_ids(&settings.consumer);
+        match acls::transactional_id_refusal(acl, &transactional_id, &source) {
+            Some(missing) => ConsumerError::MissingAcl {
+                member: member.to_owned(),
+                source: missing,
+            },
+            None => ConsumerError::TransactionalIdRefused {
+                member: member.to_owned(),
+                source,
+            },
+        }
     })?;
     let journal = Journal::new(folder, member);
     let file = folder.join(format!("{member}.jsonl"));

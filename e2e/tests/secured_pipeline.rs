@@ -4,8 +4,9 @@
 //! over TLS whose certificate is verified, as a user created `REQUIRE SSL`. `sluice-verify` runs
 //! over the same connections.
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
+use sluice_common::acls::{Acl, Resource};
 use sluice_e2e::load::{test_seed, Load};
 use sluice_e2e::scenario::Scenario;
 use sluice_e2e::secured::{self, MTLS_PRINCIPAL, SASL_USER};
@@ -118,4 +119,127 @@ async fn check_names_an_untrusted_certificate_and_a_refused_login() {
         log.contains("SASL authentication error") && log.contains("SCRAM-SHA-512"),
         "{log}"
     );
+}
+
+/// Longest a process may take to stop on an error no wait can heal.
+const STOPS_WITHIN: Duration = Duration::from_secs(10);
+
+/// A scenario on SASL_SSL whose principal holds every ACL the pipeline needs but those `left_out`
+/// picks, and MariaDB over verified TLS.
+async fn scenario_lacking(tag: &str, left_out: impl Fn(&Acl) -> bool) -> (Scenario, Vec<Acl>) {
+    let mut scenario = Scenario::new(tag, 6).await;
+    for setting in secured::sasl_ssl("ca.pem")
+        .into_iter()
+        .chain(secured::mysql_verified_tls())
+    {
+        scenario.with_setting(&setting);
+    }
+    let (lacking, granted): (Vec<Acl>, Vec<Acl>) = secured::pipeline_acls(&scenario.settings_now())
+        .into_iter()
+        .partition(|acl| left_out(acl));
+    assert!(!lacking.is_empty(), "the test leaves out no ACL");
+    secured::grant(&format!("User:{SASL_USER}"), &granted);
+    scenario.insert_products(1..101, None).await;
+    (scenario, lacking)
+}
+
+/// Starts the producer and asserts it stops within `STOPS_WITHIN`, non-zero, its log naming `line`.
+fn assert_producer_stops_naming(scenario: &mut Scenario, line: &str) {
+    scenario.start_producer();
+    let started = Instant::now();
+    let code = scenario.wait_for_producer_exit(STOPS_WITHIN + Duration::from_secs(5));
+    let log = scenario.log("producer.log");
+    assert!(
+        code.is_some_and(|code| code != 0),
+        "the producer did not stop with an error (exit {code:?}):\n{log}"
+    );
+    assert!(
+        started.elapsed() <= STOPS_WITHIN,
+        "it took {:?}:\n{log}",
+        started.elapsed()
+    );
+    assert!(log.contains(line), "its log does not name `{line}`:\n{log}");
+}
+
+/// Starts member 1 and asserts it stops within `STOPS_WITHIN`, non-zero, its log naming `line`.
+fn assert_member_stops_naming(scenario: &mut Scenario, line: &str) {
+    scenario.start_consumers(1);
+    let started = Instant::now();
+    let status = scenario.wait_for_consumer_exit(1, STOPS_WITHIN + Duration::from_secs(5));
+    let log = scenario.log("consumer-1.log");
+    assert!(
+        status.is_some_and(|status| !status.success()),
+        "the member did not stop with an error ({status:?}):\n{log}"
+    );
+    assert!(
+        started.elapsed() <= STOPS_WITHIN,
+        "it took {:?}:\n{log}",
+        started.elapsed()
+    );
+    assert!(log.contains(line), "its log does not name `{line}`:\n{log}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+#[ignore = "needs the secured stack: make test-secure"]
+async fn without_its_acl_on_the_topic_each_process_stops_naming_it() {
+    let _serial = ONE_PIPELINE.lock().await;
+    let (mut scenario, lacking) = scenario_lacking("acl_topic", |acl| {
+        acl.resource == Resource::Topic && acl.name.starts_with("e2e-") && !acl.name.contains('.')
+    })
+    .await;
+    assert_eq!(
+        lacking.len(),
+        2,
+        "the producer's and the members' ACL on the topic"
+    );
+    let topic = scenario.names.topic.clone();
+    assert_producer_stops_naming(
+        &mut scenario,
+        &format!(
+            "this principal needs TOPIC `{topic}`: Create, Describe, DescribeConfigs, Write, Read"
+        ),
+    );
+    assert_member_stops_naming(
+        &mut scenario,
+        &format!("this principal needs TOPIC `{topic}`: Describe, Read"),
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+#[ignore = "needs the secured stack: make test-secure"]
+async fn without_its_acl_on_the_transactional_id_each_process_stops_naming_it() {
+    let _serial = ONE_PIPELINE.lock().await;
+    let (mut scenario, _) =
+        scenario_lacking("acl_txn", |acl| acl.resource == Resource::TransactionalId).await;
+    let settings = scenario.settings_now();
+    let producer_id = settings
+        .producer
+        .transactional_id_for(&settings.kafka.topic);
+    assert_producer_stops_naming(
+        &mut scenario,
+        &format!("this principal needs TRANSACTIONAL_ID `{producer_id}`: Describe, Write"),
+    );
+    assert_member_stops_naming(
+        &mut scenario,
+        &format!(
+            "this principal needs TRANSACTIONAL_ID `{}` (prefixed): Describe, Write",
+            settings.consumer.transactional_id_prefix()
+        ),
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+#[ignore = "needs the secured stack: make test-secure"]
+async fn with_an_untrusted_ca_each_process_stops_naming_the_certificate() {
+    let _serial = ONE_PIPELINE.lock().await;
+    let mut scenario = Scenario::new("untrusted_run", 6).await;
+    for setting in secured::sasl_ssl("untrusted-ca.pem")
+        .into_iter()
+        .chain(secured::mysql_verified_tls())
+    {
+        scenario.with_setting(&setting);
+    }
+    scenario.insert_products(1..101, None).await;
+    assert_producer_stops_naming(&mut scenario, "certificate verify failed");
+    assert_member_stops_naming(&mut scenario, "certificate verify failed");
 }

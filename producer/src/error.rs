@@ -48,6 +48,9 @@ pub enum ProducerError {
     /// A topic the producer writes cannot be used.
     #[error(transparent)]
     Topic(#[from] TopicError),
+    /// Kafka refused something only an ACL allows.
+    #[error(transparent)]
+    MissingAcl(#[from] sluice_common::acls::MissingAcl),
     /// The registry refused the schema (incompatible, invalid, not authorized).
     #[error(
         "schema {schema} cannot be registered under `{subject}`; nothing was produced",

@@ -10,7 +10,7 @@ use sluice_common::retry::{self, Policy};
 use sluice_common::settings::{KafkaSettings, Settings};
 use sluice_common::shutdown::Shutdown;
 use sluice_common::watermark::WatermarkStore;
-use sluice_common::{kafka, mysql};
+use sluice_common::{acls, kafka, mysql};
 use sluice_registry::{CompatibilityLevel, RegistryClient, RegistryError, SchemaFile, SchemaId};
 
 use crate::delete_sweep::DeleteSweep;
@@ -143,7 +143,12 @@ pub async fn prepare(
     let Some(topics) = topics_ready else {
         return Ok(None);
     };
-    topics?;
+    topics.map_err(
+        |error| match acls::topic_refusal(&acls::producer(settings), error) {
+            Ok(missing) => ProducerError::MissingAcl(missing),
+            Err(error) => ProducerError::Topic(error),
+        },
+    )?;
     let Some(registered) = registration else {
         return Ok(None);
     };
@@ -274,9 +279,15 @@ pub(crate) async fn init_transactions(
     let Some(outcome) = outcome else {
         return Ok(None);
     };
-    outcome.map_err(|source| ProducerError::TransactionalIdRefused {
-        id: transactional_id.to_owned(),
-        source,
+    outcome.map_err(|source| {
+        let acl = acls::producer_transactional_id(transactional_id);
+        match acls::transactional_id_refusal(acl, transactional_id, &source) {
+            Some(missing) => ProducerError::MissingAcl(missing),
+            None => ProducerError::TransactionalIdRefused {
+                id: transactional_id.to_owned(),
+                source,
+            },
+        }
     })?;
     tracing::info!(
         "exactly-once: transactional.id `{transactional_id}`, watermark in topic {}",

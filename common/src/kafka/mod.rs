@@ -5,7 +5,8 @@ mod connection;
 mod probe;
 
 pub use connection::{check_client_configs, client_config, ClientConfigError, UserProperties};
-pub use probe::{probe, UnreachableError};
+use probe::metadata;
+pub use probe::{probe, wait_until_reachable, UnreachableError};
 
 use std::time::Duration;
 
@@ -45,24 +46,6 @@ pub(crate) fn view_of(metadata: &rdkafka::metadata::Metadata) -> ClusterView {
             .map(|t| (t.name().to_owned(), t.partitions().len()))
             .collect(),
     }
-}
-
-/// One metadata request (of one topic, or of all), on a blocking thread since librdkafka's
-/// call blocks. Topics the broker reports an error for are left out.
-async fn metadata(
-    settings: &KafkaSettings,
-    topic: Option<&str>,
-) -> Result<ClusterView, KafkaError> {
-    let settings = settings.clone();
-    let topic = topic.map(str::to_owned);
-    tokio::task::spawn_blocking(move || {
-        let admin = admin_client(&settings)?;
-        let timeout = Duration::from_secs(settings.request_timeout_secs);
-        let metadata = admin.inner().fetch_metadata(topic.as_deref(), timeout)?;
-        Ok(view_of(&metadata))
-    })
-    .await
-    .unwrap_or_else(|join| std::panic::resume_unwind(join.into_panic()))
 }
 
 /// How a topic sluice creates is replicated.
@@ -106,6 +89,24 @@ pub enum TopicError {
         #[source]
         source: KafkaError,
     },
+    /// The cluster did not answer; see [`UnreachableError::is_permanent`] for when waiting
+    /// cannot help.
+    #[error("cannot create or describe topic `{topic}`")]
+    Unreachable {
+        /// The topic.
+        topic: String,
+        /// Why, with what librdkafka saw.
+        #[source]
+        source: Box<UnreachableError>,
+    },
+    /// The cluster refuses this principal the topic: an ACL is missing.
+    #[error("Kafka refuses this client topic `{topic}` ({code}): an ACL on it is missing")]
+    Refused {
+        /// The topic.
+        topic: String,
+        /// Kafka's refusal (an authorization failure).
+        code: rdkafka::types::RDKafkaErrorCode,
+    },
     /// The topic exists with another partition count: keys would land elsewhere.
     #[error("topic `{topic}` has {actual} partitions but kafka.partitions is {expected}; keys would move to other partitions and lose their order, so sluice will not use it (fix kafka.partitions or the topic)")]
     PartitionMismatch {
@@ -119,10 +120,30 @@ pub enum TopicError {
 }
 
 impl crate::retry::Transient for TopicError {
-    /// A cluster that did not answer may; a topic that exists as it should not will not change.
+    /// A cluster that did not answer may, unless it refused the certificate or the login; a
+    /// missing ACL or a topic that exists as it should not will not change by waiting.
     fn is_transient(&self) -> bool {
-        matches!(self, TopicError::Kafka { .. })
+        match self {
+            TopicError::Kafka { .. } => true,
+            TopicError::Unreachable { source, .. } => !source.is_permanent(),
+            TopicError::Refused { .. } | TopicError::PartitionMismatch { .. } => false,
+        }
     }
+}
+
+/// Whether Kafka refused a request for want of an ACL.
+pub fn is_authorization_failure(code: rdkafka::types::RDKafkaErrorCode) -> bool {
+    use rdkafka::types::RDKafkaErrorCode::{
+        ClusterAuthorizationFailed, GroupAuthorizationFailed, TopicAuthorizationFailed,
+        TransactionalIdAuthorizationFailed,
+    };
+    matches!(
+        code,
+        TopicAuthorizationFailed
+            | GroupAuthorizationFailed
+            | ClusterAuthorizationFailed
+            | TransactionalIdAuthorizationFailed
+    )
 }
 
 /// Whether a transactional call failed in a way librdkafka says may succeed if tried again
@@ -176,7 +197,7 @@ async fn ensure_topic_with(
     }
     let actual = settled_partition_count(settings, topic)
         .await
-        .map_err(|source| TopicError::Kafka {
+        .map_err(|source| TopicError::Unreachable {
             topic: topic.to_owned(),
             source,
         })?;
@@ -214,10 +235,14 @@ async fn create_unless_present(
         topic: topic.to_owned(),
         source,
     };
+    let unreachable = |source| TopicError::Unreachable {
+        topic: topic.to_owned(),
+        source,
+    };
     let brokers = if settings.replication_factor > 0 {
         0
     } else {
-        metadata(settings, None).await.map_err(failed)?.brokers
+        metadata(settings, None).await.map_err(unreachable)?.brokers
     };
     let replication = Replication::of(settings, brokers);
     let admin = admin_client(settings).map_err(failed)?;
@@ -252,6 +277,16 @@ async fn create_unless_present(
                 created = true;
             }
             Err((_, RDKafkaErrorCode::TopicAlreadyExists)) => {}
+            // Without Create, a topic that exists is used as it is (Describe shows it).
+            Err((_, code)) if is_authorization_failure(code) => {
+                let view = metadata(settings, Some(topic)).await.map_err(unreachable)?;
+                if !view.topics.iter().any(|(name, _)| name == topic) {
+                    return Err(TopicError::Refused {
+                        topic: topic.to_owned(),
+                        code,
+                    });
+                }
+            }
             Err((_, code)) => return Err(failed(KafkaError::AdminOp(code))),
         }
     }
@@ -269,7 +304,8 @@ pub async fn delete_topics_starting_with(
     use rdkafka::types::RDKafkaErrorCode;
 
     let doomed: Vec<String> = metadata(settings, None)
-        .await?
+        .await
+        .map_err(|unreachable| unreachable.source)?
         .topics
         .into_iter()
         .map(|(name, _)| name)
@@ -324,7 +360,7 @@ pub async fn topic_max_message_bytes(
 async fn settled_partition_count(
     settings: &KafkaSettings,
     topic: &str,
-) -> Result<usize, KafkaError> {
+) -> Result<usize, Box<UnreachableError>> {
     const PAUSE: Duration = Duration::from_millis(200);
     let tries = Duration::from_secs(settings.request_timeout_secs).as_millis() / PAUSE.as_millis();
     let policy = Policy::steady(PAUSE).at_most(usize::try_from(tries).unwrap_or(usize::MAX));
@@ -358,7 +394,7 @@ enum Unsettled {
     #[error("no partitions shown yet")]
     NoPartitions,
     #[error(transparent)]
-    Kafka(KafkaError),
+    Kafka(Box<UnreachableError>),
 }
 
 #[cfg(test)]

@@ -2,7 +2,7 @@
 //! reports a failed TLS handshake or a refused login as events of its own, not in the error of
 //! the request that failed, so the probe keeps them and names them.
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use rdkafka::error::KafkaError;
 use rdkafka::producer::{BaseProducer, Producer};
@@ -22,6 +22,23 @@ pub struct UnreachableError {
     /// What librdkafka reported.
     #[source]
     pub source: KafkaError,
+}
+
+impl UnreachableError {
+    /// Whether no wait can heal it: the brokers' certificate is not trusted (or not theirs), the
+    /// TLS handshake fails, or the login is refused. A broker that is down or restarting
+    /// refuses the connection instead, which is waited for.
+    pub fn is_permanent(&self) -> bool {
+        self.seen.as_deref().is_some_and(|seen| {
+            [
+                "SSL handshake failed",
+                "SASL authentication error",
+                "Authentication failed",
+            ]
+            .iter()
+            .any(|cause| seen.contains(cause))
+        })
+    }
 }
 
 /// Keeps the errors librdkafka reported outside of any request (each once), for the probe to
@@ -57,12 +74,48 @@ impl rdkafka::producer::ProducerContext for ReportedErrors {
     fn delivery(&self, _: &rdkafka::message::DeliveryResult<'_>, _: Self::DeliveryOpaque) {}
 }
 
+impl crate::retry::Transient for Box<UnreachableError> {
+    fn is_transient(&self) -> bool {
+        !self.is_permanent()
+    }
+}
+
+/// Waits until the cluster answers, as every server is waited for (`Policy::SERVER`), but stops
+/// at once on what no wait heals: an untrusted certificate, a refused login. `None` when
+/// shutdown was requested meanwhile.
+pub async fn wait_until_reachable(
+    settings: &KafkaSettings,
+    shutdown: &crate::shutdown::Shutdown,
+) -> Option<Result<ClusterView, Box<UnreachableError>>> {
+    let what = format!("Kafka at {}", settings.bootstrap_servers);
+    crate::retry::retry(
+        crate::retry::Policy::SERVER,
+        crate::events::ErrorKind::Kafka,
+        &what,
+        shutdown,
+        || metadata(settings, None),
+    )
+    .await
+}
+
+/// How long one metadata request may wait before the errors seen meanwhile are looked at.
+const SLICE: Duration = Duration::from_secs(1);
+
 /// Asks the cluster for its metadata, the cheapest proof that it is up and reachable; when it
 /// is not, the error says what librdkafka saw meanwhile (an untrusted certificate, a refused
-/// login).
-/// The error is boxed: it carries librdkafka's messages.
+/// login). The error is boxed: it carries librdkafka's messages.
 pub async fn probe(settings: &KafkaSettings) -> Result<ClusterView, Box<UnreachableError>> {
+    metadata(settings, None).await
+}
+
+/// One metadata request (of one topic, or of all), on a blocking thread since librdkafka's
+/// call blocks. Topics the broker reports an error for are left out.
+pub(super) async fn metadata(
+    settings: &KafkaSettings,
+    topic: Option<&str>,
+) -> Result<ClusterView, Box<UnreachableError>> {
     let settings = settings.clone();
+    let topic = topic.map(str::to_owned);
     tokio::task::spawn_blocking(move || {
         let unreachable = |source, seen| {
             Box::new(UnreachableError {
@@ -75,16 +128,26 @@ pub async fn probe(settings: &KafkaSettings) -> Result<ClusterView, Box<Unreacha
         let client: BaseProducer<ReportedErrors> = client_config(&settings)
             .create_with_context(ReportedErrors::default())
             .map_err(|source| unreachable(source, None))?;
-        let timeout = Duration::from_secs(settings.request_timeout_secs);
-        match client.client().fetch_metadata(None, timeout) {
-            Ok(metadata) => Ok(view_of(&metadata)),
-            Err(source) => {
-                // Errors arrive as events, handed to the context as they are polled.
-                for _ in 0..10 {
-                    client.poll(Duration::from_millis(10));
+        // Asked in slices of a second, so that a refused certificate or login (reported
+        // within milliseconds) ends the wait at once instead of at the timeout.
+        let deadline = Instant::now() + Duration::from_secs(settings.request_timeout_secs);
+        loop {
+            let slice = deadline
+                .saturating_duration_since(Instant::now())
+                .min(SLICE);
+            match client.client().fetch_metadata(topic.as_deref(), slice) {
+                Ok(metadata) => return Ok(view_of(&metadata)),
+                Err(source) => {
+                    // Errors arrive as events, handed to the context as they are polled,
+                    // one event a poll.
+                    for _ in 0..10 {
+                        client.poll(Duration::from_millis(10));
+                    }
+                    let failed = unreachable(source, client.context().seen());
+                    if failed.is_permanent() || Instant::now() >= deadline {
+                        return Err(failed);
+                    }
                 }
-                let seen = client.context().seen();
-                Err(unreachable(source, seen))
             }
         }
     })

@@ -362,6 +362,19 @@ impl Default for ConsumerSettings {
     }
 }
 
+impl ConsumerSettings {
+    /// What the members' Kafka `transactional.id`s under exactly-once start with:
+    /// `sluice-consumer-<group_id>-`, followed by the member's name.
+    pub fn transactional_id_prefix(&self) -> String {
+        format!("sluice-consumer-{}-", self.group_id)
+    }
+
+    /// `member`'s `transactional.id` under exactly-once.
+    pub fn transactional_id_of(&self, member: &str) -> String {
+        format!("{}{member}", self.transactional_id_prefix())
+    }
+}
+
 /// The record transformation.
 #[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]

@@ -3,9 +3,13 @@
 //! errors of a refused request are all taken from. A principal that holds exactly these can run
 //! the pipeline; one that lacks any of them is stopped with that ACL's line.
 
+mod refusal;
+
+pub use refusal::{topic_refusal, transactional_id_refusal, ConsumerRefusals, MissingAcl};
+
 use std::fmt;
 
-use crate::settings::Settings;
+use crate::settings::{ConsumerSettings, Settings};
 
 /// A kind of Kafka resource an ACL is on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -165,12 +169,7 @@ pub fn producer(settings: &Settings) -> Vec<Acl> {
             &["Create", "Describe", "Write", "Read"],
             "creates it, keeps the watermark in each transaction, reads it at start",
         ));
-        acls.push(Acl::new(
-            Resource::TransactionalId,
-            &transactional_id,
-            &["Describe", "Write"],
-            "publishes each batch of pages in one transaction",
-        ));
+        acls.push(producer_transactional_id(&transactional_id));
         if settings.producer.standby {
             acls.push(Acl::new(
                 Resource::Group,
@@ -215,17 +214,30 @@ pub fn consumer(settings: &Settings) -> Vec<Acl> {
             &["Create", "Describe", "Write", "Read"],
             "creates it, marks each batch in its transaction, reads the marker of an unfinished batch",
         ));
-        acls.push(
-            Acl::new(
-                Resource::TransactionalId,
-                format!("sluice-consumer-{group}-"),
-                &["Describe", "Write"],
-                "commits each batch's offsets in a transaction of its member (one id per member)",
-            )
-            .prefixed(),
-        );
+        acls.push(member_transactional_ids(&settings.consumer));
     }
     acls
+}
+
+/// The producer's transactional id under exactly-once.
+pub fn producer_transactional_id(transactional_id: &str) -> Acl {
+    Acl::new(
+        Resource::TransactionalId,
+        transactional_id,
+        &["Describe", "Write"],
+        "publishes each batch of pages in one transaction",
+    )
+}
+
+/// The transactional ids of the members of a group under exactly-once (one id per member).
+pub fn member_transactional_ids(consumer: &ConsumerSettings) -> Acl {
+    Acl::new(
+        Resource::TransactionalId,
+        consumer.transactional_id_prefix(),
+        &["Describe", "Write"],
+        "commits each batch's offsets in a transaction of its member (one id per member)",
+    )
+    .prefixed()
 }
 
 /// What `sluice-verify` needs: it reads the dead-letter topic.
