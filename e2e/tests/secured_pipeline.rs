@@ -243,3 +243,20 @@ async fn with_an_untrusted_ca_each_process_stops_naming_the_certificate() {
     assert_producer_stops_naming(&mut scenario, "certificate verify failed");
     assert_member_stops_naming(&mut scenario, "certificate verify failed");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+#[ignore = "needs the secured stack: make test-secure"]
+async fn with_a_wrong_password_each_process_stops_naming_the_login() {
+    let _serial = ONE_PIPELINE.lock().await;
+    let mut scenario = Scenario::new("wrong_password_run", 6).await;
+    for setting in secured::sasl_ssl("ca.pem")
+        .into_iter()
+        .chain(secured::mysql_verified_tls())
+    {
+        scenario.with_setting(&setting);
+    }
+    scenario.with_setting("kafka.sasl_password=not-the-password");
+    scenario.insert_products(1..101, None).await;
+    assert_producer_stops_naming(&mut scenario, "invalid credentials");
+    assert_member_stops_naming(&mut scenario, "invalid credentials");
+}

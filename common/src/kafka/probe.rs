@@ -25,15 +25,17 @@ pub struct UnreachableError {
 }
 
 impl UnreachableError {
-    /// Whether no wait can heal it: the brokers' certificate is not trusted (or not theirs), the
-    /// TLS handshake fails, or the login is refused. A broker that is down or restarting
-    /// refuses the connection instead, which is waited for.
+    /// Whether no wait can heal it: the brokers' certificate is not trusted (or does not name
+    /// them), TLS meets a listener that does not speak it, the password is wrong, or the
+    /// mechanism is not enabled. A broker that is down or restarting refuses or drops the
+    /// connection instead (a handshake cut short among them), which is waited for.
     pub fn is_permanent(&self) -> bool {
         self.seen.as_deref().is_some_and(|seen| {
             [
-                "SSL handshake failed",
-                "SASL authentication error",
-                "Authentication failed",
+                "certificate verify failed",
+                "wrong version number",
+                "invalid credentials",
+                "Unsupported SASL mechanism",
             ]
             .iter()
             .any(|cause| seen.contains(cause))
@@ -153,4 +155,41 @@ pub(super) async fn metadata(
     })
     .await
     .unwrap_or_else(|join| std::panic::resume_unwind(join.into_panic()))
+}
+
+#[cfg(test)]
+mod tests {
+    use rdkafka::types::RDKafkaErrorCode;
+
+    use super::*;
+
+    fn seen(reason: &str) -> UnreachableError {
+        UnreachableError {
+            bootstrap_servers: "127.0.0.1:9094".into(),
+            seen: Some(reason.into()),
+            source: KafkaError::MetadataFetch(RDKafkaErrorCode::BrokerTransportFailure),
+        }
+    }
+
+    #[test]
+    fn a_refused_certificate_or_login_is_permanent_and_a_broker_going_away_is_not() {
+        for permanent in [
+            "sasl_ssl://127.0.0.1:9094/bootstrap: SSL handshake failed: error:0A000086:SSL \
+             routines::certificate verify failed: broker certificate could not be verified",
+            "sasl_ssl://127.0.0.1:9094/bootstrap: SASL authentication error: Authentication \
+             failed during authentication due to invalid credentials with SASL mechanism \
+             SCRAM-SHA-512",
+        ] {
+            assert!(seen(permanent).is_permanent(), "{permanent}");
+        }
+        for transient in [
+            "sasl_ssl://127.0.0.1:9094/bootstrap: Connect to ipv4#127.0.0.1:9094 failed: \
+             Connection refused",
+            "GroupCoordinator: SASL authentication error: SaslAuthenticateRequest failed: \
+             Local: Broker transport failure",
+            "sasl_ssl://127.0.0.1:9094/1: SSL handshake failed: Disconnected",
+        ] {
+            assert!(!seen(transient).is_permanent(), "{transient}");
+        }
+    }
 }
