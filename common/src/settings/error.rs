@@ -35,3 +35,11 @@ pub enum SettingsError {
         problem: String,
     },
 }
+
+/// `key` cannot work, for the reason `problem`: what every check of a value at start returns.
+pub(super) fn unworkable(key: impl Into<String>, problem: impl Into<String>) -> SettingsError {
+    SettingsError::Unworkable {
+        key: key.into(),
+        problem: problem.into(),
+    }
+}

@@ -5,8 +5,8 @@
 
 use std::path::Path;
 
+use super::error::unworkable;
 use super::properties::{self, ClientProperties};
-use super::validate::unworkable;
 use super::{Choice, KafkaSettings, MysqlSettings, MysqlTlsMode, SettingsError};
 
 /// The Kafka security settings hold together, their files can be read, and no passed-through

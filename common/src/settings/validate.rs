@@ -1,15 +1,8 @@
 //! Checks on values that are well-typed but cannot work, made once at start so the pipeline
 //! never meets them deep inside its loop.
 
+use super::error::unworkable;
 use super::{Settings, SettingsError};
-
-/// `key` cannot work, for the reason `problem`.
-pub(super) fn unworkable(key: impl Into<String>, problem: impl Into<String>) -> SettingsError {
-    SettingsError::Unworkable {
-        key: key.into(),
-        problem: problem.into(),
-    }
-}
 
 impl Settings {
     /// The first value that cannot work, with its key and what is wrong.
