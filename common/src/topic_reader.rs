@@ -48,6 +48,14 @@ pub enum TopicReadError {
         /// The partition's first offset.
         first: i64,
     },
+    /// Kafka refused this principal the topic (an ACL it lacks): waiting will not heal it.
+    #[error("Kafka refused topic `{topic}` ({code})")]
+    Refused {
+        /// The topic.
+        topic: String,
+        /// Kafka's refusal.
+        code: rdkafka::types::RDKafkaErrorCode,
+    },
     /// Kafka did not answer, or not up to the end, within the patience given.
     #[error("topic `{topic}` was not read to its end within {patience:?}: {last}")]
     Timeout {
@@ -139,6 +147,21 @@ fn bounds_with(
     };
     let metadata =
         patiently(deadline, || consumer.fetch_metadata(Some(topic), timeout)).map_err(timed_out)?;
+    // A topic refused for want of an ACL is not an empty topic: reading nothing would pass
+    // for having read it all.
+    let refusal = metadata
+        .topics()
+        .iter()
+        .filter(|t| t.name() == topic)
+        .filter_map(|t| t.error())
+        .map(rdkafka::types::RDKafkaErrorCode::from)
+        .find(|code| crate::kafka::is_authorization_failure(*code));
+    if let Some(code) = refusal {
+        return Err(TopicReadError::Refused {
+            topic: topic.to_owned(),
+            code,
+        });
+    }
     let partitions: Vec<i32> = metadata
         .topics()
         .iter()
@@ -282,8 +305,16 @@ fn read_assigned(
                     ends.remove(&key);
                 }
             }
-            // Leadership moving, a broker restarting: the deadline bounds the wait.
-            Some(Err(error)) => last_error = error.to_string(),
+            Some(Err(error)) => {
+                if let Some(code) = error
+                    .rdkafka_error_code()
+                    .filter(|code| crate::kafka::is_authorization_failure(*code))
+                {
+                    return Err(TopicReadError::Refused { topic, code });
+                }
+                // Leadership moving, a broker restarting: the deadline bounds the wait.
+                last_error = error.to_string();
+            }
             None => {}
         }
     }

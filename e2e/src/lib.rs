@@ -11,6 +11,7 @@ pub mod product_table;
 pub mod prometheus;
 pub mod scenario;
 pub mod secured;
+pub mod status;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};

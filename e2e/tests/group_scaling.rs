@@ -9,7 +9,6 @@ use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
 
 use sluice_e2e::load::{test_seed, Load};
-use sluice_e2e::repo_root;
 use sluice_e2e::scenario::{tail, Scenario};
 
 const CATCH_UP: Duration = Duration::from_secs(300);
@@ -117,20 +116,7 @@ async fn a_group_grown_to_ten_and_shrunk_to_three_loses_and_repeats_nothing() {
 /// checks that it lists members 1 to `count` as up at the metrics address each one logged
 /// (members 6 and up on their own 127.0.0.N), their partitions together the topic's ten.
 fn status_shows_every_member(scenario: &Scenario, count: usize) {
-    let mut command = std::process::Command::new(repo_root().join("stack/pipeline-status"));
-    command
-        .env("SLUICE__CONSUMER__GROUP_ID", &scenario.names.group)
-        .env("SLUICE__KAFKA__DLQ_TOPIC", &scenario.names.dlq_topic)
-        .env("SLUICE_CONSUMERS", "0");
-    if let Some(port) = scenario
-        .metrics_url("producer.log")
-        .and_then(|url| url.rsplit(':').next().map(str::to_owned))
-    {
-        command.env("SLUICE__METRICS__PRODUCER_PORT", port);
-    }
-    let output = command.output().expect("run stack/pipeline-status");
-    let text = String::from_utf8_lossy(&output.stdout).into_owned();
-    assert!(output.status.success(), "pipeline-status failed: {text}");
+    let text = sluice_e2e::status::pipeline_status(scenario).text;
     eprintln!("{text}");
     let mut partitions = Vec::new();
     for member in 1..=count {

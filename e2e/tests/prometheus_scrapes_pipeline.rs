@@ -81,41 +81,29 @@ async fn prometheus_scrapes_every_process_and_every_panel_and_alert_has_data() {
     assert!(rows >= 2000.0, "Prometheus saw the rows read: {rows}");
 
     // `make status` shows the same pipeline, read from the processes' endpoints and Kafka.
-    let status = std::process::Command::new(sluice_e2e::repo_root().join("stack/pipeline-status"))
-        .env("SLUICE__KAFKA__DLQ_TOPIC", &scenario.names.dlq_topic)
-        .env("SLUICE__CONSUMER__GROUP_ID", &scenario.names.group)
-        .output()
-        .expect("run stack/pipeline-status");
-    let status = String::from_utf8_lossy(&status.stdout).into_owned();
-    assert!(status.contains("records produced 2000"), "{status}");
-    assert!(status.contains("(lag "), "{status}");
-    let members: Vec<&str> = status
-        .lines()
-        .filter(|l| l.trim_start().starts_with("consumer-"))
-        .collect();
-    assert_eq!(members.len(), 5, "{status}");
-    let mut partitions: Vec<u32> = Vec::new();
+    let status = sluice_e2e::status::pipeline_status(&scenario);
+    let members = status.member_lines();
+    let status_text = &status.text;
+    assert!(
+        status_text.contains("records produced 2000"),
+        "{status_text}"
+    );
+    assert!(status_text.contains("(lag "), "{status_text}");
+    assert_eq!(members.len(), 5, "{status_text}");
     for line in &members {
         assert!(line.contains(" up "), "{line}");
-        let listed = line
-            .split("partitions [")
-            .nth(1)
-            .and_then(|rest| rest.split(']').next())
-            .unwrap_or("");
-        partitions.extend(listed.split(',').filter_map(|p| p.parse::<u32>().ok()));
     }
-    partitions.sort_unstable();
     assert_eq!(
-        partitions,
+        status.assigned_partitions(),
         (0..10).collect::<Vec<_>>(),
-        "each partition owned by one member:\n{status}"
+        "each partition owned by one member:\n{status_text}"
     );
     assert!(
-        status.contains(&format!(
+        status_text.contains(&format!(
             "dead-letter topic {}: 0 records",
             scenario.names.dlq_topic
         )),
-        "{status}"
+        "{status_text}"
     );
 
     // No panel may silently show "No data": every query of the dashboard returns series.

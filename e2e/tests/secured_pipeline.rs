@@ -10,6 +10,7 @@ use sluice_common::acls::{Acl, Resource};
 use sluice_e2e::load::{test_seed, Load};
 use sluice_e2e::scenario::Scenario;
 use sluice_e2e::secured::{self, MTLS_PRINCIPAL, SASL_USER};
+use sluice_e2e::status::pipeline_status;
 
 const PRODUCTS: i32 = 2_000;
 const CATCH_UP: Duration = Duration::from_secs(180);
@@ -52,6 +53,7 @@ async fn over_sasl_ssl_with_only_its_acls_and_verified_mysql_tls_every_row_arriv
         "too few updates to mean something: {updates}"
     );
     scenario.wait_caught_up(CATCH_UP).await;
+    assert_status_shows(&scenario, 5);
     scenario.stop_all_cleanly();
     scenario.assert_exactly_once(PRODUCTS as u64);
     // The listed ACLs are all it needs: no request of any process was refused.
@@ -86,8 +88,41 @@ async fn over_mutual_tls_with_only_its_acls_every_row_arrives_once() {
     scenario.start_producer();
     scenario.start_consumers(2);
     scenario.wait_caught_up(CATCH_UP).await;
+    assert_status_shows(&scenario, 2);
     scenario.stop_all_cleanly();
     scenario.assert_exactly_once(500);
+}
+
+/// `make status`, given the scenario's secured settings as a user gives them to the binaries,
+/// reads the group and the dead-letter topic from Kafka over the same connection: `members`
+/// members up holding the topic's ten partitions, and the producer up.
+fn assert_status_shows(scenario: &Scenario, members: usize) {
+    let status = pipeline_status(scenario);
+    let text = &status.text;
+    println!("{text}");
+    assert!(
+        text.contains(&format!(
+            "group {}: {members} members in Kafka",
+            scenario.names.group
+        )),
+        "{text}"
+    );
+    let lines = status.member_lines();
+    assert_eq!(lines.len(), members, "{text}");
+    assert!(lines.iter().all(|line| line.contains(" up ")), "{text}");
+    assert_eq!(
+        status.assigned_partitions(),
+        (0..10).collect::<Vec<_>>(),
+        "{text}"
+    );
+    assert!(text.contains("records produced "), "{text}");
+    assert!(
+        text.contains(&format!(
+            "dead-letter topic {}: 0 records",
+            scenario.names.dlq_topic
+        )),
+        "{text}"
+    );
 }
 
 /// Runs `sluice-producer check` on a new scenario with `settings`; its exit code and log.
@@ -127,6 +162,17 @@ const STOPS_WITHIN: Duration = Duration::from_secs(10);
 /// A scenario on SASL_SSL whose principal holds every ACL the pipeline needs but those `left_out`
 /// picks, and MariaDB over verified TLS.
 async fn scenario_lacking(tag: &str, left_out: impl Fn(&Acl) -> bool) -> (Scenario, Vec<Acl>) {
+    let scenario = secured_scenario(tag).await;
+    let (lacking, granted): (Vec<Acl>, Vec<Acl>) = secured::pipeline_acls(&scenario.settings_now())
+        .into_iter()
+        .partition(|acl| left_out(acl));
+    assert!(!lacking.is_empty(), "the test leaves out no ACL");
+    secured::grant(&format!("User:{SASL_USER}"), &granted);
+    (scenario, lacking)
+}
+
+/// A scenario on SASL_SSL and MariaDB over verified TLS, with 100 products, no ACL granted yet.
+async fn secured_scenario(tag: &str) -> Scenario {
     let mut scenario = Scenario::new(tag, 6).await;
     for setting in secured::sasl_ssl("ca.pem")
         .into_iter()
@@ -134,13 +180,8 @@ async fn scenario_lacking(tag: &str, left_out: impl Fn(&Acl) -> bool) -> (Scenar
     {
         scenario.with_setting(&setting);
     }
-    let (lacking, granted): (Vec<Acl>, Vec<Acl>) = secured::pipeline_acls(&scenario.settings_now())
-        .into_iter()
-        .partition(|acl| left_out(acl));
-    assert!(!lacking.is_empty(), "the test leaves out no ACL");
-    secured::grant(&format!("User:{SASL_USER}"), &granted);
     scenario.insert_products(1..101, None).await;
-    (scenario, lacking)
+    scenario
 }
 
 /// Starts the producer and asserts it stops within `STOPS_WITHIN`, non-zero, its log naming `line`.
@@ -259,4 +300,67 @@ async fn with_a_wrong_password_each_process_stops_naming_the_login() {
     scenario.insert_products(1..101, None).await;
     assert_producer_stops_naming(&mut scenario, "invalid credentials");
     assert_member_stops_naming(&mut scenario, "invalid credentials");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+#[ignore = "needs the secured stack: make test-secure"]
+async fn with_its_write_acl_revoked_while_it_runs_the_producer_stops_naming_it() {
+    let _serial = ONE_PIPELINE.lock().await;
+    let mut scenario = secured_scenario("acl_revoked").await;
+    let principal = format!("User:{SASL_USER}");
+    secured::grant(
+        &principal,
+        &secured::pipeline_acls(&scenario.settings_now()),
+    );
+    scenario.start_producer();
+    scenario.start_consumers(1);
+    scenario.wait_caught_up(CATCH_UP).await;
+    let settings = scenario.settings_now();
+    let topic_acl = sluice_common::acls::producer(&settings)
+        .into_iter()
+        .find(|acl| acl.resource == Resource::Topic && acl.name == scenario.names.topic)
+        .expect("the producer's ACL on the topic");
+    secured::revoke(&principal, &topic_acl);
+    // Rows changed after the revocation: publishing them is refused.
+    scenario
+        .update_products(&(1..101).collect::<Vec<_>>(), 2)
+        .await;
+    let started = Instant::now();
+    let code = scenario.wait_for_producer_exit(Duration::from_secs(60));
+    let log = scenario.log("producer.log");
+    assert!(
+        code.is_some_and(|code| code != 0),
+        "the producer did not stop with an error (exit {code:?}):\n{log}"
+    );
+    println!(
+        "the producer stopped {:?} after the rows changed: {}",
+        started.elapsed(),
+        log.lines().last().unwrap_or("")
+    );
+    assert!(
+        log.contains(&format!(
+            "this principal needs TOPIC `{}`",
+            scenario.names.topic
+        )) || log.contains(&format!("each of TOPIC `{}`", scenario.names.topic)),
+        "its log does not name the topic's ACL:\n{log}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+#[ignore = "needs the secured stack: make test-secure"]
+async fn sluice_verify_without_its_acl_cannot_judge_and_names_it() {
+    let _serial = ONE_PIPELINE.lock().await;
+    let scenario = secured_scenario("verify_acl").await;
+    // Its folder exists (empty: nothing ran), so that the topic is what it stops at.
+    std::fs::create_dir_all(scenario.names.out_dir()).expect("the output folder");
+    let code = scenario.run_to_end("sluice-verify", &[], "verify.log");
+    let log = scenario.log("verify.log");
+    assert_eq!(code, Some(2), "sluice-verify cannot judge:\n{log}");
+    assert!(
+        log.contains(&format!(
+            "this principal needs TOPIC `{}`: Describe, Read",
+            scenario.names.dlq_topic
+        )),
+        "its log does not name its ACL on the dead-letter topic:\n{log}"
+    );
 }

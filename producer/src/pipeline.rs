@@ -18,6 +18,7 @@ use std::fmt::Write as _;
 use std::time::Duration;
 
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
+use sluice_common::acls::{self, Acl};
 use sluice_common::dead_letter::{DeadLetter, Stage};
 use sluice_common::deletes::format_deleted_at;
 use sluice_common::events::{ErrorKind, Event};
@@ -108,6 +109,8 @@ pub struct Pipeline {
     pub(crate) sweep: Option<DeleteSweep>,
     /// Under `producer.standby`, the lock this producer holds while it publishes.
     pub(crate) lock: Option<ProducerLock>,
+    /// The ACLs its settings need, to name the one a refused write lacks.
+    pub(crate) acls: Vec<Acl>,
 }
 
 impl Pipeline {
@@ -551,6 +554,9 @@ impl Pipeline {
         }
         if let Some(transactions) = &mut self.transactions {
             transactions.abort(&self.publisher).await?;
+        }
+        if let Some(missing) = acls::publish_refusal(&self.acls, error) {
+            return Err(ProducerError::MissingAcl(missing));
         }
         if let Some(why) = permanent(error) {
             return Err(ProducerError::PublishRefused {

@@ -204,6 +204,7 @@ pub async fn prepare(
         kafka: kafka_settings.clone(),
         sweep,
         lock,
+        acls: acls::producer(settings),
     }))
 }
 

@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use crate::VerifyError;
 use rdkafka::message::{Headers, Message};
+use sluice_common::acls::{read_refusal, Acl};
 use sluice_common::dead_letter::STAGE_HEADER;
 use sluice_common::settings::KafkaSettings;
 use sluice_common::topic_reader::read_to_end;
@@ -30,10 +31,14 @@ impl DeadLetterKeys {
 }
 
 /// Reads `settings.dlq_topic` up to its end as of the call (committed records only); a topic
-/// that does not exist holds nothing.
-pub fn read(settings: &KafkaSettings, patience: Duration) -> Result<DeadLetterKeys, VerifyError> {
+/// that does not exist holds nothing. A refusal names the ACL of `acls` it lacks.
+pub fn read(
+    settings: &KafkaSettings,
+    acls: &[Acl],
+    patience: Duration,
+) -> Result<DeadLetterKeys, VerifyError> {
     let mut found = DeadLetterKeys::default();
-    read_to_end(settings, &settings.dlq_topic, patience, |message| {
+    let read = read_to_end(settings, &settings.dlq_topic, patience, |message| {
         let stage = message
             .headers()
             .and_then(|headers| {
@@ -55,6 +60,12 @@ pub fn read(settings: &KafkaSettings, patience: Duration) -> Result<DeadLetterKe
             }
             None => found.without_key += 1,
         }
-    })?;
-    Ok(found)
+    });
+    match read {
+        Ok(()) => Ok(found),
+        Err(error) => Err(match read_refusal(acls, error) {
+            Ok(missing) => VerifyError::MissingAcl(missing),
+            Err(error) => VerifyError::DeadLetters(error),
+        }),
+    }
 }

@@ -20,6 +20,9 @@ pub enum VerifyError {
     /// A line the files were scanned for could not be read back.
     #[error("reading a line back: {0}")]
     LineReadBack(#[from] std::io::Error),
+    /// Kafka refused the dead-letter topic for want of an ACL.
+    #[error(transparent)]
+    MissingAcl(#[from] sluice_common::acls::MissingAcl),
     /// The dead-letter topic could not be read to its end.
     #[error("reading the dead-letter topic: {0}")]
     DeadLetters(#[from] TopicReadError),

@@ -95,7 +95,8 @@ async fn verify(cli: &Cli) -> anyhow::Result<Report> {
         dead_letters::DeadLetterKeys::default()
     } else {
         let kafka = settings.kafka.clone();
-        tokio::task::spawn_blocking(move || dead_letters::read(&kafka, DEAD_LETTER_PATIENCE))
+        let acls = sluice_common::acls::verify(&settings);
+        tokio::task::spawn_blocking(move || dead_letters::read(&kafka, &acls, DEAD_LETTER_PATIENCE))
             .await??
     };
     let expectation = expectation(&settings);

@@ -5,7 +5,10 @@
 
 mod refusal;
 
-pub use refusal::{topic_refusal, transactional_id_refusal, ConsumerRefusals, MissingAcl};
+pub use refusal::{
+    publish_refusal, read_refusal, topic_refusal, transactional_id_refusal, ConsumerRefusals,
+    MissingAcl,
+};
 
 use std::fmt;
 

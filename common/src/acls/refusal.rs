@@ -9,6 +9,7 @@ use rdkafka::types::RDKafkaErrorCode;
 use super::{consumer, lacking, Acl, Resource};
 use crate::kafka::TopicError;
 use crate::settings::Settings;
+use crate::topic_reader::TopicReadError;
 
 /// Kafka refused a process something only an ACL allows: the process stops with the ACL it
 /// lacks, from the list, rather than waiting for a grant that may never come.
@@ -51,6 +52,32 @@ pub fn transactional_id_refusal(acl: Acl, id: &str, error: &KafkaError) -> Optio
     ))
 }
 
+/// When Kafka refused a publishing producer a write for want of an ACL (a record, or a
+/// transaction's topic or id): the ACLs of `acls` that allow writes on that kind of resource.
+/// Kafka does not say which topic, so each topic the producer writes is named.
+pub fn publish_refusal(acls: &[Acl], error: &KafkaError) -> Option<MissingAcl> {
+    let code = error.rdkafka_error_code()?;
+    let resource = match code {
+        RDKafkaErrorCode::TopicAuthorizationFailed => Resource::Topic,
+        RDKafkaErrorCode::TransactionalIdAuthorizationFailed => Resource::TransactionalId,
+        _ => return None,
+    };
+    let writes: Vec<String> = acls
+        .iter()
+        .filter(|acl| acl.resource == resource && acl.operations.contains(&"Write"))
+        .map(ToString::to_string)
+        .collect();
+    let acl = match writes.as_slice() {
+        [] => return None,
+        [one] => one.clone(),
+        several => format!("each of {}", several.join("; ")),
+    };
+    Some(MissingAcl {
+        refused: format!("a write while publishing ({code})"),
+        acl,
+    })
+}
+
 /// `error`, or when Kafka refused the topic for want of an ACL, the ACL of `acls` it lacks.
 pub fn topic_refusal(acls: &[Acl], error: TopicError) -> Result<MissingAcl, TopicError> {
     match &error {
@@ -60,6 +87,28 @@ pub fn topic_refusal(acls: &[Acl], error: TopicError) -> Result<MissingAcl, Topi
             topic,
             format!("topic `{topic}` ({code})"),
         )),
+        _ => Err(error),
+    }
+}
+
+/// `error`, or when Kafka refused a topic read by hand for want of an ACL, the ACL of `acls` it
+/// lacks: the topic's, or the group's of the readers (`TOPIC_READER_GROUP`).
+pub fn read_refusal(acls: &[Acl], error: TopicReadError) -> Result<MissingAcl, TopicReadError> {
+    match &error {
+        TopicReadError::Refused { topic, code } => {
+            let (resource, name) = match code {
+                RDKafkaErrorCode::GroupAuthorizationFailed => {
+                    (Resource::Group, super::TOPIC_READER_GROUP)
+                }
+                _ => (Resource::Topic, topic.as_str()),
+            };
+            Ok(MissingAcl::of(
+                acls,
+                resource,
+                name,
+                format!("reading topic `{topic}` ({code})"),
+            ))
+        }
         _ => Err(error),
     }
 }
@@ -98,6 +147,30 @@ impl ConsumerRefusals {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::acls::producer;
+
+    #[test]
+    fn a_refused_write_names_the_acls_that_allow_writes() {
+        let settings = Settings::default();
+        let refused = KafkaError::MessageProduction(RDKafkaErrorCode::TopicAuthorizationFailed);
+        let missing = publish_refusal(&producer(&settings), &refused).map(|m| m.to_string());
+        let missing = missing.unwrap_or_default();
+        for topic in [
+            "TOPIC `product_updates`",
+            "TOPIC `product_updates.dlq`",
+            "TOPIC `product_updates.watermarks`",
+        ] {
+            assert!(missing.contains(topic), "{topic} in {missing}");
+        }
+        let refused =
+            KafkaError::MessageProduction(RDKafkaErrorCode::TransactionalIdAuthorizationFailed);
+        let missing = publish_refusal(&producer(&settings), &refused).map(|m| m.to_string());
+        assert!(missing
+            .unwrap_or_default()
+            .contains("this principal needs TRANSACTIONAL_ID `sluice-producer-product_updates`"));
+        let timeout = KafkaError::MessageProduction(RDKafkaErrorCode::MessageTimedOut);
+        assert!(publish_refusal(&producer(&settings), &timeout).is_none());
+    }
 
     #[test]
     fn a_refusal_names_the_acl_of_the_list() {
