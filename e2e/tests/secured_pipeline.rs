@@ -2,7 +2,7 @@
 //! runs these): Kafka over SASL_SSL with SCRAM-SHA-512, or over mTLS, the principal holding
 //! exactly the ACLs `sluice_common::acls` lists for the scenario and nothing more, and MariaDB
 //! over TLS whose certificate is verified, as a user created `REQUIRE SSL`. `sluice-verify` runs
-//! over the same connections.
+//! over the same connections; the producer and a member are killed (`kill -9`) once under load.
 
 use std::time::{Duration, Instant};
 
@@ -45,9 +45,17 @@ async fn over_sasl_ssl_with_only_its_acls_and_verified_mysql_tls_every_row_arriv
     scenario.start_producer();
     scenario.start_consumers(5);
     let load = Load::start(&scenario.pool, &scenario.names.table, PRODUCTS, test_seed());
-    tokio::time::sleep(Duration::from_secs(load_seconds())).await;
+    // Killed mid-transaction and started again, both sides log in anew and go on exactly once.
+    let third = Duration::from_secs(load_seconds() / 3);
+    tokio::time::sleep(third).await;
+    scenario.kill_producer();
+    scenario.kill_consumer(3);
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    scenario.start_producer();
+    scenario.restart_consumer(3, &[]);
+    tokio::time::sleep(Duration::from_secs(load_seconds()) - third).await;
     let updates = load.stop().await;
-    println!("{updates} updates under load over SASL_SSL");
+    println!("{updates} updates under load over SASL_SSL, the producer and a member killed once");
     assert!(
         updates >= 1_000,
         "too few updates to mean something: {updates}"

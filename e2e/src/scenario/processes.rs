@@ -255,7 +255,8 @@ impl Scenario {
     /// The `http://host:port` a process's log says its metrics are served on.
     pub fn metrics_url(&self, log: &str) -> Option<String> {
         let text = self.log(log);
-        let start = text.find("metrics on http://")? + "metrics on ".len();
+        // The last start's: a restarted process appends to its log, on a new port.
+        let start = text.rfind("metrics on http://")? + "metrics on ".len();
         let rest = &text[start..];
         let end = rest.find("/metrics")?;
         Some(rest[..end].to_owned())
