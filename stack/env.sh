@@ -28,6 +28,14 @@ MYSQL_PASSWORD=sluice
 # A user that logs in over TLS only (REQUIRE SSL), for the secured pipeline.
 MYSQL_TLS_USER=sluice_tls
 MYSQL_TLS_PASSWORD=sluice_tls
+# Users whose passwords a shell or a settings loader could mangle (digits with a leading zero;
+# `#`, `=`, spaces and quotes), and one with no grant on the database, for the tests of logins.
+MYSQL_ZERO_USER=sluice_zero
+MYSQL_ZERO_PASSWORD=007
+MYSQL_ODD_USER=sluice_odd
+MYSQL_ODD_PASSWORD='p#ss= w0rd "x"'
+MYSQL_BARE_USER=sluice_bare
+MYSQL_BARE_PASSWORD=sluice_bare
 # Replication client for change-data-capture peers (the benchmark's Debezium).
 MYSQL_CDC_USER=sluice_cdc
 MYSQL_CDC_PASSWORD=sluice_cdc

@@ -15,6 +15,16 @@ pub fn finish(binary: &str, outcome: anyhow::Result<()>) -> ExitCode {
     }
 }
 
+/// Prints `text` and a line break on stdout; a reader that went away (`| head`) is not an
+/// error.
+pub fn print_stdout(text: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    match writeln!(std::io::stdout().lock(), "{text}") {
+        Err(error) if error.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        outcome => outcome,
+    }
+}
+
 /// Prints `error` as `<binary>: <cause: …>` on one line of stderr (see [`describe`]).
 pub fn print(binary: &str, error: &anyhow::Error) {
     eprintln!("{binary}: {}", describe(error.as_ref()));

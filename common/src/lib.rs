@@ -10,6 +10,7 @@ pub mod deletes;
 pub mod durable_file;
 pub mod events;
 pub mod exit;
+pub mod fault;
 pub mod full_queue;
 pub mod kafka;
 pub mod logging;

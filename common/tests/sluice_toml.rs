@@ -25,6 +25,19 @@ fn shipped_sluice_toml_gives_the_defaults_plus_its_example_discount() {
         category: "electronics".into(),
         percent: 10.0,
     }];
+    // The relative paths it sets are relative to its folder.
+    let folder = shipped_file()
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_default();
+    for path in [
+        &mut expected.producer.schema_file,
+        &mut expected.producer.watermark_file,
+        &mut expected.consumer.reader_schema_file,
+        &mut expected.consumer.output_dir,
+    ] {
+        *path = folder.join(path.as_str()).display().to_string();
+    }
     assert_eq!(shipped(), expected);
 }
 

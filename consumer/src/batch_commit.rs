@@ -24,8 +24,9 @@ use std::time::{Duration, Instant};
 use rdkafka::consumer::ConsumerGroupMetadata;
 use rdkafka::error::KafkaError;
 use rdkafka::message::Message as _;
-use rdkafka::producer::{BaseRecord, DefaultProducerContext, Producer};
+use rdkafka::producer::{BaseRecord, Producer};
 use rdkafka::{ClientConfig, TopicPartitionList};
+use sluice_common::kafka::client_log::TransactionalContext;
 use sluice_common::kafka::{client_config, UserProperties};
 use sluice_common::polled_producer::{self, PolledProducer};
 use sluice_common::settings::KafkaSettings;
@@ -90,7 +91,7 @@ pub enum AbortCause {
         last: Box<KafkaError>,
     },
     /// `SLUICE_STALL_COMMIT_AT`, for tests: a commit taken as one that never finishes.
-    #[error("no outcome (injected by SLUICE_STALL_COMMIT_AT)")]
+    #[error("no outcome (injected by a test)")]
     Injected,
 }
 
@@ -102,7 +103,7 @@ impl AbortCause {
 
 /// The member's transactional producer and where its markers go.
 pub struct BatchCommitter {
-    producer: PolledProducer<DefaultProducerContext>,
+    producer: PolledProducer<TransactionalContext>,
     /// What a new producer is made of.
     config: ClientConfig,
     /// Batches aborted since the last commit; replace the producer before the next one when
@@ -131,7 +132,7 @@ impl BatchCommitter {
             .set("enable.idempotence", "true")
             .with_producer_properties(settings);
         Ok(Self {
-            producer: PolledProducer::new(&config, DefaultProducerContext)?,
+            producer: PolledProducer::new(&config, TransactionalContext)?,
             config,
             aborts_in_a_row: 0,
             renew: false,
@@ -203,7 +204,7 @@ impl BatchCommitter {
                 ""
             }
         );
-        let fresh = PolledProducer::new(&self.config, DefaultProducerContext)
+        let fresh = PolledProducer::new(&self.config, TransactionalContext)
             .map_err(|e| self.fatal("creating a new producer", e))?;
         let registering = "registering a new producer (the next commit tries again)";
         match polled_producer::init_transactions(&fresh, STEP_TIMEOUT) {
@@ -333,9 +334,7 @@ fn stall_injected() -> bool {
     static AT: OnceLock<Option<u64>> = OnceLock::new();
     static TRANSACTIONS: AtomicU64 = AtomicU64::new(0);
     let Some(at) = *AT.get_or_init(|| {
-        std::env::var("SLUICE_STALL_COMMIT_AT")
-            .ok()
-            .and_then(|n| n.parse().ok())
+        sluice_common::fault::hook("SLUICE_STALL_COMMIT_AT").and_then(|n| n.parse().ok())
     }) else {
         return false;
     };

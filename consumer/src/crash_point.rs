@@ -33,12 +33,11 @@ impl CrashPoint {
 fn armed() -> Option<(CrashPoint, u64)> {
     static ARMED: OnceLock<Option<(CrashPoint, u64)>> = OnceLock::new();
     *ARMED.get_or_init(|| {
-        let point = CrashPoint::parse(&std::env::var("SLUICE_CRASH_POINT").ok()?)?;
-        let at = std::env::var("SLUICE_CRASH_AT_COMMIT")
-            .ok()
+        let point = CrashPoint::parse(&sluice_common::fault::hook("SLUICE_CRASH_POINT")?)?;
+        let at = sluice_common::fault::hook("SLUICE_CRASH_AT_COMMIT")
             .and_then(|n| n.parse().ok())
             .unwrap_or(3);
-        tracing::warn!("crash point {point:?} armed at commit {at} (SLUICE_CRASH_POINT)");
+        tracing::warn!("crash point {point:?} armed by a test at commit {at}");
         Some((point, at))
     })
 }

@@ -24,8 +24,7 @@ const WAITING_AT_LEAST: i64 = 2;
 
 /// The stall time: `STALL_AFTER`, or `SLUICE_FETCH_STALL_SECONDS` for tests.
 pub fn stall_after() -> Duration {
-    std::env::var("SLUICE_FETCH_STALL_SECONDS")
-        .ok()
+    sluice_common::fault::hook("SLUICE_FETCH_STALL_SECONDS")
         .and_then(|s| s.parse().ok())
         .map_or(STALL_AFTER, Duration::from_secs)
 }
@@ -34,9 +33,7 @@ pub fn stall_after() -> Duration {
 /// fetching (its partitions paused), as a client stuck without partition leaders does. Once per
 /// process; unset, as in production, never.
 pub fn freeze_after() -> Option<u64> {
-    std::env::var("SLUICE_FREEZE_FETCH_AFTER")
-        .ok()
-        .and_then(|s| s.parse().ok())
+    sluice_common::fault::hook("SLUICE_FREEZE_FETCH_AFTER").and_then(|s| s.parse().ok())
 }
 
 /// When the member last received a record (or was last checked).

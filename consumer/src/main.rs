@@ -31,6 +31,12 @@ enum Command {
     Run,
     /// Validate the configuration and prove Kafka and the registry answer.
     Check,
+    /// Print the settings it would run with and where each came from (secrets redacted).
+    Config {
+        /// As JSON, for scripts.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[tokio::main]
@@ -47,8 +53,16 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             .overrides
             .push(format!("consumer.member=consumer-{number}"));
     }
-    let settings = settings::load(&layers)?;
-    match cli.command.unwrap_or(Command::Run) {
+    let loaded = settings::load_explained(&layers)?;
+    let command = cli.command.unwrap_or(Command::Run);
+    if let Command::Config { json } = command {
+        sluice_common::exit::print_stdout(&settings::config_text(&loaded, json)?)?;
+        return Ok(());
+    }
+    tracing::info!("{}", loaded.provenance.summary());
+    let settings = loaded.settings;
+    match command {
+        Command::Config { .. } => Ok(()),
         Command::Run => {
             let shutdown = Shutdown::on_signals();
             let Some(member) = startup::prepare(&settings, &shutdown).await? else {

@@ -139,10 +139,7 @@ impl Member {
 
     /// For tests (`SLUICE_FREEZE_FETCH_AFTER`): stops fetching, as a stuck client does.
     pub(crate) fn freeze_fetching(&self) {
-        tracing::warn!(
-            "{}: fetching frozen for a test (SLUICE_FREEZE_FETCH_AFTER)",
-            self.name
-        );
+        tracing::warn!("{}: fetching frozen by a test", self.name);
         if let Ok(assignment) = self.consumer.assignment() {
             let _ = self.consumer.pause(&assignment);
         }

@@ -21,6 +21,7 @@ async fn the_image_runs_a_producer_and_a_consumer_that_write_every_row() {
         .status()
         .expect("run stack/build-image");
     assert!(build.success(), "make image failed: {build}");
+    assert_no_fault_hook_ships();
     // The image's sluice-migrate reaches the stack and finds its schema current (`make up`
     // applied the same migrations).
     let migrate = podman_run()
@@ -207,4 +208,34 @@ fn chown_to_image_user(folder: &Path) {
         .status()
         .expect("chown");
     assert!(status.success(), "chown {}: {status}", folder.display());
+}
+
+/// The image's release binaries hold no fault hook: not even the names of the variables that
+/// arm one. The debug build the tests run does hold them, so the check can fail.
+fn assert_no_fault_hook_ships() {
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| repo_root().join("target"));
+    let holds = |path: &Path, name: &str| {
+        let bytes = std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        bytes
+            .windows(name.len())
+            .any(|window| window == name.as_bytes())
+    };
+    for binary in ["sluice-producer", "sluice-consumer"] {
+        let release = target.join("x86_64-unknown-linux-gnu/release").join(binary);
+        for hook in sluice_common::fault::HOOKS {
+            assert!(
+                !holds(&release, hook),
+                "{} holds the fault hook {hook}",
+                release.display()
+            );
+        }
+    }
+    let debug = target.join("debug/sluice-producer");
+    assert!(
+        holds(&debug, "SLUICE_FAIL_COMMIT_AT"),
+        "the debug build the tests run has its hooks: {}",
+        debug.display()
+    );
 }

@@ -168,7 +168,7 @@ async fn a_fatal_client_error_is_healed_by_a_new_client_in_the_process() {
     scenario.wait_caught_up(CATCH_UP).await;
     let log = scenario.log("producer.log");
     assert!(
-        log.contains("injected at commit 2") && log.matches("producing").count() >= 2,
+        log.contains("injected by a test at commit 2") && log.matches("producing").count() >= 2,
         "the producer failed once and went on with a new client:\n{}",
         sluice_e2e::scenario::tail(&log, 20)
     );

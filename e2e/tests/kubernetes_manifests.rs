@@ -123,15 +123,32 @@ fn the_config_map_loads_with_sluice_and_matches_the_pods() {
     let path = dir.path().join("sluice.toml");
     std::fs::write(&path, toml).expect("write");
 
-    // As a consumer pod sees it: its name is the member, the secret's password on top.
+    // As a consumer pod sees it: its name is the member, the secret's files mounted (here
+    // written into the temporary folder and pointed at by the variables that move them).
     let consumer = find(&documents, "StatefulSet", "sluice-consumer");
-    let environment: HashMap<String, String> = HashMap::from([
-        (
-            "SLUICE__CONSUMER__MEMBER".into(),
-            "sluice-consumer-0".into(),
-        ),
-        ("SLUICE__MYSQL__PASSWORD".into(), "from-the-secret".into()),
-    ]);
+    let secret = find(&documents, "Secret", "sluice-passwords");
+    let mut environment: HashMap<String, String> = HashMap::from([(
+        "SLUICE__CONSUMER__MEMBER".into(),
+        "sluice-consumer-0".into(),
+    )]);
+    let passwords_mount = mount(consumer, "passwords");
+    for (key, variable) in [
+        ("mysql-password", "SLUICE__MYSQL__PASSWORD_FILE"),
+        ("kafka-sasl-password", "SLUICE__KAFKA__SASL_PASSWORD_FILE"),
+        ("registry-password", "SLUICE__REGISTRY__PASSWORD_FILE"),
+    ] {
+        let named = format!("{passwords_mount}/{key}");
+        assert!(
+            toml.contains(&format!("\"{named}\"")),
+            "the ConfigMap names the mounted {named}"
+        );
+        let file = dir.path().join(key);
+        let value = secret["stringData"][key]
+            .as_str()
+            .unwrap_or_else(|| panic!("{key} in the Secret"));
+        std::fs::write(&file, value).expect("write");
+        environment.insert(variable.into(), file.display().to_string());
+    }
     let settings = load(&Layers {
         file: Some(path.clone()),
         environment: Some(environment),
@@ -139,6 +156,7 @@ fn the_config_map_loads_with_sluice_and_matches_the_pods() {
     })
     .unwrap_or_else(|e| panic!("the ConfigMap's sluice.toml does not load: {e}"));
     assert_eq!(settings.consumer.member, "sluice-consumer-0");
+    assert_eq!(settings.mysql.password, "change-me", "read from its file");
     assert!(settings.producer.standby && settings.producer.exactly_once);
     assert_eq!(settings.metrics.host, "0.0.0.0");
 
@@ -176,16 +194,25 @@ fn the_config_map_loads_with_sluice_and_matches_the_pods() {
         "metadata.name",
         "the pod's name is the member's"
     );
-    let output_mount = &consumer["spec"]["template"]["spec"]["containers"][0]["volumeMounts"][1];
+    let output_mount = mount(consumer, "output");
     assert!(
-        settings
-            .consumer
-            .output_dir
-            .starts_with(output_mount["mountPath"].as_str().unwrap_or("?")),
+        settings.consumer.output_dir.starts_with(&output_mount),
         "the output folder {} is on the volume claim {output_mount}",
         settings.consumer.output_dir
     );
     for budget in ["sluice-consumer", "sluice-producer"] {
         find(&documents, "PodDisruptionBudget", budget);
     }
+}
+
+/// Where the first container of `workload` mounts the volume `name`.
+fn mount(workload: &serde_json::Value, name: &str) -> String {
+    workload["spec"]["template"]["spec"]["containers"][0]["volumeMounts"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|mount| mount["name"] == name)
+        .and_then(|mount| mount["mountPath"].as_str())
+        .unwrap_or_else(|| panic!("no volume {name} mounted in {workload:#}"))
+        .to_owned()
 }

@@ -13,9 +13,7 @@ static COMMITS: AtomicU64 = AtomicU64::new(0);
 fn fail_at() -> Option<u64> {
     static AT: OnceLock<Option<u64>> = OnceLock::new();
     *AT.get_or_init(|| {
-        std::env::var("SLUICE_FAIL_COMMIT_AT")
-            .ok()
-            .and_then(|n| n.parse().ok())
+        sluice_common::fault::hook("SLUICE_FAIL_COMMIT_AT").and_then(|n| n.parse().ok())
     })
 }
 

@@ -34,6 +34,9 @@ pub enum ProducerError {
     /// The metrics endpoint cannot be served.
     #[error(transparent)]
     Serve(#[from] ServeError),
+    /// MySQL refused the login, the database or the certificate: no wait heals it.
+    #[error(transparent)]
+    MysqlRefused(#[from] Box<sluice_common::mysql::ConnectError>),
     /// The table does not fit the schema, or its catalogue cannot be read.
     #[error("schema {schema}", schema = schema.display())]
     Source {

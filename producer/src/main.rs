@@ -33,6 +33,12 @@ enum Command {
     },
     /// Validate the configuration and prove MySQL, Kafka and the registry answer.
     Check,
+    /// Print the settings it would run with and where each came from (secrets redacted).
+    Config {
+        /// As JSON, for scripts.
+        #[arg(long)]
+        json: bool,
+    },
     /// Put the watermark back at the beginning: the next start snapshots the whole table
     /// again. Under exactly-once a producer still running with the same transactional id is
     /// fenced and stops; at least once, stop it first.
@@ -47,11 +53,18 @@ async fn main() -> ExitCode {
 }
 
 async fn run(cli: Cli) -> anyhow::Result<()> {
-    let settings = settings::load(&Layers::from(&cli.config))?;
+    let loaded = settings::load_explained(&Layers::from(&cli.config))?;
     let command = cli.command.unwrap_or(Command::Run {
         until_caught_up: false,
     });
+    if let Command::Config { json } = command {
+        sluice_common::exit::print_stdout(&settings::config_text(&loaded, json)?)?;
+        return Ok(());
+    }
+    tracing::info!("{}", loaded.provenance.summary());
+    let settings = loaded.settings;
     match command {
+        Command::Config { .. } => Ok(()),
         Command::Run { until_caught_up } => {
             let shutdown = Shutdown::on_signals();
             match startup::prepare(&settings, &shutdown).await? {

@@ -66,8 +66,7 @@ pub fn publisher_config(kafka: &KafkaSettings, settings: &ProducerSettings) -> C
 /// `message.timeout.ms`: 120 s, or `SLUICE_MESSAGE_TIMEOUT_MS` for tests that let records time
 /// out on purpose.
 fn message_timeout_ms() -> String {
-    std::env::var("SLUICE_MESSAGE_TIMEOUT_MS")
-        .ok()
+    sluice_common::fault::hook("SLUICE_MESSAGE_TIMEOUT_MS")
         .filter(|ms| ms.parse::<u32>().is_ok())
         .unwrap_or_else(|| "120000".to_owned())
 }
@@ -323,7 +322,11 @@ impl PageTracker {
 /// librdkafka's delivery reports, handed to the page each record belongs to.
 struct DeliveryReports;
 
-impl ClientContext for DeliveryReports {}
+impl ClientContext for DeliveryReports {
+    fn log(&self, level: rdkafka::config::RDKafkaLogLevel, facility: &str, message: &str) {
+        sluice_common::kafka::client_log::log(level, facility, message);
+    }
+}
 
 impl ProducerContext for DeliveryReports {
     type DeliveryOpaque = Arc<PageTracker>;

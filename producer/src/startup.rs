@@ -60,13 +60,16 @@ pub async fn prepare(
     .map_err(ProducerError::kafka("creating the Kafka producer"))?;
     let mysql_settings = &settings.mysql;
     let what = format!("MySQL at {}:{}", mysql_settings.host, mysql_settings.port);
-    let Some(pool) = retry::until_ok(ErrorKind::Mysql, &what, shutdown, || {
+    // Waited for while the server does not answer; a refusal (the login, the database, the
+    // certificate) stops the producer with its fix.
+    let Some(pool) = retry::retry(Policy::SERVER, ErrorKind::Mysql, &what, shutdown, || {
         mysql::connect(mysql_settings, MYSQL_CONNECTIONS)
     })
     .await
     else {
         return Ok(None);
     };
+    let pool = pool.map_err(Box::new)?;
 
     let table = format!("{}.{}", mysql_settings.database, mysql_settings.table);
     let (key_column, timestamp_column) = (

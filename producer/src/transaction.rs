@@ -63,7 +63,7 @@ pub enum TransactionError {
         error: Box<KafkaError>,
     },
     /// For tests (`SLUICE_FAIL_COMMIT_AT`): taken as a fatal client error.
-    #[error("fatal client error injected at commit {commit} (SLUICE_FAIL_COMMIT_AT)")]
+    #[error("fatal client error injected by a test at commit {commit}")]
     Injected {
         /// The commit it was injected at, counted from 1 in the process.
         commit: u64,

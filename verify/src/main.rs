@@ -34,6 +34,18 @@ struct Cli {
     /// Prints the report as JSON on stdout instead of text.
     #[arg(long)]
     json: bool,
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Debug, clap::Subcommand)]
+enum Command {
+    /// Print the settings it would judge with and where each came from (secrets redacted).
+    Config {
+        /// As JSON, for scripts.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 /// How long reading the dead-letter topic to its end may take.
@@ -43,6 +55,9 @@ const DEAD_LETTER_PATIENCE: Duration = Duration::from_secs(120);
 async fn main() -> ExitCode {
     let cli = Cli::parse();
     sluice_common::logging::init(&cli.log);
+    if let Some(Command::Config { json }) = cli.command {
+        return print_config(&cli, json);
+    }
     match verify(&cli).await {
         Ok(report) => {
             if cli.json {
@@ -69,8 +84,25 @@ async fn main() -> ExitCode {
     }
 }
 
+/// `sluice-verify config`: exit 0, or 2 when the settings do not load.
+fn print_config(cli: &Cli, json: bool) -> ExitCode {
+    let text = settings::load_explained(&Layers::from(&cli.config))
+        .map_err(anyhow::Error::from)
+        .and_then(|loaded| Ok(settings::config_text(&loaded, json)?))
+        .and_then(|text| Ok(sluice_common::exit::print_stdout(&text)?));
+    match text {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            sluice_common::exit::print("sluice-verify", &error);
+            ExitCode::from(2)
+        }
+    }
+}
+
 async fn verify(cli: &Cli) -> anyhow::Result<Report> {
-    let settings = settings::load(&Layers::from(&cli.config))?;
+    let loaded = settings::load_explained(&Layers::from(&cli.config))?;
+    tracing::info!("{}", loaded.provenance.summary());
+    let settings = loaded.settings;
     let started = Instant::now();
     let key = settings.producer.key_column.clone();
     let timestamp = settings.producer.timestamp_column.clone();

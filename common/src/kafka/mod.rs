@@ -1,6 +1,7 @@
 //! Client settings every sluice Kafka client starts from (`connection`), a reachability probe
 //! (`probe`), and the topics sluice creates and reads the limits of.
 
+pub mod client_log;
 mod connection;
 mod probe;
 

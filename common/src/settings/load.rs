@@ -8,6 +8,8 @@ use std::path::{Path, PathBuf};
 
 use config::{Config, Environment, File, FileFormat, Source, Value, ValueKind};
 
+use super::files::{read_secret_files, resolve_against_file};
+use super::origin::{Origin, Provenance};
 use super::{ConfigArgs, Settings, SettingsError};
 
 /// The file read when none is named, relative to the working directory.
@@ -40,15 +42,33 @@ impl From<&ConfigArgs> for Layers {
 
 /// Loads and validates the configuration; the error says which key is wrong and where it was set.
 pub fn load(layers: &Layers) -> Result<Settings, SettingsError> {
+    load_explained(layers).map(|loaded| loaded.settings)
+}
+
+/// Settings, and where each came from.
+#[derive(Debug, Clone)]
+pub struct Loaded {
+    /// The settings, relative paths set in the file made relative to its folder and secrets
+    /// read from their files.
+    pub settings: Settings,
+    /// Where each value came from.
+    pub provenance: Provenance,
+}
+
+/// [`load`], telling where each value came from.
+pub fn load_explained(layers: &Layers) -> Result<Loaded, SettingsError> {
     let mut builder = Config::builder();
-    if let Some(path) = config_file(layers)? {
+    let file = config_file(layers)?;
+    if let Some(path) = &file {
         builder = builder.add_source(File::from(path.as_path()).format(FileFormat::Toml));
     }
+    // Not `try_parsing`: a variable's value stays the string it is (a password `007` or
+    // `TRUE` byte for byte), and a number or boolean setting parses it when it is read, as it
+    // does a `--set` value.
     builder = builder.add_source(
         Environment::with_prefix(ENV_PREFIX)
             .prefix_separator(ENV_SEPARATOR)
             .separator(ENV_SEPARATOR)
-            .try_parsing(true)
             .source(layers.environment.clone()),
     );
     let mut override_keys = BTreeSet::new();
@@ -59,9 +79,48 @@ pub fn load(layers: &Layers) -> Result<Settings, SettingsError> {
     }
     let merged = builder.build().map_err(invalid)?;
     reject_unknown_keys(&merged, &override_keys)?;
-    let settings: Settings = merged.try_deserialize().map_err(invalid)?;
+    let mut provenance = provenance(&merged, file, &override_keys)?;
+    let mut settings: Settings = merged.try_deserialize().map_err(invalid)?;
+    if let Some(file) = provenance.file() {
+        resolve_against_file(&mut settings, file, |key| provenance.from_file(key));
+    }
+    for (key, file) in read_secret_files(&mut settings)? {
+        provenance.record(key.to_owned(), Origin::SecretFile(file));
+    }
     settings.validate()?;
-    Ok(settings)
+    Ok(Loaded {
+        settings,
+        provenance,
+    })
+}
+
+/// The origin of every value `merged` holds.
+fn provenance(
+    merged: &Config,
+    file: Option<PathBuf>,
+    override_keys: &BTreeSet<String>,
+) -> Result<Provenance, SettingsError> {
+    let mut provenance = Provenance::new(file.clone());
+    collect_leaves(
+        "",
+        &merged.collect().map_err(invalid)?,
+        &mut |key, value| {
+            let origin = match (value.origin(), &file) {
+                (Some(ENVIRONMENT_ORIGIN), _) => Origin::Environment(variable_of(&key)),
+                (Some(_), Some(file)) => Origin::File(file.clone()),
+                _ if override_keys.contains(&key) => Origin::Flag,
+                _ => Origin::Default,
+            };
+            provenance.record(key, origin);
+        },
+    );
+    Ok(provenance)
+}
+
+/// The environment variable that sets `key`.
+fn variable_of(key: &str) -> String {
+    let variable = key.replace('.', ENV_SEPARATOR).to_uppercase();
+    format!("{ENV_PREFIX}{ENV_SEPARATOR}{variable}")
 }
 
 fn config_file(layers: &Layers) -> Result<Option<PathBuf>, SettingsError> {
@@ -188,8 +247,7 @@ fn non_file_origin(key: &str, override_keys: &BTreeSet<String>) -> String {
     if override_keys.contains(key) {
         format!("--set {key}=…")
     } else {
-        let variable = key.replace('.', ENV_SEPARATOR).to_uppercase();
-        format!("environment variable {ENV_PREFIX}{ENV_SEPARATOR}{variable}")
+        format!("environment variable {}", variable_of(key))
     }
 }
 

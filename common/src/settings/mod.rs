@@ -7,8 +7,11 @@
 mod choices;
 mod cli;
 mod error;
+mod explain;
+mod files;
 mod isolated;
 mod load;
+mod origin;
 mod properties;
 mod sections;
 mod security;
@@ -20,8 +23,11 @@ pub use choices::{
 };
 pub use cli::ConfigArgs;
 pub use error::SettingsError;
+pub use explain::{config_text, explain, render, ExplainedSetting};
+pub use files::SECRET_KEYS;
 pub use isolated::IsolatedRun;
-pub use load::{load, Layers};
+pub use load::{load, load_explained, Layers, Loaded};
+pub use origin::{Origin, Provenance};
 pub use properties::ClientProperties;
 pub use sections::{
     ConsumerSettings, DiscountSettings, KafkaSettings, MetricsSettings, MysqlSettings,

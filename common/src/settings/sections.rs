@@ -39,8 +39,12 @@ pub struct MysqlSettings {
     pub port: u16,
     /// User the pipeline logs in as; it needs SELECT on the table.
     pub user: String,
-    /// That user's password. Prefer `SLUICE__MYSQL__PASSWORD` to writing it in a file.
+    /// That user's password. Prefer `password_file` or `SLUICE__MYSQL__PASSWORD` to writing it
+    /// here.
     pub password: String,
+    /// File whose content is the password (a mounted Kubernetes Secret); one trailing line
+    /// break is not part of it. When set, it replaces `password`; empty: `password` is used.
+    pub password_file: String,
     /// Database (schema) that holds the table.
     pub database: String,
     /// Table whose changed rows are streamed.
@@ -67,6 +71,7 @@ impl Default for MysqlSettings {
             port: 3306,
             user: "sluice".into(),
             password: "sluice".into(),
+            password_file: String::new(),
             database: "sluice".into(),
             table: "product".into(),
             connect_timeout_secs: 5,
@@ -113,8 +118,11 @@ pub struct KafkaSettings {
     pub sasl_mechanism: SaslMechanism,
     /// SASL user (the principal the ACLs name) under `SASL_*` protocols.
     pub sasl_username: String,
-    /// That user's password. Prefer `SLUICE__KAFKA__SASL_PASSWORD` to writing it in a file.
+    /// That user's password. Prefer `sasl_password_file` or `SLUICE__KAFKA__SASL_PASSWORD` to
+    /// writing it here.
     pub sasl_password: String,
+    /// File whose content is `sasl_password`, as `mysql.password_file`.
+    pub sasl_password_file: String,
     /// PEM file of the certificate authority that signed the brokers' certificates, under `SSL`
     /// and `SASL_SSL`; empty: the system's.
     pub ca_file: String,
@@ -123,8 +131,11 @@ pub struct KafkaSettings {
     pub certificate_file: String,
     /// PEM private key of `certificate_file`.
     pub key_file: String,
-    /// Password of `key_file` when it is encrypted. Prefer `SLUICE__KAFKA__KEY_PASSWORD`.
+    /// Password of `key_file` when it is encrypted. Prefer `key_password_file` or
+    /// `SLUICE__KAFKA__KEY_PASSWORD`.
     pub key_password: String,
+    /// File whose content is `key_password`, as `mysql.password_file`.
+    pub key_password_file: String,
     /// Refuse a broker whose certificate does not name the host connected to. Turn off only
     /// for brokers reached under another name than their certificate's.
     pub verify_hostname: bool,
@@ -156,10 +167,12 @@ impl Default for KafkaSettings {
             sasl_mechanism: SaslMechanism::default(),
             sasl_username: String::new(),
             sasl_password: String::new(),
+            sasl_password_file: String::new(),
             ca_file: String::new(),
             certificate_file: String::new(),
             key_file: String::new(),
             key_password: String::new(),
+            key_password_file: String::new(),
             verify_hostname: true,
             producer_properties: ClientProperties::new(),
             consumer_properties: ClientProperties::new(),
@@ -189,8 +202,11 @@ pub struct RegistrySettings {
     pub timeout_secs: u64,
     /// User for HTTP basic authentication (hosted registries); empty for none.
     pub username: String,
-    /// Password for basic authentication. Prefer `SLUICE__REGISTRY__PASSWORD`.
+    /// Password for basic authentication. Prefer `password_file` or
+    /// `SLUICE__REGISTRY__PASSWORD`.
     pub password: String,
+    /// File whose content is `password`, as `mysql.password_file`.
+    pub password_file: String,
     /// PEM file of an extra certificate authority to trust for `https` URLs; empty for the
     /// system's.
     pub ca_file: String,
@@ -203,6 +219,7 @@ impl Default for RegistrySettings {
             timeout_secs: 10,
             username: String::new(),
             password: String::new(),
+            password_file: String::new(),
             ca_file: String::new(),
         }
     }

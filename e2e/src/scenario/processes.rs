@@ -54,8 +54,19 @@ impl Scenario {
     /// Runs `binary` with `args` (e.g. `sluice-producer reset`) on this scenario's settings to
     /// its end, logging to `log`; its exit code (`None` when it had to be killed).
     pub fn run_to_end(&self, binary: &str, args: &[&str], log: &str) -> Option<i32> {
+        self.run_to_end_with(binary, args, &[], log)
+    }
+
+    /// [`Scenario::run_to_end`] with the environment variables `env` added.
+    pub fn run_to_end_with(
+        &self,
+        binary: &str,
+        args: &[&str],
+        env: &[(&str, &str)],
+        log: &str,
+    ) -> Option<i32> {
         let mut command = self.command(binary);
-        command.args(args);
+        command.args(args).envs(env.iter().copied());
         self.spawn(command, log).exit_code_within(RUN_PATIENCE)
     }
 

@@ -2,7 +2,7 @@ use std::collections::HashMap;
 use std::io::Write;
 
 use super::*;
-use crate::settings::{Choice, GroupProtocol};
+use crate::settings::{Choice, GroupProtocol, Origin};
 
 fn file_with(contents: &str) -> tempfile::NamedTempFile {
     let mut file = tempfile::Builder::new()
@@ -54,6 +54,56 @@ fn environment_overrides_file_and_flags_override_both() {
         settings.kafka.partitions, 10,
         "untouched keys keep defaults"
     );
+}
+
+#[test]
+fn a_string_from_the_environment_is_kept_byte_for_byte() {
+    for secret in ["007", "TRUE", "1e3", "0x1F", " a #b=c \"d\" 'e' ", ""] {
+        let env = [
+            ("SLUICE__MYSQL__PASSWORD", secret),
+            ("SLUICE__KAFKA__SASL_PASSWORD", secret),
+            ("SLUICE__REGISTRY__PASSWORD", secret),
+            ("SLUICE__KAFKA__KEY_PASSWORD", secret),
+        ];
+        let settings = load(&layers(None, &env, &[])).expect("loads");
+        assert_eq!(settings.mysql.password, secret);
+        assert_eq!(settings.kafka.sasl_password, secret);
+        assert_eq!(settings.registry.password, secret);
+        assert_eq!(settings.kafka.key_password, secret);
+    }
+}
+
+#[test]
+fn every_kind_of_setting_parses_from_the_environment() {
+    let env = [
+        ("SLUICE__MYSQL__PORT", "3307"),
+        ("SLUICE__KAFKA__PARTITIONS", "12"),
+        ("SLUICE__PRODUCER__BATCH_SIZE", "007"),
+        ("SLUICE__PRODUCER__EXACTLY_ONCE", "false"),
+        ("SLUICE__KAFKA__VERIFY_HOSTNAME", "FALSE"),
+        ("SLUICE__KAFKA__COMPACT_TOPIC", "true"),
+        ("SLUICE__KAFKA__SECURITY_PROTOCOL", "PLAINTEXT"),
+        ("SLUICE__CONSUMER__GROUP_PROTOCOL", "classic"),
+        ("SLUICE__KAFKA__TOPIC", "1e3"),
+    ];
+    let settings = load(&layers(None, &env, &[])).expect("loads");
+    assert_eq!(settings.mysql.port, 3307);
+    assert_eq!(settings.kafka.partitions, 12);
+    assert_eq!(settings.producer.batch_size, 7);
+    assert!(!settings.producer.exactly_once);
+    assert!(!settings.kafka.verify_hostname);
+    assert!(settings.kafka.compact_topic);
+    assert_eq!(settings.consumer.group_protocol, GroupProtocol::Classic);
+    assert_eq!(settings.kafka.topic, "1e3");
+}
+
+#[test]
+fn a_number_setting_refuses_a_word_from_the_environment_naming_it() {
+    let env = [("SLUICE__MYSQL__PORT", "many")];
+    let error = load(&layers(None, &env, &[]))
+        .expect_err("refused")
+        .to_string();
+    assert!(error.contains("port"), "{error}");
 }
 
 #[test]
@@ -203,4 +253,104 @@ fn group_protocol_is_chosen_by_name_and_an_unknown_one_is_named() {
     let message = err.to_string();
     assert!(message.contains("consumer.group_protocol"), "{message}");
     assert!(message.contains("classic"), "{message}");
+}
+
+#[test]
+fn a_secret_comes_from_its_file_intact_less_one_line_break() {
+    let folder = tempfile::tempdir().expect("temp dir");
+    for (secret, content) in [("007", "007\n"), (" a #b=c \"d\" ", " a #b=c \"d\" ")] {
+        let path = folder.path().join("secret");
+        std::fs::write(&path, content).expect("write the secret");
+        let path = path.display().to_string();
+        let env = [
+            ("SLUICE__MYSQL__PASSWORD_FILE", path.as_str()),
+            ("SLUICE__KAFKA__SASL_PASSWORD_FILE", path.as_str()),
+            ("SLUICE__REGISTRY__PASSWORD_FILE", path.as_str()),
+            ("SLUICE__KAFKA__KEY_PASSWORD_FILE", path.as_str()),
+        ];
+        let settings = load(&layers(None, &env, &[])).expect("loads");
+        assert_eq!(settings.mysql.password, secret);
+        assert_eq!(settings.kafka.sasl_password, secret);
+        assert_eq!(settings.registry.password, secret);
+        assert_eq!(settings.kafka.key_password, secret);
+    }
+}
+
+#[test]
+fn a_secret_file_replaces_the_secret_set_otherwise_and_says_so() {
+    let folder = tempfile::tempdir().expect("temp dir");
+    let path = folder.path().join("password");
+    std::fs::write(&path, "from-the-file").expect("write");
+    let file = file_with("[mysql]\npassword = \"from-the-config\"\n");
+    let path_text = path.display().to_string();
+    let env = [("SLUICE__MYSQL__PASSWORD_FILE", path_text.as_str())];
+    let loaded = load_explained(&layers(Some(&file), &env, &[])).expect("loads");
+    assert_eq!(loaded.settings.mysql.password, "from-the-file");
+    assert_eq!(
+        loaded.provenance.of("mysql.password"),
+        Origin::SecretFile(path.clone())
+    );
+}
+
+#[test]
+fn an_unreadable_secret_file_is_refused_naming_the_key_and_the_file() {
+    let env = [("SLUICE__KAFKA__SASL_PASSWORD_FILE", "/nonexistent/secret")];
+    let error = load(&layers(None, &env, &[]))
+        .expect_err("unreadable")
+        .to_string();
+    assert!(
+        error.contains("kafka.sasl_password_file") && error.contains("/nonexistent/secret"),
+        "{error}"
+    );
+}
+
+#[test]
+fn relative_paths_in_a_file_are_relative_to_its_folder_and_others_to_the_working_directory() {
+    let file =
+        file_with("[consumer]\noutput_dir = \"out\"\n[producer]\nschema_file = \"/abs/p.avsc\"\n");
+    let folder = file.path().parent().expect("a folder").to_path_buf();
+    let env = [("SLUICE__PRODUCER__WATERMARK_FILE", "w.json")];
+    let settings = load(&layers(
+        Some(&file),
+        &env,
+        &["consumer.reader_schema_file=r.avsc"],
+    ))
+    .expect("loads");
+    assert_eq!(
+        settings.consumer.output_dir,
+        folder.join("out").display().to_string()
+    );
+    assert_eq!(settings.producer.schema_file, "/abs/p.avsc");
+    assert_eq!(settings.producer.watermark_file, "w.json");
+    assert_eq!(settings.consumer.reader_schema_file, "r.avsc");
+}
+
+#[test]
+fn each_value_says_where_it_came_from_and_secrets_are_redacted() {
+    let file = file_with("[mysql]\nhost = \"db\"\n");
+    let env = [("SLUICE__MYSQL__PASSWORD", "007")];
+    let loaded = load_explained(&layers(Some(&file), &env, &["kafka.topic=t"])).expect("loads");
+    let provenance = &loaded.provenance;
+    assert_eq!(
+        provenance.of("mysql.host"),
+        Origin::File(file.path().to_path_buf())
+    );
+    assert_eq!(
+        provenance.of("mysql.password"),
+        Origin::Environment("SLUICE__MYSQL__PASSWORD".into())
+    );
+    assert_eq!(provenance.of("kafka.topic"), Origin::Flag);
+    assert_eq!(provenance.of("mysql.port"), Origin::Default);
+    let shown = crate::settings::explain(&loaded);
+    let password = shown
+        .iter()
+        .find(|line| line.key == "mysql.password")
+        .expect("the password is listed");
+    assert_eq!(password.value, "\"<redacted>\"");
+    assert_eq!(password.origin, "environment SLUICE__MYSQL__PASSWORD");
+    let text = crate::settings::render(&shown);
+    assert!(!text.contains("007"), "{text}");
+    assert!(text.contains("topic = \"t\"  # --set"), "{text}");
+    let reparsed: toml::Value = toml::from_str(&text).expect("the lines are TOML");
+    assert_eq!(reparsed["mysql"]["host"].as_str(), Some("db"));
 }

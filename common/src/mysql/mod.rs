@@ -3,6 +3,10 @@
 //! Every session is pinned to UTC: `TIMESTAMP` values are stored in UTC and shown in the
 //! session's time zone, so a session left on the server's zone would shift every watermark.
 
+mod refusal;
+
+pub use refusal::{fix_for, Place};
+
 use std::time::Duration;
 
 use sqlx::mysql::{
@@ -14,7 +18,10 @@ use crate::settings::{MysqlSettings, MysqlTlsMode};
 
 /// The database could not be reached or refused the login.
 #[derive(Debug, thiserror::Error)]
-#[error("cannot connect to MySQL at {address} (user `{user}`, database `{database}`, mysql.tls_mode {tls_mode}): {source}")]
+#[error(
+    "cannot connect to MySQL at {address} (user `{user}`, database `{database}`, mysql.tls_mode      {tls_mode}): {source}{}",
+    fix.as_ref().map(|fix| format!("; {fix}")).unwrap_or_default()
+)]
 pub struct ConnectError {
     /// `host:port` as configured.
     pub address: String,
@@ -27,6 +34,14 @@ pub struct ConnectError {
     /// What the driver reported.
     #[source]
     pub source: sqlx::Error,
+    /// What to do, when no wait can heal it (see [`fix_for`]).
+    pub fix: Option<String>,
+}
+
+impl crate::retry::Transient for ConnectError {
+    fn is_transient(&self) -> bool {
+        self.fix.is_none()
+    }
 }
 
 /// The connect options for the configured server, session time zone pinned to UTC, TLS as
@@ -88,6 +103,7 @@ pub async fn connect(
         user: settings.user.clone(),
         database: settings.database.clone(),
         tls_mode: settings.tls_mode,
+        fix: fix_for(&source, place(settings)),
         source,
     })
 }
@@ -100,4 +116,13 @@ fn no_answer_within(timeout: Duration) -> sqlx::Error {
             timeout.as_secs()
         ),
     ))
+}
+
+/// The configured user, database and table, to name in a fix.
+pub fn place(settings: &MysqlSettings) -> Place<'_> {
+    Place {
+        user: &settings.user,
+        database: &settings.database,
+        table: &settings.table,
+    }
 }
