@@ -5,6 +5,7 @@ mod background_append;
 pub mod batch_commit;
 mod blocked_output;
 mod change_times;
+pub mod check;
 pub mod checkpoint;
 pub mod crash_point;
 pub mod dead_letters;

@@ -3,11 +3,10 @@
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use sluice_common::preflight::{self, report};
-use sluice_common::settings::{self, ConfigArgs, Layers};
+use sluice_common::preflight;
+use sluice_common::settings::{self, CommandKind, ConfigArgs, Layers};
 use sluice_common::shutdown::Shutdown;
-use sluice_consumer::startup;
-use sluice_registry::probe_registry;
+use sluice_consumer::{check, startup};
 
 /// One member of the consumer group that writes the topic's records as JSON lines.
 #[derive(Debug, Parser)]
@@ -29,8 +28,15 @@ struct Cli {
 enum Command {
     /// Read, transform and write records until stopped (the default).
     Run,
-    /// Validate the configuration and prove Kafka and the registry answer.
-    Check,
+    /// A preflight of everything `run` would refuse, disturbing nothing (the group is not
+    /// joined): the Kafka login and topic, the registry and reader schema, the output folder
+    /// (writable, free space, the member's lock). Exit 0 when `run` would start, 1 when
+    /// something would fail, 2 for settings that do not load.
+    Check {
+        /// As JSON, for scripts.
+        #[arg(long)]
+        json: bool,
+    },
     /// Print the settings it would run with and where each came from (secrets redacted).
     Config {
         /// As JSON, for scripts.
@@ -43,39 +49,43 @@ enum Command {
 async fn main() -> ExitCode {
     let cli = Cli::parse();
     sluice_common::logging::init(&cli.log);
-    sluice_common::exit::finish("sluice-consumer", run(cli).await)
+    match run(cli).await {
+        Ok(code) => code,
+        Err(error) => sluice_common::exit::finish(BINARY, Err(error)),
+    }
 }
 
-async fn run(cli: Cli) -> anyhow::Result<()> {
+const BINARY: &str = "sluice-consumer";
+
+async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let mut layers = Layers::from(&cli.config);
     if let Some(number) = cli.member {
         layers
             .overrides
             .push(format!("consumer.member=consumer-{number}"));
     }
-    let loaded = settings::load_explained(&layers)?;
     let command = cli.command.unwrap_or(Command::Run);
-    if let Command::Config { json } = command {
-        sluice_common::exit::print_stdout(&settings::config_text(&loaded, json)?)?;
-        return Ok(());
-    }
-    tracing::info!("{}", loaded.provenance.summary());
-    let settings = loaded.settings;
+    let kind = match command {
+        Command::Config { json } => CommandKind::Config { json },
+        Command::Check { .. } => CommandKind::Check,
+        Command::Run => CommandKind::Other,
+    };
+    let settings = match settings::settings_for(BINARY, &layers, kind)? {
+        Ok(settings) => settings,
+        Err(code) => return Ok(code),
+    };
     match command {
-        Command::Config { .. } => Ok(()),
+        Command::Config { .. } => Ok(ExitCode::SUCCESS),
         Command::Run => {
             let shutdown = Shutdown::on_signals();
-            let Some(member) = startup::prepare(&settings, &shutdown).await? else {
-                return Ok(());
-            };
-            Ok(tokio::task::spawn_blocking(move || member.run(shutdown)).await??)
+            if let Some(member) = startup::prepare(&settings, &shutdown).await? {
+                tokio::task::spawn_blocking(move || member.run(shutdown)).await??;
+            }
+            Ok(ExitCode::SUCCESS)
         }
-        Command::Check => {
-            let (kafka, registry) = tokio::join!(
-                preflight::probe_kafka(&settings.kafka),
-                probe_registry(&settings.registry),
-            );
-            report(&[kafka, registry]).map_err(anyhow::Error::msg)
+        Command::Check { json } => {
+            let report = check::check(&settings).await;
+            Ok(preflight::report(BINARY, &report, json)?)
         }
     }
 }

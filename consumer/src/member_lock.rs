@@ -84,6 +84,40 @@ impl MemberLock {
     }
 }
 
+/// Whether `member`'s lock in `folder` is free now, without taking it for more than an
+/// instant and without writing anything: `Err(LockError::Held)` naming the process that holds
+/// it. A folder or lock file that does not exist yet is free.
+pub fn probe(folder: &Path, member: &str) -> Result<(), LockError> {
+    let path = folder.join(format!("{member}.lock"));
+    let mut file = match File::open(&path) {
+        Ok(file) => file,
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(source) => {
+            return Err(LockError::Io {
+                lock: path.display().to_string(),
+                source,
+            })
+        }
+    };
+    match file.try_lock_shared() {
+        Ok(()) => Ok(()),
+        Err(TryLockError::WouldBlock) => {
+            let mut holder = String::new();
+            let _ = file.read_to_string(&mut holder);
+            Err(LockError::Held {
+                member: member.to_owned(),
+                folder: folder.display().to_string(),
+                lock: path.display().to_string(),
+                holder: holder.trim().to_owned(),
+            })
+        }
+        Err(TryLockError::Error(source)) => Err(LockError::Io {
+            lock: path.display().to_string(),
+            source,
+        }),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -100,7 +134,10 @@ mod tests {
             "{message}"
         );
         MemberLock::acquire(dir.path(), "consumer-2").expect("another member is free");
+        let held = probe(dir.path(), "consumer-1").expect_err("a probe sees it held");
+        assert!(held.to_string().contains("already running"), "{held}");
         drop(first);
+        probe(dir.path(), "consumer-1").expect("a probe sees it free");
         MemberLock::acquire(dir.path(), "consumer-1").expect("free once the first is gone");
     }
 }

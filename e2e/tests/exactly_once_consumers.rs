@@ -152,7 +152,7 @@ async fn a_member_that_stops_receiving_renews_its_consumer_and_writes_each_row_v
     scenario.start_producer();
     scenario.wait_caught_up(CATCH_UP).await;
     let log = scenario.log("consumer-1.log");
-    assert!(log.contains("fetching frozen for a test"), "{log}");
+    assert!(log.contains("fetching frozen by a test"), "{log}");
     assert!(log.contains("renewing its Kafka consumer"), "{log}");
     assert!(
         log.contains("a new Kafka consumer joins the group"),

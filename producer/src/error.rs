@@ -37,6 +37,16 @@ pub enum ProducerError {
     /// MySQL refused the login, the database or the certificate: no wait heals it.
     #[error(transparent)]
     MysqlRefused(#[from] Box<sluice_common::mysql::ConnectError>),
+    /// MySQL refused a read of the table while the producer ran (a grant taken away).
+    #[error("reading {table} was refused: {source}; {fix}")]
+    MysqlReadRefused {
+        /// `database.table`.
+        table: String,
+        /// The database's answer.
+        source: sqlx::Error,
+        /// What to do.
+        fix: String,
+    },
     /// The table does not fit the schema, or its catalogue cannot be read.
     #[error("schema {schema}", schema = schema.display())]
     Source {

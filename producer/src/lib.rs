@@ -2,6 +2,7 @@
 //! to Kafka as Avro records in the Confluent wire format.
 
 pub mod avro_binary;
+pub mod check;
 pub mod client_failure;
 pub mod delete_sweep;
 pub mod encode;

@@ -3,11 +3,10 @@
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use sluice_common::preflight::{self, report};
-use sluice_common::settings::{self, ConfigArgs, Layers};
+use sluice_common::preflight;
+use sluice_common::settings::{self, CommandKind, ConfigArgs, Layers};
 use sluice_common::shutdown::Shutdown;
-use sluice_producer::{reset, startup};
-use sluice_registry::probe_registry;
+use sluice_producer::{check, reset, startup};
 
 /// Streams changed rows of a MySQL table into Kafka as Avro.
 #[derive(Debug, Parser)]
@@ -31,8 +30,15 @@ enum Command {
         #[arg(long)]
         until_caught_up: bool,
     },
-    /// Validate the configuration and prove MySQL, Kafka and the registry answer.
-    Check,
+    /// A preflight of everything `run` would refuse, disturbing nothing: logins and TLS, the
+    /// table's grants, column plan and keyset index, the topic's partitions, the schema against
+    /// the registry. Exit 0 when `run` would start, 1 when something would fail, 2 for
+    /// settings that do not load.
+    Check {
+        /// As JSON, for scripts.
+        #[arg(long)]
+        json: bool,
+    },
     /// Print the settings it would run with and where each came from (secrets redacted).
     Config {
         /// As JSON, for scripts.
@@ -49,36 +55,39 @@ enum Command {
 async fn main() -> ExitCode {
     let cli = Cli::parse();
     sluice_common::logging::init(&cli.log);
-    sluice_common::exit::finish("sluice-producer", run(cli).await)
+    match run(cli).await {
+        Ok(code) => code,
+        Err(error) => sluice_common::exit::finish(BINARY, Err(error)),
+    }
 }
 
-async fn run(cli: Cli) -> anyhow::Result<()> {
-    let loaded = settings::load_explained(&Layers::from(&cli.config))?;
+const BINARY: &str = "sluice-producer";
+
+async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let command = cli.command.unwrap_or(Command::Run {
         until_caught_up: false,
     });
-    if let Command::Config { json } = command {
-        sluice_common::exit::print_stdout(&settings::config_text(&loaded, json)?)?;
-        return Ok(());
-    }
-    tracing::info!("{}", loaded.provenance.summary());
-    let settings = loaded.settings;
+    let kind = match command {
+        Command::Config { json } => CommandKind::Config { json },
+        Command::Check { .. } => CommandKind::Check,
+        _ => CommandKind::Other,
+    };
+    let settings = match settings::settings_for(BINARY, &Layers::from(&cli.config), kind)? {
+        Ok(settings) => settings,
+        Err(code) => return Ok(code),
+    };
     match command {
-        Command::Config { .. } => Ok(()),
+        Command::Config { .. } => Ok(ExitCode::SUCCESS),
         Command::Run { until_caught_up } => {
             let shutdown = Shutdown::on_signals();
-            match startup::prepare(&settings, &shutdown).await? {
-                Some(pipeline) => Ok(pipeline.run(shutdown, until_caught_up).await?),
-                None => Ok(()),
+            if let Some(pipeline) = startup::prepare(&settings, &shutdown).await? {
+                pipeline.run(shutdown, until_caught_up).await?;
             }
+            Ok(ExitCode::SUCCESS)
         }
-        Command::Check => {
-            let (mysql, kafka, registry) = tokio::join!(
-                preflight::probe_mysql(&settings.mysql),
-                preflight::probe_kafka(&settings.kafka),
-                probe_registry(&settings.registry),
-            );
-            report(&[mysql, kafka, registry]).map_err(anyhow::Error::msg)
+        Command::Check { json } => {
+            let report = check::check(&settings).await;
+            Ok(preflight::report(BINARY, &report, json)?)
         }
         Command::Reset => {
             let done = reset::reset(&settings, &Shutdown::on_signals()).await?;
@@ -97,7 +106,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 "the next start snapshots table {} again",
                 settings.mysql.table
             );
-            Ok(())
+            Ok(ExitCode::SUCCESS)
         }
     }
 }

@@ -22,8 +22,9 @@ use sluice_common::acls::{self, Acl};
 use sluice_common::dead_letter::{DeadLetter, Stage};
 use sluice_common::deletes::format_deleted_at;
 use sluice_common::events::{ErrorKind, Event};
+use sluice_common::mysql;
 use sluice_common::retry::{Policy, Transient};
-use sluice_common::settings::{KafkaSettings, OnError, ProducerSettings};
+use sluice_common::settings::{KafkaSettings, MysqlSettings, OnError, ProducerSettings};
 use sluice_common::shutdown::Shutdown;
 use sluice_common::watermark::{Watermark, WatermarkStore};
 use sqlx::mysql::MySqlRow;
@@ -111,6 +112,8 @@ pub struct Pipeline {
     pub(crate) lock: Option<ProducerLock>,
     /// The ACLs its settings need, to name the one a refused write lacks.
     pub(crate) acls: Vec<Acl>,
+    /// The MySQL settings, to name the fix of a refused read.
+    pub(crate) mysql: MysqlSettings,
 }
 
 impl Pipeline {
@@ -208,7 +211,7 @@ impl Pipeline {
             .for_fractional_digits(self.timestamp_digits);
         let start = match saved {
             Some(saved) => saved,
-            None => match self.first_position(&mut read_bound, shutdown).await {
+            None => match self.first_position(&mut read_bound, shutdown).await? {
                 Some(start) => start,
                 None => return Ok(()),
             },
@@ -258,6 +261,14 @@ impl Pipeline {
                 Ok(page) => page,
                 Err(error) => {
                     self.readiness.set(false);
+                    // A grant taken away, an account locked: no wait heals it.
+                    if let Some(fix) = mysql::fix_for(&error, mysql::place(&self.mysql)) {
+                        return Err(ProducerError::MysqlReadRefused {
+                            table: self.table.clone(),
+                            source: error,
+                            fix,
+                        });
+                    }
                     let what = format!("MySQL to read {}", self.table);
                     backoff
                         .wait_after(ErrorKind::Mysql, &what, &error, shutdown)
@@ -463,12 +474,13 @@ impl Pipeline {
 
     /// Where a producer without a saved watermark starts: a snapshot of the rows up to the
     /// current read bound in key order when the key is the table's primary key, else the
-    /// beginning in timestamp order. `None` when shutdown came while the database was away.
+    /// beginning in timestamp order. `None` when shutdown came while the database was away; an
+    /// error when the database refuses the read.
     async fn first_position(
         &self,
         read_bound: &mut ReadBound,
         shutdown: &Shutdown,
-    ) -> Option<Watermark> {
+    ) -> Result<Option<Watermark>, ProducerError> {
         if !self.snapshot_by_key {
             tracing::info!(
                 "no saved watermark: reading {} from the beginning in {} order, since {} is not \
@@ -477,19 +489,26 @@ impl Pipeline {
                 self.settings.timestamp_column,
                 self.settings.key_column
             );
-            return Some(Watermark::beginning());
+            return Ok(Some(Watermark::beginning()));
         }
         let mut pauses = Policy::steady(RETRY_PAUSE).pauses();
         loop {
             match read_bound.current(&self.pool).await {
-                Ok((bound, _)) => return Some(Watermark::snapshot_up_to(bound.and_utc())),
+                Ok((bound, _)) => return Ok(Some(Watermark::snapshot_up_to(bound.and_utc()))),
                 Err(error) => {
+                    if let Some(fix) = mysql::fix_for(&error, mysql::place(&self.mysql)) {
+                        return Err(ProducerError::MysqlReadRefused {
+                            table: self.table.clone(),
+                            source: error,
+                            fix,
+                        });
+                    }
                     let what = "MySQL to read the bound of the first snapshot";
                     if pauses
                         .wait_after(ErrorKind::Mysql, what, &error, shutdown)
                         .await
                     {
-                        return None;
+                        return Ok(None);
                     }
                 }
             }

@@ -21,7 +21,7 @@ use crate::metrics::ProducerMetrics;
 use crate::pipeline::Pipeline;
 use crate::progress::Progress;
 use crate::publish::Publisher;
-use crate::source::plan::SourcePlan;
+use crate::source::plan::{keyset_index_statement, SourcePlan};
 use crate::standby::ProducerLock;
 use crate::transaction::Transactions;
 use crate::watermark_topic::WatermarkTopic;
@@ -93,9 +93,8 @@ pub async fn prepare(
     if source.keyset_index.is_none() {
         tracing::warn!(
             "table {table} has no index on ({timestamp_column}, {key_column}): every page of \
-             changes reads the whole table; create one with CREATE INDEX \
-             {}_{timestamp_column}_{key_column} ON {table} ({timestamp_column}, {key_column})",
-            mysql_settings.table
+             changes reads the whole table; create one with {}",
+            keyset_index_statement(&mysql_settings.table, timestamp_column, key_column)
         );
     }
 
@@ -208,6 +207,7 @@ pub async fn prepare(
         sweep,
         lock,
         acls: acls::producer(settings),
+        mysql: settings.mysql.clone(),
     }))
 }
 

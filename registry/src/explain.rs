@@ -4,7 +4,7 @@
 use apache_avro::schema_compatibility::SchemaCompatibility;
 use apache_avro::Schema;
 
-use crate::CompatibilityLevel;
+use crate::{CompatibilityLevel, RegistryClient};
 
 /// The reason `candidate` breaks `level` against `existing` (the subject's latest version), or
 /// `None` when the local rules find none. Transitive levels are explained against the latest
@@ -30,6 +30,41 @@ pub fn explain_incompatibility(
         L::Backward | L::BackwardTransitive => backward(),
         L::Forward | L::ForwardTransitive => forward(),
         L::Full | L::FullTransitive => backward().or_else(forward),
+    }
+}
+
+/// Why `subject` refuses `candidate`, when the registry said no without saying why: explained
+/// locally against its latest version under its level.
+pub async fn why_refused(
+    client: &RegistryClient,
+    subject: &str,
+    candidate: &Schema,
+) -> Result<String, String> {
+    let latest = client
+        .version(subject, None)
+        .await
+        .map_err(|e| e.to_string())?;
+    let existing = Schema::parse_str(&latest.schema)
+        .map_err(|e| format!("latest schema of {subject} does not parse: {e}"))?;
+    let level = match client
+        .subject_compatibility(subject)
+        .await
+        .map_err(|e| e.to_string())?
+    {
+        Some(level) => level,
+        None => client
+            .global_compatibility()
+            .await
+            .map_err(|e| e.to_string())?,
+    };
+    match explain_incompatibility(candidate, &existing, level) {
+        Some(reason) => Ok(format!(
+            "{reason} (level {level}, against version {})",
+            latest.version
+        )),
+        None => Err(format!(
+            "the registry refuses the schema under level {level} but gives no reason"
+        )),
     }
 }
 

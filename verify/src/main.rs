@@ -86,12 +86,10 @@ async fn main() -> ExitCode {
 
 /// `sluice-verify config`: exit 0, or 2 when the settings do not load.
 fn print_config(cli: &Cli, json: bool) -> ExitCode {
-    let text = settings::load_explained(&Layers::from(&cli.config))
-        .map_err(anyhow::Error::from)
-        .and_then(|loaded| Ok(settings::config_text(&loaded, json)?))
-        .and_then(|text| Ok(sluice_common::exit::print_stdout(&text)?));
-    match text {
-        Ok(()) => ExitCode::SUCCESS,
+    let kind = settings::CommandKind::Config { json };
+    match settings::settings_for("sluice-verify", &Layers::from(&cli.config), kind) {
+        Ok(Ok(_)) => ExitCode::SUCCESS,
+        Ok(Err(code)) => code,
         Err(error) => {
             sluice_common::exit::print("sluice-verify", &error);
             ExitCode::from(2)

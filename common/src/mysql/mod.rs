@@ -19,7 +19,7 @@ use crate::settings::{MysqlSettings, MysqlTlsMode};
 /// The database could not be reached or refused the login.
 #[derive(Debug, thiserror::Error)]
 #[error(
-    "cannot connect to MySQL at {address} (user `{user}`, database `{database}`, mysql.tls_mode      {tls_mode}): {source}{}",
+    "cannot connect to MySQL at {address} (user `{user}`, database `{database}`, mysql.tls_mode {tls_mode}): {source}{}",
     fix.as_ref().map(|fix| format!("; {fix}")).unwrap_or_default()
 )]
 pub struct ConnectError {

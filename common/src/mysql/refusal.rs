@@ -17,8 +17,12 @@ const REFUSALS: &[(u16, &str)] = &[
         "check mysql.user and mysql.password (or mysql.password_file); a user created REQUIRE \
          SSL also needs mysql.tls_mode required or stricter",
     ),
-    // ER_DBACCESS_DENIED_ERROR
-    (1044, "GRANT SELECT ON `{database}`.* TO {user}"),
+    // ER_DBACCESS_DENIED_ERROR: also what a user granted nothing on it hears of a database
+    // that does not exist.
+    (
+        1044,
+        "check mysql.database, or GRANT SELECT ON `{database}`.* TO {user}",
+    ),
     // ER_BAD_DB_ERROR
     (
         1049,

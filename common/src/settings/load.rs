@@ -35,7 +35,7 @@ impl From<&ConfigArgs> for Layers {
         Self {
             file: args.config.clone(),
             environment: None,
-            overrides: args.overrides.clone(),
+            overrides: args.all_overrides(),
         }
     }
 }

@@ -6,6 +6,7 @@
 
 mod choices;
 mod cli;
+mod command;
 mod error;
 mod explain;
 mod files;
@@ -22,6 +23,7 @@ pub use choices::{
     SecurityProtocol,
 };
 pub use cli::ConfigArgs;
+pub use command::{settings_for, CommandKind};
 pub use error::SettingsError;
 pub use explain::{config_text, explain, render, ExplainedSetting};
 pub use files::SECRET_KEYS;

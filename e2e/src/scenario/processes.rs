@@ -2,7 +2,7 @@
 //! to a file of its folder; stopped, killed, paused or waited for.
 
 use std::path::Path;
-use std::process::{Command, ExitStatus};
+use std::process::{Command, ExitStatus, Output};
 use std::time::{Duration, Instant};
 
 use super::{binary, tail, Scenario};
@@ -55,6 +55,16 @@ impl Scenario {
     /// its end, logging to `log`; its exit code (`None` when it had to be killed).
     pub fn run_to_end(&self, binary: &str, args: &[&str], log: &str) -> Option<i32> {
         self.run_to_end_with(binary, args, &[], log)
+    }
+
+    /// Runs `binary` with `args` and the environment variables `env` on this scenario's
+    /// settings to its end; its exit status and what it printed on stdout and stderr apart.
+    pub fn output_of(&self, binary: &str, args: &[&str], env: &[(&str, &str)]) -> Output {
+        let mut command = self.command(binary);
+        command.args(args).envs(env.iter().copied());
+        command
+            .output()
+            .unwrap_or_else(|e| panic!("cannot run {binary} {args:?}: {e}"))
     }
 
     /// [`Scenario::run_to_end`] with the environment variables `env` added.

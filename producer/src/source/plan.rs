@@ -49,6 +49,14 @@ pub enum SourcePlanError {
     },
 }
 
+/// The statement that creates the index the keyset pages need on `table`.
+pub fn keyset_index_statement(table: &str, timestamp_column: &str, key_column: &str) -> String {
+    format!(
+        "CREATE INDEX {table}_{timestamp_column}_{key_column} ON {table} \
+         ({timestamp_column}, {key_column})"
+    )
+}
+
 /// The table's layout as the producer reads it.
 #[derive(Debug, Clone)]
 pub struct SourcePlan {

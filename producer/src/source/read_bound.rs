@@ -174,7 +174,7 @@ pub async fn database_clock(pool: &MySqlPool) -> Result<NaiveDateTime, sqlx::Err
 
 /// The best view the user and server allow: PROCESS to see `innodb_trx`, and performance_schema
 /// with its transaction and statement events on (and readable) for the precise one.
-async fn transaction_view(pool: &MySqlPool) -> TransactionView {
+pub(crate) async fn transaction_view(pool: &MySqlPool) -> TransactionView {
     let sees_transactions = sqlx::query("SELECT COUNT(*) FROM information_schema.innodb_trx")
         .fetch_one(pool)
         .await

@@ -4,13 +4,10 @@
 
 use std::process::ExitCode;
 
-use anyhow::{bail, Context};
 use clap::{Parser, Subcommand};
 use serde_json::json;
 use sluice_common::settings::{self, ConfigArgs, Layers};
-use sluice_registry::{
-    explain_incompatibility, CompatibilityLevel, RegistryClient, RegistryError, SchemaFile,
-};
+use sluice_registry::{why_refused, CompatibilityLevel, RegistryClient, RegistryError, SchemaFile};
 
 /// Inspect and evolve the schemas sluice writes, through the registry's Confluent API.
 #[derive(Debug, Parser)]
@@ -205,7 +202,11 @@ async fn check(
     }
     let mut reasons = verdict.messages.clone();
     if reasons.is_empty() {
-        reasons.push(local_reason(client, subject, &file).await?);
+        reasons.push(
+            why_refused(client, subject, &file.schema)
+                .await
+                .map_err(anyhow::Error::msg)?,
+        );
     }
     print(
         json,
@@ -218,29 +219,6 @@ async fn check(
         },
     );
     Ok(false)
-}
-
-/// The registry said no without saying why: explain against the latest version with the
-/// subject's level.
-async fn local_reason(
-    client: &RegistryClient,
-    subject: &str,
-    file: &SchemaFile,
-) -> anyhow::Result<String> {
-    let latest = client.version(subject, None).await?;
-    let existing = apache_avro::Schema::parse_str(&latest.schema)
-        .with_context(|| format!("latest schema of {subject} does not parse"))?;
-    let level = match client.subject_compatibility(subject).await? {
-        Some(level) => level,
-        None => client.global_compatibility().await?,
-    };
-    match explain_incompatibility(&file.schema, &existing, level) {
-        Some(reason) => Ok(format!(
-            "{reason} (level {level}, against version {})",
-            latest.version
-        )),
-        None => bail!("the registry refuses the schema under level {level} but gives no reason"),
-    }
 }
 
 fn print(json: bool, value: &serde_json::Value, text: impl FnOnce() -> String) {

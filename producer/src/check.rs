@@ -1,0 +1,164 @@
+//! `sluice-producer check`: a preflight of everything `run` would refuse, beside a running
+//! pipeline without disturbing it (the invariant of `sluice_common::preflight`). Beyond the
+//! servers' logins: the column plan (the schema against the table, planned as `run` plans it),
+//! the keyset index, what the user sees of open transactions, the records topic against
+//! `kafka.partitions`, and the schema against what the registry holds. The transactional id is
+//! not tried: registering it would fence a running producer.
+
+use sluice_common::acls;
+use sluice_common::preflight::{self, Check, Report};
+use sluice_common::settings::Settings;
+use sluice_registry::{registry_check, schema_check, SchemaFile};
+
+use crate::source::plan::{keyset_index_statement, SourcePlan};
+use crate::source::read_bound::{transaction_view, TransactionView};
+
+/// Runs every check of the producer's settings.
+pub async fn check(settings: &Settings) -> Report {
+    let schema = SchemaFile::load_or_built_in(&settings.producer.schema_file);
+    let subject = format!("{}-value", settings.kafka.topic);
+    let registry = async {
+        let mut checks = vec![registry_check(&settings.registry).await];
+        if checks[0].status == preflight::Status::Ok {
+            if let Ok(schema) = &schema {
+                checks.push(schema_check(&settings.registry, &subject, schema).await);
+            }
+        }
+        checks
+    };
+    let (mysql, kafka, registry) = tokio::join!(
+        mysql_checks(settings, schema.as_ref().ok()),
+        preflight::kafka_checks(&settings.kafka),
+        registry,
+    );
+    let mut checks = Vec::new();
+    if let Err(error) = &schema {
+        checks.push(Check::failed(
+            "producer",
+            "schema file",
+            error.to_string(),
+            Some("fix producer.schema_file".to_owned()),
+        ));
+    }
+    checks.extend(mysql);
+    checks.extend(kafka);
+    checks.push(transactional_id(settings));
+    checks.extend(registry);
+    Report::new(checks)
+}
+
+/// The login, the table, then what needs the table: the column plan, the keyset index and the
+/// view of open transactions.
+async fn mysql_checks(settings: &Settings, schema: Option<&SchemaFile>) -> Vec<Check> {
+    let reach = preflight::mysql_login(&settings.mysql).await;
+    let mut checks = reach.checks;
+    let Some(pool) = reach.pool else {
+        return checks;
+    };
+    let Some(schema) = schema else {
+        checks.push(Check::skipped("mysql", "column plan", "no schema file"));
+        return checks;
+    };
+    let (mysql, producer) = (&settings.mysql, &settings.producer);
+    let plan = SourcePlan::discover(
+        &pool,
+        &mysql.database,
+        &mysql.table,
+        &schema.schema,
+        &producer.key_column,
+        &producer.timestamp_column,
+        producer.deleted_column(),
+    )
+    .await;
+    match plan {
+        Ok(plan) => {
+            checks.push(Check::ok(
+                "mysql",
+                "column plan",
+                format!(
+                    "table {}.{} fills every field of {}",
+                    mysql.database,
+                    mysql.table,
+                    schema.path.display()
+                ),
+            ));
+            checks.push(match plan.keyset_index {
+                Some(index) => Check::ok("mysql", "keyset index", format!("index {index}")),
+                None => Check::failed(
+                    "mysql",
+                    "keyset index",
+                    format!(
+                        "no index on ({}, {}): every page of changes would read the whole table",
+                        producer.timestamp_column, producer.key_column
+                    ),
+                    Some(keyset_index_statement(
+                        &mysql.table,
+                        &producer.timestamp_column,
+                        &producer.key_column,
+                    )),
+                ),
+            });
+        }
+        Err(error) => checks.push(Check::failed(
+            "mysql",
+            "column plan",
+            format!(
+                "schema {}: {}",
+                schema.path.display(),
+                sluice_common::exit::describe(&error)
+            ),
+            Some(
+                "add the column to the table, give the field a default in the schema, or set \
+                 producer.key_column / timestamp_column"
+                    .to_owned(),
+            ),
+        )),
+    }
+    checks.push(match transaction_view(&pool).await {
+        TransactionView::Precise => Check::ok(
+            "mysql",
+            "open transactions",
+            "seen to the microsecond (PROCESS, performance_schema)",
+        ),
+        TransactionView::WholeSeconds => Check::warn(
+            "mysql",
+            "open transactions",
+            "seen to the second only: rows wait producer.commit_lag_ms",
+            "turn on performance_schema's transaction and statement events and GRANT SELECT \
+             ON performance_schema.* to the user"
+                .to_owned(),
+        ),
+        TransactionView::None => Check::warn(
+            "mysql",
+            "open transactions",
+            "not seen: a transaction open longer than producer.commit_lag_ms can be missed",
+            format!("GRANT PROCESS ON *.* TO '{}'", mysql.user),
+        ),
+    });
+    pool.close().await;
+    checks
+}
+
+/// Not tried: registering the id would fence the producer that runs with it. Says the ACL it
+/// needs under an authorizer.
+fn transactional_id(settings: &Settings) -> Check {
+    if !settings.producer.exactly_once {
+        return Check::ok(
+            "kafka",
+            "transactional id",
+            "none (producer.exactly_once is off)",
+        );
+    }
+    let id = settings
+        .producer
+        .transactional_id_for(&settings.kafka.topic);
+    Check::skipped(
+        "kafka",
+        "transactional id",
+        format!(
+            "`{id}` not tried (registering it would fence a running producer); under an \
+             authorizer it needs {}",
+            acls::producer_transactional_id(&id)
+        ),
+    )
+}
