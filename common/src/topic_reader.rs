@@ -221,13 +221,17 @@ pub fn read_ranges(
     read_assigned(&consumer, ranges, deadline, patience, visit)
 }
 
+/// The group of the clients that read a topic by hand (the producer's watermark and published
+/// keys, a member's batch markers, `sluice-verify`'s dead letters): never joined, but librdkafka
+/// looks for its coordinator (the ACLs list Describe on it).
+pub const TOPIC_READER_GROUP: &str = "sluice-topic-reader";
+
 /// A consumer that joins no group: partitions are assigned by hand.
 fn reader(settings: &KafkaSettings) -> rdkafka::error::KafkaResult<BaseConsumer> {
     client_config(settings)
         // No group is joined (partitions are assigned by hand), but librdkafka assigns only in
-        // a client with a group, and looks for its coordinator (Describe on the group; see
-        // `acls::TOPIC_READER_GROUP`).
-        .set("group.id", crate::acls::TOPIC_READER_GROUP)
+        // a client with a group, and looks for its coordinator.
+        .set("group.id", TOPIC_READER_GROUP)
         .set("enable.auto.commit", "false")
         .set("isolation.level", "read_committed")
         .with_consumer_properties(settings)

@@ -132,10 +132,7 @@ impl fmt::Display for Acl {
     }
 }
 
-/// The group of the clients that read a topic by hand (the producer's watermark and published
-/// keys, a member's batch markers, `sluice-verify`'s dead letters): never joined, but librdkafka
-/// looks for its coordinator.
-pub const TOPIC_READER_GROUP: &str = "sluice-topic-reader";
+pub use crate::topic_reader::TOPIC_READER_GROUP;
 
 fn topic_reader_group() -> Acl {
     Acl::new(
