@@ -98,6 +98,6 @@ pub fn config_text(loaded: &Loaded, json: bool) -> Result<String, serde_json::Er
     if json {
         serde_json::to_string_pretty(&lines)
     } else {
-        Ok(render(&lines))
+        Ok(render(&lines).trim_end().to_owned())
     }
 }

@@ -48,6 +48,12 @@ enum Command {
         #[arg(long)]
         journal: Option<std::path::PathBuf>,
     },
+    /// Print the settings it would use and where each came from (secrets redacted).
+    Config {
+        /// As JSON, for scripts.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[tokio::main]
@@ -58,11 +64,20 @@ async fn main() -> ExitCode {
 }
 
 async fn run(cli: Cli) -> anyhow::Result<()> {
-    let settings = settings::load(&Layers::from(&cli.config))?;
+    let kind = match cli.command {
+        Command::Config { json } => settings::CommandKind::Config { json },
+        _ => settings::CommandKind::Other,
+    };
+    let Ok(settings) = settings::settings_for("sluice-loadgen", &Layers::from(&cli.config), kind)?
+    else {
+        return Ok(());
+    };
     let table = &settings.mysql.table;
     let pool = mysql::connect(&settings.mysql, 2).await?;
     let existing = loadgen::count(&pool, table).await?;
     match cli.command {
+        // Printed by settings_for, which returned above.
+        Command::Config { .. } => {}
         Command::Seed { rows, if_empty } => {
             if if_empty && existing > 0 {
                 tracing::info!("{table} already has {existing} products; not seeding");

@@ -62,6 +62,8 @@ enum Command {
         #[command(subcommand)]
         action: CompatAction,
     },
+    /// Print the settings it would use and where each came from (secrets redacted).
+    Config,
 }
 
 #[derive(Debug, Subcommand)]
@@ -99,13 +101,22 @@ async fn main() -> ExitCode {
 
 /// `Ok(false)` is a negative answer (an incompatible schema), not a failure to answer.
 async fn run(cli: Cli) -> anyhow::Result<bool> {
-    let settings = settings::load(&Layers::from(&cli.config))?;
+    let kind = match cli.command {
+        Command::Config => settings::CommandKind::Config { json: cli.json },
+        _ => settings::CommandKind::Other,
+    };
+    let Ok(settings) = settings::settings_for("sluice-registry", &Layers::from(&cli.config), kind)?
+    else {
+        return Ok(true);
+    };
     let client = RegistryClient::new(&settings.registry)?;
     let default_subject = |subject: Option<String>| {
         subject.unwrap_or_else(|| format!("{}-value", settings.kafka.topic))
     };
     let json = cli.json;
     match cli.command {
+        // Printed by settings_for, which returned above.
+        Command::Config => {}
         Command::Subjects => {
             let subjects = client.subjects().await?;
             print(json, &json!(subjects), || subjects.join("\n"));
