@@ -10,9 +10,9 @@
 use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
+use sluice_common::mysql::quote_identifier;
 use sluice_common::settings::IsolatedRun;
 use sluice_common::watermark::WatermarkStore;
-use sluice_producer::source::keyset::quote_identifier;
 
 use rand::seq::SliceRandom as _;
 use sqlx::MySqlPool;

@@ -3,8 +3,8 @@
 
 use std::time::Duration;
 
+use sluice_common::mysql::quote_identifier;
 use sluice_producer::loadgen;
-use sluice_producer::source::keyset::quote_identifier;
 use sqlx::MySqlPool;
 
 use crate::context::Bench;

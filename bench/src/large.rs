@@ -6,7 +6,7 @@
 
 use std::time::{Duration, Instant};
 
-use sluice_producer::source::keyset::quote_identifier;
+use sluice_common::mysql::quote_identifier;
 
 use crate::bulk_update::Shape;
 use crate::context::Bench;

@@ -2,7 +2,7 @@
 //! the schema, `schemas/product.v2.avsc`, whose `description` it fills), snapshotted by the
 //! producer and read by the group: the peak memory of each process when a page holds megabytes.
 
-use sluice_producer::source::keyset::quote_identifier;
+use sluice_common::mysql::quote_identifier;
 
 use crate::context::Bench;
 use crate::report::Results;

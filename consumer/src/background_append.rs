@@ -14,8 +14,6 @@ use std::io::Write;
 use std::sync::Arc;
 use std::thread::JoinHandle;
 
-use crate::sink::FlushError;
-
 /// What became of an append: its lines come back either way, emptied on success.
 pub(crate) struct Appended {
     lines: Vec<u8>,
@@ -26,6 +24,18 @@ pub(crate) struct Appended {
 pub(crate) enum Append {
     Thread(JoinHandle<Appended>),
     Finished(Appended),
+}
+
+/// Why lines could not be made durable.
+#[derive(Debug, thiserror::Error)]
+pub enum FlushError {
+    /// The lines could not be written (e.g. the disk is full); they are kept, and the file holds
+    /// whole lines only: writing can be tried again.
+    #[error("cannot write: {0}")]
+    Write(std::io::Error),
+    /// The file could not be synced; what was written since the last sync is removed.
+    #[error("cannot sync: {0}")]
+    Sync(std::io::Error),
 }
 
 /// The committed batch outside the file, if any.

@@ -15,7 +15,6 @@ use sluice_common::observe::ServeError;
 use sluice_registry::{RegistryError, SchemaFileError};
 
 use crate::checkpoint::CommitError;
-use crate::member::RecordRefused;
 use crate::member_lock::LockError;
 use crate::recovery::SettleError;
 use crate::sink::FlushError;
@@ -201,6 +200,21 @@ impl ConsumerError {
             | Self::RecordRefused(_) => None,
         }
     }
+}
+
+/// A record that cannot be written, under `on_error = "fail"`: the member stops with it.
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "record {origin} cannot be written ({stage}): {reason}; the member stops \
+     (consumer.on_error = \"fail\") with the records before it committed"
+)]
+pub struct RecordRefused {
+    /// Topic, partition and offset.
+    pub origin: String,
+    /// The stage that refused it.
+    pub stage: &'static str,
+    /// Why.
+    pub reason: String,
 }
 
 #[cfg(test)]

@@ -10,8 +10,6 @@ use std::time::Duration;
 use prometheus::IntGauge;
 use sluice_common::events::{ErrorKind, Event};
 
-use crate::error::ConsumerError;
-
 /// A poll of the group returned an error the member reads on after.
 pub struct PollFailed<'a> {
     /// The member.
@@ -169,16 +167,16 @@ impl Event for DeadLetterUndelivered<'_> {
     }
 }
 
-/// A failure that stops the member: counted here, by its kind, and logged once by the process
-/// as it exits.
-pub struct Stopping<'a> {
-    /// What failed.
-    pub error: &'a ConsumerError,
+/// A failure that stops the member: counted here, by its kind (`ConsumerError::kind`; none
+/// for what is counted elsewhere), and logged once by the process as it exits.
+pub struct Stopping {
+    /// The kind of what failed.
+    pub kind: Option<ErrorKind>,
 }
 
-impl Event for Stopping<'_> {
+impl Event for Stopping {
     fn emit(self) {
-        if let Some(kind) = self.error.kind() {
+        if let Some(kind) = self.kind {
             kind.count();
         }
     }

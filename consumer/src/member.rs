@@ -1,30 +1,27 @@
 //! One member of the consumer group: the rdkafka context that commits before partitions are
 //! revoked, and the loop that decodes, transforms and writes each record.
 
-use std::collections::BTreeSet;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use prometheus::core::Collector;
-use rdkafka::consumer::{BaseConsumer, Consumer, ConsumerContext, Rebalance};
+use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::message::{BorrowedMessage, Message};
-use rdkafka::ClientContext;
 use sluice_common::acls::ConsumerRefusals;
 use sluice_common::dead_letter::DeadLetter;
-use sluice_common::observe::Readiness;
 use sluice_common::settings::OnError;
 use sluice_common::shutdown::Shutdown;
 
 use crate::checkpoint::{lock, Checkpoint};
-use crate::error::ConsumerError;
-use crate::events::{PollFailed, RevocationCommitFailed, Stopping};
+use crate::error::{ConsumerError, RecordRefused};
+use crate::events::{PollFailed, Stopping};
 use crate::fetch_watch::{self, FetchWatch};
+use crate::group_joiner::GroupJoiner;
 use crate::loop_clock::LoopClock;
+use crate::member_context::{describe, MemberContext};
 use crate::member_lock::MemberLock;
 use crate::metrics::{ConsumerMetrics, PartitionCounters};
 use crate::render::{LineRenderer, RecordView};
-use crate::startup::GroupJoiner;
 use sluice_common::events::Event;
 
 const PROGRESS_EVERY: Duration = Duration::from_secs(5);
@@ -45,176 +42,6 @@ const WRITE_THROUGH_BYTES: usize = 1 << 20;
 /// Exactly once, lines gathered before they are committed while records keep coming: each
 /// commit is a transaction, a batch file and a sync, so batches are larger.
 const BATCH_BYTES: usize = 8 << 20;
-
-/// Gives rdkafka's rebalance callbacks access to the checkpoint.
-pub struct MemberContext {
-    checkpoint: Arc<Mutex<Checkpoint>>,
-    member: String,
-    metrics: ConsumerMetrics,
-    readiness: Readiness,
-    /// Set while the output cannot be written: partitions assigned meanwhile start paused.
-    pub(crate) output_blocked: AtomicBool,
-    /// Set once a newer consumer replaced this one (see `Member::rejoin`): the checkpoint is
-    /// the newer one's, and this one's callbacks leave it alone while it closes.
-    pub(crate) retired: AtomicBool,
-    /// The partitions assigned now: the lag gauge has samples for these alone, so a partition
-    /// that went to another member is not counted twice.
-    owned: Mutex<BTreeSet<i32>>,
-}
-
-impl MemberContext {
-    /// A context sharing `checkpoint` with the member's loop; readiness follows the assignment.
-    pub fn new(
-        checkpoint: Arc<Mutex<Checkpoint>>,
-        member: String,
-        metrics: ConsumerMetrics,
-        readiness: Readiness,
-    ) -> Self {
-        Self {
-            checkpoint,
-            member,
-            metrics,
-            readiness,
-            output_blocked: AtomicBool::new(false),
-            retired: AtomicBool::new(false),
-            owned: Mutex::new(BTreeSet::new()),
-        }
-    }
-}
-
-impl ClientContext for MemberContext {
-    /// librdkafka's periodic statistics carry each partition's end and the member's position
-    /// in it, so no extra request is needed for the lag gauge.
-    /// Statistics can arrive after a partition went away; only owned ones are set.
-    fn stats(&self, statistics: rdkafka::Statistics) {
-        if self.retired.load(Ordering::Acquire) {
-            return;
-        }
-        let owned = self
-            .owned
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        for topic in statistics.topics.values() {
-            for partition in topic.partitions.values() {
-                let not_read = crate::metrics::records_not_read(partition);
-                if let (true, Some(lag)) = (owned.contains(&partition.partition), not_read) {
-                    let label = partition.partition.to_string();
-                    self.metrics
-                        .lag_records
-                        .with_label_values(&[&label])
-                        .set(lag);
-                }
-            }
-        }
-    }
-}
-
-impl MemberContext {
-    /// Records `owned` as the partitions assigned and drops the lag samples of the others.
-    fn keep_lag_of(&self, owned: BTreeSet<i32>) {
-        let mut held = self
-            .owned
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        for gone in held.difference(&owned) {
-            // A partition never sampled has no series to remove.
-            let _ = self
-                .metrics
-                .lag_records
-                .remove_label_values(&[&gone.to_string()]);
-        }
-        *held = owned;
-    }
-}
-
-impl ConsumerContext for MemberContext {
-    /// Before partitions go to another member, what was written for them is made durable and
-    /// committed, so the next owner starts exactly after it.
-    fn pre_rebalance(&self, consumer: &BaseConsumer<Self>, rebalance: &Rebalance<'_>) {
-        if self.retired.load(Ordering::Acquire) {
-            return;
-        }
-        if let Rebalance::Revoke(partitions) = rebalance {
-            self.metrics.rebalances.with_label_values(&["revoke"]).inc();
-            let mut checkpoint = lock(&self.checkpoint);
-            if let Err(error) = checkpoint.commit(consumer) {
-                RevocationCommitFailed {
-                    member: &self.member,
-                    error: &error,
-                }
-                .emit();
-                checkpoint.drop_uncommitted(consumer);
-            }
-            // Committed or not, the offsets of partitions going away are no longer this member's.
-            checkpoint.forget(partitions);
-            drop(checkpoint);
-            tracing::info!(
-                "{}: partitions revoked: {}",
-                self.member,
-                describe(partitions)
-            );
-        }
-    }
-
-    fn post_rebalance(&self, consumer: &BaseConsumer<Self>, rebalance: &Rebalance<'_>) {
-        if self.retired.load(Ordering::Acquire) {
-            return;
-        }
-        if let Rebalance::Assign(partitions) = rebalance {
-            self.metrics.rebalances.with_label_values(&["assign"]).inc();
-            if self.output_blocked.load(Ordering::Acquire) {
-                if let Err(error) = consumer.pause(partitions) {
-                    tracing::warn!(
-                        "{}: cannot pause partitions assigned while the output is blocked: {error}",
-                        self.member
-                    );
-                }
-            }
-        }
-        let assignment = consumer.assignment().unwrap_or_default();
-        self.metrics.assigned.reset();
-        for element in assignment.elements() {
-            let partition = element.partition().to_string();
-            self.metrics
-                .assigned
-                .with_label_values(&[&partition])
-                .set(1);
-        }
-        self.keep_lag_of(
-            assignment
-                .elements()
-                .iter()
-                .map(|e| e.partition())
-                .collect(),
-        );
-        self.readiness.set(assignment.count() > 0);
-        // A rebalance that only took partitions away ends in an empty incremental assignment;
-        // the revocation has been logged already.
-        if let Rebalance::Assign(partitions) = rebalance {
-            if partitions.count() == 0 {
-                return;
-            }
-            let all = consumer
-                .assignment()
-                .map(|a| describe(&a))
-                .unwrap_or_default();
-            tracing::info!(
-                "{}: assigned {}; now reading {all}",
-                self.member,
-                describe(partitions)
-            );
-        }
-    }
-}
-
-fn describe(partitions: &rdkafka::TopicPartitionList) -> String {
-    let list: Vec<String> = partitions
-        .elements()
-        .iter()
-        .map(|p| p.partition().to_string())
-        .collect();
-    format!("[{}]", list.join(","))
-}
 
 /// The member's loop and what it needs.
 pub struct Member {
@@ -245,7 +72,7 @@ impl Member {
     pub fn run(self, shutdown: Shutdown) -> Result<(), ConsumerError> {
         let outcome = self.read_until_stopped(shutdown);
         if let Err(error) = &outcome {
-            Stopping { error }.emit();
+            Stopping { kind: error.kind() }.emit();
         }
         outcome
     }
@@ -500,21 +327,6 @@ fn handle(
     }
     checkpoint.handled(message.topic(), message.partition(), message.offset());
     Ok(())
-}
-
-/// A record that cannot be written, under `on_error = "fail"`: the member stops with it.
-#[derive(Debug, thiserror::Error)]
-#[error(
-    "record {origin} cannot be written ({stage}): {reason}; the member stops \
-     (consumer.on_error = \"fail\") with the records before it committed"
-)]
-pub struct RecordRefused {
-    /// Topic, partition and offset.
-    pub origin: String,
-    /// The stage that refused it.
-    pub stage: &'static str,
-    /// Why.
-    pub reason: String,
 }
 
 /// Closes the consumer (dropping it leaves librdkafka to close it) within `patience`. Closing a

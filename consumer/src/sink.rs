@@ -11,6 +11,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use crate::background_append::CommittedLines;
+pub use crate::background_append::FlushError;
 
 /// How much of the file's end is read at a time when looking for its last newline.
 const TAIL_CHUNK: u64 = 64 * 1024;
@@ -215,18 +216,6 @@ impl Drop for JsonlSink {
             let _ = self.settle_committed(true);
         }
     }
-}
-
-/// Why lines could not be made durable.
-#[derive(Debug, thiserror::Error)]
-pub enum FlushError {
-    /// The lines could not be written (e.g. the disk is full); they are kept, and the file holds
-    /// whole lines only: writing can be tried again.
-    #[error("cannot write: {0}")]
-    Write(std::io::Error),
-    /// The file could not be synced; what was written since the last sync is removed.
-    #[error("cannot sync: {0}")]
-    Sync(std::io::Error),
 }
 
 /// The length of `file` up to and including its last newline (0 without one).

@@ -17,7 +17,6 @@ use sluice_registry::{RegistryError, SchemaFileError};
 
 use crate::failure::StaleClient;
 use crate::key_checkpoint::KeyCheckpointError;
-use crate::pipeline::RowRefused;
 use crate::source::plan::SourcePlanError;
 use crate::transaction::TransactionError;
 use crate::watermark_topic::WatermarkTopicError;
@@ -172,6 +171,19 @@ impl Transient for ProducerError {
             _ => false,
         }
     }
+}
+
+/// A row that cannot be published, under `on_error = "fail"`: the producer stops with it.
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "row {origin} cannot be published: {reason}; the producer stops (producer.on_error = \
+     \"fail\"), its watermark before that row's page"
+)]
+pub struct RowRefused {
+    /// The table and key of the row.
+    pub origin: String,
+    /// Why.
+    pub reason: String,
 }
 
 #[cfg(test)]

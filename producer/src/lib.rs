@@ -23,5 +23,6 @@ pub mod standby;
 pub mod startup;
 mod sweep_publish;
 pub mod transaction;
+pub mod transactional_id;
 pub mod watermark_saver;
 pub mod watermark_topic;

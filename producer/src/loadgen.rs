@@ -7,7 +7,7 @@ use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use sqlx::MySqlPool;
 
-use crate::source::keyset::quote_identifier;
+use sluice_common::mysql::quote_identifier;
 
 pub use simulate::{simulate, Committed, Load, SimulateError};
 

@@ -32,7 +32,7 @@ use sqlx::MySqlPool;
 
 use crate::delete_sweep::DeleteSweep;
 use crate::encode::RecordEncoder;
-use crate::error::ProducerError;
+use crate::error::{ProducerError, RowRefused};
 use crate::events::{ClientRenewing, PublishFailed};
 use crate::failure::{needs_new_client, permanent, StaleClient, PUBLISH_POLICY};
 use crate::metrics::ProducerMetrics;
@@ -182,7 +182,7 @@ impl Pipeline {
         let id = self.settings.transactional_id_for(&self.kafka.topic);
         let publisher = Publisher::new(&self.kafka, &self.settings, Some(&id))
             .map_err(ProducerError::kafka("creating a new Kafka producer"))?;
-        if crate::startup::init_transactions(&publisher, &self.kafka, &id, shutdown)
+        if crate::transactional_id::init_transactions(&publisher, &self.kafka, &id, shutdown)
             .await?
             .is_none()
         {
@@ -791,19 +791,6 @@ enum Unpublished {
     Kafka(KafkaError),
     /// It cannot be published, and `on_error = "fail"`.
     Refused(RowRefused),
-}
-
-/// A row that cannot be published, under `on_error = "fail"`: the producer stops with it.
-#[derive(Debug, thiserror::Error)]
-#[error(
-    "row {origin} cannot be published: {reason}; the producer stops (producer.on_error = \
-     \"fail\"), its watermark before that row's page"
-)]
-pub struct RowRefused {
-    /// The table and key of the row.
-    pub origin: String,
-    /// Why.
-    pub reason: String,
 }
 
 /// The reason a record over the topic's limit is dead-lettered.

@@ -17,8 +17,8 @@ use sluice_common::watermark::{Watermark, WatermarkError};
 
 use crate::error::ProducerError;
 use crate::publish::Publisher;
-use crate::startup::init_transactions;
 use crate::transaction::Transactions;
+use crate::transactional_id::init_transactions;
 use crate::watermark_topic::WatermarkTopic;
 
 /// What the reset did.

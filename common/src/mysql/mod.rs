@@ -118,6 +118,11 @@ fn no_answer_within(timeout: Duration) -> sqlx::Error {
     ))
 }
 
+/// Quotes an identifier for MySQL: backticks around it, inner backticks doubled.
+pub fn quote_identifier(name: &str) -> String {
+    format!("`{}`", name.replace('`', "``"))
+}
+
 /// The configured user, database and table, to name in a fix.
 pub fn place(settings: &MysqlSettings) -> Place<'_> {
     Place {

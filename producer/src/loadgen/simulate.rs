@@ -20,7 +20,7 @@ use sqlx::MySqlPool;
 use tokio::sync::mpsc;
 
 use super::random_price;
-use crate::source::keyset::quote_identifier;
+use sluice_common::mysql::quote_identifier;
 
 /// How often the achieved rate is logged.
 const LOG_EVERY: Duration = Duration::from_secs(5);

@@ -5,7 +5,7 @@
 //! The mark is computed by the page queries themselves, as one more selected expression, so
 //! every page reads the rows it reads now, through the same index, and nothing else.
 
-use crate::source::keyset::quote_identifier;
+use sluice_common::mysql::quote_identifier;
 
 /// The column marking a row deleted, and how its value is read.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -13,6 +13,7 @@
 //! is the keys after the cursor's (`key_page.sql`).
 
 use chrono::NaiveDateTime;
+use sluice_common::mysql::quote_identifier;
 use sluice_common::watermark::Watermark;
 use sqlx::mysql::MySqlArguments;
 use sqlx::query::Query;
@@ -27,11 +28,6 @@ const HELD_BACK_TEMPLATE: &str = include_str!("held_back.sql");
 const TIE_KEYS_TEMPLATE: &str = include_str!("tie_keys.sql");
 const TIE_KEY_RANGE_TEMPLATE: &str = include_str!("tie_key_range.sql");
 const SWEEP_KEYS_TEMPLATE: &str = include_str!("sweep_keys.sql");
-
-/// Quotes an identifier for MySQL: backticks around it, inner backticks doubled.
-pub fn quote_identifier(name: &str) -> String {
-    format!("`{}`", name.replace('`', "``"))
-}
 
 /// Where a page row holds its key and timestamp. The plan's columns come first, in the plan's
 /// order; the key and timestamp columns are selected again only when the plan has no field for
