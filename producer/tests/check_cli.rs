@@ -3,8 +3,11 @@
 
 use std::process::{Command, Output};
 
+/// Runs `sluice-producer` from the repository root, where a user runs it: the shipped
+/// `sluice.toml` and the schema file it names are there.
 fn producer(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_sluice-producer"))
+        .current_dir(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(".."))
         .args(args)
         .env_remove("SLUICE_CONFIG")
         .output()

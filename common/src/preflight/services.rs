@@ -41,6 +41,34 @@ pub async fn mysql_login(settings: &MysqlSettings) -> MysqlReach {
         ),
     )];
     let table = format!("`{}`.`{}`", settings.database, settings.table);
+    // The catalogue shows a table to a user with some right on it; one it does not show is
+    // missing or not granted.
+    let listed: Result<i64, _> = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = ? AND table_name = ?",
+    )
+    .bind(&settings.database)
+    .bind(&settings.table)
+    .fetch_one(&pool)
+    .await;
+    if let Ok(0) = listed {
+        checks.push(Check::failed(
+            "mysql",
+            "table",
+            format!(
+                "table `{}.{}` does not exist (mysql.table), or the user has no right on it",
+                settings.database, settings.table
+            ),
+            Some(format!(
+                "create it, check mysql.database and mysql.table, or GRANT SELECT ON {table} TO \
+                 '{}'",
+                settings.user
+            )),
+        ));
+        return MysqlReach {
+            checks,
+            pool: Some(pool),
+        };
+    }
     let read = sqlx::query(&format!("SELECT * FROM {table} LIMIT 0"))
         .execute(&pool)
         .await;

@@ -1,6 +1,6 @@
 //! What every binary does with its settings before its command runs: load them; for `config`,
 //! print them and stop; for `check`, settings that do not load are its exit status 2; for any
-//! command that goes on, log which file they came from.
+//! other command, log which file they came from.
 
 use std::process::ExitCode;
 
@@ -38,6 +38,9 @@ pub fn settings_for(
         crate::exit::print_stdout(&config_text(&loaded, json)?)?;
         return Ok(Err(ExitCode::SUCCESS));
     }
-    tracing::info!("{}", loaded.provenance.summary());
+    // `check` prints a report of its own, and its stderr is its first failure alone.
+    if kind == CommandKind::Other {
+        tracing::info!("{}", loaded.provenance.summary());
+    }
     Ok(Ok(loaded.settings))
 }
