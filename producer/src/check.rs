@@ -59,8 +59,15 @@ async fn mysql_checks(settings: &Settings, schema: Option<&SchemaFile>) -> Vec<C
         checks.push(Check::skipped("mysql", "column plan", "no schema file"));
         return checks;
     };
-    if checks.iter().any(|check| check.status == preflight::Status::Failed) {
-        checks.push(Check::skipped("mysql", "column plan", "the table cannot be read"));
+    if checks
+        .iter()
+        .any(|check| check.status == preflight::Status::Failed)
+    {
+        checks.push(Check::skipped(
+            "mysql",
+            "column plan",
+            "the table cannot be read",
+        ));
         return checks;
     }
     let (mysql, producer) = (&settings.mysql, &settings.producer);
