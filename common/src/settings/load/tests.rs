@@ -56,6 +56,14 @@ fn environment_overrides_file_and_flags_override_both() {
     );
 }
 
+/// Asserts each of the four secrets of `settings` is `secret`.
+fn assert_every_secret_is(settings: &Settings, secret: &str) {
+    assert_eq!(settings.mysql.password, secret);
+    assert_eq!(settings.kafka.sasl_password, secret);
+    assert_eq!(settings.registry.password, secret);
+    assert_eq!(settings.kafka.key_password, secret);
+}
+
 #[test]
 fn a_string_from_the_environment_is_kept_byte_for_byte() {
     for secret in ["007", "TRUE", "1e3", "0x1F", " a #b=c \"d\" 'e' ", ""] {
@@ -65,11 +73,7 @@ fn a_string_from_the_environment_is_kept_byte_for_byte() {
             ("SLUICE__REGISTRY__PASSWORD", secret),
             ("SLUICE__KAFKA__KEY_PASSWORD", secret),
         ];
-        let settings = load(&layers(None, &env, &[])).expect("loads");
-        assert_eq!(settings.mysql.password, secret);
-        assert_eq!(settings.kafka.sasl_password, secret);
-        assert_eq!(settings.registry.password, secret);
-        assert_eq!(settings.kafka.key_password, secret);
+        assert_every_secret_is(&load(&layers(None, &env, &[])).expect("loads"), secret);
     }
 }
 
@@ -268,11 +272,7 @@ fn a_secret_comes_from_its_file_intact_less_one_line_break() {
             ("SLUICE__REGISTRY__PASSWORD_FILE", path.as_str()),
             ("SLUICE__KAFKA__KEY_PASSWORD_FILE", path.as_str()),
         ];
-        let settings = load(&layers(None, &env, &[])).expect("loads");
-        assert_eq!(settings.mysql.password, secret);
-        assert_eq!(settings.kafka.sasl_password, secret);
-        assert_eq!(settings.registry.password, secret);
-        assert_eq!(settings.kafka.key_password, secret);
+        assert_every_secret_is(&load(&layers(None, &env, &[])).expect("loads"), secret);
     }
 }
 
