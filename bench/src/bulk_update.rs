@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use anyhow::Context as _;
 use sluice_common::mysql::quote_identifier;
 use sluice_common::settings::IsolatedRun;
-use sluice_common::watermark::WatermarkStore;
+use sluice_producer::watermark::WatermarkStore;
 
 use rand::seq::SliceRandom as _;
 use sqlx::MySqlPool;

@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use sluice_common::mysql::quote_identifier;
-use sluice_producer::loadgen;
+use sluice_loadgen as loadgen;
 use sqlx::MySqlPool;
 
 use crate::context::Bench;

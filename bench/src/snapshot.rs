@@ -4,10 +4,10 @@
 use std::time::{Duration, Instant};
 
 use prometheus::{Histogram, HistogramOpts};
-use sluice_common::watermark::Watermark;
-use sluice_producer::page_reader::PageReader;
+use sluice_producer::poll::page_reader::PageReader;
 use sluice_producer::source::plan::SourcePlan;
 use sluice_producer::source::read_bound::ReadBound;
+use sluice_producer::watermark::Watermark;
 use sluice_registry::SchemaFile;
 
 use crate::context::Bench;

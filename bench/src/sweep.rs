@@ -10,9 +10,9 @@ use std::time::{Duration, Instant};
 use futures::TryStreamExt as _;
 use sluice_common::mysql::quote_identifier;
 use sluice_common::settings::IsolatedRun;
-use sluice_producer::delete_sweep::DeleteSweep;
-use sluice_producer::key_checkpoint::KeyCheckpoint;
 use sluice_producer::source::keyset::KeysetQuery;
+use sluice_producer::sweep::key_checkpoint::KeyCheckpoint;
+use sluice_producer::sweep::DeleteSweep;
 
 use crate::context::Bench;
 use crate::report::Results;

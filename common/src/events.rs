@@ -98,12 +98,35 @@ pub struct Retrying<'a> {
 impl Event for Retrying<'_> {
     fn emit(self) {
         tracing::warn!(
+            kind = self.kind.as_str(),
+            awaited = self.what,
+            error = %self.error,
+            pause_seconds = self.pause.as_secs_f64(),
             "waiting for {}: {}; retrying in {:.1}s",
             self.what,
             self.error,
             self.pause.as_secs_f32()
         );
         self.kind.count();
+    }
+}
+
+/// The process's metrics are about to be scraped: its up time is brought current.
+pub struct Scraped<'a> {
+    /// How long the process has run.
+    pub uptime: Duration,
+    /// `sluice_uptime_seconds`.
+    pub gauge: &'a prometheus::Gauge,
+}
+
+impl Event for Scraped<'_> {
+    fn emit(self) {
+        tracing::trace!(
+            uptime_seconds = self.uptime.as_secs_f64(),
+            "scrape after {:?}",
+            self.uptime
+        );
+        self.gauge.set(self.uptime.as_secs_f64());
     }
 }
 

@@ -5,13 +5,27 @@ use std::process::ExitCode;
 
 /// Turns a binary's outcome into its exit code, printing an error as `<binary>: <cause: …>` on
 /// one line, the form users grep logs for.
-pub fn finish(binary: &str, outcome: anyhow::Result<()>) -> ExitCode {
+pub fn finish<E>(binary: &str, outcome: Result<(), E>) -> ExitCode
+where
+    E: Into<Box<dyn Error + Send + Sync>>,
+{
     match outcome {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
-            print(binary, &error);
+            print(binary, error.into().as_ref());
             ExitCode::FAILURE
         }
+    }
+}
+
+/// [`finish`] for a binary whose success has an exit code of its own (`check`: 0, 1 or 2).
+pub fn finish_with<E>(binary: &str, outcome: Result<ExitCode, E>) -> ExitCode
+where
+    E: Into<Box<dyn Error + Send + Sync>>,
+{
+    match outcome {
+        Ok(code) => code,
+        Err(error) => finish(binary, Err(error)),
     }
 }
 
@@ -26,8 +40,8 @@ pub fn print_stdout(text: &str) -> std::io::Result<()> {
 }
 
 /// Prints `error` as `<binary>: <cause: …>` on one line of stderr (see [`describe`]).
-pub fn print(binary: &str, error: &anyhow::Error) {
-    eprintln!("{binary}: {}", describe(error.as_ref()));
+pub fn print(binary: &str, error: &(dyn Error + 'static)) {
+    eprintln!("{binary}: {}", describe(error));
 }
 
 /// `error` and its causes on one line, `what: why: …`. A cause whose text the line already

@@ -39,7 +39,18 @@ pub fn init(args: &LogArgs) {
         .with_writer(std::io::stderr)
         .with_target(false);
     let _ = match args.log_format {
+        // A person reads the message alone: it says everything in words, and the fields it
+        // carries for machines go to the JSON lines.
         LogFormat::Human => builder
+            .fmt_fields(tracing_subscriber::fmt::format::debug_fn(
+                |writer, field, value| {
+                    if field.name() == "message" {
+                        write!(writer, "{value:?}")
+                    } else {
+                        Ok(())
+                    }
+                },
+            ))
             .with_ansi(std::io::stderr().is_terminal())
             .try_init(),
         LogFormat::Json => builder.json().with_current_span(false).try_init(),

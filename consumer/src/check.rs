@@ -11,7 +11,7 @@ use sluice_common::preflight::{self, Check, Report};
 use sluice_common::settings::Settings;
 use sluice_registry::{registry_check, SchemaFile};
 
-use crate::member_lock;
+use crate::output::member_lock;
 
 /// Below this much free space the folder cannot take a member's batches: `run` would block.
 const FREE_AT_LEAST: u64 = 64 << 20;

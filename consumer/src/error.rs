@@ -14,11 +14,11 @@ use sluice_common::kafka::TopicError;
 use sluice_common::observe::ServeError;
 use sluice_registry::{RegistryError, SchemaFileError};
 
-use crate::checkpoint::CommitError;
-use crate::member_lock::LockError;
-use crate::recovery::SettleError;
-use crate::sink::FlushError;
-use crate::transform::TransformError;
+use crate::commit::commit_error::CommitError;
+use crate::commit::settle_at_start::SettleError;
+use crate::output::member_lock::LockError;
+use crate::output::sink::FlushError;
+use crate::record::transform::TransformError;
 
 /// Why a member stopped.
 #[derive(Debug, thiserror::Error)]

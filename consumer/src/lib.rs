@@ -1,31 +1,20 @@
 //! The consumer side of sluice: a group member that decodes each record by its writer schema,
 //! transforms it and appends it as a JSON line to its own file.
+//!
+//! One folder per part: `group` is the member's Kafka consumer in its group, `record` turns a
+//! record into its line, `output` is the member's file, `commit` makes lines and offsets durable
+//! together; `member` is the loop that ties them, `startup` assembles them.
 
-mod background_append;
-pub mod batch_commit;
-mod blocked_output;
-mod change_times;
 pub mod check;
-pub mod checkpoint;
-pub mod crash_point;
-pub mod dead_letters;
-pub mod decode;
+pub mod commit;
+pub mod dead_letter_publisher;
 pub mod error;
 pub mod events;
-mod fetch_watch;
-pub mod group_joiner;
-pub mod journal;
-pub mod json_line;
+pub mod group;
 mod loop_clock;
 pub mod member;
-pub mod member_context;
-pub mod member_lock;
 pub mod metrics;
-pub mod price;
-pub mod recovery;
-pub mod render;
-mod renewal;
-pub mod replay;
-pub mod sink;
+pub mod output;
+pub mod record;
+mod record_tally;
 pub mod startup;
-pub mod transform;

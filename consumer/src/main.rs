@@ -49,10 +49,7 @@ enum Command {
 async fn main() -> ExitCode {
     let cli = Cli::parse();
     sluice_common::logging::init(&cli.log);
-    match run(cli).await {
-        Ok(code) => code,
-        Err(error) => sluice_common::exit::finish(BINARY, Err(error)),
-    }
+    sluice_common::exit::finish_with(BINARY, run(cli).await)
 }
 
 const BINARY: &str = "sluice-consumer";

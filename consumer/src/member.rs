@@ -12,16 +12,17 @@ use sluice_common::dead_letter::DeadLetter;
 use sluice_common::settings::OnError;
 use sluice_common::shutdown::Shutdown;
 
-use crate::checkpoint::{lock, Checkpoint};
+use crate::commit::checkpoint::{lock, Checkpoint};
 use crate::error::{ConsumerError, RecordRefused};
-use crate::events::{PollFailed, Stopping};
-use crate::fetch_watch::{self, FetchWatch};
-use crate::group_joiner::GroupJoiner;
+use crate::events::{PollFailed, RecordDeadLettered, RecordsHandled, Stopping};
+use crate::group::context::{describe, MemberContext};
+use crate::group::fetch_watch::{self, FetchWatch};
+use crate::group::joiner::GroupJoiner;
 use crate::loop_clock::LoopClock;
-use crate::member_context::{describe, MemberContext};
-use crate::member_lock::MemberLock;
 use crate::metrics::{ConsumerMetrics, PartitionCounters};
-use crate::render::{LineRenderer, RecordView};
+use crate::output::member_lock::MemberLock;
+use crate::record::render::{LineRenderer, RecordView};
+use crate::record_tally::RecordTally;
 use sluice_common::events::Event;
 
 const PROGRESS_EVERY: Duration = Duration::from_secs(5);
@@ -84,6 +85,7 @@ impl Member {
         let mut lines_at_progress = 0;
         let mut scratch = Scratch {
             line: Vec::with_capacity(512),
+            tally: RecordTally::default(),
             counters: PartitionCounters::default(),
             clock: LoopClock::new(),
         };
@@ -97,6 +99,7 @@ impl Member {
             // handed to the file before blocking, so a line appears as soon as its record is read.
             let mut next = self.consumer.poll(Duration::ZERO);
             if next.is_none() {
+                self.report(&mut scratch);
                 self.write_through(&shutdown)?;
                 if last_commit.elapsed() >= CAUGHT_UP_COMMIT_GAP {
                     lock(&self.checkpoint).cover_skipped_offsets(&self.consumer);
@@ -121,6 +124,7 @@ impl Member {
                             member: self.name.clone(),
                             source: missing,
                         };
+                        self.report(&mut scratch);
                         return self.stop_after(error, &shutdown);
                     }
                     match fatal {
@@ -145,6 +149,7 @@ impl Member {
                     );
                     drop(message);
                     if let Err(error) = handled {
+                        self.report(&mut scratch);
                         return self.stop_after(error, &shutdown);
                     }
                     let (buffered, held) = {
@@ -155,6 +160,7 @@ impl Member {
                         )
                     };
                     if held && buffered >= BATCH_BYTES {
+                        self.report(&mut scratch);
                         self.commit(&shutdown)?;
                         last_commit = Instant::now();
                     } else if !held && buffered >= WRITE_THROUGH_BYTES {
@@ -180,6 +186,7 @@ impl Member {
                 }
             }
             if now.saturating_duration_since(last_commit) >= self.commit_interval {
+                self.report(&mut scratch);
                 self.commit(&shutdown)?;
                 last_commit = now;
                 // A commit syncs the file: the records after it are timed after it.
@@ -194,6 +201,7 @@ impl Member {
                 }
             }
         }
+        self.report(&mut scratch);
         self.commit(&shutdown)?;
         self.settle()?;
         self.log_progress(last_progress.elapsed(), lines_at_progress);
@@ -228,6 +236,20 @@ impl Member {
             .sum()
     }
 
+    /// Hands what the loop handled since the last report to the metrics, in one event.
+    fn report(&self, scratch: &mut Scratch) {
+        if scratch.tally.is_empty() {
+            return;
+        }
+        RecordsHandled {
+            member: &self.name,
+            tally: &mut scratch.tally,
+            counters: &mut scratch.counters,
+            metrics: &self.metrics,
+        }
+        .emit();
+    }
+
     fn log_progress(&self, elapsed: Duration, lines_before: u64) -> u64 {
         let checkpoint = lock(&self.checkpoint);
         let lines = checkpoint.sink.lines();
@@ -238,11 +260,18 @@ impl Member {
             .map(|a| describe(&a))
             .unwrap_or_default();
         let lag = self.lag();
+        let dead = checkpoint.dead_letters.sent();
+        let file = checkpoint.sink.path().display();
         tracing::info!(
-            "{}: lines written {lines} ({rate:.0}/s), lag {lag}, dead letters {}, partitions {partitions}, file {}",
+            member = %self.name,
+            lines_written = lines,
+            lines_per_second = rate.round(),
+            lag,
+            dead_letters = dead,
+            partitions = %partitions,
+            file = %file,
+            "{}: lines written {lines} ({rate:.0}/s), lag {lag}, dead letters {dead}, partitions {partitions}, file {file}",
             self.name,
-            checkpoint.dead_letters.sent(),
-            checkpoint.sink.path().display()
         );
         lines
     }
@@ -252,7 +281,9 @@ impl Member {
 struct Scratch {
     /// The line being built.
     line: Vec<u8>,
-    /// Counters by partition.
+    /// What was handled since the last report.
+    tally: RecordTally,
+    /// Counters by partition, for the reports.
     counters: PartitionCounters,
     /// The time as of the last few records.
     clock: LoopClock,
@@ -270,28 +301,22 @@ fn handle(
     scratch: &mut Scratch,
 ) -> Result<(), ConsumerError> {
     let Scratch {
-        line,
-        counters,
-        clock,
+        line, tally, clock, ..
     } = scratch;
     line.clear();
-    let (consumed, written) = counters.of(metrics, message.partition());
-    consumed.inc();
+    tally.consumed(message.partition());
     let outcome = renderer.render(&RecordView::of(message), line);
     let mut checkpoint = lock(checkpoint);
     match outcome {
         Ok(written_at) => {
             checkpoint.sink.write(line);
-            written.inc();
-            metrics.output_bytes.inc_by(line.len() as u64);
+            tally.written(message.partition(), line.len());
             // Exactly once, a line is timed when it is durable, after its commit.
             let timed_later =
                 written_at.is_some_and(|updated| checkpoint.hold_change_time(updated));
             if let Some(updated) = written_at.filter(|_| !timed_later) {
                 let latency = clock.wall() - updated;
-                metrics
-                    .end_to_end_seconds
-                    .observe(latency.num_microseconds().unwrap_or(0) as f64 / 1e6);
+                tally.timed(latency.num_microseconds().unwrap_or(0) as f64 / 1e6);
             }
         }
         Err((stage, reason)) => {
@@ -309,11 +334,14 @@ fn handle(
                 }
                 .into());
             }
-            tracing::warn!("{name}: record {origin} sent to the dead-letter topic: {reason}");
-            metrics
-                .dead_letters
-                .with_label_values(&[stage.as_str()])
-                .inc();
+            RecordDeadLettered {
+                member: name,
+                origin: &origin,
+                stage,
+                reason: &reason,
+                counter: &metrics.dead_letters,
+            }
+            .emit();
             let letter = DeadLetter {
                 stage,
                 reason,

@@ -16,21 +16,22 @@ use sluice_common::settings::Settings;
 use sluice_common::shutdown::Shutdown;
 use sluice_registry::{RegistryClient, SchemaFile};
 
-use crate::batch_commit::{batch_topic, BatchCommitter};
-use crate::checkpoint::{Checkpoint, ExactlyOnce};
-use crate::dead_letters::DeadLetters;
-use crate::decode::Decoder;
+use crate::commit::batch_commit::{batch_topic, BatchCommitter};
+use crate::commit::checkpoint::Checkpoint;
+use crate::commit::exactly_once::ExactlyOnce;
+use crate::commit::journal::Journal;
+use crate::commit::replay_committed::replay_lines;
+use crate::commit::settle_at_start::{settle_pending_batch, Settled};
+use crate::dead_letter_publisher::DeadLetters;
 use crate::error::ConsumerError;
-use crate::group_joiner::GroupJoiner;
-use crate::journal::Journal;
+use crate::group::joiner::GroupJoiner;
 use crate::member::Member;
-use crate::member_lock::MemberLock;
 use crate::metrics::ConsumerMetrics;
-use crate::recovery::{settle_pending_batch, Settled};
-use crate::render::LineRenderer;
-use crate::replay::replay_lines;
-use crate::sink::JsonlSink;
-use crate::transform::Transform;
+use crate::output::member_lock::MemberLock;
+use crate::output::sink::JsonlSink;
+use crate::record::decode::Decoder;
+use crate::record::render::LineRenderer;
+use crate::record::transform::Transform;
 
 /// How long reading the batch topic at start may take, a broker coming up included.
 const BATCH_TOPIC_PATIENCE: Duration = Duration::from_secs(120);

@@ -9,9 +9,11 @@ pub mod murmur2;
 pub mod process;
 pub mod product_table;
 pub mod prometheus;
+pub mod query_plan;
 pub mod scenario;
 pub mod secured;
 pub mod status;
+pub mod wait;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};

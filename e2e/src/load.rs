@@ -52,6 +52,28 @@ impl Load {
         }
     }
 
+    /// Updates committed so far.
+    pub fn updates(&self) -> u64 {
+        self.updates.load(Ordering::Relaxed)
+    }
+
+    /// Waits until at least `updates` more updates than now are committed: the load is
+    /// flowing.
+    pub async fn wait_for(&self, updates: u64) {
+        self.wait_for_total(self.updates() + updates).await;
+    }
+
+    /// Waits until at least `total` updates are committed in all.
+    pub async fn wait_for_total(&self, total: u64) {
+        crate::wait::until(
+            &format!("{total} updates of the load"),
+            Duration::from_secs(120),
+            || (self.updates() >= total).then_some(()),
+            || format!("{} updates committed", self.updates()),
+        )
+        .await;
+    }
+
     /// Stops the load; the updates committed.
     pub async fn stop(self) -> u64 {
         self.running.store(false, Ordering::Release);

@@ -16,10 +16,10 @@ use sluice_e2e::churn::Churn;
 use sluice_e2e::load::{test_seed, Load};
 use sluice_e2e::scenario::Scenario;
 use sluice_e2e::stack_ok;
+use sluice_e2e::wait::CATCH_UP;
 
 const PRODUCTS: i32 = 20_000;
 const MEMBERS: usize = 3;
-const CATCH_UP: Duration = Duration::from_secs(300);
 /// The stack's session timeout (15 s) and some: a member paused this long loses its partitions.
 const PAST_SESSION_TIMEOUT: Duration = Duration::from_secs(20);
 /// Seconds between the producer's sweeps for deleted rows: several sweeps meet the faults.

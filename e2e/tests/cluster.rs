@@ -14,9 +14,9 @@ use std::time::{Duration, Instant};
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use sluice_e2e::load::{test_seed, Load};
 use sluice_e2e::scenario::Scenario;
+use sluice_e2e::wait::CATCH_UP;
 use sluice_e2e::{service_pid, stack_ok};
 
-const CATCH_UP: Duration = Duration::from_secs(300);
 const PRODUCTS: i32 = 10_000;
 const BROKERS: [&str; 3] = ["kafka", "kafka2", "kafka3"];
 const BOOTSTRAP: &str = "127.0.0.1:9092,127.0.0.1:9192,127.0.0.1:9292";
@@ -34,6 +34,8 @@ fn load_after_fault() -> Duration {
 #[ignore = "needs the three-broker stack: run by `make test-cluster`"]
 async fn the_broker_leading_the_most_partitions_killed_loses_nothing() {
     let mut run = ClusterRun::start("leader_killed").await;
+    // The load runs a while before the fault: the scenario, as are the waits below (the load
+    // under the fault, then after it).
     tokio::time::sleep(Duration::from_secs(3)).await;
     let leaders = run.leaders();
     let busiest = leaders
@@ -57,6 +59,7 @@ async fn a_rolling_restart_of_every_broker_loses_nothing() {
     for service in BROKERS {
         println!("restarting {service}");
         stack_ok(&["restart", service]);
+        // A rolling restart's pace: the scenario.
         tokio::time::sleep(Duration::from_secs(5)).await;
     }
     tokio::time::sleep(load_after_fault()).await;
@@ -70,6 +73,7 @@ async fn a_broker_down_for_a_minute_stops_nothing() {
     stack_ok(&["stop", "kafka2"]);
     let stopped = Instant::now();
     let lines_before = run.scenario.lines().len();
+    // A minute with a broker down: the scenario.
     tokio::time::sleep(Duration::from_secs(60)).await;
     let lines_during = run.scenario.lines().len() - lines_before;
     println!("{lines_during} lines written in the minute kafka2 was down");

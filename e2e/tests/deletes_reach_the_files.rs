@@ -10,12 +10,12 @@ use std::collections::{BTreeSet, HashMap};
 use std::time::{Duration, Instant};
 
 use rdkafka::message::Message as _;
-use sluice_common::topic_reader::read_to_end;
+use sluice_common::kafka::topic_reader::read_to_end;
 use sluice_e2e::kafka_tool;
 use sluice_e2e::load::{test_seed, Load};
 use sluice_e2e::scenario::{tail, Scenario};
+use sluice_e2e::wait::{self, CATCH_UP};
 
-const CATCH_UP: Duration = Duration::from_secs(180);
 const PRODUCTS: i32 = 20_000;
 /// The sweep interval of the hard-delete test: short, so the test waits for several sweeps.
 const SWEEP_SECS: u64 = 5;
@@ -45,7 +45,14 @@ async fn rows_marked_deleted_end_with_a_delete_line() {
     .execute(&scenario.pool)
     .await
     .expect("soft deletes");
-    tokio::time::sleep(Duration::from_secs(2)).await;
+    // The 500 deletes reach the files before 50 of the rows come back.
+    wait::until(
+        "the 500 delete lines",
+        CATCH_UP,
+        || (deleted_lines(&scenario) >= 500).then_some(()),
+        || format!("{} delete lines", deleted_lines(&scenario)),
+    )
+    .await;
     sqlx::query(&format!(
         "UPDATE `{table}` SET deleted_at = NULL, last_updated = NOW(6) WHERE id % 400 = 0"
     ))
@@ -53,19 +60,22 @@ async fn rows_marked_deleted_end_with_a_delete_line() {
     .await
     .expect("restored");
 
-    let deadline = Instant::now() + CATCH_UP;
-    let report = loop {
-        let (code, report) = scenario.verify();
-        if code == 0 && report["deleted"]["count"].as_u64() == Some(450) {
-            break report;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "the deletes never reached the files: {report:#}\nproducer log:\n{}",
-            tail(&scenario.log("producer.log"), 15)
-        );
-        tokio::time::sleep(Duration::from_secs(1)).await;
-    };
+    let report = wait::until(
+        "the files to hold the 450 rows still deleted",
+        CATCH_UP,
+        || {
+            let (code, report) = scenario.verify();
+            (code == 0 && report["deleted"]["count"].as_u64() == Some(450)).then_some(report)
+        },
+        || {
+            format!(
+                "{:#}\nproducer log:\n{}",
+                scenario.verify().1,
+                tail(&scenario.log("producer.log"), 15)
+            )
+        },
+    )
+    .await;
     let codes = scenario.stop_all();
     assert!(codes.iter().all(|c| *c == Some(0)), "{codes:?}");
     assert!(
@@ -160,14 +170,13 @@ async fn rows_deleted_outright(delivery: Delivery) {
     // Deletes while the first snapshot reads the table (in pages of 100 rows here), once it
     // has read its first 2 000: a row gone before its page is never published, one gone after
     // is found by the first sweep.
-    let snapshot_started = Instant::now() + CATCH_UP;
-    while rows_read(&scenario).await < 2_000 {
-        assert!(
-            Instant::now() < snapshot_started,
-            "the snapshot never started"
-        );
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
+    wait::until_async(
+        "the snapshot to read its first 2 000 rows",
+        CATCH_UP,
+        || async { (rows_read(&scenario).await >= 2_000).then_some(()) },
+        || tail(&scenario.log("producer.log"), 15),
+    )
+    .await;
     delete_where(&scenario, "id % 200 = 1").await;
     scenario.wait_caught_up(CATCH_UP).await;
 
@@ -180,6 +189,7 @@ async fn rows_deleted_outright(delivery: Delivery) {
             &format!("id % 20 = 3 AND id % 200 = {}", part * 20 + 3),
         )
         .await;
+        // Spread over three seconds of the load: the scenario, not a wait for anything.
         tokio::time::sleep(Duration::from_millis(300)).await;
     }
     delete_where(&scenario, "id % 400 = 11").await;
@@ -190,37 +200,56 @@ async fn rows_deleted_outright(delivery: Delivery) {
     .execute(&scenario.pool)
     .await
     .expect("inserted again");
-    tokio::time::sleep(Duration::from_secs(2)).await;
+    // The rows inserted again reach the files before the producer is killed.
+    wait::until(
+        "the 50 rows inserted again in the files",
+        CATCH_UP,
+        || (inserted_again(&scenario) >= 50).then_some(()),
+        || {
+            format!(
+                "{} rows inserted again in the files",
+                inserted_again(&scenario)
+            )
+        },
+    )
+    .await;
 
     // 200 more while the producer is down, killed so it saves nothing on its way out.
     scenario.kill_producer();
     delete_where(&scenario, "id % 100 = 7").await;
     scenario.start_producer();
-    tokio::time::sleep(Duration::from_secs(3)).await;
+    // The restarted producer publishes under the load for a while.
+    scenario
+        .wait_for_log("producer.log", "producing", 2, CATCH_UP)
+        .await;
+    load.wait_for(2_000).await;
     let updates = load.stop().await;
     let last_change = Instant::now();
 
     // Within one sweep interval plus the lag after the last change, the files match the table.
     let patience = Duration::from_secs(SWEEP_SECS) + Duration::from_secs(60);
-    let report = loop {
-        let (code, report) = scenario.verify();
-        let judged = match delivery {
-            Delivery::ExactlyOnce => code == 0,
-            Delivery::AtLeastOnce => ["missing", "torn", "wrong", "conflicting", "backward"]
-                .iter()
-                .all(|kind| report[kind]["count"].as_u64() == Some(0)),
-        };
-        if judged && report["deleted"]["count"].as_u64() >= Some(1_200) {
-            break report;
-        }
-        assert!(
-            last_change.elapsed() < patience,
-            "the deletes did not reach the files within {patience:?}: {report:#}\nproducer \
-             log:\n{}",
-            tail(&scenario.log("producer.log"), 20)
-        );
-        tokio::time::sleep(Duration::from_secs(1)).await;
-    };
+    let report = wait::until(
+        "the deletes to reach the files",
+        patience,
+        || {
+            let (code, report) = scenario.verify();
+            let judged = match delivery {
+                Delivery::ExactlyOnce => code == 0,
+                Delivery::AtLeastOnce => ["missing", "torn", "wrong", "conflicting", "backward"]
+                    .iter()
+                    .all(|kind| report[kind]["count"].as_u64() == Some(0)),
+            };
+            (judged && report["deleted"]["count"].as_u64() >= Some(1_200)).then_some(report)
+        },
+        || {
+            format!(
+                "{:#}\nproducer log:\n{}",
+                scenario.verify().1,
+                tail(&scenario.log("producer.log"), 20)
+            )
+        },
+    )
+    .await;
     let latest = scenario.latest_lines();
     let published_then_deleted = (1..=PRODUCTS)
         .step_by(200)
@@ -292,6 +321,28 @@ async fn rows_deleted_outright(delivery: Delivery) {
             "product {id} inserted again ends with its new row"
         );
     }
+}
+
+/// Products whose latest line is a delete line.
+fn deleted_lines(scenario: &Scenario) -> usize {
+    scenario
+        .latest_lines()
+        .values()
+        .filter(|line| line.get("deleted").is_some())
+        .count()
+}
+
+/// Products whose latest line is their row inserted again after a delete.
+fn inserted_again(scenario: &Scenario) -> usize {
+    scenario
+        .latest_lines()
+        .values()
+        .filter(|line| {
+            line["name"]
+                .as_str()
+                .is_some_and(|n| n.starts_with("again-"))
+        })
+        .count()
 }
 
 /// Deletes the rows of the scenario's table matching `condition`.

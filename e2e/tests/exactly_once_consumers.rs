@@ -12,8 +12,8 @@ use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use sluice_e2e::load::{test_seed, Load};
 use sluice_e2e::scenario::Scenario;
+use sluice_e2e::wait::{self, CATCH_UP};
 
-const CATCH_UP: Duration = Duration::from_secs(300);
 const PRODUCTS: i32 = 50_000;
 
 static ONE_PIPELINE: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
@@ -36,6 +36,7 @@ async fn members_killed_ten_times_write_each_row_version_once() {
     scenario.start_consumers(5);
     scenario.start_producer();
     let load = Load::start(&scenario.pool, &scenario.names.table, PRODUCTS, seed);
+    // Kills at random moments: the waits are the scenario.
     for _ in 0..10 {
         tokio::time::sleep(Duration::from_millis(rng.random_range(500..2_500))).await;
         let member = rng.random_range(1..=5);
@@ -47,22 +48,19 @@ async fn members_killed_ten_times_write_each_row_version_once() {
     scenario.wait_caught_up(CATCH_UP).await;
     // A member started again right after a kill is refused by the group until its previous
     // instance's session times out; it must join again by itself, not sit idle.
-    let deadline = std::time::Instant::now() + Duration::from_secs(60);
     for member in 1..=5 {
         let name = format!("consumer-{member}.log");
-        loop {
-            let log = scenario.log(&name);
-            let last_start = log.rfind("joined group").unwrap_or(0);
-            if log[last_start..].contains(": assigned [") {
-                break;
-            }
-            assert!(
-                std::time::Instant::now() < deadline,
-                "consumer-{member} never got partitions after its last start:\n{}",
-                sluice_e2e::scenario::tail(&log, 20)
-            );
-            tokio::time::sleep(Duration::from_millis(500)).await;
-        }
+        wait::until(
+            &format!("consumer-{member} to get partitions after its last start"),
+            Duration::from_secs(60),
+            || {
+                let log = scenario.log(&name);
+                let last_start = log.rfind("joined group").unwrap_or(0);
+                log[last_start..].contains(": assigned [").then_some(())
+            },
+            || sluice_e2e::scenario::tail(&scenario.log(&name), 20),
+        )
+        .await;
     }
     let codes = scenario.stop_all();
     assert!(codes.iter().all(|c| *c == Some(0)), "{codes:?}");
@@ -126,12 +124,16 @@ async fn a_member_paused_past_its_session_timeout_writes_nothing_twice() {
     scenario.start_consumers(3);
     scenario.start_producer();
     let load = Load::start(&scenario.pool, &scenario.names.table, PRODUCTS, test_seed());
-    tokio::time::sleep(Duration::from_secs(3)).await;
-    // The stack's session timeout is 15 s: its partitions go to the other two meanwhile.
+    scenario.wait_group_settled(3, 10).await;
+    load.wait_for(3_000).await;
+    // The stack's session timeout is 15 s: its partitions go to the other two meanwhile. The
+    // pause past it is the scenario.
     scenario.signal_consumer(2, "STOP");
     tokio::time::sleep(Duration::from_secs(22)).await;
     scenario.signal_consumer(2, "CONT");
-    tokio::time::sleep(Duration::from_secs(5)).await;
+    // Updates go on while the member comes back.
+    load.wait_for(5_000).await;
+    load.wait_for_total(20_000).await;
     let updates = load.stop().await;
     scenario.wait_caught_up(CATCH_UP).await;
     let codes = scenario.stop_all();
@@ -172,19 +174,15 @@ async fn a_member_whose_commit_never_finishes_goes_on_with_a_new_producer() {
     scenario.start_consumer_with(&[("SLUICE_STALL_COMMIT_AT", "3")]);
     scenario.start_producer();
     let load = Load::start(&scenario.pool, &scenario.names.table, PRODUCTS, test_seed());
-    let deadline = std::time::Instant::now() + CATCH_UP;
-    while !scenario
-        .log("consumer-1.log")
-        .contains("a new Kafka producer commits its batches")
-    {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "the member never replaced its producer:\n{}",
-            sluice_e2e::scenario::tail(&scenario.log("consumer-1.log"), 20)
-        );
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
-    tokio::time::sleep(Duration::from_secs(3)).await;
+    scenario
+        .wait_for_log(
+            "consumer-1.log",
+            "a new Kafka producer commits its batches",
+            1,
+            CATCH_UP,
+        )
+        .await;
+    load.wait_for(2_000).await;
     let updates = load.stop().await;
     scenario.wait_caught_up(CATCH_UP).await;
     assert!(updates >= 1_000, "the load ran: {updates} updates");

@@ -5,14 +5,15 @@
 //! `sluice-verify` judges the files against the table. The consumers are not disturbed here, so
 //! any duplicate line comes from the producer.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use sluice_e2e::load::{test_seed, Load};
-use sluice_e2e::scenario::Scenario;
+use sluice_e2e::scenario::{tail, Scenario};
+use sluice_e2e::wait;
+use sluice_e2e::wait::CATCH_UP;
 
-const CATCH_UP: Duration = Duration::from_secs(300);
 /// Rows of the snapshot the producer is killed in.
 const SNAPSHOT_ROWS: i64 = 1_000_000;
 
@@ -32,7 +33,7 @@ async fn seed_products(scenario: &Scenario, rows: i64) {
             share
         };
         seeding.push(tokio::spawn(async move {
-            sluice_producer::loadgen::seed(&pool, &table, first, count).await
+            sluice_loadgen::seed(&pool, &table, first, count).await
         }));
     }
     for task in seeding {
@@ -51,9 +52,10 @@ async fn a_producer_killed_ten_times_publishes_each_row_version_once() {
     scenario.with_setting("producer.batch_size=5000");
     seed_products(&scenario, SNAPSHOT_ROWS).await;
     scenario.start_consumers(5);
-    // The group settles before records flow: partitions moving between members are another
+    // The members subscribe before records flow (the topic, made by the producer, does not
+    // exist yet, so none owns a partition): partitions moving between members are another
     // test's fault.
-    tokio::time::sleep(Duration::from_secs(3)).await;
+    scenario.wait_group_joined(5).await;
 
     for kill in 1..=10 {
         scenario.start_producer();
@@ -101,20 +103,19 @@ async fn a_second_producer_with_the_same_transactional_id_fences_the_first() {
     scenario.wait_caught_up(CATCH_UP).await;
 
     let mut second = scenario.spawn_producer("second-producer.log");
-    let deadline = Instant::now() + CATCH_UP;
-    while !scenario.log("second-producer.log").contains("producing") {
-        assert!(
-            Instant::now() < deadline,
-            "the second producer never started producing:\n{}",
-            scenario.log("second-producer.log")
-        );
-        assert!(
-            second.running(),
-            "the second producer exited:\n{}",
-            scenario.log("second-producer.log")
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    wait::until(
+        "the second producer to start producing",
+        CATCH_UP,
+        || {
+            assert!(second.running(), "the second producer exited");
+            scenario
+                .log("second-producer.log")
+                .contains("producing")
+                .then_some(())
+        },
+        || tail(&scenario.log("second-producer.log"), 20),
+    )
+    .await;
     // Changes make the first producer write, and find out it was fenced.
     let ids: Vec<i32> = (1..=20_000).step_by(7).collect();
     scenario.update_products(&ids, 1).await;
@@ -151,19 +152,14 @@ async fn a_fatal_client_error_is_healed_by_a_new_client_in_the_process() {
     scenario.start_consumers(2);
     scenario.start_producer_with(&[("SLUICE_FAIL_COMMIT_AT", "2")]);
     let load = Load::start(&scenario.pool, &scenario.names.table, 200_000, test_seed());
-    let deadline = Instant::now() + CATCH_UP;
-    while !scenario
-        .log("producer.log")
-        .contains("a new Kafka client goes on")
-    {
-        assert!(
-            Instant::now() < deadline,
-            "the injected failure never came:\n{}",
-            sluice_e2e::scenario::tail(&scenario.log("producer.log"), 20)
-        );
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
-    tokio::time::sleep(Duration::from_secs(5)).await;
+    scenario
+        .wait_for_log("producer.log", "a new Kafka client goes on", 1, CATCH_UP)
+        .await;
+    // The new client publishes while the load goes on.
+    scenario
+        .wait_for_log("producer.log", "producing", 2, CATCH_UP)
+        .await;
+    load.wait_for(2_000).await;
     let updates = load.stop().await;
     scenario.wait_caught_up(CATCH_UP).await;
     let log = scenario.log("producer.log");
@@ -217,15 +213,13 @@ async fn a_reset_fences_the_running_producer_and_the_next_start_snapshots_again(
     scenario.start_producer();
     scenario.wait_caught_up(CATCH_UP).await;
     // Every row again after the first snapshot's line: the changed ones in their new state.
-    let deadline = Instant::now() + CATCH_UP;
-    while scenario.lines().len() < 2 * ROWS as usize {
-        assert!(
-            Instant::now() < deadline,
-            "the table was not published again: {} lines",
-            scenario.lines().len()
-        );
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
+    wait::until(
+        "the table to be published again",
+        CATCH_UP,
+        || (scenario.lines().len() >= 2 * ROWS as usize).then_some(()),
+        || format!("{} lines", scenario.lines().len()),
+    )
+    .await;
     let codes = scenario.stop_all();
     assert!(codes.iter().all(|c| *c == Some(0)), "{codes:?}");
     let mut per_id = std::collections::HashMap::<i64, usize>::new();

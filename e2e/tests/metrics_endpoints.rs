@@ -1,23 +1,10 @@
 //! Every process serves Prometheus metrics and a readiness probe: scraped here from a running
 //! pipeline, the metric families a dashboard needs are present with their labels.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use sluice_e2e::scenario::Scenario;
-
-async fn wait_for_url(scenario: &Scenario, log: &str) -> String {
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        if let Some(url) = scenario.metrics_url(log) {
-            return url;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "{log} never said where its metrics are"
-        );
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
-}
+use sluice_e2e::wait;
 
 async fn get(url: &str) -> (u16, String) {
     let response = sluice_registry::http::get(url)
@@ -46,7 +33,7 @@ async fn producer_and_consumers_serve_metrics_and_health() {
     scenario.start_producer();
     scenario.wait_caught_up(Duration::from_secs(120)).await;
 
-    let producer = wait_for_url(&scenario, "producer.log").await;
+    let producer = scenario.wait_for_metrics_url("producer.log").await;
     let (status, health) = get(&format!("{producer}/health")).await;
     assert_eq!((status, health.trim()), (200, "ready"));
     let (status, live) = get(&format!("{producer}/health/live")).await;
@@ -67,6 +54,9 @@ async fn producer_and_consumers_serve_metrics_and_health() {
         "sluice_build_info",
         "sluice_uptime_seconds",
         "sluice_errors_total",
+        "process_start_time_seconds",
+        "process_resident_memory_bytes",
+        "process_cpu_seconds_total",
     ] {
         assert!(
             !samples(&text, family).is_empty(),
@@ -81,20 +71,23 @@ async fn producer_and_consumers_serve_metrics_and_health() {
     assert!(text.contains(r#"sluice_build_info{process="producer",version=""#));
 
     for member in ["consumer-1", "consumer-2"] {
-        let url = wait_for_url(&scenario, &format!("{member}.log")).await;
+        let url = scenario
+            .wait_for_metrics_url(&format!("{member}.log"))
+            .await;
         let (status, _) = get(&format!("{url}/health")).await;
         assert_eq!(status, 200, "{member} is assigned partitions, so ready");
         // The lag gauge is fed by librdkafka's statistics, every 5 s: wait for the first.
-        let deadline = Instant::now() + Duration::from_secs(20);
-        let text = loop {
-            let (_, text) = get(&format!("{url}/metrics")).await;
-            if !samples(&text, "sluice_consumer_lag_records").is_empty()
-                || Instant::now() > deadline
-            {
-                break text;
-            }
-            tokio::time::sleep(Duration::from_millis(500)).await;
-        };
+        let metrics = format!("{url}/metrics");
+        let text = wait::until_async(
+            "the first lag sample",
+            Duration::from_secs(20),
+            || async {
+                let (_, text) = get(&metrics).await;
+                (!samples(&text, "sluice_consumer_lag_records").is_empty()).then_some(text)
+            },
+            || format!("{member} serves no sluice_consumer_lag_records"),
+        )
+        .await;
         for family in [
             "sluice_consumer_records_consumed_total",
             "sluice_consumer_lines_written_total",
@@ -125,7 +118,8 @@ async fn producer_and_consumers_serve_metrics_and_health() {
         );
     }
     // Caught up and idle, the lag stays near the commit lag (2 s) instead of growing with the
-    // time since the last change: a quiet table is not a stalled pipeline.
+    // time since the last change: a quiet table is not a stalled pipeline. Six quiet seconds
+    // are the scenario.
     tokio::time::sleep(Duration::from_secs(6)).await;
     let (_, text) = get(&format!("{producer}/metrics")).await;
     let lag: f64 = samples(&text, "sluice_producer_watermark_lag_seconds")

@@ -7,12 +7,10 @@
 use std::time::{Duration, Instant};
 
 use sluice_e2e::scenario::Scenario;
+use sluice_e2e::wait::STOPS_WITHIN;
 
 /// The stack's users with passwords a loader could mangle (stack/env.sh).
 const LOGINS: [(&str, &str); 2] = [("sluice_zero", "007"), ("sluice_odd", "p#ss= w0rd \"x\"")];
-
-/// Longest a process may take to stop on a refusal.
-const STOPS_WITHIN: Duration = Duration::from_secs(10);
 
 #[tokio::test(flavor = "multi_thread")]
 async fn passwords_arrive_intact_from_the_environment_and_from_a_file() {

@@ -8,10 +8,10 @@ use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::producer::{FutureProducer, FutureRecord};
 use rdkafka::{Offset, TopicPartitionList};
 use sluice_common::kafka::client_config;
-use sluice_common::topic_reader::read_to_end;
+use sluice_common::kafka::topic_reader::read_to_end;
 use sluice_e2e::scenario::{tail, Scenario};
+use sluice_e2e::wait::CATCH_UP;
 
-const CATCH_UP: Duration = Duration::from_secs(180);
 const EXIT_PATIENCE: Duration = Duration::from_secs(60);
 
 static ONE_PIPELINE: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());

@@ -75,15 +75,11 @@ async fn fill_the_disk_then_free_it(tag: &str, exactly_once: bool) {
     scenario.start_producer();
 
     let deadline = Instant::now() + PATIENCE;
-    while !scenario.log("consumer-1.log").contains("cannot write") {
-        assert!(
-            Instant::now() < deadline,
-            "the member never found its disk full:\n{}",
-            scenario.log("consumer-1.log")
-        );
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
-    // Blocked for a while: the file holds whole lines only, and the member is still up.
+    scenario
+        .wait_for_log("consumer-1.log", "cannot write", 1, PATIENCE)
+        .await;
+    // Blocked for a while (the scenario: a disk that stays full), the file holds whole lines
+    // only, and the member is still up.
     tokio::time::sleep(Duration::from_secs(3)).await;
     let file = disk.0.join("consumer-1.jsonl");
     let text = std::fs::read(&file).expect("the member's file");

@@ -11,9 +11,9 @@ use sluice_common::kafka::client_config;
 use sluice_e2e::kafka_tool;
 use sluice_e2e::murmur2::java_partition;
 use sluice_e2e::scenario::Scenario;
+use sluice_e2e::wait::CATCH_UP;
 
 const PRODUCTS: i32 = 20_000;
-const CATCH_UP: Duration = Duration::from_secs(240);
 
 /// These tests each run a full pipeline; one at a time keeps the machine's two cores sane.
 static ONE_PIPELINE: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
@@ -47,6 +47,7 @@ async fn run_catalogue(precision: u8) {
         for chunk in ids.chunks(500) {
             scenario.update_products(chunk, round).await;
         }
+        // Rounds apart in time, as a shop's updates come: the scenario, not a wait.
         tokio::time::sleep(Duration::from_millis(300)).await;
     }
     scenario.wait_caught_up(CATCH_UP).await;

@@ -9,11 +9,10 @@ use rdkafka::producer::{FutureProducer, FutureRecord};
 use rdkafka::{Offset, TopicPartitionList};
 use sluice_common::dead_letter::{ORIGIN_HEADER, REASON_HEADER, STAGE_HEADER};
 use sluice_common::kafka::client_config;
-use sluice_common::watermark::Watermark;
 use sluice_e2e::scenario::Scenario;
+use sluice_e2e::wait::CATCH_UP;
+use sluice_producer::watermark::Watermark;
 use sqlx::Connection;
-
-const CATCH_UP: Duration = Duration::from_secs(180);
 
 static ONE_PIPELINE: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
@@ -46,6 +45,7 @@ async fn a_transaction_committing_after_later_rows_is_not_lost() {
     .expect("update inside the transaction");
     scenario.update_products(&[2, 3], 7).await;
     let lag = Duration::from_millis(scenario.settings.producer.commit_lag_ms);
+    // The transaction stays open past the commit lag: the scenario (a late commit), not a wait.
     tokio::time::sleep(lag + Duration::from_secs(1)).await;
     transaction.commit().await.expect("late commit");
 

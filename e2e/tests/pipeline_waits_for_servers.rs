@@ -2,12 +2,11 @@
 //! is awaited, and the pipeline makes progress once they are back. These tests stop services of
 //! the shared stack, so they run one at a time and always bring the stack back up.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use sluice_e2e::scenario::{tail, Scenario};
+use sluice_e2e::scenario::Scenario;
+use sluice_e2e::wait::CATCH_UP;
 use sluice_e2e::{stack, stack_ok};
-
-const CATCH_UP: Duration = Duration::from_secs(180);
 
 static STACK: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
@@ -20,18 +19,6 @@ impl Drop for RestoreStack {
     }
 }
 
-async fn wait_for_log(scenario: &Scenario, file: &str, needle: &str) {
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while !scenario.log(file).contains(needle) {
-        assert!(
-            Instant::now() < deadline,
-            "{file} never said `{needle}`:\n{}",
-            tail(&scenario.log(file), 20)
-        );
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
-}
-
 #[tokio::test(flavor = "multi_thread")]
 async fn an_unreachable_registry_at_start_is_waited_for() {
     let _serial = STACK.lock().await;
@@ -41,14 +28,15 @@ async fn an_unreachable_registry_at_start_is_waited_for() {
     stack_ok(&["stop", "registry"]);
     scenario.start_consumers(1);
     scenario.start_producer();
-    wait_for_log(
-        &scenario,
-        "producer.log",
-        "waiting for the schema registry at",
-    )
-    .await;
     // Three rounds of the producer's wait: 0.5 s, 1 s, 2 s.
-    tokio::time::sleep(Duration::from_secs(4)).await;
+    scenario
+        .wait_for_log(
+            "producer.log",
+            "waiting for the schema registry at",
+            3,
+            Duration::from_secs(60),
+        )
+        .await;
     // One wait, not one nested in another: each round is one try and one line, at the pauses
     // of the producer's own policy.
     let waits: Vec<String> = scenario
@@ -82,8 +70,22 @@ async fn an_unreachable_kafka_at_start_is_waited_for() {
     stack_ok(&["stop", "kafka"]);
     scenario.start_consumers(1);
     scenario.start_producer();
-    wait_for_log(&scenario, "producer.log", "waiting for Kafka at").await;
-    wait_for_log(&scenario, "consumer-1.log", "waiting for Kafka at").await;
+    scenario
+        .wait_for_log(
+            "producer.log",
+            "waiting for Kafka at",
+            1,
+            Duration::from_secs(60),
+        )
+        .await;
+    scenario
+        .wait_for_log(
+            "consumer-1.log",
+            "waiting for Kafka at",
+            1,
+            Duration::from_secs(60),
+        )
+        .await;
     // Every wait that is logged is counted too.
     for log in ["producer.log", "consumer-1.log"] {
         let errors = scenario.metric(log, "sluice_errors_total").await;
@@ -124,7 +126,14 @@ async fn records_time_out_then_kafka_returns(tag: &str, exactly_once: bool) {
     scenario.wait_caught_up(CATCH_UP).await;
     stack_ok(&["stop", "kafka"]);
     scenario.update_products(&[1, 2, 3], 1).await;
-    wait_for_log(&scenario, "producer.log", "a new Kafka client goes on").await;
+    scenario
+        .wait_for_log(
+            "producer.log",
+            "a new Kafka client goes on",
+            1,
+            Duration::from_secs(60),
+        )
+        .await;
     stack_ok(&["start", "kafka"]);
     scenario.wait_caught_up(CATCH_UP).await;
     let codes = scenario.stop_all();

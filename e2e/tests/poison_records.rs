@@ -12,12 +12,12 @@ use rdkafka::{Offset, TopicPartitionList};
 use sluice_common::dead_letter::{REASON_HEADER, STAGE_HEADER};
 use sluice_common::kafka::client_config;
 use sluice_e2e::scenario::Scenario;
+use sluice_e2e::wait::CATCH_UP;
 
 const PRODUCTS: i32 = 2_000;
 const UNKNOWN_ID_RECORDS: usize = 10_000;
 const GARBAGE_RECORDS: usize = 100;
 const MISMATCHED_RECORDS: usize = 100;
-const CATCH_UP: Duration = Duration::from_secs(180);
 /// How soon every poison record must be in the dead-letter topic once sent.
 const DEAD_LETTERED_WITHIN: Duration = Duration::from_secs(30);
 

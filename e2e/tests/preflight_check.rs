@@ -9,9 +9,9 @@ use std::time::Duration;
 
 use serde_json::Value;
 use sluice_e2e::scenario::Scenario;
+use sluice_e2e::wait::CATCH_UP;
 
 const PRODUCTS: i32 = 300;
-const CATCH_UP: Duration = Duration::from_secs(120);
 
 /// Runs `binary check --json` with `extra` arguments and `env`; its exit code and report.
 fn check(scenario: &Scenario, binary: &str, extra: &[&str], env: &[(&str, &str)]) -> (i32, Value) {

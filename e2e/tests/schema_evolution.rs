@@ -10,9 +10,9 @@ use rdkafka::consumer::{BaseConsumer, Consumer};
 use serde_json::{json, Value};
 use sluice_common::kafka::client_config;
 use sluice_e2e::scenario::{tail, Scenario};
+use sluice_e2e::wait::CATCH_UP;
 use sluice_registry::RegistryClient;
 
-const CATCH_UP: Duration = Duration::from_secs(120);
 const V2: &str = "schemas/product.v2.avsc";
 
 static ONE_PIPELINE: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());

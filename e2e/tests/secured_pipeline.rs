@@ -11,9 +11,10 @@ use sluice_e2e::load::{test_seed, Load};
 use sluice_e2e::scenario::Scenario;
 use sluice_e2e::secured::{self, MTLS_PRINCIPAL, SASL_USER};
 use sluice_e2e::status::pipeline_status;
+use sluice_e2e::wait::CATCH_UP;
+use sluice_e2e::wait::STOPS_WITHIN;
 
 const PRODUCTS: i32 = 2_000;
-const CATCH_UP: Duration = Duration::from_secs(180);
 
 static ONE_PIPELINE: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
@@ -163,9 +164,6 @@ async fn check_names_an_untrusted_certificate_and_a_refused_login() {
         "{log}"
     );
 }
-
-/// Longest a process may take to stop on an error no wait can heal.
-const STOPS_WITHIN: Duration = Duration::from_secs(10);
 
 /// A scenario on SASL_SSL whose principal holds every ACL the pipeline needs but those `left_out`
 /// picks, and MariaDB over verified TLS.

@@ -8,8 +8,8 @@ use std::time::{Duration, Instant};
 
 use sluice_e2e::load::{test_seed, Load};
 use sluice_e2e::scenario::{tail, Scenario};
+use sluice_e2e::wait::CATCH_UP;
 
-const CATCH_UP: Duration = Duration::from_secs(300);
 const PRODUCTS: i32 = 10_000;
 /// How soon a standby must take over from a producer killed.
 const TAKE_OVER: Duration = Duration::from_secs(10);
@@ -23,10 +23,15 @@ async fn a_standby_takes_over_and_a_producer_that_comes_back_is_fenced() {
     scenario.insert_products(1..PRODUCTS + 1, None).await;
     scenario.start_consumers(3);
     scenario.start_producer();
-    wait_for_line(&scenario, "producer.log", "active:", 1, CATCH_UP).await;
+    scenario
+        .wait_for_log("producer.log", "active:", 1, CATCH_UP)
+        .await;
     let mut second = scenario.spawn_producer("second-producer.log");
-    wait_for_line(&scenario, "second-producer.log", "standing by", 1, CATCH_UP).await;
-    // The first holds on: the second waits.
+    scenario
+        .wait_for_log("second-producer.log", "standing by", 1, CATCH_UP)
+        .await;
+    // The first holds on: the second waits. A window in which nothing may happen, so a
+    // sleep: no condition marks its end.
     tokio::time::sleep(Duration::from_secs(3)).await;
     assert!(
         !scenario.log("second-producer.log").contains("active:"),
@@ -50,19 +55,14 @@ async fn a_standby_takes_over_and_a_producer_that_comes_back_is_fenced() {
         }
     }
     let load = Load::start(&scenario.pool, &scenario.names.table, PRODUCTS, seed);
-    tokio::time::sleep(Duration::from_secs(2)).await;
+    load.wait_for(1_000).await;
 
     // The active producer killed: the standby takes over.
     scenario.kill_producer();
     let killed = Instant::now();
-    wait_for_line(
-        &scenario,
-        "second-producer.log",
-        "active:",
-        1,
-        TAKE_OVER * 3,
-    )
-    .await;
+    scenario
+        .wait_for_log("second-producer.log", "active:", 1, TAKE_OVER * 3)
+        .await;
     let took = killed.elapsed();
     eprintln!("the standby took over {took:?} after the kill");
     assert!(took <= TAKE_OVER, "took over after {took:?}");
@@ -74,17 +74,23 @@ async fn a_standby_takes_over_and_a_producer_that_comes_back_is_fenced() {
     // The first comes back as the standby; the second, paused past the session timeout, loses
     // the lock to it, and once resumed finds itself fenced and stops.
     scenario.start_producer();
-    wait_for_line(&scenario, "producer.log", "standing by", 2, CATCH_UP).await;
-    tokio::time::sleep(Duration::from_secs(2)).await;
+    scenario
+        .wait_for_log("producer.log", "standing by", 2, CATCH_UP)
+        .await;
+    // The new standby has joined the lock's group by the time the load has moved on.
+    load.wait_for(2_000).await;
     second
         .signal("STOP")
         .expect("kill -STOP the second producer");
     let paused = Instant::now();
-    wait_for_line(&scenario, "producer.log", "active:", 2, TAKE_OVER * 3).await;
+    scenario
+        .wait_for_log("producer.log", "active:", 2, TAKE_OVER * 3)
+        .await;
     eprintln!(
         "the standby took over {:?} after the pause",
         paused.elapsed()
     );
+    // The paused one stays paused a while after the take-over, as a real stall would.
     tokio::time::sleep(Duration::from_secs(3)).await;
     second
         .signal("CONT")
@@ -109,25 +115,6 @@ async fn a_standby_takes_over_and_a_producer_that_comes_back_is_fenced() {
     assert!(updates >= 2_000, "the load ran: {updates} updates");
     scenario.assert_exactly_once(PRODUCTS as u64 + 2_000);
     eprintln!("{updates} updates, every row version once");
-}
-
-/// Waits until `log` holds `line` at least `times` times.
-async fn wait_for_line(
-    scenario: &Scenario,
-    log: &str,
-    line: &str,
-    times: usize,
-    patience: Duration,
-) {
-    let deadline = Instant::now() + patience;
-    while scenario.log(log).matches(line).count() < times {
-        assert!(
-            Instant::now() < deadline,
-            "{log} never said `{line}` {times} time(s) within {patience:?}:\n{}",
-            tail(&scenario.log(log), 20)
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
 }
 
 /// The status and body of `path` served by the process logging to `log`.

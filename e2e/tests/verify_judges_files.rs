@@ -2,13 +2,12 @@
 //! run, and each kind of damage done to them afterwards found and counted exactly once.
 
 use std::io::Write;
-use std::time::Duration;
 
 use serde_json::Value;
 use sluice_e2e::scenario::Scenario;
+use sluice_e2e::wait::CATCH_UP;
 
 const PRODUCTS: i32 = 3_000;
-const CATCH_UP: Duration = Duration::from_secs(180);
 
 fn count(report: &Value, kind: &str) -> u64 {
     report[kind]["count"]

@@ -8,18 +8,19 @@
 
 use std::path::PathBuf;
 
+use crate::watermark::WatermarkError;
 use rdkafka::error::KafkaError;
 use sluice_common::kafka::TopicError;
 use sluice_common::observe::ServeError;
 use sluice_common::retry::Transient;
-use sluice_common::watermark::WatermarkError;
 use sluice_registry::{RegistryError, SchemaFileError};
 
-use crate::failure::StaleClient;
-use crate::key_checkpoint::KeyCheckpointError;
+use crate::poll::page_reader::ReadAheadLost;
+use crate::publish::failure_policy::StaleClient;
+use crate::publish::transaction::TransactionError;
 use crate::source::plan::SourcePlanError;
-use crate::transaction::TransactionError;
-use crate::watermark_topic::WatermarkTopicError;
+use crate::sweep::key_checkpoint::KeyCheckpointError;
+use crate::watermark::topic::WatermarkTopicError;
 
 /// Why the producer stopped, or renews its Kafka client.
 #[derive(Debug, thiserror::Error)]
@@ -149,6 +150,9 @@ pub enum ProducerError {
     /// A task of the producer panicked or was cancelled: a defect.
     #[error("a task of the producer ended abnormally")]
     Task(#[from] tokio::task::JoinError),
+    /// The task reading the next page panicked or was cancelled: a defect.
+    #[error(transparent)]
+    ReadAhead(#[from] ReadAheadLost),
     /// `reset` was interrupted before it could fence the producers of the id.
     #[error("stopped before the transactional id was registered; nothing was reset")]
     ResetInterrupted,

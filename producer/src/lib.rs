@@ -1,28 +1,20 @@
 //! The producer side of sluice: changed rows of a MySQL table, read in keyset order, published
 //! to Kafka as Avro records in the Confluent wire format.
+//!
+//! One folder per part: `source` reads the table, `poll` is the loop that reads pages and moves
+//! the watermark, `encode` turns rows into Avro, `publish` hands records to Kafka, `watermark`
+//! keeps the position, `sweep` finds rows deleted outright; `startup` assembles them.
 
-pub mod avro_binary;
 pub mod check;
-pub mod client_failure;
-pub mod delete_sweep;
 pub mod encode;
 pub mod error;
 pub mod events;
-pub mod failure;
-pub mod key_checkpoint;
-pub mod loadgen;
 pub mod metrics;
-pub mod page_reader;
-pub mod pipeline;
-pub mod progress;
+pub mod poll;
 pub mod publish;
-pub mod published_keys;
 pub mod reset;
 pub mod source;
 pub mod standby;
 pub mod startup;
-mod sweep_publish;
-pub mod transaction;
-pub mod transactional_id;
-pub mod watermark_saver;
-pub mod watermark_topic;
+pub mod sweep;
+pub mod watermark;

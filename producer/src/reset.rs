@@ -10,16 +10,16 @@
 
 use std::time::Duration;
 
+use crate::watermark::{Watermark, WatermarkError};
 use sluice_common::kafka;
 use sluice_common::settings::Settings;
 use sluice_common::shutdown::Shutdown;
-use sluice_common::watermark::{Watermark, WatermarkError};
 
 use crate::error::ProducerError;
+use crate::publish::transaction::Transactions;
+use crate::publish::transactional_id::init_transactions;
 use crate::publish::Publisher;
-use crate::transaction::Transactions;
-use crate::transactional_id::init_transactions;
-use crate::watermark_topic::WatermarkTopic;
+use crate::watermark::topic::WatermarkTopic;
 
 /// What the reset did.
 #[derive(Debug, Clone, PartialEq, Eq)]

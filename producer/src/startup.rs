@@ -4,28 +4,29 @@
 //! Kafka). A server that is not there yet is waited for, with a log line saying what is
 //! awaited; a configuration that can never work stops the producer with a message naming it.
 
-use sluice_common::events::ErrorKind;
+use sluice_common::events::{ErrorKind, Event};
 use sluice_common::observe::{self, ProcessMetrics, Readiness};
 use sluice_common::retry::{self, Policy};
 use sluice_common::settings::{KafkaSettings, Settings};
 use sluice_common::shutdown::Shutdown;
-use sluice_common::watermark::WatermarkStore;
 use sluice_common::{acls, kafka, mysql};
 use sluice_registry::{CompatibilityLevel, RegistryClient, RegistryError, SchemaFile, SchemaId};
 
-use crate::delete_sweep::DeleteSweep;
 use crate::encode::RecordEncoder;
 use crate::error::ProducerError;
-use crate::key_checkpoint::KeyCheckpoint;
+use crate::events::{Publishing, SchemaRegistration};
 use crate::metrics::ProducerMetrics;
-use crate::pipeline::Pipeline;
-use crate::progress::Progress;
+use crate::poll::progress::Progress;
+use crate::poll::Pipeline;
+use crate::publish::transaction::Transactions;
+use crate::publish::transactional_id::init_transactions;
 use crate::publish::Publisher;
 use crate::source::plan::{keyset_index_statement, SourcePlan};
 use crate::standby::ProducerLock;
-use crate::transaction::Transactions;
-use crate::transactional_id::init_transactions;
-use crate::watermark_topic::WatermarkTopic;
+use crate::sweep::key_checkpoint::KeyCheckpoint;
+use crate::sweep::DeleteSweep;
+use crate::watermark::topic::WatermarkTopic;
+use crate::watermark::WatermarkStore;
 
 /// Connections kept small: one page query at a time.
 const MYSQL_CONNECTIONS: u32 = 2;
@@ -172,7 +173,10 @@ pub async fn prepare(
         },
         _ => None,
     };
-    metrics.active.set(1.0);
+    Publishing {
+        active: &metrics.active,
+    }
+    .emit();
     let transactions = match &transactional_id {
         Some(id) => {
             let Some(()) = init_transactions(&publisher, kafka_settings, id, shutdown).await?
@@ -266,8 +270,8 @@ async fn record_limit(kafka: &KafkaSettings) -> usize {
     match kafka::topic_max_message_bytes(kafka, &kafka.topic).await {
         Ok(Some(topic_limit)) => {
             let limit = topic_limit
-                .min(crate::publish::CLIENT_MAX_MESSAGE_BYTES)
-                .saturating_sub(crate::publish::BATCH_FRAMING_BYTES);
+                .min(crate::publish::publisher::CLIENT_MAX_MESSAGE_BYTES)
+                .saturating_sub(crate::publish::publisher::BATCH_FRAMING_BYTES);
             tracing::info!(
                 "topic {} takes records up to {topic_limit} bytes; larger rows go to the dead-letter topic",
                 kafka.topic
@@ -278,9 +282,10 @@ async fn record_limit(kafka: &KafkaSettings) -> usize {
             tracing::warn!(
                 "the size limit of topic {} could not be read; records are held to the client's {} bytes",
                 kafka.topic,
-                crate::publish::CLIENT_MAX_MESSAGE_BYTES
+                crate::publish::publisher::CLIENT_MAX_MESSAGE_BYTES
             );
-            crate::publish::CLIENT_MAX_MESSAGE_BYTES - crate::publish::BATCH_FRAMING_BYTES
+            crate::publish::publisher::CLIENT_MAX_MESSAGE_BYTES
+                - crate::publish::publisher::BATCH_FRAMING_BYTES
         }
     }
 }
@@ -308,6 +313,11 @@ async fn register(
         Err(RegistryError::Incompatible { .. }) => "refused",
         Err(_) => "error",
     };
-    metrics.registry_requests.with_label_values(&[label]).inc();
+    SchemaRegistration {
+        outcome: label,
+        subject,
+        requests: &metrics.registry_requests,
+    }
+    .emit();
     outcome
 }

@@ -8,11 +8,11 @@ use std::time::Duration;
 use prometheus::{Histogram, HistogramOpts};
 use sluice_common::mysql;
 use sluice_common::settings::Settings;
-use sluice_common::watermark::{ReadOrder, Watermark};
-use sluice_producer::page_reader::PageReader;
+use sluice_producer::poll::page_reader::PageReader;
 use sluice_producer::source::keyset::KeysetQuery;
 use sluice_producer::source::read_bound::{ReadBound, TransactionView};
 use sluice_producer::source::row;
+use sluice_producer::watermark::{ReadOrder, Watermark};
 use sqlx::Row;
 
 const ROWS: i64 = 50;

@@ -10,11 +10,11 @@ use std::time::Duration;
 use prometheus::{Histogram, HistogramOpts};
 use sluice_common::mysql;
 use sluice_common::settings::Settings;
-use sluice_common::watermark::Watermark;
-use sluice_producer::page_reader::{PageReader, PAGE_BYTES};
+use sluice_producer::poll::page_reader::{PageReader, PAGE_BYTES};
 use sluice_producer::source::keyset::KeysetQuery;
 use sluice_producer::source::read_bound::{ReadBound, TransactionView};
 use sluice_producer::source::row;
+use sluice_producer::watermark::Watermark;
 
 const PAGE: u32 = 100;
 /// Rows per second of `last_updated`, one group per second: around and across page sizes.

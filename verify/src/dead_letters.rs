@@ -9,8 +9,8 @@ use crate::VerifyError;
 use rdkafka::message::{Headers, Message};
 use sluice_common::acls::{read_refusal, Acl};
 use sluice_common::dead_letter::STAGE_HEADER;
+use sluice_common::kafka::topic_reader::read_to_end;
 use sluice_common::settings::KafkaSettings;
-use sluice_common::topic_reader::read_to_end;
 
 /// What the dead-letter topic holds.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]

@@ -1,6 +1,6 @@
 //! Why the files could not be judged against the table, for each thing the verifier reads.
 
-use sluice_common::topic_reader::TopicReadError;
+use sluice_common::kafka::topic_reader::TopicReadError;
 
 /// A failure to read what is judged; the verdict is then unknown, never "all good".
 #[derive(Debug, thiserror::Error)]

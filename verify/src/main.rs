@@ -78,7 +78,7 @@ async fn main() -> ExitCode {
             }
         }
         Err(error) => {
-            sluice_common::exit::print("sluice-verify", &error);
+            sluice_common::exit::print("sluice-verify", error.as_ref());
             ExitCode::from(2)
         }
     }

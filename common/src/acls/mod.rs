@@ -132,7 +132,7 @@ impl fmt::Display for Acl {
     }
 }
 
-pub use crate::topic_reader::TOPIC_READER_GROUP;
+pub use crate::kafka::topic_reader::TOPIC_READER_GROUP;
 
 fn topic_reader_group() -> Acl {
     Acl::new(

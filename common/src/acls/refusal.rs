@@ -7,9 +7,9 @@ use rdkafka::error::KafkaError;
 use rdkafka::types::RDKafkaErrorCode;
 
 use super::{consumer, lacking, Acl, Resource};
+use crate::kafka::topic_reader::TopicReadError;
 use crate::kafka::TopicError;
 use crate::settings::Settings;
-use crate::topic_reader::TopicReadError;
 
 /// Kafka refused a process something only an ACL allows: the process stops with the ACL it
 /// lacks, from the list, rather than waiting for a grant that may never come.

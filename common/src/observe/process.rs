@@ -1,7 +1,12 @@
-//! Metrics every sluice process has: what it is, since when it runs.
+//! Metrics every sluice process has: what it is, since when it runs, and what it uses (the
+//! standard `process_*` series of Prometheus' process collector: CPU seconds, resident and
+//! virtual memory, open file descriptors, threads, start time).
 
-use std::time::{Instant, SystemTime, UNIX_EPOCH};
+use std::time::Instant;
 
+use prometheus::process_collector::ProcessCollector;
+
+use crate::events::{Event, Scraped};
 use prometheus::{Gauge, IntGaugeVec, Opts, Registry};
 
 /// Build information, up time and errors, registered in the process's registry.
@@ -12,8 +17,8 @@ pub struct ProcessMetrics {
 }
 
 impl ProcessMetrics {
-    /// Registers `sluice_build_info{process,version}`, `sluice_start_time_seconds` and
-    /// `sluice_uptime_seconds` and `sluice_errors_total{kind}` for `process` (e.g. `producer`,
+    /// Registers `sluice_build_info{process,version}`, `sluice_uptime_seconds`,
+    /// `sluice_errors_total{kind}` and the `process_*` series for `process` (e.g. `producer`,
     /// `consumer-3`).
     pub fn register(registry: &Registry, process: &str) -> prometheus::Result<Self> {
         let info = IntGaugeVec::new(
@@ -26,16 +31,7 @@ impl ProcessMetrics {
         info.with_label_values(&[process, env!("CARGO_PKG_VERSION")])
             .set(1);
         registry.register(Box::new(info))?;
-        let start_time = Gauge::new(
-            "sluice_start_time_seconds",
-            "Unix time the process started at.",
-        )?;
-        let now = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map(|d| d.as_secs_f64())
-            .unwrap_or_default();
-        start_time.set(now);
-        registry.register(Box::new(start_time))?;
+        registry.register(Box::new(ProcessCollector::for_self()))?;
         let uptime = Gauge::new(
             "sluice_uptime_seconds",
             "Seconds since the process started.",
@@ -51,6 +47,10 @@ impl ProcessMetrics {
 
     /// Brings the up time current; called before each scrape.
     pub fn refresh(&self) {
-        self.uptime.set(self.started.elapsed().as_secs_f64());
+        Scraped {
+            uptime: self.started.elapsed(),
+            gauge: &self.uptime,
+        }
+        .emit();
     }
 }

@@ -4,7 +4,7 @@
 
 use std::process::ExitCode;
 
-use super::{config_text, load_explained, Layers, Settings};
+use super::{config_text, load_explained, Layers, Settings, SettingsError};
 
 /// The kind of command a binary was asked for, as far as its settings are concerned.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -20,16 +20,30 @@ pub enum CommandKind {
     Other,
 }
 
+/// Why the settings of a command could not be loaded or shown.
+#[derive(Debug, thiserror::Error)]
+pub enum CommandError {
+    /// They do not load.
+    #[error(transparent)]
+    Settings(#[from] SettingsError),
+    /// They cannot be written as JSON.
+    #[error("writing the settings as JSON: {0}")]
+    Json(#[from] serde_json::Error),
+    /// They cannot be printed.
+    #[error("printing the settings: {0}")]
+    Print(#[from] std::io::Error),
+}
+
 /// The settings the command runs with, or the exit status to stop with now.
 pub fn settings_for(
     binary: &str,
     layers: &Layers,
     kind: CommandKind,
-) -> anyhow::Result<Result<Settings, ExitCode>> {
+) -> Result<Result<Settings, ExitCode>, CommandError> {
     let loaded = match load_explained(layers) {
         Ok(loaded) => loaded,
         Err(error) if kind == CommandKind::Check => {
-            crate::exit::print(binary, &error.into());
+            crate::exit::print(binary, &error);
             return Ok(Err(ExitCode::from(2)));
         }
         Err(error) => return Err(error.into()),

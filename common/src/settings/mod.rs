@@ -16,6 +16,7 @@ mod origin;
 mod properties;
 mod sections;
 mod security;
+mod servers;
 mod validate;
 
 pub use choices::{
@@ -23,7 +24,7 @@ pub use choices::{
     SecurityProtocol,
 };
 pub use cli::ConfigArgs;
-pub use command::{settings_for, CommandKind};
+pub use command::{settings_for, CommandError, CommandKind};
 pub use error::SettingsError;
 pub use explain::{config_text, explain, render, ExplainedSetting};
 pub use files::SECRET_KEYS;
@@ -32,6 +33,7 @@ pub use load::{load, load_explained, Layers, Loaded};
 pub use origin::{Origin, Provenance};
 pub use properties::ClientProperties;
 pub use sections::{
-    ConsumerSettings, DiscountSettings, KafkaSettings, MetricsSettings, MysqlSettings,
-    ProducerSettings, RegistrySettings, Settings, TransformSettings,
+    ConsumerSettings, DiscountSettings, MetricsSettings, ProducerSettings, Settings,
+    TransformSettings,
 };
+pub use servers::{KafkaSettings, MysqlSettings, RegistrySettings};

@@ -273,6 +273,65 @@ impl Scenario {
         (!samples.is_empty()).then(|| samples.iter().sum())
     }
 
+    /// Waits until `log` holds `needle` at least `times` times; fails with the log's tail.
+    pub async fn wait_for_log(&self, log: &str, needle: &str, times: usize, patience: Duration) {
+        crate::wait::until(
+            &format!("{log} to say `{needle}` {times} time(s)"),
+            patience,
+            || (self.log(log).matches(needle).count() >= times).then_some(()),
+            || tail(&self.log(log), 20),
+        )
+        .await;
+    }
+
+    /// Waits until the members `1..=members` together read all `partitions` partitions, each
+    /// at least one (their `sluice_consumer_assigned_partitions`): the group has settled.
+    pub async fn wait_group_settled(&self, members: usize, partitions: usize) {
+        crate::wait::until_async(
+            &format!("{members} members to share {partitions} partitions"),
+            Duration::from_secs(120),
+            || async move {
+                let mut total = 0.0;
+                for member in 1..=members {
+                    let log = format!("consumer-{member}.log");
+                    let owned = self
+                        .metric(&log, "sluice_consumer_assigned_partitions")
+                        .await
+                        .unwrap_or(0.0);
+                    if owned < 1.0 {
+                        return None;
+                    }
+                    total += owned;
+                }
+                (total as usize == partitions).then_some(())
+            },
+            || self.consumer_log_tails(5),
+        )
+        .await;
+    }
+
+    /// Waits until the members `1..=members` have each subscribed to the group (before the topic
+    /// exists, they own no partition yet: see [`wait_group_settled`](Self::wait_group_settled) once
+    /// it does).
+    pub async fn wait_group_joined(&self, members: usize) {
+        for member in 1..=members {
+            let log = format!("consumer-{member}.log");
+            self.wait_for_log(&log, "joined group", 1, Duration::from_secs(120))
+                .await;
+        }
+    }
+
+    /// Waits until the process logging to `log` says where its metrics are served.
+    pub async fn wait_for_metrics_url(&self, log: &str) -> String {
+        crate::wait::until(
+            &format!("{log} to say where its metrics are"),
+            Duration::from_secs(60),
+            || self.metrics_url(log),
+            || tail(&self.log(log), 20),
+        )
+        .await
+    }
+
     /// The `http://host:port` a process's log says its metrics are served on.
     pub fn metrics_url(&self, log: &str) -> Option<String> {
         let text = self.log(log);

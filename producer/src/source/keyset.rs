@@ -12,9 +12,9 @@
 //! than it returns), then the timestamps after it (`page.sql`); a page of the key-order snapshot
 //! is the keys after the cursor's (`key_page.sql`).
 
+use crate::watermark::Watermark;
 use chrono::NaiveDateTime;
 use sluice_common::mysql::quote_identifier;
-use sluice_common::watermark::Watermark;
 use sqlx::mysql::MySqlArguments;
 use sqlx::query::Query;
 use sqlx::MySql;

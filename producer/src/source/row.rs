@@ -4,14 +4,14 @@
 //! The page query selects the plan's columns first, in the plan's order; `RowLayout` says where
 //! the key and timestamp are.
 
+use crate::watermark::Watermark;
 use chrono::{DateTime, Utc};
-use sluice_common::watermark::Watermark;
 use sqlx::mysql::MySqlRow;
 use sqlx::Row;
 
 use super::columns::{ColumnPlan, FieldSource, ValueKind};
 use super::keyset::RowLayout;
-use crate::avro_binary;
+use crate::encode::avro_binary;
 
 /// A row that cannot become a record; it goes to the dead-letter topic with this reason.
 #[derive(Debug, thiserror::Error, PartialEq)]
@@ -238,7 +238,7 @@ fn read_column(row: &MySqlRow, index: usize, kind: ValueKind) -> Result<Option<C
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::avro_binary::check::decode_whole as decode;
+    use crate::encode::avro_binary::check::decode_whole as decode;
     use crate::source::columns::TableColumn;
     use apache_avro::types::Value;
     use apache_avro::Schema;

@@ -93,7 +93,7 @@ async fn main() -> ExitCode {
         Ok(true) => ExitCode::SUCCESS,
         Ok(false) => ExitCode::from(1),
         Err(error) => {
-            sluice_common::exit::print("sluice-registry", &error);
+            sluice_common::exit::print("sluice-registry", error.as_ref());
             ExitCode::from(2)
         }
     }

@@ -1,0 +1,285 @@
+//! The member's output: one JSON line per record appended to `<output_dir>/<member>.jsonl`.
+//!
+//! Invariant: **the file holds whole lines only.** Lines are gathered in memory and handed to
+//! the file in one write; a write that fails part-way (a full disk) is cut back to the last whole
+//! line and its bytes stay in memory to be written again, and a line cut short by a crash is
+//! removed when the file is opened again (its record was never committed, so it is read again).
+
+use std::fs::{File, OpenOptions};
+use std::io::{Read, Seek, SeekFrom, Write};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use crate::output::background_append::CommittedLines;
+pub use crate::output::background_append::FlushError;
+
+/// How much of the file's end is read at a time when looking for its last newline.
+const TAIL_CHUNK: u64 = 64 * 1024;
+
+/// An append-only JSON-lines file, synced before offsets are committed.
+pub struct JsonlSink {
+    path: PathBuf,
+    /// Shared with the thread appending a committed batch (exactly once), which alone writes
+    /// while it runs.
+    file: Arc<File>,
+    /// Lines not yet handed to the file.
+    buffer: Vec<u8>,
+    /// Exactly once: the committed batch being appended, if any.
+    committed: CommittedLines,
+    /// The buffer of the last batch appended, emptied, to gather the next one in.
+    spare: Vec<u8>,
+    /// How many lines `buffer` holds.
+    buffered_lines: u64,
+    /// Bytes of whole lines in the file.
+    file_len: u64,
+    /// Bytes of the file known to be on disk.
+    durable_len: u64,
+    bytes: u64,
+    lines: u64,
+}
+
+impl JsonlSink {
+    /// Opens (creating if needed) `<folder>/<member>.jsonl` for appending, first removing a
+    /// line left cut short at its end.
+    pub fn open(folder: &Path, member: &str) -> std::io::Result<Self> {
+        std::fs::create_dir_all(folder)?;
+        let path = folder.join(format!("{member}.jsonl"));
+        let mut file = OpenOptions::new()
+            .create(true)
+            .read(true)
+            .append(true)
+            .open(&path)?;
+        let len = file.metadata()?.len();
+        let whole = whole_lines_len(&mut file, len)?;
+        if whole < len {
+            file.set_len(whole)?;
+            file.sync_data()?;
+            tracing::warn!(
+                "{}: removed a line cut short at its end ({} bytes); its record was not committed and is read again",
+                path.display(),
+                len - whole
+            );
+        }
+        Ok(Self {
+            path,
+            file: Arc::new(file),
+            buffer: Vec::with_capacity(1 << 20),
+            committed: CommittedLines::Settled,
+            spare: Vec::new(),
+            buffered_lines: 0,
+            file_len: whole,
+            durable_len: whole,
+            bytes: 0,
+            lines: 0,
+        })
+    }
+
+    /// The file being written.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Adds one line (its newline included); it reaches the file at the next
+    /// [`write_through`](Self::write_through).
+    pub fn write(&mut self, line: &[u8]) {
+        self.buffer.extend_from_slice(line);
+        self.buffered_lines += 1;
+        self.bytes += line.len() as u64;
+        self.lines += 1;
+    }
+
+    /// Bytes of lines not yet handed to the file.
+    pub fn buffered(&self) -> usize {
+        self.buffer.len()
+    }
+
+    /// The lines not yet handed to the file.
+    pub fn buffer(&self) -> &[u8] {
+        &self.buffer
+    }
+
+    /// Bytes of the file known to be on disk: where the next lines start once they are.
+    pub fn durable_len(&self) -> u64 {
+        self.durable_len
+    }
+
+    /// Drops the lines not yet handed to the file (their batch was not committed); how many.
+    pub fn discard_buffer(&mut self) -> u64 {
+        let dropped = self.buffered_lines;
+        self.lines -= dropped;
+        self.bytes -= self.buffer.len() as u64;
+        self.buffer.clear();
+        self.buffered_lines = 0;
+        dropped
+    }
+
+    /// Hands the lines gathered to the operating system, so readers of the file see them now.
+    /// On failure the file is cut back to its last whole line and the lines stay here, to be
+    /// written again by the next call.
+    pub fn write_through(&mut self) -> std::io::Result<()> {
+        if self.buffer.is_empty() {
+            return Ok(());
+        }
+        match self.file.as_ref().write_all(&self.buffer) {
+            Ok(()) => {
+                self.file_len += self.buffer.len() as u64;
+                self.buffer.clear();
+                self.buffered_lines = 0;
+                Ok(())
+            }
+            Err(error) => {
+                if let Err(cut) = self.file.set_len(self.file_len) {
+                    tracing::error!(
+                        "{}: cannot cut a failed write back to the last whole line: {cut}",
+                        self.path.display()
+                    );
+                }
+                Err(error)
+            }
+        }
+    }
+
+    /// For the `mid-append` crash point: writes the first half of the lines gathered, most
+    /// likely ending mid-line, and dies as `kill -9` would leave it.
+    pub fn write_half_then_abort(&mut self) -> ! {
+        let half = self.buffer.len() / 2;
+        let _ = self.file.as_ref().write_all(&self.buffer[..half]);
+        std::process::abort()
+    }
+
+    /// Makes every line gathered so far durable: only then may its offset be committed. A
+    /// failed sync leaves the file's unsynced part unknown: it is cut back to what was synced,
+    /// and the error returned is for the caller to stop on (the records after the last commit
+    /// are read again).
+    pub fn flush(&mut self) -> Result<(), FlushError> {
+        self.write_through().map_err(FlushError::Write)?;
+        if let Err(error) = self.file.sync_data() {
+            let _ = self.file.set_len(self.durable_len);
+            self.file_len = self.durable_len;
+            return Err(FlushError::Sync(error));
+        }
+        self.durable_len = self.file_len;
+        Ok(())
+    }
+
+    /// Exactly once, once the lines gathered are committed: appends and syncs them on a thread
+    /// of their own (see `background_append`), and gathers the next batch in a fresh buffer.
+    /// The next [`settle_committed`](Self::settle_committed) says when they are durable.
+    pub fn append_committed(&mut self) {
+        let lines = std::mem::replace(&mut self.buffer, std::mem::take(&mut self.spare));
+        self.buffered_lines = 0;
+        self.committed = CommittedLines::start(&self.file, lines, self.durable_len);
+    }
+
+    /// Whether a committed batch is not yet durable in the file.
+    pub fn holds_committed(&self) -> bool {
+        self.committed.outstanding()
+    }
+
+    /// Bytes of lines held in memory: those gathered and a committed batch's not yet durable.
+    pub fn held(&self) -> u64 {
+        self.buffer.len() as u64 + self.committed.len()
+    }
+
+    /// Exactly once: settles the committed batch outside the file, waiting for its append
+    /// (`wait`) or only looking whether it is done; an append that failed is tried again.
+    /// `Ok(true)` when a batch has just become durable. On failure the file holds whole, synced
+    /// lines only and the batch's lines are kept for the next call.
+    pub fn settle_committed(&mut self, wait: bool) -> Result<bool, FlushError> {
+        let settled = self
+            .committed
+            .settle(&self.file, self.durable_len, wait, &mut self.spare)?;
+        let Some(len) = settled else {
+            return Ok(false);
+        };
+        self.file_len += len;
+        self.durable_len = self.file_len;
+        Ok(true)
+    }
+
+    /// Lines written since start.
+    pub fn lines(&self) -> u64 {
+        self.lines
+    }
+
+    /// Bytes written since start.
+    pub fn bytes(&self) -> u64 {
+        self.bytes
+    }
+}
+
+impl Drop for JsonlSink {
+    /// A committed batch still being appended is waited for, so the process does not end in
+    /// the middle of its write (were it to, the next start would append it again).
+    fn drop(&mut self) {
+        if self.holds_committed() {
+            let _ = self.settle_committed(true);
+        }
+    }
+}
+
+/// The length of `file` up to and including its last newline (0 without one).
+fn whole_lines_len(file: &mut File, len: u64) -> std::io::Result<u64> {
+    let mut end = len;
+    let mut chunk = Vec::new();
+    while end > 0 {
+        let start = end.saturating_sub(TAIL_CHUNK);
+        chunk.resize((end - start) as usize, 0);
+        file.seek(SeekFrom::Start(start))?;
+        file.read_exact(&mut chunk)?;
+        if let Some(newline) = chunk.iter().rposition(|&b| b == b'\n') {
+            return Ok(start + newline as u64 + 1);
+        }
+        end = start;
+    }
+    Ok(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn text(dir: &Path) -> String {
+        std::fs::read_to_string(dir.join("consumer-1.jsonl")).expect("read")
+    }
+
+    #[test]
+    fn lines_are_appended_across_reopen() {
+        let dir = tempfile::tempdir().expect("dir");
+        let mut sink = JsonlSink::open(dir.path(), "consumer-1").expect("open");
+        sink.write(b"{\"a\":1}\n");
+        sink.flush().expect("flush");
+        drop(sink);
+        let mut sink = JsonlSink::open(dir.path(), "consumer-1").expect("reopen");
+        sink.write(b"{\"a\":2}\n");
+        assert_eq!(
+            text(dir.path()),
+            "{\"a\":1}\n",
+            "not written before write_through"
+        );
+        sink.write_through().expect("write");
+        assert_eq!(text(dir.path()), "{\"a\":1}\n{\"a\":2}\n");
+        sink.flush().expect("flush");
+        assert_eq!(sink.lines(), 1);
+    }
+
+    #[test]
+    fn a_line_cut_short_is_removed_on_open() {
+        let dir = tempfile::tempdir().expect("dir");
+        let long_tail = "x".repeat(200_000);
+        std::fs::write(
+            dir.path().join("consumer-1.jsonl"),
+            format!("{{\"a\":1}}\n{{\"a\":2}}\n{{\"a\":{long_tail}"),
+        )
+        .expect("write");
+        let mut sink = JsonlSink::open(dir.path(), "consumer-1").expect("open");
+        assert_eq!(text(dir.path()), "{\"a\":1}\n{\"a\":2}\n");
+        sink.write(b"{\"a\":3}\n");
+        sink.flush().expect("flush");
+        assert_eq!(text(dir.path()), "{\"a\":1}\n{\"a\":2}\n{\"a\":3}\n");
+
+        std::fs::write(dir.path().join("consumer-1.jsonl"), "no newline at all").expect("write");
+        drop(JsonlSink::open(dir.path(), "consumer-1").expect("open"));
+        assert_eq!(text(dir.path()), "");
+    }
+}

@@ -1,0 +1,107 @@
+//! One record's line: its value decoded into the reader schema, transformed, written as JSON;
+//! a tombstone (no value) as a delete line (see `sluice_common::deletes`). The member's loop
+//! renders each record it reads through this, and so does the replay of a committed batch at
+//! start (see `replay`): a record renders to the same line both times.
+
+use apache_avro::types::Value;
+use chrono::{DateTime, Utc};
+use rdkafka::message::{Headers, Message};
+use sluice_common::dead_letter::Stage;
+use sluice_common::deletes::{write_delete_line, DELETED_AT_HEADER};
+
+use crate::record::decode::Decoder;
+use crate::record::json_line::write_line;
+use crate::record::transform::Transform;
+
+/// Why a record has no line: the stage that refused it and the reason, for its dead letter.
+pub type Refusal = (Stage, String);
+
+/// What rendering reads of a record.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct RecordView<'a> {
+    /// The record's key: the product id, as decimal text.
+    pub key: Option<&'a [u8]>,
+    /// Its value; none for a tombstone.
+    pub payload: Option<&'a [u8]>,
+    /// A tombstone's `sluice.deleted_at` header.
+    pub deleted_at: Option<&'a [u8]>,
+    /// The record's timestamp, in milliseconds.
+    pub timestamp_ms: Option<i64>,
+}
+
+impl<'a> RecordView<'a> {
+    /// What rendering reads of `message`.
+    pub fn of<M: Message>(message: &'a M) -> Self {
+        let deleted_at = message.headers().and_then(|headers| {
+            headers
+                .iter()
+                .find(|header| header.key == DELETED_AT_HEADER)
+                .and_then(|header| header.value)
+        });
+        Self {
+            key: message.key(),
+            payload: message.payload(),
+            deleted_at,
+            timestamp_ms: message.timestamp().to_millis(),
+        }
+    }
+}
+
+/// The member's decoder and transform.
+pub struct LineRenderer {
+    /// Writer-to-reader decoding.
+    pub decoder: Decoder,
+    /// The configured transformation.
+    pub transform: Transform,
+    /// The field a delete line names the product id with (`producer.key_column`).
+    pub key_field: String,
+}
+
+impl LineRenderer {
+    /// Appends the line of `record` to `line`; returns the row's `last_updated` when it has one,
+    /// or a tombstone's time of delete (for the end-to-end latency). On a refusal `line` may
+    /// hold part of a line.
+    pub fn render(
+        &mut self,
+        record: &RecordView<'_>,
+        line: &mut Vec<u8>,
+    ) -> Result<Option<DateTime<Utc>>, Refusal> {
+        if record.payload.is_none() {
+            return write_delete_line(
+                &self.key_field,
+                record.key,
+                record.deleted_at,
+                record.timestamp_ms,
+                line,
+            )
+            .map(Some)
+            .map_err(|e| (Stage::Decode, e.to_string()));
+        }
+        let mut record = self
+            .decoder
+            .decode(record.payload)
+            .map_err(|e| (Stage::Decode, e.to_string()))?;
+        let updated = last_updated(&record);
+        self.transform
+            .apply(&mut record)
+            .map_err(|reason| (Stage::Transform, reason.to_string()))?;
+        write_line(&record, line).map_err(|reason| (Stage::Transform, reason.to_string()))?;
+        Ok(updated)
+    }
+}
+
+/// The record's `last_updated`.
+fn last_updated(record: &Value) -> Option<DateTime<Utc>> {
+    let Value::Record(fields) = record else {
+        return None;
+    };
+    fields
+        .iter()
+        .find(|(name, _)| name == "last_updated")
+        .and_then(|(_, value)| match value {
+            Value::String(text) => DateTime::parse_from_rfc3339(text)
+                .ok()
+                .map(|at| at.to_utc()),
+            _ => None,
+        })
+}

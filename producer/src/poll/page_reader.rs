@@ -1,0 +1,387 @@
+//! Reading pages of changed rows, on a task of their own when asked to read ahead: the next page
+//! is then fetched and decoded by sqlx on one core while the current page is encoded on the
+//! other. Read in turn, the two added up and the producer stalled on every page.
+//!
+//! A page holds at most `batch_size` rows and, once the caller has said what a row weighs, at
+//! most `PAGE_BYTES` of them: wide rows make shorter pages, so the pages in flight and the one
+//! read ahead hold a bounded amount of memory whatever the table's rows carry.
+//!
+//! While pages come back full (a backlog), the read bound for the next page is taken on the
+//! pool's second connection while this page is read, rather than in turn before it: that query
+//! cost a tenth of the reading time. A bound taken earlier is never later than one taken now,
+//! so rows up to it are as safe to read; it is used only while fresh, so a quiet table is still
+//! read up to the moment.
+
+use std::time::{Duration, Instant};
+
+use crate::watermark::{ReadOrder, Watermark};
+use chrono::NaiveDateTime;
+use prometheus::Histogram;
+use sluice_common::events::Event;
+use sqlx::mysql::MySqlRow;
+use sqlx::MySqlPool;
+use tokio::task::JoinHandle;
+
+use crate::events::PageRead;
+use crate::source::keyset::{KeysetQuery, RowLayout};
+use crate::source::read_bound::{database_clock, ReadBound};
+use crate::source::row;
+
+/// One page of rows, with the bound it was read up to and the database's clock then.
+pub struct Page {
+    /// The rows, in the order of the cursor they were read after.
+    pub rows: Vec<MySqlRow>,
+    /// The newest timestamp that could be read.
+    pub bound: NaiveDateTime,
+    /// The database's clock when the bound was taken.
+    pub now: NaiveDateTime,
+    /// Where the page was read from.
+    cursor: Watermark,
+    /// Whether the query returned as many rows as asked for.
+    full: bool,
+    /// In key order, the last key the query returned, whether its row was kept or not.
+    last_key: Option<i64>,
+}
+
+impl Page {
+    /// Whether every row up to the read bound is read: a page of changes that is not full. A
+    /// key-order snapshot is never the end, since changes follow it.
+    pub fn caught_up(&self) -> bool {
+        self.cursor.order == ReadOrder::Timestamp && !self.full
+    }
+
+    /// Where reading goes on after this page; `None` after an empty page of changes, which
+    /// leaves the cursor where it was.
+    pub fn end(&self, layout: RowLayout) -> Result<Option<Watermark>, sqlx::Error> {
+        Ok(match self.cursor.order {
+            ReadOrder::Timestamp => self
+                .rows
+                .last()
+                .map(|row| row::position(row, layout))
+                .transpose()?,
+            ReadOrder::Key => Some(self.cursor.after_key_page(self.last_key, self.full)),
+        })
+    }
+}
+
+/// A bound taken this long ago or less is still used for the next page.
+const EARLY_BOUND_FRESH_FOR: Duration = Duration::from_millis(100);
+
+/// Row data one page holds at most, once the weight of a row is known.
+pub const PAGE_BYTES: usize = 2 * 1024 * 1024;
+/// Rows a page holds at least, however heavy its rows (unless `batch_size` is smaller).
+const MIN_PAGE_ROWS: u32 = 16;
+
+/// Rows per page for rows of `bytes_per_row`: as many as fit in `PAGE_BYTES`, between
+/// `MIN_PAGE_ROWS` and `batch_size`.
+fn page_rows_for(batch_size: u32, bytes_per_row: usize) -> u32 {
+    let fit = u32::try_from(PAGE_BYTES / bytes_per_row.max(1)).unwrap_or(u32::MAX);
+    fit.clamp(MIN_PAGE_ROWS.min(batch_size), batch_size)
+}
+
+/// A read bound taken before the page it is for, and when.
+struct EarlyBound {
+    bound: NaiveDateTime,
+    now: NaiveDateTime,
+    taken: Instant,
+}
+
+impl EarlyBound {
+    /// The bound, and the database's clock moved on by the time since it was taken; `None` once
+    /// it is too old to use.
+    fn if_fresh(self) -> Option<(NaiveDateTime, NaiveDateTime)> {
+        let age = self.taken.elapsed();
+        (age <= EARLY_BOUND_FRESH_FOR).then(|| {
+            let since = chrono::TimeDelta::from_std(age).unwrap_or_default();
+            (self.bound, self.now + since)
+        })
+    }
+}
+
+/// Reads one page at a time after a position; owns what a read needs, so it can move to a task.
+pub struct PageReader {
+    pool: MySqlPool,
+    query: KeysetQuery,
+    read_bound: ReadBound,
+    batch_size: u32,
+    /// Rows the next page asks for: `batch_size`, or fewer for heavy rows.
+    page_rows: u32,
+    seconds: Histogram,
+    /// Whether the last page came back full: more rows are waiting.
+    backlog: bool,
+    early_bound: Option<EarlyBound>,
+}
+
+impl PageReader {
+    /// A reader of `batch_size` rows per page; each read is timed into `seconds`.
+    pub fn new(
+        pool: MySqlPool,
+        query: KeysetQuery,
+        read_bound: ReadBound,
+        batch_size: u32,
+        seconds: Histogram,
+    ) -> Self {
+        Self {
+            pool,
+            query,
+            read_bound,
+            batch_size,
+            page_rows: batch_size,
+            seconds,
+            backlog: false,
+            early_bound: None,
+        }
+    }
+
+    /// Sizes the pages from here on for rows of `bytes_per_row`: at most `PAGE_BYTES` of them,
+    /// between a few rows and `batch_size`.
+    pub fn fit_pages_to(&mut self, bytes_per_row: usize) {
+        self.page_rows = page_rows_for(self.batch_size, bytes_per_row);
+    }
+
+    /// Rows the next page asks for.
+    pub fn page_rows(&self) -> u32 {
+        self.page_rows
+    }
+
+    /// The page after `cursor`: in timestamp order up to the current read bound, or in key
+    /// order up to the snapshot's.
+    pub async fn fetch(&mut self, cursor: &Watermark) -> Result<Page, sqlx::Error> {
+        let started = Instant::now();
+        let page = match cursor.order {
+            ReadOrder::Timestamp => self.changes_after(cursor).await,
+            ReadOrder::Key => self.snapshot_after(cursor).await,
+        };
+        PageRead {
+            rows: page.as_ref().map_or(0, |page| page.rows.len()),
+            took: started.elapsed(),
+            histogram: &self.seconds,
+        }
+        .emit();
+        page
+    }
+
+    /// A key-order page, with the database's clock taken on the other connection meanwhile.
+    /// Rows changed after the snapshot's bound are dropped: reading changes in timestamp order
+    /// from that bound publishes them.
+    async fn snapshot_after(&mut self, cursor: &Watermark) -> Result<Page, sqlx::Error> {
+        let bound = cursor.last_updated.naive_utc();
+        let page = self
+            .query
+            .key_page_after(cursor.id, self.page_rows)
+            .fetch_all(&self.pool);
+        let (rows, now) = tokio::join!(page, database_clock(&self.pool));
+        let mut rows = rows?;
+        let full = rows.len() >= self.page_rows as usize;
+        let layout = self.query.layout();
+        let last_key = rows.last().map(|row| row::key(row, layout)).transpose()?;
+        let mut unreadable = None;
+        rows.retain(|row| match row::timestamp(row, layout) {
+            Ok(at) => at.is_some_and(|at| at <= bound),
+            Err(error) => {
+                unreadable.get_or_insert(error);
+                false
+            }
+        });
+        if let Some(error) = unreadable {
+            return Err(error);
+        }
+        Ok(Page {
+            rows,
+            bound,
+            now: now?,
+            cursor: *cursor,
+            full,
+            last_key,
+        })
+    }
+
+    /// A page of changes in timestamp order, up to the current read bound: the rest of the
+    /// cursor's timestamp, then as many rows after it as the page has room for.
+    async fn changes_after(&mut self, cursor: &Watermark) -> Result<Page, sqlx::Error> {
+        let (bound, now) = match self.early_bound.take().and_then(EarlyBound::if_fresh) {
+            Some(taken) => taken,
+            None => self.read_bound.current(&self.pool).await?,
+        };
+        let (query, pool, limit) = (&self.query, &self.pool, self.page_rows);
+        let page = async move {
+            let mut rows = rest_of_timestamp(query, pool, cursor, bound, limit).await?;
+            let room = limit.saturating_sub(rows.len() as u32);
+            if room > 0 {
+                rows.extend(
+                    query
+                        .page_after(cursor, bound, room)
+                        .fetch_all(pool)
+                        .await?,
+                );
+            }
+            Ok::<_, sqlx::Error>(rows)
+        };
+        let rows = if self.backlog {
+            let taken = Instant::now();
+            let (rows, next) = tokio::join!(page, self.read_bound.current(&self.pool));
+            // A bound that failed is taken again, in turn, for the next page.
+            self.early_bound = next
+                .ok()
+                .map(|(bound, now)| EarlyBound { bound, now, taken });
+            rows?
+        } else {
+            page.await?
+        };
+        let full = rows.len() >= limit as usize;
+        self.backlog = full;
+        Ok(Page {
+            rows,
+            bound,
+            now,
+            cursor: *cursor,
+            full,
+            last_key: None,
+        })
+    }
+}
+
+/// The rows of the cursor's timestamp after its key, up to `bound`, at most `limit`: read as a
+/// range of the primary key when their keys lie close together (the range then holds at most a
+/// quarter more rows than it returns, and reads each in place), else through the timestamp
+/// index, each row looked up. A bulk UPDATE of a run of keys is read at the cost of a snapshot.
+async fn rest_of_timestamp(
+    query: &KeysetQuery,
+    pool: &MySqlPool,
+    cursor: &Watermark,
+    bound: NaiveDateTime,
+    limit: u32,
+) -> Result<Vec<MySqlRow>, sqlx::Error> {
+    let keys = query.tie_keys_after(pool, cursor, bound, limit).await?;
+    let Some(&last_key) = keys.last() else {
+        return Ok(Vec::new());
+    };
+    if close_together(cursor.id, last_key, keys.len()) {
+        query.tie_key_range(cursor, last_key).fetch_all(pool).await
+    } else {
+        query
+            .tie_page_after(cursor, bound, limit)
+            .fetch_all(pool)
+            .await
+    }
+}
+
+/// Whether the keys after `after` up to `last` span at most a quarter more keys than the
+/// `found` rows among them: a primary-key range over them then reads few rows it does not return.
+fn close_together(after: i64, last: i64, found: usize) -> bool {
+    let span = i128::from(last) - i128::from(after);
+    let found = found as i128;
+    span <= found + found / 4
+}
+
+/// The page reader, at hand or busy reading the next page on its own task, so the database
+/// reads a page while the last one is encoded and queued. The reader is boxed so it moves
+/// between the two as a pointer.
+pub struct ReadAhead {
+    state: Option<Reading>,
+}
+
+enum Reading {
+    /// Not reading.
+    Idle(Box<PageReader>),
+    /// Reading the page after some position.
+    Ahead(JoinHandle<(Box<PageReader>, Result<Page, sqlx::Error>)>),
+}
+
+impl ReadAhead {
+    /// Reads with `reader`, nothing read ahead yet.
+    pub fn new(reader: PageReader) -> Self {
+        Self {
+            state: Some(Reading::Idle(Box::new(reader))),
+        }
+    }
+
+    /// Starts reading the page after `cursor` on its own task (a no-op while already reading).
+    pub fn start(&mut self, cursor: Watermark) {
+        self.state = match self.state.take() {
+            Some(Reading::Idle(mut reader)) => Some(Reading::Ahead(tokio::spawn(async move {
+                let page = reader.fetch(&cursor).await;
+                (reader, page)
+            }))),
+            other => other,
+        };
+    }
+
+    /// The page after `cursor`: the one read ahead, if one was being read (it was started from
+    /// `cursor`), else one read now. Pages from then on are sized for rows of `row_bytes`, when
+    /// given.
+    pub async fn next(
+        &mut self,
+        cursor: &Watermark,
+        row_bytes: Option<usize>,
+    ) -> Result<Result<Page, sqlx::Error>, ReadAheadLost> {
+        let (mut reader, ahead) = self.settle().await?;
+        if let Some(bytes) = row_bytes {
+            reader.fit_pages_to(bytes);
+        }
+        let page = match ahead {
+            Some(page) => page,
+            None => reader.fetch(cursor).await,
+        };
+        self.state = Some(Reading::Idle(reader));
+        Ok(page)
+    }
+
+    /// Waits for a page being read ahead and drops it: the pages after a failure are read
+    /// again from the watermark, and a stopping producer reads no further.
+    pub async fn discard(&mut self) -> Result<(), ReadAheadLost> {
+        let (reader, _) = self.settle().await?;
+        self.state = Some(Reading::Idle(reader));
+        Ok(())
+    }
+
+    async fn settle(
+        &mut self,
+    ) -> Result<(Box<PageReader>, Option<Result<Page, sqlx::Error>>), ReadAheadLost> {
+        match self.state.take() {
+            Some(Reading::Idle(reader)) => Ok((reader, None)),
+            Some(Reading::Ahead(task)) => match task.await {
+                Ok((reader, page)) => Ok((reader, Some(page))),
+                Err(error) => Err(ReadAheadLost(Some(error))),
+            },
+            None => Err(ReadAheadLost(None)),
+        }
+    }
+}
+
+/// The task reading ahead panicked or was cancelled (a defect), and the reader with it.
+#[derive(Debug, thiserror::Error)]
+#[error("the task reading the next page ended abnormally{}", .0.as_ref().map(|e| format!(": {e}")).unwrap_or_default())]
+pub struct ReadAheadLost(Option<tokio::task::JoinError>);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn heavy_rows_make_short_pages() {
+        assert_eq!(page_rows_for(5000, 60), 5000, "light rows: the batch size");
+        assert_eq!(page_rows_for(5000, 2100), (PAGE_BYTES / 2100) as u32);
+        assert_eq!(page_rows_for(5000, 10 * 1024 * 1024), MIN_PAGE_ROWS);
+        assert_eq!(
+            page_rows_for(8, 10 * 1024 * 1024),
+            8,
+            "never above the batch size"
+        );
+        assert_eq!(page_rows_for(5000, 0), 5000);
+    }
+
+    #[test]
+    fn keys_are_close_together_when_the_range_holds_few_rows_besides_them() {
+        // 5 000 keys right after the cursor's: the range is the rows.
+        assert!(close_together(100, 5100, 5000));
+        // A quarter more keys than rows: still read as a range.
+        assert!(close_together(0, 6250, 5000));
+        assert!(!close_together(0, 6251, 5000));
+        // Every seventh key: looked up through the timestamp index.
+        assert!(!close_together(0, 35_000, 5000));
+        // The beginning's cursor sits below every key.
+        assert!(!close_together(i64::MIN, 10, 10));
+        assert!(close_together(i64::MAX - 1, i64::MAX, 1));
+    }
+}

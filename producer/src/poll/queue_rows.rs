@@ -1,0 +1,130 @@
+//! Turning a page of rows into records queued on the Kafka client: each row's key, its Avro
+//! value or its delete, and a dead letter for a row that cannot be published (or the producer's
+//! refusal, under `on_error = "fail"`).
+
+use std::fmt::Write as _;
+
+use rdkafka::error::{KafkaError, RDKafkaErrorCode};
+use sluice_common::dead_letter::{DeadLetter, Stage};
+use sluice_common::deletes::format_deleted_at;
+use sluice_common::settings::OnError;
+use sqlx::mysql::MySqlRow;
+
+use super::pipeline::Pipeline;
+use crate::error::RowRefused;
+use crate::publish::{PageSend, PendingPage};
+use crate::source::row;
+
+impl Pipeline {
+    /// Encodes and queues every row of the page; its answers are awaited later. Also returns
+    /// the bytes queued, keys and values. Under `on_error = "fail"`, the first row that cannot
+    /// be published ends the page with its refusal.
+    pub(super) async fn queue_page(
+        &self,
+        rows: &[MySqlRow],
+    ) -> Result<(PendingPage, usize), RowRefused> {
+        let mut page = self.publisher.begin_page();
+        let (mut key, mut payload) = (String::new(), Vec::new());
+        let mut bytes = 0;
+        for row in rows {
+            payload.clear();
+            match self.queue_row(&mut page, row, &mut key, &mut payload).await {
+                Ok(()) => {}
+                Err(Unpublished::Kafka(error)) => return Ok((page.queued(Some(error)), bytes)),
+                Err(Unpublished::Refused(refused)) => return Err(refused),
+            }
+            bytes += key.len() + payload.len();
+        }
+        Ok((page.queued(None), bytes))
+    }
+
+    /// Queues the row's record, or its dead letter when it cannot be encoded or is larger than
+    /// the topic takes; `key` and `payload` are buffers reused across the page.
+    async fn queue_row(
+        &self,
+        page: &mut PageSend<'_>,
+        row: &MySqlRow,
+        key: &mut String,
+        payload: &mut Vec<u8>,
+    ) -> Result<(), Unpublished> {
+        key.clear();
+        let layout = self.query.layout();
+        let encoded = match row::key(row, layout) {
+            Ok(id) => {
+                let _ = write!(key, "{id}");
+                match row::deleted_at(row, layout) {
+                    Ok(Some(at)) => {
+                        page.tombstone(key, &format_deleted_at(at))
+                            .await
+                            .map_err(Unpublished::Kafka)?;
+                        if let Some(sweep) = &self.sweep {
+                            sweep.deleted(id);
+                        }
+                        return Ok(());
+                    }
+                    Ok(None) => {
+                        // Counted before it is queued: a key counted in excess costs at most
+                        // one more delete (see `sweep::published_keys`).
+                        if let Some(sweep) = &self.sweep {
+                            sweep.published(id);
+                        }
+                        self.encoder
+                            .encode(row, payload)
+                            .map_err(|error| error.to_string())
+                    }
+                    Err(error) => Err(format!("its soft-delete mark cannot be read: {error}")),
+                }
+            }
+            Err(error) => Err(format!("key column cannot be read: {error}")),
+        };
+        let reason = match encoded {
+            Ok(()) if key.len() + payload.len() > self.record_limit => {
+                too_large(key.len() + payload.len(), self.record_limit)
+            }
+            Ok(()) => match page.record(key, payload).await {
+                Err(KafkaError::MessageProduction(RDKafkaErrorCode::MessageSizeTooLarge)) => {
+                    too_large(key.len() + payload.len(), self.record_limit)
+                }
+                sent => return sent.map_err(Unpublished::Kafka),
+            },
+            Err(reason) => reason,
+        };
+        let origin = format!("{} {}={key}", self.table, self.settings.key_column);
+        if self.settings.on_error == OnError::Fail {
+            return Err(Unpublished::Refused(RowRefused { origin, reason }));
+        }
+        tracing::warn!(
+            "row {origin} cannot be published ({reason}); sent to the dead-letter topic"
+        );
+        let mut json = row::to_json(row, self.encoder.plan()).to_string();
+        if key.len() + json.len() > self.record_limit {
+            // The row itself would not fit either: its key and the reason say which it was.
+            json = serde_json::json!({ "omitted": format!("the row as JSON is {} bytes", json.len()) })
+                .to_string();
+        }
+        let letter = DeadLetter {
+            stage: Stage::Encode,
+            reason,
+            origin,
+        };
+        page.dead_letter(key, json.as_bytes(), &letter)
+            .await
+            .map_err(Unpublished::Kafka)
+    }
+}
+
+/// Why a row was not queued.
+enum Unpublished {
+    /// Kafka did not take its record (or its dead letter): the page fails and is sent again.
+    Kafka(KafkaError),
+    /// It cannot be published, and `on_error = "fail"`.
+    Refused(RowRefused),
+}
+
+/// The reason a record over the topic's limit is dead-lettered.
+fn too_large(bytes: usize, limit: usize) -> String {
+    format!(
+        "the record is {bytes} bytes, more than the {limit} the topic takes (max.message.bytes); \
+         raise the topic's max.message.bytes and the producer's message.max.bytes, or shrink the row"
+    )
+}

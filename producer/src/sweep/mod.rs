@@ -1,0 +1,251 @@
+//! Finding rows deleted outright, with SELECT alone: every `delete_sweep_interval_secs` the
+//! producer reads the table's keys in key order, a page at a time (`sweep_keys.sql`), and each
+//! key it has published (see `published_keys`) that a page's range no longer holds is published
+//! as a delete.
+//!
+//! Invariant: **a delete is queued only for a key absent from the table at a moment after the
+//! key's last record was queued, and before any later record of that key.** The producer loop
+//! runs a sweep step only when caught up, with no page read ahead, and queues the step's deletes
+//! before it reads the next page of changes: every record counted in the published keys was
+//! queued before the sweep's page was read, and a row inserted again with the same key after
+//! that read comes in a later page of changes, after its delete, in the same partition. A key
+//! the page holds is kept, whatever its row's state; a row deleted and inserted again between
+//! two sweeps keeps its key and shows only as its new version.
+//!
+//! A step reads pages until `SWEEP_STEP_BUDGET` has passed, so a sweep of a large table holds
+//! the changes back by at most about that long at a time; the loop runs the next step at once.
+
+pub mod key_checkpoint;
+pub mod published_keys;
+
+use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::time::{Duration, Instant};
+
+use sluice_common::settings::KafkaSettings;
+use sqlx::MySqlPool;
+
+use crate::error::ProducerError;
+use crate::source::keyset::KeysetQuery;
+use crate::sweep::key_checkpoint::{KeyCheckpoint, KeyCheckpointError, Restored};
+use crate::sweep::published_keys::PublishedKeys;
+
+/// Keys read per page of the sweep: one range of the primary key, about 20 ms of the
+/// database's time.
+pub const SWEEP_PAGE_KEYS: u32 = 20_000;
+
+/// How long one step of a sweep reads pages before the changes get their turn again.
+pub const SWEEP_STEP_BUDGET: Duration = Duration::from_millis(200);
+
+/// The sweep's state: the published keys, and the pass in progress.
+#[derive(Debug)]
+pub struct DeleteSweep {
+    interval: Duration,
+    checkpoint: KeyCheckpoint,
+    keys: Mutex<PublishedKeys>,
+    /// Whether the keys were read back from the checkpoint and the topic.
+    restored: bool,
+    pass: Option<Pass>,
+    next_pass: Instant,
+}
+
+/// A pass over the table's keys in progress.
+#[derive(Debug)]
+struct Pass {
+    /// The last key read: the next page starts after it.
+    after: i64,
+    started: Instant,
+    keys_read: u64,
+    deletes: u64,
+}
+
+/// What one step of a sweep found.
+#[derive(Debug, Default)]
+pub struct SweepStep {
+    /// Published keys the table no longer holds, in key order: to be published as deletes.
+    pub gone: Vec<i64>,
+    /// The pass, when this step ended it.
+    pub finished: Option<PassReport>,
+}
+
+/// A whole pass over the table's keys.
+#[derive(Debug, Clone, Copy)]
+pub struct PassReport {
+    /// Keys the table held.
+    pub keys_read: u64,
+    /// Deletes found.
+    pub deletes: u64,
+    /// From its first page to its last.
+    pub took: Duration,
+}
+
+impl DeleteSweep {
+    /// A sweep every `interval`, its keys kept in `checkpoint`; the first pass is due at once.
+    pub fn new(interval: Duration, checkpoint: KeyCheckpoint) -> Self {
+        Self {
+            interval,
+            checkpoint,
+            keys: Mutex::new(PublishedKeys::default()),
+            restored: false,
+            pass: None,
+            next_pass: Instant::now(),
+        }
+    }
+
+    fn keys(&self) -> MutexGuard<'_, PublishedKeys> {
+        self.keys.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// The record of a row with this key was queued.
+    pub fn published(&self, key: i64) {
+        self.keys().published(key);
+    }
+
+    /// The delete of this key was queued.
+    pub fn deleted(&self, key: i64) {
+        self.keys().deleted(key);
+    }
+
+    /// Every delete queued so far is acknowledged (at least once) or committed (exactly once).
+    pub fn confirm(&self) {
+        self.keys().confirm();
+    }
+
+    /// Publishing failed: deletes not confirmed are found again by the next pass, which starts
+    /// at once.
+    pub fn after_failure(&mut self) {
+        self.keys().restore_unconfirmed();
+        self.pass = None;
+        self.next_pass = Instant::now();
+    }
+
+    /// How many keys count as published.
+    pub fn published_keys(&self) -> u64 {
+        self.keys().len()
+    }
+
+    /// What the published keys take, about (see `PublishedKeys::size_in_bytes`).
+    pub fn published_keys_bytes(&self) -> usize {
+        self.keys().size_in_bytes()
+    }
+
+    /// Whether a pass is in progress or due.
+    pub fn due(&self) -> bool {
+        self.pass.is_some() || Instant::now() >= self.next_pass
+    }
+
+    /// Whether a pass is in progress.
+    pub fn sweeping(&self) -> bool {
+        self.pass.is_some()
+    }
+
+    /// Reads the published keys back from the checkpoint and the records topic, once per
+    /// process; `None` when they were read already.
+    pub async fn restore(
+        &mut self,
+        kafka: &KafkaSettings,
+        patience: Duration,
+    ) -> Result<Option<Restored>, ProducerError> {
+        if self.restored {
+            return Ok(None);
+        }
+        let (checkpoint, kafka) = (self.checkpoint.clone(), kafka.clone());
+        let mut restored =
+            tokio::task::spawn_blocking(move || checkpoint.restore(&kafka, patience)).await??;
+        // Keys queued before (none, in the producer's order of work) are kept too.
+        self.keys().union_with(std::mem::take(&mut restored.keys));
+        self.restored = true;
+        Ok(Some(restored))
+    }
+
+    /// Reads pages of the table's keys for up to `budget`, from where the pass in progress
+    /// stopped (or from the first key, starting a pass), and returns the published keys they
+    /// lack. A failed read ends the pass; its keys are found by the next one.
+    pub async fn step(
+        &mut self,
+        pool: &MySqlPool,
+        query: &KeysetQuery,
+        budget: Duration,
+    ) -> Result<SweepStep, sqlx::Error> {
+        let deadline = Instant::now() + budget;
+        let mut pass = self.pass.take().unwrap_or_else(|| Pass {
+            after: i64::MIN,
+            started: Instant::now(),
+            keys_read: 0,
+            deletes: 0,
+        });
+        let mut step = SweepStep::default();
+        loop {
+            let page = match query.keys_after(pool, pass.after, SWEEP_PAGE_KEYS).await {
+                Ok(page) => page,
+                Err(error) => {
+                    self.next_pass = Instant::now() + self.interval.min(Duration::from_secs(10));
+                    return Err(error);
+                }
+            };
+            let full = page.len() >= SWEEP_PAGE_KEYS as usize;
+            let through = page.last().copied().filter(|_| full);
+            let gone = self.keys().absent_from(pass.after, through, &page);
+            pass.keys_read += page.len() as u64;
+            pass.deletes += gone.len() as u64;
+            step.gone.extend(gone);
+            match through {
+                Some(last) => pass.after = last,
+                None => {
+                    self.next_pass = pass.started + self.interval;
+                    step.finished = Some(PassReport {
+                        keys_read: pass.keys_read,
+                        deletes: pass.deletes,
+                        took: pass.started.elapsed(),
+                    });
+                    return Ok(step);
+                }
+            }
+            if Instant::now() >= deadline {
+                self.pass = Some(pass);
+                return Ok(step);
+            }
+        }
+    }
+
+    /// Saves the published keys with the records topic's offsets, read first (see
+    /// `key_checkpoint`). Nothing before the keys were restored.
+    pub async fn save(&self, kafka: &KafkaSettings) -> Result<(), KeyCheckpointError> {
+        if !self.restored {
+            return Ok(());
+        }
+        let failed = |crashed: tokio::task::JoinError| KeyCheckpointError::Save {
+            path: self.checkpoint.path().to_path_buf(),
+            source: std::io::Error::other(crashed.to_string()),
+        };
+        let topic = kafka.topic.clone();
+        let offsets = {
+            let (kafka, read) = (kafka.clone(), topic.clone());
+            let patience = Duration::from_secs(kafka.request_timeout_secs.max(5));
+            tokio::task::spawn_blocking(move || {
+                sluice_common::kafka::topic_reader::partition_offsets(&kafka, &read, patience)
+            })
+            .await
+            .map_err(failed)?
+            .map_err(|source| KeyCheckpointError::Read {
+                topic,
+                source: Box::new(source),
+            })?
+        };
+        // A copy (about 130 KB per million keys) is written on a blocking thread, so the lock
+        // is not held while the file is written and synced.
+        let keys = self.keys().clone();
+        let checkpoint = self.checkpoint.clone();
+        let ends = offsets
+            .into_iter()
+            .map(|(p, bounds)| (p, bounds.end))
+            .collect();
+        tokio::task::spawn_blocking(move || checkpoint.save(ends, &keys))
+            .await
+            .map_err(failed)?
+    }
+
+    /// The checkpoint file.
+    pub fn checkpoint_path(&self) -> &std::path::Path {
+        self.checkpoint.path()
+    }
+}
