@@ -57,6 +57,19 @@ impl Scenario {
         }
     }
 
+    /// `sluice-verify`'s report once it passes, or its last report after `patience`, for the
+    /// test to say what is wrong.
+    pub async fn report_once_clean(&self, patience: Duration) -> Value {
+        let deadline = Instant::now() + patience;
+        loop {
+            let (code, report) = self.verify();
+            if code == 0 || Instant::now() >= deadline {
+                return report;
+            }
+            tokio::time::sleep(Duration::from_secs(1)).await;
+        }
+    }
+
     /// Fails the test unless `sluice-verify` finds every row's latest version, no line twice,
     /// nothing torn, wrong or out of order, and at least `at_least` lines (enough records
     /// flowed to mean something).
