@@ -17,10 +17,11 @@ use sluice_producer::watermark::WatermarkStore;
 use rand::seq::SliceRandom as _;
 use sqlx::MySqlPool;
 
+use crate::cli::Cli;
 use crate::context::Bench;
 use crate::report::Results;
 use crate::samples::Samples;
-use crate::{load, machine, snapshot, Cli};
+use crate::{load, machine, snapshot};
 
 /// How the statement stamps the rows it changes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

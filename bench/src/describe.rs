@@ -3,9 +3,9 @@
 
 use std::process::Command;
 
+use crate::cli::Cli;
 use crate::context::Bench;
 use crate::report::Results;
-use crate::Cli;
 
 /// Fills the run's description; a fact that cannot be found is written as `unknown`.
 pub async fn run(bench: &Bench, cli: &Cli, results: &mut Results) {

@@ -5,10 +5,10 @@
 
 use sluice_common::settings::IsolatedRun;
 
+use crate::cli::TABLE;
 use crate::context::Bench;
-use crate::group::{self, GroupRun};
+use crate::group::{self, Delivery, GroupRun};
 use crate::snapshot::{self, Snapshot};
-use crate::TABLE;
 
 /// The exactly-once producer and group of one run.
 pub struct ExactlyOnceRun {
@@ -30,7 +30,7 @@ pub fn run(bench: &Bench, tag: &str, rows: i64, members: u32) -> anyhow::Result<
     tracing::info!("exactly once: producer snapshot of {rows} rows in transactions");
     let producer = snapshot::producer_exactly_once(bench, &names, rows)?;
     tracing::info!("exactly once: consumer group of {members} over {rows} records");
-    let group = group::consume_exactly_once(bench, &names, members, rows)?;
+    let group = group::consume(bench, &names, members, rows, Delivery::ExactlyOnce)?;
     std::fs::remove_dir_all(names.out_dir()).ok();
     Ok(ExactlyOnceRun { producer, group })
 }

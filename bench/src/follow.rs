@@ -12,13 +12,14 @@
 use std::net::TcpListener;
 use std::time::{Duration, Instant};
 
+use crate::cli::Cli;
 use crate::context::Bench;
+use crate::dataset;
 use crate::delivery::Delivery;
 use crate::load::{self, Applied};
 use crate::report::Results;
 use crate::running::Running;
 use crate::samples::Samples;
-use crate::{dataset, Cli};
 
 /// The table the follow phase updates.
 const TABLE: &str = "sluice_bench_follow";

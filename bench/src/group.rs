@@ -28,7 +28,7 @@ pub struct GroupRun {
 
 /// How the members deliver, and so how the bench tells they are done.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Delivery {
+pub enum Delivery {
     /// Every record has its line at least once; the topic holds records only.
     AtLeastOnce,
     /// `consumer.exactly_once` over a topic written in transactions: exactly one line each.
@@ -36,29 +36,10 @@ enum Delivery {
 }
 
 /// Starts `members` consumers in a fresh group over `names.topic`, waits until they have
-/// committed all `records`, stops them and checks every record has its line.
-pub fn consume(
-    bench: &Bench,
-    names: &IsolatedRun,
-    members: u32,
-    records: i64,
-) -> anyhow::Result<GroupRun> {
-    run_group(bench, names, members, records, Delivery::AtLeastOnce)
-}
-
-/// [`consume`] with `consumer.exactly_once` on, over a topic the producer wrote exactly once:
+/// committed all `records`, stops them and checks every record has its line (exactly once:
 /// done when the commits reach every partition's last commit marker, and then the files must
-/// hold exactly `records` lines.
-pub fn consume_exactly_once(
-    bench: &Bench,
-    names: &IsolatedRun,
-    members: u32,
-    records: i64,
-) -> anyhow::Result<GroupRun> {
-    run_group(bench, names, members, records, Delivery::ExactlyOnce)
-}
-
-fn run_group(
+/// hold exactly `records` lines).
+pub fn consume(
     bench: &Bench,
     names: &IsolatedRun,
     members: u32,

@@ -9,9 +9,10 @@ use std::time::{Duration, Instant};
 use sluice_common::mysql::quote_identifier;
 
 use crate::bulk_update::Shape;
+use crate::cli::{Cli, TABLE};
 use crate::context::Bench;
 use crate::report::Results;
-use crate::{dataset, machine, snapshot, Cli, TABLE};
+use crate::{dataset, machine, snapshot};
 
 /// How long MariaDB may stay busy after the bulk update before the run goes on regardless.
 const SETTLE_PATIENCE: Duration = Duration::from_secs(600);

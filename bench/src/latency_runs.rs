@@ -10,13 +10,14 @@ use std::time::Duration;
 
 use sluice_producer::source::read_bound::ReadBound;
 
+use crate::cli::{Cli, LATENCY_TABLE};
 use crate::context::Bench;
+use crate::dataset;
 use crate::delivery::Delivery;
 use crate::latency::{self, Latency};
 use crate::report::Results;
 use crate::samples::Samples;
 use crate::tail::quantile;
-use crate::{dataset, Cli, LATENCY_TABLE};
 
 /// Runs every setting `--runs` times; see the module doc.
 pub async fn run(bench: &Bench, cli: &Cli, results: &mut Results) -> anyhow::Result<()> {

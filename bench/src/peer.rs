@@ -2,11 +2,11 @@
 //! defaults and tuned, each `--runs` times in one running Connect worker per tuning; sluice's
 //! snapshot rate is reported as a multiple of each.
 
+use crate::cli::{Cli, TABLE};
 use crate::context::Bench;
 use crate::debezium::{Account, Tuning, Worker};
 use crate::report::Results;
 use crate::samples::Samples;
-use crate::{Cli, TABLE};
 
 /// Runs the Debezium snapshots over the full table and records them beside the producer's.
 pub async fn run(bench: &Bench, cli: &Cli, results: &mut Results) -> anyhow::Result<()> {

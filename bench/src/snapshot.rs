@@ -48,7 +48,7 @@ pub fn producer_with(
 /// [`producer`] with `producer.exactly_once` on. Each transaction leaves a commit marker in
 /// every partition it wrote, which takes an offset of its own: the topic is checked to hold at
 /// least `rows` offsets here, and exactly `rows` records by the group that reads it
-/// ([`crate::group::consume_exactly_once`]).
+/// ([`crate::group::consume`] with [`crate::group::Delivery::ExactlyOnce`]).
 pub fn producer_exactly_once(
     bench: &Bench,
     names: &IsolatedRun,

@@ -14,10 +14,11 @@ use sluice_producer::source::keyset::KeysetQuery;
 use sluice_producer::sweep::key_checkpoint::KeyCheckpoint;
 use sluice_producer::sweep::DeleteSweep;
 
+use crate::cli::{Cli, TABLE};
 use crate::context::Bench;
+use crate::process;
 use crate::report::Results;
 use crate::samples::Samples;
-use crate::{process, Cli, TABLE};
 
 /// Longer than any pass: a step of the bench's sweep reads to the end of the table.
 const WHOLE_PASS: Duration = Duration::from_secs(3600);

@@ -4,9 +4,11 @@
 
 use sluice_common::mysql::quote_identifier;
 
+use crate::cli::{Cli, TABLE};
 use crate::context::Bench;
+use crate::group::{self, Delivery};
 use crate::report::Results;
-use crate::{dataset, group, snapshot, Cli, TABLE};
+use crate::{dataset, snapshot};
 
 /// The wide table.
 const WIDE_TABLE: &str = "sluice_bench_wide";
@@ -83,7 +85,7 @@ pub async fn run(bench: &Bench, cli: &Cli, results: &mut Results) -> anyhow::Res
         "wide rows: consumer group of {} over {rows} records",
         cli.members
     );
-    let run = group::consume(bench, &names, cli.members, rows)?;
+    let run = group::consume(bench, &names, cli.members, rows, Delivery::AtLeastOnce)?;
     std::fs::remove_dir_all(names.out_dir()).ok();
     results.set(
         "wide.consumer.records_per_s",

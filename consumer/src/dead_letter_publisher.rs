@@ -82,7 +82,8 @@ impl DeadLetters {
         if let Some(payload) = payload {
             record = record.payload(payload);
         }
-        full_queue::queue_blocking(&self.producer, record)?;
+        let queued = full_queue::queue(&self.producer, record, full_queue::thread_sleep);
+        futures::executor::block_on(queued)?;
         self.sent += 1;
         Ok(())
     }

@@ -16,5 +16,4 @@ pub mod member;
 pub mod metrics;
 pub mod output;
 pub mod record;
-mod record_tally;
 pub mod startup;

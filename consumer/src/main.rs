@@ -4,7 +4,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 use sluice_common::preflight;
-use sluice_common::settings::{self, CommandKind, ConfigArgs, Layers};
+use sluice_common::settings::{self, AsJson, CommandKind, Layers, SharedArgs};
 use sluice_common::shutdown::Shutdown;
 use sluice_consumer::{check, startup};
 
@@ -13,9 +13,7 @@ use sluice_consumer::{check, startup};
 #[command(name = "sluice-consumer", version)]
 struct Cli {
     #[command(flatten)]
-    config: ConfigArgs,
-    #[command(flatten)]
-    log: sluice_common::logging::LogArgs,
+    shared: SharedArgs,
     /// This member's number N: it joins as `consumer-N` and writes `consumer-N.jsonl`
     /// (sets consumer.member).
     #[arg(long, global = true)]
@@ -32,30 +30,22 @@ enum Command {
     /// joined): the Kafka login and topic, the registry and reader schema, the output folder
     /// (writable, free space, the member's lock). Exit 0 when `run` would start, 1 when
     /// something would fail, 2 for settings that do not load.
-    Check {
-        /// As JSON, for scripts.
-        #[arg(long)]
-        json: bool,
-    },
+    Check(AsJson),
     /// Print the settings it would run with and where each came from (secrets redacted).
-    Config {
-        /// As JSON, for scripts.
-        #[arg(long)]
-        json: bool,
-    },
+    Config(AsJson),
 }
 
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = Cli::parse();
-    sluice_common::logging::init(&cli.log);
+    sluice_common::logging::init(&cli.shared.log);
     sluice_common::exit::finish_with(BINARY, run(cli).await)
 }
 
 const BINARY: &str = "sluice-consumer";
 
 async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
-    let mut layers = Layers::from(&cli.config);
+    let mut layers = Layers::from(&cli.shared.config);
     if let Some(number) = cli.member {
         layers
             .overrides
@@ -63,8 +53,8 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     }
     let command = cli.command.unwrap_or(Command::Run);
     let kind = match command {
-        Command::Config { json } => CommandKind::Config { json },
-        Command::Check { .. } => CommandKind::Check,
+        Command::Config(AsJson { json }) => CommandKind::Config { json },
+        Command::Check(_) => CommandKind::Check,
         Command::Run => CommandKind::Other,
     };
     let settings = match settings::settings_for(BINARY, &layers, kind)? {
@@ -72,7 +62,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Err(code) => return Ok(code),
     };
     match command {
-        Command::Config { .. } => Ok(ExitCode::SUCCESS),
+        Command::Config(_) => Ok(ExitCode::SUCCESS),
         Command::Run => {
             let shutdown = Shutdown::on_signals();
             if let Some(member) = startup::prepare(&settings, &shutdown).await? {
@@ -80,7 +70,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             }
             Ok(ExitCode::SUCCESS)
         }
-        Command::Check { json } => {
+        Command::Check(AsJson { json }) => {
             let report = check::check(&settings).await;
             Ok(preflight::report(BINARY, &report, json)?)
         }

@@ -66,7 +66,10 @@ pub async fn prepare(
     let readiness = Readiness::default();
     let address = metrics_address(settings, &member);
     let bound = observe::serve(&address, metrics_registry, process, readiness.clone()).await?;
-    tracing::info!("{member}: metrics on http://{bound}/metrics, health on http://{bound}/health");
+    tracing::info!(
+        member = %member,
+        "{member}: metrics on http://{bound}/metrics, health on http://{bound}/health"
+    );
     match wait_until_reachable(kafka, shutdown).await {
         None => return Ok(None),
         Some(reached) => reached.map_err(|source| ConsumerError::Unreachable {
@@ -148,6 +151,7 @@ pub async fn prepare(
         },
     )?;
     tracing::info!(
+        member = %member,
         "{member}: joined group {} on {}, writing {}",
         consumer_settings.group_id,
         kafka.topic,
@@ -240,16 +244,19 @@ async fn exactly_once(
     match settled {
         Settled::Nothing => {}
         Settled::Appended { batch, bytes } => tracing::info!(
+            member = %member,
             "{member}: batch {batch} was committed before the last stop; its records were read \
              again and their {bytes} bytes of lines are now in {}",
             file.display()
         ),
         Settled::Dropped { batch } => tracing::info!(
+            member = %member,
             "{member}: batch {batch} was not committed before the last stop; dropped, its \
              records are read again"
         ),
     }
     tracing::info!(
+        member = %member,
         "{member}: exactly once: a line is written only once its offset is committed (markers in \
          {})",
         committer.topic()

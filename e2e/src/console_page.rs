@@ -59,19 +59,20 @@ fn console_legend(legend: &str) -> String {
     legend.replace("{{", "[[").replace("}}", "]]")
 }
 
-/// The y axis units and formatter of a Grafana unit.
+/// The y axis units and the console library's number formatter for a Grafana unit.
 fn axis(unit: &str) -> (&'static str, &'static str) {
     match unit {
-        "s" => (" s", "PromConsole.NumberFormatter.humanize"),
-        "ops" => ("/s", "PromConsole.NumberFormatter.humanize"),
-        "Bps" => (" B/s", "PromConsole.NumberFormatter.humanize1024"),
-        _ => ("", "PromConsole.NumberFormatter.humanize"),
+        "s" => (" s", "humanize"),
+        "ops" => ("/s", "humanize"),
+        "Bps" => (" B/s", "humanize1024"),
+        _ => ("", "humanize"),
     }
 }
 
 /// The console page: Prometheus renders it as a Go template (`{{ template "head" . }}` from
-/// `stack/config/console_libraries/sluice.lib`), and each graph is drawn in the browser by
-/// Prometheus's own `prom_console.js`.
+/// `stack/config/console_libraries/sluice.lib`); each graph is a heading and a place on the
+/// page, and the library's `tail` draws them all from the page's list `graphs` of their
+/// queries, legends and units.
 pub fn render(dashboard: &Value) -> String {
     let title = dashboard["title"].as_str().unwrap_or("sluice");
     let mut page = String::new();
@@ -82,18 +83,26 @@ pub fn render(dashboard: &Value) -> String {
         "<h1>{}</h1>\n<p class=\"sluice-note\">The last 30 minutes, refreshed every minute. The same queries as the Grafana dashboard.</p>\n",
         html(title)
     ));
+    let mut list = Vec::new();
     for (index, graph) in graphs(dashboard).iter().enumerate() {
-        let (units, formatter) = axis(&graph.unit);
+        let (units, format) = axis(&graph.unit);
         let id = format!("graph-{}", index + 1);
         page.push_str(&format!(
-            "<h3>{}</h3>\n<div id=\"{id}\" class=\"sluice-graph\"></div>\n<script>\nnew PromConsole.Graph({{\n  node: document.querySelector(\"#{id}\"),\n  expr: {},\n  name: {},\n  yUnits: {},\n  yAxisFormatter: {formatter},\n  yHoverFormatter: {formatter},\n  duration: 1800,\n  height: 180,\n}});\n</script>\n",
-            html(&graph.title),
+            "<h3>{}</h3><div id=\"{id}\" class=\"sluice-graph\"></div>\n",
+            html(&graph.title)
+        ));
+        list.push(format!(
+            "  {{id: {}, expr: {}, name: {}, yUnits: {}, format: {}}},\n",
+            js_string(&id),
             js_strings(&graph.exprs),
             js_strings(&graph.names),
             js_string(units),
+            js_string(format),
         ));
     }
-    page.push_str("{{ template \"tail\" }}\n");
+    page.push_str("<script>\nconst graphs = [\n");
+    page.push_str(&list.concat());
+    page.push_str("];\n</script>\n{{ template \"tail\" }}\n");
     page
 }
 
@@ -138,7 +147,10 @@ mod tests {
             page.contains(r#"expr: ["sum by (member) (x{job=~\"a.*\"})"]"#),
             "{page}"
         );
-        assert!(page.contains(r#"yUnits: " s""#), "{page}");
+        assert!(
+            page.contains(r#"yUnits: " s", format: "humanize""#),
+            "{page}"
+        );
         // Only the template's own actions use double braces.
         let actions = page.matches("{{").count();
         assert_eq!(actions, 3, "{page}");

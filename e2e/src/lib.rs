@@ -49,19 +49,9 @@ pub fn stack_ok(args: &[&str]) -> String {
     stdout
 }
 
-/// Runs one of Kafka's tools (`stack/kafka-tool`) and returns its standard output.
+/// Runs one of Kafka's tools (`stack/kafka-tool`) and returns its standard output; fails the
+/// test with everything the tool printed when it fails.
 pub fn kafka_tool(args: &[&str]) -> String {
-    let root = repo_root();
-    let output = Command::new(root.join("stack/kafka-tool"))
-        .args(args)
-        .current_dir(&root)
-        .output()
-        .unwrap_or_else(|e| panic!("cannot run stack/kafka-tool {args:?}: {e}"));
-    String::from_utf8_lossy(&output.stdout).into_owned()
-}
-
-/// Like [`kafka_tool`], but fails the test with everything the tool printed when it fails.
-pub fn kafka_tool_ok(args: &[&str]) -> String {
     let root = repo_root();
     let output = Command::new(root.join("stack/kafka-tool"))
         .args(args)

@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use sluice_common::acls::Acl;
 use sluice_common::settings::Settings;
 
-use crate::{kafka_tool_ok, repo_root};
+use crate::{kafka_tool, repo_root};
 
 /// The SCRAM user of the secured listeners (stack/env.sh).
 pub const SASL_USER: &str = "sluice";
@@ -75,7 +75,7 @@ fn kafka_acls(arguments: &[String]) {
     let bootstrap = format!("127.0.0.1:{}", plain_port());
     let mut args = vec!["acls", "--bootstrap-server", bootstrap.as_str()];
     args.extend(arguments.iter().map(String::as_str));
-    kafka_tool_ok(&args);
+    kafka_tool(&args);
 }
 
 /// Grants `principal` each of `acls`.

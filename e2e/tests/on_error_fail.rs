@@ -5,7 +5,6 @@
 use std::time::Duration;
 
 use rdkafka::consumer::{BaseConsumer, Consumer};
-use rdkafka::producer::{FutureProducer, FutureRecord};
 use rdkafka::{Offset, TopicPartitionList};
 use sluice_common::kafka::client_config;
 use sluice_common::kafka::topic_reader::read_to_end;
@@ -63,20 +62,7 @@ async fn a_record_that_cannot_be_decoded_stops_the_member_after_committing_the_r
     scenario.start_producer();
     scenario.wait_caught_up(CATCH_UP).await;
 
-    let producer: FutureProducer = client_config(&scenario.settings.kafka)
-        .create()
-        .expect("producer");
-    let (partition, offset) = producer
-        .send(
-            FutureRecord::to(&scenario.names.topic)
-                .key("999")
-                .payload("{\"not\":\"avro\"}"),
-            Duration::from_secs(10),
-        )
-        .await
-        .map(|delivery| (delivery.partition, delivery.offset))
-        .map_err(|(e, _)| e)
-        .expect("malformed record sent");
+    let (partition, offset) = scenario.send_raw("999", b"{\"not\":\"avro\"}").await;
     let status = scenario
         .wait_for_consumer_exit(1, EXIT_PATIENCE)
         .expect("the member stopped by itself");

@@ -5,7 +5,6 @@ use std::time::Duration;
 
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::message::{Headers, Message};
-use rdkafka::producer::{FutureProducer, FutureRecord};
 use rdkafka::{Offset, TopicPartitionList};
 use sluice_common::dead_letter::{ORIGIN_HEADER, REASON_HEADER, STAGE_HEADER};
 use sluice_common::kafka::client_config;
@@ -201,19 +200,7 @@ async fn a_record_that_cannot_be_decoded_goes_to_the_dead_letter_topic() {
     scenario.start_producer();
     scenario.wait_caught_up(CATCH_UP).await;
 
-    let producer: FutureProducer = client_config(&scenario.settings.kafka)
-        .create()
-        .expect("producer");
-    let delivery = producer
-        .send(
-            FutureRecord::to(&scenario.names.topic)
-                .key("999")
-                .payload("{\"not\":\"avro\"}"),
-            Duration::from_secs(10),
-        )
-        .await
-        .map_err(|(e, _)| e)
-        .expect("malformed record sent");
+    let (partition, offset) = scenario.send_raw("999", b"{\"not\":\"avro\"}").await;
     scenario.insert_products(11..21, None).await;
     scenario.wait_caught_up(CATCH_UP).await;
 
@@ -229,10 +216,7 @@ async fn a_record_that_cannot_be_decoded_goes_to_the_dead_letter_topic() {
     );
     assert_eq!(
         letter.header(ORIGIN_HEADER),
-        format!(
-            "{}/{}@{}",
-            scenario.names.topic, delivery.partition, delivery.offset
-        )
+        format!("{}/{partition}@{offset}", scenario.names.topic)
     );
     assert_eq!(
         letter.payload.as_deref(),

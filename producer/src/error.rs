@@ -15,11 +15,12 @@ use sluice_common::observe::ServeError;
 use sluice_common::retry::Transient;
 use sluice_registry::{RegistryError, SchemaFileError};
 
-use crate::poll::page_reader::ReadAheadLost;
 use crate::publish::failure_policy::StaleClient;
 use crate::publish::transaction::TransactionError;
+use crate::publish::transactional_id::TransactionalIdError;
 use crate::source::plan::SourcePlanError;
 use crate::sweep::key_checkpoint::KeyCheckpointError;
+use crate::watermark::saver::SaverError;
 use crate::watermark::topic::WatermarkTopicError;
 
 /// Why the producer stopped, or renews its Kafka client.
@@ -88,17 +89,9 @@ pub enum ProducerError {
         /// Kafka's error.
         source: KafkaError,
     },
-    /// Kafka refused the transactional id: exactly-once cannot work with these credentials.
-    #[error(
-        "exactly-once needs Kafka transactions: transactional.id `{id}` was refused (the user \
-         needs WRITE on the transactional id; or set producer.exactly_once = false)"
-    )]
-    TransactionalIdRefused {
-        /// The producer's `transactional.id`.
-        id: String,
-        /// Kafka's refusal.
-        source: KafkaError,
-    },
+    /// The transactional id could not be registered: exactly-once cannot start.
+    #[error(transparent)]
+    TransactionalId(#[from] TransactionalIdError),
     /// The watermark file cannot be read, written or removed.
     #[error(transparent)]
     Watermark(#[from] WatermarkError),
@@ -144,9 +137,9 @@ pub enum ProducerError {
         /// How this producer's work ended: its last commit, or its error.
         how: String,
     },
-    /// The watermark saver ended without a failure of its own (it was stopped).
-    #[error("the watermark saver stopped")]
-    SaverStopped,
+    /// The watermark could not be saved beside the loop.
+    #[error(transparent)]
+    Saver(#[from] SaverError),
     /// A task of the producer panicked or was cancelled: a defect.
     #[error("a task of the producer ended abnormally")]
     Task(#[from] tokio::task::JoinError),
@@ -176,6 +169,11 @@ impl Transient for ProducerError {
         }
     }
 }
+
+/// The task reading ahead panicked or was cancelled (a defect), and the reader with it.
+#[derive(Debug, thiserror::Error)]
+#[error("the task reading the next page ended abnormally{}", .0.as_ref().map(|e| format!(": {e}")).unwrap_or_default())]
+pub struct ReadAheadLost(pub Option<tokio::task::JoinError>);
 
 /// A row that cannot be published, under `on_error = "fail"`: the producer stops with it.
 #[derive(Debug, thiserror::Error)]
@@ -231,12 +229,12 @@ mod tests {
 
     #[test]
     fn a_refused_transactional_id_says_what_to_grant() {
-        let error = ProducerError::TransactionalIdRefused {
+        let error = ProducerError::from(TransactionalIdError::Refused {
             id: "sluice-product_updates".into(),
             source: KafkaError::MessageProduction(
                 RDKafkaErrorCode::TransactionalIdAuthorizationFailed,
             ),
-        };
+        });
         let text = error.to_string();
         assert!(text.contains("`sluice-product_updates`"), "{text}");
         assert!(text.contains("WRITE on the transactional id"), "{text}");

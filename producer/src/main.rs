@@ -4,7 +4,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 use sluice_common::preflight;
-use sluice_common::settings::{self, CommandKind, ConfigArgs, Layers};
+use sluice_common::settings::{self, AsJson, CommandKind, Layers, SharedArgs};
 use sluice_common::shutdown::Shutdown;
 use sluice_producer::{check, reset, startup};
 
@@ -13,9 +13,7 @@ use sluice_producer::{check, reset, startup};
 #[command(name = "sluice-producer", version)]
 struct Cli {
     #[command(flatten)]
-    config: ConfigArgs,
-    #[command(flatten)]
-    log: sluice_common::logging::LogArgs,
+    shared: SharedArgs,
     #[command(subcommand)]
     command: Option<Command>,
 }
@@ -34,17 +32,9 @@ enum Command {
     /// table's grants, column plan and keyset index, the topic's partitions, the schema against
     /// the registry. Exit 0 when `run` would start, 1 when something would fail, 2 for
     /// settings that do not load.
-    Check {
-        /// As JSON, for scripts.
-        #[arg(long)]
-        json: bool,
-    },
+    Check(AsJson),
     /// Print the settings it would run with and where each came from (secrets redacted).
-    Config {
-        /// As JSON, for scripts.
-        #[arg(long)]
-        json: bool,
-    },
+    Config(AsJson),
     /// Put the watermark back at the beginning: the next start snapshots the whole table
     /// again. Under exactly-once a producer still running with the same transactional id is
     /// fenced and stops; at least once, stop it first.
@@ -54,7 +44,7 @@ enum Command {
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = Cli::parse();
-    sluice_common::logging::init(&cli.log);
+    sluice_common::logging::init(&cli.shared.log);
     sluice_common::exit::finish_with(BINARY, run(cli).await)
 }
 
@@ -65,16 +55,16 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         until_caught_up: false,
     });
     let kind = match command {
-        Command::Config { json } => CommandKind::Config { json },
-        Command::Check { .. } => CommandKind::Check,
+        Command::Config(AsJson { json }) => CommandKind::Config { json },
+        Command::Check(_) => CommandKind::Check,
         _ => CommandKind::Other,
     };
-    let settings = match settings::settings_for(BINARY, &Layers::from(&cli.config), kind)? {
+    let settings = match settings::settings_for(BINARY, &Layers::from(&cli.shared.config), kind)? {
         Ok(settings) => settings,
         Err(code) => return Ok(code),
     };
     match command {
-        Command::Config { .. } => Ok(ExitCode::SUCCESS),
+        Command::Config(_) => Ok(ExitCode::SUCCESS),
         Command::Run { until_caught_up } => {
             let shutdown = Shutdown::on_signals();
             if let Some(pipeline) = startup::prepare(&settings, &shutdown).await? {
@@ -82,7 +72,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             }
             Ok(ExitCode::SUCCESS)
         }
-        Command::Check { json } => {
+        Command::Check(AsJson { json }) => {
             let report = check::check(&settings).await;
             Ok(preflight::report(BINARY, &report, json)?)
         }

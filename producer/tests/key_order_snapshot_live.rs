@@ -5,15 +5,14 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
-use prometheus::{Histogram, HistogramOpts};
 use sluice_common::mysql;
 use sluice_common::settings::Settings;
-use sluice_producer::poll::page_reader::PageReader;
-use sluice_producer::source::keyset::KeysetQuery;
 use sluice_producer::source::read_bound::{ReadBound, TransactionView};
 use sluice_producer::source::row;
 use sluice_producer::watermark::{ReadOrder, Watermark};
 use sqlx::Row;
+
+mod support;
 
 const ROWS: i64 = 50;
 const PAGE: u32 = 10;
@@ -42,14 +41,10 @@ async fn a_key_order_snapshot_then_its_changes_read_every_row_in_its_latest_stat
     .await
     .expect("fill");
 
-    let columns = ["id", "name", "last_updated"].map(String::from);
-    let query = KeysetQuery::new(&table, "id", "last_updated", &columns, Some("last_updated"));
-    let layout = query.layout();
     let mut read_bound = ReadBound::with_view(TransactionView::Precise, Duration::ZERO);
     let (bound, _) = read_bound.current(&pool).await.expect("bound");
     let mut cursor = Watermark::snapshot_up_to(bound.and_utc());
-    let timer = Histogram::with_opts(HistogramOpts::new("reads", "reads")).expect("histogram");
-    let mut reader = PageReader::new(pool.clone(), query, read_bound, PAGE, timer);
+    let (mut reader, layout) = support::reader(&pool, &table, read_bound, PAGE);
 
     let mut seen: HashMap<i64, Vec<String>> = HashMap::new();
     for page_number in 0.. {
@@ -70,17 +65,11 @@ async fn a_key_order_snapshot_then_its_changes_read_every_row_in_its_latest_stat
             .expect("change two rows");
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
-        if let Some(end) = page.end(layout).expect("end") {
-            cursor = end;
-        }
-        if page.caught_up() {
+        if support::read_on(&page, layout, &mut cursor) {
             break;
         }
     }
-    sqlx::query(&format!("DROP TABLE {table}"))
-        .execute(&pool)
-        .await
-        .expect("drop");
+    support::drop_table(&pool, &table).await;
 
     assert_eq!(
         cursor.order,

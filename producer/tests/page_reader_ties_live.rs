@@ -7,14 +7,14 @@
 
 use std::time::Duration;
 
-use prometheus::{Histogram, HistogramOpts};
 use sluice_common::mysql;
 use sluice_common::settings::Settings;
-use sluice_producer::poll::page_reader::{PageReader, PAGE_BYTES};
-use sluice_producer::source::keyset::KeysetQuery;
+use sluice_producer::poll::page_reader::PAGE_BYTES;
 use sluice_producer::source::read_bound::{ReadBound, TransactionView};
 use sluice_producer::source::row;
 use sluice_producer::watermark::Watermark;
+
+mod support;
 
 const PAGE: u32 = 100;
 /// Rows per second of `last_updated`, one group per second: around and across page sizes.
@@ -102,12 +102,8 @@ async fn read_every_page(
     .await
     .expect("fill");
 
-    let columns = ["id", "name", "last_updated"].map(String::from);
-    let query = KeysetQuery::new(&table, "id", "last_updated", &columns, Some("last_updated"));
-    let layout = query.layout();
     let read_bound = ReadBound::with_view(TransactionView::Precise, Duration::ZERO);
-    let timer = Histogram::with_opts(HistogramOpts::new("reads", "reads")).expect("histogram");
-    let mut reader = PageReader::new(pool.clone(), query, read_bound, PAGE, timer);
+    let (mut reader, layout) = support::reader(&pool, &table, read_bound, PAGE);
     let mut cursor = Watermark::beginning();
     let mut read = Vec::new();
     let mut pages = 0;
@@ -125,17 +121,11 @@ async fn read_every_page(
                 at.id,
             ));
         }
-        if let Some(end) = page.end(layout).expect("end") {
-            cursor = end;
-        }
-        if page.caught_up() {
+        if support::read_on(&page, layout, &mut cursor) {
             break;
         }
     }
-    sqlx::query(&format!("DROP TABLE {table}"))
-        .execute(&pool)
-        .await
-        .expect("drop scratch table");
+    support::drop_table(&pool, &table).await;
 
     (read, expected, pages)
 }

@@ -13,7 +13,7 @@ use sluice_common::exit::describe;
 use sluice_common::retry::{self, Policy};
 use sluice_common::settings::RegistrySettings;
 
-use crate::RegistryError;
+use crate::error::RegistryError;
 
 /// The id the registry gives a schema: it is what the Confluent wire format carries in each
 /// record, so it must never change once records use it.

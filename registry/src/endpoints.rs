@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use crate::client::{lock, CompatibilityLevel, RegistryClient, SchemaId};
-use crate::RegistryError;
+use crate::error::RegistryError;
 
 /// A subject's version with its schema, as `GET /subjects/{subject}/versions/{version}` gives it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

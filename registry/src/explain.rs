@@ -4,7 +4,7 @@
 use apache_avro::schema_compatibility::SchemaCompatibility;
 use apache_avro::Schema;
 
-use crate::{CompatibilityLevel, RegistryClient};
+use crate::client::{CompatibilityLevel, RegistryClient};
 
 /// The reason `candidate` breaks `level` against `existing` (the subject's latest version), or
 /// `None` when the local rules find none. Transitive levels are explained against the latest

@@ -4,7 +4,10 @@
 use sluice_common::preflight::Check;
 use sluice_common::settings::RegistrySettings;
 
-use crate::{why_refused, RegistryClient, RegistryError, SchemaFile};
+use crate::client::RegistryClient;
+use crate::error::RegistryError;
+use crate::explain::why_refused;
+use crate::schema_file::SchemaFile;
 
 /// Lists subjects and reads the global compatibility level: proof that the URL points at a
 /// Confluent-compatible API, not just at some web server.

@@ -3,7 +3,7 @@
 //! big-endian, then the Avro binary datum. The producer writes it and the consumer reads it
 //! through this one module.
 
-use crate::SchemaId;
+use crate::client::SchemaId;
 
 /// The first byte of every value in the wire format.
 pub const MAGIC_BYTE: u8 = 0;

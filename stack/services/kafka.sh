@@ -82,22 +82,22 @@ kafka_node_dir() {
   fi
 }
 
-# Every broker's address, comma-separated: what clients bootstrap from.
-kafka_bootstrap() {
+# What the function named $1 prints for each broker's number, comma-separated.
+kafka_each_node() {
   local n list=
   for ((n = 1; n <= $(kafka_brokers); n++)); do
-    list="${list:+$list,}$(kafka_node_address "$n")"
+    list="${list:+$list,}$("$1" "$n")"
   done
   printf '%s' "$list"
 }
 
-kafka_voters() {
-  local n list=
-  for ((n = 1; n <= $(kafka_brokers); n++)); do
-    list="${list:+$list,}$n@127.0.0.1:$(kafka_node_controller_port "$n")"
-  done
-  printf '%s' "$list"
-}
+kafka_node_voter() { printf '%s@127.0.0.1:%s' "$1" "$(kafka_node_controller_port "$1")"; }
+
+# Every broker's address, comma-separated: what clients bootstrap from.
+kafka_bootstrap() { kafka_each_node kafka_node_address; }
+
+# The KRaft controller quorum: every node's id and controller address.
+kafka_voters() { kafka_each_node kafka_node_voter; }
 
 kafka_address() { kafka_node_address 1; }
 kafka2_address() { kafka_node_address 2; }

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use clap::Parser;
 use futures::TryStreamExt;
-use sluice_common::settings::{self, ConfigArgs, Layers, Settings};
+use sluice_common::settings::{self, AsJson, Layers, Settings, SharedArgs};
 use sluice_verify::expected::Expectation;
 use sluice_verify::judge::Judge;
 use sluice_verify::report::Report;
@@ -21,9 +21,7 @@ use sluice_verify::{dead_letters, lines};
 #[command(name = "sluice-verify", version)]
 struct Cli {
     #[command(flatten)]
-    config: ConfigArgs,
-    #[command(flatten)]
-    log: sluice_common::logging::LogArgs,
+    shared: SharedArgs,
     /// A folder of the members' `*.jsonl` files (default: consumer.output_dir); given several
     /// times, the files of every folder are judged together (members on several hosts).
     #[arg(long)]
@@ -41,11 +39,7 @@ struct Cli {
 #[derive(Debug, clap::Subcommand)]
 enum Command {
     /// Print the settings it would judge with and where each came from (secrets redacted).
-    Config {
-        /// As JSON, for scripts.
-        #[arg(long)]
-        json: bool,
-    },
+    Config(AsJson),
 }
 
 /// How long reading the dead-letter topic to its end may take.
@@ -54,8 +48,8 @@ const DEAD_LETTER_PATIENCE: Duration = Duration::from_secs(120);
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = Cli::parse();
-    sluice_common::logging::init(&cli.log);
-    if let Some(Command::Config { json }) = cli.command {
+    sluice_common::logging::init(&cli.shared.log);
+    if let Some(Command::Config(AsJson { json })) = cli.command {
         return print_config(&cli, json);
     }
     match verify(&cli).await {
@@ -87,7 +81,7 @@ async fn main() -> ExitCode {
 /// `sluice-verify config`: exit 0, or 2 when the settings do not load.
 fn print_config(cli: &Cli, json: bool) -> ExitCode {
     let kind = settings::CommandKind::Config { json };
-    match settings::settings_for("sluice-verify", &Layers::from(&cli.config), kind) {
+    match settings::settings_for("sluice-verify", &Layers::from(&cli.shared.config), kind) {
         Ok(Ok(_)) => ExitCode::SUCCESS,
         Ok(Err(code)) => code,
         Err(error) => {
@@ -98,7 +92,7 @@ fn print_config(cli: &Cli, json: bool) -> ExitCode {
 }
 
 async fn verify(cli: &Cli) -> anyhow::Result<Report> {
-    let loaded = settings::load_explained(&Layers::from(&cli.config))?;
+    let loaded = settings::load_explained(&Layers::from(&cli.shared.config))?;
     tracing::info!("{}", loaded.provenance.summary());
     let settings = loaded.settings;
     let started = Instant::now();

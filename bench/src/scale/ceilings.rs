@@ -4,8 +4,10 @@
 
 use sluice_common::settings::{Choice, GroupProtocol, IsolatedRun};
 
+use crate::cli::{Cli, TABLE};
+use crate::group::{self, Delivery};
 use crate::machine::{self, CpuWindow};
-use crate::{group, keyed_ceiling, offsets, perf_test, snapshot, Cli, TABLE};
+use crate::{keyed_ceiling, offsets, perf_test, snapshot};
 
 use super::one_run::{perf_test_purpose, OneRun};
 
@@ -110,7 +112,7 @@ impl OneRun<'_> {
         let mut single = names.clone();
         single.group = format!("{}-single", names.group);
         single.dir = names.dir.join("single");
-        let run = group::consume(bench, &single, 1, rows)?;
+        let run = group::consume(bench, &single, 1, rows, Delivery::AtLeastOnce)?;
         std::fs::remove_dir_all(single.out_dir()).ok();
         let one = run.records_per_s;
         self.push(

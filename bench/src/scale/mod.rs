@@ -11,11 +11,12 @@ use one_run::{perf_test_purpose, OneRun};
 use sluice_common::kafka::delete_topics_starting_with;
 use sluice_common::settings::IsolatedRun;
 
+use crate::cli::{Cli, TABLE};
 use crate::context::Bench;
 use crate::machine;
 use crate::report::Results;
 use crate::samples::Samples;
-use crate::{exactly_once, keyed_ceiling, Cli, TABLE};
+use crate::{exactly_once, keyed_ceiling};
 
 /// `cli.runs` runs over a table of `rows` rows: the producer snapshot and the consumer group;
 /// with `full`, the ceilings and the single consumer too. Returns the last run's names: its

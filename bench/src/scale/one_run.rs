@@ -3,11 +3,13 @@
 
 use sluice_common::settings::IsolatedRun;
 
+use crate::cli::Cli;
 use crate::context::Bench;
+use crate::group::{self, Delivery};
 use crate::machine::{self, CpuShare, CpuWindow};
 use crate::samples::Samples;
 use crate::snapshot::Snapshot;
-use crate::{exactly_once, group, snapshot, Cli};
+use crate::{exactly_once, snapshot};
 
 /// The `kafka-producer-perf-test` topic's purpose for the run tagged `tag`.
 pub(super) fn perf_test_purpose(tag: &str) -> String {
@@ -87,7 +89,7 @@ impl OneRun<'_> {
 
         tracing::info!("consumer group of {} over {rows} records", cli.members);
         let window = CpuWindow::start(&state_dir);
-        let group = group::consume(bench, names, cli.members, rows)?;
+        let group = group::consume(bench, names, cli.members, rows, Delivery::AtLeastOnce)?;
         if full {
             self.cpu("consumer", "consumer group", window.finish());
         }

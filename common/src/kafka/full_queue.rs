@@ -5,6 +5,7 @@
 //! full queue is flow control, not a failure, so a wait for room is neither logged nor counted
 //! as an error.
 
+use std::future::Future;
 use std::time::Duration;
 
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
@@ -36,48 +37,40 @@ where
     }
 }
 
-/// Queues `record`, waiting for room while the queue is full.
-pub async fn queue<K, P, C>(
+/// Queues `record`, waiting for room while the queue is full: `pause` waits
+/// [`QUEUE_FULL_PAUSE`] before the next try (`tokio::time::sleep` in a task;
+/// [`thread_sleep`] on a thread that may block, the future driven by
+/// `futures::executor::block_on`).
+pub async fn queue<K, P, C, Pause>(
     producer: &BaseProducer<C>,
     mut record: Record<'_, K, P, C>,
+    pause: impl Fn(Duration) -> Pause,
 ) -> Result<(), KafkaError>
 where
     K: ToBytes + ?Sized,
     P: ToBytes + ?Sized,
     C: ProducerContext,
+    Pause: Future<Output = ()>,
 {
-    loop {
-        let Some(returned) = try_once(producer, record)? else {
-            return Ok(());
-        };
+    while let Some(returned) = try_once(producer, record)? {
         record = returned;
-        tokio::time::sleep(QUEUE_FULL_PAUSE).await;
+        pause(QUEUE_FULL_PAUSE).await;
     }
+    Ok(())
 }
 
-/// [`queue`] on a thread that may block (a consumer member's).
-pub fn queue_blocking<K, P, C>(
-    producer: &BaseProducer<C>,
-    mut record: Record<'_, K, P, C>,
-) -> Result<(), KafkaError>
-where
-    K: ToBytes + ?Sized,
-    P: ToBytes + ?Sized,
-    C: ProducerContext,
-{
-    loop {
-        let Some(returned) = try_once(producer, record)? else {
-            return Ok(());
-        };
-        record = returned;
-        std::thread::sleep(QUEUE_FULL_PAUSE);
-    }
+/// The pause of [`queue`] on a thread that may block (a consumer member's): it sleeps the
+/// thread, so no runtime is needed.
+pub fn thread_sleep(pause: Duration) -> std::future::Ready<()> {
+    std::thread::sleep(pause);
+    std::future::ready(())
 }
 
 #[cfg(test)]
 mod tests {
     use std::sync::Arc;
 
+    use futures::executor::block_on;
     use rdkafka::producer::{Producer, PurgeConfig};
     use rdkafka::ClientConfig;
 
@@ -102,7 +95,7 @@ mod tests {
     #[test]
     fn a_full_queue_is_waited_for_until_it_has_room() {
         let producer = one_record_queue();
-        queue_blocking(&producer, record(b"first")).expect("queued");
+        block_on(queue(&producer, record(b"first"), thread_sleep)).expect("queued");
         let drainer = {
             let producer = producer.clone();
             std::thread::spawn(move || {
@@ -120,7 +113,7 @@ mod tests {
         let waiter = {
             let producer = producer.clone();
             std::thread::spawn(move || {
-                let _ = queued.send(queue_blocking(&producer, record(b"second")));
+                let _ = queued.send(block_on(queue(&producer, record(b"second"), thread_sleep)));
             })
         };
         let outcome = outcome
@@ -137,7 +130,7 @@ mod tests {
     async fn another_refusal_is_returned_at_once() {
         let producer = one_record_queue();
         let too_large = vec![0_u8; 2000];
-        let outcome = queue(&producer, record(&too_large)).await;
+        let outcome = queue(&producer, record(&too_large), tokio::time::sleep).await;
         assert_eq!(
             outcome,
             Err(KafkaError::MessageProduction(

@@ -2,6 +2,25 @@
 
 use std::path::PathBuf;
 
+/// The flags every sluice binary takes: where its settings come from, and how it logs.
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct SharedArgs {
+    /// `--config` and `--set`.
+    #[command(flatten)]
+    pub config: ConfigArgs,
+    /// `--log-format`.
+    #[command(flatten)]
+    pub log: crate::logging::LogArgs,
+}
+
+/// The `--json` of a subcommand that prints (`check`, `config`).
+#[derive(Debug, Clone, Copy, Default, clap::Args)]
+pub struct AsJson {
+    /// As JSON, for scripts.
+    #[arg(long)]
+    pub json: bool,
+}
+
 /// Where the configuration comes from, as flags every binary accepts.
 ///
 /// Flattened into each binary's own arguments so `--config` and `--set` mean the same thing

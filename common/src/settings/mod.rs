@@ -23,7 +23,7 @@ pub use choices::{
     Choice, CompatibilityLevel, Compression, GroupProtocol, MysqlTlsMode, OnError, SaslMechanism,
     SecurityProtocol,
 };
-pub use cli::ConfigArgs;
+pub use cli::{AsJson, ConfigArgs, SharedArgs};
 pub use command::{settings_for, CommandError, CommandKind};
 pub use error::SettingsError;
 pub use explain::{config_text, explain, render, ExplainedSetting};

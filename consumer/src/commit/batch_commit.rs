@@ -198,6 +198,7 @@ impl BatchCommitter {
     /// next commit tries again).
     fn renew_producer(&mut self) -> Result<(), BatchCommitError> {
         tracing::warn!(
+            member = %self.member,
             "{}: {} batch(es) aborted in a row{}; replacing its Kafka producer (librdkafka can \
              keep a partition without a leader for good after a broker restart)",
             self.member,
@@ -226,6 +227,7 @@ impl BatchCommitter {
         self.renew = false;
         self.aborts_in_a_row = 0;
         tracing::info!(
+            member = %self.member,
             "{}: a new Kafka producer commits its batches (transactional.id `{}`)",
             self.member,
             self.transactional_id
@@ -300,12 +302,20 @@ impl BatchCommitter {
         let abort_unfinished = match self.producer.abort_transaction(STEP_TIMEOUT) {
             Ok(()) => false,
             Err(error @ KafkaError::Transaction(_)) if !is_fatal(&error) => {
-                tracing::warn!("{}: aborting after {step}: {cause}: {error}", self.member);
+                tracing::warn!(
+                    member = %self.member,
+                    "{}: aborting after {step}: {cause}: {error}",
+                    self.member,
+                );
                 self.renew = true;
                 true
             }
             Err(error) => {
-                tracing::warn!("{}: {step}: {cause}; aborting failed", self.member);
+                tracing::warn!(
+                    member = %self.member,
+                    "{}: {step}: {cause}; aborting failed",
+                    self.member,
+                );
                 return self.fatal("aborting a transaction", error);
             }
         };

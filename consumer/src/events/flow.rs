@@ -6,8 +6,8 @@ use std::time::Duration;
 use prometheus::{Histogram, IntGauge, IntGaugeVec};
 use sluice_common::events::Event;
 
+use super::RecordTally;
 use crate::metrics::{ConsumerMetrics, PartitionCounters};
-use crate::record_tally::RecordTally;
 
 /// The records the loop handled since its last report (a run of records, up to a commit or to
 /// reading all that waits): counted once per run, never per record.
@@ -43,10 +43,7 @@ impl Event for RecordsHandled<'_> {
             lines.inc_by(written);
         }
         self.metrics.output_bytes.inc_by(tally.bytes);
-        for seconds in &tally.latencies {
-            self.metrics.end_to_end_seconds.observe(*seconds);
-        }
-        tally.clear();
+        tally.flush();
     }
 }
 

@@ -7,6 +7,8 @@
 
 mod failures;
 mod flow;
+mod record_tally;
 
 pub use failures::*;
 pub use flow::*;
+pub(crate) use record_tally::RecordTally;

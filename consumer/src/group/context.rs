@@ -122,6 +122,7 @@ impl ConsumerContext for MemberContext {
             checkpoint.forget(partitions);
             drop(checkpoint);
             tracing::info!(
+                member = %self.member,
                 "{}: partitions revoked: {}",
                 self.member,
                 describe(partitions)
@@ -142,6 +143,7 @@ impl ConsumerContext for MemberContext {
             if self.output_blocked.load(Ordering::Acquire) {
                 if let Err(error) = consumer.pause(partitions) {
                     tracing::warn!(
+                        member = %self.member,
                         "{}: cannot pause partitions assigned while the output is blocked: {error}",
                         self.member
                     );
@@ -169,6 +171,7 @@ impl ConsumerContext for MemberContext {
                 .map(|a| describe(&a))
                 .unwrap_or_default();
             tracing::info!(
+                member = %self.member,
                 "{}: assigned {}; now reading {all}",
                 self.member,
                 describe(partitions)

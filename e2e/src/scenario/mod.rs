@@ -8,6 +8,7 @@ mod cleanup;
 mod fixtures;
 mod output;
 mod processes;
+mod raw_records;
 
 pub use crate::process::tail;
 pub use fixtures::price_for;

@@ -3,12 +3,13 @@
 //! buffer.
 
 pub mod avro_binary;
+pub mod datum;
 
 use sluice_registry::{SchemaId, WireFormat};
 use sqlx::mysql::MySqlRow;
 
 use crate::source::columns::ColumnPlan;
-use crate::source::row::{self, RowError};
+use crate::source::row::RowError;
 
 /// Encodes records of one writer schema, whose plan it holds, under the schema's registered id.
 pub struct RecordEncoder {
@@ -35,6 +36,6 @@ impl RecordEncoder {
     /// Replaces `out` with the row's record as Kafka carries it.
     pub fn encode(&self, row: &MySqlRow, out: &mut Vec<u8>) -> Result<(), RowError> {
         WireFormat::write_header(self.schema_id, out);
-        row::write_avro(row, &self.plan, out)
+        datum::write_avro(row, &self.plan, out)
     }
 }

@@ -22,6 +22,7 @@ use sqlx::mysql::MySqlRow;
 use sqlx::MySqlPool;
 use tokio::task::JoinHandle;
 
+use crate::error::ReadAheadLost;
 use crate::events::PageRead;
 use crate::source::keyset::{KeysetQuery, RowLayout};
 use crate::source::read_bound::{database_clock, ReadBound};
@@ -348,11 +349,6 @@ impl ReadAhead {
         }
     }
 }
-
-/// The task reading ahead panicked or was cancelled (a defect), and the reader with it.
-#[derive(Debug, thiserror::Error)]
-#[error("the task reading the next page ended abnormally{}", .0.as_ref().map(|e| format!(": {e}")).unwrap_or_default())]
-pub struct ReadAheadLost(Option<tokio::task::JoinError>);
 
 #[cfg(test)]
 mod tests {

@@ -233,7 +233,7 @@ impl PageSend<'_> {
         record: BaseRecord<'_, str, [u8], Arc<PageTracker>>,
     ) -> Result<(), KafkaError> {
         self.tracker.outstanding.fetch_add(1, Ordering::AcqRel);
-        full_queue::queue(&self.publisher.producer, record)
+        full_queue::queue(&self.publisher.producer, record, tokio::time::sleep)
             .await
             .inspect_err(|_| {
                 // Not queued, so no delivery report will count it down.

@@ -25,7 +25,6 @@ const TIE_PAGE_TEMPLATE: &str = include_str!("tie_page.sql");
 const PAGE_TEMPLATE: &str = include_str!("page.sql");
 const KEY_PAGE_TEMPLATE: &str = include_str!("key_page.sql");
 const HELD_BACK_TEMPLATE: &str = include_str!("held_back.sql");
-const TIE_KEYS_TEMPLATE: &str = include_str!("tie_keys.sql");
 const TIE_KEY_RANGE_TEMPLATE: &str = include_str!("tie_key_range.sql");
 const SWEEP_KEYS_TEMPLATE: &str = include_str!("sweep_keys.sql");
 
@@ -104,26 +103,28 @@ impl KeysetQuery {
         let force_index = keyset_index
             .map(|index| format!(" FORCE INDEX ({})", quote_identifier(index)))
             .unwrap_or_default();
-        let fill = |template: &str| {
+        let all_columns = selected.join(", ");
+        // `{columns}` first: a template may be given `{key}` as its columns.
+        let fill = |template: &str, columns: &str| {
             template
                 .lines()
                 .filter(|line| !line.trim_start().starts_with("--"))
                 .collect::<Vec<_>>()
                 .join("\n")
-                .replace("{columns}", &selected.join(", "))
+                .replace("{columns}", columns)
                 .replace("{table}", &quote_identifier(table))
                 .replace("{keyset_index}", &force_index)
                 .replace("{ts}", &quote_identifier(timestamp_name))
                 .replace("{key}", &quote_identifier(key_name))
         };
         Self {
-            tie_sql: fill(TIE_PAGE_TEMPLATE),
-            sql: fill(PAGE_TEMPLATE),
-            key_sql: fill(KEY_PAGE_TEMPLATE),
-            held_back_sql: fill(HELD_BACK_TEMPLATE),
-            tie_keys_sql: fill(TIE_KEYS_TEMPLATE),
-            tie_key_range_sql: fill(TIE_KEY_RANGE_TEMPLATE),
-            sweep_keys_sql: fill(SWEEP_KEYS_TEMPLATE),
+            tie_sql: fill(TIE_PAGE_TEMPLATE, &all_columns),
+            sql: fill(PAGE_TEMPLATE, &all_columns),
+            key_sql: fill(KEY_PAGE_TEMPLATE, &all_columns),
+            held_back_sql: fill(HELD_BACK_TEMPLATE, &all_columns),
+            tie_keys_sql: fill(TIE_PAGE_TEMPLATE, "{key}"),
+            tie_key_range_sql: fill(TIE_KEY_RANGE_TEMPLATE, &all_columns),
+            sweep_keys_sql: fill(SWEEP_KEYS_TEMPLATE, &all_columns),
             layout,
         }
     }

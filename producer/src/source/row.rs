@@ -1,5 +1,5 @@
-//! One fetched row: its position in the keyset, and its fields as an Avro datum (or, for a dead
-//! letter, as JSON).
+//! One fetched row: its position in the keyset, and its columns read as cells (which
+//! `encode::datum` writes as an Avro datum), or, for a dead letter, as JSON.
 //!
 //! The page query selects the plan's columns first, in the plan's order; `RowLayout` says where
 //! the key and timestamp are.
@@ -11,7 +11,6 @@ use sqlx::Row;
 
 use super::columns::{ColumnPlan, FieldSource, ValueKind};
 use super::keyset::RowLayout;
-use crate::encode::avro_binary;
 
 /// A row that cannot become a record; it goes to the dead-letter topic with this reason.
 #[derive(Debug, thiserror::Error, PartialEq)]
@@ -104,18 +103,6 @@ pub enum Cell<'r> {
 }
 
 impl Cell<'_> {
-    fn write_avro(self, out: &mut Vec<u8>) {
-        match self {
-            Cell::Int(v) => avro_binary::write_long(out, i64::from(v)),
-            Cell::Long(v) => avro_binary::write_long(out, v),
-            Cell::Float(v) => avro_binary::write_float(out, v),
-            Cell::Double(v) => avro_binary::write_double(out, v),
-            Cell::Boolean(v) => avro_binary::write_boolean(out, v),
-            Cell::Text(v) => avro_binary::write_string(out, v),
-            Cell::Timestamp(at) => avro_binary::write_timestamp_text(out, &at),
-        }
-    }
-
     fn to_json(self) -> serde_json::Value {
         match self {
             Cell::Int(v) => v.into(),
@@ -127,48 +114,6 @@ impl Cell<'_> {
             Cell::Timestamp(at) => format_timestamp(&at).into(),
         }
     }
-}
-
-/// Appends the row's Avro binary datum, fields in the writer schema's order, to `out`. On an
-/// error `out` holds part of a datum; the caller discards it.
-pub fn write_avro(row: &MySqlRow, plan: &ColumnPlan, out: &mut Vec<u8>) -> Result<(), RowError> {
-    write_fields(plan, |index, kind| read_column(row, index, kind), out)
-}
-
-/// The datum from the plan's defaults and the cells `cell_at` reads, kept apart from `MySqlRow`
-/// so the encoding is tested without a database.
-fn write_fields<'r>(
-    plan: &ColumnPlan,
-    mut cell_at: impl FnMut(usize, ValueKind) -> Result<Option<Cell<'r>>, String>,
-    out: &mut Vec<u8>,
-) -> Result<(), RowError> {
-    for (name, source) in &plan.fields {
-        let (index, kind, union) = match source {
-            FieldSource::Default(encoded) => {
-                out.extend_from_slice(encoded);
-                continue;
-            }
-            FieldSource::Column { index, kind, union } => (*index, *kind, *union),
-        };
-        let at_fault = |reason| RowError {
-            column: plan.columns[index].clone(),
-            reason,
-        };
-        match (cell_at(index, kind).map_err(at_fault)?, union) {
-            (Some(cell), None) => cell.write_avro(out),
-            (Some(cell), Some((_, value_branch))) => {
-                avro_binary::write_long(out, i64::from(value_branch));
-                cell.write_avro(out);
-            }
-            (None, Some((null_branch, _))) => avro_binary::write_long(out, i64::from(null_branch)),
-            (None, None) => {
-                return Err(at_fault(format!(
-                    "is NULL but Avro field `{name}` is not nullable"
-                )))
-            }
-        }
-    }
-    Ok(())
 }
 
 /// The row as JSON, as far as its columns can be read: the payload of a dead letter, so an
@@ -189,7 +134,11 @@ pub fn to_json(row: &MySqlRow, plan: &ColumnPlan) -> serde_json::Value {
 }
 
 /// Reads one column as the given kind; `None` is SQL NULL.
-fn read_column(row: &MySqlRow, index: usize, kind: ValueKind) -> Result<Option<Cell<'_>>, String> {
+pub(crate) fn read_column(
+    row: &MySqlRow,
+    index: usize,
+    kind: ValueKind,
+) -> Result<Option<Cell<'_>>, String> {
     let error = |e: sqlx::Error| format!("cannot be read: {e}");
     Ok(match kind {
         ValueKind::Int => match row.try_get::<Option<i64>, _>(index).map_err(error)? {
@@ -238,96 +187,7 @@ fn read_column(row: &MySqlRow, index: usize, kind: ValueKind) -> Result<Option<C
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::encode::avro_binary::check::decode_whole as decode;
-    use crate::source::columns::TableColumn;
-    use apache_avro::types::Value;
-    use apache_avro::Schema;
     use chrono::TimeZone;
-
-    const SCHEMA: &str = r#"{"type":"record","name":"P","fields":[
-        {"name":"id","type":"int"},
-        {"name":"name","type":["null","string"]},
-        {"name":"price","type":"float"},
-        {"name":"last_updated","type":"string"},
-        {"name":"stock","type":"long","default":12}]}"#;
-
-    fn plan(schema: &Schema) -> ColumnPlan {
-        let column = |name: &str, data_type: &str| TableColumn {
-            name: name.into(),
-            data_type: data_type.into(),
-            fractional_digits: 6,
-        };
-        let table = [
-            column("id", "int"),
-            column("name", "varchar"),
-            column("price", "float"),
-            column("last_updated", "timestamp"),
-        ];
-        ColumnPlan::new(schema, "product", &table).expect("plan")
-    }
-
-    #[test]
-    fn cells_and_defaults_make_a_datum_apache_avro_reads_back() {
-        let schema = Schema::parse_str(SCHEMA).expect("schema");
-        let plan = plan(&schema);
-        let at = Utc
-            .timestamp_opt(1_795_510_530, 123_456_000)
-            .single()
-            .expect("valid");
-        for (name, expected_name) in [
-            (
-                Some(Cell::Text("Lamp")),
-                Value::Union(1, Box::new("Lamp".into())),
-            ),
-            (None, Value::Union(0, Box::new(Value::Null))),
-        ] {
-            let cells = [
-                Some(Cell::Int(7)),
-                name,
-                Some(Cell::Float(19.99)),
-                Some(Cell::Timestamp(at)),
-            ];
-            let mut out = Vec::new();
-            write_fields(&plan, |index, _| Ok(cells[index]), &mut out).expect("encodes");
-            let expected = Value::Record(vec![
-                ("id".into(), Value::Int(7)),
-                ("name".into(), expected_name),
-                ("price".into(), Value::Float(19.99)),
-                (
-                    "last_updated".into(),
-                    Value::String("2026-11-24T08:55:30.123456Z".into()),
-                ),
-                ("stock".into(), Value::Long(12)),
-            ]);
-            assert_eq!(decode(&schema, &out), expected);
-        }
-    }
-
-    #[test]
-    fn null_in_a_field_that_is_not_nullable_names_the_column() {
-        let schema = Schema::parse_str(SCHEMA).expect("schema");
-        let plan = plan(&schema);
-        let cells = [Some(Cell::Int(7)), None, None, None];
-        let error = write_fields(&plan, |index, _| Ok(cells[index]), &mut Vec::new())
-            .expect_err("price is not nullable");
-        assert_eq!(error.column, "price");
-        assert!(error.reason.contains("is NULL"), "{error}");
-    }
-
-    #[test]
-    fn a_cell_that_cannot_be_read_names_its_column() {
-        let schema = Schema::parse_str(SCHEMA).expect("schema");
-        let plan = plan(&schema);
-        let error = write_fields(&plan, |_, _| Err("holds 1e10".to_owned()), &mut Vec::new())
-            .expect_err("unreadable");
-        assert_eq!(
-            error,
-            RowError {
-                column: "id".into(),
-                reason: "holds 1e10".into()
-            }
-        );
-    }
 
     #[test]
     fn timestamps_are_rfc3339_utc_with_microseconds() {

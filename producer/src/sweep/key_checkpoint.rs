@@ -75,6 +75,9 @@ pub enum KeyCheckpointError {
         #[source]
         source: std::io::Error,
     },
+    /// The task reading them back panicked or was cancelled: a defect.
+    #[error("the task reading the published keys back ended abnormally")]
+    Task(#[from] tokio::task::JoinError),
 }
 
 impl KeyCheckpoint {

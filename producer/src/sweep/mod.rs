@@ -24,7 +24,6 @@ use std::time::{Duration, Instant};
 use sluice_common::settings::KafkaSettings;
 use sqlx::MySqlPool;
 
-use crate::error::ProducerError;
 use crate::source::keyset::KeysetQuery;
 use crate::sweep::key_checkpoint::{KeyCheckpoint, KeyCheckpointError, Restored};
 use crate::sweep::published_keys::PublishedKeys;
@@ -144,7 +143,7 @@ impl DeleteSweep {
         &mut self,
         kafka: &KafkaSettings,
         patience: Duration,
-    ) -> Result<Option<Restored>, ProducerError> {
+    ) -> Result<Option<Restored>, KeyCheckpointError> {
         if self.restored {
             return Ok(None);
         }

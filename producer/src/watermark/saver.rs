@@ -14,7 +14,19 @@ use crate::watermark::{Watermark, WatermarkError, WatermarkStore};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
-use crate::error::ProducerError;
+/// Why the saver can keep no more watermarks.
+#[derive(Debug, thiserror::Error)]
+pub enum SaverError {
+    /// A save failed.
+    #[error(transparent)]
+    Save(#[from] WatermarkError),
+    /// The saver ended without a failure of its own (it was stopped).
+    #[error("the watermark saver stopped")]
+    Stopped,
+    /// The saving task panicked or was cancelled: a defect.
+    #[error("the task saving the watermark ended abnormally")]
+    Task(#[from] tokio::task::JoinError),
+}
 
 /// Saves the newest watermark handed to it, on a task of its own.
 pub struct WatermarkSaver {
@@ -33,20 +45,20 @@ impl WatermarkSaver {
     /// Hands over a watermark up to which Kafka has acknowledged every record. Fails only once
     /// a save has failed, with that failure: the producer then stops rather than run on with a
     /// watermark it cannot keep.
-    pub async fn advance(&mut self, watermark: Watermark) -> Result<(), ProducerError> {
+    pub async fn advance(&mut self, watermark: Watermark) -> Result<(), SaverError> {
         if self.newest.send(Some(watermark)).is_ok() {
             return Ok(());
         }
         // The receiver is gone: the saving task has ended, which it does only on a failure.
         Err(match (&mut self.saving).await {
             Ok(Err(failed)) => failed.into(),
-            Ok(Ok(())) => ProducerError::SaverStopped,
+            Ok(Ok(())) => SaverError::Stopped,
             Err(panicked) => panicked.into(),
         })
     }
 
     /// Saves the newest watermark handed over, if it is not saved yet, and stops.
-    pub async fn finish(self) -> Result<(), ProducerError> {
+    pub async fn finish(self) -> Result<(), SaverError> {
         drop(self.newest);
         Ok(self.saving.await??)
     }

@@ -6,7 +6,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 use serde_json::json;
-use sluice_common::settings::{self, ConfigArgs, Layers};
+use sluice_common::settings::{self, Layers, SharedArgs};
 use sluice_registry::{why_refused, CompatibilityLevel, RegistryClient, RegistryError, SchemaFile};
 
 /// Inspect and evolve the schemas sluice writes, through the registry's Confluent API.
@@ -14,9 +14,7 @@ use sluice_registry::{why_refused, CompatibilityLevel, RegistryClient, RegistryE
 #[command(name = "sluice-registry", version)]
 struct Cli {
     #[command(flatten)]
-    config: ConfigArgs,
-    #[command(flatten)]
-    log: sluice_common::logging::LogArgs,
+    shared: SharedArgs,
     /// Print machine-readable JSON instead of text.
     #[arg(long, global = true)]
     json: bool,
@@ -88,7 +86,7 @@ enum CompatAction {
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = Cli::parse();
-    sluice_common::logging::init(&cli.log);
+    sluice_common::logging::init(&cli.shared.log);
     match run(cli).await {
         Ok(true) => ExitCode::SUCCESS,
         Ok(false) => ExitCode::from(1),
@@ -105,7 +103,8 @@ async fn run(cli: Cli) -> anyhow::Result<bool> {
         Command::Config => settings::CommandKind::Config { json: cli.json },
         _ => settings::CommandKind::Other,
     };
-    let Ok(settings) = settings::settings_for("sluice-registry", &Layers::from(&cli.config), kind)?
+    let Ok(settings) =
+        settings::settings_for("sluice-registry", &Layers::from(&cli.shared.config), kind)?
     else {
         return Ok(true);
     };

@@ -4,7 +4,7 @@ use std::process::ExitCode;
 
 use anyhow::Context as _;
 use clap::{Parser, Subcommand};
-use sluice_common::settings::{self, ConfigArgs, Layers};
+use sluice_common::settings::{self, AsJson, Layers, SharedArgs};
 use sluice_common::shutdown::Shutdown;
 use sluice_common::{logging, mysql};
 use sluice_loadgen as loadgen;
@@ -14,9 +14,7 @@ use sluice_loadgen as loadgen;
 #[command(name = "sluice-loadgen", version)]
 struct Cli {
     #[command(flatten)]
-    config: ConfigArgs,
-    #[command(flatten)]
-    log: sluice_common::logging::LogArgs,
+    shared: SharedArgs,
     #[command(subcommand)]
     command: Command,
 }
@@ -49,26 +47,23 @@ enum Command {
         journal: Option<std::path::PathBuf>,
     },
     /// Print the settings it would use and where each came from (secrets redacted).
-    Config {
-        /// As JSON, for scripts.
-        #[arg(long)]
-        json: bool,
-    },
+    Config(AsJson),
 }
 
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = Cli::parse();
-    logging::init(&cli.log);
+    logging::init(&cli.shared.log);
     sluice_common::exit::finish("sluice-loadgen", run(cli).await)
 }
 
 async fn run(cli: Cli) -> anyhow::Result<()> {
     let kind = match cli.command {
-        Command::Config { json } => settings::CommandKind::Config { json },
+        Command::Config(AsJson { json }) => settings::CommandKind::Config { json },
         _ => settings::CommandKind::Other,
     };
-    let Ok(settings) = settings::settings_for("sluice-loadgen", &Layers::from(&cli.config), kind)?
+    let Ok(settings) =
+        settings::settings_for("sluice-loadgen", &Layers::from(&cli.shared.config), kind)?
     else {
         return Ok(());
     };
@@ -77,7 +72,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     let existing = loadgen::count(&pool, table).await?;
     match cli.command {
         // Printed by settings_for, which returned above.
-        Command::Config { .. } => {}
+        Command::Config(_) => {}
         Command::Seed { rows, if_empty } => {
             if if_empty && existing > 0 {
                 tracing::info!("{table} already has {existing} products; not seeding");

@@ -12,11 +12,11 @@ use std::time::Duration;
 use rdkafka::consumer::Consumer;
 use sluice_common::shutdown::Shutdown;
 
+use super::{close_within, Member, CLOSE_PATIENCE};
 use crate::commit::checkpoint::lock;
 use crate::error::ConsumerError;
 use crate::events::{ConsumerRenewing, GroupRefused};
 use crate::group::fetch_watch;
-use crate::member::{close_within, Member, CLOSE_PATIENCE};
 use sluice_common::events::Event;
 
 /// How long a member refused by its group waits before it joins again.
@@ -76,6 +76,7 @@ impl Member {
             Ok(waiting) => self.renew_consumer(shutdown, waiting, stalled),
             Err(error) => {
                 tracing::warn!(
+                    member = %self.name,
                     "{}: received nothing for {}s and cannot read its partitions' ends: {error}",
                     self.name,
                     stalled.as_secs()
@@ -120,6 +121,7 @@ impl Member {
                 "subscribing the new consumer",
             ))?;
         tracing::info!(
+            member = %self.name,
             "{}: a new Kafka consumer joins the group ({dropped} uncommitted line(s) dropped, \
              read again)",
             self.name
@@ -139,7 +141,7 @@ impl Member {
 
     /// For tests (`SLUICE_FREEZE_FETCH_AFTER`): stops fetching, as a stuck client does.
     pub(crate) fn freeze_fetching(&self) {
-        tracing::warn!("{}: fetching frozen by a test", self.name);
+        tracing::warn!(member = %self.name, "{}: fetching frozen by a test", self.name);
         if let Ok(assignment) = self.consumer.assignment() {
             let _ = self.consumer.pause(&assignment);
         }

@@ -1,5 +1,6 @@
-//! One member of the consumer group: the rdkafka context that commits before partitions are
-//! revoked, and the loop that decodes, transforms and writes each record.
+//! One member of the consumer group: the loop that decodes, transforms and writes each record
+//! (here), its Kafka consumer replaced when it cannot go on (`consumer_renewal`), and its wait
+//! while the output disk is full (`disk_full`).
 
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -14,7 +15,7 @@ use sluice_common::shutdown::Shutdown;
 
 use crate::commit::checkpoint::{lock, Checkpoint};
 use crate::error::{ConsumerError, RecordRefused};
-use crate::events::{PollFailed, RecordDeadLettered, RecordsHandled, Stopping};
+use crate::events::{PollFailed, RecordDeadLettered, RecordTally, RecordsHandled, Stopping};
 use crate::group::context::{describe, MemberContext};
 use crate::group::fetch_watch::{self, FetchWatch};
 use crate::group::joiner::GroupJoiner;
@@ -22,8 +23,10 @@ use crate::loop_clock::LoopClock;
 use crate::metrics::{ConsumerMetrics, PartitionCounters};
 use crate::output::member_lock::MemberLock;
 use crate::record::render::{LineRenderer, RecordView};
-use crate::record_tally::RecordTally;
 use sluice_common::events::Event;
+
+mod consumer_renewal;
+mod disk_full;
 
 const PROGRESS_EVERY: Duration = Duration::from_secs(5);
 /// With nothing new written, a heartbeat line this often instead.
@@ -85,7 +88,7 @@ impl Member {
         let mut lines_at_progress = 0;
         let mut scratch = Scratch {
             line: Vec::with_capacity(512),
-            tally: RecordTally::default(),
+            tally: RecordTally::new(&self.metrics.end_to_end_seconds),
             counters: PartitionCounters::default(),
             clock: LoopClock::new(),
         };
@@ -205,7 +208,7 @@ impl Member {
         self.commit(&shutdown)?;
         self.settle()?;
         self.log_progress(last_progress.elapsed(), lines_at_progress);
-        tracing::info!("{}: stopped; offsets committed", self.name);
+        tracing::info!(member = %self.name, "{}: stopped; offsets committed", self.name);
         let Member { consumer, name, .. } = self;
         close_within(consumer, &name, CLOSE_PATIENCE);
         Ok(())
@@ -215,7 +218,7 @@ impl Member {
     /// came before it is committed first.
     fn stop_after(self, error: ConsumerError, shutdown: &Shutdown) -> Result<(), ConsumerError> {
         if matches!(error, ConsumerError::RecordRefused(_)) {
-            tracing::error!("{}: {error}", self.name);
+            tracing::error!(member = %self.name, "{}: {error}", self.name);
             self.commit(shutdown)?;
             self.settle()?;
             let Member { consumer, name, .. } = self;
@@ -369,6 +372,7 @@ pub(crate) fn close_within(consumer: BaseConsumer<MemberContext>, name: &str, pa
     });
     if done.recv_timeout(patience).is_err() {
         tracing::warn!(
+            member = %name,
             "{name}: closing the Kafka consumer took more than {}s; exiting anyway (offsets are committed)",
             patience.as_secs()
         );

@@ -13,11 +13,11 @@ use rdkafka::consumer::Consumer;
 use rdkafka::message::Message;
 use sluice_common::shutdown::Shutdown;
 
+use super::{Member, POLL_TIMEOUT};
 use crate::commit::checkpoint::lock;
 use crate::commit::commit_error::CommitError;
 use crate::error::ConsumerError;
 use crate::events::{CommitDropped, OutputBlocked, OutputUnblocked};
-use crate::member::{Member, POLL_TIMEOUT};
 use crate::output::sink::FlushError;
 use sluice_common::events::Event;
 
@@ -90,7 +90,11 @@ impl Member {
         context.output_blocked.store(true, Ordering::Release);
         if let Ok(assignment) = self.consumer.assignment() {
             if let Err(error) = self.consumer.pause(&assignment) {
-                tracing::warn!("{}: cannot pause its partitions: {error}", self.name);
+                tracing::warn!(
+                    member = %self.name,
+                    "{}: cannot pause its partitions: {error}",
+                    self.name,
+                );
             }
         }
         let (path, held) = {
@@ -151,6 +155,7 @@ impl Member {
                 Ok(()) => break,
                 Err(error) if said.elapsed() >= OUTPUT_BLOCKED_LOG_EVERY => {
                     tracing::error!(
+                        member = %self.name,
                         "{}: still cannot write {path} after {:.0}s: {error}",
                         self.name,
                         started.elapsed().as_secs_f64()
@@ -163,7 +168,11 @@ impl Member {
         context.output_blocked.store(false, Ordering::Release);
         if let Ok(assignment) = self.consumer.assignment() {
             if let Err(error) = self.consumer.resume(&assignment) {
-                tracing::warn!("{}: cannot resume its partitions: {error}", self.name);
+                tracing::warn!(
+                    member = %self.name,
+                    "{}: cannot resume its partitions: {error}",
+                    self.name,
+                );
             }
         }
         OutputUnblocked {
