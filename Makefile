@@ -51,7 +51,10 @@ endif
 
 run: up check-cargo ## Start the stack if needed, then the producer and 5 consumers (Ctrl-C stops)
 ifeq ($(STACK),docker)
-	# The Docker stack runs the pipeline in its own containers: follow their logs.
+	# The Docker stack runs the pipeline in its own containers: load the sample catalogue into
+	# its MySQL (published on 127.0.0.1:3306) when the table is empty, then follow their logs.
+	$(CARGO) build --release --locked --quiet --bin sluice-loadgen
+	target/release/sluice-loadgen seed --if-empty
 	$(COMPOSE) logs -f producer consumer-1 consumer-2 consumer-3 consumer-4 consumer-5
 else
 	stack/run-pipeline

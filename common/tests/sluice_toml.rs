@@ -1,4 +1,5 @@
-//! The shipped `sluice.toml` is the configuration reference: it must load, list every key, and
+//! The shipped `sluice.toml` (generated from the settings' doc comments, see
+//! `e2e/tests/settings_reference.rs`) must load, list every key, and
 //! give each its built-in default but for the example discount it shows.
 
 use std::path::Path;

@@ -12,6 +12,7 @@ pub mod prometheus;
 pub mod query_plan;
 pub mod scenario;
 pub mod secured;
+pub mod settings_reference;
 pub mod status;
 pub mod wait;
 

@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 use sluice_e2e::prometheus::alerts;
 use sluice_e2e::scenario::Scenario;
+use sluice_e2e::wait::until_async;
 
 /// The rule's `for: 1m`, plus scrapes (5 s) and evaluations (15 s).
 const DOWN_FIRES_WITHIN: Duration = Duration::from_secs(150);
@@ -35,18 +36,24 @@ async fn wait_for(
     what: &str,
     done: impl Fn(&[Value]) -> bool,
 ) {
-    let deadline = Instant::now() + patience;
-    loop {
-        let found = alerts_named(name, labels).await;
-        if done(&found) {
-            return;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "{name} {labels:?}: not {what} after {patience:?}: {found:?}"
-        );
-        tokio::time::sleep(Duration::from_secs(2)).await;
-    }
+    let last_seen = std::sync::Mutex::new(Vec::new());
+    until_async(
+        &format!("{name} {labels:?} {what}"),
+        patience,
+        || async {
+            let found = alerts_named(name, labels).await;
+            let holds = done(&found);
+            *last_seen.lock().expect("not poisoned") = found;
+            holds.then_some(())
+        },
+        || {
+            format!(
+                "alerts seen last: {:?}",
+                last_seen.lock().expect("not poisoned")
+            )
+        },
+    )
+    .await;
 }
 
 fn firing(alerts: &[Value]) -> bool {

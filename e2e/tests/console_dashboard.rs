@@ -34,6 +34,47 @@ fn the_console_page_is_the_grafana_dashboard_rendered() {
     assert!(console_page::graphs(&dashboard()).len() >= 10);
 }
 
+/// Imported into any Grafana, every panel and query asks the dashboard's `datasource` variable
+/// (of type `datasource`, Prometheus) for its data source: none is fixed to a uid that exists
+/// only in the stack's Grafana.
+#[test]
+fn the_dashboard_names_no_fixed_data_source() {
+    let dashboard = dashboard();
+    let variables = dashboard["templating"]["list"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    assert!(
+        variables.iter().any(|v| v["name"] == "datasource"
+            && v["type"] == "datasource"
+            && v["query"] == "prometheus"),
+        "a `datasource` variable of Prometheus data sources: {variables:?}"
+    );
+    let mut uses = 0;
+    let mut fixed = Vec::new();
+    let mut pending = vec![dashboard.clone()];
+    while let Some(value) = pending.pop() {
+        match value {
+            Value::Object(map) => {
+                if let Some(source) = map.get("datasource") {
+                    uses += 1;
+                    if source["uid"] != "${datasource}" {
+                        fixed.push(source.clone());
+                    }
+                }
+                pending.extend(map.into_iter().map(|(_, v)| v));
+            }
+            Value::Array(items) => pending.extend(items),
+            _ => {}
+        }
+    }
+    assert!(
+        uses >= 2 * console_page::graphs(&dashboard).len(),
+        "{uses} data source uses"
+    );
+    assert!(fixed.is_empty(), "data sources fixed to a uid: {fixed:?}");
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn the_console_page_shows_every_graph_with_data() {
     let mut scenario = Scenario::new("console", 6).await;

@@ -72,8 +72,11 @@ fn grafana_is_provisioned_with_the_dashboard_and_prometheus() {
         root.join("docker/grafana/provisioning/datasources/prometheus.yml"),
     )
     .expect("data source");
+    // The dashboard's `datasource` variable offers this one first: a Prometheus, the default.
     assert!(
-        datasource.contains("uid: prometheus") && datasource.contains("http://prometheus:9090")
+        datasource.contains("type: prometheus")
+            && datasource.contains("isDefault: true")
+            && datasource.contains("http://prometheus:9090")
     );
     let dashboard: serde_json::Value = serde_json::from_str(
         &std::fs::read_to_string(root.join("docker/grafana/dashboards/sluice.json"))
@@ -81,8 +84,10 @@ fn grafana_is_provisioned_with_the_dashboard_and_prometheus() {
     )
     .expect("dashboard is JSON");
     let panels = dashboard["panels"].as_array().expect("panels");
-    assert!(panels.iter().all(|p| p["datasource"]["uid"] == "prometheus"
-        && p["targets"].as_array().is_some_and(|t| !t.is_empty())));
+    assert!(panels
+        .iter()
+        .all(|p| p["datasource"]["uid"] == "${datasource}"
+            && p["targets"].as_array().is_some_and(|t| !t.is_empty())));
 }
 
 /// The text of `service`'s block in the resolved compose file: its name's line and the lines

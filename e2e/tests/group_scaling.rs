@@ -6,11 +6,11 @@
 //! folder together: every row version once, nothing torn.
 
 use std::collections::BTreeSet;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use sluice_e2e::load::{test_seed, Load};
 use sluice_e2e::scenario::{tail, Scenario};
-use sluice_e2e::wait::{self, CATCH_UP};
+use sluice_e2e::wait::{self, until_async, CATCH_UP};
 
 const PRODUCTS: i32 = 10_000;
 
@@ -86,27 +86,32 @@ async fn a_group_grown_to_ten_and_shrunk_to_three_loses_and_repeats_nothing() {
     );
     // The lag gauge of each remaining member covers its own partitions alone: none of the
     // partitions it gave away while the group was larger (statistics come every 5 s).
-    let deadline = Instant::now() + Duration::from_secs(20);
-    loop {
-        let mut lagging = Vec::new();
-        for member in 1..=3 {
-            let owned =
-                partitions_in(&scenario, member, "sluice_consumer_assigned_partitions").await;
-            let lag = partitions_in(&scenario, member, "sluice_consumer_lag_records").await;
-            lagging.push((member, owned, lag));
-        }
-        let exact = lagging.iter().all(|(_, owned, lag)| owned == lag);
-        if exact {
-            let covered: usize = lagging.iter().map(|(_, owned, _)| owned.len()).sum();
-            assert_eq!(covered, 10, "{lagging:?}");
-            break;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "lag samples other than the owned partitions (member, owned, lag): {lagging:?}"
-        );
-        tokio::time::sleep(Duration::from_millis(500)).await;
-    }
+    let last_seen = std::sync::Mutex::new(Vec::new());
+    let lagging = until_async(
+        "each member's lag samples to cover its own partitions alone",
+        Duration::from_secs(20),
+        || async {
+            let mut lagging = Vec::new();
+            for member in 1..=3 {
+                let owned =
+                    partitions_in(&scenario, member, "sluice_consumer_assigned_partitions").await;
+                let lag = partitions_in(&scenario, member, "sluice_consumer_lag_records").await;
+                lagging.push((member, owned, lag));
+            }
+            let exact = lagging.iter().all(|(_, owned, lag)| owned == lag);
+            *last_seen.lock().expect("not poisoned") = lagging.clone();
+            exact.then_some(lagging)
+        },
+        || {
+            format!(
+                "lag samples other than the owned partitions (member, owned, lag): {:?}",
+                last_seen.lock().expect("not poisoned")
+            )
+        },
+    )
+    .await;
+    let covered: usize = lagging.iter().map(|(_, owned, _)| owned.len()).sum();
+    assert_eq!(covered, 10, "{lagging:?}");
     let codes = scenario.stop_all();
     assert!(codes.iter().all(|c| *c == Some(0)), "{codes:?}");
     assert!(updates >= 2_000, "the load ran: {updates} updates");

@@ -8,9 +8,10 @@
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use sluice_e2e::scenario::Scenario;
+use sluice_e2e::wait::until;
 
 /// About 6.6 MB of lines: more than the small disk holds.
 const PRODUCTS: i32 = 60_000;
@@ -74,7 +75,6 @@ async fn fill_the_disk_then_free_it(tag: &str, exactly_once: bool) {
     scenario.start_consumers(1);
     scenario.start_producer();
 
-    let deadline = Instant::now() + PATIENCE;
     scenario
         .wait_for_log("consumer-1.log", "cannot write", 1, PATIENCE)
         .await;
@@ -113,18 +113,22 @@ async fn fill_the_disk_then_free_it(tag: &str, exactly_once: bool) {
     );
 
     disk.grow("64m");
-    let report = loop {
-        let (code, report) = scenario.verify();
-        if code == 0 {
-            break report;
-        }
-        assert!(
-            Instant::now() < deadline + PATIENCE,
-            "not clean after space returned: {report:#}\n{}",
-            scenario.log("consumer-1.log")
-        );
-        tokio::time::sleep(Duration::from_secs(2)).await;
-    };
+    let report = until(
+        "the files clean after space returned",
+        PATIENCE,
+        || {
+            let (code, report) = scenario.verify();
+            (code == 0).then_some(report)
+        },
+        || {
+            format!(
+                "{:#}\n{}",
+                scenario.verify().1,
+                scenario.log("consumer-1.log")
+            )
+        },
+    )
+    .await;
     assert_eq!(report["rows"], PRODUCTS, "{report:#}");
     assert_eq!(report["lines"], PRODUCTS, "each row once: {report:#}");
     assert!(

@@ -12,7 +12,7 @@ use rdkafka::{Offset, TopicPartitionList};
 use sluice_common::dead_letter::{REASON_HEADER, STAGE_HEADER};
 use sluice_common::kafka::client_config;
 use sluice_e2e::scenario::Scenario;
-use sluice_e2e::wait::CATCH_UP;
+use sluice_e2e::wait::{until, CATCH_UP};
 
 const PRODUCTS: i32 = 2_000;
 const UNKNOWN_ID_RECORDS: usize = 10_000;
@@ -75,13 +75,16 @@ async fn poison_records_are_dead_lettered_within_seconds_and_good_ones_keep_flow
         .await;
 
     let expected = (UNKNOWN_ID_RECORDS + GARBAGE_RECORDS + MISMATCHED_RECORDS) as i64;
-    let dead = loop {
-        let dead = dead_letter_count(&scenario);
-        if dead >= expected || sent.elapsed() > DEAD_LETTERED_WITHIN {
-            break dead;
-        }
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    };
+    let dead = until(
+        "every poison record dead-lettered",
+        DEAD_LETTERED_WITHIN,
+        || {
+            let dead = dead_letter_count(&scenario);
+            (dead >= expected).then_some(dead)
+        },
+        || format!("{} of {expected}", dead_letter_count(&scenario)),
+    )
+    .await;
     assert_eq!(
         dead,
         expected,

@@ -28,6 +28,47 @@ fn alert_rules_pass_promtool() {
     assert_ok(&["check", "rules", "docker/prometheus/alerts.yml"]);
 }
 
+/// Each rule fires and stays quiet as its unit tests say (`docker/prometheus/alerts.test.yml`):
+/// for the stack's job names and a Kubernetes pod's, and with a series missing.
+#[test]
+fn alert_rules_pass_their_unit_tests() {
+    assert_ok(&["test", "rules", "docker/prometheus/alerts.test.yml"]);
+}
+
+/// Every rule has unit tests that expect it to fire, and a runbook in the operations guide.
+#[test]
+fn every_alert_rule_is_tested_and_has_a_runbook() {
+    let rules = std::fs::read_to_string(repo_root().join("docker/prometheus/alerts.yml"))
+        .expect("alert rules");
+    let tests = std::fs::read_to_string(repo_root().join("docker/prometheus/alerts.test.yml"))
+        .expect("alert rule tests");
+    let operations =
+        std::fs::read_to_string(repo_root().join("docs/operations.md")).expect("operations guide");
+    let names: Vec<&str> = rules
+        .lines()
+        .filter_map(|line| line.trim().strip_prefix("- alert: "))
+        .collect();
+    assert!(names.len() >= 7, "{names:?}");
+    for name in names {
+        let fires = tests
+            .split("alertname: ")
+            .skip(1)
+            .any(|case| case.starts_with(name) && case.contains("exp_labels"));
+        assert!(
+            fires,
+            "no unit test of alerts.test.yml expects {name} to fire"
+        );
+        assert!(
+            rules.contains(&format!("docs/operations.md#{}", name.to_lowercase())),
+            "{name} has no runbook annotation"
+        );
+        assert!(
+            operations.contains(&format!("### {name}")),
+            "docs/operations.md has no runbook section for {name}"
+        );
+    }
+}
+
 #[test]
 fn docker_prometheus_config_passes_promtool() {
     assert_ok(&[
@@ -70,8 +111,11 @@ async fn the_native_prometheus_has_loaded_the_alert_rules() {
     for alert in [
         "SluiceProcessDown",
         "SluicePipelineStalled",
+        "SluiceNoActiveProducer",
         "SluiceConsumerLagGrowing",
+        "SluiceOutputBlocked",
         "SluiceDeadLetters",
+        "SluiceErrorsRising",
     ] {
         assert!(names.contains(&alert), "{alert} not loaded: {names:?}");
     }

@@ -137,8 +137,45 @@ fn dashboard_queries() -> Vec<String> {
     queries
 }
 
+/// `text` without the parentheses that wrap all of it, and without a leading `on (labels)`.
+fn unwrapped(text: &str) -> &str {
+    let mut text = text.trim();
+    loop {
+        if let Some(rest) = text.strip_prefix("on (") {
+            text = rest.split_once(')').map_or(rest, |(_, after)| after).trim();
+            continue;
+        }
+        let wrapped = text.starts_with('(')
+            && text.ends_with(')')
+            && closing_paren(text) == Some(text.len() - 1);
+        if !wrapped {
+            return text;
+        }
+        text = text[1..text.len() - 1].trim();
+    }
+}
+
+/// Where the parenthesis that opens `text` closes.
+fn closing_paren(text: &str) -> Option<usize> {
+    let mut depth = 0;
+    for (at, c) in text.char_indices() {
+        match c {
+            '(' => depth += 1,
+            ')' => {
+                depth -= 1;
+                if depth == 0 {
+                    return Some(at);
+                }
+            }
+            _ => {}
+        }
+    }
+    None
+}
+
 /// The series each alert rule compares: `expr:` lines of the rules file, split at top-level
-/// ` and `, each with its trailing comparison (`> 300`, `== 0`) removed.
+/// ` and `, each unwrapped of its parentheses and `on (…)` and with its trailing comparison
+/// (`> 300`, `== 0`) removed.
 fn alert_rule_queries() -> Vec<String> {
     let text =
         std::fs::read_to_string(sluice_e2e::repo_root().join("docker/prometheus/alerts.yml"))
@@ -149,16 +186,16 @@ fn alert_rule_queries() -> Vec<String> {
             continue;
         };
         for part in expr.split(" and ") {
-            let part = part.trim();
+            let part = unwrapped(part);
             let cut = [" == ", " > ", " < ", " >= ", " <= ", " != "]
                 .iter()
                 .filter_map(|op| part.rfind(op))
                 .max()
                 .unwrap_or(part.len());
-            queries.push(part[..cut].trim().to_owned());
+            queries.push(unwrapped(&part[..cut]).to_owned());
         }
     }
-    assert_eq!(text.matches("- alert:").count(), 4, "four alert rules");
+    assert_eq!(text.matches("- alert:").count(), 7, "seven alert rules");
     assert!(queries.len() >= 6, "{queries:?}");
     queries
 }

@@ -152,6 +152,7 @@ pub fn stop_when_lost(lock: Option<&ProducerLock>, mut shutdown: Shutdown) -> (S
             _ = gone => {
                 flag.0.store(true, Ordering::Release);
                 tracing::error!(
+                    group = %group,
                     "this producer lost the lock of group {group} (paused or cut off past the \
                      {}s session timeout): another producer publishes now; this one stops",
                     LOCK_SESSION_TIMEOUT.as_secs()

@@ -47,7 +47,10 @@ pub async fn prepare(
         settings.metrics.host, settings.metrics.producer_port
     );
     let bound = observe::serve(&address, metrics_registry, process, readiness.clone()).await?;
-    tracing::info!("metrics on http://{bound}/metrics, health on http://{bound}/health");
+    tracing::info!(
+        address = %bound,
+        "metrics on http://{bound}/metrics, health on http://{bound}/health"
+    );
     // Created first: it connects and obtains its producer id while the rest is prepared.
     let transactional_id = settings.producer.exactly_once.then(|| {
         settings
@@ -162,6 +165,9 @@ pub async fn prepare(
         source,
     })?;
     tracing::info!(
+        schema = %schema_file.path.display(),
+        subject = %subject,
+        schema_id = %schema_id,
         "schema {} registered under {subject} with id {schema_id}",
         schema_file.path.display()
     );
@@ -230,6 +236,7 @@ async fn stand_by(
         format!("joining the producers of transactional.id `{transactional_id}`"),
     ))?;
     tracing::info!(
+        group = %lock.group,
         "standing by: waiting for the lock of group {} (held by the producer that publishes)",
         lock.group
     );
@@ -240,6 +247,7 @@ async fn stand_by(
         return Ok(None);
     }
     tracing::info!(
+        group = %lock.group,
         "active: this producer holds the lock of group {} and publishes",
         lock.group
     );

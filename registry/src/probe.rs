@@ -74,7 +74,7 @@ pub async fn schema_check(
             }),
             Some(
                 "give the new fields defaults, or register a compatible version first \
-                 (README, Schema evolution)"
+                 (docs/schema-evolution.md)"
                     .to_owned(),
             ),
         ),

@@ -104,7 +104,7 @@ mariadb_migrate() {
     SLUICE__MYSQL__HOST=127.0.0.1 SLUICE__MYSQL__PORT="$MYSQL_PORT" \
       SLUICE__MYSQL__USER="$MYSQL_USER" SLUICE__MYSQL__PASSWORD="$MYSQL_PASSWORD" \
       SLUICE__MYSQL__DATABASE="$MYSQL_DATABASE" \
-      "${CARGO:-cargo}" run --quiet --locked -p sluice-migrate 2>&1) ||
+      RUST_LOG=warn "${CARGO:-cargo}" run --quiet --locked -p sluice-migrate 2>&1) ||
     die "mariadb: migrating failed: $output"
   while IFS= read -r line; do
     [ -z "$line" ] || say "mariadb: $line"

@@ -15,7 +15,7 @@ use crate::settings::Settings;
 /// lacks, from the list, rather than waiting for a grant that may never come.
 #[derive(Debug, thiserror::Error)]
 #[error(
-    "Kafka refused {refused}; this principal needs {acl} (README, Security: the ACLs sluice needs)"
+    "Kafka refused {refused}; this principal needs {acl} (docs/security.md: the ACLs sluice needs)"
 )]
 pub struct MissingAcl {
     /// What was refused, in Kafka's words.
@@ -185,7 +185,7 @@ mod tests {
             missing.to_string(),
             "Kafka refused GroupAuthorizationFailed; this principal needs GROUP \
              `sluice-json-writers`: Describe, Read (joins the group and commits its offsets) \
-             (README, Security: the ACLs sluice needs)"
+             (docs/security.md: the ACLs sluice needs)"
         );
     }
 }

@@ -211,6 +211,9 @@ async fn create_unless_present(
         match result {
             Ok(_) => {
                 tracing::info!(
+                    topic = %topic,
+                    partitions,
+                    replicas = replication.factor,
                     "created topic {topic} with {partitions} partitions, {} replicas \
                      (min.insync.replicas {})",
                     replication.factor,

@@ -35,7 +35,7 @@ const REFUSALS: &[(u16, &str)] = &[
     // ER_SPECIFIC_ACCESS_DENIED_ERROR (a global privilege such as PROCESS)
     (
         1227,
-        "GRANT the privilege named to {user} (see the README's MySQL grants)",
+        "GRANT the privilege named to {user} (docs/security.md: the MySQL grants sluice needs)",
     ),
     // ER_NOT_SUPPORTED_AUTH_MODE
     (

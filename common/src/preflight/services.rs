@@ -104,7 +104,7 @@ pub async fn kafka_checks(settings: &KafkaSettings) -> Vec<Check> {
         Ok(view) => view,
         Err(error) => {
             let fix = if error.is_permanent() {
-                "check kafka.security_protocol, the SASL login and kafka.ca_file (README, Security)"
+                "check kafka.security_protocol, the SASL login and kafka.ca_file (docs/security.md)"
             } else {
                 "start the brokers, or check kafka.bootstrap_servers"
             };

@@ -1,5 +1,6 @@
 //! The configuration sections. The doc comment of each field is its reference documentation:
-//! `sluice.toml` and the README repeat it, so keep the three in step.
+//! `docs/configuration.md` is generated from it (`e2e/src/settings_reference.rs`, kept equal by
+//! a test), and `sluice.toml` gives each key a short comment.
 
 use serde::{Deserialize, Serialize};
 
@@ -33,7 +34,10 @@ pub struct ProducerSettings {
     /// Milliseconds to wait before polling again once the table is caught up; 100 at most
     /// while the last poll found changes.
     pub poll_interval_ms: u64,
-    /// Rows read per page; a full page is followed at once by the next.
+    /// Rows read per page, at most; a full page is followed at once by the next. Pages of heavy
+    /// rows hold fewer: at most 2 MiB of encoded records each (500 rows for the first two pages
+    /// of a run, before a row's weight is known), so the pages in flight and the one read ahead
+    /// keep the producer's memory bounded whatever the rows carry.
     pub batch_size: u32,
     /// Milliseconds a row must be old (by the database's clock) before it is read, so a
     /// transaction that commits late with an earlier `last_updated` is still seen; not applied
@@ -144,7 +148,10 @@ pub struct ConsumerSettings {
     /// Avro schema records are resolved into; the JSON lines carry its fields. Empty: the product
     /// schema built into the binary.
     pub reader_schema_file: String,
-    /// Folder that receives one `<member>.jsonl` file per member.
+    /// Folder that receives one `<member>.jsonl` file per member. Each member also keeps
+    /// `<member>.lock` there (locked while it runs: a second process as the same member over the
+    /// same folder is refused, naming the first one's process id) and, under `exactly_once`,
+    /// `<member>.pending`.
     pub output_dir: String,
     /// Milliseconds between flushing the file and committing the offsets written while records
     /// keep coming; a member that has read everything waiting commits within 100 ms.

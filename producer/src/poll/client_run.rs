@@ -290,10 +290,14 @@ impl<'p> ClientRun<'p> {
             .maybe_log(&pipeline.metrics, &self.acknowledged, true);
         match &pipeline.transactions {
             Some(transactions) => tracing::info!(
+                topic = %transactions.topic().topic,
+                watermark = %self.acknowledged,
                 "producer stopped; watermark committed in topic {}",
                 transactions.topic().topic
             ),
             None => tracing::info!(
+                file = %pipeline.store.path().display(),
+                watermark = %self.acknowledged,
                 "producer stopped; watermark saved in {}",
                 pipeline.store.path().display()
             ),

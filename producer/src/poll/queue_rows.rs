@@ -94,6 +94,8 @@ impl Pipeline {
             return Err(Unpublished::Refused(RowRefused { origin, reason }));
         }
         tracing::warn!(
+            origin = %origin,
+            reason = %reason,
             "row {origin} cannot be published ({reason}); sent to the dead-letter topic"
         );
         let mut json = row::to_json(row, self.encoder.plan()).to_string();

@@ -335,7 +335,13 @@ impl ProducerContext for DeliveryReports {
         page.answered(match result {
             Ok(_) => Ok(()),
             Err((error, message)) => {
-                tracing::debug!("delivery to {} failed: {error}", message.topic());
+                tracing::debug!(
+                    topic = message.topic(),
+                    partition = message.partition(),
+                    error = %error,
+                    "delivery to {} failed: {error}",
+                    message.topic()
+                );
                 Err(error.clone())
             }
         });

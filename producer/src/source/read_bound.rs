@@ -74,6 +74,7 @@ impl ReadBound {
                  not applied"
             ),
             TransactionView::WholeSeconds => tracing::info!(
+                commit_lag_ms = commit_lag.as_millis() as u64,
                 "open transactions hold reading back to one second before their start \
                  (information_schema), and rows are read once producer.commit_lag_ms ({} ms) \
                  old: a row changed more often than that waits while its changes go on; turn on \
@@ -82,6 +83,7 @@ impl ReadBound {
                 commit_lag.as_millis()
             ),
             TransactionView::None => tracing::warn!(
+                commit_lag_ms = commit_lag.as_millis() as u64,
                 "the MySQL user cannot see open transactions (grant it PROCESS): only \
                  producer.commit_lag_ms ({} ms) protects against late commits, a transaction \
                  open longer than that can be missed, and a row changed more often than that \
@@ -145,6 +147,7 @@ impl ReadBound {
                 .is_none_or(|at| at.elapsed() >= HELD_BACK_LOG_EVERY);
             if due {
                 tracing::info!(
+                    bound = %bound,
                     "reading held back to {bound} UTC by a transaction still open since then"
                 );
                 self.last_held_back_log = Some(Instant::now());

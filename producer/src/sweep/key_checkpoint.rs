@@ -188,6 +188,8 @@ impl KeyCheckpoint {
             Err(error) if error.kind() == std::io::ErrorKind::NotFound => return None,
             Err(error) => {
                 tracing::warn!(
+                    file = %self.path.display(),
+                    topic = %self.topic,
                     "published keys in {}: {error}; reading topic {} from its start instead",
                     self.path.display(),
                     self.topic
@@ -200,6 +202,8 @@ impl KeyCheckpoint {
             Ok(saved) => Some(saved),
             Err(reason) => {
                 tracing::warn!(
+                    file = %self.path.display(),
+                    topic = %self.topic,
                     "published keys in {} cannot be read ({reason}); reading topic {} from its \
                      start instead",
                     self.path.display(),

@@ -1,89 +1,62 @@
 //! `sluice-migrate`: applies the stack's migrations to a database and says which it applied.
+//!
+//! It reads sluice's own settings (`--config`, `SLUICE__MYSQL__*`, `--set`), so its password
+//! comes from `mysql.password_file` or the environment, never from a flag that `ps` shows.
 
-use clap::Parser;
-use sqlx::mysql::{MySqlConnectOptions, MySqlPoolOptions, MySqlSslMode};
+use std::process::ExitCode;
 
-/// Applies the migrations of `stack/migrations` (built in) that the database has not had yet.
+use clap::{Parser, Subcommand};
+use sluice_common::settings::{self, AsJson, CommandKind, Layers, SharedArgs};
+
+/// Applies the migrations of `stack/migrations` (built in) that the database of `[mysql]` has
+/// not had yet; its user needs to create tables there.
 #[derive(Debug, Parser)]
-#[command(version)]
-struct Args {
-    /// MySQL host.
-    #[arg(long, env = "SLUICE__MYSQL__HOST", default_value = "127.0.0.1")]
-    host: String,
-    /// MySQL port.
-    #[arg(long, env = "SLUICE__MYSQL__PORT", default_value_t = 3306)]
-    port: u16,
-    /// A user that may create tables in the database.
-    #[arg(long, env = "SLUICE__MYSQL__USER", default_value = "sluice")]
-    user: String,
-    /// Its password.
-    #[arg(
-        long,
-        env = "SLUICE__MYSQL__PASSWORD",
-        default_value = "sluice",
-        hide_env_values = true
-    )]
-    password: String,
-    /// The database.
-    #[arg(long, env = "SLUICE__MYSQL__DATABASE", default_value = "sluice")]
-    database: String,
-    /// TLS: disabled, preferred, required, verify_ca or verify_identity (as `mysql.tls_mode`).
-    #[arg(long, env = "SLUICE__MYSQL__TLS_MODE", default_value = "preferred")]
-    tls_mode: MySqlSslMode,
-    /// PEM file of the authority that signed the server's certificate (as `mysql.ca_file`).
-    #[arg(long, env = "SLUICE__MYSQL__CA_FILE", default_value = "")]
-    ca_file: String,
-    /// PEM client certificate (as `mysql.certificate_file`), with `--key-file`.
-    #[arg(long, env = "SLUICE__MYSQL__CERTIFICATE_FILE", default_value = "")]
-    certificate_file: String,
-    /// PEM key of the client certificate (as `mysql.key_file`).
-    #[arg(long, env = "SLUICE__MYSQL__KEY_FILE", default_value = "")]
-    key_file: String,
+#[command(name = "sluice-migrate", version)]
+struct Cli {
+    #[command(flatten)]
+    shared: SharedArgs,
+    #[command(subcommand)]
+    command: Option<Command>,
 }
 
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Apply the migrations (the default).
+    Apply,
+    /// Print the settings it would use and where each came from (secrets redacted).
+    Config(AsJson),
+}
+
+const BINARY: &str = "sluice-migrate";
+
 #[tokio::main(flavor = "current_thread")]
-async fn main() -> std::process::ExitCode {
-    let args = Args::parse();
+async fn main() -> ExitCode {
+    let cli = Cli::parse();
+    sluice_common::logging::init(&cli.shared.log);
+    sluice_common::exit::finish_with(BINARY, run(cli).await)
+}
+
+async fn run(cli: Cli) -> Result<ExitCode, Box<dyn std::error::Error + Send + Sync>> {
+    let kind = match cli.command {
+        Some(Command::Config(AsJson { json })) => CommandKind::Config { json },
+        _ => CommandKind::Other,
+    };
+    let settings = match settings::settings_for(BINARY, &Layers::from(&cli.shared.config), kind)? {
+        Ok(settings) => settings,
+        Err(code) => return Ok(code),
+    };
+    let mysql = &settings.mysql;
     let target = format!(
         "{}@{}:{}/{}",
-        args.user, args.host, args.port, args.database
+        mysql.user, mysql.host, mysql.port, mysql.database
     );
-    let mut options = MySqlConnectOptions::new()
-        .host(&args.host)
-        .port(args.port)
-        .username(&args.user)
-        .password(&args.password)
-        .database(&args.database)
-        .ssl_mode(args.tls_mode);
-    if !args.ca_file.is_empty() {
-        options = options.ssl_ca(&args.ca_file);
-    }
-    if !args.certificate_file.is_empty() {
-        options = options
-            .ssl_client_cert(&args.certificate_file)
-            .ssl_client_key(&args.key_file);
-    }
-    let pool = match MySqlPoolOptions::new()
-        .max_connections(1)
-        .connect_with(options)
+    // Its error names the server, the user and what to check.
+    let pool = sluice_common::mysql::connect(mysql, 1).await?;
+    let applied = sluice_migrate::apply(&pool)
         .await
-    {
-        Ok(pool) => pool,
-        Err(error) => {
-            eprintln!("sluice-migrate: cannot connect to {target}: {error}");
-            return std::process::ExitCode::FAILURE;
-        }
-    };
-    match sluice_migrate::apply(&pool).await {
-        Ok(applied) => {
-            for migration in applied {
-                println!("applied migration {migration}");
-            }
-            std::process::ExitCode::SUCCESS
-        }
-        Err(error) => {
-            eprintln!("sluice-migrate: migrating {target} failed: {error}");
-            std::process::ExitCode::FAILURE
-        }
+        .map_err(|error| format!("migrating {target} failed: {error}"))?;
+    for migration in applied {
+        println!("applied migration {migration}");
     }
+    Ok(ExitCode::SUCCESS)
 }
