@@ -14,7 +14,7 @@ use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use sluice_e2e::churn::Churn;
 use sluice_e2e::load::{test_seed, Load};
-use sluice_e2e::scenario::Scenario;
+use sluice_e2e::scenario::{tail, Scenario};
 use sluice_e2e::stack_ok;
 use sluice_e2e::wait::CATCH_UP;
 
@@ -119,10 +119,18 @@ async fn a_seeded_mix_of_faults_loses_and_repeats_nothing() {
         .wait_until_verified(Duration::from_secs(SWEEP_SECS) + CATCH_UP)
         .await;
     let codes = scenario.stop_all();
+    // The logs of the processes that did not stop cleanly: a failure names its cause.
+    let logs: Vec<String> = std::iter::once("producer.log".to_owned())
+        .chain((1..=MEMBERS).map(|n| format!("consumer-{n}.log")))
+        .zip(&codes)
+        .filter(|(_, code)| **code != Some(0))
+        .map(|(log, _)| format!("{log}:\n{}", tail(&scenario.log(&log), 30)))
+        .collect();
     assert!(
         codes.iter().all(|c| *c == Some(0)),
         "every process ran to the end and stopped cleanly: {codes:?} (seed {seed}, faults \
-         {faults:?})"
+         {faults:?})\n{}",
+        logs.join("\n")
     );
     assert!(!faults.is_empty(), "at least one fault");
     assert!(updates >= 5_000, "the load ran: {updates} updates");
