@@ -17,6 +17,7 @@ use sluice_common::mysql;
 use sluice_common::settings::Settings;
 use sluice_e2e::process::tail;
 use sluice_e2e::repo_root;
+use sluice_e2e::scenario::output_lines;
 use sluice_e2e::wait::{until, until_async, CATCH_UP, STOPS_WITHIN};
 
 /// The settings every process of the test's `make run`, `make status` and `sluice-verify` gets.
@@ -78,18 +79,9 @@ fn info_line(line: &str, process: &str, message: &str) -> bool {
         .is_some_and(|(time, text)| time.ends_with('Z') && text.starts_with(message))
 }
 
+/// Whole output lines in `folder`, as the scenarios count them.
 fn lines_in(folder: &Path) -> usize {
-    std::fs::read_dir(folder)
-        .into_iter()
-        .flatten()
-        .flatten()
-        .filter(|entry| entry.path().extension().is_some_and(|e| e == "jsonl"))
-        .map(|entry| {
-            std::fs::read_to_string(entry.path())
-                .map(|text| text.lines().count())
-                .unwrap_or(0)
-        })
-        .sum()
+    output_lines(folder).len()
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -12,6 +12,7 @@ mod raw_records;
 
 pub use crate::process::tail;
 pub use fixtures::price_for;
+pub use output::output_lines;
 
 use std::collections::HashMap;
 use std::path::PathBuf;

@@ -106,29 +106,9 @@ impl Scenario {
         lines
     }
 
-    /// The same for the output folder `folder` of the scenario's directory: its `*.jsonl`
-    /// files (a member's `.pending` batch file is not output).
+    /// The same for the output folder `folder` of the scenario's directory.
     pub fn lines_in(&self, folder: &str) -> Vec<(String, usize, Value)> {
-        let mut lines = Vec::new();
-        let Ok(entries) = std::fs::read_dir(self.dir.path().join(folder)) else {
-            return lines;
-        };
-        for entry in entries.flatten() {
-            let name = entry.file_name().to_string_lossy().into_owned();
-            if !name.ends_with(".jsonl") {
-                continue;
-            }
-            let text = std::fs::read_to_string(entry.path()).unwrap_or_default();
-            // A last line without its newline is being written (or was cut short by a kill and
-            // is removed at the member's next start): not a line yet.
-            let whole = &text[..text.rfind('\n').map_or(0, |end| end + 1)];
-            for (number, line) in whole.lines().enumerate() {
-                let value = serde_json::from_str(line)
-                    .unwrap_or_else(|e| panic!("{name}:{number} is not JSON ({e}): {line}"));
-                lines.push((name.clone(), number, value));
-            }
-        }
-        lines
+        output_lines(&self.dir.path().join(folder))
     }
 
     /// The latest line about each product: the greatest `last_updated` (a delete line's
@@ -219,4 +199,29 @@ fn latest_of(lines: Vec<(String, usize, Value)>) -> HashMap<i32, Value> {
         }
     }
     latest
+}
+
+/// Every whole line of the `*.jsonl` files of `folder` (a member's `.pending` batch file is not
+/// output): (file name, line number, parsed JSON).
+pub fn output_lines(folder: &std::path::Path) -> Vec<(String, usize, Value)> {
+    let mut lines = Vec::new();
+    let Ok(entries) = std::fs::read_dir(folder) else {
+        return lines;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if !name.ends_with(".jsonl") {
+            continue;
+        }
+        let text = std::fs::read_to_string(entry.path()).unwrap_or_default();
+        // A last line without its newline is being written (or was cut short by a kill and
+        // is removed at the member's next start): not a line yet.
+        let whole = &text[..text.rfind('\n').map_or(0, |end| end + 1)];
+        for (number, line) in whole.lines().enumerate() {
+            let value = serde_json::from_str(line)
+                .unwrap_or_else(|e| panic!("{name}:{number} is not JSON ({e}): {line}"));
+            lines.push((name.clone(), number, value));
+        }
+    }
+    lines
 }
