@@ -7,6 +7,7 @@ use prometheus::{Histogram, HistogramOpts};
 use sluice_producer::poll::page_reader::PageReader;
 use sluice_producer::source::plan::SourcePlan;
 use sluice_producer::source::read_bound::ReadBound;
+use sluice_producer::source::writer_schema::WriterSchema;
 use sluice_producer::watermark::Watermark;
 use sluice_registry::SchemaFile;
 
@@ -179,7 +180,9 @@ pub async fn read_from(
 /// The producer's page queries for `table`, planned as the producer plans them.
 async fn plan(bench: &Bench, table: &str) -> anyhow::Result<SourcePlan> {
     let settings = &bench.settings;
-    let schema = SchemaFile::load(bench.root.join(&settings.producer.schema_file))?.schema;
+    let schema = WriterSchema::File(SchemaFile::load(
+        bench.root.join(&settings.producer.schema_file),
+    )?);
     Ok(SourcePlan::discover(
         &bench.pool,
         &settings.mysql.database,

@@ -8,7 +8,7 @@ use std::path::Path;
 
 use sluice_common::acls;
 use sluice_common::preflight::{self, Check, Report};
-use sluice_common::settings::Settings;
+use sluice_common::settings::{ReaderSchemaSource, Settings};
 use sluice_registry::{registry_check, SchemaFile};
 
 use crate::output::member_lock;
@@ -27,23 +27,36 @@ pub async fn check(settings: &Settings) -> Report {
     let mut checks = kafka;
     checks.push(group(settings));
     checks.push(registry);
-    checks.push(
-        match SchemaFile::load_or_built_in(&settings.consumer.reader_schema_file) {
-            Ok(schema) => Check::ok(
-                "consumer",
-                "reader schema",
-                format!("{} parses", schema.path.display()),
-            ),
-            Err(error) => Check::failed(
-                "consumer",
-                "reader schema",
-                error.to_string(),
-                Some("fix consumer.reader_schema_file".to_owned()),
-            ),
-        },
-    );
+    checks.push(reader_schema(settings));
     checks.extend(output_checks(settings));
     Report::new(checks)
+}
+
+/// A pinned reader schema parses; a followed one is the subject's latest, read with the records.
+fn reader_schema(settings: &Settings) -> Check {
+    if settings.consumer.reader_schema_from == ReaderSchemaSource::Latest {
+        return Check::ok(
+            "consumer",
+            "reader schema",
+            format!(
+                "the latest version of {}-value, followed",
+                settings.kafka.topic
+            ),
+        );
+    }
+    match SchemaFile::load_or_built_in(&settings.consumer.reader_schema_file) {
+        Ok(schema) => Check::ok(
+            "consumer",
+            "reader schema",
+            format!("{} parses", schema.path.display()),
+        ),
+        Err(error) => Check::failed(
+            "consumer",
+            "reader schema",
+            error.to_string(),
+            Some("fix consumer.reader_schema_file".to_owned()),
+        ),
+    }
 }
 
 /// Not joined (a join would rebalance the running group); says the ACLs it needs under an

@@ -12,7 +12,7 @@ use sluice_common::kafka::{
 };
 use sluice_common::observe::{self, ProcessMetrics, Readiness};
 use sluice_common::retry::{self, Policy};
-use sluice_common::settings::Settings;
+use sluice_common::settings::{ReaderSchemaSource, Settings};
 use sluice_common::shutdown::Shutdown;
 use sluice_registry::{RegistryClient, SchemaFile};
 
@@ -29,7 +29,7 @@ use crate::member::Member;
 use crate::metrics::ConsumerMetrics;
 use crate::output::member_lock::MemberLock;
 use crate::output::sink::JsonlSink;
-use crate::record::decode::Decoder;
+use crate::record::decode::{Decoder, ReaderSchema};
 use crate::record::render::LineRenderer;
 use crate::record::transform::Transform;
 
@@ -44,7 +44,12 @@ pub async fn prepare(
     let consumer_settings = &settings.consumer;
     let member = consumer_settings.member.clone();
     let lock = MemberLock::acquire(Path::new(&consumer_settings.output_dir), &member)?;
-    let reader = SchemaFile::load_or_built_in(&consumer_settings.reader_schema_file)?;
+    let reader = match consumer_settings.reader_schema_from {
+        ReaderSchemaSource::File => ReaderSchema::Pinned(
+            SchemaFile::load_or_built_in(&consumer_settings.reader_schema_file)?.schema,
+        ),
+        ReaderSchemaSource::Latest => ReaderSchema::Latest,
+    };
     let transform = Transform::new(&settings.transform.discounts)?;
     let kafka = &settings.kafka;
     sluice_common::kafka::check_client_configs(kafka)?;
@@ -53,7 +58,7 @@ pub async fn prepare(
         decoder: Decoder::new(
             registry,
             tokio::runtime::Handle::current(),
-            reader.schema,
+            reader,
             &format!("{}-value", kafka.topic),
         ),
         transform,

@@ -10,7 +10,7 @@ use sluice_common::mysql;
 use sluice_common::settings::Settings;
 use sluice_e2e::product_table::create_like_product;
 use sluice_e2e::query_plan::{Examined, Param, Plan};
-use sluice_producer::source::columns::{keyset_index, primary_key};
+use sluice_producer::source::catalogue::{keyset_index, primary_key};
 use sluice_producer::source::deleted::DeletedColumn;
 use sluice_producer::source::keyset::KeysetQuery;
 use sluice_producer::sweep::SWEEP_PAGE_KEYS;

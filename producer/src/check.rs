@@ -10,29 +10,35 @@ use sluice_common::preflight::{self, Check, Report};
 use sluice_common::settings::Settings;
 use sluice_registry::{registry_check, schema_check, SchemaFile};
 
+use crate::source::writer_schema::WriterSchema;
+
 use crate::source::plan::{keyset_index_statement, SourcePlan};
 use crate::source::read_bound::{transaction_view, TransactionView};
 
 /// Runs every check of the producer's settings.
 pub async fn check(settings: &Settings) -> Report {
-    let schema = SchemaFile::load_or_built_in(&settings.producer.schema_file);
+    let writer = WriterSchema::from_settings(&settings.producer);
     let subject = format!("{}-value", settings.kafka.topic);
-    let registry = async {
-        let mut checks = vec![registry_check(&settings.registry).await];
-        if checks[0].status == preflight::Status::Ok {
-            if let Ok(schema) = &schema {
-                checks.push(schema_check(&settings.registry, &subject, schema).await);
-            }
-        }
-        checks
-    };
-    let (mysql, kafka, registry) = tokio::join!(
-        mysql_checks(settings, schema.as_ref().ok()),
+    let (mysql, kafka, reach) = tokio::join!(
+        mysql_checks(settings, writer.as_ref().ok()),
         preflight::kafka_checks(&settings.kafka),
-        registry,
+        registry_check(&settings.registry),
     );
+    let (mysql, resolved) = mysql;
+    // A schema file is checked against the registry even when the table cannot be read; a
+    // schema built from the table only once it is built.
+    let resolved = resolved.or_else(|| match &writer {
+        Ok(WriterSchema::File(file)) => Some(file.clone()),
+        _ => None,
+    });
+    let mut registry = vec![reach];
+    if registry[0].status == preflight::Status::Ok {
+        if let Some(schema) = &resolved {
+            registry.push(schema_check(&settings.registry, &subject, schema).await);
+        }
+    }
     let mut checks = Vec::new();
-    if let Err(error) = &schema {
+    if let Err(error) = &writer {
         checks.push(Check::failed(
             "producer",
             "schema file",
@@ -47,17 +53,21 @@ pub async fn check(settings: &Settings) -> Report {
     Report::new(checks)
 }
 
-/// The login, the table, then what needs the table: the column plan, the keyset index and the
-/// view of open transactions.
-async fn mysql_checks(settings: &Settings, schema: Option<&SchemaFile>) -> Vec<Check> {
+/// The login, the table, then what needs the table: the column plan (and the schema it
+/// resolved, built from the table or read from the file), the keyset index and the view of
+/// open transactions.
+async fn mysql_checks(
+    settings: &Settings,
+    writer: Option<&WriterSchema>,
+) -> (Vec<Check>, Option<SchemaFile>) {
     let reach = preflight::mysql_login(&settings.mysql).await;
     let mut checks = reach.checks;
     let Some(pool) = reach.pool else {
-        return checks;
+        return (checks, None);
     };
-    let Some(schema) = schema else {
+    let Some(writer) = writer else {
         checks.push(Check::skipped("mysql", "column plan", "no schema file"));
-        return checks;
+        return (checks, None);
     };
     if checks
         .iter()
@@ -68,29 +78,30 @@ async fn mysql_checks(settings: &Settings, schema: Option<&SchemaFile>) -> Vec<C
             "column plan",
             "the table cannot be read",
         ));
-        return checks;
+        return (checks, None);
     }
     let (mysql, producer) = (&settings.mysql, &settings.producer);
     let plan = SourcePlan::discover(
         &pool,
         &mysql.database,
         &mysql.table,
-        &schema.schema,
+        writer,
         &producer.key_column,
         &producer.timestamp_column,
         producer.deleted_column(),
     )
     .await;
+    let qualified = format!("{}.{}", mysql.database, mysql.table);
+    let mut resolved = None;
     match plan {
         Ok(plan) => {
+            resolved = Some(plan.schema.clone());
             checks.push(Check::ok(
                 "mysql",
                 "column plan",
                 format!(
-                    "table {}.{} fills every field of {}",
-                    mysql.database,
-                    mysql.table,
-                    schema.path.display()
+                    "table {qualified} fills every field of {}",
+                    plan.schema.path.display()
                 ),
             ));
             checks.push(match plan.keyset_index {
@@ -115,14 +126,17 @@ async fn mysql_checks(settings: &Settings, schema: Option<&SchemaFile>) -> Vec<C
             "column plan",
             format!(
                 "schema {}: {}",
-                schema.path.display(),
+                writer.describe(&qualified).display(),
                 sluice_common::exit::describe(&error)
             ),
-            Some(
-                "add the column to the table, give the field a default in the schema, or set \
-                 producer.key_column / timestamp_column"
+            Some(match writer {
+                WriterSchema::File(_) => "add the column to the table, give the field a default \
+                    in the schema, or set producer.key_column / timestamp_column"
                     .to_owned(),
-            ),
+                WriterSchema::Table(_) => "leave the column out with producer.exclude_columns, \
+                    or set producer.key_column / timestamp_column"
+                    .to_owned(),
+            }),
         )),
     }
     checks.push(match transaction_view(&pool).await {
@@ -147,7 +161,7 @@ async fn mysql_checks(settings: &Settings, schema: Option<&SchemaFile>) -> Vec<C
         ),
     });
     pool.close().await;
-    checks
+    (checks, resolved)
 }
 
 /// Not tried: registering the id would fence the producer that runs with it. Says the ACL it

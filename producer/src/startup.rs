@@ -1,4 +1,4 @@
-//! Everything the producer needs before its first page, in order: the schema file, its metrics
+//! Everything the producer needs before its first page, in order: the writer schema, its metrics
 //! endpoint, its Kafka producer (which connects in the background), MySQL and the column plan,
 //! then the topics and the registry side by side (the registry's storage may be that same
 //! Kafka). A server that is not there yet is waited for, with a log line saying what is
@@ -10,7 +10,7 @@ use sluice_common::retry::{self, Policy};
 use sluice_common::settings::{KafkaSettings, Settings};
 use sluice_common::shutdown::Shutdown;
 use sluice_common::{acls, kafka, mysql};
-use sluice_registry::{CompatibilityLevel, RegistryClient, RegistryError, SchemaFile, SchemaId};
+use sluice_registry::{CompatibilityLevel, RegistryClient, RegistryError, SchemaId};
 
 use crate::encode::RecordEncoder;
 use crate::error::ProducerError;
@@ -22,6 +22,7 @@ use crate::publish::transaction::Transactions;
 use crate::publish::transactional_id::init_transactions;
 use crate::publish::Publisher;
 use crate::source::plan::{keyset_index_statement, SourcePlan};
+use crate::source::writer_schema::WriterSchema;
 use crate::standby::ProducerLock;
 use crate::sweep::key_checkpoint::KeyCheckpoint;
 use crate::sweep::DeleteSweep;
@@ -36,7 +37,7 @@ pub async fn prepare(
     settings: &Settings,
     shutdown: &Shutdown,
 ) -> Result<Option<Pipeline>, ProducerError> {
-    let schema_file = SchemaFile::load_or_built_in(&settings.producer.schema_file)?;
+    let writer = WriterSchema::from_settings(&settings.producer)?;
     sluice_common::kafka::check_client_configs(&settings.kafka)?;
     let metrics_registry = prometheus::Registry::new();
     let process = ProcessMetrics::register(&metrics_registry, "producer")?;
@@ -85,14 +86,14 @@ pub async fn prepare(
         &pool,
         &mysql_settings.database,
         &mysql_settings.table,
-        &schema_file.schema,
+        &writer,
         key_column,
         timestamp_column,
         settings.producer.deleted_column(),
     )
     .await
     .map_err(|source| ProducerError::Source {
-        schema: schema_file.path.clone(),
+        schema: writer.describe(&table),
         source,
     })?;
     if source.keyset_index.is_none() {
@@ -136,6 +137,7 @@ pub async fn prepare(
     let registry = RegistryClient::new(&settings.registry).map_err(ProducerError::Registry)?;
     let subject = format!("{}-value", settings.kafka.topic);
     let level = settings.producer.compatibility;
+    let schema_file = source.schema.clone();
     let schema_text = schema_file.registered_text();
     let registry_what = format!("the schema registry at {}", settings.registry.url);
     let registration = retry::retry(

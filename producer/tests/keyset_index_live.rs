@@ -4,7 +4,7 @@
 
 use sluice_common::mysql;
 use sluice_common::settings::Settings;
-use sluice_producer::source::columns::{keyset_index, primary_key};
+use sluice_producer::source::catalogue::{keyset_index, primary_key};
 
 #[tokio::test]
 async fn the_keyset_index_is_found_by_its_columns() {

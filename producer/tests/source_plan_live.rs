@@ -6,6 +6,8 @@ use apache_avro::Schema;
 use sluice_common::mysql;
 use sluice_common::settings::Settings;
 use sluice_producer::source::plan::{SourcePlan, SourcePlanError};
+use sluice_producer::source::writer_schema::WriterSchema;
+use sluice_registry::SchemaFile;
 use sqlx::MySqlPool;
 
 const SCHEMA: &str = r#"{"type": "record", "name": "Item", "fields": [
@@ -24,7 +26,11 @@ async fn plan_of(
         .execute(pool)
         .await
         .expect("create scratch table");
-    let schema = Schema::parse_str(SCHEMA).expect("schema");
+    let schema = WriterSchema::File(SchemaFile {
+        path: "test.avsc".into(),
+        text: SCHEMA.to_owned(),
+        schema: Schema::parse_str(SCHEMA).expect("schema"),
+    });
     let plan = SourcePlan::discover(pool, &database, &table, &schema, key, "ts", None).await;
     sqlx::query(&format!("DROP TABLE {table}"))
         .execute(pool)

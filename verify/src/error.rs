@@ -11,6 +11,9 @@ pub enum VerifyError {
     /// The table is not there, or lacks its key column.
     #[error("{0}")]
     TableShape(String),
+    /// The reader schema the lines were written with cannot be had.
+    #[error("the reader schema: {0}")]
+    Schema(String),
     /// A row has no integer key.
     #[error("a row without an integer `{key}`")]
     RowWithoutKey {

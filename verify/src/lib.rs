@@ -10,6 +10,9 @@
 //! - every row's latest version has a line (**missing**, unless its key is in the dead-letter
 //!   topic: **dead-lettered**), and that line is the row transformed (**wrong**);
 //! - every product with lines is still in the table (**not in table**).
+//!
+//! Each column is shown as the members' reader schema shows its field (`schema_in_use`), so
+//! any table is judged, whatever its columns.
 
 pub mod dead_letters;
 pub mod error;
@@ -17,6 +20,7 @@ pub mod expected;
 pub mod judge;
 pub mod lines;
 pub mod report;
+pub mod schema_in_use;
 pub mod table;
 
 pub use error::VerifyError;

@@ -184,10 +184,15 @@ fn as_key(id: &serde_json::Value) -> Result<i64, String> {
         .ok_or_else(|| format!("the key {id} is not an integer"))
 }
 
-/// An RFC 3339 time in microseconds since the epoch.
+/// An RFC 3339 time in microseconds since the epoch; one without a zone (a `DATETIME` as a
+/// `local-timestamp-*` field shows it) is taken as UTC, as the producer's watermark takes it.
 pub fn micros_of(text: &str) -> Result<i64, String> {
     DateTime::parse_from_rfc3339(text)
         .map(|at| at.timestamp_micros())
+        .or_else(|_| {
+            chrono::NaiveDateTime::parse_from_str(text, "%Y-%m-%dT%H:%M:%S%.f")
+                .map(|at| at.and_utc().timestamp_micros())
+        })
         .map_err(|e| format!("the timestamp `{text}` is not RFC 3339: {e}"))
 }
 

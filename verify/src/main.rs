@@ -12,6 +12,7 @@ use sluice_common::settings::{self, AsJson, Layers, Settings, SharedArgs};
 use sluice_verify::expected::Expectation;
 use sluice_verify::judge::Judge;
 use sluice_verify::report::Report;
+use sluice_verify::schema_in_use::reader_schema;
 use sluice_verify::table::TableReader;
 use sluice_verify::{dead_letters, lines};
 
@@ -154,7 +155,9 @@ async fn judge(
 ) -> anyhow::Result<Report> {
     let mysql = &settings.mysql;
     let pool = sluice_common::mysql::connect(mysql, 1).await?;
-    let table = TableReader::new(&pool, &mysql.table, &settings.producer.key_column).await?;
+    let schema = reader_schema(settings).await?;
+    let table =
+        TableReader::new(&pool, &mysql.table, &settings.producer.key_column, &schema).await?;
     let mut reader = lines::LineReader::open(&scan.files)?;
     let mut judge = Judge::new(
         versions,

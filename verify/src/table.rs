@@ -1,8 +1,11 @@
-//! Reading the table as it is now, in key order, each row as JSON the way a line shows it:
-//! integers as numbers, a `FLOAT` as its shortest decimal, times as RFC 3339 in UTC with
-//! microseconds, anything else as text.
+//! Reading the table as it is now, in key order, each row as JSON the way a line shows it: by
+//! the reader schema's field of the column's name where there is one (see `schema_in_use`),
+//! else by the column's type: integers as numbers, a `FLOAT` as its shortest decimal, times as
+//! RFC 3339 in UTC with microseconds, anything else as text.
 
+use crate::schema_in_use::field_type;
 use crate::VerifyError;
+use apache_avro::Schema;
 use futures::stream::{BoxStream, StreamExt};
 use serde_json::{Map, Number, Value};
 use sqlx::mysql::MySqlRow;
@@ -15,6 +18,10 @@ enum Kind {
     Float,
     Double,
     Text,
+    /// A number, shown as `true` when not 0.
+    Boolean,
+    /// A `SET`'s text (`a,b`), shown as a list.
+    Set,
 }
 
 /// One column of the table.
@@ -34,8 +41,14 @@ pub struct TableReader {
 }
 
 impl TableReader {
-    /// Reads the columns of `table` from the catalogue; `key` orders the rows.
-    pub async fn new(pool: &MySqlPool, table: &str, key: &str) -> Result<Self, VerifyError> {
+    /// Reads the columns of `table` from the catalogue, each to be shown as `schema`'s field of
+    /// its name shows it; `key` orders the rows.
+    pub async fn new(
+        pool: &MySqlPool,
+        table: &str,
+        key: &str,
+        schema: &Schema,
+    ) -> Result<Self, VerifyError> {
         let described: Vec<(String, String)> = sqlx::query_as(
             "SELECT CAST(COLUMN_NAME AS CHAR), CAST(DATA_TYPE AS CHAR) FROM information_schema.COLUMNS \
              WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ? ORDER BY ORDINAL_POSITION",
@@ -55,7 +68,7 @@ impl TableReader {
         }
         let columns: Vec<Column> = described
             .iter()
-            .map(|(name, data_type)| column(name, data_type))
+            .map(|(name, data_type)| column(name, data_type, field_type(schema, name)))
             .collect();
         let list: Vec<&str> = columns.iter().map(|c| c.select.as_str()).collect();
         let sql = format!(
@@ -91,7 +104,23 @@ impl TableReader {
                     .try_get::<Option<f64>, _>(index)?
                     .and_then(Number::from_f64)
                     .map(Value::Number),
-                Kind::Text => row.try_get::<Option<String>, _>(index)?.map(Value::from),
+                // Unchecked: text of a `_bin` collation (MariaDB's `JSON`) is flagged binary.
+                Kind::Text => row
+                    .try_get_unchecked::<Option<String>, _>(index)?
+                    .map(Value::from),
+                Kind::Boolean => row
+                    .try_get::<Option<i64>, _>(index)?
+                    .map(|v| Value::Bool(v != 0)),
+                Kind::Set => row
+                    .try_get_unchecked::<Option<String>, _>(index)?
+                    .map(|text| {
+                        Value::Array(
+                            text.split(',')
+                                .filter(|member| !member.is_empty())
+                                .map(|member| Value::String(member.to_owned()))
+                                .collect(),
+                        )
+                    }),
             };
             map.insert(column.name.clone(), value.unwrap_or(Value::Null));
         }
@@ -99,19 +128,34 @@ impl TableReader {
     }
 }
 
-fn column(name: &str, data_type: &str) -> Column {
+fn column(name: &str, data_type: &str, field: Option<&Schema>) -> Column {
     let q = quoted(name);
-    let (kind, select) = match data_type.to_ascii_lowercase().as_str() {
-        "tinyint" | "smallint" | "mediumint" | "int" | "integer" | "bigint" | "year" => {
+    let data_type = data_type.to_ascii_lowercase();
+    let as_text = |expression: String| (Kind::Text, format!("{expression} AS {q}"));
+    let timestamp = |digits: usize, zone: &str| {
+        as_text(format!(
+            "CONCAT(LEFT(DATE_FORMAT({q}, '%Y-%m-%dT%H:%i:%s.%f'), {}), '{zone}')",
+            20 + digits
+        ))
+    };
+    let (kind, select) = match (field, data_type.as_str()) {
+        (Some(Schema::Boolean), _) => (Kind::Boolean, format!("CAST({q} AS SIGNED) AS {q}")),
+        (Some(Schema::Decimal(_)), _) => as_text(format!("CAST({q} AS CHAR)")),
+        (Some(Schema::Bytes), _) => as_text(format!("REPLACE(TO_BASE64({q}), CHAR(10), '')")),
+        (Some(Schema::Array(_)), "set") => (Kind::Set, format!("CAST({q} AS CHAR) AS {q}")),
+        (Some(Schema::Date), _) => as_text(format!("DATE_FORMAT({q}, '%Y-%m-%d')")),
+        (Some(Schema::TimeMicros), _) => as_text(format!("TIME_FORMAT({q}, '%H:%i:%s.%f')")),
+        (Some(Schema::TimestampMillis), _) => timestamp(3, "Z"),
+        (Some(Schema::TimestampMicros), _) => timestamp(6, "Z"),
+        (Some(Schema::LocalTimestampMillis), _) => timestamp(3, ""),
+        (Some(Schema::LocalTimestampMicros), _) => timestamp(6, ""),
+        (_, "tinyint" | "smallint" | "mediumint" | "int" | "integer" | "bigint" | "year") => {
             (Kind::Integer, format!("CAST({q} AS SIGNED) AS {q}"))
         }
-        "float" => (Kind::Float, q.clone()),
-        "double" | "real" => (Kind::Double, q.clone()),
-        "timestamp" | "datetime" => (
-            Kind::Text,
-            format!("DATE_FORMAT({q}, '%Y-%m-%dT%H:%i:%s.%fZ') AS {q}"),
-        ),
-        _ => (Kind::Text, format!("CAST({q} AS CHAR) AS {q}")),
+        (_, "float") => (Kind::Float, q.clone()),
+        (_, "double" | "real") => (Kind::Double, q.clone()),
+        (_, "timestamp" | "datetime") => timestamp(6, "Z"),
+        _ => as_text(format!("CAST({q} AS CHAR)")),
     };
     Column {
         name: name.to_owned(),
@@ -140,13 +184,28 @@ mod tests {
 
     #[test]
     fn each_type_is_selected_as_a_line_shows_it() {
-        assert_eq!(column("id", "int").select, "CAST(`id` AS SIGNED) AS `id`");
-        assert_eq!(column("price", "float").kind, Kind::Float);
+        let string = Some(&Schema::String);
         assert_eq!(
-            column("last_updated", "timestamp").select,
-            "DATE_FORMAT(`last_updated`, '%Y-%m-%dT%H:%i:%s.%fZ') AS `last_updated`"
+            column("id", "int", Some(&Schema::Int)).select,
+            "CAST(`id` AS SIGNED) AS `id`"
         );
-        assert_eq!(column("note", "text").kind, Kind::Text);
+        assert_eq!(column("price", "float", None).kind, Kind::Float);
+        assert_eq!(
+            column("last_updated", "timestamp", string).select,
+            "CONCAT(LEFT(DATE_FORMAT(`last_updated`, '%Y-%m-%dT%H:%i:%s.%f'), 26), 'Z') AS `last_updated`"
+        );
+        assert_eq!(
+            column("at", "datetime", Some(&Schema::LocalTimestampMillis)).select,
+            "CONCAT(LEFT(DATE_FORMAT(`at`, '%Y-%m-%dT%H:%i:%s.%f'), 23), '') AS `at`"
+        );
+        assert_eq!(column("note", "text", string).kind, Kind::Text);
+        assert_eq!(column("tags", "set", None).kind, Kind::Text);
+        let tags = Schema::parse_str(r#"{"type":"array","items":"string"}"#).expect("schema");
+        assert_eq!(column("tags", "set", Some(&tags)).kind, Kind::Set);
+        assert_eq!(
+            column("on", "bit", Some(&Schema::Boolean)).kind,
+            Kind::Boolean
+        );
         assert_eq!(quoted("a`b"), "`a``b`");
         assert_eq!(shortest_f32(19.99), serde_json::json!(19.99));
     }

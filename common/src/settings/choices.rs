@@ -384,3 +384,53 @@ mod tests {
         assert!(read.is_err());
     }
 }
+
+/// Where the producer's writer schema comes from (`producer.schema_from`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase", try_from = "String")]
+pub enum WriterSchemaSource {
+    /// The Avro schema in `producer.schema_file`, each field read from the column of its name.
+    #[default]
+    File,
+    /// A record built from the table's columns, rebuilt when the table changes.
+    Table,
+}
+
+impl Choice for WriterSchemaSource {
+    const KIND: &'static str = "writer schema source";
+    const ALL: &'static [Self] = &[Self::File, Self::Table];
+
+    fn name(self) -> &'static str {
+        match self {
+            Self::File => "file",
+            Self::Table => "table",
+        }
+    }
+}
+
+choice_conversions!(WriterSchemaSource);
+
+/// Where a member's reader schema comes from (`consumer.reader_schema_from`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase", try_from = "String")]
+pub enum ReaderSchemaSource {
+    /// The Avro schema in `consumer.reader_schema_file`, pinned.
+    #[default]
+    File,
+    /// The latest version of the topic's subject in the registry, followed as it changes.
+    Latest,
+}
+
+impl Choice for ReaderSchemaSource {
+    const KIND: &'static str = "reader schema source";
+    const ALL: &'static [Self] = &[Self::File, Self::Latest];
+
+    fn name(self) -> &'static str {
+        match self {
+            Self::File => "file",
+            Self::Latest => "latest",
+        }
+    }
+}
+
+choice_conversions!(ReaderSchemaSource);

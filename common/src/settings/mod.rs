@@ -20,8 +20,8 @@ mod servers;
 mod validate;
 
 pub use choices::{
-    Choice, CompatibilityLevel, Compression, GroupProtocol, MysqlTlsMode, OnError, SaslMechanism,
-    SecurityProtocol,
+    Choice, CompatibilityLevel, Compression, GroupProtocol, MysqlTlsMode, OnError,
+    ReaderSchemaSource, SaslMechanism, SecurityProtocol, WriterSchemaSource,
 };
 pub use cli::{AsJson, ConfigArgs, SharedArgs};
 pub use command::{settings_for, CommandError, CommandKind};

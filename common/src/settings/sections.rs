@@ -4,7 +4,9 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::choices::{CompatibilityLevel, Compression, GroupProtocol, OnError};
+use super::choices::{
+    CompatibilityLevel, Compression, GroupProtocol, OnError, ReaderSchemaSource, WriterSchemaSource,
+};
 use super::servers::{KafkaSettings, MysqlSettings, RegistrySettings};
 
 /// The whole configuration of a sluice process.
@@ -44,9 +46,25 @@ pub struct ProducerSettings {
     /// where open transactions are seen to the microsecond. Elsewhere a transaction that stays
     /// open longer than this can be missed.
     pub commit_lag_ms: u64,
-    /// Avro schema the records are written with; each field is read from the column of its name.
-    /// Empty: the product schema built into the binary (`schemas/product.avsc` when it was built).
+    /// Where the writer schema comes from: `file` (`schema_file`, each field read from the
+    /// column of its name) or `table` (an Avro record built from the table's columns, after
+    /// `include_columns` and `exclude_columns`, and built again when an `ALTER TABLE` changes
+    /// them; see docs/schema-evolution.md for the type map).
+    pub schema_from: WriterSchemaSource,
+    /// Avro schema the records are written with when `schema_from` is `file`; each field is read
+    /// from the column of its name. Empty: the product schema built into the binary
+    /// (`schemas/product.avsc` when it was built).
     pub schema_file: String,
+    /// Columns a schema built from the table holds, comma-separated, in any case; empty: every
+    /// column. `key_column` and `timestamp_column` are always needed.
+    pub include_columns: String,
+    /// Columns a schema built from the table leaves out, comma-separated, in any case (applied
+    /// after `include_columns`).
+    pub exclude_columns: String,
+    /// Name of the Avro record a schema built from the table defines; empty: the table's name.
+    pub record_name: String,
+    /// Namespace of that record; empty: none.
+    pub record_namespace: String,
     /// Compatibility level the producer sets on its subject when the subject has none, as
     /// Confluent names it (`BACKWARD`, `FULL_TRANSITIVE`, `NONE`, …).
     pub compatibility: CompatibilityLevel,
@@ -97,6 +115,16 @@ impl ProducerSettings {
         Some(self.deleted_column.as_str()).filter(|name| !name.is_empty())
     }
 
+    /// `include_columns` as names; empty for every column.
+    pub fn included_columns(&self) -> Vec<String> {
+        column_names(&self.include_columns)
+    }
+
+    /// `exclude_columns` as names.
+    pub fn excluded_columns(&self) -> Vec<String> {
+        column_names(&self.exclude_columns)
+    }
+
     /// The time between two sweeps for hard deletes, when they are on.
     pub fn delete_sweep_interval(&self) -> Option<std::time::Duration> {
         (self.delete_sweep_interval_secs > 0)
@@ -113,13 +141,27 @@ impl ProducerSettings {
     }
 }
 
+/// A comma-separated list of column names, trimmed, empty names left out.
+fn column_names(list: &str) -> Vec<String> {
+    list.split(',')
+        .map(str::trim)
+        .filter(|name| !name.is_empty())
+        .map(str::to_owned)
+        .collect()
+}
+
 impl Default for ProducerSettings {
     fn default() -> Self {
         Self {
             poll_interval_ms: 500,
             batch_size: 5000,
             commit_lag_ms: 2000,
+            schema_from: WriterSchemaSource::File,
             schema_file: "schemas/product.avsc".into(),
+            include_columns: String::new(),
+            exclude_columns: String::new(),
+            record_name: String::new(),
+            record_namespace: String::new(),
             compatibility: CompatibilityLevel::Backward,
             key_column: "id".into(),
             timestamp_column: "last_updated".into(),
@@ -145,8 +187,13 @@ pub struct ConsumerSettings {
     /// This member's name: its static group membership id and the name of its output file.
     /// `sluice-consumer --member N` sets it to `consumer-N`.
     pub member: String,
-    /// Avro schema records are resolved into; the JSON lines carry its fields. Empty: the product
-    /// schema built into the binary.
+    /// Where the reader schema comes from: `file` (`reader_schema_file`, pinned) or `latest`
+    /// (the latest version of the topic's subject in the registry, followed: once the producer
+    /// registers a new version, lines carry its fields, with their defaults for records
+    /// written before).
+    pub reader_schema_from: ReaderSchemaSource,
+    /// Avro schema records are resolved into when `reader_schema_from` is `file`; the JSON lines
+    /// carry its fields. Empty: the product schema built into the binary.
     pub reader_schema_file: String,
     /// Folder that receives one `<member>.jsonl` file per member. Each member also keeps
     /// `<member>.lock` there (locked while it runs: a second process as the same member over the
@@ -177,6 +224,7 @@ impl Default for ConsumerSettings {
         Self {
             group_id: "sluice-json-writers".into(),
             member: "consumer-1".into(),
+            reader_schema_from: ReaderSchemaSource::File,
             reader_schema_file: "schemas/product.avsc".into(),
             output_dir: "out/jsonl".into(),
             commit_interval_ms: 1000,

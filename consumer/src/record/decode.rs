@@ -4,6 +4,12 @@
 //! fetched from the registry the first time an id is seen, and a datum reader that resolves
 //! writer into reader is built once per id and reused, so producers and consumers can move
 //! to new schema versions independently without per-record schema work.
+//!
+//! The reader schema is a file's, pinned, or follows the subject's latest version: each time a
+//! record brings a writer id not seen before, the subject's latest version is asked for, and
+//! when it is another schema than the reader's, it becomes the reader (the readers built for
+//! the old one are dropped). A producer registers its schema before it writes a record under
+//! it, so the latest version is never older than the record being read.
 
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
@@ -57,13 +63,25 @@ fn believe_not_found(probe: Probe, waited: Duration) -> bool {
 #[error("{0}")]
 pub struct DecodeError(pub String);
 
+/// Where the reader schema comes from.
+#[derive(Debug, Clone)]
+pub enum ReaderSchema {
+    /// This schema, always.
+    Pinned(Schema),
+    /// The subject's latest version, followed.
+    Latest,
+}
+
 /// Decodes records into the reader schema, caching one resolving reader per writer schema id.
 pub struct Decoder {
     registry: RegistryClient,
     runtime: Handle,
     /// The topic's value subject, which the producer registers its schema under.
     subject: String,
-    reader_schema: &'static Schema,
+    /// The schema records are resolved into; `None` while following and nothing is read yet.
+    reader_schema: Option<&'static Schema>,
+    /// When following: the registry's id of `reader_schema`.
+    following: Option<Option<SchemaId>>,
     readers: HashMap<SchemaId, GenericDatumReader<'static>>,
     /// Ids the registry does not know, and since when that is believed.
     unknown: HashMap<SchemaId, Instant>,
@@ -75,17 +93,27 @@ impl Decoder {
     pub fn new(
         registry: RegistryClient,
         runtime: Handle,
-        reader_schema: Schema,
+        reader_schema: ReaderSchema,
         subject: &str,
     ) -> Self {
+        let (reader_schema, following) = match reader_schema {
+            ReaderSchema::Pinned(schema) => (Some(&*Box::leak(Box::new(schema))), None),
+            ReaderSchema::Latest => (None, Some(None)),
+        };
         Self {
             registry,
             runtime,
             subject: subject.to_owned(),
-            reader_schema: Box::leak(Box::new(reader_schema)),
+            reader_schema,
+            following,
             readers: HashMap::new(),
             unknown: HashMap::new(),
         }
+    }
+
+    /// The schema the last record was resolved into: the one its value follows.
+    pub fn reader_schema(&self) -> &'static Schema {
+        self.reader_schema.unwrap_or(&Schema::Null)
     }
 
     /// The record's value in the reader schema. Blocks while the registry is unreachable:
@@ -97,6 +125,9 @@ impl Decoder {
         let (id, datum) =
             WireFormat::split(payload).map_err(|error| DecodeError(error.to_string()))?;
         if !self.readers.contains_key(&id) {
+            if self.following.is_some() {
+                self.follow_latest();
+            }
             let reader = self.reader_for(id)?;
             self.unknown.remove(&id);
             self.readers.insert(id, reader);
@@ -125,8 +156,13 @@ impl Decoder {
         let writer = Schema::parse_str(&text)
             .map_err(|e| DecodeError(format!("writer schema id {id} is not valid Avro: {e}")))?;
         let writer: &'static Schema = Box::leak(Box::new(writer));
-        tracing::info!("resolving writer schema id {id} into the reader schema");
-        resolving_reader(writer, self.reader_schema).map_err(|e| {
+        // Following, with no version of the subject to be had: the writer is its own reader.
+        let reader_schema = *self.reader_schema.get_or_insert(writer);
+        tracing::info!(
+            schema_id = %id,
+            "resolving writer schema id {id} into the reader schema"
+        );
+        resolving_reader(writer, reader_schema).map_err(|e| {
             DecodeError(format!(
                 "writer schema id {id} cannot be read with the reader schema: {e}"
             ))
@@ -171,6 +207,57 @@ impl Decoder {
             self.unknown.insert(id, Instant::now());
             unknown()
         })
+    }
+
+    /// Makes the subject's latest version the reader schema when it is not already. A registry
+    /// that does not answer is waited for as for a writer schema; a subject it does not serve
+    /// (yet) leaves the reader as it is.
+    fn follow_latest(&mut self) {
+        let what = format!(
+            "the schema registry to serve the latest version of {}",
+            self.subject
+        );
+        let latest = retry::retry_blocking(
+            FETCH_POLICY,
+            ErrorKind::Registry,
+            &what,
+            || match self
+                .runtime
+                .block_on(self.registry.version(&self.subject, None))
+            {
+                Ok(version) => Ok(Some(version)),
+                Err(RegistryError::NotFound { .. }) => Ok(None),
+                Err(error) => Err(error),
+            },
+            |_| true,
+        );
+        let Ok(Some(latest)) = latest else {
+            return;
+        };
+        if self.following == Some(Some(latest.id)) {
+            return;
+        }
+        match Schema::parse_str(&latest.schema) {
+            Ok(schema) => {
+                tracing::info!(
+                    subject = %self.subject,
+                    version = latest.version,
+                    schema_id = %latest.id,
+                    "reading into version {} of {} (schema id {}), the latest",
+                    latest.version,
+                    self.subject,
+                    latest.id
+                );
+                self.reader_schema = Some(Box::leak(Box::new(schema)));
+                self.following = Some(Some(latest.id));
+                self.readers.clear();
+            }
+            Err(error) => tracing::warn!(
+                subject = %self.subject,
+                "the latest version of {} is not valid Avro, kept the reader schema: {error}",
+                self.subject
+            ),
+        }
     }
 
     /// Asks the registry again for a schema the member has read before, or else for the

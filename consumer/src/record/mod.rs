@@ -1,9 +1,11 @@
 //! From a Kafka record to its line: decoded by its writer schema into the reader schema
-//! (`decode`), transformed (`transform`, with `price`), written as JSON (`json_line`);
+//! (`decode`), transformed (`transform`, with `price`), written as JSON (`json_line`, with `logical_text`
+//! for the values JSON has no type for);
 //! `render` does the three for one record.
 
 pub mod decode;
 pub mod json_line;
+pub mod logical_text;
 pub mod price;
 pub mod render;
 pub mod transform;

@@ -85,7 +85,8 @@ impl LineRenderer {
         self.transform
             .apply(&mut record)
             .map_err(|reason| (Stage::Transform, reason.to_string()))?;
-        write_line(&record, line).map_err(|reason| (Stage::Transform, reason.to_string()))?;
+        write_line(&record, self.decoder.reader_schema(), line)
+            .map_err(|reason| (Stage::Transform, reason.to_string()))?;
         Ok(updated)
     }
 }
@@ -98,10 +99,23 @@ fn last_updated(record: &Value) -> Option<DateTime<Utc>> {
     fields
         .iter()
         .find(|(name, _)| name == "last_updated")
-        .and_then(|(_, value)| match value {
-            Value::String(text) => DateTime::parse_from_rfc3339(text)
-                .ok()
-                .map(|at| at.to_utc()),
-            _ => None,
-        })
+        .and_then(|(_, value)| instant(value))
+}
+
+/// A timestamp field's instant: RFC 3339 text (a file schema's `string`), or a timestamp
+/// logical type (a schema built from the table).
+fn instant(value: &Value) -> Option<DateTime<Utc>> {
+    match value {
+        Value::String(text) => DateTime::parse_from_rfc3339(text)
+            .ok()
+            .map(|at| at.to_utc()),
+        Value::TimestampMicros(micros) | Value::LocalTimestampMicros(micros) => {
+            DateTime::from_timestamp_micros(*micros)
+        }
+        Value::TimestampMillis(millis) | Value::LocalTimestampMillis(millis) => {
+            DateTime::from_timestamp_millis(*millis)
+        }
+        Value::Union(_, inner) => instant(inner),
+        _ => None,
+    }
 }

@@ -36,6 +36,12 @@ pub fn write_string(out: &mut Vec<u8>, value: &str) {
     out.extend_from_slice(value.as_bytes());
 }
 
+/// `bytes`: the length as a `long`, then the bytes.
+pub fn write_bytes(out: &mut Vec<u8>, value: &[u8]) {
+    write_long(out, value.len() as i64);
+    out.extend_from_slice(value);
+}
+
 /// Length of `2026-11-24T10:15:30.123456Z`.
 const TIMESTAMP_TEXT_LEN: usize = 27;
 

@@ -5,8 +5,10 @@
 use sqlx::mysql::MySqlRow;
 
 use super::avro_binary;
+use crate::source::cell::{read_column, Cell};
 use crate::source::columns::{ColumnPlan, FieldSource, ValueKind};
-use crate::source::row::{read_column, Cell, RowError};
+use crate::source::derive::{set_members, unscaled_decimal};
+use crate::source::row::RowError;
 
 /// Appends the row's Avro binary datum, fields in the writer schema's order, to `out`. On an
 /// error `out` holds part of a datum; the caller discards it.
@@ -34,10 +36,10 @@ fn write_fields<'r>(
             reason,
         };
         match (cell_at(index, kind).map_err(at_fault)?, union) {
-            (Some(cell), None) => write_cell(cell, out),
+            (Some(cell), None) => write_cell(cell, out).map_err(at_fault)?,
             (Some(cell), Some((_, value_branch))) => {
                 avro_binary::write_long(out, i64::from(value_branch));
-                write_cell(cell, out);
+                write_cell(cell, out).map_err(at_fault)?;
             }
             (None, Some((null_branch, _))) => avro_binary::write_long(out, i64::from(null_branch)),
             (None, None) => {
@@ -50,8 +52,8 @@ fn write_fields<'r>(
     Ok(())
 }
 
-/// Appends one cell's Avro binary value.
-fn write_cell(cell: Cell<'_>, out: &mut Vec<u8>) {
+/// Appends one cell's Avro binary value; the error says what the cell holds that Avro cannot.
+fn write_cell(cell: Cell<'_>, out: &mut Vec<u8>) -> Result<(), String> {
     match cell {
         Cell::Int(v) => avro_binary::write_long(out, i64::from(v)),
         Cell::Long(v) => avro_binary::write_long(out, v),
@@ -60,7 +62,27 @@ fn write_cell(cell: Cell<'_>, out: &mut Vec<u8>) {
         Cell::Boolean(v) => avro_binary::write_boolean(out, v),
         Cell::Text(v) => avro_binary::write_string(out, v),
         Cell::Timestamp(at) => avro_binary::write_timestamp_text(out, &at),
+        Cell::Bytes(v) => avro_binary::write_bytes(out, v),
+        Cell::Unsigned(v) => {
+            avro_binary::write_bytes(out, &num_bigint::BigInt::from(v).to_signed_bytes_be())
+        }
+        Cell::Decimal(text, scale) => {
+            let unscaled = unscaled_decimal(text, scale)
+                .ok_or_else(|| format!("holds {text}, which is not a decimal of scale {scale}"))?;
+            avro_binary::write_bytes(out, &unscaled.to_signed_bytes_be());
+        }
+        Cell::Set(text) => {
+            let count = set_members(text).count();
+            if count > 0 {
+                avro_binary::write_long(out, count as i64);
+                for member in set_members(text) {
+                    avro_binary::write_string(out, member);
+                }
+            }
+            avro_binary::write_long(out, 0);
+        }
     }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -80,11 +102,7 @@ mod tests {
         {"name":"stock","type":"long","default":12}]}"#;
 
     fn plan(schema: &Schema) -> ColumnPlan {
-        let column = |name: &str, data_type: &str| TableColumn {
-            name: name.into(),
-            data_type: data_type.into(),
-            fractional_digits: 6,
-        };
+        let column = TableColumn::of_type;
         let table = [
             column("id", "int"),
             column("name", "varchar"),
@@ -155,5 +173,86 @@ mod tests {
                 reason: "holds 1e10".into()
             }
         );
+    }
+
+    #[test]
+    fn logical_types_and_arrays_read_back_as_apache_avro_writes_them() {
+        let schema = Schema::parse_str(
+            r#"{"type":"record","name":"T","fields":[
+                {"name":"price","type":{"type":"bytes","logicalType":"decimal","precision":10,"scale":2}},
+                {"name":"big","type":{"type":"bytes","logicalType":"decimal","precision":20,"scale":0}},
+                {"name":"blob","type":"bytes"},
+                {"name":"tags","type":{"type":"array","items":"string"}},
+                {"name":"none","type":{"type":"array","items":"string"}},
+                {"name":"day","type":{"type":"int","logicalType":"date"}},
+                {"name":"at","type":{"type":"long","logicalType":"timestamp-micros"}}]}"#,
+        )
+        .expect("schema");
+        let table = [
+            TableColumn {
+                scale: Some(2),
+                ..TableColumn::of_type("price", "decimal")
+            },
+            TableColumn {
+                column_type: "bigint(20) unsigned".into(),
+                ..TableColumn::of_type("big", "bigint")
+            },
+            TableColumn::of_type("blob", "blob"),
+            TableColumn::of_type("tags", "set"),
+            TableColumn::of_type("none", "set"),
+            TableColumn::of_type("day", "date"),
+            TableColumn::of_type("at", "timestamp"),
+        ];
+        let plan = ColumnPlan::new(&schema, "t", &table).expect("plan");
+        let cells = [
+            Some(Cell::Decimal("-12.50", 2)),
+            Some(Cell::Unsigned(u64::MAX)),
+            Some(Cell::Bytes(b"\x00\xff")),
+            Some(Cell::Set("red,blue")),
+            Some(Cell::Set("")),
+            Some(Cell::Int(20_792)),
+            Some(Cell::Long(1_795_510_530_123_456)),
+        ];
+        let mut out = Vec::new();
+        write_fields(&plan, |index, _| Ok(cells[index]), &mut out).expect("encodes");
+        let strings = |items: &[&str]| {
+            Value::Array(items.iter().map(|s| Value::String((*s).into())).collect())
+        };
+        let decimal = |value: num_bigint::BigInt| {
+            Value::Decimal(apache_avro::Decimal::from(value.to_signed_bytes_be()))
+        };
+        assert_eq!(
+            decode(&schema, &out),
+            Value::Record(vec![
+                ("price".into(), decimal((-1250).into())),
+                ("big".into(), decimal(u64::MAX.into())),
+                ("blob".into(), Value::Bytes(vec![0, 255])),
+                ("tags".into(), strings(&["red", "blue"])),
+                ("none".into(), strings(&[])),
+                ("day".into(), Value::Date(20_792)),
+                ("at".into(), Value::TimestampMicros(1_795_510_530_123_456)),
+            ])
+        );
+    }
+
+    #[test]
+    fn a_decimal_of_another_scale_is_refused_with_its_column() {
+        let schema = Schema::parse_str(
+            r#"{"type":"record","name":"T","fields":[
+                {"name":"price","type":{"type":"bytes","logicalType":"decimal","precision":10,"scale":2}}]}"#,
+        )
+        .expect("schema");
+        let table = [TableColumn {
+            scale: Some(2),
+            ..TableColumn::of_type("price", "decimal")
+        }];
+        let plan = ColumnPlan::new(&schema, "t", &table).expect("plan");
+        let error = write_fields(
+            &plan,
+            |_, _| Ok(Some(Cell::Decimal("1.234", 2))),
+            &mut Vec::new(),
+        )
+        .expect_err("three digits after the point");
+        assert_eq!(error.column, "price");
     }
 }

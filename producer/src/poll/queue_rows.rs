@@ -13,7 +13,7 @@ use sqlx::mysql::MySqlRow;
 use super::pipeline::Pipeline;
 use crate::error::RowRefused;
 use crate::publish::{PageSend, PendingPage};
-use crate::source::row;
+use crate::source::{cell, row};
 
 impl Pipeline {
     /// Encodes and queues every row of the page; its answers are awaited later. Also returns
@@ -98,7 +98,7 @@ impl Pipeline {
             reason = %reason,
             "row {origin} cannot be published ({reason}); sent to the dead-letter topic"
         );
-        let mut json = row::to_json(row, self.encoder.plan()).to_string();
+        let mut json = cell::to_json(row, self.encoder.plan()).to_string();
         if key.len() + json.len() > self.record_limit {
             // The row itself would not fit either: its key and the reason say which it was.
             json = serde_json::json!({ "omitted": format!("the row as JSON is {} bytes", json.len()) })

@@ -1,111 +1,25 @@
 //! Which column feeds which Avro field. The plan is made once at start from the writer schema
 //! and the table's columns, so a schema the table cannot fill is refused before any row is read.
 
-use apache_avro::schema::{RecordField, Schema, UnionSchema};
+use apache_avro::schema::{InnerDecimalSchema, RecordField, Schema, UnionSchema};
 use apache_avro::types::Value;
 use apache_avro::writer::datum::GenericDatumWriter;
-use sqlx::MySqlPool;
 
-/// A column as `information_schema.columns` describes it.
-#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
-pub struct TableColumn {
-    /// Column name.
-    pub name: String,
-    /// `DATA_TYPE`, lower case: `int`, `varchar`, `timestamp`, …
-    pub data_type: String,
-    /// Digits of a second a temporal column keeps (`TIMESTAMP(3)`: 3); 6 for other columns.
-    pub fractional_digits: i64,
-}
-
-/// The columns of `database.table`, in table order; empty when the table does not exist.
-pub async fn table_columns(
-    pool: &MySqlPool,
-    database: &str,
-    table: &str,
-) -> Result<Vec<TableColumn>, sqlx::Error> {
-    sqlx::query_as(
-        "SELECT CAST(column_name AS CHAR) AS name, LOWER(CAST(data_type AS CHAR)) AS data_type,
-                CAST(COALESCE(datetime_precision, 6) AS SIGNED) AS fractional_digits
-         FROM information_schema.columns WHERE table_schema = ? AND table_name = ?
-         ORDER BY ordinal_position",
-    )
-    .bind(database)
-    .bind(table)
-    .fetch_all(pool)
-    .await
-}
-
-/// The columns of `database.table`'s primary key, in key order; empty without one.
-pub async fn primary_key(
-    pool: &MySqlPool,
-    database: &str,
-    table: &str,
-) -> Result<Vec<String>, sqlx::Error> {
-    sqlx::query_scalar(
-        "SELECT CAST(column_name AS CHAR) FROM information_schema.statistics
-         WHERE table_schema = ? AND table_name = ? AND index_name = 'PRIMARY'
-         ORDER BY seq_in_index",
-    )
-    .bind(database)
-    .bind(table)
-    .fetch_all(pool)
-    .await
-}
-
-/// The name of an index that orders `database.table` by `(timestamp_column, key_column)`, the
-/// order pages of changes are read in: one whose first column is the timestamp and second the
-/// key, or whose only column is the timestamp when the key is the primary key (InnoDB ends
-/// every secondary index with the primary key). `None` without one: each page then reads the
-/// table, and the producer says so at start.
-pub async fn keyset_index(
-    pool: &MySqlPool,
-    database: &str,
-    table: &str,
-    timestamp_column: &str,
-    key_column: &str,
-    primary_key: &[String],
-) -> Result<Option<String>, sqlx::Error> {
-    let indexes: Vec<(String, u32, Option<String>)> = sqlx::query_as(
-        "SELECT CAST(index_name AS CHAR), CAST(COUNT(*) AS UNSIGNED),
-                CAST(MAX(CASE seq_in_index WHEN 2 THEN column_name END) AS CHAR)
-         FROM information_schema.statistics
-         WHERE table_schema = ? AND table_name = ? AND index_name <> 'PRIMARY'
-           AND index_name IN (SELECT index_name FROM information_schema.statistics
-                              WHERE table_schema = ? AND table_name = ?
-                                AND seq_in_index = 1 AND column_name = ?)
-         GROUP BY index_name
-         ORDER BY index_name",
-    )
-    .bind(database)
-    .bind(table)
-    .bind(database)
-    .bind(table)
-    .bind(timestamp_column)
-    .fetch_all(pool)
-    .await?;
-    let key_is_primary = reads_first_by_key(primary_key, key_column);
-    Ok(indexes
-        .into_iter()
-        .find(|(_, columns, second)| match second {
-            Some(second) => second.eq_ignore_ascii_case(key_column),
-            None => *columns == 1 && key_is_primary,
-        })
-        .map(|(name, _, _)| name))
-}
-
-/// Whether a first run reads the table in key order: only when `key_column` is the whole
-/// primary key, so the key-order pages are ranges of the table's own index.
-pub fn reads_first_by_key(primary_key: &[String], key_column: &str) -> bool {
-    matches!(primary_key, [only] if only.eq_ignore_ascii_case(key_column))
-}
+pub use super::catalogue::TableColumn;
 
 /// How a column's value is read and turned into the field's Avro type.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ValueKind {
-    /// Avro `int` from an integer column.
+    /// Avro `int` from a signed integer column.
     Int,
-    /// Avro `long` from an integer column.
+    /// Avro `int` from an `UNSIGNED` integer column.
+    IntFromUnsigned,
+    /// Avro `long` from a signed integer column.
     Long,
+    /// Avro `long` from an `UNSIGNED` integer column.
+    LongFromUnsigned,
+    /// Avro `int` from a `YEAR` column.
+    Year,
     /// Avro `float` from a `FLOAT` column.
     Float,
     /// Avro `float` from a `DOUBLE` column, narrowed.
@@ -116,10 +30,35 @@ pub enum ValueKind {
     DoubleFromFloat,
     /// Avro `boolean` from a `TINYINT(1)`/`BOOLEAN` column.
     Boolean,
-    /// Avro `string` from a character column.
+    /// Avro `boolean` from a `BIT(1)` column.
+    BitBoolean,
+    /// Avro `string` from a character column, or one the server sends as its text (`JSON`,
+    /// `SET`, `DECIMAL`, `UUID`, `INET6`, …) whatever type and collation the protocol names (a
+    /// `_bin` collation marks text binary; MariaDB's `JSON` is such a `LONGTEXT`).
     Text,
     /// Avro `string` from a `TIMESTAMP`/`DATETIME` column, as RFC 3339 UTC with microseconds.
     TimestampText,
+    /// Avro `bytes` with the `decimal` logical type of this scale, from a `DECIMAL` column of
+    /// the same scale.
+    Decimal(u32),
+    /// Avro `bytes` `decimal(20, 0)` from a `BIGINT UNSIGNED` column.
+    UnsignedDecimal,
+    /// Avro `bytes` from a binary string or `BIT` column.
+    Bytes,
+    /// Avro `array` of `string` from a `SET` column.
+    Set,
+    /// Avro `int` `date` from a `DATE` column.
+    Date,
+    /// Avro `long` `time-micros` from a `TIME` column.
+    TimeMicros,
+    /// Avro `long` `timestamp-millis` from a `TIMESTAMP` column.
+    TimestampMillis,
+    /// Avro `long` `timestamp-micros` from a `TIMESTAMP` column.
+    TimestampMicros,
+    /// Avro `long` `local-timestamp-millis` from a `DATETIME` column.
+    LocalTimestampMillis,
+    /// Avro `long` `local-timestamp-micros` from a `DATETIME` column.
+    LocalTimestampMicros,
 }
 
 /// Where one field's value comes from.
@@ -239,6 +178,7 @@ fn two_branch_nullable(union: &UnionSchema) -> Option<(&Schema, Option<(u32, u32
 }
 
 fn value_kind(avro: &Schema, column: &TableColumn) -> Result<ValueKind, PlanError> {
+    use ValueKind as K;
     let integer = ["tinyint", "smallint", "mediumint", "int", "integer"];
     let text = [
         "char",
@@ -249,28 +189,85 @@ fn value_kind(avro: &Schema, column: &TableColumn) -> Result<ValueKind, PlanErro
         "longtext",
         "enum",
     ];
+    let sent_as_text = [
+        "json", "set", "decimal", "numeric", "uuid", "inet4", "inet6",
+    ];
+    let binary = [
+        "binary",
+        "varbinary",
+        "tinyblob",
+        "blob",
+        "mediumblob",
+        "longblob",
+        "bit",
+    ];
     let data_type = column.data_type.as_str();
+    let unsigned = column.unsigned();
+    let any_integer = integer.contains(&data_type) || data_type == "bigint";
     let kind = match avro {
-        Schema::Int if integer.contains(&data_type) => Some(ValueKind::Int),
-        Schema::Long if integer.contains(&data_type) || data_type == "bigint" => {
-            Some(ValueKind::Long)
+        Schema::Int if integer.contains(&data_type) && unsigned => Some(K::IntFromUnsigned),
+        Schema::Int if integer.contains(&data_type) => Some(K::Int),
+        Schema::Int if data_type == "year" => Some(K::Year),
+        Schema::Long if any_integer && unsigned => Some(K::LongFromUnsigned),
+        Schema::Long if any_integer => Some(K::Long),
+        Schema::Float if data_type == "float" => Some(K::Float),
+        Schema::Float if data_type == "double" => Some(K::FloatFromDouble),
+        Schema::Double if data_type == "double" => Some(K::Double),
+        Schema::Double if data_type == "float" => Some(K::DoubleFromFloat),
+        Schema::Boolean if data_type == "tinyint" => Some(K::Boolean),
+        Schema::Boolean if data_type == "bit" && column.precision == Some(1) => Some(K::BitBoolean),
+        Schema::String if text.contains(&data_type) || sent_as_text.contains(&data_type) => {
+            Some(K::Text)
         }
-        Schema::Float if data_type == "float" => Some(ValueKind::Float),
-        Schema::Float if data_type == "double" => Some(ValueKind::FloatFromDouble),
-        Schema::Double if data_type == "double" => Some(ValueKind::Double),
-        Schema::Double if data_type == "float" => Some(ValueKind::DoubleFromFloat),
-        Schema::Boolean if data_type == "tinyint" => Some(ValueKind::Boolean),
-        Schema::String if text.contains(&data_type) => Some(ValueKind::Text),
         Schema::String if data_type == "timestamp" || data_type == "datetime" => {
-            Some(ValueKind::TimestampText)
+            Some(K::TimestampText)
         }
+        Schema::Decimal(decimal) if matches!(decimal.inner, InnerDecimalSchema::Bytes) => {
+            match data_type {
+                "decimal" | "numeric" if column.scale == Some(decimal.scale as i64) => {
+                    u32::try_from(decimal.scale).ok().map(K::Decimal)
+                }
+                "bigint" if unsigned && decimal.scale == 0 && decimal.precision >= 20 => {
+                    Some(K::UnsignedDecimal)
+                }
+                _ => None,
+            }
+        }
+        Schema::Bytes if binary.contains(&data_type) => Some(K::Bytes),
+        Schema::Array(array) if data_type == "set" && *array.items == Schema::String => {
+            Some(K::Set)
+        }
+        Schema::Date if data_type == "date" => Some(K::Date),
+        Schema::TimeMicros if data_type == "time" => Some(K::TimeMicros),
+        Schema::TimestampMillis if data_type == "timestamp" => Some(K::TimestampMillis),
+        Schema::TimestampMicros if data_type == "timestamp" => Some(K::TimestampMicros),
+        Schema::LocalTimestampMillis if data_type == "datetime" => Some(K::LocalTimestampMillis),
+        Schema::LocalTimestampMicros if data_type == "datetime" => Some(K::LocalTimestampMicros),
         _ => None,
     };
     kind.ok_or_else(|| PlanError::Unsupported {
         column: column.name.clone(),
-        data_type: column.data_type.clone(),
-        avro_type: format!("{:?}", apache_avro::schema::SchemaKind::from(avro)).to_lowercase(),
+        data_type: column.column_type.clone(),
+        avro_type: avro_type_name(avro),
     })
+}
+
+/// The Avro type as a user writes it: `long`, `timestamp-micros`, `decimal(10, 2)`, …
+fn avro_type_name(avro: &Schema) -> String {
+    match avro {
+        Schema::Decimal(decimal) => format!("decimal({}, {})", decimal.precision, decimal.scale),
+        other => {
+            let kind = format!("{:?}", apache_avro::schema::SchemaKind::from(other));
+            let mut name = String::new();
+            for (index, c) in kind.chars().enumerate() {
+                if c.is_ascii_uppercase() && index > 0 {
+                    name.push('-');
+                }
+                name.push(c.to_ascii_lowercase());
+            }
+            name
+        }
+    }
 }
 
 /// The field's default as Avro binary; named types it uses resolve against the whole schema.
@@ -309,11 +306,7 @@ mod tests {
     }
 
     fn column(name: &str, data_type: &str) -> TableColumn {
-        TableColumn {
-            name: name.into(),
-            data_type: data_type.into(),
-            fractional_digits: 6,
-        }
+        TableColumn::of_type(name, data_type)
     }
 
     fn product_table() -> Vec<TableColumn> {

@@ -1,9 +1,14 @@
-//! Reading changed rows from MySQL: which columns feed which Avro fields, and the keyset page
-//! query that walks the table in `(timestamp, key)` order.
+//! Reading changed rows from MySQL: what the catalogue says of the table, the Avro schema built
+//! from it when the schema follows the table, which columns feed which Avro fields, and the
+//! keyset page query that walks the table in `(timestamp, key)` order.
 
+pub mod catalogue;
+pub mod cell;
 pub mod columns;
 pub mod deleted;
+pub mod derive;
 pub mod keyset;
 pub mod plan;
 pub mod read_bound;
 pub mod row;
+pub mod writer_schema;

@@ -3,14 +3,17 @@
 //! and whether a first run reads in key order. The producer and the bench both build it here, so
 //! the bench measures the queries the producer runs.
 
-use apache_avro::Schema;
+use sluice_registry::SchemaFile;
 use sqlx::MySqlPool;
 
-use crate::source::columns::{
-    keyset_index, primary_key, reads_first_by_key, table_columns, ColumnPlan, PlanError,
+use crate::source::catalogue::{
+    keyset_index, primary_key, reads_first_by_key, table_columns, TableColumn,
 };
+use crate::source::columns::{ColumnPlan, PlanError};
 use crate::source::deleted::DeletedColumn;
+use crate::source::derive::DeriveError;
 use crate::source::keyset::KeysetQuery;
+use crate::source::writer_schema::WriterSchema;
 
 /// Digits of a second assumed when the timestamp column does not say (it always does for
 /// temporal columns).
@@ -27,6 +30,15 @@ pub enum SourcePlanError {
         /// What the database answered.
         #[source]
         source: sqlx::Error,
+    },
+    /// The table's columns make no schema.
+    #[error("cannot build a schema from table {table}: {source}")]
+    Derive {
+        /// `database.table`.
+        table: String,
+        /// Which column, and why.
+        #[source]
+        source: DeriveError,
     },
     /// The writer schema does not fit the table's columns.
     #[error("does not fit table {table}: {source}")]
@@ -60,6 +72,10 @@ pub fn keyset_index_statement(table: &str, timestamp_column: &str, key_column: &
 /// The table's layout as the producer reads it.
 #[derive(Debug, Clone)]
 pub struct SourcePlan {
+    /// The writer schema the plan fills: the file's, or the one built from `catalogue`.
+    pub schema: SchemaFile,
+    /// The table's columns as the catalogue described them when the plan was made.
+    pub catalogue: Vec<TableColumn>,
     /// Which column feeds which Avro field.
     pub columns: ColumnPlan,
     /// The page queries.
@@ -75,14 +91,15 @@ pub struct SourcePlan {
 }
 
 impl SourcePlan {
-    /// Reads `database.table`'s columns, primary key and indexes, and plans how `schema` is
-    /// filled from them, paging by `key_column` and `timestamp_column`; a row whose
-    /// `deleted_column` (when given) marks it deleted is read as a delete.
+    /// Reads `database.table`'s columns, primary key and indexes, resolves the writer schema
+    /// for them and plans how it is filled from them, paging by `key_column` and
+    /// `timestamp_column`; a row whose `deleted_column` (when given) marks it deleted is read
+    /// as a delete.
     pub async fn discover(
         pool: &MySqlPool,
         database: &str,
         table: &str,
-        schema: &Schema,
+        writer: &WriterSchema,
         key_column: &str,
         timestamp_column: &str,
         deleted_column: Option<&str>,
@@ -95,7 +112,19 @@ impl SourcePlan {
         let columns = table_columns(pool, database, table)
             .await
             .map_err(catalogue)?;
-        let plan = ColumnPlan::new(schema, &qualified, &columns).map_err(|source| {
+        if columns.is_empty() {
+            return Err(SourcePlanError::Schema {
+                table: qualified.clone(),
+                source: PlanError::NoSuchTable(qualified.clone()),
+            });
+        }
+        let schema = writer
+            .resolve(table, &qualified, &columns)
+            .map_err(|source| SourcePlanError::Derive {
+                table: qualified.clone(),
+                source,
+            })?;
+        let plan = ColumnPlan::new(&schema.schema, &qualified, &columns).map_err(|source| {
             SourcePlanError::Schema {
                 table: qualified.clone(),
                 source,
@@ -140,6 +169,8 @@ impl SourcePlan {
             deleted.as_ref(),
         );
         Ok(Self {
+            schema,
+            catalogue: columns,
             columns: plan,
             query,
             timestamp_digits,

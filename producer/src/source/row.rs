@@ -1,5 +1,5 @@
-//! One fetched row: its position in the keyset, and its columns read as cells (which
-//! `encode::datum` writes as an Avro datum), or, for a dead letter, as JSON.
+//! One fetched row: its position in the keyset (key, timestamp, soft-delete mark); its other
+//! columns are read as cells by `cell`.
 //!
 //! The page query selects the plan's columns first, in the plan's order; `RowLayout` says where
 //! the key and timestamp are.
@@ -9,7 +9,6 @@ use chrono::{DateTime, Utc};
 use sqlx::mysql::MySqlRow;
 use sqlx::Row;
 
-use super::columns::{ColumnPlan, FieldSource, ValueKind};
 use super::keyset::RowLayout;
 
 /// A row that cannot become a record; it goes to the dead-letter topic with this reason.
@@ -81,107 +80,6 @@ pub fn deleted_at(row: &MySqlRow, layout: RowLayout) -> Result<Option<DateTime<U
             index: layout.timestamp.to_string(),
             source: "a row marked deleted has no timestamp".into(),
         })
-}
-
-/// One column's value as read from a row, its text borrowed rather than copied.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub enum Cell<'r> {
-    /// An integer that fits an Avro `int`.
-    Int(i32),
-    /// An integer for an Avro `long`.
-    Long(i64),
-    /// A value for an Avro `float`.
-    Float(f32),
-    /// A value for an Avro `double`.
-    Double(f64),
-    /// A value for an Avro `boolean`.
-    Boolean(bool),
-    /// Character data for an Avro `string`.
-    Text(&'r str),
-    /// An instant for an Avro `string` in RFC 3339.
-    Timestamp(DateTime<Utc>),
-}
-
-impl Cell<'_> {
-    fn to_json(self) -> serde_json::Value {
-        match self {
-            Cell::Int(v) => v.into(),
-            Cell::Long(v) => v.into(),
-            Cell::Float(v) => v.into(),
-            Cell::Double(v) => v.into(),
-            Cell::Boolean(v) => v.into(),
-            Cell::Text(v) => v.into(),
-            Cell::Timestamp(at) => format_timestamp(&at).into(),
-        }
-    }
-}
-
-/// The row as JSON, as far as its columns can be read: the payload of a dead letter, so an
-/// operator sees what the row held.
-pub fn to_json(row: &MySqlRow, plan: &ColumnPlan) -> serde_json::Value {
-    let mut object = serde_json::Map::new();
-    for (name, source) in &plan.fields {
-        if let FieldSource::Column { index, kind, .. } = source {
-            let value = match read_column(row, *index, *kind) {
-                Ok(Some(cell)) => cell.to_json(),
-                Ok(None) => serde_json::Value::Null,
-                Err(reason) => serde_json::Value::String(format!("<{reason}>")),
-            };
-            object.insert(name.clone(), value);
-        }
-    }
-    serde_json::Value::Object(object)
-}
-
-/// Reads one column as the given kind; `None` is SQL NULL.
-pub(crate) fn read_column(
-    row: &MySqlRow,
-    index: usize,
-    kind: ValueKind,
-) -> Result<Option<Cell<'_>>, String> {
-    let error = |e: sqlx::Error| format!("cannot be read: {e}");
-    Ok(match kind {
-        ValueKind::Int => match row.try_get::<Option<i64>, _>(index).map_err(error)? {
-            Some(v) => {
-                Some(Cell::Int(i32::try_from(v).map_err(|_| {
-                    format!("holds {v}, which does not fit an Avro int")
-                })?))
-            }
-            None => None,
-        },
-        ValueKind::Long => row
-            .try_get::<Option<i64>, _>(index)
-            .map_err(error)?
-            .map(Cell::Long),
-        ValueKind::Float => row
-            .try_get::<Option<f32>, _>(index)
-            .map_err(error)?
-            .map(Cell::Float),
-        ValueKind::FloatFromDouble => row
-            .try_get::<Option<f64>, _>(index)
-            .map_err(error)?
-            .map(|v| Cell::Float(v as f32)),
-        ValueKind::Double => row
-            .try_get::<Option<f64>, _>(index)
-            .map_err(error)?
-            .map(Cell::Double),
-        ValueKind::DoubleFromFloat => row
-            .try_get::<Option<f32>, _>(index)
-            .map_err(error)?
-            .map(|v| Cell::Double(f64::from(v))),
-        ValueKind::Boolean => row
-            .try_get::<Option<bool>, _>(index)
-            .map_err(error)?
-            .map(Cell::Boolean),
-        ValueKind::Text => row
-            .try_get::<Option<&str>, _>(index)
-            .map_err(error)?
-            .map(Cell::Text),
-        ValueKind::TimestampText => row
-            .try_get::<Option<DateTime<Utc>>, _>(index)
-            .map_err(error)?
-            .map(Cell::Timestamp),
-    })
 }
 
 #[cfg(test)]
