@@ -28,6 +28,7 @@ mod report;
 mod running;
 mod samples;
 mod scale;
+mod schema_source;
 mod snapshot;
 mod sweep;
 mod tail;
@@ -97,6 +98,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         snapshot = Some(scale::run(&bench, &cli, rows, full, &mut results).await?);
     }
     scale::growth(&mut results);
+    schema_source::run(&bench, &cli, cli.rows, &mut results).await?;
     // The full-size snapshot's producer is past its first run: the incremental path from here.
     let snapshot = snapshot.context("no full-size run")?;
     sweep::passes(&bench, &cli, cli.rows, "sweep", &mut results).await?;

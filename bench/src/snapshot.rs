@@ -4,7 +4,7 @@
 use std::time::{Duration, Instant};
 
 use prometheus::{Histogram, HistogramOpts};
-use sluice_producer::poll::page_reader::PageReader;
+use sluice_producer::poll::page_reader::{PageReader, TableWatch};
 use sluice_producer::source::plan::SourcePlan;
 use sluice_producer::source::read_bound::ReadBound;
 use sluice_producer::source::writer_schema::WriterSchema;
@@ -162,7 +162,14 @@ pub async fn read_from(
     };
     let timer = Histogram::with_opts(HistogramOpts::new("read_ceiling", "page reads"))?;
     let batch = settings.producer.batch_size;
-    let mut reader = PageReader::new(bench.pool.clone(), plan.query, read_bound, batch, timer);
+    // Watching the table's columns after each page, as the producer does.
+    let watch = TableWatch {
+        database: settings.mysql.database.clone(),
+        table: table.to_owned(),
+        columns: plan.catalogue,
+    };
+    let mut reader =
+        PageReader::new(bench.pool.clone(), plan.query, read_bound, batch, timer).watching(watch);
     let mut rows_read = 0u64;
     loop {
         let page = reader.fetch(&cursor).await?;

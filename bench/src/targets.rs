@@ -12,8 +12,18 @@ const SWEEP_TO_BARE_READ: f64 = 2.0;
 /// Lowest share of its ceiling a sluice path must reach.
 const SHARE_OF_CEILING: f64 = 0.7;
 
+/// Most the schema built from the table may cost per row, as a multiple of the schema file's.
+const DERIVED_SCHEMA_COST: f64 = 1.05;
+
 /// Checks every target whose figures the run measured.
 pub fn check(results: &mut Results) {
+    results.target(
+        "schema_from_table",
+        "producer CPU per row with the schema built from the table ≤ 1.05 × with the schema file",
+        "schema_from_table.cpu_ratio_to_file",
+        true,
+        DERIVED_SCHEMA_COST,
+    );
     results.target(
         "producer_snapshot",
         "first snapshot ≥ 0.7 × the lower of the bare read and the keyed producer",

@@ -130,6 +130,7 @@ fn a_small_run_reports_every_figure() {
         "peer.debezium_tuned_ratio",
         "sweep.ratio_to_bare_read",
         "large.sweep.ratio_to_bare_read",
+        "schema_from_table.cpu_ratio_to_file",
     ] {
         let value = figure(ratio);
         assert!(value > 0.0 && value < 100.0, "{ratio} = {value}");
@@ -156,6 +157,7 @@ fn a_small_run_reports_every_figure() {
         ("latency_high", "rate_reached_runs"),
         ("follow", "capacity_per_s_runs"),
         ("follow", "database_updates_per_s_runs"),
+        ("schema_from_table", "cpu_ratio_to_file_runs"),
     ] {
         let runs = json[phase][figure]
             .as_array()
@@ -185,6 +187,7 @@ fn a_small_run_reports_every_figure() {
         "latency_p99",
         "latency_exactly_once_p99",
         "rss_producer",
+        "schema_from_table",
     ] {
         assert!(
             json["targets"][target]["met"].is_boolean(),

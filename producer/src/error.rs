@@ -18,6 +18,7 @@ use sluice_registry::{RegistryError, SchemaFileError};
 use crate::publish::failure_policy::StaleClient;
 use crate::publish::transaction::TransactionError;
 use crate::publish::transactional_id::TransactionalIdError;
+use crate::schema::follower::TableChangeError;
 use crate::source::plan::SourcePlanError;
 use crate::sweep::key_checkpoint::KeyCheckpointError;
 use crate::watermark::saver::SaverError;
@@ -78,6 +79,9 @@ pub enum ProducerError {
         /// The registry's answer.
         source: RegistryError,
     },
+    /// The table changed in a way the producer cannot follow.
+    #[error(transparent)]
+    TableChange(#[from] Box<TableChangeError>),
     /// The registry client cannot be built from its settings.
     #[error(transparent)]
     Registry(RegistryError),

@@ -3,7 +3,8 @@
 //!
 //! One folder per part: `source` reads the table, `poll` is the loop that reads pages and moves
 //! the watermark, `encode` turns rows into Avro, `publish` hands records to Kafka, `watermark`
-//! keeps the position, `sweep` finds rows deleted outright; `startup` assembles them.
+//! keeps the position, `sweep` finds rows deleted outright, `schema` registers the writer schema and follows the
+//! table's changes; `startup` assembles them.
 
 pub mod check;
 pub mod encode;
@@ -13,6 +14,7 @@ pub mod metrics;
 pub mod poll;
 pub mod publish;
 pub mod reset;
+pub mod schema;
 pub mod source;
 pub mod standby;
 pub mod startup;

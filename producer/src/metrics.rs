@@ -1,6 +1,8 @@
 //! The producer's metrics, registered once and updated where the work happens.
 
-use prometheus::{Gauge, Histogram, HistogramOpts, IntCounter, IntCounterVec, Opts, Registry};
+use prometheus::{
+    Gauge, Histogram, HistogramOpts, IntCounter, IntCounterVec, IntGauge, Opts, Registry,
+};
 use sluice_common::dead_letter::Stage;
 
 /// Everything the producer counts; names carry their unit.
@@ -41,6 +43,10 @@ pub struct ProducerMetrics {
     pub dead_letters: IntCounterVec,
     /// Calls to the schema registry, by outcome.
     pub registry_requests: IntCounterVec,
+    /// Changes of the table's columns followed while running.
+    pub table_changes: IntCounter,
+    /// The registry id of the schema records are written with now.
+    pub schema_id: IntGauge,
 }
 
 impl ProducerMetrics {
@@ -119,6 +125,14 @@ impl ProducerMetrics {
                 ),
                 &["outcome"],
             )?,
+            table_changes: IntCounter::new(
+                "sluice_producer_table_changes_total",
+                "Changes of the table's columns (ALTER TABLE) followed while running.",
+            )?,
+            schema_id: IntGauge::new(
+                "sluice_producer_schema_id",
+                "The registry id of the schema records are written with now.",
+            )?,
         };
         registry.register(Box::new(metrics.rows_read.clone()))?;
         registry.register(Box::new(metrics.records_produced.clone()))?;
@@ -136,6 +150,8 @@ impl ProducerMetrics {
         registry.register(Box::new(metrics.held_back_seconds.clone()))?;
         registry.register(Box::new(metrics.dead_letters.clone()))?;
         registry.register(Box::new(metrics.registry_requests.clone()))?;
+        registry.register(Box::new(metrics.table_changes.clone()))?;
+        registry.register(Box::new(metrics.schema_id.clone()))?;
         // Families with labels show up only once a child exists: create the expected ones.
         metrics
             .dead_letters

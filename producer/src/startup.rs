@@ -10,17 +10,19 @@ use sluice_common::retry::{self, Policy};
 use sluice_common::settings::{KafkaSettings, Settings};
 use sluice_common::shutdown::Shutdown;
 use sluice_common::{acls, kafka, mysql};
-use sluice_registry::{CompatibilityLevel, RegistryClient, RegistryError, SchemaId};
+use sluice_registry::RegistryClient;
 
 use crate::encode::RecordEncoder;
 use crate::error::ProducerError;
-use crate::events::{Publishing, SchemaRegistration};
+use crate::events::{Publishing, SchemaInUse};
 use crate::metrics::ProducerMetrics;
 use crate::poll::progress::Progress;
 use crate::poll::Pipeline;
 use crate::publish::transaction::Transactions;
 use crate::publish::transactional_id::init_transactions;
 use crate::publish::Publisher;
+use crate::schema::follower::SchemaFollower;
+use crate::schema::registration::register;
 use crate::source::plan::{keyset_index_statement, SourcePlan};
 use crate::source::writer_schema::WriterSchema;
 use crate::standby::ProducerLock;
@@ -166,13 +168,13 @@ pub async fn prepare(
         subject: subject.clone(),
         source,
     })?;
-    tracing::info!(
-        schema = %schema_file.path.display(),
-        subject = %subject,
-        schema_id = %schema_id,
-        "schema {} registered under {subject} with id {schema_id}",
-        schema_file.path.display()
-    );
+    SchemaInUse {
+        schema: &schema_file.path,
+        subject: &subject,
+        schema_id,
+        gauge: &metrics.schema_id,
+    }
+    .emit();
 
     let lock = match (&transactional_id, settings.producer.standby) {
         (Some(id), true) => match stand_by(kafka_settings, id, shutdown, &readiness).await? {
@@ -197,6 +199,19 @@ pub async fn prepare(
     };
     let record_limit = record_limit(kafka_settings).await;
     let encoder = RecordEncoder::new(source.columns, schema_id);
+    let follower = SchemaFollower {
+        writer,
+        registry,
+        subject,
+        level,
+        database: mysql_settings.database.clone(),
+        table: mysql_settings.table.clone(),
+        key_column: key_column.clone(),
+        timestamp_column: timestamp_column.clone(),
+        deleted_column: settings.producer.deleted_column().map(str::to_owned),
+        current: source.schema,
+        catalogue: source.catalogue,
+    };
     let store = WatermarkStore::new(&settings.producer.watermark_file);
     let sweep = delete_sweep(settings, source.snapshot_by_key, &table);
     Ok(Some(Pipeline {
@@ -221,6 +236,7 @@ pub async fn prepare(
         lock,
         acls: acls::producer(settings),
         mysql: settings.mysql.clone(),
+        follower,
     }))
 }
 
@@ -298,36 +314,4 @@ async fn record_limit(kafka: &KafkaSettings) -> usize {
                 - crate::publish::publisher::BATCH_FRAMING_BYTES
         }
     }
-}
-
-/// Gives the subject the configured compatibility level when it has none of its own, then
-/// registers the schema: the registry refuses one that breaks the level, with its reason, before
-/// any record is written.
-async fn register(
-    registry: &RegistryClient,
-    subject: &str,
-    level: CompatibilityLevel,
-    schema: &str,
-    metrics: &ProducerMetrics,
-) -> Result<SchemaId, RegistryError> {
-    let outcome = async {
-        if registry.subject_compatibility(subject).await?.is_none() {
-            registry.set_subject_compatibility(subject, level).await?;
-            tracing::info!("subject {subject} had no compatibility level; set it to {level}");
-        }
-        registry.register(subject, schema).await
-    }
-    .await;
-    let label = match &outcome {
-        Ok(_) => "ok",
-        Err(RegistryError::Incompatible { .. }) => "refused",
-        Err(_) => "error",
-    };
-    SchemaRegistration {
-        outcome: label,
-        subject,
-        requests: &metrics.registry_requests,
-    }
-    .emit();
-    outcome
 }

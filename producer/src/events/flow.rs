@@ -4,9 +4,10 @@
 use std::path::Path;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use prometheus::{Gauge, Histogram, IntCounterVec};
+use prometheus::{Gauge, Histogram, IntCounter, IntCounterVec, IntGauge};
 use sluice_common::dead_letter::Stage;
 use sluice_common::events::Event;
+use sluice_registry::SchemaId;
 
 use crate::metrics::ProducerMetrics;
 use crate::publish::PageReport;
@@ -274,5 +275,76 @@ impl Event for SchemaRegistration<'_> {
             self.outcome
         );
         self.requests.with_label_values(&[self.outcome]).inc();
+    }
+}
+
+/// The table's columns changed and the producer follows them: a new plan, and a new version of
+/// the subject when the schema changed.
+pub struct TableFollowed<'a> {
+    /// `database.table`.
+    pub table: &'a str,
+    /// What changed, column by column.
+    pub changes: &'a [String],
+    /// The id records carry from now on.
+    pub schema_id: SchemaId,
+    /// Whether the schema changed.
+    pub new_schema: bool,
+    /// `sluice_producer_table_changes_total`.
+    pub counter: &'a IntCounter,
+    /// `sluice_producer_schema_id`.
+    pub gauge: &'a IntGauge,
+}
+
+impl Event for TableFollowed<'_> {
+    fn emit(self) {
+        let changes = self.changes.join(", ");
+        if self.new_schema {
+            tracing::info!(
+                table = self.table,
+                changes = %changes,
+                schema_id = %self.schema_id,
+                "table {} changed ({changes}); records carry schema id {} from here on",
+                self.table,
+                self.schema_id
+            );
+        } else {
+            tracing::info!(
+                table = self.table,
+                changes = %changes,
+                schema_id = %self.schema_id,
+                "table {} changed ({changes}); the schema is the same (id {})",
+                self.table,
+                self.schema_id
+            );
+        }
+        self.counter.inc();
+        self.gauge.set(i64::from(self.schema_id));
+    }
+}
+
+/// The schema records are written with from start, registered under the topic's subject.
+pub struct SchemaInUse<'a> {
+    /// The schema file, or what the schema was built from.
+    pub schema: &'a Path,
+    /// The subject.
+    pub subject: &'a str,
+    /// Its registry id.
+    pub schema_id: SchemaId,
+    /// `sluice_producer_schema_id`.
+    pub gauge: &'a IntGauge,
+}
+
+impl Event for SchemaInUse<'_> {
+    fn emit(self) {
+        tracing::info!(
+            schema = %self.schema.display(),
+            subject = self.subject,
+            schema_id = %self.schema_id,
+            "schema {} registered under {} with id {}",
+            self.schema.display(),
+            self.subject,
+            self.schema_id
+        );
+        self.gauge.set(i64::from(self.schema_id));
     }
 }

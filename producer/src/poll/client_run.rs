@@ -15,8 +15,9 @@ use sluice_common::retry::Pauses;
 use sluice_common::shutdown::Shutdown;
 
 use super::in_flight::InFlightPages;
-use super::page_reader::{Page, PageReader, ReadAhead, PAGE_BYTES};
+use super::page_reader::{Page, PageReader, ReadError, PAGE_BYTES};
 use super::pipeline::Pipeline;
+use super::read_ahead::ReadAhead;
 use crate::error::{ProducerError, RowRefused};
 use crate::publish::failure_policy::PUBLISH_POLICY;
 use crate::source::read_bound::ReadBound;
@@ -54,7 +55,7 @@ impl Pipeline {
 /// The loop's state while one Kafka client publishes.
 pub(super) struct ClientRun<'p> {
     pub(super) pipeline: &'p mut Pipeline,
-    shutdown: &'p Shutdown,
+    pub(super) shutdown: &'p Shutdown,
     /// Stop once a page comes back short, rather than at shutdown.
     until_caught_up: bool,
     /// The position up to which every record is acknowledged (at least once) or committed
@@ -66,7 +67,7 @@ pub(super) struct ClientRun<'p> {
     pub(super) in_flight: InFlightPages,
     /// At least once, the task saving each acknowledged watermark to the file.
     pub(super) saver: Option<WatermarkSaver>,
-    reading: ReadAhead,
+    pub(super) reading: ReadAhead,
     /// What a row of the last page queued weighed, encoded; the pages after it are sized by it.
     row_bytes: Option<usize>,
     /// The pause before the next try after failures in a row.
@@ -116,7 +117,8 @@ impl<'p> ClientRun<'p> {
             read_bound,
             pipeline.settings.batch_size,
             pipeline.metrics.poll_seconds.clone(),
-        );
+        )
+        .watching(pipeline.follower.watch());
         reader.fit_pages_to(PAGE_BYTES / FIRST_PAGE_ROWS);
         pipeline.readiness.set(true);
         Ok(Some(Self {
@@ -184,7 +186,11 @@ impl<'p> ClientRun<'p> {
                 pipeline.last_bound = Some(page.bound);
                 Ok(Some(page))
             }
-            Err(error) => {
+            Err(ReadError::TableChanged) => {
+                self.follow_table_change().await?;
+                Ok(None)
+            }
+            Err(ReadError::Database(error)) => {
                 pipeline.readiness.set(false);
                 // A grant taken away, an account locked: no wait heals it.
                 if let Some(fix) = mysql::fix_for(&error, mysql::place(&pipeline.mysql)) {
@@ -242,7 +248,10 @@ impl<'p> ClientRun<'p> {
 
     /// After a failed page or transaction: recovers, drops what was read ahead, goes back to
     /// the watermark and waits the next pause. `true` when shutdown came meanwhile.
-    async fn read_again_after(&mut self, error: &KafkaError) -> Result<bool, ProducerError> {
+    pub(super) async fn read_again_after(
+        &mut self,
+        error: &KafkaError,
+    ) -> Result<bool, ProducerError> {
         let pause = self.backoff.pause();
         self.recover(error, Some(pause)).await?;
         // Whatever was read ahead follows pages that are read again.

@@ -20,8 +20,10 @@ pub mod page_reader;
 mod pipeline;
 pub mod progress;
 mod queue_rows;
+pub mod read_ahead;
 mod report;
 mod start_position;
 mod sweep_step;
+mod table_change;
 
 pub use pipeline::Pipeline;

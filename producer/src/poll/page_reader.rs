@@ -6,6 +6,13 @@
 //! most `PAGE_BYTES` of them: wide rows make shorter pages, so the pages in flight and the one
 //! read ahead hold a bounded amount of memory whatever the table's rows carry.
 //!
+//! Invariant: no page is returned that was read from a table whose columns differ from the ones
+//! the plan was made for. After each page the catalogue is read again (`TableWatch`); an
+//! `ALTER TABLE` cannot complete while the page's statement runs (it waits for the statement's
+//! metadata lock), so a catalogue unchanged after the page was unchanged during it. A change
+//! discards the page and says so (`ReadError::TableChanged`): the caller plans again and
+//! reads the same rows with the new columns.
+//!
 //! While pages come back full (a backlog), the read bound for the next page is taken on the
 //! pool's second connection while this page is read, rather than in turn before it: that query
 //! cost a tenth of the reading time. A bound taken earlier is never later than one taken now,
@@ -20,13 +27,35 @@ use prometheus::Histogram;
 use sluice_common::events::Event;
 use sqlx::mysql::MySqlRow;
 use sqlx::MySqlPool;
-use tokio::task::JoinHandle;
 
-use crate::error::ReadAheadLost;
 use crate::events::PageRead;
+use crate::source::catalogue::{table_columns, TableColumn};
 use crate::source::keyset::{KeysetQuery, RowLayout};
 use crate::source::read_bound::{database_clock, ReadBound};
 use crate::source::row;
+
+/// Why no page was read.
+#[derive(Debug, thiserror::Error)]
+pub enum ReadError {
+    /// The database did not answer, or refused.
+    #[error(transparent)]
+    Database(#[from] sqlx::Error),
+    /// The table's columns are not the ones the plan was made for: the page was discarded.
+    #[error("the table's columns changed")]
+    TableChanged,
+}
+
+/// The table a reader reads and the columns its plan was made for, read from the catalogue
+/// again after every page.
+#[derive(Debug, Clone)]
+pub struct TableWatch {
+    /// The database.
+    pub database: String,
+    /// The table, unqualified.
+    pub table: String,
+    /// Its columns when the plan was made.
+    pub columns: Vec<TableColumn>,
+}
 
 /// One page of rows, with the bound it was read up to and the database's clock then.
 pub struct Page {
@@ -111,6 +140,8 @@ pub struct PageReader {
     /// Whether the last page came back full: more rows are waiting.
     backlog: bool,
     early_bound: Option<EarlyBound>,
+    /// The columns each page must have been read with; none: not watched.
+    watch: Option<TableWatch>,
 }
 
 impl PageReader {
@@ -131,7 +162,23 @@ impl PageReader {
             seconds,
             backlog: false,
             early_bound: None,
+            watch: None,
         }
+    }
+
+    /// Returns only pages read while the table had `watch`'s columns.
+    pub fn watching(mut self, watch: TableWatch) -> Self {
+        self.watch = Some(watch);
+        self
+    }
+
+    /// Reads with `query`, planned for `watch`'s columns and a timestamp of `timestamp_digits`
+    /// digits of a second, from now on (after an `ALTER TABLE`).
+    pub fn replan(&mut self, query: KeysetQuery, watch: TableWatch, timestamp_digits: i64) {
+        self.query = query;
+        self.watch = Some(watch);
+        self.read_bound.set_fractional_digits(timestamp_digits);
+        self.early_bound = None;
     }
 
     /// Sizes the pages from here on for rows of `bytes_per_row`: at most `PAGE_BYTES` of them,
@@ -146,20 +193,32 @@ impl PageReader {
     }
 
     /// The page after `cursor`: in timestamp order up to the current read bound, or in key
-    /// order up to the snapshot's.
-    pub async fn fetch(&mut self, cursor: &Watermark) -> Result<Page, sqlx::Error> {
+    /// order up to the snapshot's; watched, only if the table's columns did not change.
+    pub async fn fetch(&mut self, cursor: &Watermark) -> Result<Page, ReadError> {
         let started = Instant::now();
         let page = match cursor.order {
             ReadOrder::Timestamp => self.changes_after(cursor).await,
             ReadOrder::Key => self.snapshot_after(cursor).await,
         };
+        // A page that failed is looked at too: a dropped column fails the page's query.
+        if let Some(watch) = &self.watch {
+            let columns = table_columns(&self.pool, &watch.database, &watch.table).await;
+            match columns {
+                Ok(columns) if columns != watch.columns => return Err(ReadError::TableChanged),
+                Ok(_) => {}
+                Err(error) => {
+                    page?;
+                    return Err(ReadError::Database(error));
+                }
+            }
+        }
         PageRead {
             rows: page.as_ref().map_or(0, |page| page.rows.len()),
             took: started.elapsed(),
             histogram: &self.seconds,
         }
         .emit();
-        page
+        Ok(page?)
     }
 
     /// A key-order page, with the database's clock taken on the other connection meanwhile.
@@ -273,81 +332,6 @@ fn close_together(after: i64, last: i64, found: usize) -> bool {
     let span = i128::from(last) - i128::from(after);
     let found = found as i128;
     span <= found + found / 4
-}
-
-/// The page reader, at hand or busy reading the next page on its own task, so the database
-/// reads a page while the last one is encoded and queued. The reader is boxed so it moves
-/// between the two as a pointer.
-pub struct ReadAhead {
-    state: Option<Reading>,
-}
-
-enum Reading {
-    /// Not reading.
-    Idle(Box<PageReader>),
-    /// Reading the page after some position.
-    Ahead(JoinHandle<(Box<PageReader>, Result<Page, sqlx::Error>)>),
-}
-
-impl ReadAhead {
-    /// Reads with `reader`, nothing read ahead yet.
-    pub fn new(reader: PageReader) -> Self {
-        Self {
-            state: Some(Reading::Idle(Box::new(reader))),
-        }
-    }
-
-    /// Starts reading the page after `cursor` on its own task (a no-op while already reading).
-    pub fn start(&mut self, cursor: Watermark) {
-        self.state = match self.state.take() {
-            Some(Reading::Idle(mut reader)) => Some(Reading::Ahead(tokio::spawn(async move {
-                let page = reader.fetch(&cursor).await;
-                (reader, page)
-            }))),
-            other => other,
-        };
-    }
-
-    /// The page after `cursor`: the one read ahead, if one was being read (it was started from
-    /// `cursor`), else one read now. Pages from then on are sized for rows of `row_bytes`, when
-    /// given.
-    pub async fn next(
-        &mut self,
-        cursor: &Watermark,
-        row_bytes: Option<usize>,
-    ) -> Result<Result<Page, sqlx::Error>, ReadAheadLost> {
-        let (mut reader, ahead) = self.settle().await?;
-        if let Some(bytes) = row_bytes {
-            reader.fit_pages_to(bytes);
-        }
-        let page = match ahead {
-            Some(page) => page,
-            None => reader.fetch(cursor).await,
-        };
-        self.state = Some(Reading::Idle(reader));
-        Ok(page)
-    }
-
-    /// Waits for a page being read ahead and drops it: the pages after a failure are read
-    /// again from the watermark, and a stopping producer reads no further.
-    pub async fn discard(&mut self) -> Result<(), ReadAheadLost> {
-        let (reader, _) = self.settle().await?;
-        self.state = Some(Reading::Idle(reader));
-        Ok(())
-    }
-
-    async fn settle(
-        &mut self,
-    ) -> Result<(Box<PageReader>, Option<Result<Page, sqlx::Error>>), ReadAheadLost> {
-        match self.state.take() {
-            Some(Reading::Idle(reader)) => Ok((reader, None)),
-            Some(Reading::Ahead(task)) => match task.await {
-                Ok((reader, page)) => Ok((reader, Some(page))),
-                Err(error) => Err(ReadAheadLost(Some(error))),
-            },
-            None => Err(ReadAheadLost(None)),
-        }
-    }
 }
 
 #[cfg(test)]

@@ -18,6 +18,7 @@ use crate::publish::failure_policy::PUBLISH_POLICY;
 use crate::publish::transaction::Transactions;
 use crate::publish::transactional_id::init_transactions;
 use crate::publish::Publisher;
+use crate::schema::follower::SchemaFollower;
 use crate::source::keyset::KeysetQuery;
 use crate::standby::{self, ProducerLock};
 use crate::sweep::DeleteSweep;
@@ -66,6 +67,8 @@ pub struct Pipeline {
     pub(crate) acls: Vec<Acl>,
     /// The MySQL settings, to name the fix of a refused read.
     pub(crate) mysql: MysqlSettings,
+    /// Plans again, and registers the schema, when the table changes.
+    pub(crate) follower: SchemaFollower,
 }
 
 impl Pipeline {

@@ -11,4 +11,5 @@ pub mod keyset;
 pub mod plan;
 pub mod read_bound;
 pub mod row;
+pub mod table_change;
 pub mod writer_schema;

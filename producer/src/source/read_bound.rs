@@ -106,9 +106,15 @@ impl ReadBound {
 
     /// For a timestamp column that keeps `digits` digits of a second (0 to 6).
     pub fn for_fractional_digits(mut self, digits: i64) -> Self {
+        self.set_fractional_digits(digits);
+        self
+    }
+
+    /// From now on, for a timestamp column that keeps `digits` digits of a second (an
+    /// `ALTER TABLE` changed it).
+    pub fn set_fractional_digits(&mut self, digits: i64) {
         let digits = u32::try_from(digits.clamp(0, 6)).unwrap_or(6);
         self.resolution_micros = 10_i64.pow(6 - digits);
-        self
     }
 
     /// How much of the open transactions this bound sees.
