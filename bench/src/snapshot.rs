@@ -4,7 +4,8 @@
 use std::time::{Duration, Instant};
 
 use prometheus::{Histogram, HistogramOpts};
-use sluice_producer::poll::page_reader::{PageReader, TableWatch};
+use sluice_producer::poll::page_reader::PageReader;
+use sluice_producer::source::catalogue::TableWatch;
 use sluice_producer::source::plan::SourcePlan;
 use sluice_producer::source::read_bound::ReadBound;
 use sluice_producer::source::writer_schema::WriterSchema;

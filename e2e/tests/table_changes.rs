@@ -85,6 +85,22 @@ async fn wait_for_line(scenario: &Scenario, id: i64, field: &str, value: &Value)
     }
 }
 
+/// Waits for the producer to stop on its own with an error, and returns the line of its log
+/// that says `what`.
+fn producer_stops_saying(scenario: &mut Scenario, what: &str) -> String {
+    let code = scenario.wait_for_producer_exit(Duration::from_secs(60));
+    let log = scenario.log("producer.log");
+    assert!(
+        matches!(code, Some(code) if code != 0),
+        "the producer stops with an error (exit {code:?}):\n{}",
+        tail(&log, 20)
+    );
+    log.lines()
+        .find(|line| line.contains(what))
+        .unwrap_or_else(|| panic!("no line says `{what}`:\n{}", tail(&log, 20)))
+        .to_owned()
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn the_schema_follows_alter_table_while_rows_flow() {
     let seed = test_seed();
@@ -168,17 +184,8 @@ async fn the_schema_follows_alter_table_while_rows_flow() {
     assert_eq!(versions_before, [1, 2, 3, 4, 5]);
     alter(&scenario, "MODIFY price VARCHAR(20) NOT NULL").await;
     update(&scenario, "price = 'about ten' WHERE id <= 10").await;
-    let code = scenario.wait_for_producer_exit(Duration::from_secs(60));
+    let refusal = producer_stops_saying(&mut scenario, "breaks BACKWARD");
     let log = scenario.log("producer.log");
-    assert!(
-        matches!(code, Some(code) if code != 0),
-        "the producer stops with an error (exit {code:?}):\n{}",
-        tail(&log, 20)
-    );
-    let refusal = log
-        .lines()
-        .find(|line| line.contains("breaks BACKWARD"))
-        .unwrap_or_else(|| panic!("no line says why:\n{}", tail(&log, 20)));
     for followed in log.lines().filter(|line| line.contains("changed (")) {
         println!("{followed}");
     }
@@ -235,17 +242,7 @@ async fn a_schema_file_outlives_a_new_column_and_stops_when_its_column_goes() {
     );
 
     alter(&scenario, "DROP COLUMN category").await;
-    let code = scenario.wait_for_producer_exit(Duration::from_secs(60));
-    let log = scenario.log("producer.log");
-    assert!(
-        matches!(code, Some(code) if code != 0),
-        "the producer stops with an error (exit {code:?}):\n{}",
-        tail(&log, 20)
-    );
-    let stop = log
-        .lines()
-        .find(|line| line.contains("no longer fits the schema"))
-        .unwrap_or_else(|| panic!("no line says why:\n{}", tail(&log, 20)));
+    let stop = producer_stops_saying(&mut scenario, "no longer fits the schema");
     println!("{stop}");
     for needed in ["column `category` dropped", "`category`", "Ways forward"] {
         assert!(stop.contains(needed), "{needed} in: {stop}");

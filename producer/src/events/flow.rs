@@ -298,25 +298,18 @@ pub struct TableFollowed<'a> {
 impl Event for TableFollowed<'_> {
     fn emit(self) {
         let changes = self.changes.join(", ");
-        if self.new_schema {
-            tracing::info!(
-                table = self.table,
-                changes = %changes,
-                schema_id = %self.schema_id,
-                "table {} changed ({changes}); records carry schema id {} from here on",
-                self.table,
-                self.schema_id
-            );
+        let schema = if self.new_schema {
+            format!("records carry schema id {} from here on", self.schema_id)
         } else {
-            tracing::info!(
-                table = self.table,
-                changes = %changes,
-                schema_id = %self.schema_id,
-                "table {} changed ({changes}); the schema is the same (id {})",
-                self.table,
-                self.schema_id
-            );
-        }
+            format!("the schema is the same (id {})", self.schema_id)
+        };
+        tracing::info!(
+            table = self.table,
+            changes = %changes,
+            schema_id = %self.schema_id,
+            "table {} changed ({changes}); {schema}",
+            self.table
+        );
         self.counter.inc();
         self.gauge.set(i64::from(self.schema_id));
     }

@@ -29,7 +29,7 @@ use sqlx::mysql::MySqlRow;
 use sqlx::MySqlPool;
 
 use crate::events::PageRead;
-use crate::source::catalogue::{table_columns, TableColumn};
+use crate::source::catalogue::{table_columns, TableWatch};
 use crate::source::keyset::{KeysetQuery, RowLayout};
 use crate::source::read_bound::{database_clock, ReadBound};
 use crate::source::row;
@@ -43,18 +43,6 @@ pub enum ReadError {
     /// The table's columns are not the ones the plan was made for: the page was discarded.
     #[error("the table's columns changed")]
     TableChanged,
-}
-
-/// The table a reader reads and the columns its plan was made for, read from the catalogue
-/// again after every page.
-#[derive(Debug, Clone)]
-pub struct TableWatch {
-    /// The database.
-    pub database: String,
-    /// The table, unqualified.
-    pub table: String,
-    /// Its columns when the plan was made.
-    pub columns: Vec<TableColumn>,
 }
 
 /// One page of rows, with the bound it was read up to and the database's clock then.
@@ -200,11 +188,15 @@ impl PageReader {
             ReadOrder::Timestamp => self.changes_after(cursor).await,
             ReadOrder::Key => self.snapshot_after(cursor).await,
         };
-        // A page that failed is looked at too: a dropped column fails the page's query.
+        // A page that failed is looked at too: a dropped column fails the page's query. No
+        // columns at all is no verdict: a table the user can no longer see (a grant taken
+        // away, the table dropped) says so through the page's own query, now or at the next.
         if let Some(watch) = &self.watch {
             let columns = table_columns(&self.pool, &watch.database, &watch.table).await;
             match columns {
-                Ok(columns) if columns != watch.columns => return Err(ReadError::TableChanged),
+                Ok(columns) if !columns.is_empty() && columns != watch.columns => {
+                    return Err(ReadError::TableChanged)
+                }
                 Ok(_) => {}
                 Err(error) => {
                     page?;

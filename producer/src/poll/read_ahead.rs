@@ -3,8 +3,9 @@
 
 use tokio::task::JoinHandle;
 
-use super::page_reader::{Page, PageReader, ReadError, TableWatch};
+use super::page_reader::{Page, PageReader, ReadError};
 use crate::error::ReadAheadLost;
+use crate::source::catalogue::TableWatch;
 use crate::source::keyset::KeysetQuery;
 use crate::watermark::Watermark;
 

@@ -19,8 +19,7 @@ use sqlx::MySqlPool;
 
 use super::registration::register;
 use crate::metrics::ProducerMetrics;
-use crate::poll::page_reader::TableWatch;
-use crate::source::catalogue::TableColumn;
+use crate::source::catalogue::{TableColumn, TableWatch};
 use crate::source::plan::{SourcePlan, SourcePlanError};
 use crate::source::table_change::describe_changes;
 use crate::source::writer_schema::WriterSchema;

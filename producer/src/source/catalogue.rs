@@ -55,6 +55,18 @@ impl TableColumn {
     }
 }
 
+/// The table a reader reads and the columns its plan was made for, read from the catalogue
+/// again after every page.
+#[derive(Debug, Clone)]
+pub struct TableWatch {
+    /// The database.
+    pub database: String,
+    /// The table, unqualified.
+    pub table: String,
+    /// Its columns when the plan was made.
+    pub columns: Vec<TableColumn>,
+}
+
 /// One row of the catalogue query, before its flags are read as booleans.
 #[derive(sqlx::FromRow)]
 struct CatalogueRow {
