@@ -99,10 +99,16 @@ async fn mysql_checks(
             checks.push(Check::ok(
                 "mysql",
                 "column plan",
-                format!(
-                    "table {qualified} fills every field of {}",
-                    plan.schema.path.display()
-                ),
+                match writer {
+                    WriterSchema::File(_) => format!(
+                        "table {qualified} fills every field of {}",
+                        plan.schema.path.display()
+                    ),
+                    WriterSchema::Table(_) => format!(
+                        "a record of {} fields built from the columns of {qualified}",
+                        plan.columns.fields.len()
+                    ),
+                },
             ));
             checks.push(match plan.keyset_index {
                 Some(index) => Check::ok("mysql", "keyset index", format!("index {index}")),
