@@ -107,6 +107,41 @@ async fn check_finds_what_run_would_refuse_beside_a_running_pipeline_and_disturb
     assert_finds(report.clone(), "mysql", "column plan");
     assert_finds(report, "registry", "schema");
 
+    // A schema built from a table with a column the type map refuses names it, and the way out.
+    let spatial = format!("{}_spatial", scenario.names.table);
+    for statement in [
+        format!("CREATE TABLE `{spatial}` LIKE `{}`", scenario.names.table),
+        format!("ALTER TABLE `{spatial}` ADD COLUMN spot POINT NULL"),
+    ] {
+        sqlx::query(&statement)
+            .execute(&scenario.pool)
+            .await
+            .expect("a table with a spatial column");
+    }
+    let from_table = [
+        "--set",
+        "producer.schema_from=table",
+        "--set",
+        &format!("mysql.table={spatial}"),
+    ];
+    let (code, report) = check(&scenario, "sluice-producer", &from_table, &[]);
+    let (_, line) = status_of(&report, "mysql", "column plan");
+    for needed in ["`spot`", "point", "exclude_columns"] {
+        assert!(line.contains(needed), "{needed} in {line}");
+    }
+    assert_finds((code, report), "mysql", "column plan");
+    let leaving_it_out = [&from_table[..], &["--set", "producer.exclude_columns=spot"]].concat();
+    let (_, report) = check(&scenario, "sluice-producer", &leaving_it_out, &[]);
+    assert_eq!(
+        status_of(&report, "mysql", "column plan").0,
+        "ok",
+        "{report:#}"
+    );
+    sqlx::query(&format!("DROP TABLE `{spatial}`"))
+        .execute(&scenario.pool)
+        .await
+        .expect("drop the spatial table");
+
     let unindexed = format!("{}_unindexed", scenario.names.table);
     sqlx::query(&format!(
         "CREATE TABLE `{unindexed}` LIKE `{}`",
