@@ -210,6 +210,7 @@ pub async fn prepare(
         timestamp_column: timestamp_column.clone(),
         deleted_column: settings.producer.deleted_column().map(str::to_owned),
         current: source.schema,
+        current_id: schema_id,
         catalogue: source.catalogue,
     };
     let store = WatermarkStore::new(&settings.producer.watermark_file);

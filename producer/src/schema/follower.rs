@@ -99,6 +99,8 @@ pub struct SchemaFollower {
     pub deleted_column: Option<String>,
     /// The schema registered last, and the catalogue it was planned from.
     pub current: SchemaFile,
+    /// Its registry id.
+    pub current_id: SchemaId,
     /// The columns of the plan in use.
     pub catalogue: Vec<TableColumn>,
 }
@@ -107,7 +109,7 @@ pub struct SchemaFollower {
 pub struct Followed {
     /// The plan.
     pub plan: SourcePlan,
-    /// The id of its schema, registered (again, when it did not change).
+    /// The id of its schema: the one in use when it did not change, else the one registered.
     pub schema_id: SchemaId,
     /// What changed, for the log.
     pub changes: Vec<String>,
@@ -171,8 +173,18 @@ impl SchemaFollower {
             }
         };
         let changes = changes_from(&plan.catalogue);
-        let new_schema = plan.schema.registered_text() != self.current.registered_text();
         let text = plan.schema.registered_text();
+        let new_schema = text != self.current.registered_text();
+        if !new_schema {
+            // The same schema (a column it does not hold changed): its id, no registry call.
+            self.catalogue = plan.catalogue.clone();
+            return Ok(Some(Followed {
+                plan,
+                schema_id: self.current_id,
+                changes,
+                new_schema,
+            }));
+        }
         let what = format!(
             "the schema registry to register the schema of {}",
             self.qualified()
@@ -212,6 +224,7 @@ impl SchemaFollower {
             }
         };
         self.current = plan.schema.clone();
+        self.current_id = schema_id;
         self.catalogue = plan.catalogue.clone();
         Ok(Some(Followed {
             plan,
