@@ -1,10 +1,10 @@
 //! The shipped `sluice.toml` (generated from the settings' doc comments, see
 //! `e2e/tests/settings_reference.rs`) must load, list every key, and
-//! give each its built-in default but for the example discount it shows.
+//! give each its built-in default but for the product's example transform steps it shows.
 
 use std::path::Path;
 
-use sluice_common::settings::{load, DiscountSettings, Layers, Settings};
+use sluice_common::settings::{load, Layers, Settings, TransformSettings};
 
 fn shipped_file() -> std::path::PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../sluice.toml")
@@ -20,12 +20,11 @@ fn shipped() -> Settings {
 }
 
 #[test]
-fn shipped_sluice_toml_gives_the_defaults_plus_its_example_discount() {
-    let mut expected = Settings::default();
-    expected.transform.discounts = vec![DiscountSettings {
-        category: "electronics".into(),
-        percent: 10.0,
-    }];
+fn shipped_sluice_toml_gives_the_defaults_plus_its_example_steps() {
+    let mut expected = Settings {
+        transform: TransformSettings::product_example(),
+        ..Settings::default()
+    };
     // The relative paths it sets are relative to its folder.
     let folder = shipped_file()
         .parent()
@@ -47,13 +46,13 @@ fn shipped_sluice_toml_lists_every_key() {
     let text = std::fs::read_to_string(shipped_file()).expect("read sluice.toml");
     let mut file: toml::Value = toml::from_str(&text).expect("sluice.toml is TOML");
     let mut defaults = toml::Value::try_from(Settings::default()).expect("defaults serialize");
-    // The example discount is the one value that differs; every key must still be there.
+    // The example steps are the one value that differs; every key must still be there.
     for table in [&mut file, &mut defaults] {
         let transform = table
             .get_mut("transform")
             .and_then(toml::Value::as_table_mut);
-        let discounts = transform.and_then(|t| t.remove("discounts"));
-        assert!(discounts.is_some(), "transform.discounts must be listed");
+        let steps = transform.and_then(|t| t.remove("steps"));
+        assert!(steps.is_some(), "transform.steps must be listed");
     }
     assert_eq!(
         file, defaults,

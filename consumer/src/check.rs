@@ -12,6 +12,7 @@ use sluice_common::settings::{ReaderSchemaSource, Settings};
 use sluice_registry::{registry_check, SchemaFile};
 
 use crate::output::member_lock;
+use crate::record::transform::Transform;
 
 /// Below this much free space the folder cannot take a member's batches: `run` would block.
 const FREE_AT_LEAST: u64 = 64 << 20;
@@ -28,6 +29,7 @@ pub async fn check(settings: &Settings) -> Report {
     checks.push(group(settings));
     checks.push(registry);
     checks.push(reader_schema(settings));
+    checks.push(transform_steps(settings));
     checks.extend(output_checks(settings));
     Report::new(checks)
 }
@@ -55,6 +57,52 @@ fn reader_schema(settings: &Settings) -> Check {
             "reader schema",
             error.to_string(),
             Some("fix consumer.reader_schema_file".to_owned()),
+        ),
+    }
+}
+
+/// The transform steps work on a pinned reader schema; a followed one is checked as each
+/// version arrives (a step whose field a version lacks is skipped for its records).
+fn transform_steps(settings: &Settings) -> Check {
+    let failed = |error: String| {
+        Check::failed(
+            "consumer",
+            "transform steps",
+            error,
+            Some("fix transform.steps (docs/configuration.md#transform-steps)".to_owned()),
+        )
+    };
+    let producer = &settings.producer;
+    let transform = match Transform::new(
+        &settings.transform,
+        &producer.key_column,
+        &producer.timestamp_column,
+    ) {
+        Ok(transform) => transform,
+        Err(error) => return failed(error.to_string()),
+    };
+    let count = settings.transform.steps.len();
+    if settings.consumer.reader_schema_from == ReaderSchemaSource::Latest {
+        return Check::ok(
+            "consumer",
+            "transform steps",
+            format!("{count} steps, checked against each version of the schema as it arrives"),
+        );
+    }
+    match SchemaFile::load_or_built_in(&settings.consumer.reader_schema_file) {
+        Ok(file) => match transform.check(&file.schema) {
+            Ok(()) => Check::ok(
+                "consumer",
+                "transform steps",
+                format!("{count} steps fit {}", file.path.display()),
+            ),
+            Err(error) => failed(error.to_string()),
+        },
+        // The reader schema's own check says why.
+        Err(_) => Check::skipped(
+            "consumer",
+            "transform steps",
+            "no reader schema to check them against",
         ),
     }
 }

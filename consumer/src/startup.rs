@@ -44,13 +44,20 @@ pub async fn prepare(
     let consumer_settings = &settings.consumer;
     let member = consumer_settings.member.clone();
     let lock = MemberLock::acquire(Path::new(&consumer_settings.output_dir), &member)?;
+    let transform = Transform::new(
+        &settings.transform,
+        &settings.producer.key_column,
+        &settings.producer.timestamp_column,
+    )?;
     let reader = match consumer_settings.reader_schema_from {
-        ReaderSchemaSource::File => ReaderSchema::Pinned(
-            SchemaFile::load_or_built_in(&consumer_settings.reader_schema_file)?.schema,
-        ),
+        ReaderSchemaSource::File => {
+            let schema =
+                SchemaFile::load_or_built_in(&consumer_settings.reader_schema_file)?.schema;
+            transform.check(&schema)?;
+            ReaderSchema::Pinned(schema)
+        }
         ReaderSchemaSource::Latest => ReaderSchema::Latest,
     };
-    let transform = Transform::new(&settings.transform.discounts)?;
     let kafka = &settings.kafka;
     sluice_common::kafka::check_client_configs(kafka)?;
     let registry = RegistryClient::new(&settings.registry)?;

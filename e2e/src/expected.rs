@@ -1,6 +1,6 @@
 //! What the consumers should have written for a row, computed by `sluice-verify`'s expectation,
-//! apart from the consumer's code: upper-cased category, the discount taken in exact cents with
-//! half-away rounding.
+//! apart from the consumer's code: the configured steps (the shipped ones upper-case the
+//! category and take the discount in exact cents with half-away rounding).
 
 use serde_json::{json, Value};
 use sluice_verify::expected::Expectation;
@@ -50,7 +50,12 @@ mod tests {
 
     #[test]
     fn a_row_becomes_its_transformed_line_and_a_nameless_one_none() {
-        let expectation = Expectation::new(&[("electronics".into(), 10.0)]);
+        let expectation = Expectation::new(
+            &sluice_common::settings::TransformSettings::product_example(),
+            "id",
+            "last_updated",
+        )
+        .expect("valid steps");
         let mut row = Row {
             id: 3,
             name: Some("Phone".into()),

@@ -1,6 +1,6 @@
 //! The settings reference of `docs/configuration.md`, generated from its one source: the doc
-//! comment of each settings field (`common/src/settings/sections.rs` and `servers.rs`) and the
-//! built-in defaults (`Settings::default()`). The test `settings_reference` fails when the
+//! comment of each settings field (`common/src/settings/sections.rs`, `servers.rs` and
+//! `transform.rs`) and the built-in defaults (`Settings::default()`). The test `settings_reference` fails when the
 //! committed reference is not this rendering (`SLUICE_BLESS=1` rewrites it), so the code, the
 //! reference and `sluice.toml` (whose keys and defaults `common/tests/sluice_toml.rs` checks)
 //! cannot drift apart.
@@ -8,9 +8,10 @@
 use sluice_common::settings::Settings;
 
 /// The files whose structs hold the settings, relative to the repository root.
-pub const SOURCES: [&str; 2] = [
+pub const SOURCES: [&str; 3] = [
     "common/src/settings/sections.rs",
     "common/src/settings/servers.rs",
+    "common/src/settings/transform.rs",
 ];
 /// The generated document.
 pub const DOCUMENT: &str = "docs/configuration.md";
@@ -165,8 +166,8 @@ fn comment(text: &str) -> String {
     lines.join("\n") + "\n"
 }
 
-/// `sluice.toml`: every key of `settings` (the shipped values: the defaults and an example
-/// discount) with its doc comment's first sentence. `sources` are the texts of [`SOURCES`].
+/// `sluice.toml`: every key of `settings` (the shipped values: the defaults and the example
+/// transform steps) with its doc comment's first sentence. `sources` are the texts of [`SOURCES`].
 pub fn render_toml(sources: &[String], settings: &Settings) -> String {
     let all = sources.concat();
     let values = toml::Value::try_from(settings).expect("the settings serialize");
@@ -203,11 +204,23 @@ pub fn render_toml(sources: &[String], settings: &Settings) -> String {
                     }
                 }
                 Some(toml::Value::Array(entries)) => {
-                    out.push_str("# Built-in default: none; the entry below is an example.\n");
-                    for entry in entries {
+                    out.push_str("# Built-in default: none; what follows is an example.\n");
+                    // An entry's keys in the order its struct declares them.
+                    let order = field
+                        .kind
+                        .strip_prefix("Vec<")
+                        .and_then(|kind| kind.strip_suffix('>'))
+                        .map(|kind| fields_of(&all, kind))
+                        .unwrap_or_default();
+                    for (index, entry) in entries.iter().enumerate() {
+                        if index > 0 {
+                            out.push('\n');
+                        }
                         out.push_str(&format!("[[{}.{}]]\n", section.name, field.name));
-                        for (key, value) in entry.as_table().into_iter().flatten() {
-                            out.push_str(&format!("{key} = {value}\n"));
+                        for key in &order {
+                            if let Some(value) = entry.get(&key.name) {
+                                out.push_str(&format!("{} = {value}\n", key.name));
+                            }
                         }
                     }
                 }
@@ -248,13 +261,13 @@ pub struct MysqlSettings {
 }
 
 pub struct TransformSettings {
-    /// Discounts.
-    pub discounts: Vec<DiscountSettings>,
+    /// Steps.
+    pub steps: Vec<TransformStepSettings>,
 }
 
-pub struct DiscountSettings {
-    /// A category.
-    pub category: String,
+pub struct TransformStepSettings {
+    /// What it does.
+    pub op: TransformOp,
 }
 "#;
 
@@ -294,11 +307,11 @@ pub struct DiscountSettings {
             "{text}"
         );
         assert!(
-            text.contains("| `transform.discounts` | `[]` (none) | Discounts. |"),
+            text.contains("| `transform.steps` | `[]` (none) | Steps. |"),
             "{text}"
         );
         assert!(
-            text.contains("| `transform.discounts[].category` | | A category. |"),
+            text.contains("| `transform.steps[].op` | | What it does. |"),
             "{text}"
         );
     }

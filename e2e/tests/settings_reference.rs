@@ -1,7 +1,7 @@
 //! `docs/configuration.md`'s settings reference is the rendering of the settings' doc comments
 //! and defaults (`sluice_e2e::settings_reference`): `SLUICE_BLESS=1` rewrites it.
 
-use sluice_common::settings::{DiscountSettings, Settings};
+use sluice_common::settings::{Settings, TransformSettings};
 use sluice_e2e::repo_root;
 use sluice_e2e::settings_reference::{render, render_toml, with_reference, DOCUMENT, SOURCES};
 
@@ -25,16 +25,15 @@ fn assert_generated(path: &str, generated: &str) {
     );
 }
 
-/// `sluice.toml` is generated too: every key with its default (and the example discount) and
+/// `sluice.toml` is generated too: every key with its default (and the product's example transform steps) and
 /// the first sentence of its doc comment. `common/tests/sluice_toml.rs` checks that it loads to
 /// exactly those values.
 #[test]
 fn sluice_toml_is_generated_from_the_settings() {
-    let mut shipped = Settings::default();
-    shipped.transform.discounts = vec![DiscountSettings {
-        category: "electronics".into(),
-        percent: 10.0,
-    }];
+    let shipped = Settings {
+        transform: TransformSettings::product_example(),
+        ..Settings::default()
+    };
     let text = render_toml(&sources(), &shipped);
     let parsed: toml::Value = toml::from_str(&text).expect("the rendering is TOML");
     assert_eq!(

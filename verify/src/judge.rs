@@ -144,7 +144,7 @@ impl<'a> Judge<'a> {
         }
         let line = read_line(&latest)?;
         let expected = self.expectation.line_of(row);
-        if let Some(difference) = difference(&line, &expected) {
+        if let Some(difference) = difference(&line, &expected, self.expectation.absent()) {
             self.report.wrong.add(Example::Product {
                 id,
                 what: difference,
@@ -238,10 +238,15 @@ fn find_backward(sorted: &[Version], report: &mut Report) {
 }
 
 /// The first field of `expected` the line lacks or holds differently.
-fn difference(line: &Value, expected: &Map<String, Value>) -> Option<String> {
+fn difference(line: &Value, expected: &Map<String, Value>, absent: &[String]) -> Option<String> {
     let Value::Object(line) = line else {
         return Some("the line is not an object".into());
     };
+    if let Some(name) = absent.iter().find(|name| line.contains_key(name.as_str())) {
+        return Some(format!(
+            "`{name}` is in the line, though a step drops or renames it"
+        ));
+    }
     for (name, value) in line {
         // A field the table lacks comes from the reader schema's default.
         let Some(want) = expected.get(name) else {
@@ -293,13 +298,60 @@ mod tests {
         }
     }
 
+    /// `category` upper-cased and, with `discount`, 10 % off books.
+    fn shop_steps(discount: bool) -> Expectation {
+        let mut transform = sluice_common::settings::TransformSettings::product_example();
+        transform.steps[1].equals = Some("books".into());
+        if !discount {
+            transform.steps.truncate(1);
+        }
+        Expectation::new(&transform, "id", "last_updated").expect("valid steps")
+    }
+
     fn line(id: i64, at: &str, price: f64) -> Value {
         json!({"id": id, "name": "n", "category": "BOOKS", "price": price, "last_updated": at})
     }
 
     #[test]
+    fn a_line_holding_a_field_a_step_drops_is_wrong() {
+        let mut transform = sluice_common::settings::TransformSettings::product_example();
+        transform.steps.truncate(1);
+        transform
+            .steps
+            .push(sluice_common::settings::TransformStepSettings {
+                op: sluice_common::settings::TransformOp::Drop,
+                field: "name".into(),
+                percent: None,
+                when_field: None,
+                equals: None,
+                to: None,
+                key_file: None,
+            });
+        let expectation = Expectation::new(&transform, "id", "last_updated").expect("valid");
+        let keys = HashSet::new();
+        let versions = vec![version(1, T1, 7, 0, 0), version(2, T1, 8, 0, 90)];
+        let mut judge = Judge::new(versions, &[], &expectation, &keys, "id", "last_updated");
+        let mut dropped = line(1, T1, 20.0);
+        if let Value::Object(fields) = &mut dropped {
+            fields.remove("name");
+        }
+        judge
+            .row(&row(1, T1, 20.0), |_| Ok(dropped))
+            .expect("row 1");
+        judge
+            .row(&row(2, T1, 20.0), |_| Ok(line(2, T1, 20.0)))
+            .expect("row 2");
+        let report = judge.finish();
+        assert_eq!(report.wrong.count, 1, "{report}");
+        assert!(
+            report.to_string().contains("`name` is in the line"),
+            "{report}"
+        );
+    }
+
+    #[test]
     fn a_clean_run_has_no_violation() {
-        let expectation = Expectation::new(&[("books".into(), 10.0)]);
+        let expectation = shop_steps(true);
         let keys = HashSet::new();
         let versions = vec![version(1, T1, 7, 0, 0), version(1, T2, 8, 0, 90)];
         let mut judge = Judge::new(versions, &[], &expectation, &keys, "id", "last_updated");
@@ -316,7 +368,7 @@ mod tests {
 
     #[test]
     fn each_kind_of_violation_is_counted_with_an_example() {
-        let expectation = Expectation::new(&[]);
+        let expectation = shop_steps(false);
         let keys: HashSet<i64> = [4].into_iter().collect();
         let torn = [Torn {
             file: "out/consumer-1.jsonl".into(),
@@ -366,7 +418,7 @@ mod tests {
 
     #[test]
     fn a_product_without_a_row_must_end_with_a_delete_line() {
-        let expectation = Expectation::new(&[]);
+        let expectation = shop_steps(false);
         let keys = HashSet::new();
         let versions = vec![
             // 1: deleted; 2: deleted, then inserted again (its row is newer than the delete);
@@ -396,7 +448,7 @@ mod tests {
 
     #[test]
     fn a_row_marked_deleted_must_end_with_its_delete_line() {
-        let expectation = Expectation::new(&[]);
+        let expectation = shop_steps(false);
         let keys = HashSet::new();
         let marked = |id: i64, at: &str| {
             let mut row = row(id, at, 1.0);
@@ -423,7 +475,7 @@ mod tests {
 
     #[test]
     fn a_line_newer_than_its_row_is_wrong() {
-        let expectation = Expectation::new(&[]);
+        let expectation = shop_steps(false);
         let keys = HashSet::new();
         let mut judge = Judge::new(
             vec![version(1, T2, 1, 0, 0)],

@@ -104,6 +104,7 @@ async fn verify(cli: &Cli) -> anyhow::Result<Report> {
     } else {
         cli.output_dir.clone()
     };
+    let expectation = expectation(&settings)?;
     let mut scan = lines::scan(&folders, &key, &timestamp)?;
     tracing::info!(
         "read {} lines in {} files of {} in {:.1} s",
@@ -124,7 +125,6 @@ async fn verify(cli: &Cli) -> anyhow::Result<Report> {
         tokio::task::spawn_blocking(move || dead_letters::read(&kafka, &acls, DEAD_LETTER_PATIENCE))
             .await??
     };
-    let expectation = expectation(&settings);
     let versions = std::mem::take(&mut scan.versions);
     let report = judge(&settings, versions, &scan, &expectation, &dead.keys).await?;
     tracing::info!("judged in {:.1} s", started.elapsed().as_secs_f64());
@@ -136,14 +136,12 @@ async fn verify(cli: &Cli) -> anyhow::Result<Report> {
     })
 }
 
-fn expectation(settings: &Settings) -> Expectation {
-    let discounts: Vec<(String, f64)> = settings
-        .transform
-        .discounts
-        .iter()
-        .map(|d| (d.category.clone(), d.percent))
-        .collect();
-    Expectation::new(&discounts)
+fn expectation(settings: &Settings) -> Result<Expectation, settings::SettingsError> {
+    Expectation::new(
+        &settings.transform,
+        &settings.producer.key_column,
+        &settings.producer.timestamp_column,
+    )
 }
 
 async fn judge(

@@ -324,6 +324,45 @@ impl Choice for MysqlTlsMode {
 
 choice_conversions!(MysqlTlsMode);
 
+/// What one step of the record transformation does (`transform.steps[].op`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", try_from = "String")]
+pub enum TransformOp {
+    /// The field's text in upper case.
+    UpperCase,
+    /// A percentage taken off the field's number.
+    PercentOff,
+    /// The field under another name.
+    Rename,
+    /// The field left out.
+    Drop,
+    /// The field's value replaced by its hash.
+    Mask,
+}
+
+impl Choice for TransformOp {
+    const KIND: &'static str = "transform step";
+    const ALL: &'static [Self] = &[
+        Self::UpperCase,
+        Self::PercentOff,
+        Self::Rename,
+        Self::Drop,
+        Self::Mask,
+    ];
+
+    fn name(self) -> &'static str {
+        match self {
+            Self::UpperCase => "upper_case",
+            Self::PercentOff => "percent_off",
+            Self::Rename => "rename",
+            Self::Drop => "drop",
+            Self::Mask => "mask",
+        }
+    }
+}
+
+choice_conversions!(TransformOp);
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -354,6 +393,7 @@ mod tests {
         names_read_back::<SecurityProtocol>();
         names_read_back::<SaslMechanism>();
         names_read_back::<MysqlTlsMode>();
+        names_read_back::<TransformOp>();
     }
 
     #[test]

@@ -62,6 +62,9 @@ pub(super) fn resolve_against_file(
             *value = folder.join(value.as_str()).display().to_string();
         }
     }
+    if from_file("transform.steps") {
+        settings.transform.resolve_against(folder);
+    }
 }
 
 /// The secrets, by dotted key: redacted wherever settings are shown.

@@ -10,6 +10,7 @@ use config::{Config, Environment, File, FileFormat, Source, Value, ValueKind};
 
 use super::files::{read_secret_files, resolve_against_file};
 use super::origin::{Origin, Provenance};
+use super::retired::refuse_retired_keys;
 use super::{ConfigArgs, Settings, SettingsError};
 
 /// The file read when none is named, relative to the working directory.
@@ -78,6 +79,7 @@ pub fn load_explained(layers: &Layers) -> Result<Loaded, SettingsError> {
         override_keys.insert(key.to_owned());
     }
     let merged = builder.build().map_err(invalid)?;
+    refuse_retired_keys(&merged)?;
     reject_unknown_keys(&merged, &override_keys)?;
     let mut provenance = provenance(&merged, file, &override_keys)?;
     let mut settings: Settings = merged.try_deserialize().map_err(invalid)?;

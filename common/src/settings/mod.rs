@@ -14,14 +14,16 @@ mod isolated;
 mod load;
 mod origin;
 mod properties;
+mod retired;
 mod sections;
 mod security;
 mod servers;
+mod transform;
 mod validate;
 
 pub use choices::{
     Choice, CompatibilityLevel, Compression, GroupProtocol, MysqlTlsMode, OnError,
-    ReaderSchemaSource, SaslMechanism, SecurityProtocol, WriterSchemaSource,
+    ReaderSchemaSource, SaslMechanism, SecurityProtocol, TransformOp, WriterSchemaSource,
 };
 pub use cli::{AsJson, ConfigArgs, SharedArgs};
 pub use command::{settings_for, CommandError, CommandKind};
@@ -32,8 +34,6 @@ pub use isolated::IsolatedRun;
 pub use load::{load, load_explained, Layers, Loaded};
 pub use origin::{Origin, Provenance};
 pub use properties::ClientProperties;
-pub use sections::{
-    ConsumerSettings, DiscountSettings, MetricsSettings, ProducerSettings, Settings,
-    TransformSettings,
-};
+pub use sections::{ConsumerSettings, MetricsSettings, ProducerSettings, Settings};
 pub use servers::{KafkaSettings, MysqlSettings, RegistrySettings};
+pub use transform::{FieldEquals, TransformSettings, TransformStep, TransformStepSettings};

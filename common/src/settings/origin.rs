@@ -60,7 +60,7 @@ impl Provenance {
     }
 
     /// Where `key` (dotted, e.g. `mysql.password`) came from. A key inside a table that was set
-    /// as a whole (`transform.discounts`) has the table's origin.
+    /// as a whole (`transform.steps`) has the table's origin.
     pub fn of(&self, key: &str) -> Origin {
         if let Some(origin) = self.set.get(key) {
             return origin.clone();

@@ -8,6 +8,7 @@ use super::choices::{
     CompatibilityLevel, Compression, GroupProtocol, OnError, ReaderSchemaSource, WriterSchemaSource,
 };
 use super::servers::{KafkaSettings, MysqlSettings, RegistrySettings};
+use super::transform::TransformSettings;
 
 /// The whole configuration of a sluice process.
 #[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
@@ -246,25 +247,6 @@ impl ConsumerSettings {
     pub fn transactional_id_of(&self, member: &str) -> String {
         format!("{}{member}", self.transactional_id_prefix())
     }
-}
-
-/// The record transformation.
-#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct TransformSettings {
-    /// Price discounts by category (matched ignoring case), e.g.
-    /// `[[transform.discounts]]` `category = "electronics"` `percent = 10`.
-    pub discounts: Vec<DiscountSettings>,
-}
-
-/// One category's discount.
-#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
-#[serde(deny_unknown_fields)]
-pub struct DiscountSettings {
-    /// Category the discount applies to, ignoring case.
-    pub category: String,
-    /// Percentage taken off the price, from 0 to 100.
-    pub percent: f64,
 }
 
 /// The metrics and health endpoints of each process.

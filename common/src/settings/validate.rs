@@ -58,20 +58,8 @@ impl Settings {
                  a producer that lost its turn from publishing",
             ));
         }
-        for (index, discount) in self.transform.discounts.iter().enumerate() {
-            if !(0.0..=100.0).contains(&discount.percent) {
-                return Err(unworkable(
-                    format!("transform.discounts[{index}].percent"),
-                    format!("must be between 0 and 100, got {}", discount.percent),
-                ));
-            }
-            if discount.category.trim().is_empty() {
-                return Err(unworkable(
-                    format!("transform.discounts[{index}].category"),
-                    "is empty",
-                ));
-            }
-        }
+        self.transform
+            .steps(&self.producer.key_column, &self.producer.timestamp_column)?;
         super::security::check_kafka(&self.kafka)?;
         super::security::check_mysql(&self.mysql)?;
         let member = &self.consumer.member;

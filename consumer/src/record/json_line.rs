@@ -1,4 +1,4 @@
-//! A record as one line of JSON, fields in the reader schema's order.
+//! A record as one line of JSON, its fields in the order the transformation leaves them.
 //!
 //! Floats print as the shortest decimal that reads back as the same float (`19.99`), never
 //! widened to `f64` first (`19.989999771118164`). Values JSON has no type for (dates, times,
@@ -24,16 +24,33 @@ pub enum LineError {
     OutOfRange(String),
 }
 
-/// Appends `record`, a value of `schema`, as one JSON object and a newline to `line`.
-pub fn write_line(record: &Value, schema: &Schema, line: &mut Vec<u8>) -> Result<(), LineError> {
-    write_value(record, Some(schema), line)?;
-    line.push(b'\n');
+/// Appends a record given as its fields and the schema of each (a transformed record, whose
+/// fields may no longer be the reader schema's) as one JSON object and a newline to `line`.
+pub fn write_fields(
+    fields: &[(String, Value)],
+    schemas: &[Schema],
+    line: &mut Vec<u8>,
+) -> Result<(), LineError> {
+    line.push(b'{');
+    for (index, (name, value)) in fields.iter().enumerate() {
+        if index > 0 {
+            line.push(b',');
+        }
+        put(line, name)?;
+        line.push(b':');
+        write_value(value, schemas.get(index), line)?;
+    }
+    line.extend_from_slice(b"}\n");
     Ok(())
 }
 
 /// Writes `value`; `schema` is its schema where the walk still knows it (a named reference
 /// is not followed: only a decimal needs its schema, for its scale).
-fn write_value(value: &Value, schema: Option<&Schema>, out: &mut Vec<u8>) -> Result<(), LineError> {
+pub fn write_value(
+    value: &Value,
+    schema: Option<&Schema>,
+    out: &mut Vec<u8>,
+) -> Result<(), LineError> {
     match value {
         Value::Null => out.extend_from_slice(b"null"),
         Value::Boolean(v) => put(out, v)?,
@@ -146,6 +163,13 @@ fn put<T: serde::Serialize + ?Sized>(out: &mut Vec<u8>, value: &T) -> Result<(),
 mod tests {
     use super::*;
 
+    /// `record`, a value of `schema`, as a line.
+    fn write_line(record: &Value, schema: &Schema, line: &mut Vec<u8>) -> Result<(), LineError> {
+        write_value(record, Some(schema), line)?;
+        line.push(b'\n');
+        Ok(())
+    }
+
     #[test]
     fn product_line_keeps_field_order_and_short_floats() {
         let record = Value::Record(vec![
@@ -164,6 +188,21 @@ mod tests {
             String::from_utf8(line).expect("utf8"),
             "{\"id\":7,\"name\":\"Lamp \\\"XL\\\"\",\"category\":\"HOME\",\"price\":19.99,\"last_updated\":\"2026-11-24T10:15:30.123456Z\"}\n"
         );
+    }
+
+    #[test]
+    fn fields_with_their_own_schemas_write_as_a_record_does() {
+        let decimal = Schema::parse_str(
+            r#"{"type":"bytes","logicalType":"decimal","precision":5,"scale":2}"#,
+        )
+        .expect("schema");
+        let fields = vec![
+            ("id".to_owned(), Value::Int(7)),
+            ("cost".to_owned(), Value::Decimal(vec![0x04, 0xE2].into())),
+        ];
+        let mut line = Vec::new();
+        write_fields(&fields, &[Schema::Int, decimal], &mut line).expect("writes");
+        assert_eq!(line, b"{\"id\":7,\"cost\":\"12.50\"}\n");
     }
 
     #[test]

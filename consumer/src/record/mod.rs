@@ -1,6 +1,6 @@
 //! From a Kafka record to its line: decoded by its writer schema into the reader schema
-//! (`decode`), transformed (`transform`, with `price`), written as JSON (`json_line`, with `logical_text`
-//! for the values JSON has no type for);
+//! (`decode`), put through the configured steps (`transform`, with `price` for `percent_off`),
+//! written as JSON (`json_line`, with `logical_text` for the values JSON has no type for);
 //! `render` does the three for one record.
 
 pub mod decode;

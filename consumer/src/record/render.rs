@@ -10,7 +10,7 @@ use sluice_common::dead_letter::Stage;
 use sluice_common::deletes::{write_delete_line, DELETED_AT_HEADER};
 
 use crate::record::decode::Decoder;
-use crate::record::json_line::write_line;
+use crate::record::json_line::write_fields;
 use crate::record::transform::Transform;
 
 /// Why a record has no line: the stage that refused it and the reason, for its dead letter.
@@ -51,7 +51,7 @@ impl<'a> RecordView<'a> {
 pub struct LineRenderer {
     /// Writer-to-reader decoding.
     pub decoder: Decoder,
-    /// The configured transformation.
+    /// The configured steps.
     pub transform: Transform,
     /// The field a delete line names the product id with (`producer.key_column`).
     pub key_field: String,
@@ -77,15 +77,16 @@ impl LineRenderer {
             .map(Some)
             .map_err(|e| (Stage::Decode, e.to_string()));
         }
-        let mut record = self
+        let record = self
             .decoder
             .decode(record.payload)
             .map_err(|e| (Stage::Decode, e.to_string()))?;
         let updated = last_updated(&record);
-        self.transform
-            .apply(&mut record)
+        let transformed = self
+            .transform
+            .apply(record, self.decoder.reader_schema())
             .map_err(|reason| (Stage::Transform, reason.to_string()))?;
-        write_line(&record, self.decoder.reader_schema(), line)
+        write_fields(&transformed.fields, transformed.schemas, line)
             .map_err(|reason| (Stage::Transform, reason.to_string()))?;
         Ok(updated)
     }

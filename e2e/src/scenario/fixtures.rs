@@ -84,14 +84,13 @@ impl Scenario {
 
     /// The line every valid row should end with, by id.
     pub async fn expected(&self) -> HashMap<i32, Value> {
-        let discounts: Vec<(String, f64)> = self
-            .settings
-            .transform
-            .discounts
-            .iter()
-            .map(|d| (d.category.clone(), d.percent))
-            .collect();
-        let expectation = Expectation::new(&discounts);
+        let producer = &self.settings.producer;
+        let expectation = Expectation::new(
+            &self.settings.transform,
+            &producer.key_column,
+            &producer.timestamp_column,
+        )
+        .expect("the steps load");
         let rows: Vec<Row> = sqlx::query_as(&select_rows(&self.names.table))
             .fetch_all(&self.pool)
             .await

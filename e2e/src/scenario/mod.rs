@@ -15,7 +15,7 @@ pub use fixtures::price_for;
 pub use output::output_lines;
 
 use std::collections::HashMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use sluice_common::mysql;
 use sluice_common::settings::{load, IsolatedRun, Layers, Settings};
@@ -56,6 +56,9 @@ pub struct Scenario {
     /// Output folders of members started as if on other hosts (see
     /// [`start_consumer_on_host`](Self::start_consumer_on_host)).
     other_outputs: Vec<PathBuf>,
+    /// The configuration file every process reads: the shipped `sluice.toml`, or one of the
+    /// scenario's own (see [`with_transform_steps`](Self::with_transform_steps)).
+    config_file: PathBuf,
 }
 
 /// The fractional digits of `product.last_updated` (stack/migrations).
@@ -79,6 +82,7 @@ impl Scenario {
             consumers: Vec::new(),
             extra: Vec::new(),
             other_outputs: Vec::new(),
+            config_file: repo_root().join("sluice.toml"),
         };
         scenario.settings = scenario.settings_now();
         crate::product_table::create_like_product(&scenario.pool, &scenario.names.table).await;
@@ -109,15 +113,37 @@ impl Scenario {
         self.extra.push(setting.to_owned());
     }
 
-    /// The settings a process of the scenario started now runs with: the shipped file and
-    /// every `--set` given so far.
+    /// Every process started after this call reads a configuration file holding only
+    /// `transform` (TOML: `[[transform.steps]]` tables), instead of the shipped `sluice.toml`:
+    /// the built-in defaults, which the shipped file equals but for its example steps.
+    pub fn with_transform_steps(&mut self, transform: &str) {
+        let file = self.dir.path().join("transform.toml");
+        std::fs::write(&file, transform).expect("write the scenario's configuration file");
+        self.config_file = file;
+        // A file meant to be refused leaves the settings as they were.
+        if let Ok(settings) = self.load_settings() {
+            self.settings = settings;
+        }
+    }
+
+    /// The configuration file every process of the scenario reads.
+    pub fn config_file(&self) -> &Path {
+        &self.config_file
+    }
+
+    /// The settings a process of the scenario started now runs with: its configuration file
+    /// and every `--set` given so far.
     pub fn settings_now(&self) -> Settings {
+        self.load_settings()
+            .expect("the scenario's configuration file with overrides")
+    }
+
+    fn load_settings(&self) -> Result<Settings, sluice_common::settings::SettingsError> {
         load(&Layers {
-            file: Some(repo_root().join("sluice.toml")),
+            file: Some(self.config_file.clone()),
             environment: Some(HashMap::new()),
             overrides: self.overrides(),
         })
-        .expect("shipped sluice.toml with overrides")
     }
 
     /// The `--set` flags every process of the scenario gets: its names, then its settings.

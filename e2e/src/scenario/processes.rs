@@ -20,8 +20,7 @@ impl Scenario {
     /// `binary_name` run from the repository root with the shipped config and the scenario's
     /// settings.
     pub(super) fn command(&self, binary_name: &str) -> Command {
-        let root = repo_root();
-        self.command_in(binary_name, &root, &root.join("sluice.toml"))
+        self.command_in(binary_name, &repo_root(), self.config_file())
     }
 
     /// `binary_name` run in `folder` with the config file `config` and the scenario's settings.
@@ -124,8 +123,7 @@ impl Scenario {
         let member = self.consumers.len() + 1;
         let folder = self.dir.path().join("hosts").join(host);
         std::fs::create_dir_all(&folder).expect("host folder");
-        std::fs::copy(repo_root().join("sluice.toml"), folder.join("sluice.toml"))
-            .expect("copy the config");
+        std::fs::copy(self.config_file(), folder.join("sluice.toml")).expect("copy the config");
         let mut command = self.command_in("sluice-consumer", &folder, Path::new("sluice.toml"));
         command
             .args(["--set", "consumer.output_dir=out"])

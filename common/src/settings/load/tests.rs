@@ -210,20 +210,44 @@ fn every_error_is_one_line() {
 }
 
 #[test]
-fn discount_beyond_100_percent_is_rejected() {
-    let file = file_with("[[transform.discounts]]\ncategory = \"toys\"\npercent = 150\n");
+fn a_step_beyond_100_percent_is_rejected_by_its_index() {
+    let file = file_with(
+        "[[transform.steps]]\nop = \"drop\"\nfield = \"name\"\n\n\
+         [[transform.steps]]\nop = \"percent_off\"\nfield = \"price\"\npercent = 150\n",
+    );
     let err = load(&layers(Some(&file), &[], &[])).expect_err("150% must fail");
     assert!(
-        err.to_string().contains("transform.discounts[0].percent"),
+        err.to_string().contains("transform.steps[1].percent"),
         "{err}"
     );
 }
 
 #[test]
-fn unknown_key_inside_a_discount_is_rejected() {
-    let file = file_with("[[transform.discounts]]\ncategory = \"toys\"\npercnt = 5\n");
+fn unknown_key_inside_a_step_is_rejected() {
+    let file = file_with("[[transform.steps]]\nop = \"drop\"\nfield = \"x\"\npercnt = 5\n");
     let err = load(&layers(Some(&file), &[], &[])).expect_err("typo must fail");
     assert!(err.to_string().contains("percnt"), "{err}");
+    let file = file_with("[[transform.steps]]\nop = \"lower_case\"\nfield = \"x\"\n");
+    let err = load(&layers(Some(&file), &[], &[])).expect_err("unknown op must fail");
+    assert!(err.to_string().contains("upper_case, percent_off"), "{err}");
+}
+
+#[test]
+fn retired_discounts_are_refused_with_the_steps_that_give_the_same_lines() {
+    let file = file_with("[[transform.discounts]]\ncategory = \"electronics\"\npercent = 10\n");
+    let err = load(&layers(Some(&file), &[], &[])).expect_err("retired key");
+    let text = err.to_string();
+    assert!(!text.contains('\n'), "one line: {text}");
+    let (_, replacement) = text
+        .split_once("the same lines come from: ")
+        .expect("the replacement is written out");
+    let replacement = replacement.replacen("[transform] ", "[transform]\n", 1);
+    let file = file_with(&replacement);
+    let settings = load(&layers(Some(&file), &[], &[])).expect("the replacement loads");
+    assert_eq!(
+        settings.transform,
+        crate::settings::TransformSettings::product_example()
+    );
 }
 
 #[test]

@@ -1,0 +1,158 @@
+//! The configured steps every record goes through before its line is written
+//! (`transform.steps`): `upper_case`, `percent_off`, `rename`, `drop` and `mask`, each on one
+//! field as the steps before it left it.
+//!
+//! The steps are compiled once per reader schema into a [`Plan`](plan::Plan): which field of
+//! the decoded record each step changes, which fields the line holds under which names, and
+//! the schema of each (a decimal needs its scale to be written). A record is then changed in
+//! place, by field index, without looking a name up. With a pinned reader schema the plan is
+//! made at start, and a step naming a field the schema lacks, or one of the wrong type, stops
+//! the member there; a followed schema may lose a field the steps name later, and such a step
+//! is then skipped (said once per schema, in the log).
+
+mod field_ops;
+mod plan;
+
+use apache_avro::types::Value;
+use apache_avro::Schema;
+use sluice_common::settings::{SettingsError, TransformSettings, TransformStep};
+
+use crate::record::price::NotAPrice;
+use plan::Plan;
+
+/// Why the transformation could not be built, or refused a record.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum TransformError {
+    /// A configured percent has no exact decimal form.
+    #[error("transform.steps[{index}].percent {percent} has no exact decimal form")]
+    Percent {
+        /// The step.
+        index: usize,
+        /// The configured value.
+        percent: f64,
+    },
+    /// A mask key's file cannot be read.
+    #[error("{0}")]
+    Key(String),
+    /// The reader schema is not a record.
+    #[error("the reader schema is not a record: there are no fields to transform")]
+    NotARecord,
+    /// A step cannot work on the reader schema (a field it lacks, or of the wrong type).
+    #[error("transform.steps[{index}] ({step}): {problem}")]
+    Step {
+        /// The step.
+        index: usize,
+        /// What it is, e.g. `upper_case of category`.
+        step: String,
+        /// What is wrong.
+        problem: String,
+    },
+    /// A record's value cannot take a step.
+    #[error("transform.steps[{index}] on `{field}`: {problem}")]
+    Value {
+        /// The step.
+        index: usize,
+        /// The field, by its name in the reader schema.
+        field: String,
+        /// What is wrong.
+        problem: String,
+    },
+}
+
+impl From<SettingsError> for TransformError {
+    fn from(error: SettingsError) -> Self {
+        Self::Key(error.to_string())
+    }
+}
+
+impl TransformError {
+    fn value(index: usize, field: &str, problem: impl ToString) -> Self {
+        Self::Value {
+            index,
+            field: field.to_owned(),
+            problem: problem.to_string(),
+        }
+    }
+}
+
+impl From<(usize, &str, NotAPrice)> for TransformError {
+    fn from((index, field, error): (usize, &str, NotAPrice)) -> Self {
+        Self::value(index, field, error)
+    }
+}
+
+/// A record ready to be written: its fields, named as the line names them, and their schemas.
+#[derive(Debug)]
+pub struct Transformed<'a> {
+    /// The fields, in the line's order.
+    pub fields: Vec<(String, Value)>,
+    /// The schema of each field.
+    pub schemas: &'a [Schema],
+}
+
+/// The configured steps, and the plan for the reader schema last seen.
+#[derive(Debug, Default)]
+pub struct Transform {
+    steps: Vec<plan::Step>,
+    /// The plan and the address of the reader schema it was made for (reader schemas live as
+    /// long as the process, so an address names one).
+    plan: Option<(usize, Result<Plan, TransformError>)>,
+}
+
+impl Transform {
+    /// The configured steps (already validated at load), mask keys read from their files.
+    pub fn new(
+        settings: &TransformSettings,
+        key: &str,
+        timestamp: &str,
+    ) -> Result<Self, TransformError> {
+        let steps = settings
+            .steps(key, timestamp)?
+            .into_iter()
+            .enumerate()
+            .map(|(index, step)| plan::Step::new(index, step))
+            .collect::<Result<_, _>>()?;
+        Ok(Self { steps, plan: None })
+    }
+
+    /// The steps as configured.
+    pub fn steps(&self) -> impl Iterator<Item = &TransformStep> {
+        self.steps.iter().map(|step| &step.configured)
+    }
+
+    /// Checks every step against `reader`: each field it names is there, of a type it can
+    /// take. A pinned reader schema is checked at start.
+    pub fn check(&self, reader: &Schema) -> Result<(), TransformError> {
+        Plan::new(&self.steps, reader, true).map(|_| ())
+    }
+
+    /// `record`, a value of `reader`, with every step taken.
+    pub fn apply(
+        &mut self,
+        record: Value,
+        reader: &'static Schema,
+    ) -> Result<Transformed<'_>, TransformError> {
+        let address = reader as *const Schema as usize;
+        if self.plan.as_ref().map(|(at, _)| *at) != Some(address) {
+            let plan = Plan::new(&self.steps, reader, false);
+            if let Ok(plan) = &plan {
+                for skipped in &plan.skipped {
+                    tracing::warn!("{skipped}: the step is skipped for records of this schema");
+                }
+            }
+            self.plan = Some((address, plan));
+        }
+        let plan = match &self.plan {
+            Some((_, Ok(plan))) => plan,
+            Some((_, Err(error))) => return Err(error.clone()),
+            None => return Err(TransformError::NotARecord),
+        };
+        let Value::Record(fields) = record else {
+            return Err(TransformError::NotARecord);
+        };
+        plan.apply(fields)
+    }
+}
+
+#[cfg(test)]
+mod tests;
