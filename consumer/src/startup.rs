@@ -28,6 +28,7 @@ use crate::group::joiner::GroupJoiner;
 use crate::member::Member;
 use crate::metrics::ConsumerMetrics;
 use crate::output::member_lock::MemberLock;
+use crate::output::segments::{Rolling, SegmentNames};
 use crate::output::sink::JsonlSink;
 use crate::record::decode::{Decoder, ReaderSchema};
 use crate::record::render::LineRenderer;
@@ -98,10 +99,14 @@ pub async fn prepare(
         None
     };
     let folder = Path::new(&consumer_settings.output_dir);
-    let sink = JsonlSink::open(folder, &member).map_err(|source| ConsumerError::OutputFile {
-        folder: folder.to_path_buf(),
-        source,
+    let rolling = Rolling::from_settings(consumer_settings);
+    let sink = JsonlSink::open_rolling(folder, &member, rolling).map_err(|source| {
+        ConsumerError::OutputFile {
+            folder: folder.to_path_buf(),
+            source,
+        }
     })?;
+    let writing = sink.path().to_path_buf();
 
     let dead_letters = DeadLetters::new(kafka).map_err(ConsumerError::kafka(
         &member,
@@ -167,9 +172,7 @@ pub async fn prepare(
         "{member}: joined group {} on {}, writing {}",
         consumer_settings.group_id,
         kafka.topic,
-        Path::new(&consumer_settings.output_dir)
-            .join(format!("{member}.jsonl"))
-            .display()
+        writing.display()
     );
 
     Ok(Some(Member {
@@ -239,7 +242,12 @@ async fn exactly_once(
         }
     })?;
     let journal = Journal::new(folder, member);
-    let file = folder.join(format!("{member}.jsonl"));
+    let file = SegmentNames::new(folder, member)
+        .writing(Rolling::from_settings(&settings.consumer).is_some())
+        .map_err(|source| ConsumerError::OutputFile {
+            folder: folder.to_path_buf(),
+            source,
+        })?;
     let settled = tokio::task::block_in_place(|| {
         settle_pending_batch(
             &journal,

@@ -28,6 +28,24 @@ pub fn repo_root() -> PathBuf {
         .unwrap_or_else(|| PathBuf::from(".."))
 }
 
+/// The virtual environment `stack/sluice-stack test-deps` (run by `make test`) installs the
+/// PyPI tool `name` in, under the stack's download cache; fails the test when `program` is not
+/// in it.
+pub fn test_tool_venv(name: &str, program: &str) -> PathBuf {
+    let cache = std::env::var_os("SLUICE_CACHE_DIR")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("XDG_CACHE_HOME").map(|d| PathBuf::from(d).join("sluice")))
+        .or_else(|| std::env::var_os("HOME").map(|d| PathBuf::from(d).join(".cache/sluice")))
+        .expect("a cache folder");
+    let venv = cache.join(name);
+    assert!(
+        venv.join("bin").join(program).exists(),
+        "{name} is missing from {}: run stack/sluice-stack test-deps (make test does)",
+        venv.display()
+    );
+    venv
+}
+
 /// Runs `stack/sluice-stack <args>` from the repository root and returns what it printed.
 pub fn stack(args: &[&str]) -> Output {
     let root = repo_root();

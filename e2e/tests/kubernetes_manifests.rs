@@ -22,18 +22,7 @@ fn folder() -> PathBuf {
 
 /// The virtual environment `stack/sluice-stack test-deps` installs kubernetes-validate in.
 fn venv() -> PathBuf {
-    let cache = std::env::var_os("SLUICE_CACHE_DIR")
-        .map(PathBuf::from)
-        .or_else(|| std::env::var_os("XDG_CACHE_HOME").map(|d| PathBuf::from(d).join("sluice")))
-        .or_else(|| std::env::var_os("HOME").map(|d| PathBuf::from(d).join(".cache/sluice")))
-        .expect("a cache folder");
-    let venv = cache.join("kubernetes-validate");
-    assert!(
-        venv.join("bin/kubernetes-validate").exists(),
-        "kubernetes-validate is missing from {}: run stack/sluice-stack test-deps (make test does)",
-        venv.display()
-    );
-    venv
+    sluice_e2e::test_tool_venv("kubernetes-validate", "kubernetes-validate")
 }
 
 /// The resource files the kustomization lists.

@@ -96,6 +96,7 @@ ensure_apicurio() {
 ensure_test_packages() {
   ensure_commands docker-compose docker-compose chromium chromium
   ensure_kubernetes_validate
+  ensure_duckdb
 }
 
 # PyPI's kubernetes-validate (it bundles the Kubernetes JSON schemas, so manifests are checked
@@ -111,4 +112,18 @@ ensure_kubernetes_validate() {
   python3 -m venv "$venv" || die "python3 -m venv failed (Debian: apt-get install python3-venv)"
   "$venv/bin/pip" install --quiet "kubernetes-validate==$KUBERNETES_VALIDATE_VERSION" ||
     die "pip install kubernetes-validate failed"
+}
+
+# PyPI's duckdb, the loader the segment tests read the output folder with, in a virtual
+# environment of the cache: $SLUICE_CACHE_DIR/duckdb.
+DUCKDB_VERSION=2.0.1
+ensure_duckdb() {
+  local venv=$SLUICE_CACHE_DIR/duckdb
+  if "$venv/bin/python" -c "import duckdb, sys; sys.exit(duckdb.__version__ != '$DUCKDB_VERSION')" 2>/dev/null; then
+    return 0
+  fi
+  say "installing duckdb $DUCKDB_VERSION from PyPI into $venv"
+  rm -rf "$venv"
+  python3 -m venv "$venv" || die "python3 -m venv failed (Debian: apt-get install python3-venv)"
+  "$venv/bin/pip" install --quiet "duckdb==$DUCKDB_VERSION" || die "pip install duckdb failed"
 }

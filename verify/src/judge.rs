@@ -226,7 +226,7 @@ fn find_backward(sorted: &[Version], report: &mut Report) {
         let mut product: Vec<&Version> = sorted[start..end].iter().collect();
         product.sort_unstable_by_key(|v| (v.file, v.offset));
         for pair in product.windows(2) {
-            if pair[0].file == pair[1].file && pair[1].at < pair[0].at {
+            if pair[0].stream == pair[1].stream && pair[1].at < pair[0].at {
                 report.backward.add(Example::Product {
                     id,
                     what: format!("{} µs after {} µs", pair[1].at, pair[0].at),
@@ -277,6 +277,7 @@ mod tests {
             at: micros(at),
             hash,
             file,
+            stream: file,
             offset,
             len: 0,
             deleted: false,
@@ -347,6 +348,28 @@ mod tests {
             report.to_string().contains("`name` is in the line"),
             "{report}"
         );
+    }
+
+    #[test]
+    fn versions_going_back_across_one_members_segments_are_backward() {
+        let expectation = shop_steps(false);
+        let keys = HashSet::new();
+        // Product 1 in segments 0 and 1 of one member, going back; product 2 in two members.
+        let versions = vec![
+            Version {
+                stream: 7,
+                ..version(1, T2, 1, 0, 0)
+            },
+            Version {
+                stream: 7,
+                ..version(1, T1, 2, 1, 0)
+            },
+            version(2, T2, 3, 2, 0),
+            version(2, T1, 4, 3, 0),
+        ];
+        let judge = Judge::new(versions, &[], &expectation, &keys, "id", "last_updated");
+        let report = judge.finish();
+        assert_eq!(report.backward.count, 1, "{report}");
     }
 
     #[test]

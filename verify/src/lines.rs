@@ -1,5 +1,6 @@
-//! Reading the output folder: every `*.jsonl` file, line by line, into a compact list of
-//! versions (product, timestamp, where the line is, a hash of its bytes) and the torn lines.
+//! Reading the output folder: every `*.jsonl` file and open segment `*.jsonl.part`, line by
+//! line, into a compact list of versions (product, timestamp, where the line is, a hash of its
+//! bytes) and the torn lines.
 //! Only the key and the timestamp are kept per line, so ten million lines fit in a few hundred
 //! megabytes; the latest line of each product is read again from its file when it is judged.
 
@@ -25,6 +26,9 @@ pub struct Version {
     pub hash: u64,
     /// Index of its file in [`Scan::files`].
     pub file: u32,
+    /// The member's output its file belongs to: its one file, or its segments in order (files
+    /// of one stream sort in the order they were written).
+    pub stream: u32,
     /// Byte offset of the line in its file.
     pub offset: u64,
     /// Length of the line, its newline left out.
@@ -55,6 +59,8 @@ pub struct Scan {
     pub torn: Vec<Torn>,
     /// Lines read, torn ones included.
     pub lines: u64,
+    /// Members' outputs read (a member's segments are one).
+    pub streams: u32,
 }
 
 /// The fields every line must hold (a delete line its `deleted_at` instead of the
@@ -81,7 +87,31 @@ pub struct ScanError {
     pub source: std::io::Error,
 }
 
-/// Reads every `*.jsonl` file of each of `folders` (members on several hosts write to several
+/// The member whose output `path` is: `<member>.jsonl`, a closed segment
+/// `<member>.<sequence>.jsonl`, or the open one `<member>.jsonl.part`; `None` for other files.
+fn member_of(path: &Path) -> Option<&str> {
+    let name = path.file_name()?.to_str()?;
+    let stem = name
+        .strip_suffix(".jsonl.part")
+        .or_else(|| name.strip_suffix(".jsonl"))?;
+    Some(match stem.rsplit_once('.') {
+        Some((member, sequence))
+            if sequence.len() >= 8 && sequence.bytes().all(|b| b.is_ascii_digit()) =>
+        {
+            member
+        }
+        _ => stem,
+    })
+}
+
+/// Where a file's versions come from.
+#[derive(Debug, Clone, Copy)]
+struct FileAt {
+    file: u32,
+    stream: u32,
+}
+
+/// Reads every `*.jsonl` file (and open segment `*.jsonl.part`) of each of `folders` (members on several hosts write to several
 /// folders); `key` and `timestamp` name the fields to read.
 pub fn scan(folders: &[PathBuf], key: &str, timestamp: &str) -> Result<Scan, ScanError> {
     let mut scan = Scan::default();
@@ -94,13 +124,23 @@ pub fn scan(folders: &[PathBuf], key: &str, timestamp: &str) -> Result<Scan, Sca
             .map_err(failed)?
             .filter_map(Result::ok)
             .map(|entry| entry.path())
-            .filter(|path| path.extension().is_some_and(|e| e == "jsonl"))
+            .filter(|path| member_of(path).is_some())
             .collect();
         files.sort();
+        let mut streams: Vec<String> = Vec::new();
         for path in files {
             let index =
                 u32::try_from(scan.files.len()).map_err(|e| failed(std::io::Error::other(e)))?;
-            scan_file(&path, index, key, timestamp, &mut scan).map_err(failed)?;
+            let member = member_of(&path).unwrap_or_default().to_owned();
+            if streams.last() != Some(&member) {
+                streams.push(member);
+                scan.streams += 1;
+            }
+            let at = FileAt {
+                file: index,
+                stream: scan.streams,
+            };
+            scan_file(&path, at, key, timestamp, &mut scan).map_err(failed)?;
             scan.files.push(path);
         }
     }
@@ -109,7 +149,7 @@ pub fn scan(folders: &[PathBuf], key: &str, timestamp: &str) -> Result<Scan, Sca
 
 fn scan_file(
     path: &Path,
-    file: u32,
+    place: FileAt,
     key: &str,
     timestamp: &str,
     scan: &mut Scan,
@@ -144,7 +184,8 @@ fn scan_file(
                 at,
                 deleted,
                 hash: hash_of(body),
-                file,
+                file: place.file,
+                stream: place.stream,
                 offset,
                 len: u32::try_from(body.len()).map_err(std::io::Error::other)?,
             }),
@@ -261,6 +302,45 @@ mod tests {
             .read(&scan.versions[1])
             .expect("read back");
         assert_eq!(line["id"], 2);
+    }
+
+    #[test]
+    fn a_members_segments_and_open_segment_are_one_stream_in_order() {
+        let dir = tempfile::tempdir().expect("dir");
+        let line = |id: i64, second: u32| {
+            format!("{{\"id\":{id},\"last_updated\":\"2026-12-01T10:00:0{second}.000000Z\"}}\n")
+        };
+        for (name, text) in [
+            ("consumer-1.00000002.jsonl", line(1, 2)),
+            ("consumer-1.jsonl.part", line(1, 3)),
+            ("consumer-1.00000001.jsonl", line(1, 1)),
+            ("consumer-2.jsonl", line(2, 1)),
+            ("consumer-1.pending", "{}\n".to_owned()),
+        ] {
+            std::fs::write(dir.path().join(name), text).expect("write");
+        }
+        let scan = scan(&[dir.path().to_path_buf()], "id", "last_updated").expect("scan");
+        let names: Vec<String> = scan
+            .files
+            .iter()
+            .filter_map(|path| path.file_name()?.to_str().map(str::to_owned))
+            .collect();
+        assert_eq!(
+            names,
+            [
+                "consumer-1.00000001.jsonl",
+                "consumer-1.00000002.jsonl",
+                "consumer-1.jsonl.part",
+                "consumer-2.jsonl"
+            ]
+        );
+        let streams: Vec<(i64, u32)> = scan.versions.iter().map(|v| (v.id, v.stream)).collect();
+        assert_eq!(streams, [(1, 1), (1, 1), (1, 1), (2, 2)]);
+        assert_eq!(
+            member_of(Path::new("m.1.jsonl")),
+            Some("m.1"),
+            "not a sequence"
+        );
     }
 
     #[test]

@@ -201,6 +201,16 @@ pub struct ConsumerSettings {
     /// same folder is refused, naming the first one's process id) and, under `exactly_once`,
     /// `<member>.pending`.
     pub output_dir: String,
+    /// Bytes at which the member's file is closed as a segment `<member>.<sequence>.jsonl` and a
+    /// new one begun; lines go to `<member>.jsonl.part` until then, so a loader's `*.jsonl`
+    /// never sees a file being written. 0 (and `roll_seconds` 0): one `<member>.jsonl` that
+    /// grows.
+    pub roll_bytes: u64,
+    /// Seconds after its first line at which a segment is closed, however small (checked at
+    /// each commit); 0: never by age.
+    pub roll_seconds: u64,
+    /// Closed segments each member keeps, removing its oldest beyond; 0: all.
+    pub keep_segments: u32,
     /// Milliseconds between flushing the file and committing the offsets written while records
     /// keep coming; a member that has read everything waiting commits within 100 ms.
     pub commit_interval_ms: u64,
@@ -228,6 +238,9 @@ impl Default for ConsumerSettings {
             reader_schema_from: ReaderSchemaSource::File,
             reader_schema_file: "schemas/product.avsc".into(),
             output_dir: "out/jsonl".into(),
+            roll_bytes: 0,
+            roll_seconds: 0,
+            keep_segments: 0,
             commit_interval_ms: 1000,
             group_protocol: GroupProtocol::default(),
             exactly_once: true,

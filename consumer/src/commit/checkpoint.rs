@@ -223,6 +223,7 @@ impl Checkpoint {
             return self.commit_exactly_once(consumer);
         }
         if self.offsets.is_empty() {
+            roll_if_due(&mut self.sink)?;
             return Ok(0);
         }
         let started = Instant::now();
@@ -233,6 +234,7 @@ impl Checkpoint {
         commit_offsets(consumer, &self.offsets.to_commit()?)?;
         let partitions = self.offsets.mark_committed();
         self.committed(partitions, started);
+        roll_if_due(&mut self.sink)?;
         Ok(partitions)
     }
 
@@ -269,6 +271,8 @@ impl Checkpoint {
         state
             .settle_append(&mut self.sink, true, self.end_to_end_seconds.as_ref())
             .map_err(|e| output(&self.sink, e))?;
+        // Between batches: every committed line is durable, and no batch file is written.
+        roll_if_due(&mut self.sink)?;
         if self.offsets.is_empty() {
             return Ok(0);
         }
@@ -312,6 +316,17 @@ impl Checkpoint {
         }
         .emit();
     }
+}
+
+/// Closes the open segment if it is due: at a commit, between batches (see `segments`).
+fn roll_if_due(sink: &mut JsonlSink) -> Result<(), CommitError> {
+    let closed = sink
+        .roll_if_due(Instant::now())
+        .map_err(|error| CommitError::output(sink, FlushError::Write(error)))?;
+    if let Some(closed) = closed {
+        tracing::info!("closed segment {}", closed.display());
+    }
+    Ok(())
 }
 
 /// Locks the checkpoint; a panic elsewhere cannot leave it half-updated in a way that matters,

@@ -16,6 +16,8 @@ pub enum CrashPoint {
     AfterCommit,
     /// Half of the batch's bytes are in the file, most likely ending mid-line.
     MidAppend,
+    /// A segment was renamed closed; no open segment is there, and the folder is not synced.
+    RollRenamed,
 }
 
 impl CrashPoint {
@@ -24,6 +26,7 @@ impl CrashPoint {
             "after-batch-file" => Some(Self::AfterBatchFile),
             "after-commit" => Some(Self::AfterCommit),
             "mid-append" => Some(Self::MidAppend),
+            "roll-renamed" => Some(Self::RollRenamed),
             _ => None,
         }
     }
@@ -54,6 +57,15 @@ pub fn commit_begins() {
 /// Whether the member is to die at `point` now.
 pub fn reached(point: CrashPoint) -> bool {
     armed().is_some_and(|(armed, at)| armed == point && COMMITS.load(Ordering::Relaxed) == at)
+}
+
+/// Dies at `point`, a point of a roll, if it is armed for this commit or an earlier one: rolls
+/// happen when segments are due, not at every commit.
+pub fn maybe_crash_at_roll(point: CrashPoint) {
+    if armed().is_some_and(|(armed, at)| armed == point && COMMITS.load(Ordering::Relaxed) >= at) {
+        tracing::error!("crash point {point:?} reached: aborting");
+        std::process::abort();
+    }
 }
 
 /// Dies at `point` if it is armed for this commit.

@@ -1,4 +1,5 @@
-//! The member's output: one JSON line per record appended to `<output_dir>/<member>.jsonl`.
+//! The member's output: one JSON line per record appended to `<output_dir>/<member>.jsonl`,
+//! or, when segments roll, to the open segment `<member>.jsonl.part` (see `segments`).
 //!
 //! Invariant: **the file holds whole lines only.** Lines are gathered in memory and handed to
 //! the file in one write; a write that fails part-way (a full disk) is cut back to the last whole
@@ -9,9 +10,12 @@ use std::fs::{File, OpenOptions};
 use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::time::Instant;
 
+use crate::commit::crash_point::{self, CrashPoint};
 use crate::output::background_append::CommittedLines;
 pub use crate::output::background_append::FlushError;
+use crate::output::segments::{started_at, Rolling, SegmentNames};
 
 /// How much of the file's end is read at a time when looking for its last newline.
 const TAIL_CHUNK: u64 = 64 * 1024;
@@ -36,20 +40,47 @@ pub struct JsonlSink {
     durable_len: u64,
     bytes: u64,
     lines: u64,
+    /// The member's file names.
+    names: SegmentNames,
+    /// When segments roll; `None`: one file.
+    rolling: Option<Rolling>,
+    /// The sequence the open segment gets when it is closed.
+    next_sequence: u64,
+    /// When the open segment got its first line.
+    started: Option<Instant>,
 }
 
 impl JsonlSink {
     /// Opens (creating if needed) `<folder>/<member>.jsonl` for appending, first removing a
     /// line left cut short at its end.
     pub fn open(folder: &Path, member: &str) -> std::io::Result<Self> {
+        Self::open_rolling(folder, member, None)
+    }
+
+    /// [`open`](Self::open), or the open segment when `rolling` (see `segments`).
+    pub fn open_rolling(
+        folder: &Path,
+        member: &str,
+        rolling: Option<Rolling>,
+    ) -> std::io::Result<Self> {
         std::fs::create_dir_all(folder)?;
-        let path = folder.join(format!("{member}.jsonl"));
+        let names = SegmentNames::new(folder, member);
+        let path = names.writing(rolling.is_some())?;
+        let next_sequence = match rolling {
+            Some(_) => names
+                .closed_segments()?
+                .last()
+                .map_or(1, |(sequence, _)| sequence + 1),
+            None => 1,
+        };
         let mut file = OpenOptions::new()
             .create(true)
             .read(true)
             .append(true)
             .open(&path)?;
-        let len = file.metadata()?.len();
+        sluice_common::durable_file::sync_folder_of(&path)?;
+        let metadata = file.metadata()?;
+        let len = metadata.len();
         let whole = whole_lines_len(&mut file, len)?;
         if whole < len {
             file.set_len(whole)?;
@@ -71,7 +102,51 @@ impl JsonlSink {
             durable_len: whole,
             bytes: 0,
             lines: 0,
+            names,
+            rolling,
+            next_sequence,
+            started: (whole > 0).then(|| started_at(&metadata)),
         })
+    }
+
+    /// Closes the open segment when it is due (see `segments`): only between batches, with
+    /// every line in it durable and none outside it. The closed segment's path, if one was.
+    pub fn roll_if_due(&mut self, now: Instant) -> std::io::Result<Option<PathBuf>> {
+        let Some(rolling) = self.rolling else {
+            return Ok(None);
+        };
+        if self.holds_committed() || !rolling.due(self.file_len, self.started, now) {
+            return Ok(None);
+        }
+        if self.durable_len < self.file_len {
+            self.flush().map_err(|error| match error {
+                FlushError::Write(error) | FlushError::Sync(error) => error,
+            })?;
+        }
+        let closed = self.names.closed(self.next_sequence);
+        std::fs::rename(&self.path, &closed)?;
+        crash_point::maybe_crash_at_roll(CrashPoint::RollRenamed);
+        let file = OpenOptions::new()
+            .create(true)
+            .read(true)
+            .append(true)
+            .open(&self.path)?;
+        // One sync makes both the closed name and the new open segment durable.
+        sluice_common::durable_file::sync_folder_of(&self.path)?;
+        self.file = Arc::new(file);
+        self.next_sequence += 1;
+        self.file_len = 0;
+        self.durable_len = 0;
+        self.started = (!self.buffer.is_empty()).then_some(now);
+        let removed = self.names.remove_beyond(rolling.keep)?;
+        if removed > 0 {
+            tracing::info!(
+                "removed {removed} closed segment(s) of {} beyond the {} kept",
+                self.path.display(),
+                rolling.keep
+            );
+        }
+        Ok(Some(closed))
     }
 
     /// The file being written.
@@ -82,6 +157,9 @@ impl JsonlSink {
     /// Adds one line (its newline included); it reaches the file at the next
     /// [`write_through`](Self::write_through).
     pub fn write(&mut self, line: &[u8]) {
+        if self.started.is_none() {
+            self.started = Some(Instant::now());
+        }
         self.buffer.extend_from_slice(line);
         self.buffered_lines += 1;
         self.bytes += line.len() as u64;
@@ -261,6 +339,69 @@ mod tests {
         assert_eq!(text(dir.path()), "{\"a\":1}\n{\"a\":2}\n");
         sink.flush().expect("flush");
         assert_eq!(sink.lines(), 1);
+    }
+
+    #[test]
+    fn segments_close_whole_by_size_and_number_on_across_reopen() {
+        let dir = tempfile::tempdir().expect("dir");
+        let rolling = Rolling {
+            max_bytes: 16,
+            max_age: std::time::Duration::ZERO,
+            keep: 2,
+        };
+        let read = |name: &str| std::fs::read_to_string(dir.path().join(name)).expect(name);
+        let mut sink = JsonlSink::open_rolling(dir.path(), "m", Some(rolling)).expect("open");
+        assert_eq!(sink.path(), dir.path().join("m.jsonl.part"));
+        sink.write(b"{\"a\":1}\n");
+        sink.flush().expect("flush");
+        assert_eq!(
+            sink.roll_if_due(Instant::now()).expect("roll"),
+            None,
+            "8 bytes"
+        );
+        sink.write(b"{\"a\":2}\n");
+        sink.flush().expect("flush");
+        let closed = sink.roll_if_due(Instant::now()).expect("roll");
+        assert_eq!(closed, Some(dir.path().join("m.00000001.jsonl")));
+        assert_eq!(read("m.00000001.jsonl"), "{\"a\":1}\n{\"a\":2}\n");
+        assert_eq!(read("m.jsonl.part"), "");
+        // Lines written through but not yet synced are synced before their segment closes.
+        sink.write(b"{\"a\":3}\n{\"a\":4}\n");
+        sink.write_through().expect("write");
+        assert!(sink.roll_if_due(Instant::now()).expect("roll").is_some());
+        assert_eq!(read("m.00000002.jsonl"), "{\"a\":3}\n{\"a\":4}\n");
+        drop(sink);
+        let mut sink = JsonlSink::open_rolling(dir.path(), "m", Some(rolling)).expect("reopen");
+        sink.write(b"{\"a\":5}\n{\"a\":6}\n");
+        sink.flush().expect("flush");
+        let closed = sink.roll_if_due(Instant::now()).expect("roll");
+        assert_eq!(closed, Some(dir.path().join("m.00000003.jsonl")));
+        assert!(
+            !dir.path().join("m.00000001.jsonl").exists(),
+            "two closed segments kept"
+        );
+        assert!(dir.path().join("m.00000002.jsonl").exists());
+    }
+
+    #[test]
+    fn a_segment_closes_by_age_only_once_it_holds_a_line() {
+        let dir = tempfile::tempdir().expect("dir");
+        let rolling = Rolling {
+            max_bytes: 0,
+            max_age: std::time::Duration::from_secs(60),
+            keep: 0,
+        };
+        let mut sink = JsonlSink::open_rolling(dir.path(), "m", Some(rolling)).expect("open");
+        let later = Instant::now() + std::time::Duration::from_secs(61);
+        assert_eq!(sink.roll_if_due(later).expect("roll"), None, "empty");
+        sink.write(b"{\"a\":1}\n");
+        sink.flush().expect("flush");
+        assert_eq!(
+            sink.roll_if_due(Instant::now()).expect("roll"),
+            None,
+            "young"
+        );
+        assert!(sink.roll_if_due(later).expect("roll").is_some(), "old");
     }
 
     #[test]

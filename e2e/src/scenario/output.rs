@@ -201,8 +201,8 @@ fn latest_of(lines: Vec<(String, usize, Value)>) -> HashMap<i32, Value> {
     latest
 }
 
-/// Every whole line of the `*.jsonl` files of `folder` (a member's `.pending` batch file is not
-/// output): (file name, line number, parsed JSON).
+/// Every whole line of the `*.jsonl` files and open segments `*.jsonl.part` of `folder` (a
+/// member's `.pending` batch file is not output): (file name, line number, parsed JSON).
 pub fn output_lines(folder: &std::path::Path) -> Vec<(String, usize, Value)> {
     let mut lines = Vec::new();
     let Ok(entries) = std::fs::read_dir(folder) else {
@@ -210,7 +210,7 @@ pub fn output_lines(folder: &std::path::Path) -> Vec<(String, usize, Value)> {
     };
     for entry in entries.flatten() {
         let name = entry.file_name().to_string_lossy().into_owned();
-        if !name.ends_with(".jsonl") {
+        if !name.ends_with(".jsonl") && !name.ends_with(".jsonl.part") {
             continue;
         }
         let text = std::fs::read_to_string(entry.path()).unwrap_or_default();
