@@ -6,8 +6,8 @@
 //! passes on every row.
 
 use serde_json::{json, Value};
-use sluice_e2e::scenario::{tail, Scenario};
-use sluice_e2e::wait::{self, CATCH_UP};
+use sluice_e2e::scenario::Scenario;
+use sluice_e2e::wait::CATCH_UP;
 use sluice_registry::RegistryClient;
 
 const TABLE: &str = "
@@ -89,15 +89,9 @@ async fn a_table_of_every_type_flows_with_the_schema_built_from_its_columns() {
     scenario.with_setting("consumer.reader_schema_from=latest");
     scenario.start_producer();
     scenario.start_consumers(2);
-    wait::until(
-        &format!("{ROWS} lines"),
-        CATCH_UP,
-        || (scenario.lines().len() >= ROWS as usize).then_some(()),
-        || tail(&scenario.log("producer.log"), 20),
-    )
-    .await;
-    scenario.wait_until_verified(CATCH_UP).await;
-    scenario.assert_exactly_once(ROWS as u64);
+    scenario
+        .wait_then_assert_exactly_once(ROWS as u64, CATCH_UP)
+        .await;
 
     let registry = RegistryClient::new(&scenario.settings.registry).expect("client");
     let latest = registry

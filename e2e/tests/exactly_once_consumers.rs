@@ -76,29 +76,7 @@ async fn a_member_stopped_inside_each_window_of_a_commit_writes_each_row_version
     scenario.start_producer();
     let load = Load::start(&scenario.pool, &scenario.names.table, PRODUCTS, test_seed());
     for point in ["after-batch-file", "after-commit", "mid-append"] {
-        scenario.kill_consumer(1);
-        scenario.restart_consumer(
-            1,
-            &[
-                ("SLUICE_CRASH_POINT", point),
-                ("SLUICE_CRASH_AT_COMMIT", "3"),
-            ],
-        );
-        let status = scenario
-            .wait_for_consumer_exit(1, Duration::from_secs(120))
-            .unwrap_or_else(|| {
-                panic!(
-                    "consumer-1 never reached crash point {point}:\n{}",
-                    sluice_e2e::scenario::tail(&scenario.log("consumer-1.log"), 30)
-                )
-            });
-        assert!(!status.success(), "{point}: died, not exited: {status}");
-        let log = scenario.log("consumer-1.log");
-        assert!(
-            log.contains("crash point") && log.contains("reached"),
-            "{point}: died at its crash point:\n{}",
-            sluice_e2e::scenario::tail(&log, 10)
-        );
+        scenario.crash_consumer_at(1, point);
     }
     scenario.kill_consumer(1);
     scenario.restart_consumer(1, &[]);

@@ -16,7 +16,7 @@ use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use serde_json::Value;
 use sluice_e2e::load::{test_seed, Load};
-use sluice_e2e::scenario::{tail, Scenario};
+use sluice_e2e::scenario::Scenario;
 use sluice_e2e::wait::{self, CATCH_UP};
 
 const PRODUCTS: i32 = 20_000;
@@ -89,29 +89,7 @@ async fn segments_roll_exactly_once_through_crashes_and_duckdb_reads_the_tables_
     scenario.start_producer();
     let load = Load::start(&scenario.pool, &scenario.names.table, PRODUCTS, seed);
     for point in ["roll-renamed", "after-commit", "mid-append"] {
-        scenario.kill_consumer(1);
-        scenario.restart_consumer(
-            1,
-            &[
-                ("SLUICE_CRASH_POINT", point),
-                ("SLUICE_CRASH_AT_COMMIT", "3"),
-            ],
-        );
-        let status = scenario
-            .wait_for_consumer_exit(1, Duration::from_secs(120))
-            .unwrap_or_else(|| {
-                panic!(
-                    "consumer-1 never reached crash point {point}:\n{}",
-                    tail(&scenario.log("consumer-1.log"), 30)
-                )
-            });
-        assert!(!status.success(), "{point}: died, not exited: {status}");
-        let log = scenario.log("consumer-1.log");
-        assert!(
-            log.contains("crash point") && log.contains("reached"),
-            "{point}: died at its crash point:\n{}",
-            tail(&log, 10)
-        );
+        scenario.crash_consumer_at(1, point);
     }
     scenario.restart_consumer(1, &[]);
     for _ in 0..6 {

@@ -8,8 +8,8 @@
 //! `[[transform.discounts]]` is refused with the steps that replace it.
 
 use serde_json::{json, Value};
-use sluice_e2e::scenario::{tail, Scenario};
-use sluice_e2e::wait::{self, CATCH_UP};
+use sluice_e2e::scenario::Scenario;
+use sluice_e2e::wait::CATCH_UP;
 
 const ROWS: i32 = 400;
 
@@ -72,15 +72,9 @@ async fn configured_steps_shape_every_line_as_documented_and_verify_agrees() {
     scenario.with_setting("consumer.reader_schema_from=latest");
     scenario.start_producer();
     scenario.start_consumers(2);
-    wait::until(
-        &format!("{ROWS} lines"),
-        CATCH_UP,
-        || (scenario.lines().len() >= ROWS as usize).then_some(()),
-        || tail(&scenario.log("consumer-1.log"), 20),
-    )
-    .await;
-    scenario.wait_until_verified(CATCH_UP).await;
-    scenario.assert_exactly_once(ROWS as u64);
+    scenario
+        .wait_then_assert_exactly_once(ROWS as u64, CATCH_UP)
+        .await;
 
     let lines = scenario.latest_lines();
     let line = |id: i32| {

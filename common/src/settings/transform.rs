@@ -149,15 +149,7 @@ impl TransformSettings {
     /// The steps the shipped `sluice.toml` configures for the product table: `category` in
     /// upper case, and 10 % off `price` when the category is `electronics`.
     pub fn product_example() -> Self {
-        let step = |op, field: &str| TransformStepSettings {
-            op,
-            field: field.into(),
-            percent: None,
-            when_field: None,
-            equals: None,
-            to: None,
-            key_file: None,
-        };
+        let step = TransformStepSettings::new;
         Self {
             steps: vec![
                 step(TransformOp::UpperCase, "category"),
@@ -194,6 +186,19 @@ impl TransformSettings {
 }
 
 impl TransformStepSettings {
+    /// A step `op` on `field`, with none of the keys only some steps take.
+    pub fn new(op: TransformOp, field: &str) -> Self {
+        Self {
+            op,
+            field: field.into(),
+            percent: None,
+            when_field: None,
+            equals: None,
+            to: None,
+            key_file: None,
+        }
+    }
+
     fn typed(
         &self,
         index: usize,
@@ -301,15 +306,7 @@ mod tests {
     use super::*;
 
     fn step(op: TransformOp, field: &str) -> TransformStepSettings {
-        TransformStepSettings {
-            op,
-            field: field.into(),
-            percent: None,
-            when_field: None,
-            equals: None,
-            to: None,
-            key_file: None,
-        }
+        TransformStepSettings::new(op, field)
     }
 
     fn typed(steps: Vec<TransformStepSettings>) -> Result<Vec<TransformStep>, String> {

@@ -70,6 +70,26 @@ impl Scenario {
         }
     }
 
+    /// Waits until the files hold at least `rows` lines and `sluice-verify` passes (each at
+    /// most `patience`), then [`assert_exactly_once`](Self::assert_exactly_once) with `rows`.
+    pub async fn wait_then_assert_exactly_once(&self, rows: u64, patience: Duration) {
+        crate::wait::until(
+            &format!("{rows} lines"),
+            patience,
+            || (self.lines().len() as u64 >= rows).then_some(()),
+            || {
+                format!(
+                    "producer:\n{}\nconsumer-1:\n{}",
+                    tail(&self.log("producer.log"), 10),
+                    tail(&self.log("consumer-1.log"), 10)
+                )
+            },
+        )
+        .await;
+        self.wait_until_verified(patience).await;
+        self.assert_exactly_once(rows);
+    }
+
     /// Fails the test unless `sluice-verify` finds every row's latest version, no line twice,
     /// nothing torn, wrong or out of order, and at least `at_least` lines (enough records
     /// flowed to mean something).

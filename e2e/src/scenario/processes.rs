@@ -169,6 +169,35 @@ impl Scenario {
         self.consumers[member - 1] = self.spawn(command, &format!("consumer-{member}.log"));
     }
 
+    /// Starts consumer `member` (1-based) again with the crash point `point` armed at its
+    /// third commit (see `consumer::commit::crash_point`), and waits until it died there.
+    pub fn crash_consumer_at(&mut self, member: usize, point: &str) {
+        self.kill_consumer(member);
+        self.restart_consumer(
+            member,
+            &[
+                ("SLUICE_CRASH_POINT", point),
+                ("SLUICE_CRASH_AT_COMMIT", "3"),
+            ],
+        );
+        let log = format!("consumer-{member}.log");
+        let status = self
+            .wait_for_consumer_exit(member, Duration::from_secs(120))
+            .unwrap_or_else(|| {
+                panic!(
+                    "consumer-{member} never reached crash point {point}:\n{}",
+                    super::tail(&self.log(&log), 30)
+                )
+            });
+        assert!(!status.success(), "{point}: died, not exited: {status}");
+        let text = self.log(&log);
+        assert!(
+            text.contains("crash point") && text.contains("reached"),
+            "{point}: died at its crash point:\n{}",
+            super::tail(&text, 10)
+        );
+    }
+
     /// Waits up to `patience` for consumer `member` (1-based) to exit by itself; its exit
     /// status, or `None` if it is still running.
     pub fn wait_for_consumer_exit(

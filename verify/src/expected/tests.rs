@@ -11,15 +11,7 @@ fn row(category: &str, price: f64) -> Map<String, Value> {
 }
 
 fn step(op: TransformOp, field: &str) -> TransformStepSettings {
-    TransformStepSettings {
-        op,
-        field: field.into(),
-        percent: None,
-        when_field: None,
-        equals: None,
-        to: None,
-        key_file: None,
-    }
+    TransformStepSettings::new(op, field)
 }
 
 fn discounts(discounts: &[(&str, f64)]) -> Expectation {

@@ -6,15 +6,7 @@ use super::*;
 use crate::record::json_line::write_fields;
 
 fn step(op: TransformOp, field: &str) -> TransformStepSettings {
-    TransformStepSettings {
-        op,
-        field: field.into(),
-        percent: None,
-        when_field: None,
-        equals: None,
-        to: None,
-        key_file: None,
-    }
+    TransformStepSettings::new(op, field)
 }
 
 fn transform(steps: Vec<TransformStepSettings>) -> Transform {
