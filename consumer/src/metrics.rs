@@ -27,6 +27,8 @@ pub struct ConsumerMetrics {
     pub output_bytes: IntCounter,
     /// 1 while the output file cannot be written (e.g. a full disk) and the member waits.
     pub output_blocked: IntGauge,
+    /// Segments closed (when segments roll).
+    pub segments_closed: IntCounter,
     /// From the row's `last_updated` to its line written.
     pub end_to_end_seconds: Histogram,
 }
@@ -86,6 +88,10 @@ impl ConsumerMetrics {
                 "sluice_consumer_output_blocked",
                 "1 while the output file cannot be written and the member waits, reading nothing.",
             )?,
+            segments_closed: IntCounter::new(
+                "sluice_consumer_segments_closed_total",
+                "Segments of the member's output closed for loaders to pick up.",
+            )?,
             end_to_end_seconds: Histogram::with_opts(
                 HistogramOpts::new(
                     "sluice_consumer_end_to_end_latency_seconds",
@@ -105,6 +111,7 @@ impl ConsumerMetrics {
         registry.register(Box::new(metrics.rebalances.clone()))?;
         registry.register(Box::new(metrics.output_bytes.clone()))?;
         registry.register(Box::new(metrics.output_blocked.clone()))?;
+        registry.register(Box::new(metrics.segments_closed.clone()))?;
         registry.register(Box::new(metrics.end_to_end_seconds.clone()))?;
         for stage in [Stage::Decode.as_str(), Stage::Transform.as_str()] {
             metrics.dead_letters.with_label_values(&[stage]);

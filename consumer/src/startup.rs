@@ -114,7 +114,8 @@ pub async fn prepare(
     ))?;
     let mut checkpoint = Checkpoint::new(sink, dead_letters)
         .timed_by(metrics.commit_seconds.clone())
-        .latency_into(metrics.end_to_end_seconds.clone());
+        .latency_into(metrics.end_to_end_seconds.clone())
+        .segments_counted_by(metrics.segments_closed.clone());
     if let Some(state) = exactly_once {
         checkpoint = checkpoint.exactly_once(state);
     }

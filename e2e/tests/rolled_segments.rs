@@ -152,6 +152,20 @@ async fn segments_roll_exactly_once_through_crashes_and_duckdb_reads_the_tables_
         );
     }
 
+    // Every member closed its last segment by age since its last start, and counted it.
+    for member in 1..=3 {
+        let closed = scenario
+            .metric(
+                &format!("consumer-{member}.log"),
+                "sluice_consumer_segments_closed_total",
+            )
+            .await;
+        assert!(
+            closed.is_some_and(|closed| closed >= 1.0),
+            "consumer-{member}: {closed:?}"
+        );
+    }
+
     // DuckDB over the closed segments: each product's latest state is the table's.
     let python = sluice_e2e::test_tool_venv("duckdb", "python").join("bin/python");
     let output = Command::new(&python)

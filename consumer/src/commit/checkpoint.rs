@@ -31,7 +31,7 @@ use super::commit_error::{CommitError, RewindError};
 use super::exactly_once::ExactlyOnce;
 use super::offsets::{commit_offsets, Offsets, PartitionKey};
 use crate::dead_letter_publisher::DeadLetters;
-use crate::events::Committed;
+use crate::events::{Committed, SegmentClosed};
 use crate::output::sink::{FlushError, JsonlSink};
 
 /// How lines and offsets become durable together (see the module documentation).
@@ -52,6 +52,8 @@ pub struct Checkpoint {
     commit_seconds: Option<prometheus::Histogram>,
     /// Where the end-to-end latency of lines held until their commit is observed.
     end_to_end_seconds: Option<prometheus::Histogram>,
+    /// Where closed segments are counted.
+    segments_closed: Option<prometheus::IntCounter>,
     delivery: Delivery,
     /// Why the member cannot go on, found where it could not be returned (a rebalance
     /// callback); the next commit returns it.
@@ -67,6 +69,7 @@ impl Checkpoint {
             offsets: Offsets::default(),
             commit_seconds: None,
             end_to_end_seconds: None,
+            segments_closed: None,
             delivery: Delivery::AtLeastOnce,
             broken: None,
         }
@@ -93,6 +96,12 @@ impl Checkpoint {
     /// durable.
     pub fn latency_into(mut self, histogram: prometheus::Histogram) -> Self {
         self.end_to_end_seconds = Some(histogram);
+        self
+    }
+
+    /// Counts closed segments into `counter`.
+    pub fn segments_counted_by(mut self, counter: prometheus::IntCounter) -> Self {
+        self.segments_closed = Some(counter);
         self
     }
 
@@ -223,7 +232,7 @@ impl Checkpoint {
             return self.commit_exactly_once(consumer);
         }
         if self.offsets.is_empty() {
-            roll_if_due(&mut self.sink)?;
+            roll_if_due(&mut self.sink, self.segments_closed.as_ref())?;
             return Ok(0);
         }
         let started = Instant::now();
@@ -234,7 +243,7 @@ impl Checkpoint {
         commit_offsets(consumer, &self.offsets.to_commit()?)?;
         let partitions = self.offsets.mark_committed();
         self.committed(partitions, started);
-        roll_if_due(&mut self.sink)?;
+        roll_if_due(&mut self.sink, self.segments_closed.as_ref())?;
         Ok(partitions)
     }
 
@@ -272,7 +281,7 @@ impl Checkpoint {
             .settle_append(&mut self.sink, true, self.end_to_end_seconds.as_ref())
             .map_err(|e| output(&self.sink, e))?;
         // Between batches: every committed line is durable, and no batch file is written.
-        roll_if_due(&mut self.sink)?;
+        roll_if_due(&mut self.sink, self.segments_closed.as_ref())?;
         if self.offsets.is_empty() {
             return Ok(0);
         }
@@ -319,12 +328,20 @@ impl Checkpoint {
 }
 
 /// Closes the open segment if it is due: at a commit, between batches (see `segments`).
-fn roll_if_due(sink: &mut JsonlSink) -> Result<(), CommitError> {
+fn roll_if_due(
+    sink: &mut JsonlSink,
+    counter: Option<&prometheus::IntCounter>,
+) -> Result<(), CommitError> {
     let closed = sink
         .roll_if_due(Instant::now())
         .map_err(|error| CommitError::output(sink, FlushError::Write(error)))?;
-    if let Some(closed) = closed {
-        tracing::info!("closed segment {}", closed.display());
+    if let Some((path, bytes)) = closed {
+        SegmentClosed {
+            path: &path,
+            bytes,
+            counter,
+        }
+        .emit();
     }
     Ok(())
 }

@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use prometheus::{Histogram, IntGauge, IntGaugeVec};
+use prometheus::{Histogram, IntCounter, IntGauge, IntGaugeVec};
 use sluice_common::events::Event;
 
 use super::RecordTally;
@@ -193,5 +193,29 @@ impl Event for OutputUnblocked<'_> {
             self.blocked_for.as_secs_f64()
         );
         self.blocked.set(0);
+    }
+}
+
+/// The open segment was closed under its final name.
+pub struct SegmentClosed<'a> {
+    /// Its closed name.
+    pub path: &'a std::path::Path,
+    /// Its size.
+    pub bytes: u64,
+    /// `sluice_consumer_segments_closed_total`, when counted.
+    pub counter: Option<&'a IntCounter>,
+}
+
+impl Event for SegmentClosed<'_> {
+    fn emit(self) {
+        tracing::info!(
+            bytes = self.bytes,
+            "closed segment {} ({} bytes)",
+            self.path.display(),
+            self.bytes
+        );
+        if let Some(counter) = self.counter {
+            counter.inc();
+        }
     }
 }

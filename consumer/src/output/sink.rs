@@ -110,8 +110,9 @@ impl JsonlSink {
     }
 
     /// Closes the open segment when it is due (see `segments`): only between batches, with
-    /// every line in it durable and none outside it. The closed segment's path, if one was.
-    pub fn roll_if_due(&mut self, now: Instant) -> std::io::Result<Option<PathBuf>> {
+    /// every line in it durable and none outside it. The closed segment's path and size, if
+    /// one was closed.
+    pub fn roll_if_due(&mut self, now: Instant) -> std::io::Result<Option<(PathBuf, u64)>> {
         let Some(rolling) = self.rolling else {
             return Ok(None);
         };
@@ -124,6 +125,7 @@ impl JsonlSink {
             })?;
         }
         let closed = self.names.closed(self.next_sequence);
+        let bytes = self.file_len;
         std::fs::rename(&self.path, &closed)?;
         crash_point::maybe_crash_at_roll(CrashPoint::RollRenamed);
         let file = OpenOptions::new()
@@ -146,7 +148,7 @@ impl JsonlSink {
                 rolling.keep
             );
         }
-        Ok(Some(closed))
+        Ok(Some((closed, bytes)))
     }
 
     /// The file being written.
@@ -362,7 +364,7 @@ mod tests {
         sink.write(b"{\"a\":2}\n");
         sink.flush().expect("flush");
         let closed = sink.roll_if_due(Instant::now()).expect("roll");
-        assert_eq!(closed, Some(dir.path().join("m.00000001.jsonl")));
+        assert_eq!(closed, Some((dir.path().join("m.00000001.jsonl"), 16)));
         assert_eq!(read("m.00000001.jsonl"), "{\"a\":1}\n{\"a\":2}\n");
         assert_eq!(read("m.jsonl.part"), "");
         // Lines written through but not yet synced are synced before their segment closes.
@@ -375,7 +377,7 @@ mod tests {
         sink.write(b"{\"a\":5}\n{\"a\":6}\n");
         sink.flush().expect("flush");
         let closed = sink.roll_if_due(Instant::now()).expect("roll");
-        assert_eq!(closed, Some(dir.path().join("m.00000003.jsonl")));
+        assert_eq!(closed, Some((dir.path().join("m.00000003.jsonl"), 16)));
         assert!(
             !dir.path().join("m.00000001.jsonl").exists(),
             "two closed segments kept"
