@@ -6,10 +6,11 @@
 
 use std::path::Path;
 
+use apache_avro::Schema;
 use sluice_common::acls;
 use sluice_common::preflight::{self, Check, Report};
 use sluice_common::settings::{ReaderSchemaSource, Settings};
-use sluice_registry::{registry_check, SchemaFile};
+use sluice_registry::{registry_check, RegistryClient, RegistryError, SchemaFile};
 
 use crate::output::member_lock;
 use crate::record::transform::Transform;
@@ -29,7 +30,7 @@ pub async fn check(settings: &Settings) -> Report {
     checks.push(group(settings));
     checks.push(registry);
     checks.push(reader_schema(settings));
-    checks.push(transform_steps(settings));
+    checks.push(transform_steps(settings).await);
     checks.extend(output_checks(settings));
     Report::new(checks)
 }
@@ -61,13 +62,15 @@ fn reader_schema(settings: &Settings) -> Check {
     }
 }
 
-/// The transform steps work on a pinned reader schema; a followed one is checked as each
-/// version arrives (a step whose field a version lacks is skipped for its records).
-fn transform_steps(settings: &Settings) -> Check {
+/// The transform steps work on the reader schema: a pinned one, or the subject's latest
+/// version when the members follow it (where a step whose field the version lacks is skipped
+/// for its records: a warning).
+async fn transform_steps(settings: &Settings) -> Check {
+    const NAME: &str = "transform steps";
     let failed = |error: String| {
         Check::failed(
             "consumer",
-            "transform steps",
+            NAME,
             error,
             Some("fix transform.steps (docs/configuration.md#transform-steps)".to_owned()),
         )
@@ -83,27 +86,58 @@ fn transform_steps(settings: &Settings) -> Check {
     };
     let count = settings.transform.steps.len();
     if settings.consumer.reader_schema_from == ReaderSchemaSource::Latest {
-        return Check::ok(
-            "consumer",
-            "transform steps",
-            format!("{count} steps, checked against each version of the schema as it arrives"),
-        );
+        let subject = format!("{}-value", settings.kafka.topic);
+        let latest = match RegistryClient::new(&settings.registry) {
+            Ok(registry) => registry.version(&subject, None).await,
+            Err(error) => return Check::skipped("consumer", NAME, error.to_string()),
+        };
+        let latest = match latest {
+            Ok(latest) => latest,
+            Err(RegistryError::NotFound { .. }) => {
+                return Check::ok(
+                    "consumer",
+                    NAME,
+                    format!("{count} steps; {subject} has no version yet to check them against"),
+                )
+            }
+            Err(error) => return Check::skipped("consumer", NAME, error.to_string()),
+        };
+        let schema = match Schema::parse_str(&latest.schema) {
+            Ok(schema) => schema,
+            Err(error) => return failed(format!("{subject} version {}: {error}", latest.version)),
+        };
+        return match transform.skipped_on(&schema) {
+            Ok(skipped) if skipped.is_empty() => Check::ok(
+                "consumer",
+                NAME,
+                format!("{count} steps fit {subject} version {}", latest.version),
+            ),
+            Ok(skipped) => Check::warn(
+                "consumer",
+                NAME,
+                format!(
+                    "{subject} version {}: {}",
+                    latest.version,
+                    skipped.join("; ")
+                ),
+                "such a step is skipped for the records of that version: fix transform.steps \
+                 if the field's name is wrong"
+                    .to_owned(),
+            ),
+            Err(error) => failed(error.to_string()),
+        };
     }
     match SchemaFile::load_or_built_in(&settings.consumer.reader_schema_file) {
         Ok(file) => match transform.check(&file.schema) {
             Ok(()) => Check::ok(
                 "consumer",
-                "transform steps",
+                NAME,
                 format!("{count} steps fit {}", file.path.display()),
             ),
             Err(error) => failed(error.to_string()),
         },
         // The reader schema's own check says why.
-        Err(_) => Check::skipped(
-            "consumer",
-            "transform steps",
-            "no reader schema to check them against",
-        ),
+        Err(_) => Check::skipped("consumer", NAME, "no reader schema to check them against"),
     }
 }
 

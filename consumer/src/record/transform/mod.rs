@@ -126,6 +126,13 @@ impl Transform {
         Plan::new(&self.steps, reader, true).map(|_| ())
     }
 
+    /// Checks the steps against `reader` as a followed schema is: the steps skipped for it
+    /// (their field is not there), each said with its index; an error for a step that cannot
+    /// work on it.
+    pub fn skipped_on(&self, reader: &Schema) -> Result<Vec<String>, TransformError> {
+        Plan::new(&self.steps, reader, false).map(|plan| plan.skipped)
+    }
+
     /// `record`, a value of `reader`, with every step taken.
     pub fn apply(
         &mut self,

@@ -174,6 +174,14 @@ fn a_followed_schema_without_the_field_skips_the_step() {
         step(TransformOp::UpperCase, "category"),
         step(TransformOp::Drop, "colour"),
     ]);
+    let skipped = steps.skipped_on(product()).expect("fits otherwise");
+    assert_eq!(skipped.len(), 1, "{skipped:?}");
+    assert!(
+        skipped[0].starts_with(
+            "transform.steps[1] (drop of `colour`): the reader schema has no field `colour`"
+        ),
+        "{skipped:?}"
+    );
     assert_eq!(
         line(&mut steps, record("toys", 2.5), product()),
         "{\"id\":1,\"name\":\"Lamp\",\"category\":\"TOYS\",\"price\":2.5,\"last_updated\":\"t\"}\n"
