@@ -72,6 +72,16 @@ pub enum ReaderSchema {
     Latest,
 }
 
+/// Where the decoder's reader schema stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Source {
+    /// A file's, for good.
+    Pinned,
+    /// The subject's latest version: the registry's id of the one in use, `None` before the
+    /// first is read.
+    Following(Option<SchemaId>),
+}
+
 /// Decodes records into the reader schema, caching one resolving reader per writer schema id.
 pub struct Decoder {
     registry: RegistryClient,
@@ -80,8 +90,8 @@ pub struct Decoder {
     subject: String,
     /// The schema records are resolved into; `None` while following and nothing is read yet.
     reader_schema: Option<&'static Schema>,
-    /// When following: the registry's id of `reader_schema`.
-    following: Option<Option<SchemaId>>,
+    /// Whether the reader schema is pinned or followed.
+    source: Source,
     readers: HashMap<SchemaId, GenericDatumReader<'static>>,
     /// Ids the registry does not know, and since when that is believed.
     unknown: HashMap<SchemaId, Instant>,
@@ -96,16 +106,16 @@ impl Decoder {
         reader_schema: ReaderSchema,
         subject: &str,
     ) -> Self {
-        let (reader_schema, following) = match reader_schema {
-            ReaderSchema::Pinned(schema) => (Some(&*Box::leak(Box::new(schema))), None),
-            ReaderSchema::Latest => (None, Some(None)),
+        let (reader_schema, source) = match reader_schema {
+            ReaderSchema::Pinned(schema) => (Some(&*Box::leak(Box::new(schema))), Source::Pinned),
+            ReaderSchema::Latest => (None, Source::Following(None)),
         };
         Self {
             registry,
             runtime,
             subject: subject.to_owned(),
             reader_schema,
-            following,
+            source,
             readers: HashMap::new(),
             unknown: HashMap::new(),
         }
@@ -125,7 +135,7 @@ impl Decoder {
         let (id, datum) =
             WireFormat::split(payload).map_err(|error| DecodeError(error.to_string()))?;
         if !self.readers.contains_key(&id) {
-            if self.following.is_some() {
+            if matches!(self.source, Source::Following(_)) {
                 self.follow_latest();
             }
             let reader = self.reader_for(id)?;
@@ -234,7 +244,7 @@ impl Decoder {
         let Ok(Some(latest)) = latest else {
             return;
         };
-        if self.following == Some(Some(latest.id)) {
+        if self.source == Source::Following(Some(latest.id)) {
             return;
         }
         match Schema::parse_str(&latest.schema) {
@@ -249,7 +259,7 @@ impl Decoder {
                     latest.id
                 );
                 self.reader_schema = Some(Box::leak(Box::new(schema)));
-                self.following = Some(Some(latest.id));
+                self.source = Source::Following(Some(latest.id));
                 self.readers.clear();
             }
             Err(error) => tracing::warn!(
