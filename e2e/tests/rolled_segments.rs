@@ -111,7 +111,12 @@ async fn segments_roll_exactly_once_through_crashes_and_duckdb_reads_the_tables_
     scenario.assert_exactly_once(PRODUCTS as u64 + 5_000);
     assert!(updates >= 5_000, "the load ran: {updates} updates");
 
-    // Idle members close their open segments by age: every line ends up in a closed one.
+    // A last change of a thousand products reaches every member, whose open segment then
+    // closes by age once it is idle: every line ends up in a closed one.
+    scenario
+        .update_products(&(1..=1000).collect::<Vec<_>>(), 1)
+        .await;
+    scenario.wait_until_verified(CATCH_UP).await;
     let folder = scenario.names.out_dir();
     wait::until(
         "every open segment closed by age",

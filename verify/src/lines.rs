@@ -61,6 +61,8 @@ pub struct Scan {
     pub lines: u64,
     /// Members' outputs read (a member's segments are one).
     pub streams: u32,
+    /// Each file as it was opened when it was listed, for reading lines back.
+    handles: Vec<File>,
 }
 
 /// The fields every line must hold (a delete line its `deleted_at` instead of the
@@ -111,8 +113,14 @@ struct FileAt {
     stream: u32,
 }
 
-/// Reads every `*.jsonl` file (and open segment `*.jsonl.part`) of each of `folders` (members on several hosts write to several
-/// folders); `key` and `timestamp` name the fields to read.
+/// How many times a folder is listed again when a file listed is gone before it is opened (a
+/// member closing its open segment renames it meanwhile).
+const LISTINGS: usize = 5;
+
+/// Reads every `*.jsonl` file (and open segment `*.jsonl.part`) of each of `folders` (members
+/// on several hosts write to several folders); `key` and `timestamp` name the fields to read.
+/// Each file is read from the handle opened when it was listed, which [`LineReader`] reads
+/// back from too: a segment closed (renamed) meanwhile is still the file that was scanned.
 pub fn scan(folders: &[PathBuf], key: &str, timestamp: &str) -> Result<Scan, ScanError> {
     let mut scan = Scan::default();
     for folder in folders {
@@ -120,15 +128,9 @@ pub fn scan(folders: &[PathBuf], key: &str, timestamp: &str) -> Result<Scan, Sca
             folder: folder.clone(),
             source,
         };
-        let mut files: Vec<PathBuf> = std::fs::read_dir(folder)
-            .map_err(failed)?
-            .filter_map(Result::ok)
-            .map(|entry| entry.path())
-            .filter(|path| member_of(path).is_some())
-            .collect();
-        files.sort();
+        let opened = open_members_files(folder).map_err(failed)?;
         let mut streams: Vec<String> = Vec::new();
-        for path in files {
+        for (path, file) in opened {
             let index =
                 u32::try_from(scan.files.len()).map_err(|e| failed(std::io::Error::other(e)))?;
             let member = member_of(&path).unwrap_or_default().to_owned();
@@ -140,21 +142,52 @@ pub fn scan(folders: &[PathBuf], key: &str, timestamp: &str) -> Result<Scan, Sca
                 file: index,
                 stream: scan.streams,
             };
-            scan_file(&path, at, key, timestamp, &mut scan).map_err(failed)?;
+            let reading = file.try_clone().map_err(failed)?;
+            scan_file(&path, reading, at, key, timestamp, &mut scan).map_err(failed)?;
             scan.files.push(path);
+            scan.handles.push(file);
         }
     }
     Ok(scan)
 }
 
+/// The members' files of `folder`, in name order, each opened; listed again when one is gone
+/// before it is opened.
+fn open_members_files(folder: &Path) -> std::io::Result<Vec<(PathBuf, File)>> {
+    let mut listing = 0;
+    'list: loop {
+        listing += 1;
+        let mut paths: Vec<PathBuf> = std::fs::read_dir(folder)?
+            .filter_map(Result::ok)
+            .map(|entry| entry.path())
+            .filter(|path| member_of(path).is_some())
+            .collect();
+        paths.sort();
+        let mut opened = Vec::with_capacity(paths.len());
+        for path in paths {
+            match File::open(&path) {
+                Ok(file) => opened.push((path, file)),
+                Err(error)
+                    if error.kind() == std::io::ErrorKind::NotFound && listing < LISTINGS =>
+                {
+                    continue 'list
+                }
+                Err(error) => return Err(error),
+            }
+        }
+        return Ok(opened);
+    }
+}
+
 fn scan_file(
     path: &Path,
+    file: File,
     place: FileAt,
     key: &str,
     timestamp: &str,
     scan: &mut Scan,
 ) -> std::io::Result<()> {
-    let mut reader = BufReader::with_capacity(1 << 20, File::open(path)?);
+    let mut reader = BufReader::with_capacity(1 << 20, file);
     let mut line = Vec::with_capacity(512);
     let mut offset = 0_u64;
     let mut number = 0_u64;
@@ -250,10 +283,14 @@ pub struct LineReader {
 }
 
 impl LineReader {
-    /// Opens the files of a scan.
-    pub fn open(paths: &[PathBuf]) -> std::io::Result<Self> {
+    /// Reads back from the files of `scan`, as they were when scanned.
+    pub fn of(scan: &Scan) -> std::io::Result<Self> {
         Ok(Self {
-            files: paths.iter().map(File::open).collect::<Result<_, _>>()?,
+            files: scan
+                .handles
+                .iter()
+                .map(File::try_clone)
+                .collect::<Result<_, _>>()?,
             bytes: Vec::new(),
         })
     }
@@ -297,7 +334,7 @@ mod tests {
         );
         assert_eq!(scan.torn.iter().map(|t| t.line).collect::<Vec<_>>(), [2, 4]);
         assert!(scan.torn[1].reason.contains("mid-line"), "{:?}", scan.torn);
-        let line = LineReader::open(&scan.files)
+        let line = LineReader::of(&scan)
             .expect("open")
             .read(&scan.versions[1])
             .expect("read back");
@@ -341,6 +378,25 @@ mod tests {
             Some("m.1"),
             "not a sequence"
         );
+    }
+
+    #[test]
+    fn a_segment_closed_after_the_scan_is_read_back_as_scanned() {
+        let dir = tempfile::tempdir().expect("dir");
+        let open = dir.path().join("consumer-1.jsonl.part");
+        std::fs::write(
+            &open,
+            "{\"id\":5,\"last_updated\":\"2026-12-01T10:00:00.000000Z\"}\n",
+        )
+        .expect("write");
+        let scan = scan(&[dir.path().to_path_buf()], "id", "last_updated").expect("scan");
+        std::fs::rename(&open, dir.path().join("consumer-1.00000001.jsonl")).expect("roll");
+        std::fs::write(&open, "").expect("a new open segment");
+        let line = LineReader::of(&scan)
+            .expect("open")
+            .read(&scan.versions[0])
+            .expect("read back");
+        assert_eq!(line["id"], 5);
     }
 
     #[test]
@@ -400,7 +456,7 @@ mod tests {
         assert_eq!(both.files.len(), 3);
         let ids: Vec<i64> = both.versions.iter().map(|v| v.id).collect();
         assert_eq!(ids, [1, 2, 3]);
-        let mut reader = LineReader::open(&both.files).expect("open");
+        let mut reader = LineReader::of(&both).expect("open");
         assert_eq!(reader.read(&both.versions[2]).expect("read back")["id"], 3);
         let missing = host_a.path().join("gone");
         let error =

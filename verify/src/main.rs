@@ -156,7 +156,7 @@ async fn judge(
     let schema = reader_schema(settings).await?;
     let table =
         TableReader::new(&pool, &mysql.table, &settings.producer.key_column, &schema).await?;
-    let mut reader = lines::LineReader::open(&scan.files)?;
+    let mut reader = lines::LineReader::of(scan)?;
     let mut judge = Judge::new(
         versions,
         &scan.torn,
