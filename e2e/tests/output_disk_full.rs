@@ -82,16 +82,24 @@ async fn fill_the_disk_then_free_it(tag: &str, exactly_once: bool) {
     // only, and the member is still up.
     tokio::time::sleep(Duration::from_secs(3)).await;
     let file = disk.0.join("consumer-1.jsonl");
-    let text = std::fs::read(&file).expect("the member's file");
     // At least once, lines reach the file in writes of about 1 MiB until it is full; exactly
-    // once, in whole committed batches (up to 8 MiB), of which none may fit.
-    let filled = if exactly_once {
-        text.is_empty() || text.ends_with(b"\n")
-    } else {
-        text.len() > 2_000_000 && text.ends_with(b"\n")
+    // once, in whole committed batches (up to 8 MiB), of which none may fit. Each try of the
+    // member (one a second) writes what fits and cuts it off at once: a read that falls inside
+    // that millisecond sees part of a line, so a cut line must be gone when read again.
+    let filled = |text: &[u8]| {
+        if exactly_once {
+            text.is_empty() || text.ends_with(b"\n")
+        } else {
+            text.len() > 2_000_000 && text.ends_with(b"\n")
+        }
     };
+    let mut text = std::fs::read(&file).expect("the member's file");
+    if !filled(&text) {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        text = std::fs::read(&file).expect("the member's file");
+    }
     assert!(
-        filled,
+        filled(&text),
         "{} bytes, ending {:?}",
         text.len(),
         String::from_utf8_lossy(&text[text.len().saturating_sub(40)..])
