@@ -3,10 +3,12 @@
 //!
 //! One folder per part: `group` is the member's Kafka consumer in its group, `record` turns a
 //! record into its line, `output` is the member's file, `commit` makes lines and offsets durable
-//! together; `member` is the loop that ties them, `startup` assembles them.
+//! together; `member` is the loop that ties them, `startup` assembles them. `crash_point` lets
+//! tests stop a member inside a commit or a roll.
 
 pub mod check;
 pub mod commit;
+pub mod crash_point;
 pub mod dead_letter_publisher;
 pub mod error;
 pub mod events;

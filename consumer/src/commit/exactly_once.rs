@@ -12,9 +12,9 @@ use rdkafka::Offset;
 
 use super::batch_commit::BatchCommitter;
 use super::commit_error::RewindError;
-use super::crash_point::{self, CrashPoint};
 use super::journal::{Journal, PendingBatch};
 use super::offsets::{Offsets, PartitionKey};
+use crate::crash_point::{self, CrashPoint};
 use crate::output::change_times::ChangeTimes;
 use crate::output::sink::{FlushError, JsonlSink};
 

@@ -6,7 +6,6 @@
 pub mod batch_commit;
 pub mod checkpoint;
 pub mod commit_error;
-pub mod crash_point;
 pub mod exactly_once;
 pub mod journal;
 pub(crate) mod offsets;

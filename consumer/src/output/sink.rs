@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Instant;
 
-use crate::commit::crash_point::{self, CrashPoint};
+use crate::crash_point::{self, CrashPoint};
 use crate::output::background_append::CommittedLines;
 pub use crate::output::background_append::FlushError;
 use crate::output::segments::{started_at, Rolling, SegmentNames};

@@ -170,7 +170,7 @@ impl Scenario {
     }
 
     /// Starts consumer `member` (1-based) again with the crash point `point` armed at its
-    /// third commit (see `consumer::commit::crash_point`), and waits until it died there.
+    /// third commit (see `consumer::crash_point`), and waits until it died there.
     pub fn crash_consumer_at(&mut self, member: usize, point: &str) {
         self.kill_consumer(member);
         self.restart_consumer(
