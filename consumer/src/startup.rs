@@ -90,23 +90,25 @@ pub async fn prepare(
             source,
         })?,
     };
+    let folder = Path::new(&consumer_settings.output_dir);
+    let output_file = |source| ConsumerError::OutputFile {
+        folder: folder.to_path_buf(),
+        source,
+    };
+    let rolling = Rolling::from_settings(consumer_settings);
+    // The file a batch pending from before was appended to, and the sink goes on with.
+    let writing = SegmentNames::new(folder, &member)
+        .writing(rolling.is_some())
+        .map_err(output_file)?;
     let exactly_once = if consumer_settings.exactly_once {
-        match exactly_once(settings, &member, shutdown, &mut renderer).await? {
+        match exactly_once(settings, &member, &writing, shutdown, &mut renderer).await? {
             Some(state) => Some(state),
             None => return Ok(None),
         }
     } else {
         None
     };
-    let folder = Path::new(&consumer_settings.output_dir);
-    let rolling = Rolling::from_settings(consumer_settings);
-    let sink = JsonlSink::open_rolling(folder, &member, rolling).map_err(|source| {
-        ConsumerError::OutputFile {
-            folder: folder.to_path_buf(),
-            source,
-        }
-    })?;
-    let writing = sink.path().to_path_buf();
+    let sink = JsonlSink::open_rolling(folder, &member, rolling).map_err(output_file)?;
 
     let dead_letters = DeadLetters::new(kafka).map_err(ConsumerError::kafka(
         &member,
@@ -199,6 +201,7 @@ pub async fn prepare(
 async fn exactly_once(
     settings: &Settings,
     member: &str,
+    file: &Path,
     shutdown: &Shutdown,
     renderer: &mut LineRenderer,
 ) -> Result<Option<ExactlyOnce>, ConsumerError> {
@@ -243,16 +246,10 @@ async fn exactly_once(
         }
     })?;
     let journal = Journal::new(folder, member);
-    let file = SegmentNames::new(folder, member)
-        .writing(Rolling::from_settings(&settings.consumer).is_some())
-        .map_err(|source| ConsumerError::OutputFile {
-            folder: folder.to_path_buf(),
-            source,
-        })?;
     let settled = tokio::task::block_in_place(|| {
         settle_pending_batch(
             &journal,
-            &file,
+            file,
             || committer.last_batch(BATCH_TOPIC_PATIENCE),
             |ranges| replay_lines(kafka, ranges, renderer),
         )

@@ -334,7 +334,7 @@ fn roll_if_due(
 ) -> Result<(), CommitError> {
     let closed = sink
         .roll_if_due(Instant::now())
-        .map_err(|error| CommitError::output(sink, FlushError::Write(error)))?;
+        .map_err(|error| CommitError::output(sink, error))?;
     if let Some((path, bytes)) = closed {
         SegmentClosed {
             path: &path,

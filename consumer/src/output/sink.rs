@@ -111,8 +111,9 @@ impl JsonlSink {
 
     /// Closes the open segment when it is due (see `segments`): only between batches, with
     /// every line in it durable and none outside it. The closed segment's path and size, if
-    /// one was closed.
-    pub fn roll_if_due(&mut self, now: Instant) -> std::io::Result<Option<(PathBuf, u64)>> {
+    /// one was closed. A failed sync is [`FlushError::Sync`], as [`flush`](Self::flush) says it;
+    /// a rename or a new open segment that cannot be made is a failed write.
+    pub fn roll_if_due(&mut self, now: Instant) -> Result<Option<(PathBuf, u64)>, FlushError> {
         let Some(rolling) = self.rolling else {
             return Ok(None);
         };
@@ -120,10 +121,16 @@ impl JsonlSink {
             return Ok(None);
         }
         if self.durable_len < self.file_len {
-            self.flush().map_err(|error| match error {
-                FlushError::Write(error) | FlushError::Sync(error) => error,
-            })?;
+            self.flush()?;
         }
+        self.close_segment(rolling, now)
+            .map(Some)
+            .map_err(FlushError::Write)
+    }
+
+    /// Renames the open segment closed, makes a new open one and removes the closed ones beyond
+    /// those kept.
+    fn close_segment(&mut self, rolling: Rolling, now: Instant) -> std::io::Result<(PathBuf, u64)> {
         let closed = self.names.closed(self.next_sequence);
         let bytes = self.file_len;
         std::fs::rename(&self.path, &closed)?;
@@ -148,7 +155,7 @@ impl JsonlSink {
                 rolling.keep
             );
         }
-        Ok(Some((closed, bytes)))
+        Ok((closed, bytes))
     }
 
     /// The file being written.
