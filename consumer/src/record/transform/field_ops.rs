@@ -176,15 +176,15 @@ impl Masker {
         }
     }
 
-    /// `value` (of `schema`) replaced by its hash; a null stays null.
+    /// `value` (of `schema`, a nullable field's other branch) replaced by its hash; a null
+    /// stays null.
     pub fn mask(&self, value: &mut Value, schema: &Schema) -> Result<(), String> {
         let text = match inner(value) {
             Value::Null => return Ok(()),
             Value::String(text) | Value::Enum(_, text) => text.clone(),
             other => {
                 let mut json = Vec::new();
-                write_value(other, Some(base_schema(schema)), &mut json)
-                    .map_err(|e| e.to_string())?;
+                write_value(other, Some(schema), &mut json).map_err(|e| e.to_string())?;
                 if json.first() == Some(&b'"') {
                     serde_json::from_slice::<String>(&json).map_err(|e| e.to_string())?
                 } else {
@@ -207,18 +207,6 @@ impl Masker {
             None => Sha256::digest(bytes).into(),
         };
         digest.iter().map(|byte| format!("{byte:02x}")).collect()
-    }
-}
-
-/// A nullable schema's other branch (a masked value is never the null one).
-fn base_schema(schema: &Schema) -> &Schema {
-    match schema {
-        Schema::Union(union) => union
-            .variants()
-            .iter()
-            .find(|variant| !matches!(variant, Schema::Null))
-            .unwrap_or(schema),
-        other => other,
     }
 }
 

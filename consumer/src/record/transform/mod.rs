@@ -15,9 +15,8 @@ mod plan;
 
 use apache_avro::types::Value;
 use apache_avro::Schema;
-use sluice_common::settings::{SettingsError, TransformSettings, TransformStep};
+use sluice_common::settings::{SettingsError, TransformSettings};
 
-use crate::record::price::NotAPrice;
 use plan::Plan;
 
 /// Why the transformation could not be built, or refused a record.
@@ -75,12 +74,6 @@ impl TransformError {
     }
 }
 
-impl From<(usize, &str, NotAPrice)> for TransformError {
-    fn from((index, field, error): (usize, &str, NotAPrice)) -> Self {
-        Self::value(index, field, error)
-    }
-}
-
 /// A record ready to be written: its fields, named as the line names them, and their schemas.
 #[derive(Debug)]
 pub struct Transformed<'a> {
@@ -113,11 +106,6 @@ impl Transform {
             .map(|(index, step)| plan::Step::new(index, step))
             .collect::<Result<_, _>>()?;
         Ok(Self { steps, plan: None })
-    }
-
-    /// The steps as configured.
-    pub fn steps(&self) -> impl Iterator<Item = &TransformStep> {
-        self.steps.iter().map(|step| &step.configured)
     }
 
     /// Checks every step against `reader`: each field it names is there, of a type it can

@@ -193,7 +193,7 @@ impl Plan {
                     masked[index] = true;
                     Change::Mask {
                         masker: step.masker.clone().unwrap_or_else(|| Masker::new(None)),
-                        schema: fields[index].schema.clone(),
+                        schema: schema.clone(),
                     }
                 }
                 TransformStep::Rename { to, .. } => {
