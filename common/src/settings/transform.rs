@@ -114,6 +114,17 @@ impl TransformStep {
         }
     }
 
+    /// What the step does, as the configuration names it.
+    pub fn op(&self) -> TransformOp {
+        match self {
+            Self::UpperCase { .. } => TransformOp::UpperCase,
+            Self::PercentOff { .. } => TransformOp::PercentOff,
+            Self::Rename { .. } => TransformOp::Rename,
+            Self::Drop { .. } => TransformOp::Drop,
+            Self::Mask { .. } => TransformOp::Mask,
+        }
+    }
+
     /// A `mask` step's key, read from its file (less one trailing line break); `None` for a
     /// plain hash or another step. `index` names the step in an error.
     pub fn mask_key(&self, index: usize) -> Result<Option<Vec<u8>>, SettingsError> {

@@ -64,14 +64,7 @@ impl Step {
     }
 
     fn describe(&self) -> String {
-        let op = match &self.configured {
-            TransformStep::UpperCase { .. } => "upper_case",
-            TransformStep::PercentOff { .. } => "percent_off",
-            TransformStep::Rename { .. } => "rename",
-            TransformStep::Drop { .. } => "drop",
-            TransformStep::Mask { .. } => "mask",
-        };
-        format!("{op} of `{}`", self.configured.field())
+        format!("{} of `{}`", self.configured.op(), self.configured.field())
     }
 }
 
