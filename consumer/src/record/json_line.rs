@@ -31,16 +31,28 @@ pub fn write_fields(
     schemas: &[Schema],
     line: &mut Vec<u8>,
 ) -> Result<(), LineError> {
-    line.push(b'{');
+    write_object(fields, |index| schemas.get(index), line)?;
+    line.push(b'\n');
+    Ok(())
+}
+
+/// Writes `fields` as one JSON object; `schema_of` gives the schema of the field at an index,
+/// where it is known.
+fn write_object<'s>(
+    fields: &[(String, Value)],
+    schema_of: impl Fn(usize) -> Option<&'s Schema>,
+    out: &mut Vec<u8>,
+) -> Result<(), LineError> {
+    out.push(b'{');
     for (index, (name, value)) in fields.iter().enumerate() {
         if index > 0 {
-            line.push(b',');
+            out.push(b',');
         }
-        put(line, name)?;
-        line.push(b':');
-        write_value(value, schemas.get(index), line)?;
+        put(out, name)?;
+        out.push(b':');
+        write_value(value, schema_of(index), out)?;
     }
-    line.extend_from_slice(b"}\n");
+    out.push(b'}');
     Ok(())
 }
 
@@ -73,17 +85,11 @@ pub fn write_value(
                 }
                 _ => None,
             };
-            out.push(b'{');
-            for (index, (name, field)) in fields.iter().enumerate() {
-                if index > 0 {
-                    out.push(b',');
-                }
-                put(out, name)?;
-                out.push(b':');
-                let field_schema = field_schemas.map(|schemas| &schemas[index].schema);
-                write_value(field, field_schema, out)?;
-            }
-            out.push(b'}');
+            write_object(
+                fields,
+                |index| field_schemas.map(|schemas| &schemas[index].schema),
+                out,
+            )?;
         }
         Value::Array(items) => {
             let item_schema = match schema {
