@@ -148,7 +148,7 @@ pub async fn read_from(
 ) -> anyhow::Result<(u64, f64)> {
     let settings = &bench.settings;
     let plan = plan(bench, table).await?;
-    let layout = plan.query.layout();
+    let query = plan.query.clone();
     let commit_lag = Duration::from_millis(settings.producer.commit_lag_ms);
     let mut read_bound = ReadBound::new(&bench.pool, commit_lag)
         .await
@@ -175,7 +175,7 @@ pub async fn read_from(
     loop {
         let page = reader.fetch(&cursor).await?;
         rows_read += page.rows.len() as u64;
-        if let Some(end) = page.end(layout)? {
+        if let Some(end) = page.end(&query)? {
             cursor = end;
         }
         if page.caught_up() {

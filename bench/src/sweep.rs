@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 use futures::TryStreamExt as _;
 use sluice_common::mysql::quote_identifier;
 use sluice_common::settings::IsolatedRun;
+use sluice_producer::source::key::{Key, KeyKind};
 use sluice_producer::source::keyset::KeysetQuery;
 use sluice_producer::sweep::key_checkpoint::KeyCheckpoint;
 use sluice_producer::sweep::DeleteSweep;
@@ -33,10 +34,10 @@ pub async fn passes(
 ) -> anyhow::Result<()> {
     let query = KeysetQuery::new(TABLE, "id", "last_updated", &[], None);
     let deleted = rows / 100;
-    let checkpoint = KeyCheckpoint::beside(&bench.work.join("sweep.json"), TABLE);
-    let mut sweep = DeleteSweep::new(Duration::from_secs(60), checkpoint);
+    let checkpoint = KeyCheckpoint::beside(&bench.work.join("sweep.json"), TABLE, KeyKind::Signed);
+    let mut sweep = DeleteSweep::new(Duration::from_secs(60), checkpoint, KeyKind::Signed);
     for id in 1..=rows + deleted {
-        sweep.published(id);
+        sweep.published(&Key::Signed(id));
     }
     let millions = rows as f64 / 1e6;
     results.set(
@@ -133,8 +134,11 @@ pub async fn read_back(
             "published keys read back from {rows} records, run {run} of {}",
             cli.runs
         );
-        let checkpoint =
-            KeyCheckpoint::beside(&bench.work.join("no-checkpoint.json"), &names.topic);
+        let checkpoint = KeyCheckpoint::beside(
+            &bench.work.join("no-checkpoint.json"),
+            &names.topic,
+            KeyKind::Signed,
+        );
         let kafka = bench.settings.kafka.clone();
         let started = Instant::now();
         let restored =

@@ -1,6 +1,7 @@
-//! How a deleted product travels: in Kafka a tombstone (the product's key, no value) carrying
-//! the moment of the delete in the `sluice.deleted_at` header, and in the files a delete line,
-//! `{"id":42,"deleted":true,"deleted_at":"2026-12-01T10:00:00.000000Z"}`. The producer writes
+//! How a deleted row travels: in Kafka a tombstone (the row's key, no value) carrying the moment
+//! of the delete in the `sluice.deleted_at` header, and in the files a delete line,
+//! `{"id":42,"deleted":true,"deleted_at":"2026-12-01T10:00:00.000000Z"}`, whose key shows as the
+//! key field of a row's line shows it (a number, a string, base64 bytes). The producer writes
 //! the header; the consumers, the replay of a committed batch and `sluice-verify` read it here,
 //! so all of them agree on the line.
 
@@ -23,28 +24,30 @@ pub fn format_deleted_at(at: DateTime<Utc>) -> String {
 /// Why a tombstone has no delete line.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum TombstoneError {
-    /// The key is not a product id.
-    #[error("a tombstone whose key is not an integer product id: {0:?}")]
-    Key(String),
+    /// The key is not one of the key field's values.
+    #[error("a tombstone whose key {key:?} {reason}")]
+    Key {
+        /// The key, as text where it is UTF-8.
+        key: String,
+        /// Why it is no key, as a predicate.
+        reason: String,
+    },
     /// Neither the header nor the record's timestamp says when.
     #[error("a tombstone without a time: no valid `{DELETED_AT_HEADER}` header ({0}) and no record timestamp")]
     Time(String),
 }
 
-/// The delete line of the tombstone keyed `key`, deleted at the header's time (`header`, when
-/// present) or else at the record's timestamp (`timestamp_ms`, for tombstones written by other
-/// producers), appended to `line` with its newline. `key_field` names the id field.
+/// The delete line of a tombstone whose key shows as `key_json` (JSON, as a row's line shows
+/// the key field), deleted at the header's time (`header`, when present) or else at the
+/// record's timestamp (`timestamp_ms`, for tombstones written by other producers), appended to
+/// `line` with its newline. `key_field` names the key field.
 pub fn write_delete_line(
     key_field: &str,
-    key: Option<&[u8]>,
+    key_json: &[u8],
     header: Option<&[u8]>,
     timestamp_ms: Option<i64>,
     line: &mut Vec<u8>,
 ) -> Result<DateTime<Utc>, TombstoneError> {
-    let id: i64 = key
-        .and_then(|k| std::str::from_utf8(k).ok())
-        .and_then(|k| k.trim().parse().ok())
-        .ok_or_else(|| TombstoneError::Key(String::from_utf8_lossy(key.unwrap_or(b"")).into()))?;
     let from_header = header.map(|h| {
         std::str::from_utf8(h)
             .ok()
@@ -60,10 +63,17 @@ pub fn write_delete_line(
             .ok_or_else(|| TombstoneError::Time("no header".into()))?,
     };
     // Written by hand so the fields keep the documented order.
+    line.push(b'{');
+    line.extend_from_slice(
+        serde_json::Value::String(key_field.to_owned())
+            .to_string()
+            .as_bytes(),
+    );
+    line.push(b':');
+    line.extend_from_slice(key_json);
     line.extend_from_slice(
         format!(
-            "{{{}:{id},\"{DELETED_FIELD}\":true,\"{DELETED_AT_FIELD}\":\"{}\"}}\n",
-            serde_json::Value::String(key_field.to_owned()),
+            ",\"{DELETED_FIELD}\":true,\"{DELETED_AT_FIELD}\":\"{}\"}}\n",
             format_deleted_at(at)
         )
         .as_bytes(),
@@ -80,7 +90,7 @@ mod tests {
         let mut line = Vec::new();
         let at = write_delete_line(
             "id",
-            Some(b"42"),
+            b"42",
             Some(b"2026-12-01T10:00:00.000123Z"),
             Some(1),
             &mut line,
@@ -91,34 +101,36 @@ mod tests {
             "{\"id\":42,\"deleted\":true,\"deleted_at\":\"2026-12-01T10:00:00.000123Z\"}\n"
         );
         assert_eq!(format_deleted_at(at), "2026-12-01T10:00:00.000123Z");
+        let mut line = Vec::new();
+        write_delete_line(
+            "code",
+            b"\"Ab \"",
+            Some(b"2026-12-01T10:00:00Z"),
+            None,
+            &mut line,
+        )
+        .expect("a delete line");
+        assert!(String::from_utf8_lossy(&line).starts_with("{\"code\":\"Ab \",\"deleted\":true,"));
     }
 
     #[test]
     fn without_a_header_the_record_timestamp_says_when() {
         let mut line = Vec::new();
-        write_delete_line("id", Some(b"7"), None, Some(1_764_583_200_000), &mut line)
+        write_delete_line("id", b"7", None, Some(1_764_583_200_000), &mut line)
             .expect("a delete line");
         assert!(String::from_utf8_lossy(&line)
             .contains("\"deleted_at\":\"2025-12-01T10:00:00.000000Z\""));
     }
 
     #[test]
-    fn a_key_that_is_no_id_or_a_bad_time_is_refused() {
+    fn a_bad_time_is_refused() {
         let mut line = Vec::new();
         assert!(matches!(
-            write_delete_line("id", Some(b"abc"), None, Some(1), &mut line),
-            Err(TombstoneError::Key(_))
-        ));
-        assert!(matches!(
-            write_delete_line("id", None, None, Some(1), &mut line),
-            Err(TombstoneError::Key(_))
-        ));
-        assert!(matches!(
-            write_delete_line("id", Some(b"1"), Some(b"yesterday"), Some(1), &mut line),
+            write_delete_line("id", b"1", Some(b"yesterday"), Some(1), &mut line),
             Err(TombstoneError::Time(_))
         ));
         assert!(matches!(
-            write_delete_line("id", Some(b"1"), None, None, &mut line),
+            write_delete_line("id", b"1", None, None, &mut line),
             Err(TombstoneError::Time(_))
         ));
         assert!(line.is_empty(), "nothing written for a refused tombstone");

@@ -23,6 +23,7 @@ use crate::publish::transactional_id::init_transactions;
 use crate::publish::Publisher;
 use crate::schema::follower::SchemaFollower;
 use crate::schema::registration::register;
+use crate::source::key::KeyKind;
 use crate::source::plan::{keyset_index_statement, SourcePlan};
 use crate::source::writer_schema::WriterSchema;
 use crate::standby::ProducerLock;
@@ -214,7 +215,7 @@ pub async fn prepare(
         catalogue: source.catalogue,
     };
     let store = WatermarkStore::new(&settings.producer.watermark_file);
-    let sweep = delete_sweep(settings, source.snapshot_by_key, &table);
+    let sweep = delete_sweep(settings, source.snapshot_by_key, source.key_kind, &table)?;
     Ok(Some(Pipeline {
         pool,
         query: source.query,
@@ -275,20 +276,35 @@ async fn stand_by(
 
 /// The sweep for rows deleted outright, when it is on and the key is the table's primary key
 /// (the sweep reads the primary key's range).
-fn delete_sweep(settings: &Settings, key_is_primary: bool, table: &str) -> Option<DeleteSweep> {
-    let interval = settings.producer.delete_sweep_interval()?;
+fn delete_sweep(
+    settings: &Settings,
+    key_is_primary: bool,
+    kind: KeyKind,
+    table: &str,
+) -> Result<Option<DeleteSweep>, ProducerError> {
+    let Some(interval) = settings.producer.delete_sweep_interval() else {
+        return Ok(None);
+    };
+    if !kind.is_integer() {
+        return Err(ProducerError::SweepNeedsIntegerKey {
+            table: table.to_owned(),
+            column: settings.producer.key_column.clone(),
+            kind: kind.name(),
+        });
+    }
     if !key_is_primary {
         tracing::warn!(
             "{} is not the primary key of {table}: rows deleted outright are not found (the              sweep reads the primary key); set producer.delete_sweep_interval_secs = 0 to say              so, or producer.deleted_column for soft deletes",
             settings.producer.key_column
         );
-        return None;
+        return Ok(None);
     }
     let checkpoint = KeyCheckpoint::beside(
         std::path::Path::new(&settings.producer.watermark_file),
         &settings.kafka.topic,
+        kind,
     );
-    Some(DeleteSweep::new(interval, checkpoint))
+    Ok(Some(DeleteSweep::new(interval, checkpoint, kind)))
 }
 
 /// The largest record (key and value) the topic takes: its `max.message.bytes` less a record

@@ -7,8 +7,8 @@ use std::time::Duration;
 
 use sluice_common::mysql;
 use sluice_common::settings::Settings;
+use sluice_producer::source::key::Key;
 use sluice_producer::source::read_bound::{ReadBound, TransactionView};
-use sluice_producer::source::row;
 use sluice_producer::watermark::{ReadOrder, Watermark};
 use sqlx::Row;
 
@@ -44,14 +44,16 @@ async fn a_key_order_snapshot_then_its_changes_read_every_row_in_its_latest_stat
     let mut read_bound = ReadBound::with_view(TransactionView::Precise, Duration::ZERO);
     let (bound, _) = read_bound.current(&pool).await.expect("bound");
     let mut cursor = Watermark::snapshot_up_to(bound.and_utc());
-    let (mut reader, layout) = support::reader(&pool, &table, read_bound, PAGE);
+    let (mut reader, query) = support::reader(&pool, &table, read_bound, PAGE);
 
     let mut seen: HashMap<i64, Vec<String>> = HashMap::new();
     for page_number in 0.. {
         assert!(page_number < 20, "the reading never caught up");
         let page = reader.fetch(&cursor).await.expect("page");
         for record in &page.rows {
-            let key = row::key(record, layout).expect("key");
+            let Key::Signed(key) = query.key_of(record).expect("key") else {
+                panic!("an INT key reads as a signed key");
+            };
             let name: String = record.try_get("name").expect("name");
             seen.entry(key).or_default().push(name);
         }
@@ -65,7 +67,7 @@ async fn a_key_order_snapshot_then_its_changes_read_every_row_in_its_latest_stat
             .expect("change two rows");
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
-        if support::read_on(&page, layout, &mut cursor) {
+        if support::read_on(&page, &query, &mut cursor) {
             break;
         }
     }

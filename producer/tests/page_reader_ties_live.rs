@@ -10,9 +10,10 @@ use std::time::Duration;
 use sluice_common::mysql;
 use sluice_common::settings::Settings;
 use sluice_producer::poll::page_reader::PAGE_BYTES;
+use sluice_producer::source::key::Key;
 use sluice_producer::source::read_bound::{ReadBound, TransactionView};
 use sluice_producer::source::row;
-use sluice_producer::watermark::Watermark;
+use sluice_producer::watermark::{KeyBound, Watermark};
 
 mod support;
 
@@ -103,7 +104,7 @@ async fn read_every_page(
     .expect("fill");
 
     let read_bound = ReadBound::with_view(TransactionView::Precise, Duration::ZERO);
-    let (mut reader, layout) = support::reader(&pool, &table, read_bound, PAGE);
+    let (mut reader, query) = support::reader(&pool, &table, read_bound, PAGE);
     let mut cursor = Watermark::beginning();
     let mut read = Vec::new();
     let mut pages = 0;
@@ -115,13 +116,13 @@ async fn read_every_page(
         assert!(pages <= expected.len(), "the reading never caught up");
         let page = reader.fetch(&cursor).await.expect("page");
         for record in &page.rows {
-            let at = row::position(record, layout).expect("position");
-            read.push((
-                at.last_updated.format("%Y-%m-%d %H:%M:%S").to_string(),
-                at.id,
-            ));
+            let at = row::position(record, &query).expect("position");
+            let KeyBound::At(Key::Signed(id)) = at.key else {
+                panic!("a row's position is at its INT key");
+            };
+            read.push((at.last_updated.format("%Y-%m-%d %H:%M:%S").to_string(), id));
         }
-        if support::read_on(&page, layout, &mut cursor) {
+        if support::read_on(&page, &query, &mut cursor) {
             break;
         }
     }

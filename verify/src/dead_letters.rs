@@ -15,11 +15,11 @@ use sluice_common::settings::KafkaSettings;
 /// What the dead-letter topic holds.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct DeadLetterKeys {
-    /// Keys (product ids) with at least one dead letter.
-    pub keys: HashSet<i64>,
+    /// Record keys with at least one dead letter.
+    pub keys: HashSet<Vec<u8>>,
     /// Dead letters by stage header.
     pub by_stage: BTreeMap<String, u64>,
-    /// Dead letters whose key is not a product id (e.g. a record that was not even framed).
+    /// Dead letters without a key.
     pub without_key: u64,
 }
 
@@ -50,13 +50,9 @@ pub fn read(
             })
             .unwrap_or_else(|| "unknown".into());
         *found.by_stage.entry(stage).or_default() += 1;
-        match message
-            .key()
-            .and_then(|k| std::str::from_utf8(k).ok())
-            .and_then(|k| k.parse::<i64>().ok())
-        {
+        match message.key() {
             Some(key) => {
-                found.keys.insert(key);
+                found.keys.insert(key.to_vec());
             }
             None => found.without_key += 1,
         }

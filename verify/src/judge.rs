@@ -8,6 +8,7 @@ use std::collections::HashSet;
 use serde_json::{Map, Value};
 
 use crate::expected::{same_value, Expectation};
+use crate::key_order::KeyOrder;
 use crate::lines::{Torn, Version};
 use crate::report::{Example, Report};
 use crate::VerifyError;
@@ -17,7 +18,8 @@ pub struct Judge<'a> {
     versions: Vec<Version>,
     next: usize,
     expectation: &'a Expectation,
-    dead_letter_keys: &'a HashSet<i64>,
+    dead_letter_keys: &'a HashSet<Vec<u8>>,
+    keys: KeyOrder,
     key: String,
     timestamp: String,
     /// The column marking a row deleted (soft deletes), when there is one.
@@ -26,12 +28,14 @@ pub struct Judge<'a> {
 }
 
 impl<'a> Judge<'a> {
-    /// Starts from every version read, the torn lines, and the dead letters' keys.
+    /// Starts from every version read (their keys numbered by `keys`), the torn lines, and the
+    /// dead letters' record keys.
     pub fn new(
         mut versions: Vec<Version>,
         torn: &[Torn],
         expectation: &'a Expectation,
-        dead_letter_keys: &'a HashSet<i64>,
+        dead_letter_keys: &'a HashSet<Vec<u8>>,
+        keys: KeyOrder,
         key: &str,
         timestamp: &str,
     ) -> Self {
@@ -44,13 +48,14 @@ impl<'a> Judge<'a> {
             });
         }
         versions.sort_unstable_by_key(|v| (v.id, v.at, v.hash, v.file, v.offset));
-        find_repeats(&versions, &mut report);
-        find_backward(&versions, &mut report);
+        find_repeats(&versions, &keys, &mut report);
+        find_backward(&versions, &keys, &mut report);
         Self {
             versions,
             next: 0,
             expectation,
             dead_letter_keys,
+            keys,
             key: key.to_owned(),
             timestamp: timestamp.to_owned(),
             deleted_column: None,
@@ -84,11 +89,18 @@ impl<'a> Judge<'a> {
         read_line: impl FnOnce(&Version) -> std::io::Result<Value>,
     ) -> Result<(), VerifyError> {
         self.report.rows += 1;
-        let id = row.get(&self.key).and_then(Value::as_i64).ok_or_else(|| {
-            VerifyError::RowWithoutKey {
+        let key = row
+            .get(&self.key)
+            .ok_or_else(|| VerifyError::RowWithoutKey {
                 key: self.key.clone(),
-            }
-        })?;
+            })?;
+        let id = self
+            .keys
+            .row_key(key)
+            .map_err(|_| VerifyError::RowWithoutKey {
+                key: self.key.clone(),
+            })?;
+        let shown = key.clone();
         let at = row.get(&self.timestamp).and_then(Value::as_str);
         // Versions of products with no row, before this one.
         while self.next < self.versions.len() && self.versions[self.next].id < id {
@@ -97,38 +109,38 @@ impl<'a> Judge<'a> {
         let start = self.next;
         self.skip_product(id);
         let Some(latest) = self.versions[start..self.next].last().copied() else {
-            self.missing(id, "no line at all");
+            self.missing(&shown, "no line at all");
             return Ok(());
         };
         let Some(at) = at.and_then(|at| crate::lines::micros_of(at).ok()) else {
             self.report.wrong.add(Example::Product {
-                id,
+                id: shown.clone(),
                 what: format!("the row's `{}` cannot be read", self.timestamp),
             });
             return Ok(());
         };
         if latest.at < at {
-            self.missing(id, "its latest version has no line (older ones do)");
+            self.missing(&shown, "its latest version has no line (older ones do)");
             return Ok(());
         }
         match (latest.deleted, self.marked_deleted(row)) {
             (true, true) => {
                 self.report.deleted.add(Example::Product {
-                    id,
+                    id: shown.clone(),
                     what: "marked deleted".into(),
                 });
                 return Ok(());
             }
             (true, false) => {
                 self.report.wrong.add(Example::Product {
-                    id,
+                    id: shown.clone(),
                     what: "its latest line is a delete, but the row is in the table".into(),
                 });
                 return Ok(());
             }
             (false, true) => {
                 self.report.wrong.add(Example::Product {
-                    id,
+                    id: shown.clone(),
                     what: "the row is marked deleted, but its latest line is no delete".into(),
                 });
                 return Ok(());
@@ -137,7 +149,7 @@ impl<'a> Judge<'a> {
         }
         if latest.at > at {
             self.report.wrong.add(Example::Product {
-                id,
+                id: shown.clone(),
                 what: "a line is newer than the row".into(),
             });
             return Ok(());
@@ -146,7 +158,7 @@ impl<'a> Judge<'a> {
         let expected = self.expectation.line_of(row);
         if let Some(difference) = difference(&line, &expected, self.expectation.absent()) {
             self.report.wrong.add(Example::Product {
-                id,
+                id: shown.clone(),
                 what: difference,
             });
         }
@@ -168,7 +180,7 @@ impl<'a> Judge<'a> {
         let start = self.next;
         self.skip_product(id);
         let example = |what: &str| Example::Product {
-            id,
+            id: self.keys.show(id),
             what: what.to_owned(),
         };
         match self.versions[start..self.next].last() {
@@ -185,12 +197,13 @@ impl<'a> Judge<'a> {
         }
     }
 
-    fn missing(&mut self, id: i64, what: &str) {
+    fn missing(&mut self, key: &Value, what: &str) {
         let example = Example::Product {
-            id,
+            id: key.clone(),
             what: what.to_owned(),
         };
-        if self.dead_letter_keys.contains(&id) {
+        let record_key = self.keys.record_key(key);
+        if record_key.is_some_and(|k| self.dead_letter_keys.contains(&k)) {
             self.report.dead_lettered.add(example);
         } else {
             self.report.missing.add(example);
@@ -199,14 +212,14 @@ impl<'a> Judge<'a> {
 }
 
 /// The same line more than once (a duplicate), or two different lines for one version.
-fn find_repeats(sorted: &[Version], report: &mut Report) {
+fn find_repeats(sorted: &[Version], keys: &KeyOrder, report: &mut Report) {
     for pair in sorted.windows(2) {
         let (a, b) = (&pair[0], &pair[1]);
         if (a.id, a.at) != (b.id, b.at) {
             continue;
         }
         let example = Example::Product {
-            id: a.id,
+            id: keys.show(a.id),
             what: format!("version {} µs", a.at),
         };
         if a.hash == b.hash {
@@ -218,7 +231,7 @@ fn find_repeats(sorted: &[Version], report: &mut Report) {
 }
 
 /// Within one file, a product's later line carrying an earlier time.
-fn find_backward(sorted: &[Version], report: &mut Report) {
+fn find_backward(sorted: &[Version], keys: &KeyOrder, report: &mut Report) {
     let mut start = 0;
     while start < sorted.len() {
         let id = sorted[start].id;
@@ -228,7 +241,7 @@ fn find_backward(sorted: &[Version], report: &mut Report) {
         for pair in product.windows(2) {
             if pair[0].stream == pair[1].stream && pair[1].at < pair[0].at {
                 report.backward.add(Example::Product {
-                    id,
+                    id: keys.show(id),
                     what: format!("{} µs after {} µs", pair[1].at, pair[0].at),
                 });
             }
@@ -266,6 +279,10 @@ mod tests {
 
     const T1: &str = "2026-12-01T10:00:00.000001Z";
     const T2: &str = "2026-12-01T10:00:02.000000Z";
+
+    fn signed() -> KeyOrder {
+        KeyOrder::new(crate::key_order::KeyType::Signed)
+    }
 
     fn micros(at: &str) -> i64 {
         crate::lines::micros_of(at).expect("time")
@@ -331,7 +348,15 @@ mod tests {
         let expectation = Expectation::new(&transform, "id", "last_updated").expect("valid");
         let keys = HashSet::new();
         let versions = vec![version(1, T1, 7, 0, 0), version(2, T1, 8, 0, 90)];
-        let mut judge = Judge::new(versions, &[], &expectation, &keys, "id", "last_updated");
+        let mut judge = Judge::new(
+            versions,
+            &[],
+            &expectation,
+            &keys,
+            signed(),
+            "id",
+            "last_updated",
+        );
         let mut dropped = line(1, T1, 20.0);
         if let Value::Object(fields) = &mut dropped {
             fields.remove("name");
@@ -367,7 +392,15 @@ mod tests {
             version(2, T2, 3, 2, 0),
             version(2, T1, 4, 3, 0),
         ];
-        let judge = Judge::new(versions, &[], &expectation, &keys, "id", "last_updated");
+        let judge = Judge::new(
+            versions,
+            &[],
+            &expectation,
+            &keys,
+            signed(),
+            "id",
+            "last_updated",
+        );
         let report = judge.finish();
         assert_eq!(report.backward.count, 1, "{report}");
     }
@@ -377,7 +410,15 @@ mod tests {
         let expectation = shop_steps(true);
         let keys = HashSet::new();
         let versions = vec![version(1, T1, 7, 0, 0), version(1, T2, 8, 0, 90)];
-        let mut judge = Judge::new(versions, &[], &expectation, &keys, "id", "last_updated");
+        let mut judge = Judge::new(
+            versions,
+            &[],
+            &expectation,
+            &keys,
+            signed(),
+            "id",
+            "last_updated",
+        );
         judge
             .row(&row(1, T2, 20.0), |v| {
                 assert_eq!(v.at, micros(T2), "the latest line is read");
@@ -392,7 +433,7 @@ mod tests {
     #[test]
     fn each_kind_of_violation_is_counted_with_an_example() {
         let expectation = shop_steps(false);
-        let keys: HashSet<i64> = [4].into_iter().collect();
+        let keys: HashSet<Vec<u8>> = [b"4".to_vec()].into_iter().collect();
         let torn = [Torn {
             file: "out/consumer-1.jsonl".into(),
             line: 3,
@@ -410,7 +451,15 @@ mod tests {
             version(3, T2, 2, 1, 50),
             version(9, T1, 3, 1, 100),
         ];
-        let mut judge = Judge::new(versions, &torn, &expectation, &keys, "id", "last_updated");
+        let mut judge = Judge::new(
+            versions,
+            &torn,
+            &expectation,
+            &keys,
+            signed(),
+            "id",
+            "last_updated",
+        );
         judge
             .row(&row(1, T2, 20.0), |_| Ok(line(1, T2, 21.0)))
             .expect("row 1");
@@ -455,7 +504,15 @@ mod tests {
             version(4, T1, 4, 0, 300),
             delete(4, T2, 0, 350),
         ];
-        let mut judge = Judge::new(versions, &[], &expectation, &keys, "id", "last_updated");
+        let mut judge = Judge::new(
+            versions,
+            &[],
+            &expectation,
+            &keys,
+            signed(),
+            "id",
+            "last_updated",
+        );
         judge
             .row(&row(2, T2, 1.0), |_| Ok(line(2, T2, 1.0)))
             .expect("row 2");
@@ -483,8 +540,16 @@ mod tests {
             delete(1, T2, 0, 50),
             version(2, T2, 2, 0, 100),
         ];
-        let mut judge = Judge::new(versions, &[], &expectation, &keys, "id", "last_updated")
-            .soft_deleted_by(Some("deleted_at"));
+        let mut judge = Judge::new(
+            versions,
+            &[],
+            &expectation,
+            &keys,
+            signed(),
+            "id",
+            "last_updated",
+        )
+        .soft_deleted_by(Some("deleted_at"));
         judge
             .row(&marked(1, T2), |_| unreachable!())
             .expect("row 1");
@@ -505,6 +570,7 @@ mod tests {
             &[],
             &expectation,
             &keys,
+            signed(),
             "id",
             "last_updated",
         );

@@ -18,6 +18,7 @@ pub mod dead_letters;
 pub mod error;
 pub mod expected;
 pub mod judge;
+pub mod key_order;
 pub mod lines;
 pub mod report;
 pub mod schema_in_use;

@@ -15,10 +15,12 @@ use chrono::DateTime;
 use serde::Deserialize;
 use sluice_common::deletes::{DELETED_AT_FIELD, DELETED_FIELD};
 
+use crate::key_order::KeyOrder;
+
 /// One line that parsed: a version of one product.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub struct Version {
-    /// The product's key.
+    /// The product's key, as `key_order` numbers it.
     pub id: i64,
     /// Its timestamp, in microseconds since the epoch.
     pub at: i64,
@@ -121,7 +123,13 @@ const LISTINGS: usize = 5;
 /// on several hosts write to several folders); `key` and `timestamp` name the fields to read.
 /// Each file is read from the handle opened when it was listed, which [`LineReader`] reads
 /// back from too: a segment closed (renamed) meanwhile is still the file that was scanned.
-pub fn scan(folders: &[PathBuf], key: &str, timestamp: &str) -> Result<Scan, ScanError> {
+/// Keys are numbered by `keys`, and ranked once every file is read (see `key_order`).
+pub fn scan(
+    folders: &[PathBuf],
+    key: &str,
+    timestamp: &str,
+    keys: &mut KeyOrder,
+) -> Result<Scan, ScanError> {
     let mut scan = Scan::default();
     for folder in folders {
         let failed = |source| ScanError {
@@ -143,12 +151,30 @@ pub fn scan(folders: &[PathBuf], key: &str, timestamp: &str) -> Result<Scan, Sca
                 stream: scan.streams,
             };
             let reading = file.try_clone().map_err(failed)?;
-            scan_file(&path, reading, at, key, timestamp, &mut scan).map_err(failed)?;
+            let fields = Fields {
+                key,
+                timestamp,
+                keys: &mut *keys,
+            };
+            scan_file(&path, reading, at, fields, &mut scan).map_err(failed)?;
             scan.files.push(path);
             scan.handles.push(file);
         }
     }
+    keys.rank(&mut scan.versions);
     Ok(scan)
+}
+
+/// Whether each of `folders` can be listed: checked before anything else is read, so a wrong
+/// folder is named first.
+pub fn readable(folders: &[PathBuf]) -> Result<(), ScanError> {
+    for folder in folders {
+        std::fs::read_dir(folder).map_err(|source| ScanError {
+            folder: folder.clone(),
+            source,
+        })?;
+    }
+    Ok(())
 }
 
 /// The members' files of `folder`, in name order, each opened; listed again when one is gone
@@ -179,12 +205,18 @@ fn open_members_files(folder: &Path) -> std::io::Result<Vec<(PathBuf, File)>> {
     }
 }
 
+/// The fields every line is read for, and the order its key is numbered in.
+struct Fields<'a> {
+    key: &'a str,
+    timestamp: &'a str,
+    keys: &'a mut KeyOrder,
+}
+
 fn scan_file(
     path: &Path,
     file: File,
     place: FileAt,
-    key: &str,
-    timestamp: &str,
+    mut fields: Fields<'_>,
     scan: &mut Scan,
 ) -> std::io::Result<()> {
     let mut reader = BufReader::with_capacity(1 << 20, file);
@@ -211,7 +243,7 @@ fn scan_file(
             return Ok(());
         }
         let body = &line[..line.len() - 1];
-        match identity(body, key, timestamp) {
+        match identity(body, &mut fields) {
             Ok((id, at, deleted)) => scan.versions.push(Version {
                 id,
                 at,
@@ -230,7 +262,8 @@ fn scan_file(
 
 /// The key, the time (a delete line's `deleted_at`) and whether it is a delete line, of one
 /// line; or why it is not a line.
-fn identity(body: &[u8], key: &str, timestamp: &str) -> Result<(i64, i64, bool), String> {
+fn identity(body: &[u8], names: &mut Fields<'_>) -> Result<(i64, i64, bool), String> {
+    let (key, timestamp) = (names.key, names.timestamp);
     if key == "id" && timestamp == "last_updated" {
         let fields: Identity<'_> =
             serde_json::from_slice(body).map_err(|e| format!("not a JSON line: {e}"))?;
@@ -239,7 +272,11 @@ fn identity(body: &[u8], key: &str, timestamp: &str) -> Result<(i64, i64, bool),
             false => (fields.last_updated, timestamp),
         };
         let at = at.ok_or(format!("no `{name}` text field"))?;
-        return Ok((as_key(&fields.id)?, micros_of(&at)?, fields.deleted));
+        return Ok((
+            names.keys.line_key(&fields.id)?,
+            micros_of(&at)?,
+            fields.deleted,
+        ));
     }
     let value: serde_json::Value =
         serde_json::from_slice(body).map_err(|e| format!("not a JSON line: {e}"))?;
@@ -250,12 +287,7 @@ fn identity(body: &[u8], key: &str, timestamp: &str) -> Result<(i64, i64, bool),
         .get(name)
         .and_then(serde_json::Value::as_str)
         .ok_or(format!("no `{name}` text field"))?;
-    Ok((as_key(id)?, micros_of(at)?, deleted))
-}
-
-fn as_key(id: &serde_json::Value) -> Result<i64, String> {
-    id.as_i64()
-        .ok_or_else(|| format!("the key {id} is not an integer"))
+    Ok((names.keys.line_key(id)?, micros_of(at)?, deleted))
 }
 
 /// An RFC 3339 time in microseconds since the epoch; one without a zone (a `DATETIME` as a
@@ -311,6 +343,11 @@ impl LineReader {
 mod tests {
     use super::*;
 
+    fn scan_signed(folders: &[PathBuf], key: &str, timestamp: &str) -> Result<Scan, ScanError> {
+        let mut keys = KeyOrder::new(crate::key_order::KeyType::Signed);
+        scan(folders, key, timestamp, &mut keys)
+    }
+
     #[test]
     fn versions_torn_lines_and_a_partial_tail_are_told_apart() {
         let dir = tempfile::tempdir().expect("dir");
@@ -323,7 +360,7 @@ mod tests {
         )
         .expect("write");
         std::fs::write(dir.path().join("notes.txt"), "not a member file").expect("write");
-        let scan = scan(&[dir.path().to_path_buf()], "id", "last_updated").expect("scan");
+        let scan = scan_signed(&[dir.path().to_path_buf()], "id", "last_updated").expect("scan");
         assert_eq!(scan.lines, 4);
         assert_eq!(
             scan.versions
@@ -356,7 +393,7 @@ mod tests {
         ] {
             std::fs::write(dir.path().join(name), text).expect("write");
         }
-        let scan = scan(&[dir.path().to_path_buf()], "id", "last_updated").expect("scan");
+        let scan = scan_signed(&[dir.path().to_path_buf()], "id", "last_updated").expect("scan");
         let names: Vec<String> = scan
             .files
             .iter()
@@ -389,7 +426,7 @@ mod tests {
             "{\"id\":5,\"last_updated\":\"2026-12-01T10:00:00.000000Z\"}\n",
         )
         .expect("write");
-        let scan = scan(&[dir.path().to_path_buf()], "id", "last_updated").expect("scan");
+        let scan = scan_signed(&[dir.path().to_path_buf()], "id", "last_updated").expect("scan");
         std::fs::rename(&open, dir.path().join("consumer-1.00000001.jsonl")).expect("roll");
         std::fs::write(&open, "").expect("a new open segment");
         let line = LineReader::of(&scan)
@@ -409,7 +446,7 @@ mod tests {
         )
         .expect("write");
         for (key, timestamp) in [("id", "last_updated"), ("id", "changed")] {
-            let scan = scan(&[dir.path().to_path_buf()], key, timestamp).expect("scan");
+            let scan = scan_signed(&[dir.path().to_path_buf()], key, timestamp).expect("scan");
             assert_eq!(
                 scan.versions
                     .iter()
@@ -434,7 +471,7 @@ mod tests {
             "{\"sku\":9,\"changed\":\"2026-12-01T10:00:00Z\"}\n{\"sku\":\"x\",\"changed\":\"2026-12-01T10:00:00Z\"}\n",
         )
         .expect("write");
-        let scan = scan(&[dir.path().to_path_buf()], "sku", "changed").expect("scan");
+        let scan = scan_signed(&[dir.path().to_path_buf()], "sku", "changed").expect("scan");
         assert_eq!(scan.versions.len(), 1);
         assert_eq!(scan.torn.len(), 1);
         assert!(scan.torn[0].reason.contains("not an integer"));
@@ -452,15 +489,15 @@ mod tests {
         std::fs::write(host_b.path().join("consumer-1.jsonl"), line(2)).expect("write");
         std::fs::write(host_b.path().join("consumer-2.jsonl"), line(3)).expect("write");
         let folders = [host_a.path().to_path_buf(), host_b.path().to_path_buf()];
-        let both = scan(&folders, "id", "last_updated").expect("scan");
+        let both = scan_signed(&folders, "id", "last_updated").expect("scan");
         assert_eq!(both.files.len(), 3);
         let ids: Vec<i64> = both.versions.iter().map(|v| v.id).collect();
         assert_eq!(ids, [1, 2, 3]);
         let mut reader = LineReader::of(&both).expect("open");
         assert_eq!(reader.read(&both.versions[2]).expect("read back")["id"], 3);
         let missing = host_a.path().join("gone");
-        let error =
-            scan(std::slice::from_ref(&missing), "id", "last_updated").expect_err("no folder");
+        let error = scan_signed(std::slice::from_ref(&missing), "id", "last_updated")
+            .expect_err("no folder");
         assert_eq!(error.folder, missing);
     }
 }

@@ -6,15 +6,18 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
+use apache_avro::Schema;
 use clap::Parser;
 use futures::TryStreamExt;
 use sluice_common::settings::{self, AsJson, Layers, Settings, SharedArgs};
 use sluice_verify::expected::Expectation;
 use sluice_verify::judge::Judge;
+use sluice_verify::key_order::{KeyOrder, KeyType};
 use sluice_verify::report::Report;
-use sluice_verify::schema_in_use::reader_schema;
+use sluice_verify::schema_in_use::{field_type, reader_schema};
 use sluice_verify::table::TableReader;
 use sluice_verify::{dead_letters, lines};
+use sqlx::MySqlPool;
 
 /// Checks the JSON files against the table: every row's latest version present and transformed,
 /// no line twice, no torn line, versions only moving forward, dead letters accounted for.
@@ -105,7 +108,11 @@ async fn verify(cli: &Cli) -> anyhow::Result<Report> {
         cli.output_dir.clone()
     };
     let expectation = expectation(&settings)?;
-    let mut scan = lines::scan(&folders, &key, &timestamp)?;
+    lines::readable(&folders)?;
+    let pool = sluice_common::mysql::connect(&settings.mysql, 1).await?;
+    let schema = reader_schema(&settings).await?;
+    let mut keys = KeyOrder::new(KeyType::of_field(field_type(&schema, &key)));
+    let mut scan = lines::scan(&folders, &key, &timestamp, &mut keys)?;
     tracing::info!(
         "read {} lines in {} files of {} in {:.1} s",
         scan.lines,
@@ -126,7 +133,14 @@ async fn verify(cli: &Cli) -> anyhow::Result<Report> {
             .await??
     };
     let versions = std::mem::take(&mut scan.versions);
-    let report = judge(&settings, versions, &scan, &expectation, &dead.keys).await?;
+    let judged = Judged {
+        scan: &scan,
+        expectation: &expectation,
+        dead_letter_keys: &dead.keys,
+        keys,
+        schema: &schema,
+    };
+    let report = judge(&settings, &pool, versions, judged).await?;
     tracing::info!("judged in {:.1} s", started.elapsed().as_secs_f64());
     Ok(Report {
         files: scan.files.len() as u64,
@@ -144,29 +158,42 @@ fn expectation(settings: &Settings) -> Result<Expectation, settings::SettingsErr
     )
 }
 
+/// What the lines are judged with, besides the table.
+struct Judged<'a> {
+    scan: &'a lines::Scan,
+    expectation: &'a Expectation,
+    dead_letter_keys: &'a HashSet<Vec<u8>>,
+    keys: KeyOrder,
+    schema: &'a Schema,
+}
+
 async fn judge(
     settings: &Settings,
+    pool: &MySqlPool,
     versions: Vec<lines::Version>,
-    scan: &lines::Scan,
-    expectation: &Expectation,
-    dead_letter_keys: &HashSet<i64>,
+    judged: Judged<'_>,
 ) -> anyhow::Result<Report> {
-    let mysql = &settings.mysql;
-    let pool = sluice_common::mysql::connect(mysql, 1).await?;
-    let schema = reader_schema(settings).await?;
-    let table =
-        TableReader::new(&pool, &mysql.table, &settings.producer.key_column, &schema).await?;
-    let mut reader = lines::LineReader::of(scan)?;
+    let key = &settings.producer.key_column;
+    let table = TableReader::new(
+        pool,
+        &settings.mysql.table,
+        key,
+        &judged.keys,
+        judged.schema,
+    )
+    .await?;
+    let mut reader = lines::LineReader::of(judged.scan)?;
     let mut judge = Judge::new(
         versions,
-        &scan.torn,
-        expectation,
-        dead_letter_keys,
-        &settings.producer.key_column,
+        &judged.scan.torn,
+        judged.expectation,
+        judged.dead_letter_keys,
+        judged.keys,
+        key,
         &settings.producer.timestamp_column,
     )
     .soft_deleted_by(settings.producer.deleted_column());
-    let mut rows = table.rows(&pool);
+    let mut rows = table.rows(pool);
     while let Some(row) = rows.try_next().await? {
         judge.row(&row, |version| reader.read(version))?;
     }

@@ -22,8 +22,8 @@ pub enum Example {
     },
     /// A product.
     Product {
-        /// Its key.
-        id: i64,
+        /// Its key, as a line shows it.
+        id: serde_json::Value,
         /// What is wrong with its lines.
         what: String,
     },

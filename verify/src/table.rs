@@ -3,6 +3,7 @@
 //! else by the column's type: integers as numbers, a `FLOAT` as its shortest decimal, times as
 //! RFC 3339 in UTC with microseconds, anything else as text.
 
+use crate::key_order::KeyOrder;
 use crate::schema_in_use::field_type;
 use crate::VerifyError;
 use apache_avro::Schema;
@@ -42,11 +43,12 @@ pub struct TableReader {
 
 impl TableReader {
     /// Reads the columns of `table` from the catalogue, each to be shown as `schema`'s field of
-    /// its name shows it; `key` orders the rows.
+    /// its name shows it; `key` orders the rows, in `keys`' order.
     pub async fn new(
         pool: &MySqlPool,
         table: &str,
         key: &str,
+        keys: &KeyOrder,
         schema: &Schema,
     ) -> Result<Self, VerifyError> {
         let described: Vec<(String, String)> = sqlx::query_as(
@@ -75,7 +77,7 @@ impl TableReader {
             "SELECT {} FROM {} ORDER BY {}",
             list.join(", "),
             quoted(table),
-            quoted(key)
+            keys.order_by(&quoted(key))
         );
         Ok(Self { columns, sql })
     }

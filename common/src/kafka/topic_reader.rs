@@ -287,22 +287,8 @@ fn read_assigned(
             });
         }
         let message = consumer.poll(Duration::from_millis(200));
-        // A partition whose range ends with transaction markers delivers no record at its end:
-        // its position says it is done. Asked when nothing came and now and then while records
-        // flow, not for each record (which made a million records take a minute and a half).
         let ask = message.is_none()
             || positions_asked.is_none_or(|asked| asked.elapsed() >= POSITIONS_EVERY);
-        if ask {
-            positions_asked = Some(Instant::now());
-            if let Ok(positions) = consumer.position() {
-                ends.retain(|(topic, partition), end| {
-                    let at = positions
-                        .find_partition(topic, *partition)
-                        .and_then(|p| p.offset().to_raw());
-                    at.is_none_or(|at| at < *end)
-                });
-            }
-        }
         match message {
             Some(Ok(message)) => {
                 let key = (message.topic().to_owned(), message.partition());
@@ -327,6 +313,21 @@ fn read_assigned(
                 last_error = error.to_string();
             }
             None => {}
+        }
+        // A partition whose range ends with transaction markers delivers no record at its end:
+        // its position says it is done. Asked when nothing came and now and then while records
+        // flow, not for each record (which made a million records take a minute and a half);
+        // asked after the record just polled is visited, since the position is already past it.
+        if ask {
+            positions_asked = Some(Instant::now());
+            if let Ok(positions) = consumer.position() {
+                ends.retain(|(topic, partition), end| {
+                    let at = positions
+                        .find_partition(topic, *partition)
+                        .and_then(|p| p.offset().to_raw());
+                    at.is_none_or(|at| at < *end)
+                });
+            }
         }
     }
     Ok(())

@@ -69,7 +69,8 @@ pub struct ProducerSettings {
     /// Compatibility level the producer sets on its subject when the subject has none, as
     /// Confluent names it (`BACKWARD`, `FULL_TRANSITIVE`, `NONE`, …).
     pub compatibility: CompatibilityLevel,
-    /// Integer primary key column: the record key, and the tie-breaker of the keyset.
+    /// Primary key column (one column: an integer of any width, `CHAR`/`VARCHAR`, or
+    /// `BINARY`/`VARBINARY`): the record key, and the tie-breaker of the keyset.
     pub key_column: String,
     /// Column that moves forward on every change (`TIMESTAMP`/`DATETIME`).
     pub timestamp_column: String,

@@ -126,6 +126,15 @@ impl Decoder {
         self.reader_schema.unwrap_or(&Schema::Null)
     }
 
+    /// The reader schema, for a tombstone's key: while following and before any record, the
+    /// subject's latest version is read first.
+    pub fn reader_schema_for_keys(&mut self) -> &'static Schema {
+        if self.reader_schema.is_none() && matches!(self.source, Source::Following(_)) {
+            self.follow_latest();
+        }
+        self.reader_schema()
+    }
+
     /// The record's value in the reader schema. Blocks while the registry is unreachable:
     /// a record is never dead-lettered because a server was briefly down.
     pub fn decode(&mut self, payload: Option<&[u8]>) -> Result<Value, DecodeError> {

@@ -10,6 +10,7 @@ use sluice_common::dead_letter::Stage;
 use sluice_common::deletes::{write_delete_line, DELETED_AT_HEADER};
 
 use crate::record::decode::Decoder;
+use crate::record::delete_key::write_key_json;
 use crate::record::json_line::write_fields;
 use crate::record::transform::Transform;
 
@@ -19,7 +20,7 @@ pub type Refusal = (Stage, String);
 /// What rendering reads of a record.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct RecordView<'a> {
-    /// The record's key: the product id, as decimal text.
+    /// The record's key: the row's key as a Java client sends it.
     pub key: Option<&'a [u8]>,
     /// Its value; none for a tombstone.
     pub payload: Option<&'a [u8]>,
@@ -53,7 +54,7 @@ pub struct LineRenderer {
     pub decoder: Decoder,
     /// The configured steps.
     pub transform: Transform,
-    /// The field a delete line names the product id with (`producer.key_column`).
+    /// The field a delete line names the key with (`producer.key_column`).
     pub key_field: String,
 }
 
@@ -67,15 +68,7 @@ impl LineRenderer {
         line: &mut Vec<u8>,
     ) -> Result<Option<DateTime<Utc>>, Refusal> {
         if record.payload.is_none() {
-            return write_delete_line(
-                &self.key_field,
-                record.key,
-                record.deleted_at,
-                record.timestamp_ms,
-                line,
-            )
-            .map(Some)
-            .map_err(|e| (Stage::Decode, e.to_string()));
+            return self.render_delete(record, line);
         }
         let record = self
             .decoder
@@ -89,6 +82,29 @@ impl LineRenderer {
         write_fields(&transformed.fields, transformed.schemas, line)
             .map_err(|reason| (Stage::Transform, reason.to_string()))?;
         Ok(updated)
+    }
+}
+
+impl LineRenderer {
+    /// The delete line of a tombstone, its key shown as the reader schema's key field shows it.
+    fn render_delete(
+        &mut self,
+        record: &RecordView<'_>,
+        line: &mut Vec<u8>,
+    ) -> Result<Option<DateTime<Utc>>, Refusal> {
+        let refused = |e: sluice_common::deletes::TombstoneError| (Stage::Decode, e.to_string());
+        let mut key = Vec::new();
+        let reader = self.decoder.reader_schema_for_keys();
+        write_key_json(record.key, &self.key_field, reader, &mut key).map_err(refused)?;
+        write_delete_line(
+            &self.key_field,
+            &key,
+            record.deleted_at,
+            record.timestamp_ms,
+            line,
+        )
+        .map(Some)
+        .map_err(refused)
     }
 }
 

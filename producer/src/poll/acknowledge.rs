@@ -41,7 +41,7 @@ impl ClientRun<'_> {
         &mut self,
         caught_up: bool,
     ) -> Result<Result<(), KafkaError>, ProducerError> {
-        let end = self.read_from;
+        let end = self.read_from.clone();
         let pipeline = &mut *self.pipeline;
         let Some(transactions) = &mut pipeline.transactions else {
             return Ok(Ok(()));
@@ -49,7 +49,7 @@ impl ClientRun<'_> {
         if !transactions.due(caught_up) {
             return Ok(Ok(()));
         }
-        match transactions.commit(&pipeline.publisher, end).await {
+        match transactions.commit(&pipeline.publisher, end.clone()).await {
             Ok(()) => {}
             Err(TransactionError::Aborted(error)) => return Ok(Err(error)),
             Err(end) => return Err(end.into()),
@@ -77,7 +77,7 @@ impl ClientRun<'_> {
             match page.pending.acknowledged().await {
                 Ok(report) => {
                     if let Some(saver) = self.saver.as_mut() {
-                        saver.advance(page.end).await?;
+                        saver.advance(page.end.clone()).await?;
                         self.acknowledged = page.end;
                     }
                     PageAcknowledged {

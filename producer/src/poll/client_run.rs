@@ -93,7 +93,7 @@ impl<'p> ClientRun<'p> {
             .await
             .for_fractional_digits(pipeline.timestamp_digits);
         let start = match saved {
-            Some(saved) => saved,
+            Some(saved) => pipeline.fit_to_key(saved)?,
             None => match pipeline.first_position(&mut read_bound, shutdown).await? {
                 Some(start) => start,
                 None => return Ok(None),
@@ -125,7 +125,7 @@ impl<'p> ClientRun<'p> {
             pipeline,
             shutdown,
             until_caught_up,
-            acknowledged: start,
+            acknowledged: start.clone(),
             read_from: start,
             in_flight: InFlightPages::default(),
             saver,
@@ -151,7 +151,7 @@ impl<'p> ClientRun<'p> {
             // are queued before the next page of changes is read (see `sweep`).
             if caught_up && !self.until_caught_up {
                 if let Some(pending) = self.pipeline.sweep_step().await? {
-                    self.in_flight.push(pending, self.read_from, 0);
+                    self.in_flight.push(pending, self.read_from.clone(), 0);
                 }
             }
             let keep = if caught_up { 0 } else { PAGES_IN_FLIGHT - 1 };
@@ -217,17 +217,17 @@ impl<'p> ClientRun<'p> {
         page: Page,
         caught_up: bool,
     ) -> Result<Result<(), RowRefused>, ProducerError> {
-        let end =
-            page.end(self.pipeline.query.layout())
-                .map_err(|source| ProducerError::Mysql {
-                    what: format!("the last row of a page of {}", self.pipeline.table),
-                    source,
-                })?;
+        let end = page
+            .end(&self.pipeline.query)
+            .map_err(|source| ProducerError::Mysql {
+                what: format!("the last row of a page of {}", self.pipeline.table),
+                source,
+            })?;
         let Some(end) = end else {
             return Ok(Ok(()));
         };
         if !caught_up {
-            self.reading.start(end);
+            self.reading.start(end.clone());
         }
         if let Some(transactions) = &mut self.pipeline.transactions {
             transactions.before_page(&self.pipeline.publisher)?;
@@ -241,7 +241,7 @@ impl<'p> ClientRun<'p> {
             }
         };
         self.row_bytes = Some(bytes / page.rows.len().max(1));
-        self.in_flight.push(pending, end, page.rows.len());
+        self.in_flight.push(pending, end.clone(), page.rows.len());
         self.read_from = end;
         Ok(Ok(()))
     }
@@ -256,7 +256,7 @@ impl<'p> ClientRun<'p> {
         self.recover(error, Some(pause)).await?;
         // Whatever was read ahead follows pages that are read again.
         self.reading.discard().await?;
-        self.read_from = self.acknowledged;
+        self.read_from = self.acknowledged.clone();
         Ok(self.shutdown.sleep(pause).await)
     }
 

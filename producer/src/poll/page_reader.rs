@@ -21,7 +21,8 @@
 
 use std::time::{Duration, Instant};
 
-use crate::watermark::{ReadOrder, Watermark};
+use crate::source::key::Key;
+use crate::watermark::{KeyBound, ReadOrder, Watermark};
 use chrono::NaiveDateTime;
 use prometheus::Histogram;
 use sluice_common::events::Event;
@@ -30,7 +31,7 @@ use sqlx::MySqlPool;
 
 use crate::events::PageRead;
 use crate::source::catalogue::{table_columns, TableWatch};
-use crate::source::keyset::{KeysetQuery, RowLayout};
+use crate::source::keyset::KeysetQuery;
 use crate::source::read_bound::{database_clock, ReadBound};
 use crate::source::row;
 
@@ -58,7 +59,7 @@ pub struct Page {
     /// Whether the query returned as many rows as asked for.
     full: bool,
     /// In key order, the last key the query returned, whether its row was kept or not.
-    last_key: Option<i64>,
+    last_key: Option<Key>,
 }
 
 impl Page {
@@ -70,14 +71,18 @@ impl Page {
 
     /// Where reading goes on after this page; `None` after an empty page of changes, which
     /// leaves the cursor where it was.
-    pub fn end(&self, layout: RowLayout) -> Result<Option<Watermark>, sqlx::Error> {
+    pub fn end(&self, query: &KeysetQuery) -> Result<Option<Watermark>, sqlx::Error> {
         Ok(match self.cursor.order {
             ReadOrder::Timestamp => self
                 .rows
                 .last()
-                .map(|row| row::position(row, layout))
+                .map(|row| row::position(row, query))
                 .transpose()?,
-            ReadOrder::Key => Some(self.cursor.after_key_page(self.last_key, self.full)),
+            ReadOrder::Key => Some(
+                self.cursor
+                    .clone()
+                    .after_key_page(self.last_key.clone(), self.full),
+            ),
         })
     }
 }
@@ -218,15 +223,17 @@ impl PageReader {
     /// from that bound publishes them.
     async fn snapshot_after(&mut self, cursor: &Watermark) -> Result<Page, sqlx::Error> {
         let bound = cursor.last_updated.naive_utc();
-        let page = self
-            .query
-            .key_page_after(cursor.id, self.page_rows)
-            .fetch_all(&self.pool);
+        let page = async {
+            match self.query.key_page_after(&cursor.key, self.page_rows) {
+                Some(page) => page.fetch_all(&self.pool).await,
+                None => Ok(Vec::new()),
+            }
+        };
         let (rows, now) = tokio::join!(page, database_clock(&self.pool));
         let mut rows = rows?;
         let full = rows.len() >= self.page_rows as usize;
         let layout = self.query.layout();
-        let last_key = rows.last().map(|row| row::key(row, layout)).transpose()?;
+        let last_key = rows.last().map(|row| self.query.key_of(row)).transpose()?;
         let mut unreadable = None;
         rows.retain(|row| match row::timestamp(row, layout) {
             Ok(at) => at.is_some_and(|at| at <= bound),
@@ -242,7 +249,7 @@ impl PageReader {
             rows,
             bound,
             now: now?,
-            cursor: *cursor,
+            cursor: cursor.clone(),
             full,
             last_key,
         })
@@ -286,7 +293,7 @@ impl PageReader {
             rows,
             bound,
             now,
-            cursor: *cursor,
+            cursor: cursor.clone(),
             full,
             last_key: None,
         })
@@ -305,25 +312,37 @@ async fn rest_of_timestamp(
     limit: u32,
 ) -> Result<Vec<MySqlRow>, sqlx::Error> {
     let keys = query.tie_keys_after(pool, cursor, bound, limit).await?;
-    let Some(&last_key) = keys.last() else {
+    let Some(last_key) = keys.last() else {
         return Ok(Vec::new());
     };
-    if close_together(cursor.id, last_key, keys.len()) {
-        query.tie_key_range(cursor, last_key).fetch_all(pool).await
-    } else {
-        query
-            .tie_page_after(cursor, bound, limit)
-            .fetch_all(pool)
-            .await
+    if let KeyBound::At(after) = &cursor.key {
+        if close_together(after, last_key, keys.len()) {
+            return query
+                .tie_key_range(cursor, after, last_key)
+                .fetch_all(pool)
+                .await;
+        }
+    }
+    match query.tie_page_after(cursor, bound, limit) {
+        Some(page) => page.fetch_all(pool).await,
+        None => Ok(Vec::new()),
     }
 }
 
-/// Whether the keys after `after` up to `last` span at most a quarter more keys than the
-/// `found` rows among them: a primary-key range over them then reads few rows it does not return.
-fn close_together(after: i64, last: i64, found: usize) -> bool {
-    let span = i128::from(last) - i128::from(after);
+/// Whether the integer keys after `after` up to `last` span at most a quarter more keys than
+/// the `found` rows among them: a primary-key range over them then reads few rows it does not
+/// return. Keys that are not integers have no span: never.
+fn close_together(after: &Key, last: &Key, found: usize) -> bool {
+    let wide = |key: &Key| match key {
+        Key::Signed(n) => Some(i128::from(*n)),
+        Key::Unsigned(n) => Some(i128::from(*n)),
+        Key::Text(_) | Key::Bytes(_) => None,
+    };
+    let (Some(after), Some(last)) = (wide(after), wide(last)) else {
+        return false;
+    };
     let found = found as i128;
-    span <= found + found / 4
+    last - after <= found + found / 4
 }
 
 #[cfg(test)]
@@ -345,15 +364,23 @@ mod tests {
 
     #[test]
     fn keys_are_close_together_when_the_range_holds_few_rows_besides_them() {
+        let close =
+            |after, last, found| close_together(&Key::Signed(after), &Key::Signed(last), found);
         // 5 000 keys right after the cursor's: the range is the rows.
-        assert!(close_together(100, 5100, 5000));
+        assert!(close(100, 5100, 5000));
         // A quarter more keys than rows: still read as a range.
-        assert!(close_together(0, 6250, 5000));
-        assert!(!close_together(0, 6251, 5000));
+        assert!(close(0, 6250, 5000));
+        assert!(!close(0, 6251, 5000));
         // Every seventh key: looked up through the timestamp index.
-        assert!(!close_together(0, 35_000, 5000));
-        // The beginning's cursor sits below every key.
-        assert!(!close_together(i64::MIN, 10, 10));
-        assert!(close_together(i64::MAX - 1, i64::MAX, 1));
+        assert!(!close(0, 35_000, 5000));
+        assert!(!close(i64::MIN, 10, 10));
+        assert!(close(i64::MAX - 1, i64::MAX, 1));
+        assert!(close_together(
+            &Key::Unsigned(u64::MAX - 1),
+            &Key::Unsigned(u64::MAX),
+            1
+        ));
+        let text = |t: &str| Key::Text(t.into());
+        assert!(!close_together(&text("a"), &text("b"), 1));
     }
 }

@@ -2,8 +2,6 @@
 //! value or its delete, and a dead letter for a row that cannot be published (or the producer's
 //! refusal, under `on_error = "fail"`).
 
-use std::fmt::Write as _;
-
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use sluice_common::dead_letter::{DeadLetter, Stage};
 use sluice_common::deletes::format_deleted_at;
@@ -24,7 +22,7 @@ impl Pipeline {
         rows: &[MySqlRow],
     ) -> Result<(PendingPage, usize), RowRefused> {
         let mut page = self.publisher.begin_page();
-        let (mut key, mut payload) = (String::new(), Vec::new());
+        let (mut key, mut payload) = (Vec::new(), Vec::new());
         let mut bytes = 0;
         for row in rows {
             payload.clear();
@@ -44,21 +42,22 @@ impl Pipeline {
         &self,
         page: &mut PageSend<'_>,
         row: &MySqlRow,
-        key: &mut String,
+        key: &mut Vec<u8>,
         payload: &mut Vec<u8>,
     ) -> Result<(), Unpublished> {
         key.clear();
         let layout = self.query.layout();
-        let encoded = match row::key(row, layout) {
+        let mut shown = None;
+        let encoded = match self.query.key_of(row) {
             Ok(id) => {
-                let _ = write!(key, "{id}");
-                match row::deleted_at(row, layout) {
+                id.write_record_key(key);
+                let outcome = match row::deleted_at(row, layout) {
                     Ok(Some(at)) => {
                         page.tombstone(key, &format_deleted_at(at))
                             .await
                             .map_err(Unpublished::Kafka)?;
                         if let Some(sweep) = &self.sweep {
-                            sweep.deleted(id);
+                            sweep.deleted(&id);
                         }
                         return Ok(());
                     }
@@ -66,14 +65,16 @@ impl Pipeline {
                         // Counted before it is queued: a key counted in excess costs at most
                         // one more delete (see `sweep::published_keys`).
                         if let Some(sweep) = &self.sweep {
-                            sweep.published(id);
+                            sweep.published(&id);
                         }
                         self.encoder
                             .encode(row, payload)
                             .map_err(|error| error.to_string())
                     }
                     Err(error) => Err(format!("its soft-delete mark cannot be read: {error}")),
-                }
+                };
+                shown = Some(id);
+                outcome
             }
             Err(error) => Err(format!("key column cannot be read: {error}")),
         };
@@ -89,7 +90,10 @@ impl Pipeline {
             },
             Err(reason) => reason,
         };
-        let origin = format!("{} {}={key}", self.table, self.settings.key_column);
+        let origin = match &shown {
+            Some(id) => format!("{} {}={id}", self.table, self.settings.key_column),
+            None => format!("{} {}=?", self.table, self.settings.key_column),
+        };
         if self.settings.on_error == OnError::Fail {
             return Err(Unpublished::Refused(RowRefused { origin, reason }));
         }

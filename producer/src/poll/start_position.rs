@@ -46,6 +46,20 @@ impl Pipeline {
         Ok(from_file)
     }
 
+    /// `saved` with its key as the key column holds it now, or why it cannot be.
+    pub(super) fn fit_to_key(&self, saved: Watermark) -> Result<Watermark, ProducerError> {
+        let kind = self.query.key_kind();
+        match saved.key.fit(kind) {
+            Ok(key) => Ok(Watermark { key, ..saved }),
+            Err(key) => Err(ProducerError::SavedKeyKind {
+                table: self.table.clone(),
+                column: self.settings.key_column.clone(),
+                saved: key,
+                kind: kind.name(),
+            }),
+        }
+    }
+
     /// Where a producer without a saved watermark starts: a snapshot of the rows up to the
     /// current read bound in key order when the key is the table's primary key, else the
     /// beginning in timestamp order. `None` when shutdown came while the database was away; an

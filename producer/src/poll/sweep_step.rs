@@ -2,7 +2,6 @@
 //! back at start, a sweep step whenever the loop is caught up, its deletes queued as one page
 //! (in the open transaction, exactly once), and the keys saved after each pass and at stop.
 
-use std::fmt::Write as _;
 use std::time::Duration;
 
 use sluice_common::deletes::format_deleted_at;
@@ -71,15 +70,15 @@ impl Pipeline {
             let deleted_at = format_deleted_at(found);
             let mut page = self.publisher.begin_page();
             let mut failure = None;
-            let mut key = String::new();
+            let mut key = Vec::new();
             for id in &step.gone {
                 key.clear();
-                let _ = write!(key, "{id}");
+                id.write_record_key(&mut key);
                 if let Err(error) = page.tombstone(&key, &deleted_at).await {
                     failure = Some(error);
                     break;
                 }
-                sweep.deleted(*id);
+                sweep.deleted(id);
             }
             queued = Some(page.queued(failure));
         }

@@ -44,7 +44,7 @@ impl ClientRun<'_> {
         self.reading
             .replan(plan.query, pipeline.follower.watch(), plan.timestamp_digits)
             .await?;
-        self.read_from = self.acknowledged;
+        self.read_from = self.acknowledged.clone();
         Ok(())
     }
 }

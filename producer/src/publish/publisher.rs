@@ -1,6 +1,6 @@
 //! Publishing one page of records and waiting until Kafka has acknowledged every one of them.
 //!
-//! Records are keyed by the row's key as a decimal string and partitioned with `murmur2_random`,
+//! Records are keyed by the row's key as a Java client sends it (see `source::key`) and partitioned with `murmur2_random`,
 //! the Java client's partitioner, so a key lands on the same partition whichever client wrote
 //! it, and all updates of one product stay in order on one partition. Idempotence keeps retries
 //! from duplicating or reordering records within a partition.
@@ -169,7 +169,7 @@ pub struct PageSend<'p> {
 
 impl PageSend<'_> {
     /// Queues one record for the topic.
-    pub async fn record(&mut self, key: &str, payload: &[u8]) -> Result<(), KafkaError> {
+    pub async fn record(&mut self, key: &[u8], payload: &[u8]) -> Result<(), KafkaError> {
         let record = BaseRecord::with_opaque_to(&self.publisher.topic, Arc::clone(&self.tracker))
             .key(key)
             .payload(payload);
@@ -180,12 +180,12 @@ impl PageSend<'_> {
 
     /// Queues a delete for the topic: a tombstone (the key, no value) whose header says when
     /// the product was deleted (see `sluice_common::deletes`).
-    pub async fn tombstone(&mut self, key: &str, deleted_at: &str) -> Result<(), KafkaError> {
+    pub async fn tombstone(&mut self, key: &[u8], deleted_at: &str) -> Result<(), KafkaError> {
         let headers = OwnedHeaders::new().insert(Header {
             key: DELETED_AT_HEADER,
             value: Some(deleted_at),
         });
-        let record = BaseRecord::<str, [u8], _>::with_opaque_to(
+        let record = BaseRecord::<[u8], [u8], _>::with_opaque_to(
             &self.publisher.topic,
             Arc::clone(&self.tracker),
         )
@@ -206,7 +206,7 @@ impl PageSend<'_> {
         payload: &[u8],
     ) -> Result<(), KafkaError> {
         let record = BaseRecord::with_opaque_to(topic, Arc::clone(&self.tracker))
-            .key(key)
+            .key(key.as_bytes())
             .payload(payload);
         self.queue(record).await
     }
@@ -214,7 +214,7 @@ impl PageSend<'_> {
     /// Queues a row that could not be encoded for the dead-letter topic, with its reason.
     pub async fn dead_letter(
         &mut self,
-        key: &str,
+        key: &[u8],
         payload: &[u8],
         letter: &DeadLetter,
     ) -> Result<(), KafkaError> {
@@ -230,7 +230,7 @@ impl PageSend<'_> {
 
     async fn queue(
         &mut self,
-        record: BaseRecord<'_, str, [u8], Arc<PageTracker>>,
+        record: BaseRecord<'_, [u8], [u8], Arc<PageTracker>>,
     ) -> Result<(), KafkaError> {
         self.tracker.outstanding.fetch_add(1, Ordering::AcqRel);
         full_queue::queue(&self.publisher.producer, record, tokio::time::sleep)

@@ -12,10 +12,11 @@
 //! than it returns), then the timestamps after it (`page.sql`); a page of the key-order snapshot
 //! is the keys after the cursor's (`key_page.sql`).
 
-use crate::watermark::Watermark;
+use crate::source::key::{Key, KeyKind};
+use crate::watermark::{KeyBound, Watermark};
 use chrono::NaiveDateTime;
 use sluice_common::mysql::quote_identifier;
-use sqlx::mysql::MySqlArguments;
+use sqlx::mysql::{MySqlArguments, MySqlRow};
 use sqlx::query::Query;
 use sqlx::MySql;
 
@@ -43,17 +44,45 @@ pub struct RowLayout {
 
 /// The page queries with the table's identifiers filled in, built once at start: in timestamp
 /// order (`tie_page.sql`, then `page.sql`) and in key order for a first snapshot
-/// (`key_page.sql`).
+/// (`key_page.sql`). A query that starts after a key has a twin that starts before every key
+/// (its key condition left out), since no value of a string or binary key sorts before every
+/// other in every collation.
 #[derive(Debug, Clone)]
 pub struct KeysetQuery {
-    tie_sql: String,
+    tie_sql: AfterKey,
     sql: String,
-    key_sql: String,
+    key_sql: AfterKey,
     held_back_sql: String,
-    tie_keys_sql: String,
+    tie_keys_sql: AfterKey,
     tie_key_range_sql: String,
-    sweep_keys_sql: String,
+    sweep_keys_sql: AfterKey,
     layout: RowLayout,
+    kind: KeyKind,
+}
+
+/// A query's text after a key, and from the first key.
+#[derive(Debug, Clone)]
+struct AfterKey {
+    after: String,
+    first: String,
+}
+
+impl AfterKey {
+    /// `sql`, and `sql` with its condition `{key} > ?` (filled in) made true.
+    fn new(sql: String, key: &str) -> Self {
+        let first = sql.replace(&format!("{key} > ?"), "TRUE");
+        Self { after: sql, first }
+    }
+
+    /// The query's text after `bound`, bound to the key when there is one; `None` after every
+    /// key, where no row lies.
+    fn at<'q>(&'q self, bound: &KeyBound) -> Option<Query<'q, MySql, MySqlArguments>> {
+        match bound {
+            KeyBound::Before => Some(sqlx::query(&self.first)),
+            KeyBound::At(key) => Some(key.bind(sqlx::query(&self.after))),
+            KeyBound::After => None,
+        }
+    }
 }
 
 impl KeysetQuery {
@@ -117,16 +146,33 @@ impl KeysetQuery {
                 .replace("{ts}", &quote_identifier(timestamp_name))
                 .replace("{key}", &quote_identifier(key_name))
         };
+        let key = quote_identifier(key_name);
         Self {
-            tie_sql: fill(TIE_PAGE_TEMPLATE, &all_columns),
+            tie_sql: AfterKey::new(fill(TIE_PAGE_TEMPLATE, &all_columns), &key),
             sql: fill(PAGE_TEMPLATE, &all_columns),
-            key_sql: fill(KEY_PAGE_TEMPLATE, &all_columns),
+            key_sql: AfterKey::new(fill(KEY_PAGE_TEMPLATE, &all_columns), &key),
             held_back_sql: fill(HELD_BACK_TEMPLATE, &all_columns),
-            tie_keys_sql: fill(TIE_PAGE_TEMPLATE, "{key}"),
+            tie_keys_sql: AfterKey::new(fill(TIE_PAGE_TEMPLATE, "{key}"), &key),
             tie_key_range_sql: fill(TIE_KEY_RANGE_TEMPLATE, &all_columns),
-            sweep_keys_sql: fill(SWEEP_KEYS_TEMPLATE, &all_columns),
+            sweep_keys_sql: AfterKey::new(fill(SWEEP_KEYS_TEMPLATE, &all_columns), &key),
             layout,
+            kind: KeyKind::Signed,
         }
+    }
+
+    /// The queries of a key of `kind` (a signed integer unless said).
+    pub fn keyed_by(self, kind: KeyKind) -> Self {
+        Self { kind, ..self }
+    }
+
+    /// The kind of key the queries page by.
+    pub fn key_kind(&self) -> KeyKind {
+        self.kind
+    }
+
+    /// The key of a page row.
+    pub fn key_of(&self, row: &MySqlRow) -> Result<Key, sqlx::Error> {
+        self.kind.read(row, self.layout.key)
     }
 
     /// Where each page row holds its key and timestamp.
@@ -136,12 +182,12 @@ impl KeysetQuery {
 
     /// The SQL text of the rest of the cursor's timestamp, for EXPLAIN and for logs.
     pub fn tie_sql(&self) -> &str {
-        &self.tie_sql
+        &self.tie_sql.after
     }
 
     /// The SQL text of the keys of the rest of the cursor's timestamp, for EXPLAIN and for logs.
     pub fn tie_keys_sql(&self) -> &str {
-        &self.tie_keys_sql
+        &self.tie_keys_sql.after
     }
 
     /// The SQL text of the rest of the cursor's timestamp as a range of the primary key, for
@@ -157,27 +203,32 @@ impl KeysetQuery {
 
     /// The key-order page's SQL text, for EXPLAIN and for logs.
     pub fn key_sql(&self) -> &str {
-        &self.key_sql
+        &self.key_sql.after
+    }
+
+    /// The first key-order page's SQL text, for EXPLAIN and for logs.
+    pub fn first_key_sql(&self) -> &str {
+        &self.key_sql.first
     }
 
     /// The delete sweep's page of keys, for EXPLAIN and for logs.
     pub fn sweep_keys_sql(&self) -> &str {
-        &self.sweep_keys_sql
+        &self.sweep_keys_sql.after
     }
 
-    /// The table's keys after `after_key`, at most `limit`, in key order: one page of the
-    /// delete sweep.
+    /// The table's keys after `after`, at most `limit`, in key order: one page of the delete
+    /// sweep.
     pub async fn keys_after(
         &self,
         pool: &sqlx::MySqlPool,
-        after_key: i64,
+        after: &KeyBound,
         limit: u32,
-    ) -> Result<Vec<i64>, sqlx::Error> {
-        sqlx::query_scalar(&self.sweep_keys_sql)
-            .bind(after_key)
-            .bind(limit)
-            .fetch_all(pool)
-            .await
+    ) -> Result<Vec<Key>, sqlx::Error> {
+        let Some(query) = self.sweep_keys_sql.at(after) else {
+            return Ok(Vec::new());
+        };
+        let rows = query.bind(limit).fetch_all(pool).await?;
+        rows.iter().map(|row| self.kind.read(row, 0)).collect()
     }
 
     /// The timestamp of the oldest row past `bound`, if any: the change that has waited
@@ -194,24 +245,24 @@ impl KeysetQuery {
         Ok(oldest.map(|at| at.naive_utc()))
     }
 
-    /// The key-order page after key `after_key`, bound and ready to run.
-    pub fn key_page_after(&self, after_key: i64, limit: u32) -> Query<'_, MySql, MySqlArguments> {
-        sqlx::query(&self.key_sql).bind(after_key).bind(limit)
+    /// The key-order page after `after`, bound and ready to run; `None` after every key.
+    pub fn key_page_after(
+        &self,
+        after: &KeyBound,
+        limit: u32,
+    ) -> Option<Query<'_, MySql, MySqlArguments>> {
+        Some(self.key_sql.at(after)?.bind(limit))
     }
 
     /// The rows of the cursor's timestamp after the cursor's key, up to `bound`, bound and
-    /// ready to run.
+    /// ready to run; `None` when the cursor is after every key of its timestamp.
     pub fn tie_page_after<'q>(
         &'q self,
         cursor: &Watermark,
         bound: NaiveDateTime,
         limit: u32,
-    ) -> Query<'q, MySql, MySqlArguments> {
-        sqlx::query(&self.tie_sql)
-            .bind(cursor.last_updated.naive_utc())
-            .bind(cursor.id)
-            .bind(bound)
-            .bind(limit)
+    ) -> Option<Query<'q, MySql, MySqlArguments>> {
+        Some(tie_query(&self.tie_sql, cursor)?.bind(bound).bind(limit))
     }
 
     /// The keys of the rows of the cursor's timestamp after the cursor's key, up to `bound`, at
@@ -222,26 +273,24 @@ impl KeysetQuery {
         cursor: &Watermark,
         bound: NaiveDateTime,
         limit: u32,
-    ) -> Result<Vec<i64>, sqlx::Error> {
-        sqlx::query_scalar(&self.tie_keys_sql)
-            .bind(cursor.last_updated.naive_utc())
-            .bind(cursor.id)
-            .bind(bound)
-            .bind(limit)
-            .fetch_all(pool)
-            .await
+    ) -> Result<Vec<Key>, sqlx::Error> {
+        let Some(query) = tie_query(&self.tie_keys_sql, cursor) else {
+            return Ok(Vec::new());
+        };
+        let rows = query.bind(bound).bind(limit).fetch_all(pool).await?;
+        rows.iter().map(|row| self.kind.read(row, 0)).collect()
     }
 
-    /// The rows of the cursor's timestamp with keys after the cursor's, up to `last_key`, read
-    /// as a range of the primary key, bound and ready to run.
+    /// The rows of the cursor's timestamp with keys after `after` up to `last_key`, read as a
+    /// range of the primary key, bound and ready to run.
     pub fn tie_key_range<'q>(
         &'q self,
         cursor: &Watermark,
-        last_key: i64,
+        after: &Key,
+        last_key: &Key,
     ) -> Query<'q, MySql, MySqlArguments> {
-        sqlx::query(&self.tie_key_range_sql)
-            .bind(cursor.id)
-            .bind(last_key)
+        last_key
+            .bind(after.bind(sqlx::query(&self.tie_key_range_sql)))
             .bind(cursor.last_updated.naive_utc())
     }
 
@@ -256,6 +305,19 @@ impl KeysetQuery {
             .bind(cursor.last_updated.naive_utc())
             .bind(bound)
             .bind(limit)
+    }
+}
+
+/// A tie query at the cursor's timestamp, bound up to its key.
+fn tie_query<'q>(
+    sql: &'q AfterKey,
+    cursor: &Watermark,
+) -> Option<Query<'q, MySql, MySqlArguments>> {
+    let timestamp = cursor.last_updated.naive_utc();
+    match &cursor.key {
+        KeyBound::Before => Some(sqlx::query(&sql.first).bind(timestamp)),
+        KeyBound::At(key) => Some(key.bind(sqlx::query(&sql.after).bind(timestamp))),
+        KeyBound::After => None,
     }
 }
 
@@ -361,6 +423,17 @@ mod tests {
             query.key_sql(),
             "SELECT `id`, `name`, `last_updated`\nFROM `product` FORCE INDEX (PRIMARY)\n\
              WHERE `id` > ?\nORDER BY `id`\nLIMIT ?"
+        );
+        assert_eq!(
+            query.first_key_sql(),
+            "SELECT `id`, `name`, `last_updated`\nFROM `product` FORCE INDEX (PRIMARY)\n\
+             WHERE TRUE\nORDER BY `id`\nLIMIT ?"
+        );
+        assert_eq!(
+            query.tie_sql.first,
+            "SELECT `id`, `name`, `last_updated`\nFROM `product`\n\
+             WHERE `last_updated` = ?\n  AND TRUE\n  AND `last_updated` <= ?\n\
+             ORDER BY `id`\nLIMIT ?"
         );
     }
 }

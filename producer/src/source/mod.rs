@@ -7,6 +7,7 @@ pub mod cell;
 pub mod columns;
 pub mod deleted;
 pub mod derive;
+pub mod key;
 pub mod keyset;
 pub mod plan;
 pub mod read_bound;

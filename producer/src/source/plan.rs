@@ -12,6 +12,7 @@ use crate::source::catalogue::{
 use crate::source::columns::{ColumnPlan, PlanError};
 use crate::source::deleted::DeletedColumn;
 use crate::source::derive::DeriveError;
+use crate::source::key::{KeyKind, UnsupportedKey};
 use crate::source::keyset::KeysetQuery;
 use crate::source::writer_schema::WriterSchema;
 
@@ -48,6 +49,25 @@ pub enum SourcePlanError {
         /// Which field cannot be filled, and why.
         #[source]
         source: PlanError,
+    },
+    /// The key column's type is not one sluice keys records by.
+    #[error("table {table}: {source}")]
+    Key {
+        /// `database.table`.
+        table: String,
+        /// Which column, and its type.
+        #[source]
+        source: UnsupportedKey,
+    },
+    /// The table's primary key has several columns.
+    #[error(
+        "table {table} has a composite primary key ({columns}): sluice keys each record by one          column, so it reads tables whose primary key is one column"
+    )]
+    CompositeKey {
+        /// `database.table`.
+        table: String,
+        /// The primary key's columns, in order.
+        columns: String,
     },
     /// A configured column is not in the table.
     #[error(
@@ -88,6 +108,8 @@ pub struct SourcePlan {
     pub keyset_index: Option<String>,
     /// The column marking a row deleted (soft deletes), when configured.
     pub deleted: Option<DeletedColumn>,
+    /// The kind of the key column.
+    pub key_kind: KeyKind,
 }
 
 impl SourcePlan {
@@ -144,9 +166,23 @@ impl SourcePlan {
         }
         let timestamp_digits =
             find(timestamp_column).map_or(DEFAULT_FRACTIONAL_DIGITS, |c| c.fractional_digits);
+        let key_kind = find(key_column)
+            .map(KeyKind::of_column)
+            .transpose()
+            .map_err(|source| SourcePlanError::Key {
+                table: qualified.clone(),
+                source,
+            })?
+            .unwrap_or(KeyKind::Signed);
         let primary = primary_key(pool, database, table)
             .await
             .map_err(catalogue)?;
+        if primary.len() > 1 {
+            return Err(SourcePlanError::CompositeKey {
+                table: qualified.clone(),
+                columns: primary.join(", "),
+            });
+        }
         let index = keyset_index(
             pool,
             database,
@@ -167,7 +203,8 @@ impl SourcePlan {
             &plan.columns,
             index.as_deref(),
             deleted.as_ref(),
-        );
+        )
+        .keyed_by(key_kind);
         Ok(Self {
             schema,
             catalogue: columns,
@@ -177,6 +214,7 @@ impl SourcePlan {
             snapshot_by_key: reads_first_by_key(&primary, key_column),
             keyset_index: index,
             deleted,
+            key_kind,
         })
     }
 }

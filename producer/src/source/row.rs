@@ -9,7 +9,7 @@ use chrono::{DateTime, Utc};
 use sqlx::mysql::MySqlRow;
 use sqlx::Row;
 
-use super::keyset::RowLayout;
+use super::keyset::{KeysetQuery, RowLayout};
 
 /// A row that cannot become a record; it goes to the dead-letter topic with this reason.
 #[derive(Debug, thiserror::Error, PartialEq)]
@@ -22,10 +22,10 @@ pub struct RowError {
 }
 
 /// The row's `(timestamp, key)`: where the cursor moves once it is published.
-pub fn position(row: &MySqlRow, layout: RowLayout) -> Result<Watermark, sqlx::Error> {
+pub fn position(row: &MySqlRow, query: &KeysetQuery) -> Result<Watermark, sqlx::Error> {
     Ok(Watermark::at_row(
-        row.try_get::<DateTime<Utc>, _>(layout.timestamp)?,
-        key(row, layout)?,
+        row.try_get::<DateTime<Utc>, _>(query.layout().timestamp)?,
+        query.key_of(row)?,
     ))
 }
 
@@ -57,11 +57,6 @@ pub fn format_timestamp(at: &DateTime<Utc>) -> String {
         at.timestamp_subsec_micros() % 1_000_000
     );
     text
-}
-
-/// The row's key column: the record key.
-pub fn key(row: &MySqlRow, layout: RowLayout) -> Result<i64, sqlx::Error> {
-    row.try_get::<i64, _>(layout.key)
 }
 
 /// When the row was deleted, if it is marked deleted (soft deletes, see `source::deleted`):

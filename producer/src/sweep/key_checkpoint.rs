@@ -20,16 +20,18 @@ use serde::{Deserialize, Serialize};
 use sluice_common::kafka::topic_reader::{self, OffsetRange, TopicReadError};
 use sluice_common::settings::KafkaSettings;
 
+use crate::source::key::KeyKind;
 use crate::sweep::published_keys::PublishedKeys;
 
 /// The first line of a checkpoint file.
 const MAGIC: &[u8] = b"sluice published keys 1\n";
 
-/// Where the published keys are saved, and the topic they are of.
+/// Where the published keys are saved, the topic they are of, and their kind.
 #[derive(Debug, Clone)]
 pub struct KeyCheckpoint {
     path: PathBuf,
     topic: String,
+    kind: KeyKind,
 }
 
 /// What precedes the keys in a checkpoint file, as one JSON line.
@@ -38,6 +40,24 @@ struct Header {
     topic: String,
     /// By partition, the offset up to which the keys account for the records.
     offsets: BTreeMap<i32, i64>,
+    /// The kind of key, when not signed integers (absent in files written before there was a
+    /// choice).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    key: Option<SavedKind>,
+}
+
+/// A kind of key other than signed integers, as a checkpoint names it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+enum SavedKind {
+    Unsigned,
+}
+
+fn saved_kind(kind: KeyKind) -> Option<SavedKind> {
+    match kind {
+        KeyKind::Unsigned => Some(SavedKind::Unsigned),
+        _ => None,
+    }
 }
 
 /// The published keys found at start, and how they were found.
@@ -81,12 +101,13 @@ pub enum KeyCheckpointError {
 }
 
 impl KeyCheckpoint {
-    /// The checkpoint of `topic`'s keys, in the file beside `watermark_file` named like it
-    /// with the extension `keys`.
-    pub fn beside(watermark_file: &Path, topic: &str) -> Self {
+    /// The checkpoint of `topic`'s keys of `kind`, in the file beside `watermark_file` named
+    /// like it with the extension `keys`.
+    pub fn beside(watermark_file: &Path, topic: &str, kind: KeyKind) -> Self {
         Self {
             path: watermark_file.with_extension("keys"),
             topic: topic.to_owned(),
+            kind,
         }
     }
 
@@ -117,7 +138,7 @@ impl KeyCheckpoint {
         let from_checkpoint = saved.is_some();
         let (offsets, mut keys) = match saved {
             Some((header, keys)) => (header.offsets, keys),
-            None => (BTreeMap::new(), PublishedKeys::default()),
+            None => (BTreeMap::new(), PublishedKeys::new(self.kind)),
         };
         let mut retention_gaps = Vec::new();
         let mut ranges = Vec::new();
@@ -136,16 +157,12 @@ impl KeyCheckpoint {
         let mut records_read = 0;
         topic_reader::read_ranges(kafka, &ranges, patience, |message| {
             records_read += 1;
-            let Some(key) = message
-                .key()
-                .and_then(|key| std::str::from_utf8(key).ok())
-                .and_then(|key| key.parse::<i64>().ok())
-            else {
+            let Some(key) = message.key().and_then(|key| self.kind.from_record_key(key)) else {
                 return;
             };
             match message.payload() {
-                Some(_) => keys.published(key),
-                None => keys.deleted(key),
+                Some(_) => keys.published(&key),
+                None => keys.deleted(&key),
             }
         })
         .map_err(read_error)?;
@@ -172,6 +189,7 @@ impl KeyCheckpoint {
         let header = Header {
             topic: self.topic.clone(),
             offsets,
+            key: saved_kind(keys.kind()),
         };
         let mut bytes = MAGIC.to_vec();
         serde_json::to_writer(&mut bytes, &header).map_err(|e| failed(e.into()))?;
@@ -197,8 +215,9 @@ impl KeyCheckpoint {
                 return None;
             }
         };
-        match parse(&bytes) {
+        match parse(&bytes, self.kind) {
             Ok((header, _)) if header.topic != self.topic => None,
+            Ok((header, _)) if header.key != saved_kind(self.kind) => None,
             Ok(saved) => Some(saved),
             Err(reason) => {
                 tracing::warn!(
@@ -215,7 +234,7 @@ impl KeyCheckpoint {
     }
 }
 
-fn parse(bytes: &[u8]) -> Result<(Header, PublishedKeys), String> {
+fn parse(bytes: &[u8], kind: KeyKind) -> Result<(Header, PublishedKeys), String> {
     let rest = bytes
         .strip_prefix(MAGIC)
         .ok_or("not a checkpoint of published keys")?;
@@ -224,7 +243,7 @@ fn parse(bytes: &[u8]) -> Result<(Header, PublishedKeys), String> {
         .position(|&b| b == b'\n')
         .ok_or("no header line")?;
     let header: Header = serde_json::from_slice(&rest[..newline]).map_err(|e| e.to_string())?;
-    let keys = PublishedKeys::from_bytes(&rest[newline + 1..]).map_err(|e| e.to_string())?;
+    let keys = PublishedKeys::from_bytes(kind, &rest[newline + 1..]).map_err(|e| e.to_string())?;
     Ok((header, keys))
 }
 
@@ -235,7 +254,8 @@ mod tests {
     #[test]
     fn a_checkpoint_reads_back_its_keys_and_offsets() {
         let dir = tempfile::tempdir().expect("dir");
-        let checkpoint = KeyCheckpoint::beside(&dir.path().join("w.json"), "products");
+        let checkpoint =
+            KeyCheckpoint::beside(&dir.path().join("w.json"), "products", KeyKind::Signed);
         assert_eq!(checkpoint.path(), dir.path().join("w.keys"));
         let keys = PublishedKeys::of([1, 5, 9]);
         checkpoint
@@ -245,17 +265,25 @@ mod tests {
         assert_eq!(header.offsets, BTreeMap::from([(0, 12), (1, 40)]));
         assert_eq!(loaded, keys);
 
-        let other = KeyCheckpoint::beside(&dir.path().join("w.json"), "other_topic");
+        let other =
+            KeyCheckpoint::beside(&dir.path().join("w.json"), "other_topic", KeyKind::Signed);
         assert!(
             other.load().is_none(),
             "a checkpoint of another topic is not used"
+        );
+        let unsigned =
+            KeyCheckpoint::beside(&dir.path().join("w.json"), "products", KeyKind::Unsigned);
+        assert!(
+            unsigned.load().is_none(),
+            "a checkpoint of another kind of key is not used"
         );
     }
 
     #[test]
     fn a_damaged_checkpoint_is_passed_over() {
         let dir = tempfile::tempdir().expect("dir");
-        let checkpoint = KeyCheckpoint::beside(&dir.path().join("w.json"), "products");
+        let checkpoint =
+            KeyCheckpoint::beside(&dir.path().join("w.json"), "products", KeyKind::Signed);
         checkpoint
             .save(BTreeMap::from([(0, 3)]), &PublishedKeys::of([1, 2, 3]))
             .expect("save");
@@ -265,5 +293,19 @@ mod tests {
         assert!(checkpoint.load().is_none());
         std::fs::write(checkpoint.path(), b"{}").expect("damage");
         assert!(checkpoint.load().is_none());
+    }
+
+    #[test]
+    fn a_checkpoint_saved_by_the_integer_only_producer_reads_back() {
+        let path = format!(
+            "{}/../e2e/fixtures/saved_state/producer.watermark.keys",
+            env!("CARGO_MANIFEST_DIR")
+        );
+        let bytes = std::fs::read(path).expect("fixture");
+        let (header, keys) = parse(&bytes, KeyKind::Signed).expect("parses");
+        assert_eq!(header.topic, "product_updates");
+        assert_eq!(header.key, None);
+        assert_eq!(header.offsets, BTreeMap::from([(0, 0), (1, 0)]));
+        assert_eq!(keys, PublishedKeys::of(1..=150));
     }
 }

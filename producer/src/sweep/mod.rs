@@ -24,9 +24,11 @@ use std::time::{Duration, Instant};
 use sluice_common::settings::KafkaSettings;
 use sqlx::MySqlPool;
 
+use crate::source::key::{Key, KeyKind};
 use crate::source::keyset::KeysetQuery;
 use crate::sweep::key_checkpoint::{KeyCheckpoint, KeyCheckpointError, Restored};
 use crate::sweep::published_keys::PublishedKeys;
+use crate::watermark::KeyBound;
 
 /// Keys read per page of the sweep: one range of the primary key, about 20 ms of the
 /// database's time.
@@ -51,7 +53,7 @@ pub struct DeleteSweep {
 #[derive(Debug)]
 struct Pass {
     /// The last key read: the next page starts after it.
-    after: i64,
+    after: KeyBound,
     started: Instant,
     keys_read: u64,
     deletes: u64,
@@ -61,7 +63,7 @@ struct Pass {
 #[derive(Debug, Default)]
 pub struct SweepStep {
     /// Published keys the table no longer holds, in key order: to be published as deletes.
-    pub gone: Vec<i64>,
+    pub gone: Vec<Key>,
     /// The pass, when this step ended it.
     pub finished: Option<PassReport>,
 }
@@ -78,12 +80,13 @@ pub struct PassReport {
 }
 
 impl DeleteSweep {
-    /// A sweep every `interval`, its keys kept in `checkpoint`; the first pass is due at once.
-    pub fn new(interval: Duration, checkpoint: KeyCheckpoint) -> Self {
+    /// A sweep every `interval` over keys of `kind`, an integer kind, kept in `checkpoint`;
+    /// the first pass is due at once.
+    pub fn new(interval: Duration, checkpoint: KeyCheckpoint, kind: KeyKind) -> Self {
         Self {
             interval,
             checkpoint,
-            keys: Mutex::new(PublishedKeys::default()),
+            keys: Mutex::new(PublishedKeys::new(kind)),
             restored: false,
             pass: None,
             next_pass: Instant::now(),
@@ -95,12 +98,12 @@ impl DeleteSweep {
     }
 
     /// The record of a row with this key was queued.
-    pub fn published(&self, key: i64) {
+    pub fn published(&self, key: &Key) {
         self.keys().published(key);
     }
 
     /// The delete of this key was queued.
-    pub fn deleted(&self, key: i64) {
+    pub fn deleted(&self, key: &Key) {
         self.keys().deleted(key);
     }
 
@@ -167,14 +170,14 @@ impl DeleteSweep {
     ) -> Result<SweepStep, sqlx::Error> {
         let deadline = Instant::now() + budget;
         let mut pass = self.pass.take().unwrap_or_else(|| Pass {
-            after: i64::MIN,
+            after: KeyBound::Before,
             started: Instant::now(),
             keys_read: 0,
             deletes: 0,
         });
         let mut step = SweepStep::default();
         loop {
-            let page = match query.keys_after(pool, pass.after, SWEEP_PAGE_KEYS).await {
+            let page = match query.keys_after(pool, &pass.after, SWEEP_PAGE_KEYS).await {
                 Ok(page) => page,
                 Err(error) => {
                     self.next_pass = Instant::now() + self.interval.min(Duration::from_secs(10));
@@ -182,13 +185,13 @@ impl DeleteSweep {
                 }
             };
             let full = page.len() >= SWEEP_PAGE_KEYS as usize;
-            let through = page.last().copied().filter(|_| full);
-            let gone = self.keys().absent_from(pass.after, through, &page);
+            let through = page.last().filter(|_| full);
+            let gone = self.keys().absent_from(&pass.after, through, &page);
             pass.keys_read += page.len() as u64;
             pass.deletes += gone.len() as u64;
             step.gone.extend(gone);
             match through {
-                Some(last) => pass.after = last,
+                Some(last) => pass.after = KeyBound::At(last.clone()),
                 None => {
                     self.next_pass = pass.started + self.interval;
                     step.finished = Some(PassReport {

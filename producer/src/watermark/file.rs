@@ -88,8 +88,9 @@ impl WatermarkStore {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::source::key::Key;
     use crate::watermark::position::at;
-    use crate::watermark::ReadOrder;
+    use crate::watermark::{KeyBound, ReadOrder};
 
     #[test]
     fn nothing_saved_loads_as_none() {
@@ -104,10 +105,10 @@ mod tests {
         let store = WatermarkStore::new(dir.path().join("nested/w.json"));
         let mark = at(1_795_000_000, 123_456, 42);
         store.save(&mark).expect("save");
-        assert_eq!(store.load().expect("load"), Some(mark));
+        assert_eq!(store.load().expect("load"), Some(mark.clone()));
         let later = at(1_795_000_001, 0, 7);
         store.save(&later).expect("save again");
-        assert_eq!(store.load().expect("load"), Some(later));
+        assert_eq!(store.load().expect("load"), Some(later.clone()));
         assert!(
             !dir.path().join("nested/w.json.tmp").exists(),
             "no temporary left behind"
@@ -144,8 +145,8 @@ mod tests {
         .expect("write");
         let mark = WatermarkStore::new(&path).load().expect("load");
         assert_eq!(
-            mark.map(|m| (m.id, m.order)),
-            Some((42, ReadOrder::Timestamp))
+            mark.map(|m| (m.key, m.order)),
+            Some((KeyBound::At(Key::Signed(42)), ReadOrder::Timestamp))
         );
     }
 
@@ -154,9 +155,9 @@ mod tests {
         let dir = tempfile::tempdir().expect("dir");
         let store = WatermarkStore::new(dir.path().join("w.json"));
         let bound = at(1_795_000_000, 5, 0).last_updated;
-        let mark = Watermark::snapshot_up_to(bound).after_key_page(Some(5000), true);
+        let mark = Watermark::snapshot_up_to(bound).after_key_page(Some(Key::Signed(5000)), true);
         store.save(&mark).expect("save");
-        assert_eq!(store.load().expect("load"), Some(mark));
+        assert_eq!(store.load().expect("load"), Some(mark.clone()));
         let text = fs::read_to_string(store.path()).expect("read");
         assert!(text.contains(r#""order": "key""#), "{text}");
         assert_eq!(

@@ -8,4 +8,4 @@ pub mod saver;
 pub mod topic;
 
 pub use file::{WatermarkError, WatermarkStore};
-pub use position::{ReadOrder, Watermark};
+pub use position::{KeyBound, ReadOrder, Watermark};

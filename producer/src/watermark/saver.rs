@@ -72,10 +72,11 @@ async fn save_newest(
     let mut saved = None;
     loop {
         let closed = handed_over.changed().await.is_err();
-        let newest = *handed_over.borrow_and_update();
-        if let Some(watermark) = newest.filter(|w| Some(*w) != saved) {
+        let newest = handed_over.borrow_and_update().clone();
+        if let Some(watermark) = newest.filter(|w| saved.as_ref() != Some(w)) {
             let saving = Arc::clone(&store);
-            match tokio::task::spawn_blocking(move || saving.save(&watermark)).await {
+            let kept = watermark.clone();
+            match tokio::task::spawn_blocking(move || saving.save(&kept)).await {
                 Ok(outcome) => outcome?,
                 Err(crashed) => {
                     return Err(WatermarkError::Io {
@@ -100,7 +101,7 @@ mod tests {
     fn at(second: i64) -> Watermark {
         Watermark::at_row(
             Utc.timestamp_opt(second, 0).single().expect("valid"),
-            second,
+            crate::source::key::Key::Signed(second),
         )
     }
 

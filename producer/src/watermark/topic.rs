@@ -100,7 +100,7 @@ mod tests {
             .single()
             .expect("valid");
         for watermark in [
-            Watermark::at_row(at, 42),
+            Watermark::at_row(at, crate::source::key::Key::Signed(42)),
             Watermark::snapshot_up_to(at),
             Watermark::beginning(),
         ] {

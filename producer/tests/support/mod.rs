@@ -3,7 +3,7 @@
 
 use prometheus::{Histogram, HistogramOpts};
 use sluice_producer::poll::page_reader::{Page, PageReader};
-use sluice_producer::source::keyset::{KeysetQuery, RowLayout};
+use sluice_producer::source::keyset::KeysetQuery;
 use sluice_producer::source::read_bound::ReadBound;
 use sluice_producer::watermark::Watermark;
 use sqlx::MySqlPool;
@@ -15,18 +15,17 @@ pub fn reader(
     table: &str,
     read_bound: ReadBound,
     page: u32,
-) -> (PageReader, RowLayout) {
+) -> (PageReader, KeysetQuery) {
     let columns = ["id", "name", "last_updated"].map(String::from);
     let query = KeysetQuery::new(table, "id", "last_updated", &columns, Some("last_updated"));
-    let layout = query.layout();
     let timer = Histogram::with_opts(HistogramOpts::new("reads", "reads")).expect("histogram");
-    let reader = PageReader::new(pool.clone(), query, read_bound, page, timer);
-    (reader, layout)
+    let reader = PageReader::new(pool.clone(), query.clone(), read_bound, page, timer);
+    (reader, query)
 }
 
 /// Moves `cursor` past `page`; `true` when the reading has caught up.
-pub fn read_on(page: &Page, layout: RowLayout, cursor: &mut Watermark) -> bool {
-    if let Some(end) = page.end(layout).expect("the page's end") {
+pub fn read_on(page: &Page, query: &KeysetQuery, cursor: &mut Watermark) -> bool {
+    if let Some(end) = page.end(query).expect("the page's end") {
         *cursor = end;
     }
     page.caught_up()
