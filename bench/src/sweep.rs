@@ -71,7 +71,9 @@ pub async fn passes(
         let started = Instant::now();
         let mut found = 0;
         let pass = loop {
-            let step = sweep.step(&bench.pool, &query, WHOLE_PASS).await?;
+            let step = sweep
+                .step(&bench.pool, &query, WHOLE_PASS, &bench.settings.kafka)
+                .await?;
             found += step.gone.len() as i64;
             if let Some(pass) = step.finished {
                 break pass;

@@ -106,20 +106,6 @@ pub enum ProducerError {
     /// The published keys cannot be read back.
     #[error(transparent)]
     KeyCheckpoint(#[from] KeyCheckpointError),
-    /// The delete sweep is on for a key that is not an integer.
-    #[error(
-        "the delete sweep (producer.delete_sweep_interval_secs) compares integer keys; key column \
-         `{column}` of {table} holds {kind}: set producer.delete_sweep_interval_secs = 0, and \
-         producer.deleted_column to publish soft deletes"
-    )]
-    SweepNeedsIntegerKey {
-        /// `database.table`.
-        table: String,
-        /// `producer.key_column`.
-        column: String,
-        /// What the column holds, in words.
-        kind: &'static str,
-    },
     /// The saved position holds a key of another kind than the key column's now.
     #[error(
         "the saved position is at key {saved}, but key column `{column}` of {table} now holds          {kind}: the column's type changed since; `sluice-producer reset` starts the table over"

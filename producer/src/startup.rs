@@ -61,7 +61,7 @@ pub async fn prepare(
             .producer
             .transactional_id_for(&settings.kafka.topic)
     });
-    let publisher = Publisher::new(
+    let mut publisher = Publisher::new(
         &settings.kafka,
         &settings.producer,
         transactional_id.as_deref(),
@@ -216,6 +216,11 @@ pub async fn prepare(
     };
     let store = WatermarkStore::new(&settings.producer.watermark_file);
     let sweep = delete_sweep(settings, source.snapshot_by_key, source.key_kind, &table)?;
+    publisher.report_deliveries_to(
+        sweep
+            .as_ref()
+            .and_then(|sweep| sweep.deliveries(&settings.kafka.topic)),
+    );
     Ok(Some(Pipeline {
         pool,
         query: source.query,
@@ -285,13 +290,6 @@ fn delete_sweep(
     let Some(interval) = settings.producer.delete_sweep_interval() else {
         return Ok(None);
     };
-    if !kind.is_integer() {
-        return Err(ProducerError::SweepNeedsIntegerKey {
-            table: table.to_owned(),
-            column: settings.producer.key_column.clone(),
-            kind: kind.name(),
-        });
-    }
     if !key_is_primary {
         tracing::warn!(
             "{} is not the primary key of {table}: rows deleted outright are not found (the              sweep reads the primary key); set producer.delete_sweep_interval_secs = 0 to say              so, or producer.deleted_column for soft deletes",

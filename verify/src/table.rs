@@ -77,7 +77,9 @@ impl TableReader {
             "SELECT {} FROM {} ORDER BY {}",
             list.join(", "),
             quoted(table),
-            keys.order_by(&quoted(key))
+            // Qualified: a bare name would be the select list's alias, the column as a line
+            // shows it (a binary key's base64), which does not sort as the key does.
+            keys.order_by(&format!("{}.{}", quoted(table), quoted(key)))
         );
         Ok(Self { columns, sql })
     }

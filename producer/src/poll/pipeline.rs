@@ -129,14 +129,20 @@ impl Pipeline {
         if self.lock.as_ref().is_some_and(|lock| !lock.held()) {
             return Ok(false);
         }
+        let deliveries = self
+            .sweep
+            .as_ref()
+            .and_then(|sweep| sweep.deliveries(&self.kafka.topic));
         if self.transactions.is_none() {
             self.publisher = Publisher::new(&self.kafka, &self.settings, None)
                 .map_err(ProducerError::kafka("creating a new Kafka producer"))?;
+            self.publisher.report_deliveries_to(deliveries);
             return Ok(true);
         }
         let id = self.settings.transactional_id_for(&self.kafka.topic);
-        let publisher = Publisher::new(&self.kafka, &self.settings, Some(&id))
+        let mut publisher = Publisher::new(&self.kafka, &self.settings, Some(&id))
             .map_err(ProducerError::kafka("creating a new Kafka producer"))?;
+        publisher.report_deliveries_to(deliveries);
         if init_transactions(&publisher, &self.kafka, &id, shutdown)
             .await?
             .is_none()

@@ -47,7 +47,10 @@ impl Pipeline {
         let Some(sweep) = self.sweep.as_mut().filter(|sweep| sweep.due()) else {
             return Ok(None);
         };
-        let step = match sweep.step(&self.pool, &self.query, SWEEP_STEP_BUDGET).await {
+        let step = match sweep
+            .step(&self.pool, &self.query, SWEEP_STEP_BUDGET, &self.kafka)
+            .await
+        {
             Ok(step) => step,
             Err(error) => {
                 SweepFailed {

@@ -75,11 +75,20 @@ fn message_timeout_ms() -> String {
 /// take to be delivered (`message.timeout.ms`), so a slow page fails before its transaction.
 const TRANSACTION_TIMEOUT: Duration = Duration::from_secs(150);
 
+/// Told of each record delivered (the delete sweep locates string and binary keys by their
+/// records). Called on librdkafka's thread, once per record: it must be quick.
+pub trait RecordsDelivered: Send + Sync {
+    /// A record of `topic` keyed `key` (a row's when `row`, else a tombstone) was delivered at
+    /// `offset` of `partition`.
+    fn delivered(&self, topic: &str, key: &[u8], row: bool, partition: i32, offset: i64);
+}
+
 /// The Kafka producer of the pipeline.
 pub struct Publisher {
     producer: PolledProducer<DeliveryReports>,
     topic: String,
     dlq_topic: String,
+    deliveries: Option<Arc<dyn RecordsDelivered>>,
 }
 
 impl Publisher {
@@ -102,7 +111,13 @@ impl Publisher {
             producer,
             topic: kafka.topic.clone(),
             dlq_topic: kafka.dlq_topic.clone(),
+            deliveries: None,
         })
+    }
+
+    /// Tells `deliveries` of every record delivered from now on.
+    pub fn report_deliveries_to(&mut self, deliveries: Option<Arc<dyn RecordsDelivered>>) {
+        self.deliveries = deliveries;
     }
 
     /// Registers the transactional id with the cluster: a transaction left open by an earlier
@@ -136,9 +151,11 @@ impl Publisher {
 
     /// Starts a page: records are queued through it, then awaited together.
     pub fn begin_page(&self) -> PageSend<'_> {
+        let mut tracker = PageTracker::new();
+        tracker.deliveries = self.deliveries.clone();
         PageSend {
             publisher: self,
-            tracker: Arc::new(PageTracker::new()),
+            tracker: Arc::new(tracker),
             report: PageReport::default(),
         }
     }
@@ -277,6 +294,8 @@ struct PageTracker {
     first_error: Mutex<Option<KafkaError>>,
     /// Woken once by the last answer; a wake before the wait is kept.
     last_answer: Notify,
+    /// Told of each record delivered, when someone listens.
+    deliveries: Option<Arc<dyn RecordsDelivered>>,
 }
 
 impl PageTracker {
@@ -285,6 +304,7 @@ impl PageTracker {
             outstanding: AtomicUsize::new(1),
             first_error: Mutex::new(None),
             last_answer: Notify::new(),
+            deliveries: None,
         }
     }
 
@@ -332,6 +352,18 @@ impl ProducerContext for DeliveryReports {
     type DeliveryOpaque = Arc<PageTracker>;
 
     fn delivery(&self, result: &DeliveryResult<'_>, page: Self::DeliveryOpaque) {
+        if let (Ok(message), Some(deliveries)) = (result, &page.deliveries) {
+            if let Some(key) = message.key() {
+                let row = message.payload().is_some();
+                deliveries.delivered(
+                    message.topic(),
+                    key,
+                    row,
+                    message.partition(),
+                    message.offset(),
+                );
+            }
+        }
         page.answered(match result {
             Ok(_) => Ok(()),
             Err((error, message)) => {

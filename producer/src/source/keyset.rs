@@ -58,6 +58,8 @@ pub struct KeysetQuery {
     sweep_keys_sql: AfterKey,
     layout: RowLayout,
     kind: KeyKind,
+    /// `SELECT key FROM table WHERE key IN (`, for a lookup of given keys.
+    lookup_head: String,
 }
 
 /// A query's text after a key, and from the first key.
@@ -157,6 +159,10 @@ impl KeysetQuery {
             sweep_keys_sql: AfterKey::new(fill(SWEEP_KEYS_TEMPLATE, &all_columns), &key),
             layout,
             kind: KeyKind::Signed,
+            lookup_head: format!(
+                "SELECT {key} FROM {} WHERE {key} IN (",
+                quote_identifier(table)
+            ),
         }
     }
 
@@ -228,6 +234,27 @@ impl KeysetQuery {
             return Ok(Vec::new());
         };
         let rows = query.bind(limit).fetch_all(pool).await?;
+        rows.iter().map(|row| self.kind.read(row, 0)).collect()
+    }
+
+    /// The keys of the rows holding `keys` (as the column's collation compares them), as the
+    /// table holds them.
+    pub async fn present<'k>(
+        &self,
+        pool: &sqlx::MySqlPool,
+        keys: impl ExactSizeIterator<Item = &'k Key>,
+    ) -> Result<Vec<Key>, sqlx::Error> {
+        if keys.len() == 0 {
+            return Ok(Vec::new());
+        }
+        let mut sql = self.lookup_head.clone();
+        sql.push_str(&vec!["?"; keys.len()].join(", "));
+        sql.push(')');
+        let mut query = sqlx::query(&sql);
+        for key in keys {
+            query = key.bind(query);
+        }
+        let rows = query.fetch_all(pool).await?;
         rows.iter().map(|row| self.kind.read(row, 0)).collect()
     }
 

@@ -21,7 +21,7 @@ use sluice_common::kafka::topic_reader::{self, OffsetRange, TopicReadError};
 use sluice_common::settings::KafkaSettings;
 
 use crate::source::key::KeyKind;
-use crate::sweep::published_keys::PublishedKeys;
+use crate::sweep::key_set::KeySet;
 
 /// The first line of a checkpoint file.
 const MAGIC: &[u8] = b"sluice published keys 1\n";
@@ -51,12 +51,18 @@ struct Header {
 #[serde(rename_all = "lowercase")]
 enum SavedKind {
     Unsigned,
+    /// Hashes of string keys.
+    Text,
+    /// Hashes of binary keys.
+    Bytes,
 }
 
 fn saved_kind(kind: KeyKind) -> Option<SavedKind> {
     match kind {
+        KeyKind::Signed => None,
         KeyKind::Unsigned => Some(SavedKind::Unsigned),
-        _ => None,
+        KeyKind::Text => Some(SavedKind::Text),
+        KeyKind::Bytes => Some(SavedKind::Bytes),
     }
 }
 
@@ -64,9 +70,11 @@ fn saved_kind(kind: KeyKind) -> Option<SavedKind> {
 #[derive(Debug)]
 pub struct Restored {
     /// The keys.
-    pub keys: PublishedKeys,
+    pub keys: KeySet,
     /// Records read from the topic to find them.
     pub records_read: u64,
+    /// By partition, the offset the topic was read up to.
+    pub ends: BTreeMap<i32, i64>,
     /// Whether a checkpoint was used.
     pub from_checkpoint: bool,
     /// Partitions whose records from the checkpoint (or from the start) are partly deleted by
@@ -138,7 +146,7 @@ impl KeyCheckpoint {
         let from_checkpoint = saved.is_some();
         let (offsets, mut keys) = match saved {
             Some((header, keys)) => (header.offsets, keys),
-            None => (BTreeMap::new(), PublishedKeys::new(self.kind)),
+            None => (BTreeMap::new(), KeySet::new(self.kind)),
         };
         let mut retention_gaps = Vec::new();
         let mut ranges = Vec::new();
@@ -167,9 +175,12 @@ impl KeyCheckpoint {
         })
         .map_err(read_error)?;
         keys.confirm();
+        let ends: BTreeMap<i32, i64> = bounds.iter().map(|(p, b)| (*p, b.end)).collect();
+        keys.account_up_to(&ends);
         Ok(Restored {
             keys,
             records_read,
+            ends,
             from_checkpoint,
             retention_gaps,
         })
@@ -180,7 +191,7 @@ impl KeyCheckpoint {
     pub fn save(
         &self,
         offsets: BTreeMap<i32, i64>,
-        keys: &PublishedKeys,
+        keys: &KeySet,
     ) -> Result<(), KeyCheckpointError> {
         let failed = |source| KeyCheckpointError::Save {
             path: self.path.clone(),
@@ -189,7 +200,7 @@ impl KeyCheckpoint {
         let header = Header {
             topic: self.topic.clone(),
             offsets,
-            key: saved_kind(keys.kind()),
+            key: saved_kind(self.kind),
         };
         let mut bytes = MAGIC.to_vec();
         serde_json::to_writer(&mut bytes, &header).map_err(|e| failed(e.into()))?;
@@ -200,7 +211,7 @@ impl KeyCheckpoint {
 
     /// The saved checkpoint of this topic, if there is a readable one; an unreadable one is
     /// only a cost (the topic is read from its start), so it is logged and passed over.
-    fn load(&self) -> Option<(Header, PublishedKeys)> {
+    fn load(&self) -> Option<(Header, KeySet)> {
         let bytes = match std::fs::read(&self.path) {
             Ok(bytes) => bytes,
             Err(error) if error.kind() == std::io::ErrorKind::NotFound => return None,
@@ -234,7 +245,7 @@ impl KeyCheckpoint {
     }
 }
 
-fn parse(bytes: &[u8], kind: KeyKind) -> Result<(Header, PublishedKeys), String> {
+fn parse(bytes: &[u8], kind: KeyKind) -> Result<(Header, KeySet), String> {
     let rest = bytes
         .strip_prefix(MAGIC)
         .ok_or("not a checkpoint of published keys")?;
@@ -243,13 +254,14 @@ fn parse(bytes: &[u8], kind: KeyKind) -> Result<(Header, PublishedKeys), String>
         .position(|&b| b == b'\n')
         .ok_or("no header line")?;
     let header: Header = serde_json::from_slice(&rest[..newline]).map_err(|e| e.to_string())?;
-    let keys = PublishedKeys::from_bytes(kind, &rest[newline + 1..]).map_err(|e| e.to_string())?;
+    let keys = KeySet::from_bytes(kind, &rest[newline + 1..]).map_err(|e| e.to_string())?;
     Ok((header, keys))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::sweep::published_keys::PublishedKeys;
 
     #[test]
     fn a_checkpoint_reads_back_its_keys_and_offsets() {
@@ -257,7 +269,7 @@ mod tests {
         let checkpoint =
             KeyCheckpoint::beside(&dir.path().join("w.json"), "products", KeyKind::Signed);
         assert_eq!(checkpoint.path(), dir.path().join("w.keys"));
-        let keys = PublishedKeys::of([1, 5, 9]);
+        let keys = KeySet::Ordered(PublishedKeys::of([1, 5, 9]));
         checkpoint
             .save(BTreeMap::from([(0, 12), (1, 40)]), &keys)
             .expect("save");
@@ -285,7 +297,10 @@ mod tests {
         let checkpoint =
             KeyCheckpoint::beside(&dir.path().join("w.json"), "products", KeyKind::Signed);
         checkpoint
-            .save(BTreeMap::from([(0, 3)]), &PublishedKeys::of([1, 2, 3]))
+            .save(
+                BTreeMap::from([(0, 3)]),
+                &KeySet::Ordered(PublishedKeys::of([1, 2, 3])),
+            )
             .expect("save");
         let mut bytes = std::fs::read(checkpoint.path()).expect("read");
         bytes.truncate(bytes.len() - 3);
@@ -306,6 +321,6 @@ mod tests {
         assert_eq!(header.topic, "product_updates");
         assert_eq!(header.key, None);
         assert_eq!(header.offsets, BTreeMap::from([(0, 0), (1, 0)]));
-        assert_eq!(keys, PublishedKeys::of(1..=150));
+        assert_eq!(keys, KeySet::Ordered(PublishedKeys::of(1..=150)));
     }
 }

@@ -1,0 +1,351 @@
+//! The published keys of a string or binary key: what the delete sweep compares the table's keys
+//! with when the keys are not integers (see `published_keys` for integers).
+//!
+//! A string key compares in its column's collation (`utf8mb4_unicode_ci` takes `a`, `A` and
+//! `a ` for one key), so a set ordered by bytes cannot be merged with the table's key order.
+//! The sweep therefore compares no order: each key is kept as a 64-bit hash of its record key
+//! (XXH3) with where its latest record lies on the topic (partition and offset, 16 bytes a key,
+//! so a million keys take 16 MB). A pass marks the hashes of the keys the table holds; the
+//! published keys it did not see are candidates, whose keys are read back from their records,
+//! and a candidate is deleted only when the database holds no row with exactly its bytes then.
+//!
+//! Invariant: **the set holds every key whose latest delivered record on the topic is a row**,
+//! located at that record. A key is added when its record is delivered (the delivery report
+//! says where), removed when its tombstone is queued, and remembered as unconfirmed until that
+//! tombstone is acknowledged or committed, as in `published_keys`. Two keys of one hash would
+//! hide the delete of one of them: about one chance in 3 · 10⁷ for a table of a million keys.
+
+use std::collections::{BTreeMap, HashMap};
+
+use xxhash_rust::xxh3::xxh3_64;
+
+/// A record's place on the topic: its partition in the top 16 bits, its offset below.
+pub type Location = u64;
+
+/// The location of a record at `offset` of `partition`; `None` past what a location holds.
+pub fn location(partition: i32, offset: i64) -> Option<Location> {
+    let partition = u64::try_from(partition).ok().filter(|p| *p < 1 << 16)?;
+    let offset = u64::try_from(offset).ok().filter(|o| *o < 1 << 48)?;
+    Some(partition << 48 | offset)
+}
+
+/// The partition and offset of a location.
+pub fn place(location: Location) -> (i32, i64) {
+    ((location >> 48) as i32, (location & ((1 << 48) - 1)) as i64)
+}
+
+/// The hash a record key is kept by.
+pub fn hash(record_key: &[u8]) -> u64 {
+    xxh3_64(record_key)
+}
+
+/// Marks a key removed from `base` until the next merge.
+const GONE: Location = u64::MAX;
+
+/// The published keys by hash, and the removed ones not yet confirmed.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct HashedKeys {
+    /// Sorted by hash, each hash once; `GONE` for a key removed since the last merge.
+    base: Vec<(u64, Location)>,
+    /// Keys added since the last merge (never in `base`).
+    recent: HashMap<u64, Location>,
+    /// Removed keys whose tombstone is not confirmed, with the location they had.
+    unconfirmed: Vec<(u64, Location)>,
+    /// Entries of `base` marked `GONE`.
+    gone: usize,
+    /// The pass in progress: a bit for each entry of `base` the table's keys matched.
+    seen: Option<Vec<u64>>,
+    /// By partition, the offset up to which the set accounts for the topic's records.
+    accounted: BTreeMap<i32, i64>,
+}
+
+impl HashedKeys {
+    /// A record of this key was delivered at `location`.
+    pub fn delivered(&mut self, hash: u64, location: Location) {
+        match self.base.binary_search_by_key(&hash, |e| e.0) {
+            Ok(at) => {
+                if self.base[at].1 == GONE {
+                    self.gone -= 1;
+                }
+                self.base[at].1 = location;
+            }
+            Err(_) => {
+                self.recent.insert(hash, location);
+                self.merge_if_large();
+            }
+        }
+    }
+
+    /// The set accounts for the records of `partition` before `next_offset` (the record before
+    /// it was delivered, or the topic was read back up to it).
+    pub fn account(&mut self, partition: i32, next_offset: i64) {
+        let accounted = self.accounted.entry(partition).or_default();
+        *accounted = (*accounted).max(next_offset);
+    }
+
+    /// By partition, the offset up to which the set accounts for the topic's records.
+    pub fn accounted(&self) -> &BTreeMap<i32, i64> {
+        &self.accounted
+    }
+
+    /// The tombstone of this key was queued.
+    pub fn deleted(&mut self, hash: u64) {
+        let removed = match self.base.binary_search_by_key(&hash, |e| e.0) {
+            Ok(at) if self.base[at].1 != GONE => {
+                self.gone += 1;
+                Some(std::mem::replace(&mut self.base[at].1, GONE))
+            }
+            _ => self.recent.remove(&hash),
+        };
+        if let Some(location) = removed {
+            self.unconfirmed.push((hash, location));
+        }
+    }
+
+    /// Every tombstone queued so far is acknowledged or committed.
+    pub fn confirm(&mut self) {
+        self.unconfirmed.clear();
+    }
+
+    /// The tombstones not confirmed may not have reached the topic: their keys count as
+    /// published again, at the records they had.
+    pub fn restore_unconfirmed(&mut self) {
+        for (hash, location) in std::mem::take(&mut self.unconfirmed) {
+            self.delivered(hash, location);
+        }
+    }
+
+    /// Adds the keys of `other`.
+    pub fn union_with(&mut self, other: HashedKeys) {
+        for (hash, location) in other.live().chain(other.unconfirmed.iter().copied()) {
+            self.delivered(hash, location);
+        }
+    }
+
+    /// Whether a key of this hash counts as published.
+    pub fn contains(&self, hash: u64) -> bool {
+        self.recent.contains_key(&hash)
+            || self
+                .base
+                .binary_search_by_key(&hash, |e| e.0)
+                .is_ok_and(|at| self.base[at].1 != GONE)
+    }
+
+    /// How many keys count as published.
+    pub fn len(&self) -> u64 {
+        (self.base.len() - self.gone + self.recent.len()) as u64
+    }
+
+    /// Whether no key counts as published.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// What the set takes in memory, about.
+    pub fn size_in_bytes(&self) -> usize {
+        let entry = std::mem::size_of::<(u64, Location)>();
+        (self.base.capacity() + self.recent.capacity() + self.unconfirmed.capacity()) * entry
+    }
+
+    /// Starts a pass over the table's keys: every key published so far is one the pass may
+    /// find gone.
+    pub fn start_pass(&mut self) {
+        self.merge();
+        self.seen = Some(vec![0; self.base.len().div_ceil(64)]);
+    }
+
+    /// The table holds a key of this hash.
+    pub fn seen(&mut self, hash: u64) {
+        let (Some(seen), Ok(at)) = (
+            self.seen.as_mut(),
+            self.base.binary_search_by_key(&hash, |e| e.0),
+        ) else {
+            return;
+        };
+        seen[at / 64] |= 1 << (at % 64);
+    }
+
+    /// Ends the pass: the keys published before it that it did not see, with their records'
+    /// locations. Keys published since it started are left for the next.
+    pub fn unseen(&mut self) -> Vec<(u64, Location)> {
+        let Some(seen) = self.seen.take() else {
+            return Vec::new();
+        };
+        let unseen = self
+            .base
+            .iter()
+            .enumerate()
+            .filter(|(at, (_, location))| {
+                *location != GONE && seen[at / 64] & (1 << (at % 64)) == 0
+            })
+            .map(|(_, entry)| *entry)
+            .collect();
+        self.merge_if_large();
+        unseen
+    }
+
+    /// The key of a candidate cannot be read back (its record was deleted by the topic's
+    /// retention): it is forgotten, as nothing of it is left on the topic to delete.
+    pub fn forget(&mut self, hash: u64) {
+        self.deleted(hash);
+        self.unconfirmed.retain(|(h, _)| *h != hash);
+    }
+
+    /// What a checkpoint saves: the published keys with the unconfirmed deletes, 16 bytes each
+    /// (hash, location; little-endian).
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let mut bytes = Vec::with_capacity((self.len() as usize + self.unconfirmed.len()) * 16);
+        for (hash, location) in self.live().chain(self.unconfirmed.iter().copied()) {
+            bytes.extend_from_slice(&hash.to_le_bytes());
+            bytes.extend_from_slice(&location.to_le_bytes());
+        }
+        bytes
+    }
+
+    /// The set a checkpoint saved.
+    pub fn from_bytes(bytes: &[u8]) -> std::io::Result<Self> {
+        if !bytes.len().is_multiple_of(16) {
+            return Err(std::io::Error::other("not whole entries of 16 bytes"));
+        }
+        let mut keys = Self::default();
+        for entry in bytes.chunks_exact(16) {
+            let (hash, location) = entry.split_at(8);
+            let word = |b: &[u8]| u64::from_le_bytes(b.try_into().unwrap_or_default());
+            keys.recent.insert(word(hash), word(location));
+        }
+        keys.merge();
+        Ok(keys)
+    }
+
+    fn live(&self) -> impl Iterator<Item = (u64, Location)> + '_ {
+        self.base
+            .iter()
+            .copied()
+            .filter(|(_, location)| *location != GONE)
+            .chain(self.recent.iter().map(|(h, l)| (*h, *l)))
+    }
+
+    /// Merges when the keys added since the last merge are many, and no pass is marking `base`.
+    fn merge_if_large(&mut self) {
+        if self.seen.is_none() && self.recent.len() > (self.base.len() / 8).max(1 << 16) {
+            self.merge();
+        }
+    }
+
+    /// Puts the keys added since the last merge into `base`, sorted, and drops the removed.
+    fn merge(&mut self) {
+        if self.recent.is_empty() && self.gone == 0 {
+            return;
+        }
+        self.base.retain(|(_, location)| *location != GONE);
+        self.base.extend(self.recent.drain());
+        self.base.sort_unstable_by_key(|e| e.0);
+        self.recent.shrink_to(1 << 10);
+        self.gone = 0;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(offset: i64) -> Location {
+        location(3, offset).expect("fits")
+    }
+
+    #[test]
+    fn a_location_keeps_its_partition_and_offset() {
+        assert_eq!(place(location(7, 123_456).expect("fits")), (7, 123_456));
+        assert_eq!(
+            place(location(65_535, (1 << 48) - 1).expect("fits")),
+            (65_535, (1 << 48) - 1)
+        );
+        assert_eq!(location(65_536, 0), None);
+        assert_eq!(location(0, -1), None);
+        assert_eq!(hash(b"abc"), hash(b"abc"));
+        assert_ne!(
+            hash(b"abc"),
+            hash(b"ABC"),
+            "keys are told apart by their bytes"
+        );
+    }
+
+    #[test]
+    fn keys_not_seen_by_a_pass_are_its_candidates_with_their_latest_record() {
+        let mut keys = HashedKeys::default();
+        for h in 1..=5 {
+            keys.delivered(h, at(h as i64));
+        }
+        keys.delivered(2, at(20));
+        keys.start_pass();
+        keys.seen(1);
+        keys.seen(4);
+        keys.seen(99);
+        // Published during the pass: left for the next.
+        keys.delivered(6, at(6));
+        // Deleted during the pass: no longer a candidate.
+        keys.deleted(5);
+        let mut unseen = keys.unseen();
+        unseen.sort_unstable();
+        assert_eq!(unseen, vec![(2, at(20)), (3, at(3))]);
+        assert_eq!(keys.len(), 5);
+        assert!(keys.contains(6) && !keys.contains(5));
+        keys.start_pass();
+        let unseen: Vec<u64> = keys.unseen().into_iter().map(|(h, _)| h).collect();
+        assert_eq!(unseen, vec![1, 2, 3, 4, 6]);
+    }
+
+    #[test]
+    fn a_tombstone_not_confirmed_puts_its_key_back_at_its_record_after_a_failure() {
+        let mut keys = HashedKeys::default();
+        keys.delivered(1, at(1));
+        keys.start_pass();
+        keys.unseen();
+        keys.delivered(2, at(2));
+        keys.deleted(1);
+        keys.deleted(2);
+        assert_eq!(keys.len(), 0);
+        keys.restore_unconfirmed();
+        assert!(keys.contains(1) && keys.contains(2));
+        keys.deleted(2);
+        keys.confirm();
+        keys.restore_unconfirmed();
+        assert!(!keys.contains(2), "a confirmed delete stays done");
+        keys.forget(1);
+        keys.restore_unconfirmed();
+        assert_eq!(keys.len(), 0, "a forgotten key does not come back");
+    }
+
+    #[test]
+    fn a_checkpoint_holds_every_key_with_its_location_and_the_unconfirmed_deletes() {
+        let mut keys = HashedKeys::default();
+        for h in [9, 3, 7] {
+            keys.delivered(h, at(h as i64));
+        }
+        keys.start_pass();
+        keys.unseen();
+        keys.deleted(7);
+        keys.delivered(11, at(11));
+        let saved = HashedKeys::from_bytes(&keys.to_bytes()).expect("decodes");
+        assert_eq!(saved.len(), 4);
+        for h in [3, 7, 9, 11] {
+            assert!(saved.contains(h), "{h}");
+        }
+        assert!(HashedKeys::from_bytes(&[0; 15]).is_err());
+        let mut union = HashedKeys::default();
+        union.union_with(saved);
+        assert_eq!(union.len(), 4);
+    }
+
+    #[test]
+    fn many_keys_merge_into_one_sorted_list() {
+        let mut keys = HashedKeys::default();
+        for h in (0..200_000u64).rev() {
+            keys.delivered(h.wrapping_mul(0x9e37_79b9_7f4a_7c15), at(h as i64));
+        }
+        assert_eq!(keys.len(), 200_000);
+        assert!(keys.recent.len() <= 1 << 16, "merged as it grew");
+        assert!(keys.base.windows(2).all(|w| w[0].0 < w[1].0));
+        assert!(keys.size_in_bytes() >= 200_000 * 16);
+    }
+}
