@@ -33,6 +33,7 @@ mod snapshot;
 mod sweep;
 mod tail;
 mod targets;
+mod text_sweep;
 mod wide;
 
 use std::process::ExitCode;
@@ -103,6 +104,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     let snapshot = snapshot.context("no full-size run")?;
     sweep::passes(&bench, &cli, cli.rows, "sweep", &mut results).await?;
     sweep::read_back(&bench, &cli, &snapshot, cli.rows, &mut results).await?;
+    text_sweep::run(&bench, &cli, cli.rows, &mut results).await?;
     bulk_update::run(&bench, &cli, TABLE, &snapshot, cli.rows, &mut results).await?;
     if !cli.no_peer {
         peer::run(&bench, &cli, &mut results).await?;

@@ -144,6 +144,7 @@ pub fn check(results: &mut Results) {
         ("rss_wide_consumer", "wide.rss.consumer_mb"),
         ("rss_exactly_once_producer", "exactly_once.rss.producer_mb"),
         ("rss_exactly_once_consumer", "exactly_once.rss.consumer_mb"),
+        ("rss_text_sweep_producer", "text_sweep.rss.producer_mb"),
     ] {
         results.target(
             key,

@@ -158,6 +158,8 @@ fn a_small_run_reports_every_figure() {
         ("follow", "capacity_per_s_runs"),
         ("follow", "database_updates_per_s_runs"),
         ("schema_from_table", "cpu_ratio_to_file_runs"),
+        ("text_sweep", "pass_seconds_runs"),
+        ("text_sweep", "delete_to_topic_seconds_runs"),
     ] {
         let runs = json[phase][figure]
             .as_array()
@@ -188,6 +190,7 @@ fn a_small_run_reports_every_figure() {
         "latency_exactly_once_p99",
         "rss_producer",
         "schema_from_table",
+        "rss_text_sweep_producer",
     ] {
         assert!(
             json["targets"][target]["met"].is_boolean(),

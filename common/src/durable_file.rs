@@ -9,13 +9,25 @@ use std::path::{Path, PathBuf};
 /// Replaces `path`'s content with `bytes` atomically and durably, creating its folder if
 /// needed.
 pub fn replace(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    replace_with(path, |file| file.write_all(bytes))
+}
+
+/// [`replace`], the content written by `write` through a buffer: a large file is never held in
+/// memory whole.
+pub fn replace_with(
+    path: &Path,
+    write: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
+) -> std::io::Result<()> {
     let folder = folder_of(path);
     fs::create_dir_all(&folder)?;
     let mut temporary = path.as_os_str().to_owned();
     temporary.push(".tmp");
     let temporary = PathBuf::from(temporary);
-    let mut file = File::create(&temporary)?;
-    file.write_all(bytes)?;
+    let mut file = std::io::BufWriter::with_capacity(1 << 16, File::create(&temporary)?);
+    write(&mut file)?;
+    let file = file
+        .into_inner()
+        .map_err(std::io::IntoInnerError::into_error)?;
     file.sync_all()?;
     fs::rename(&temporary, path)?;
     File::open(&folder)?.sync_all()

@@ -36,6 +36,23 @@ async fn scenario(tag: &str, key: &str, create: &str) -> Scenario {
     scenario
 }
 
+/// The table of the story, keyed by the column `definition` (name and type): the columns of
+/// `product` besides, and the keyset index.
+fn keyed_by(definition: &str) -> String {
+    let key = definition.split(' ').next().unwrap_or_default();
+    format!(
+        "CREATE TABLE `{{table}}` (
+            {definition} NOT NULL PRIMARY KEY,
+            name VARCHAR(50) NOT NULL,
+            category VARCHAR(30) NOT NULL,
+            price FLOAT NOT NULL,
+            last_updated TIMESTAMP(6) NOT NULL DEFAULT CURRENT_TIMESTAMP(6)
+                ON UPDATE CURRENT_TIMESTAMP(6),
+            KEY by_change (last_updated, {key})
+        ) DEFAULT CHARSET utf8mb4"
+    )
+}
+
 async fn run(scenario: &Scenario, statements: &[String]) {
     for statement in statements {
         sqlx::query(statement)
@@ -128,15 +145,7 @@ async fn string_keys_under_a_case_insensitive_pad_space_collation() {
     let mut scenario = scenario(
         "text_keys",
         "code",
-        "CREATE TABLE `{table}` (
-            code VARCHAR(40) COLLATE utf8mb4_unicode_ci NOT NULL PRIMARY KEY,
-            name VARCHAR(50) NOT NULL,
-            category VARCHAR(30) NOT NULL,
-            price FLOAT NOT NULL,
-            last_updated TIMESTAMP(6) NOT NULL DEFAULT CURRENT_TIMESTAMP(6)
-                ON UPDATE CURRENT_TIMESTAMP(6),
-            KEY by_change (last_updated, code)
-        ) DEFAULT CHARSET utf8mb4",
+        &keyed_by("code VARCHAR(40) COLLATE utf8mb4_unicode_ci"),
     )
     .await;
     let table = scenario.names.table.clone();
@@ -239,20 +248,7 @@ async fn string_keys_under_a_case_insensitive_pad_space_collation() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn binary_uuid_keys() {
-    let mut scenario = scenario(
-        "binary_keys",
-        "id",
-        "CREATE TABLE `{table}` (
-            id BINARY(16) NOT NULL PRIMARY KEY,
-            name VARCHAR(50) NOT NULL,
-            category VARCHAR(30) NOT NULL,
-            price FLOAT NOT NULL,
-            last_updated TIMESTAMP(6) NOT NULL DEFAULT CURRENT_TIMESTAMP(6)
-                ON UPDATE CURRENT_TIMESTAMP(6),
-            KEY by_change (last_updated, id)
-        )",
-    )
-    .await;
+    let mut scenario = scenario("binary_keys", "id", &keyed_by("id BINARY(16)")).await;
     let table = scenario.names.table.clone();
     // Keys: an MD5 of the row's number (16 bytes, any byte, 0x00 and 0xff among them), and
     // the smallest and largest 16 bytes.
@@ -306,20 +302,7 @@ async fn binary_uuid_keys() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn unsigned_keys_up_to_the_largest() {
-    let mut scenario = scenario(
-        "unsigned_keys",
-        "id",
-        "CREATE TABLE `{table}` (
-            id BIGINT UNSIGNED NOT NULL PRIMARY KEY,
-            name VARCHAR(50) NOT NULL,
-            category VARCHAR(30) NOT NULL,
-            price FLOAT NOT NULL,
-            last_updated TIMESTAMP(6) NOT NULL DEFAULT CURRENT_TIMESTAMP(6)
-                ON UPDATE CURRENT_TIMESTAMP(6),
-            KEY by_change (last_updated, id)
-        )",
-    )
-    .await;
+    let mut scenario = scenario("unsigned_keys", "id", &keyed_by("id BIGINT UNSIGNED")).await;
     let table = scenario.names.table.clone();
     // Half the keys above 2⁶³, where a signed key would turn negative, up to 2⁶⁴ − 1.
     run(

@@ -284,6 +284,23 @@ mod tests {
         KeyOrder::new(crate::key_order::KeyType::Signed)
     }
 
+    /// A judge of `versions` (no torn line), keys `id`, timestamps `last_updated`.
+    fn judge<'a>(
+        versions: Vec<Version>,
+        expectation: &'a Expectation,
+        keys: &'a HashSet<Vec<u8>>,
+    ) -> Judge<'a> {
+        Judge::new(
+            versions,
+            &[],
+            expectation,
+            keys,
+            signed(),
+            "id",
+            "last_updated",
+        )
+    }
+
     fn micros(at: &str) -> i64 {
         crate::lines::micros_of(at).expect("time")
     }
@@ -348,15 +365,7 @@ mod tests {
         let expectation = Expectation::new(&transform, "id", "last_updated").expect("valid");
         let keys = HashSet::new();
         let versions = vec![version(1, T1, 7, 0, 0), version(2, T1, 8, 0, 90)];
-        let mut judge = Judge::new(
-            versions,
-            &[],
-            &expectation,
-            &keys,
-            signed(),
-            "id",
-            "last_updated",
-        );
+        let mut judge = judge(versions, &expectation, &keys);
         let mut dropped = line(1, T1, 20.0);
         if let Value::Object(fields) = &mut dropped {
             fields.remove("name");
@@ -392,15 +401,7 @@ mod tests {
             version(2, T2, 3, 2, 0),
             version(2, T1, 4, 3, 0),
         ];
-        let judge = Judge::new(
-            versions,
-            &[],
-            &expectation,
-            &keys,
-            signed(),
-            "id",
-            "last_updated",
-        );
+        let judge = judge(versions, &expectation, &keys);
         let report = judge.finish();
         assert_eq!(report.backward.count, 1, "{report}");
     }
@@ -410,15 +411,7 @@ mod tests {
         let expectation = shop_steps(true);
         let keys = HashSet::new();
         let versions = vec![version(1, T1, 7, 0, 0), version(1, T2, 8, 0, 90)];
-        let mut judge = Judge::new(
-            versions,
-            &[],
-            &expectation,
-            &keys,
-            signed(),
-            "id",
-            "last_updated",
-        );
+        let mut judge = judge(versions, &expectation, &keys);
         judge
             .row(&row(1, T2, 20.0), |v| {
                 assert_eq!(v.at, micros(T2), "the latest line is read");
@@ -504,15 +497,7 @@ mod tests {
             version(4, T1, 4, 0, 300),
             delete(4, T2, 0, 350),
         ];
-        let mut judge = Judge::new(
-            versions,
-            &[],
-            &expectation,
-            &keys,
-            signed(),
-            "id",
-            "last_updated",
-        );
+        let mut judge = judge(versions, &expectation, &keys);
         judge
             .row(&row(2, T2, 1.0), |_| Ok(line(2, T2, 1.0)))
             .expect("row 2");
@@ -540,16 +525,7 @@ mod tests {
             delete(1, T2, 0, 50),
             version(2, T2, 2, 0, 100),
         ];
-        let mut judge = Judge::new(
-            versions,
-            &[],
-            &expectation,
-            &keys,
-            signed(),
-            "id",
-            "last_updated",
-        )
-        .soft_deleted_by(Some("deleted_at"));
+        let mut judge = judge(versions, &expectation, &keys).soft_deleted_by(Some("deleted_at"));
         judge
             .row(&marked(1, T2), |_| unreachable!())
             .expect("row 1");
@@ -565,15 +541,7 @@ mod tests {
     fn a_line_newer_than_its_row_is_wrong() {
         let expectation = shop_steps(false);
         let keys = HashSet::new();
-        let mut judge = Judge::new(
-            vec![version(1, T2, 1, 0, 0)],
-            &[],
-            &expectation,
-            &keys,
-            signed(),
-            "id",
-            "last_updated",
-        );
+        let mut judge = judge(vec![version(1, T2, 1, 0, 0)], &expectation, &keys);
         judge
             .row(&row(1, T1, 1.0), |_| unreachable!())
             .expect("row");

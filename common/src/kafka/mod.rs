@@ -7,6 +7,7 @@
 pub mod client_log;
 mod connection;
 pub mod full_queue;
+pub mod offset_reader;
 pub mod polled_producer;
 mod probe;
 pub mod topic_reader;

@@ -93,7 +93,7 @@ pub fn read_to_end(
     visit: impl FnMut(&BorrowedMessage<'_>),
 ) -> Result<(), TopicReadError> {
     let deadline = Instant::now() + patience;
-    let consumer = reader(settings, COMMITTED).map_err(|source| TopicReadError::Client {
+    let consumer = reader(settings).map_err(|source| TopicReadError::Client {
         topic: topic.to_owned(),
         source,
     })?;
@@ -126,7 +126,7 @@ pub fn partition_offsets(
     topic: &str,
     patience: Duration,
 ) -> Result<BTreeMap<i32, PartitionBounds>, TopicReadError> {
-    let consumer = reader(settings, COMMITTED).map_err(|source| TopicReadError::Client {
+    let consumer = reader(settings).map_err(|source| TopicReadError::Client {
         topic: topic.to_owned(),
         source,
     })?;
@@ -194,37 +194,13 @@ pub fn read_ranges(
     patience: Duration,
     visit: impl FnMut(&BorrowedMessage<'_>),
 ) -> Result<(), TopicReadError> {
-    read_ranges_as(settings, ranges, patience, COMMITTED, visit)
-}
-
-/// [`read_ranges`], records of aborted transactions included: for what a record says of
-/// itself (its key), whether or not its transaction committed.
-pub fn read_ranges_including_aborted(
-    settings: &KafkaSettings,
-    ranges: &[OffsetRange],
-    patience: Duration,
-    visit: impl FnMut(&BorrowedMessage<'_>),
-) -> Result<(), TopicReadError> {
-    read_ranges_as(settings, ranges, patience, "read_uncommitted", visit)
-}
-
-/// The isolation level of every read but [`read_ranges_including_aborted`].
-const COMMITTED: &str = "read_committed";
-
-fn read_ranges_as(
-    settings: &KafkaSettings,
-    ranges: &[OffsetRange],
-    patience: Duration,
-    isolation: &str,
-    visit: impl FnMut(&BorrowedMessage<'_>),
-) -> Result<(), TopicReadError> {
     let topic = ranges
         .iter()
         .map(|r| r.topic.as_str())
         .next()
         .unwrap_or_default()
         .to_owned();
-    let consumer = reader(settings, isolation).map_err(|source| TopicReadError::Client {
+    let consumer = reader(settings).map_err(|source| TopicReadError::Client {
         topic: topic.clone(),
         source,
     })?;
@@ -258,13 +234,13 @@ fn read_ranges_as(
 pub const TOPIC_READER_GROUP: &str = "sluice-topic-reader";
 
 /// A consumer that joins no group: partitions are assigned by hand.
-fn reader(settings: &KafkaSettings, isolation: &str) -> rdkafka::error::KafkaResult<BaseConsumer> {
+fn reader(settings: &KafkaSettings) -> rdkafka::error::KafkaResult<BaseConsumer> {
     client_config(settings)
         // No group is joined (partitions are assigned by hand), but librdkafka assigns only in
         // a client with a group, and looks for its coordinator.
         .set("group.id", TOPIC_READER_GROUP)
         .set("enable.auto.commit", "false")
-        .set("isolation.level", isolation)
+        .set("isolation.level", "read_committed")
         .with_consumer_properties(settings)
         .create()
 }

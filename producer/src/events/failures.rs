@@ -79,6 +79,29 @@ impl Event for SweepFailed<'_> {
     }
 }
 
+/// Published keys whose last record the topic's retention deleted: a sweep found them gone from
+/// the table but cannot read their keys back, so no delete is published for them.
+pub struct SweepKeysLost<'a> {
+    /// The table swept.
+    pub table: &'a str,
+    /// How many keys.
+    pub keys: usize,
+}
+
+impl Event for SweepKeysLost<'_> {
+    fn emit(self) {
+        tracing::warn!(
+            table = self.table,
+            keys = self.keys,
+            "{} published key(s) of {} are no longer in the table, but their last records are \
+             gone from the topic (its retention deleted them): no delete is published for them; \
+             kafka.compact_topic = true keeps every key's last record",
+            self.keys,
+            self.table
+        );
+    }
+}
+
 /// The published keys were not saved: the next start reads the records topic further back.
 pub struct PublishedKeysNotSaved<'a> {
     /// Why they were not saved.

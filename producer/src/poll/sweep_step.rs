@@ -10,7 +10,8 @@ use sluice_common::events::Event;
 use super::pipeline::Pipeline;
 use crate::error::ProducerError;
 use crate::events::{
-    PublishedKeysNotSaved, PublishedKeysRestored, SweepFailed, SweepPassFinished, SweepStepQueued,
+    PublishedKeysNotSaved, PublishedKeysRestored, SweepFailed, SweepKeysLost, SweepPassFinished,
+    SweepStepQueued,
 };
 use crate::publish::PendingPage;
 use crate::sweep::{PassReport, SWEEP_STEP_BUDGET};
@@ -61,6 +62,13 @@ impl Pipeline {
                 return Ok(None);
             }
         };
+        if step.lost > 0 {
+            SweepKeysLost {
+                table: &self.table,
+                keys: step.lost,
+            }
+            .emit();
+        }
         let mut queued = None;
         if !step.gone.is_empty() {
             if let Some(transactions) = &mut self.transactions {

@@ -7,11 +7,12 @@
 //! lookup; a key the collation takes for another (`abc` for a row now keyed `ABC`) is a key of
 //! its own on the topic and in the files, so it is deleted.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, HashSet};
 use std::time::Duration;
 
 use rdkafka::message::Message as _;
-use sluice_common::kafka::topic_reader::{self, OffsetRange, TopicReadError};
+use sluice_common::kafka::offset_reader;
+use sluice_common::kafka::topic_reader::{self, TopicReadError};
 use sluice_common::settings::KafkaSettings;
 use sqlx::MySqlPool;
 
@@ -42,7 +43,7 @@ pub fn read_back(
     patience: Duration,
 ) -> Result<ReadBack, TopicReadError> {
     let bounds = topic_reader::partition_offsets(kafka, topic, patience)?;
-    let mut wanted: BTreeMap<i32, HashMap<i64, u64>> = BTreeMap::new();
+    let mut wanted: BTreeMap<i32, BTreeMap<i64, u64>> = BTreeMap::new();
     let mut read = ReadBack::default();
     for &(hash, location) in candidates {
         let (partition, offset) = place(location);
@@ -53,33 +54,22 @@ pub fn read_back(
             _ => read.lost.push(hash),
         }
     }
-    let ranges: Vec<OffsetRange> = wanted
-        .iter()
-        .filter_map(|(partition, offsets)| {
-            Some(OffsetRange {
-                topic: topic.to_owned(),
-                partition: *partition,
-                start: *offsets.keys().min()?,
-                end: offsets.keys().max()? + 1,
-            })
-        })
-        .collect();
-    topic_reader::read_ranges_including_aborted(kafka, &ranges, patience, |message| {
-        let Some(expected) = wanted
-            .get_mut(&message.partition())
-            .and_then(|offsets| offsets.remove(&message.offset()))
-        else {
-            return;
-        };
-        let key = message
-            .key()
-            .filter(|key| hash(key) == expected)
-            .and_then(|key| kind.from_record_key(key));
-        match key {
-            Some(key) => read.keys.push((expected, key)),
-            None => read.lost.push(expected),
-        }
-    })?;
+    for (partition, offsets) in &mut wanted {
+        let sorted: Vec<i64> = offsets.keys().copied().collect();
+        offset_reader::read_offsets(kafka, topic, *partition, &sorted, patience, |message| {
+            let Some(expected) = offsets.remove(&message.offset()) else {
+                return;
+            };
+            let key = message
+                .key()
+                .filter(|key| hash(key) == expected)
+                .and_then(|key| kind.from_record_key(key));
+            match key {
+                Some(key) => read.keys.push((expected, key)),
+                None => read.lost.push(expected),
+            }
+        })?;
+    }
     // Offsets the read did not deliver (compacted away): nothing left of them to delete.
     read.lost.extend(
         wanted

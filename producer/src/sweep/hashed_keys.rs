@@ -191,14 +191,20 @@ impl HashedKeys {
         self.unconfirmed.retain(|(h, _)| *h != hash);
     }
 
-    /// What a checkpoint saves: the published keys with the unconfirmed deletes, 16 bytes each
-    /// (hash, location; little-endian).
+    /// Writes what a checkpoint saves: the published keys with the unconfirmed deletes, 16
+    /// bytes each (hash, location; little-endian).
+    pub fn write_to(&self, out: &mut dyn std::io::Write) -> std::io::Result<()> {
+        for (hash, location) in self.live().chain(self.unconfirmed.iter().copied()) {
+            out.write_all(&hash.to_le_bytes())?;
+            out.write_all(&location.to_le_bytes())?;
+        }
+        Ok(())
+    }
+
+    /// [`HashedKeys::write_to`] into a buffer.
     pub fn to_bytes(&self) -> Vec<u8> {
         let mut bytes = Vec::with_capacity((self.len() as usize + self.unconfirmed.len()) * 16);
-        for (hash, location) in self.live().chain(self.unconfirmed.iter().copied()) {
-            bytes.extend_from_slice(&hash.to_le_bytes());
-            bytes.extend_from_slice(&location.to_le_bytes());
-        }
+        let _ = self.write_to(&mut bytes);
         bytes
     }
 

@@ -1,9 +1,11 @@
 //! The published keys kept across restarts: a checkpoint file beside the watermark, and the
 //! records topic read from the checkpoint's offsets to its end.
 //!
-//! Invariant: a checkpoint's keys account for every record of the topic before its offsets:
-//! the offsets are read first, then the keys (which then hold every record queued so far, and
-//! the deletes not yet confirmed). At start the records from those offsets on are applied in
+//! Invariant: a checkpoint's keys account for every record of the topic before its offsets.
+//! Integer keys count when their record is queued: the topic's end offsets are read first, then
+//! the keys (which then hold every record queued so far, and the deletes not yet confirmed).
+//! Hashed keys (strings, binary) count when their record is delivered: the offsets are the ones
+//! the delivery reports reached, taken with the keys under one lock. At start the records from those offsets on are applied in
 //! offset order (a row adds its key, a tombstone removes it), which gives back the set of the
 //! invariant in `published_keys` whatever happened since: a crash, other records, a lost file.
 //! Without a usable checkpoint (none yet, unreadable, of another topic, or of a topic since
@@ -202,11 +204,14 @@ impl KeyCheckpoint {
             offsets,
             key: saved_kind(self.kind),
         };
-        let mut bytes = MAGIC.to_vec();
-        serde_json::to_writer(&mut bytes, &header).map_err(|e| failed(e.into()))?;
-        bytes.push(b'\n');
-        bytes.extend(keys.to_bytes().map_err(failed)?);
-        sluice_common::durable_file::replace(&self.path, &bytes).map_err(failed)
+        let mut head = MAGIC.to_vec();
+        serde_json::to_writer(&mut head, &header).map_err(|e| failed(e.into()))?;
+        head.push(b'\n');
+        sluice_common::durable_file::replace_with(&self.path, |file| {
+            file.write_all(&head)?;
+            keys.write_to(file)
+        })
+        .map_err(failed)
     }
 
     /// The saved checkpoint of this topic, if there is a readable one; an unreadable one is

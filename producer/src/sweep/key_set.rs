@@ -195,9 +195,16 @@ impl KeySet {
 
     /// What a checkpoint saves of the set.
     pub fn to_bytes(&self) -> std::io::Result<Vec<u8>> {
+        let mut bytes = Vec::new();
+        self.write_to(&mut bytes)?;
+        Ok(bytes)
+    }
+
+    /// Writes what a checkpoint saves of the set.
+    pub fn write_to(&self, out: &mut dyn std::io::Write) -> std::io::Result<()> {
         match self {
-            Self::Ordered(keys) => keys.to_bytes(),
-            Self::Hashed(keys) => Ok(keys.to_bytes()),
+            Self::Ordered(keys) => out.write_all(&keys.to_bytes()?),
+            Self::Hashed(keys) => keys.write_to(out),
         }
     }
 

@@ -286,7 +286,7 @@ impl DeleteSweep {
             return Ok((Vec::new(), 0));
         }
         let (kafka, kind) = (kafka.clone(), self.kind);
-        let patience = Duration::from_secs(kafka.request_timeout_secs.max(30));
+        let patience = Duration::from_secs(kafka.request_timeout_secs.max(120));
         let read = tokio::task::spawn_blocking(move || {
             candidates::read_back(&kafka, &kafka.topic, kind, &unseen, patience)
         })
@@ -311,16 +311,17 @@ impl DeleteSweep {
             source: std::io::Error::other(crashed.to_string()),
         };
         // Keys located by delivery reports account for the records reported, whatever the
-        // topic's end: taken with the keys, under one lock.
-        let located = {
-            let keys = self.keys();
-            keys.accounted().map(|offsets| (offsets, keys.clone()))
-        };
-        if let Some((offsets, keys)) = located {
-            let checkpoint = self.checkpoint.clone();
-            return tokio::task::spawn_blocking(move || checkpoint.save(offsets, &keys))
-                .await
-                .map_err(failed)?;
+        // topic's end: taken with the keys, under one lock, held while the file is written (a
+        // copy of a million keys would take 16 MB more).
+        if self.keys().hashed() {
+            let (checkpoint, keys) = (self.checkpoint.clone(), Arc::clone(&self.keys));
+            return tokio::task::spawn_blocking(move || {
+                let keys = lock(&keys);
+                let offsets = keys.accounted().unwrap_or_default();
+                checkpoint.save(offsets, &keys)
+            })
+            .await
+            .map_err(failed)?;
         }
         let topic = kafka.topic.clone();
         let offsets = {
