@@ -17,8 +17,6 @@ use apache_avro::Schema;
 use base64::Engine as _;
 use serde_json::Value;
 
-use crate::lines::Version;
-
 /// How the key field's values are read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum KeyType {
@@ -81,8 +79,9 @@ impl KeyOrder {
         Ok(*self.numbered.entry(bytes).or_insert(next))
     }
 
-    /// Once every line is read: replaces the provisional numbers of `versions` with ranks.
-    pub fn rank(&mut self, versions: &mut [Version]) {
+    /// Once every line is read: replaces the provisional numbers `ids` (every line's) with
+    /// ranks.
+    pub fn rank<'a>(&mut self, ids: impl Iterator<Item = &'a mut i64>) {
         if self.numbered.is_empty() {
             return;
         }
@@ -92,8 +91,8 @@ impl KeyOrder {
         for (place, (_, provisional)) in keys.iter().enumerate() {
             rank_of[*provisional as usize] = 2 * place as i64 + 1;
         }
-        for version in versions {
-            version.id = rank_of[version.id as usize];
+        for id in ids {
+            *id = rank_of[*id as usize];
         }
         self.sorted = keys.into_iter().map(|(key, _)| key).collect();
     }
@@ -187,29 +186,15 @@ mod tests {
     use super::*;
     use serde_json::json;
 
-    fn version(id: i64) -> Version {
-        Version {
-            id,
-            at: 0,
-            hash: 0,
-            file: 0,
-            stream: 0,
-            offset: 0,
-            len: 0,
-            deleted: false,
-        }
-    }
-
     #[test]
     fn text_keys_rank_by_their_bytes_and_rows_without_lines_fall_between() {
         let mut order = KeyOrder::new(KeyType::Text);
         let lines = ["b", "B", "b ", "b", "é"];
-        let mut versions: Vec<Version> = lines
+        let mut ranks: Vec<i64> = lines
             .iter()
-            .map(|key| version(order.line_key(&json!(key)).expect("key")))
+            .map(|key| order.line_key(&json!(key)).expect("key"))
             .collect();
-        order.rank(&mut versions);
-        let ranks: Vec<i64> = versions.iter().map(|v| v.id).collect();
+        order.rank(ranks.iter_mut());
         // Bytes order: "B" < "b" < "b " < "é".
         assert_eq!(ranks, vec![3, 1, 5, 3, 7]);
         assert_eq!(order.row_key(&json!("b")), Ok(3));
@@ -225,12 +210,12 @@ mod tests {
     fn binary_keys_rank_by_their_raw_bytes_not_their_base64() {
         let mut order = KeyOrder::new(KeyType::Bytes);
         // 0xff sorts after 0x00 0x01; its base64 "/w==" sorts before "AAE=".
-        let mut versions = vec![
-            version(order.line_key(&json!("/w==")).expect("key")),
-            version(order.line_key(&json!("AAE=")).expect("key")),
+        let mut ids = vec![
+            order.line_key(&json!("/w==")).expect("key"),
+            order.line_key(&json!("AAE=")).expect("key"),
         ];
-        order.rank(&mut versions);
-        assert_eq!((versions[0].id, versions[1].id), (3, 1));
+        order.rank(ids.iter_mut());
+        assert_eq!(ids, vec![3, 1]);
         assert_eq!(order.show(3), json!("/w=="));
         assert_eq!(order.record_key(&json!("/w==")), Some(vec![0xff]));
         assert!(order.row_key(&json!("not base64!")).is_err());

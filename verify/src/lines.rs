@@ -161,7 +161,7 @@ pub fn scan(
             scan.handles.push(file);
         }
     }
-    keys.rank(&mut scan.versions);
+    keys.rank(scan.versions.iter_mut().map(|version| &mut version.id));
     Ok(scan)
 }
 
