@@ -38,9 +38,11 @@ pub fn read_offsets(
         .set("group.id", TOPIC_READER_GROUP)
         .set("enable.auto.commit", "false")
         .set("isolation.level", "read_uncommitted")
-        .set("fetch.message.max.bytes", "1048576")
-        .set("queued.max.messages.kbytes", "4096")
-        .set("queued.min.messages", "20000")
+        .set("fetch.message.max.bytes", "262144")
+        .set("queued.max.messages.kbytes", "1024")
+        .set("queued.min.messages", "2000")
+        // Fetched again as soon as the little queued is taken, not a second later.
+        .set("fetch.queue.backoff.ms", "1")
         .with_consumer_properties(settings)
         .create()
         .map_err(client)?;

@@ -39,6 +39,9 @@ pub fn hash(record_key: &[u8]) -> u64 {
     xxh3_64(record_key)
 }
 
+/// Keys added since the last merge that make the next one: a small map beside the sorted list.
+const MERGE_AT: usize = 1 << 15;
+
 /// Marks a key removed from `base` until the next merge.
 const GONE: Location = u64::MAX;
 
@@ -233,7 +236,7 @@ impl HashedKeys {
 
     /// Merges when the keys added since the last merge are many, and no pass is marking `base`.
     fn merge_if_large(&mut self) {
-        if self.seen.is_none() && self.recent.len() > (self.base.len() / 8).max(1 << 16) {
+        if self.seen.is_none() && self.recent.len() > MERGE_AT {
             self.merge();
         }
     }
@@ -244,6 +247,8 @@ impl HashedKeys {
             return;
         }
         self.base.retain(|(_, location)| *location != GONE);
+        // Exactly: a list grown by doubling would hold up to twice the keys' memory.
+        self.base.reserve_exact(self.recent.len());
         self.base.extend(self.recent.drain());
         self.base.sort_unstable_by_key(|e| e.0);
         self.recent.shrink_to(1 << 10);
@@ -350,7 +355,7 @@ mod tests {
             keys.delivered(h.wrapping_mul(0x9e37_79b9_7f4a_7c15), at(h as i64));
         }
         assert_eq!(keys.len(), 200_000);
-        assert!(keys.recent.len() <= 1 << 16, "merged as it grew");
+        assert!(keys.recent.len() <= MERGE_AT, "merged as it grew");
         assert!(keys.base.windows(2).all(|w| w[0].0 < w[1].0));
         assert!(keys.size_in_bytes() >= 200_000 * 16);
     }
