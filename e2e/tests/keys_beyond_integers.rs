@@ -1,5 +1,5 @@
 //! Tables keyed by a string under a case-insensitive, PAD SPACE collation, by a binary UUID and by
-//! a `BIGINT UNSIGNED` run through the pipeline with the schema built from their columns: rows
+//! unsigned integers (`BIGINT UNSIGNED`, `INT UNSIGNED`) run through the pipeline with the schema built from their columns: rows
 //! are updated, deleted outright (found by the sweep every second) and inserted again. The
 //! collation takes `apple`, `APPLE` and `apple ` for one key and orders keys unlike their bytes;
 //! a key changed only in case or trailing spaces is a new key on the topic and in the files, so
@@ -302,16 +302,27 @@ async fn binary_uuid_keys() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn unsigned_keys_up_to_the_largest() {
-    let mut scenario = scenario("unsigned_keys", "id", &keyed_by("id BIGINT UNSIGNED")).await;
-    let table = scenario.names.table.clone();
     // Half the keys above 2⁶³, where a signed key would turn negative, up to 2⁶⁴ − 1.
+    unsigned_keys("unsigned_keys", "BIGINT UNSIGNED", "18446744073709551615").await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn narrower_unsigned_keys_up_to_their_largest() {
+    unsigned_keys("int_unsigned_keys", "INT UNSIGNED", "4294967295").await;
+}
+
+/// A table keyed by `column_type`, half its keys counted down from `largest`: 2 000 rows, the
+/// largest key and the rows of names ending in 1 deleted.
+async fn unsigned_keys(tag: &str, column_type: &str, largest: &str) {
+    let definition = format!("id {column_type}");
+    let mut scenario = scenario(tag, "id", &keyed_by(&definition)).await;
+    let table = scenario.names.table.clone();
+    let key = format!("IF(seq % 2 = 0, seq, {largest} - seq + 1)");
     run(
         &scenario,
         &[format!(
             "INSERT INTO `{table}` (id, name, category, price)
-             SELECT IF(seq % 2 = 0, seq, 18446744073709551615 - seq + 1), CONCAT('product ', seq),
-                    'books', seq
-             FROM seq_1_to_2000"
+             SELECT {key}, CONCAT('product ', seq), 'books', seq FROM seq_1_to_2000"
         )],
     )
     .await;
@@ -321,14 +332,13 @@ async fn unsigned_keys_up_to_the_largest() {
     run(
         &scenario,
         &[format!(
-            "DELETE FROM `{table}` WHERE name LIKE '%1' OR id = 18446744073709551615"
+            "DELETE FROM `{table}` WHERE name LIKE '%1' OR id = {largest}"
         )],
     )
     .await;
-    let expected: BTreeSet<Vec<u8>> = sqlx::query_scalar::<_, String>(
-        "SELECT CAST(IF(seq % 2 = 0, seq, 18446744073709551615 - seq + 1) AS CHAR)
-         FROM seq_1_to_2000 WHERE CONCAT('product ', seq) LIKE '%1'",
-    )
+    let expected: BTreeSet<Vec<u8>> = sqlx::query_scalar::<_, String>(&format!(
+        "SELECT CAST({key} AS CHAR) FROM seq_1_to_2000 WHERE CONCAT('product ', seq) LIKE '%1'"
+    ))
     .fetch_all(&scenario.pool)
     .await
     .expect("the keys deleted")

@@ -57,20 +57,56 @@ async fn a_table_is_planned_from_its_catalogue() {
     assert!(seconds.snapshot_by_key, "the key is the whole primary key");
     assert_eq!(seconds.keyset_index.as_deref(), Some("by_ts"));
 
+    let millis = plan_of(
+        &pool,
+        "millis",
+        "id INT, name VARCHAR(20) NOT NULL, ts TIMESTAMP(3) NOT NULL, UNIQUE KEY (id)",
+        "id",
+    )
+    .await
+    .expect("a table with every column");
+    assert_eq!(millis.timestamp_digits, 3);
+    assert!(
+        !millis.snapshot_by_key,
+        "the key is not the primary key (the table has none)"
+    );
+    assert_eq!(millis.keyset_index, None);
+
+    // Keyed by several columns, no one of them orders the rows without ties: refused, naming
+    // the key's columns.
     let composite = plan_of(
         &pool,
         "composite",
         "id INT, name VARCHAR(20) NOT NULL, ts TIMESTAMP(3) NOT NULL, PRIMARY KEY (id, name)",
         "id",
     )
-    .await
-    .expect("a table with every column");
-    assert_eq!(composite.timestamp_digits, 3);
-    assert!(
-        !composite.snapshot_by_key,
-        "the key is only part of the primary key"
-    );
-    assert_eq!(composite.keyset_index, None);
+    .await;
+    match composite {
+        Err(error @ SourcePlanError::CompositeKey { .. }) => assert!(
+            error
+                .to_string()
+                .contains("composite primary key (id, name)"),
+            "{error}"
+        ),
+        other => panic!("a composite primary key is refused, not {other:?}"),
+    }
+
+    // A key column of a type records are not keyed by: refused, naming its type.
+    let decimal = plan_of(
+        &pool,
+        "decimal",
+        "code DECIMAL(10,2) PRIMARY KEY, id INT NOT NULL, name VARCHAR(20) NOT NULL, \
+         ts TIMESTAMP(6) NOT NULL",
+        "code",
+    )
+    .await;
+    match decimal {
+        Err(error @ SourcePlanError::Key { .. }) => assert!(
+            error.to_string().contains("`code` is DECIMAL(10,2)"),
+            "{error}"
+        ),
+        other => panic!("a DECIMAL key is refused, not {other:?}"),
+    }
 
     let missing = plan_of(
         &pool,

@@ -3,9 +3,10 @@
 //! at a time, so a handful of records scattered over millions costs a handful of fetches and a
 //! few hundred kilobytes, not a read of the whole partition.
 
+use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
-use rdkafka::consumer::Consumer;
+use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::message::{BorrowedMessage, Message as _};
 use rdkafka::{Offset, TopicPartitionList};
 
@@ -16,25 +17,31 @@ use crate::settings::KafkaSettings;
 /// A wanted offset at most this far ahead is read on to; a farther one is jumped to.
 const READ_ON_WITHIN: i64 = 20_000;
 
-/// Calls `visit` with the record at each of `offsets` (ascending) of `topic`'s `partition`,
-/// records of aborted transactions included; an offset that holds no record (compacted away, a
-/// transaction marker) is passed over. `patience` bounds the whole read.
+/// Calls `visit` with the record at each wanted offset of `topic` (by partition, each list
+/// ascending), records of aborted transactions included; an offset that holds no record
+/// (compacted away, a transaction marker) is passed over. One client reads every partition at
+/// once. `patience` bounds the whole read.
 pub fn read_offsets(
     settings: &KafkaSettings,
     topic: &str,
-    partition: i32,
-    offsets: &[i64],
+    wanted: &BTreeMap<i32, Vec<i64>>,
     patience: Duration,
     mut visit: impl FnMut(&BorrowedMessage<'_>),
 ) -> Result<(), TopicReadError> {
-    let Some(&first) = offsets.first() else {
-        return Ok(());
-    };
     let client = |source| TopicReadError::Client {
         topic: topic.to_owned(),
         source,
     };
-    let consumer: rdkafka::consumer::BaseConsumer = client_config(settings)
+    // By partition, the index of the next offset wanted.
+    let mut next: BTreeMap<i32, usize> = wanted
+        .iter()
+        .filter(|(_, offsets)| !offsets.is_empty())
+        .map(|(partition, _)| (*partition, 0))
+        .collect();
+    if next.is_empty() {
+        return Ok(());
+    }
+    let consumer: BaseConsumer = client_config(settings)
         .set("group.id", TOPIC_READER_GROUP)
         .set("enable.auto.commit", "false")
         .set("isolation.level", "read_uncommitted")
@@ -47,61 +54,77 @@ pub fn read_offsets(
         .create()
         .map_err(client)?;
     let mut assignment = TopicPartitionList::new();
-    assignment
-        .add_partition_offset(topic, partition, Offset::Offset(first))
-        .map_err(client)?;
+    for (partition, offsets) in wanted {
+        if let Some(&first) = offsets.first() {
+            assignment
+                .add_partition_offset(topic, *partition, Offset::Offset(first))
+                .map_err(client)?;
+        }
+    }
     consumer.assign(&assignment).map_err(client)?;
     let deadline = Instant::now() + patience;
-    let mut next = 0;
     let mut last_error = String::from("no error; records still missing");
-    while next < offsets.len() {
+    while !next.is_empty() {
         if Instant::now() >= deadline {
             return Err(TopicReadError::Timeout {
                 topic: topic.to_owned(),
                 patience,
-                last: format!(
-                    "{last_error} (offset {} of partition {partition})",
-                    offsets[next]
-                ),
+                last: format!("{last_error} (partitions not done: {:?})", next.keys()),
             });
         }
         match consumer.poll(Duration::from_millis(200)) {
             Some(Ok(message)) => {
+                let partition = message.partition();
+                let (Some(index), Some(offsets)) =
+                    (next.get_mut(&partition), wanted.get(&partition))
+                else {
+                    continue;
+                };
                 let at = message.offset();
-                while next < offsets.len() && offsets[next] < at {
-                    next += 1;
+                while offsets.get(*index).is_some_and(|&wanted| wanted < at) {
+                    *index += 1;
                 }
-                if offsets.get(next) == Some(&at) {
+                if offsets.get(*index) == Some(&at) {
                     visit(&message);
-                    next += 1;
+                    *index += 1;
                 }
-                if let Some(&wanted) = offsets.get(next) {
-                    if wanted > at + READ_ON_WITHIN {
-                        consumer
-                            .seek(
-                                topic,
-                                partition,
-                                Offset::Offset(wanted),
-                                Duration::from_secs(10),
-                            )
-                            .map_err(client)?;
+                match offsets.get(*index) {
+                    None => {
+                        next.remove(&partition);
+                        let mut done = TopicPartitionList::new();
+                        done.add_partition(topic, partition);
+                        let _ = consumer.pause(&done);
                     }
+                    Some(&wanted) if wanted > at + READ_ON_WITHIN => consumer
+                        .seek(
+                            topic,
+                            partition,
+                            Offset::Offset(wanted),
+                            Duration::from_secs(10),
+                        )
+                        .map_err(client)?,
+                    Some(_) => {}
                 }
             }
             Some(Err(error)) => last_error = error.to_string(),
             None => {
-                // Nothing came: the rest of the wanted offsets may hold no record. The position
-                // says how far the partition was read.
-                let positions = consumer.position().ok();
-                let position = positions
-                    .as_ref()
-                    .and_then(|p| p.find_partition(topic, partition))
-                    .and_then(|p| p.offset().to_raw());
-                if let Some(position) = position {
-                    while next < offsets.len() && offsets[next] < position {
-                        next += 1;
+                // Nothing came: the rest of a partition's wanted offsets may hold no record.
+                // Its position says how far it was read.
+                let Ok(positions) = consumer.position() else {
+                    continue;
+                };
+                next.retain(|partition, index| {
+                    let position = positions
+                        .find_partition(topic, *partition)
+                        .and_then(|p| p.offset().to_raw());
+                    let offsets = &wanted[partition];
+                    if let Some(position) = position {
+                        while offsets.get(*index).is_some_and(|&wanted| wanted < position) {
+                            *index += 1;
+                        }
                     }
-                }
+                    *index < offsets.len()
+                });
             }
         }
     }

@@ -24,10 +24,9 @@ use crate::source::catalogue::TableColumn;
 /// The kind of column a key is read from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum KeyKind {
-    /// A signed integer column (`TINYINT` … `BIGINT`), or an unsigned one narrower than
-    /// `BIGINT`.
+    /// A signed integer column (`TINYINT` … `BIGINT`).
     Signed,
-    /// `BIGINT UNSIGNED`.
+    /// An `UNSIGNED` integer column, up to `BIGINT UNSIGNED`.
     Unsigned,
     /// `CHAR` or `VARCHAR`.
     Text,
@@ -52,8 +51,13 @@ impl KeyKind {
     /// The kind of `column`, or why it cannot be a key.
     pub fn of_column(column: &TableColumn) -> Result<Self, UnsupportedKey> {
         match column.data_type.as_str() {
-            "bigint" if column.unsigned() => Ok(Self::Unsigned),
-            "tinyint" | "smallint" | "mediumint" | "int" | "integer" | "bigint" => Ok(Self::Signed),
+            "tinyint" | "smallint" | "mediumint" | "int" | "integer" | "bigint" => {
+                // The driver reads an unsigned column only as an unsigned number.
+                Ok(match column.unsigned() {
+                    true => Self::Unsigned,
+                    false => Self::Signed,
+                })
+            }
             "char" | "varchar" => Ok(Self::Text),
             "binary" | "varbinary" => Ok(Self::Bytes),
             _ => Err(UnsupportedKey {
@@ -116,7 +120,7 @@ impl KeyKind {
 pub enum Key {
     /// Of a signed integer column.
     Signed(i64),
-    /// Of a `BIGINT UNSIGNED` column.
+    /// Of an unsigned integer column.
     Unsigned(u64),
     /// Of a string column.
     Text(String),
@@ -218,7 +222,8 @@ mod tests {
     fn integer_string_and_binary_columns_are_keys_and_others_are_refused() {
         let kind = |column_type| KeyKind::of_column(&column("k", column_type));
         assert_eq!(kind("int(11)"), Ok(KeyKind::Signed));
-        assert_eq!(kind("int(10) unsigned"), Ok(KeyKind::Signed));
+        assert_eq!(kind("int(10) unsigned"), Ok(KeyKind::Unsigned));
+        assert_eq!(kind("tinyint(3) unsigned"), Ok(KeyKind::Unsigned));
         assert_eq!(kind("bigint(20) unsigned"), Ok(KeyKind::Unsigned));
         assert_eq!(kind("varchar(40)"), Ok(KeyKind::Text));
         assert_eq!(kind("char(8)"), Ok(KeyKind::Text));

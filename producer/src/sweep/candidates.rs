@@ -54,22 +54,26 @@ pub fn read_back(
             _ => read.lost.push(hash),
         }
     }
-    for (partition, offsets) in &mut wanted {
-        let sorted: Vec<i64> = offsets.keys().copied().collect();
-        offset_reader::read_offsets(kafka, topic, *partition, &sorted, patience, |message| {
-            let Some(expected) = offsets.remove(&message.offset()) else {
-                return;
-            };
-            let key = message
-                .key()
-                .filter(|key| hash(key) == expected)
-                .and_then(|key| kind.from_record_key(key));
-            match key {
-                Some(key) => read.keys.push((expected, key)),
-                None => read.lost.push(expected),
-            }
-        })?;
-    }
+    let offsets: BTreeMap<i32, Vec<i64>> = wanted
+        .iter()
+        .map(|(partition, offsets)| (*partition, offsets.keys().copied().collect()))
+        .collect();
+    offset_reader::read_offsets(kafka, topic, &offsets, patience, |message| {
+        let Some(expected) = wanted
+            .get_mut(&message.partition())
+            .and_then(|offsets| offsets.remove(&message.offset()))
+        else {
+            return;
+        };
+        let key = message
+            .key()
+            .filter(|key| hash(key) == expected)
+            .and_then(|key| kind.from_record_key(key));
+        match key {
+            Some(key) => read.keys.push((expected, key)),
+            None => read.lost.push(expected),
+        }
+    })?;
     // Offsets the read did not deliver (compacted away): nothing left of them to delete.
     read.lost.extend(
         wanted
