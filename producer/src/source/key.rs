@@ -16,7 +16,7 @@
 use std::io::Write as _;
 
 use sqlx::mysql::{MySqlArguments, MySqlRow};
-use sqlx::query::{Query, QueryScalar};
+use sqlx::query::Query;
 use sqlx::{MySql, Row};
 
 use crate::source::catalogue::TableColumn;
@@ -65,11 +65,6 @@ impl KeyKind {
                 column_type: column.column_type.to_uppercase(),
             }),
         }
-    }
-
-    /// Whether keys of this kind are integers, which the producer may compare as numbers.
-    pub fn is_integer(self) -> bool {
-        matches!(self, Self::Signed | Self::Unsigned)
     }
 
     /// What the kind is called in messages.
@@ -169,19 +164,6 @@ impl Key {
         &self,
         query: Query<'q, MySql, MySqlArguments>,
     ) -> Query<'q, MySql, MySqlArguments> {
-        match self {
-            Self::Signed(n) => query.bind(*n),
-            Self::Unsigned(n) => query.bind(*n),
-            Self::Text(text) => query.bind(text.clone()),
-            Self::Bytes(bytes) => query.bind(bytes.clone()),
-        }
-    }
-
-    /// `query` with this key bound as its next parameter.
-    pub fn bind_scalar<'q, O>(
-        &self,
-        query: QueryScalar<'q, MySql, O, MySqlArguments>,
-    ) -> QueryScalar<'q, MySql, O, MySqlArguments> {
         match self {
             Self::Signed(n) => query.bind(*n),
             Self::Unsigned(n) => query.bind(*n),

@@ -65,11 +65,6 @@ impl PublishedKeys {
         }
     }
 
-    /// The kind of keys held.
-    pub fn kind(&self) -> KeyKind {
-        self.kind
-    }
-
     fn key_of(&self, bit: u64) -> Key {
         match self.kind {
             KeyKind::Unsigned => Key::Unsigned(bit),
