@@ -8,6 +8,10 @@ use sluice_common::settings::{self, AsJson, CommandKind, Layers, SharedArgs};
 use sluice_common::shutdown::Shutdown;
 use sluice_producer::{check, reset, startup};
 
+/// jemalloc for Rust and C alike (librdkafka's allocations too); see `.cargo/config.toml`.
+#[global_allocator]
+static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
 /// Streams changed rows of a MySQL table into Kafka as Avro.
 #[derive(Debug, Parser)]
 #[command(name = "sluice-producer", version)]
