@@ -138,6 +138,28 @@ impl Key {
         }
     }
 
+    /// `f` of the record key's bytes, with no buffer allocated for them.
+    pub fn with_record_key<T>(&self, f: impl FnOnce(&[u8]) -> T) -> T {
+        let mut digits = [0u8; 20];
+        let number = |digits: &mut [u8; 20], n: &dyn std::fmt::Display| {
+            let mut rest = &mut digits[..];
+            let _ = std::io::Write::write_fmt(&mut rest, format_args!("{n}"));
+            20 - rest.len()
+        };
+        match self {
+            Self::Signed(n) => {
+                let len = number(&mut digits, n);
+                f(&digits[..len])
+            }
+            Self::Unsigned(n) => {
+                let len = number(&mut digits, n);
+                f(&digits[..len])
+            }
+            Self::Text(text) => f(text.as_bytes()),
+            Self::Bytes(bytes) => f(bytes),
+        }
+    }
+
     /// The record key, in a buffer of its own.
     pub fn record_key(&self) -> Vec<u8> {
         let mut out = Vec::new();
@@ -242,6 +264,11 @@ mod tests {
                 Key::Text(_) => KeyKind::Text,
                 Key::Bytes(_) => KeyKind::Bytes,
             };
+            assert_eq!(
+                key.with_record_key(<[u8]>::to_vec),
+                key.record_key(),
+                "the same bytes without a buffer of their own"
+            );
             assert_eq!(kind.from_record_key(&key.record_key()), Some(key));
         }
         assert_eq!(KeyKind::Signed.from_record_key(b"abc"), None);

@@ -88,7 +88,7 @@ impl KeySet {
             Self::Ordered(keys) => keys.absent_from(after, through, page),
             Self::Hashed(keys) => {
                 for key in page {
-                    keys.seen(hash(&key.record_key()));
+                    keys.seen(key.with_record_key(hash));
                 }
                 Vec::new()
             }
@@ -115,7 +115,7 @@ impl KeySet {
     pub fn deleted(&mut self, key: &Key) {
         match self {
             Self::Ordered(keys) => keys.deleted(key),
-            Self::Hashed(keys) => keys.deleted(hash(&key.record_key())),
+            Self::Hashed(keys) => keys.deleted(key.with_record_key(hash)),
         }
     }
 
