@@ -37,7 +37,7 @@ pub enum Shape {
 const SETTLE_PATIENCE: Duration = Duration::from_secs(120);
 
 /// Rows each transaction of the small-transactions shape changes.
-const TRANSACTION_ROWS: usize = 100;
+pub const TRANSACTION_ROWS: usize = 100;
 
 impl Shape {
     /// The figures' key prefix.

@@ -26,6 +26,7 @@ pub async fn run(bench: &Bench, cli: &Cli, results: &mut Results) {
         .unwrap_or_else(|_| "unknown".into());
     results.describe("kafka", kafka);
     results.describe("librdkafka", rdkafka::util::get_rdkafka_version().1);
+    results.describe("debezium", debezium_version());
     let p = &bench.settings.producer;
     results.describe(
         "config",
@@ -46,6 +47,17 @@ pub async fn run(bench: &Bench, cli: &Cli, results: &mut Results) {
             cli.follow_seconds
         ),
     );
+}
+
+/// The Debezium connector `bench/debezium/pom.xml` resolves.
+fn debezium_version() -> String {
+    include_str!("../debezium/pom.xml")
+        .split_once("<debezium.version>")
+        .and_then(|(_, rest)| rest.split_once('<'))
+        .map_or_else(
+            || "unknown".into(),
+            |(version, _)| version.trim().to_owned(),
+        )
 }
 
 /// `2 cores, AMD EPYC …, 7.8 GiB`, from /proc.

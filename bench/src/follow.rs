@@ -24,15 +24,15 @@ use crate::samples::Samples;
 /// The table the follow phase updates.
 const TABLE: &str = "sluice_bench_follow";
 /// Products it holds: enough that few updates of a step land on the same product.
-const PRODUCTS: i64 = 100_000;
+pub const PRODUCTS: i64 = 100_000;
 /// Rate the target asks for, unless the database cannot reach it.
 pub const TARGET_RATE: f64 = 20_000.0;
 /// The watermark lag a followed step stays under.
-const MAX_LAG: Duration = Duration::from_secs(5);
+pub const MAX_LAG: Duration = Duration::from_secs(5);
 /// How long the load generator runs alone, at most.
-const ALONE_AT_MOST: Duration = Duration::from_secs(10);
+pub const ALONE_AT_MOST: Duration = Duration::from_secs(10);
 /// Steps below the flat-out one, each a quarter of its rate lower, before a run gives up.
-const STEPS_DOWN: u32 = 3;
+pub const STEPS_DOWN: u32 = 3;
 
 /// One step of a run: the load at a rate, or flat out, with the pipeline reading.
 #[derive(Debug, Clone, Copy, PartialEq)]

@@ -11,7 +11,7 @@ use crate::process::Measured;
 pub const TRANSACTION_ROWS: u32 = 20;
 /// Updates per second one connection is asked to commit, at most: one connection reached
 /// 11 600/s here flat out, in transactions of 20.
-const PER_CONNECTION: u32 = 10_000;
+pub const PER_CONNECTION: u32 = 10_000;
 
 /// Connections that reach `rate` updates per second (0: as fast as the database goes): one per
 /// `PER_CONNECTION`, at most one per core (flat out here: 11 600/s on one connection, 20 800 on

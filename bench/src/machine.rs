@@ -90,9 +90,9 @@ pub struct Settled {
 }
 
 /// MariaDB counts as quiet once it uses less than this share of one core…
-const QUIET_SHARE: f64 = 0.05;
+pub const QUIET_SHARE: f64 = 0.05;
 /// …over a window this long.
-const QUIET_WINDOW: Duration = Duration::from_millis(500);
+pub const QUIET_WINDOW: Duration = Duration::from_millis(500);
 
 /// Waits until MariaDB is quiet (its background work after a large change, the purge of old row
 /// versions above all, is done), at most `patience`; fails when its CPU cannot be read.

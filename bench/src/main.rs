@@ -19,6 +19,7 @@ mod latency_runs;
 mod load;
 mod machine;
 mod offsets;
+mod parameters;
 mod peer;
 mod per_change;
 mod perf_test;
@@ -74,8 +75,10 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             .join(chrono::Utc::now().format("%Y%m%dT%H%M%S").to_string()),
     )
     .await?;
+    let started = std::time::Instant::now();
     let mut results = Results::default();
     describe::run(&bench, &cli, &mut results).await;
+    parameters::record(&cli, &mut results);
     // Each run leaves millions of records in topics of its own; a broker keeping hundreds of
     // partitions from earlier runs spends more on them, and its figures drift from run to run.
     let earlier = delete_topics_starting_with(&bench.settings.kafka, TOPIC_PREFIX).await?;
@@ -121,6 +124,12 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     if cli.follow_seconds > 0 {
         follow::run(&bench, &cli, &mut results).await?;
     }
+    results.set(
+        "run_minutes",
+        "the bench's own run, from its start to its last figure (the build not included)",
+        "min",
+        started.elapsed().as_secs_f64() / 60.0,
+    );
     targets::check(&mut results);
     results.write(&cli.results, cli.markdown.as_deref())?;
     targets::log(&results);

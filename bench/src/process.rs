@@ -11,7 +11,7 @@ use sluice_e2e::process::LoggedProcess;
 
 /// How often `/proc` is read. The peak (`VmHWM`) is kept by the kernel, so only the CPU time of
 /// the last interval before exit can be missed.
-const SAMPLE_EVERY: Duration = Duration::from_millis(50);
+pub const SAMPLE_EVERY: Duration = Duration::from_millis(50);
 
 /// The exit code of a process that ended because of SIGTERM after cleaning up (a JVM's).
 const TERMINATED_BY_SIGTERM: i32 = 128 + 15;

@@ -20,6 +20,8 @@ pub struct Results {
     runs: BTreeMap<String, Vec<f64>>,
     /// Targets checked against the figures, in the order checked.
     targets: Vec<Target>,
+    /// What the run was asked to do (sizes, rates, intervals): key, label, value.
+    parameters: Vec<(String, String, f64)>,
 }
 
 /// A target: a figure's limit, and whether the run met it.
@@ -119,6 +121,12 @@ impl Results {
         }
     }
 
+    /// Records a parameter of the run under `parameters.<key>`.
+    pub fn parameter(&mut self, key: &str, label: &str, value: f64) {
+        self.parameters
+            .push((key.to_owned(), label.to_owned(), value));
+    }
+
     /// Describes the run (date, machine, versions, configuration).
     pub fn describe(&mut self, key: &str, value: impl Into<String>) {
         self.about.insert(key.to_owned(), value.into());
@@ -144,6 +152,9 @@ impl Results {
             let every: Vec<Value> = runs.iter().map(|v| Value::from(round(*v))).collect();
             insert_dotted(&mut root, &format!("{key}_runs"), Value::Array(every));
         }
+        for (key, _, value) in &self.parameters {
+            insert_dotted(&mut root, &format!("parameters.{key}"), Value::from(*value));
+        }
         for target in &self.targets {
             let outcome = serde_json::json!({
                 "figure": target.figure,
@@ -162,6 +173,15 @@ impl Results {
         let mut text = String::from("| run | |\n| --- | --- |\n");
         for (key, value) in &self.about {
             text.push_str(&format!("| {key} | {value} |\n"));
+        }
+        if !self.parameters.is_empty() {
+            text.push_str("\n| parameter | key | value |\n| --- | --- | ---: |\n");
+            for (key, label, value) in &self.parameters {
+                text.push_str(&format!(
+                    "| {label} | `parameters.{key}` | {} |\n",
+                    plain(*value)
+                ));
+            }
         }
         text.push_str("\n| figure | key | value |\n| --- | --- | ---: |\n");
         for (key, label, unit) in &self.rows {
@@ -182,6 +202,11 @@ impl Results {
             }
         }
         if !self.targets.is_empty() {
+            let met = self.targets.iter().filter(|t| t.met()).count();
+            text.push_str(&format!(
+                "\n**{met} of {} targets met in this run.**\n",
+                self.targets.len()
+            ));
             text.push_str(
                 "\n| target | figure | value | limit | met |\n| --- | --- | ---: | ---: | --- |\n",
             );
@@ -227,6 +252,17 @@ fn insert_dotted(root: &mut Map<String, Value>, key: &str, value: Value) {
                 insert_dotted(map, rest, value);
             }
         }
+    }
+}
+
+/// A parameter as given: whole numbers without decimals, thousands apart.
+fn plain(value: f64) -> String {
+    if value.fract() == 0.0 && value.abs() < 1000.0 {
+        format!("{value:.0}")
+    } else if value.fract() == 0.0 {
+        human(value)
+    } else {
+        value.to_string()
     }
 }
 

@@ -23,6 +23,8 @@ use crate::samples::Samples;
 
 /// Longer than any pass: a step of the bench's sweep reads to the end of the table.
 const WHOLE_PASS: Duration = Duration::from_secs(3600);
+/// One key published beside the table's for this many rows: each pass must find them deleted.
+pub const EXTRA_KEYS_PER: i64 = 100;
 
 /// `cli.runs` passes over the `rows` keys of the benchmark table, figures under `prefix`.
 pub async fn passes(
@@ -33,7 +35,7 @@ pub async fn passes(
     results: &mut Results,
 ) -> anyhow::Result<()> {
     let query = KeysetQuery::new(TABLE, "id", "last_updated", &[], None);
-    let deleted = rows / 100;
+    let deleted = rows / EXTRA_KEYS_PER;
     let checkpoint = KeyCheckpoint::beside(&bench.work.join("sweep.json"), TABLE, KeyKind::Signed);
     let mut sweep = DeleteSweep::new(Duration::from_secs(60), checkpoint, KeyKind::Signed);
     for id in 1..=rows + deleted {

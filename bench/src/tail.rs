@@ -14,7 +14,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 
 /// How often the files are looked at; the measurement error of each latency.
-const LOOK_EVERY: Duration = Duration::from_millis(2);
+pub const LOOK_EVERY: Duration = Duration::from_millis(2);
 
 /// A line as the watcher saw it appear.
 #[derive(Debug, Clone, Copy, PartialEq)]

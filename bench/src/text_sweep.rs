@@ -22,9 +22,9 @@ use crate::samples::Samples;
 /// The table of the phase.
 const TEXT_TABLE: &str = "sluice_bench_text_keys";
 /// Seconds between two sweeps: short, so a run waits little for the next pass.
-const SWEEP_EVERY_SECS: u64 = 2;
+pub const SWEEP_EVERY_SECS: u64 = 2;
 /// Rows deleted per run: those whose `n` is the run's number modulo this.
-const SLICES: i64 = 500;
+pub const SLICES: i64 = 500;
 /// The longest a snapshot or a run may take.
 const PATIENCE: Duration = Duration::from_secs(600);
 

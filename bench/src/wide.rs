@@ -15,7 +15,7 @@ const WIDE_TABLE: &str = "sluice_bench_wide";
 /// The writer schema with a `description`.
 const WIDE_SCHEMA: &str = "schemas/product.v2.avsc";
 /// Hashes making up one description: 16 of 128 hex digits and their separators, 2 063 bytes.
-const DESCRIPTION_PARTS: i64 = 16;
+pub const DESCRIPTION_PARTS: i64 = 16;
 
 /// Copies the first `cli.wide_rows` products of the benchmark table with a description each,
 /// then snapshots them and reads them with the group.
