@@ -27,6 +27,16 @@ pub async fn run(bench: &Bench, cli: &Cli, results: &mut Results) {
     results.describe("kafka", kafka);
     results.describe("librdkafka", rdkafka::util::get_rdkafka_version().1);
     results.describe("debezium", debezium_version());
+    results.describe("commit", commit());
+    let brokers = brokers(bench);
+    let replication = sluice_common::kafka::Replication::of(&bench.settings.kafka, brokers);
+    results.describe(
+        "brokers",
+        format!(
+            "{brokers}; every topic of every phase {} replica(s), min.insync.replicas {}",
+            replication.factor, replication.min_insync_replicas
+        ),
+    );
     let p = &bench.settings.producer;
     results.describe(
         "config",
@@ -47,6 +57,42 @@ pub async fn run(bench: &Bench, cli: &Cli, results: &mut Results) {
             cli.follow_seconds
         ),
     );
+}
+
+/// The brokers of the stack's cluster (0 when its metadata cannot be read).
+fn brokers(bench: &Bench) -> usize {
+    use rdkafka::consumer::{BaseConsumer, Consumer};
+    sluice_common::kafka::client_config(&bench.settings.kafka)
+        .create::<BaseConsumer>()
+        .ok()
+        .and_then(|client| {
+            client
+                .fetch_metadata(None, std::time::Duration::from_secs(10))
+                .ok()
+        })
+        .map_or(0, |metadata| metadata.brokers().len())
+}
+
+/// The commit measured, `-dirty` when the tree has changes.
+fn commit() -> String {
+    let git = |args: &[&str]| {
+        Command::new("git")
+            .args(args)
+            .output()
+            .ok()
+            .filter(|out| out.status.success())
+            .map(|out| String::from_utf8_lossy(&out.stdout).trim().to_owned())
+    };
+    match git(&["rev-parse", "--short=12", "HEAD"]) {
+        Some(commit)
+            if git(&["status", "--porcelain", "--untracked-files=no"])
+                .is_some_and(|s| !s.is_empty()) =>
+        {
+            format!("{commit}-dirty")
+        }
+        Some(commit) => commit,
+        None => "unknown".into(),
+    }
 }
 
 /// The Debezium connector `bench/debezium/pom.xml` resolves.

@@ -23,6 +23,7 @@ mod parameters;
 mod peer;
 mod per_change;
 mod perf_test;
+mod phase_clock;
 mod process;
 mod prometheus_query;
 mod report;
@@ -88,10 +89,12 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
 
     // A broker just started runs its first load before the JIT has compiled its hot paths:
     // whichever phase came first would be timed on a slower broker than the rest.
+    let mut clock = phase_clock::PhaseClock::start();
     machine::flush_writes();
     tracing::info!("warming the broker up: {WARM_UP_RECORDS} records (not timed)");
     perf_test::producer(&bench, "warm-up", WARM_UP_RECORDS, 64).await?;
     dataset::recreate(&bench.pool, TABLE).await?;
+    clock.lap(&mut results, "warm_up");
     let mut loaded = 0;
     let mut snapshot = None;
     for (rows, full) in [(cli.small_rows, false), (cli.rows, true)] {
@@ -100,29 +103,39 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         loaded = rows;
         dataset::settle_loaded(&bench).await;
         snapshot = Some(scale::run(&bench, &cli, rows, full, &mut results).await?);
+        clock.lap(&mut results, if full { "full_size" } else { "small" });
     }
     scale::growth(&mut results);
     schema_source::run(&bench, &cli, cli.rows, &mut results).await?;
+    clock.lap(&mut results, "schema_source");
     // The full-size snapshot's producer is past its first run: the incremental path from here.
     let snapshot = snapshot.context("no full-size run")?;
     sweep::passes(&bench, &cli, cli.rows, "sweep", &mut results).await?;
     sweep::read_back(&bench, &cli, &snapshot, cli.rows, &mut results).await?;
+    clock.lap(&mut results, "sweep");
     text_sweep::run(&bench, &cli, cli.rows, &mut results).await?;
+    clock.lap(&mut results, "text_sweep");
     bulk_update::run(&bench, &cli, TABLE, &snapshot, cli.rows, &mut results).await?;
+    clock.lap(&mut results, "bulk_update");
     if !cli.no_peer {
         peer::run(&bench, &cli, &mut results).await?;
+        clock.lap(&mut results, "peer");
     }
     if cli.wide_rows > 0 {
         wide::run(&bench, &cli, &mut results).await?;
+        clock.lap(&mut results, "wide");
     }
     if cli.large_rows > 0 {
         large::run(&bench, &cli, &mut results).await?;
+        clock.lap(&mut results, "large");
     }
     if cli.latency_seconds > 0 {
         latency_runs::run(&bench, &cli, &mut results).await?;
+        clock.lap(&mut results, "latency");
     }
     if cli.follow_seconds > 0 {
         follow::run(&bench, &cli, &mut results).await?;
+        clock.lap(&mut results, "follow");
     }
     results.set(
         "run_minutes",
