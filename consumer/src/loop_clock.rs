@@ -1,52 +1,42 @@
-//! The clocks the read loop consults for every record, read once per run of records.
+//! The clock the read loop consults for every record, read once per run of records.
 //!
 //! Reading the clock is a system call's worth of work on many virtual machines: read per record
-//! (for the commit interval and the end-to-end latency) it took a tenth of the member's time.
-//! While records keep coming the readings are at most `READ_EVERY` records old, a few dozen
-//! microseconds at full speed; once the member catches up they are read afresh, so the latency
-//! of a trickle of records is timed exactly.
+//! (for the commit interval) it took a tenth of the member's time. While records keep coming
+//! the reading is at most `READ_EVERY` records old, a few dozen microseconds at full speed; once
+//! the member catches up it is read afresh.
 
 use std::time::Instant;
-
-use chrono::{DateTime, Utc};
 
 /// Records handled on one reading of the clocks while records keep coming.
 const READ_EVERY: u32 = 64;
 
-/// Wall-clock and monotonic time as of the last reading.
+/// Monotonic time as of the last reading.
 pub struct LoopClock {
-    wall: DateTime<Utc>,
     monotonic: Instant,
     reads_left: u32,
 }
 
 impl LoopClock {
-    /// Clocks read now.
+    /// The clock read now.
     pub fn new() -> Self {
         Self {
-            wall: Utc::now(),
             monotonic: Instant::now(),
             reads_left: READ_EVERY,
         }
     }
 
-    /// Reads both clocks, e.g. after waiting for records.
+    /// Reads the clock, e.g. after waiting for records.
     pub fn read(&mut self) {
         *self = Self::new();
     }
 
-    /// One more record: reads the clocks when the last reading has served `READ_EVERY` records.
+    /// One more record: reads the clock when the last reading has served `READ_EVERY` records.
     pub fn record(&mut self) {
         if self.reads_left == 0 {
             self.read();
         } else {
             self.reads_left -= 1;
         }
-    }
-
-    /// Wall-clock time, for latencies measured against the database's timestamps.
-    pub fn wall(&self) -> DateTime<Utc> {
-        self.wall
     }
 
     /// Monotonic time, for intervals.
@@ -70,9 +60,9 @@ mod tests {
         }
         clock.record();
         assert!(clock.monotonic() > first, "renewed after the run");
-        let renewed = clock.wall();
+        let renewed = clock.monotonic();
         std::thread::sleep(std::time::Duration::from_millis(2));
         clock.read();
-        assert!(clock.wall() > renewed, "read afresh on demand");
+        assert!(clock.monotonic() > renewed, "read afresh on demand");
     }
 }

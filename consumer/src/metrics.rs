@@ -95,7 +95,7 @@ impl ConsumerMetrics {
             end_to_end_seconds: Histogram::with_opts(
                 HistogramOpts::new(
                     "sluice_consumer_end_to_end_latency_seconds",
-                    "From the row's last_updated to its line written.",
+                    "From the row's last_updated (its commit) to its line readable in the file.",
                 )
                 // 10% apart from 5 ms to about 70 s, so a quantile read from Prometheus is
                 // within a few percent of the true one wherever it falls.

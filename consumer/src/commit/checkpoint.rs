@@ -32,6 +32,7 @@ use super::exactly_once::ExactlyOnce;
 use super::offsets::{commit_offsets, Offsets, PartitionKey};
 use crate::dead_letter_publisher::DeadLetters;
 use crate::events::{Committed, SegmentClosed};
+use crate::output::change_times::ChangeTimes;
 use crate::output::sink::{FlushError, JsonlSink};
 
 /// How lines and offsets become durable together (see the module documentation).
@@ -50,8 +51,10 @@ pub struct Checkpoint {
     pub dead_letters: DeadLetters,
     offsets: Offsets,
     commit_seconds: Option<prometheus::Histogram>,
-    /// Where the end-to-end latency of lines held until their commit is observed.
+    /// Where the end-to-end latency of lines is observed, once they are readable in the file.
     end_to_end_seconds: Option<prometheus::Histogram>,
+    /// At least once, the change times of the lines not yet handed to the file.
+    unwritten_times: ChangeTimes,
     /// Where closed segments are counted.
     segments_closed: Option<prometheus::IntCounter>,
     delivery: Delivery,
@@ -69,6 +72,7 @@ impl Checkpoint {
             offsets: Offsets::default(),
             commit_seconds: None,
             end_to_end_seconds: None,
+            unwritten_times: ChangeTimes::default(),
             segments_closed: None,
             delivery: Delivery::AtLeastOnce,
             broken: None,
@@ -92,8 +96,7 @@ impl Checkpoint {
         self
     }
 
-    /// Times the lines held until their commit (exactly once) into `histogram`, once they are
-    /// durable.
+    /// Times each line into `histogram` once it is readable in the file.
     pub fn latency_into(mut self, histogram: prometheus::Histogram) -> Self {
         self.end_to_end_seconds = Some(histogram);
         self
@@ -105,16 +108,27 @@ impl Checkpoint {
         self
     }
 
-    /// A line was just added for a row changed at `changed_at`. Exactly once the change time is
-    /// kept until the line is durable, and `true` returned; at least once the line is on its way
-    /// to the file now, and the caller times it (`false`).
-    pub fn hold_change_time(&mut self, changed_at: chrono::DateTime<chrono::Utc>) -> bool {
+    /// A line was just added for a row changed at `changed_at`: it is timed once it is
+    /// readable in the file.
+    pub fn time_line(&mut self, changed_at: chrono::DateTime<chrono::Utc>) {
         match &mut self.delivery {
-            Delivery::ExactlyOnce(state) => {
-                state.gathered(changed_at);
-                true
-            }
-            Delivery::AtLeastOnce => false,
+            Delivery::ExactlyOnce(state) => state.gathered(changed_at),
+            Delivery::AtLeastOnce => self.unwritten_times.gathered(changed_at),
+        }
+    }
+
+    /// At least once, after an attempt to hand the lines gathered to the file: if none is left
+    /// here, they are readable now (or gone with a failed sync, to be read again), and timed
+    /// or forgotten.
+    fn handed_to_file(&mut self, written: bool) {
+        if self.sink.buffered() > 0 {
+            return;
+        }
+        if written {
+            self.unwritten_times
+                .gathered_readable(chrono::Utc::now(), self.end_to_end_seconds.as_ref());
+        } else {
+            self.unwritten_times.dropped();
         }
     }
 
@@ -185,7 +199,10 @@ impl Checkpoint {
                 state.forget_starts();
                 dropped
             }
-            Delivery::AtLeastOnce => self.sink.discard_buffer(),
+            Delivery::AtLeastOnce => {
+                self.unwritten_times.dropped();
+                self.sink.discard_buffer()
+            }
         };
         self.offsets.drop_pending();
         dropped
@@ -196,7 +213,11 @@ impl Checkpoint {
     /// one that failed).
     pub fn write_through(&mut self) -> Result<(), FlushError> {
         match &mut self.delivery {
-            Delivery::AtLeastOnce => self.sink.write_through().map_err(FlushError::Write),
+            Delivery::AtLeastOnce => {
+                let written = self.sink.write_through().map_err(FlushError::Write);
+                self.handed_to_file(written.is_ok());
+                written
+            }
             Delivery::ExactlyOnce(state) => {
                 state.settle_append(&mut self.sink, false, self.end_to_end_seconds.as_ref())
             }
@@ -236,9 +257,9 @@ impl Checkpoint {
             return Ok(0);
         }
         let started = Instant::now();
-        self.sink
-            .flush()
-            .map_err(|source| CommitError::output(&self.sink, source))?;
+        let flushed = self.sink.flush();
+        self.handed_to_file(flushed.is_ok());
+        flushed.map_err(|source| CommitError::output(&self.sink, source))?;
         self.dead_letters.flush()?;
         commit_offsets(consumer, &self.offsets.to_commit()?)?;
         let partitions = self.offsets.mark_committed();
@@ -256,7 +277,11 @@ impl Checkpoint {
         consumer: &impl Consumer<C>,
     ) -> std::io::Result<()> {
         match &self.delivery {
-            Delivery::AtLeastOnce => self.sink.write_through(),
+            Delivery::AtLeastOnce => {
+                let written = self.sink.write_through();
+                self.handed_to_file(written.is_ok());
+                written
+            }
             Delivery::ExactlyOnce(_) => match self.commit_exactly_once(consumer) {
                 Err(CommitError::Output {
                     source: FlushError::Write(error),

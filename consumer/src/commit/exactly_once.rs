@@ -155,9 +155,9 @@ impl ExactlyOnce {
         wait: bool,
         end_to_end_seconds: Option<&prometheus::Histogram>,
     ) -> Result<(), FlushError> {
-        if sink.settle_committed(wait)? {
+        if let Some(readable_at) = sink.settle_committed(wait)? {
             self.change_times
-                .durable(chrono::Utc::now(), end_to_end_seconds);
+                .committed_readable(readable_at, end_to_end_seconds);
             // A batch file left behind only makes the next start write the same batch at the
             // same place again.
             if let Err(error) = self.journal.remove() {

@@ -47,27 +47,30 @@ impl Event for RecordsHandled<'_> {
     }
 }
 
-/// A committed batch is durable in the file: each of its lines is timed from its row's change.
-pub struct BatchDurable<'a> {
+/// Lines became readable in the file: each is timed from its row's change.
+pub struct LinesReadable<'a> {
     /// When each line's row was changed, microseconds since the epoch.
     pub changed_at_micros: &'a [i64],
-    /// Now, in the same unit.
-    pub now_micros: i64,
+    /// When they became readable, in the same unit.
+    pub readable_at_micros: i64,
     /// `sluice_consumer_end_to_end_latency_seconds`, when the member times lines.
     pub histogram: Option<&'a Histogram>,
 }
 
-impl Event for BatchDurable<'_> {
+impl Event for LinesReadable<'_> {
     fn emit(self) {
         tracing::trace!(
             lines = self.changed_at_micros.len(),
-            "batch of {} lines durable",
+            "{} lines readable",
             self.changed_at_micros.len()
         );
         if let Some(histogram) = self.histogram {
+            // One thread-local copy per batch: the shared buckets are added to once.
+            let local = histogram.local();
             for changed_at in self.changed_at_micros {
-                histogram.observe(self.now_micros.saturating_sub(*changed_at) as f64 / 1e6);
+                local.observe(self.readable_at_micros.saturating_sub(*changed_at) as f64 / 1e6);
             }
+            local.flush();
         }
     }
 }

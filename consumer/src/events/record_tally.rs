@@ -3,35 +3,18 @@
 //! touches no shared counter per record.
 //!
 //! Invariant: its size does not grow with the records handled between two reports: counts are
-//! per partition, and latencies go into the histogram's buckets (a thread-local copy of the
-//! end-to-end histogram), not into a list of samples.
+//! per partition. (Lines are timed when they are readable in the file: `output::change_times`.)
 
-use prometheus::local::LocalHistogram;
-use prometheus::Histogram;
-
-/// Records consumed and lines written by partition, bytes written, and the end-to-end
-/// latencies of lines timed as they were written.
-#[derive(Debug)]
+/// Records consumed and lines written by partition, and bytes written.
+#[derive(Debug, Default)]
 pub(crate) struct RecordTally {
     /// `(records consumed, lines written)`, indexed by partition.
     pub(crate) by_partition: Vec<(u64, u64)>,
     /// Bytes of lines written.
     pub(crate) bytes: u64,
-    /// Latencies of lines timed when written (at least once), in seconds, by bucket; flushed
-    /// into the shared histogram by the report.
-    pub(crate) latencies: LocalHistogram,
 }
 
 impl RecordTally {
-    /// An empty tally whose latencies go to `end_to_end` when reported.
-    pub(crate) fn new(end_to_end: &Histogram) -> Self {
-        Self {
-            by_partition: Vec::new(),
-            bytes: 0,
-            latencies: end_to_end.local(),
-        }
-    }
-
     /// A record of `partition` was read.
     pub(crate) fn consumed(&mut self, partition: i32) {
         self.of(partition).0 += 1;
@@ -43,24 +26,15 @@ impl RecordTally {
         self.bytes += bytes as u64;
     }
 
-    /// A line was timed: `seconds` from its row's change.
-    pub(crate) fn timed(&mut self, seconds: f64) {
-        self.latencies.observe(seconds);
-    }
-
     /// Whether nothing was handled since the last report.
     pub(crate) fn is_empty(&self) -> bool {
-        self.bytes == 0
-            && self.latencies.get_sample_count() == 0
-            && self.by_partition.iter().all(|&(c, w)| c == 0 && w == 0)
+        self.bytes == 0 && self.by_partition.iter().all(|&(c, w)| c == 0 && w == 0)
     }
 
-    /// Hands the latencies to the shared histogram and starts over, keeping what was
-    /// allocated.
+    /// Starts over, keeping what was allocated.
     pub(crate) fn flush(&mut self) {
         self.by_partition.fill((0, 0));
         self.bytes = 0;
-        self.latencies.flush();
     }
 
     fn of(&mut self, partition: i32) -> &mut (u64, u64) {
@@ -76,36 +50,19 @@ impl RecordTally {
 mod tests {
     use super::*;
 
-    fn histogram() -> Histogram {
-        Histogram::with_opts(prometheus::HistogramOpts::new("t", "t")).expect("histogram")
-    }
-
     #[test]
     fn counts_by_partition_and_starts_over_when_flushed() {
-        let shared = histogram();
-        let mut tally = RecordTally::new(&shared);
+        let mut tally = RecordTally::default();
         assert!(tally.is_empty());
         tally.consumed(3);
         tally.consumed(3);
         tally.written(3, 10);
         tally.consumed(0);
-        tally.timed(0.5);
         assert_eq!(tally.by_partition, [(1, 0), (0, 0), (0, 0), (2, 1)]);
         assert_eq!(tally.bytes, 10);
         assert!(!tally.is_empty());
-        assert_eq!(
-            shared.get_sample_count(),
-            0,
-            "nothing reported before the flush"
-        );
         tally.flush();
         assert!(tally.is_empty());
         assert_eq!(tally.by_partition.len(), 4, "kept allocated");
-        assert_eq!(
-            shared.get_sample_count(),
-            1,
-            "the latency reached the histogram"
-        );
-        assert_eq!(shared.get_sample_sum(), 0.5);
     }
 }

@@ -88,7 +88,7 @@ impl Member {
         let mut lines_at_progress = 0;
         let mut scratch = Scratch {
             line: Vec::with_capacity(512),
-            tally: RecordTally::new(&self.metrics.end_to_end_seconds),
+            tally: RecordTally::default(),
             counters: PartitionCounters::default(),
             clock: LoopClock::new(),
         };
@@ -303,9 +303,7 @@ fn handle(
     message: &BorrowedMessage<'_>,
     scratch: &mut Scratch,
 ) -> Result<(), ConsumerError> {
-    let Scratch {
-        line, tally, clock, ..
-    } = scratch;
+    let Scratch { line, tally, .. } = scratch;
     line.clear();
     tally.consumed(message.partition());
     let outcome = renderer.render(&RecordView::of(message), line);
@@ -314,12 +312,8 @@ fn handle(
         Ok(written_at) => {
             checkpoint.sink.write(line);
             tally.written(message.partition(), line.len());
-            // Exactly once, a line is timed when it is durable, after its commit.
-            let timed_later =
-                written_at.is_some_and(|updated| checkpoint.hold_change_time(updated));
-            if let Some(updated) = written_at.filter(|_| !timed_later) {
-                let latency = clock.wall() - updated;
-                tally.timed(latency.num_microseconds().unwrap_or(0) as f64 / 1e6);
+            if let Some(updated) = written_at {
+                checkpoint.time_line(updated);
             }
         }
         Err((stage, reason)) => {

@@ -18,6 +18,17 @@ use std::thread::JoinHandle;
 pub(crate) struct Appended {
     lines: Vec<u8>,
     outcome: Result<(), FlushError>,
+    /// When the lines were written, readable by the file's readers (before their sync).
+    readable_at: chrono::DateTime<chrono::Utc>,
+}
+
+/// A committed batch now durable in the file.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) struct Durable {
+    /// Its bytes.
+    pub(crate) len: u64,
+    /// When its lines became readable in the file (written, before their sync).
+    pub(crate) readable_at: chrono::DateTime<chrono::Utc>,
 }
 
 /// An append running on its thread, or one done where it was asked for.
@@ -93,8 +104,8 @@ impl CommittedLines {
     }
 
     /// Settles the committed batch outside the file: writes again one whose append failed,
-    /// then waits for the append (`wait`) or only looks whether it is done. `Ok(Some(len))`
-    /// once the batch's `len` bytes are durable; `Ok(None)` while it runs, or when none is
+    /// then waits for the append (`wait`) or only looks whether it is done. `Ok(Some(_))`
+    /// once the batch is durable; `Ok(None)` while it runs, or when none is
     /// outstanding. A failed append keeps its lines for the next call; `spare` gets the
     /// emptied buffer of a successful one, for the next batch.
     pub(crate) fn settle(
@@ -103,7 +114,7 @@ impl CommittedLines {
         durable_len: u64,
         wait: bool,
         spare: &mut Vec<u8>,
-    ) -> Result<Option<u64>, FlushError> {
+    ) -> Result<Option<Durable>, FlushError> {
         if let Self::Failed(lines) = self {
             let lines = std::mem::take(lines);
             *self = Self::start(file, lines, durable_len);
@@ -141,7 +152,10 @@ impl CommittedLines {
         match appended.outcome {
             Ok(()) => {
                 *spare = appended.lines;
-                Ok(Some(len))
+                Ok(Some(Durable {
+                    len,
+                    readable_at: appended.readable_at,
+                }))
             }
             Err(error) => {
                 *self = Self::Failed(appended.lines);
@@ -161,9 +175,11 @@ fn lost() -> FlushError {
 /// Writes `lines` after `durable_len` and syncs them. On failure the file is cut back to
 /// `durable_len`, so it holds whole, synced lines only, and the lines are returned whole.
 fn append_and_sync(file: &File, mut lines: Vec<u8>, durable_len: u64) -> Appended {
+    let mut readable_at = chrono::Utc::now();
     let outcome = (|| {
         let mut writer = file;
         writer.write_all(&lines).map_err(FlushError::Write)?;
+        readable_at = chrono::Utc::now();
         file.sync_data().map_err(FlushError::Sync)
     })();
     match outcome {
@@ -174,7 +190,11 @@ fn append_and_sync(file: &File, mut lines: Vec<u8>, durable_len: u64) -> Appende
             }
         }
     }
-    Appended { lines, outcome }
+    Appended {
+        lines,
+        outcome,
+        readable_at,
+    }
 }
 
 #[cfg(test)]
@@ -196,8 +216,12 @@ mod tests {
         let mut state = CommittedLines::start(&file, lines, 8);
         assert!(state.outstanding());
         let mut spare = Vec::new();
+        let before = chrono::Utc::now();
         let settled = state.settle(&file, 8, true, &mut spare).expect("appended");
-        assert_eq!(settled, Some(16));
+        assert_eq!(settled.map(|d| d.len), Some(16));
+        assert!(
+            settled.is_some_and(|d| before <= d.readable_at && d.readable_at <= chrono::Utc::now())
+        );
         assert!(!state.outstanding());
         assert!(spare.is_empty() && spare.capacity() >= 16);
         assert_eq!(

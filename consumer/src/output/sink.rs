@@ -270,18 +270,22 @@ impl JsonlSink {
 
     /// Exactly once: settles the committed batch outside the file, waiting for its append
     /// (`wait`) or only looking whether it is done; an append that failed is tried again.
-    /// `Ok(true)` when a batch has just become durable. On failure the file holds whole, synced
-    /// lines only and the batch's lines are kept for the next call.
-    pub fn settle_committed(&mut self, wait: bool) -> Result<bool, FlushError> {
+    /// `Ok(Some(when its lines became readable))` when a batch has just become durable. On
+    /// failure the file holds whole, synced lines only and the batch's lines are kept for the
+    /// next call.
+    pub fn settle_committed(
+        &mut self,
+        wait: bool,
+    ) -> Result<Option<chrono::DateTime<chrono::Utc>>, FlushError> {
         let settled = self
             .committed
             .settle(&self.file, self.durable_len, wait, &mut self.spare)?;
-        let Some(len) = settled else {
-            return Ok(false);
+        let Some(durable) = settled else {
+            return Ok(None);
         };
-        self.file_len += len;
+        self.file_len += durable.len;
         self.durable_len = self.file_len;
-        Ok(true)
+        Ok(Some(durable.readable_at))
     }
 
     /// Lines written since start.
