@@ -286,6 +286,14 @@ impl ShapeRuns<'_> {
             "s",
             produced.usage.cpu_seconds * 1e6 / rows as f64,
         );
+        if let Some(seconds) = share.machine_cpu_seconds() {
+            self.push(
+                "machine_cpu_seconds_per_million",
+                "the whole machine's CPU per million rows while the producer ran",
+                "s",
+                seconds * 1e6 / rows as f64,
+            );
+        }
         if let Some(busy) = share.busy {
             self.push(
                 "busy_percent",

@@ -37,6 +37,15 @@ pub struct CpuShare {
     pub servers: Vec<(&'static str, f64)>,
 }
 
+impl CpuShare {
+    /// CPU seconds the whole machine spent in the window (every process, the kernel's
+    /// included); `None` without `/proc/stat`.
+    pub fn machine_cpu_seconds(&self) -> Option<f64> {
+        self.busy
+            .map(|busy| busy * self.cores as f64 * self.seconds)
+    }
+}
+
 impl CpuWindow {
     /// Starts a window over the stack whose state folder is `state_dir`.
     pub fn start(state_dir: &Path) -> Self {
@@ -168,6 +177,22 @@ fn parse_proc_stat(text: &str) -> Option<MachineTicks> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_machine_cpu_is_the_busy_share_of_every_core_over_the_window() {
+        let share = CpuShare {
+            busy: Some(0.5),
+            cores: 2,
+            seconds: 3.0,
+            servers: Vec::new(),
+        };
+        assert_eq!(share.machine_cpu_seconds(), Some(3.0));
+        let unknown = CpuShare {
+            busy: None,
+            ..share
+        };
+        assert_eq!(unknown.machine_cpu_seconds(), None);
+    }
 
     #[test]
     fn idle_and_iowait_are_not_busy() {

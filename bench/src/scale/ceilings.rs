@@ -46,6 +46,7 @@ impl OneRun<'_> {
             "producer_perf_test",
             "kafka-producer-perf-test",
             window.finish(),
+            rows,
         );
         self.push(
             "ceiling.producer_perf_test_rows_per_s",
@@ -56,7 +57,12 @@ impl OneRun<'_> {
         tracing::info!("keyed producer ceiling: the snapshot's own {rows} records sent again");
         let window = CpuWindow::start(&state_dir);
         let keyed = keyed_ceiling::run(bench, &names.topic, tag, rows).await?;
-        self.cpu("producer_keyed", "keyed producer ceiling", window.finish());
+        self.cpu(
+            "producer_keyed",
+            "keyed producer ceiling",
+            window.finish(),
+            rows,
+        );
         self.push(
             "ceiling.producer_keyed_rows_per_s",
             "keyed producer: the snapshot's own records and keys, the producer's settings",
@@ -143,6 +149,7 @@ impl OneRun<'_> {
             "consumer_perf_test",
             "kafka-consumer-perf-test",
             window.finish(),
+            rows,
         );
         self.push(
             "ceiling.consumer_perf_test_records_per_s",

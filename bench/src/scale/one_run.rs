@@ -49,7 +49,7 @@ impl OneRun<'_> {
         let window = CpuWindow::start(&state_dir);
         let snapshot = snapshot::producer(bench, names, rows)?;
         if full {
-            self.cpu("producer", "producer snapshot", window.finish());
+            self.cpu("producer", "producer snapshot", window.finish(), rows);
         }
         self.push("producer.rows", "rows in the table", "rows", rows as f64);
         self.push(
@@ -91,7 +91,7 @@ impl OneRun<'_> {
         let window = CpuWindow::start(&state_dir);
         let group = group::consume(bench, names, cli.members, rows, Delivery::AtLeastOnce)?;
         if full {
-            self.cpu("consumer", "consumer group", window.finish());
+            self.cpu("consumer", "consumer group", window.finish(), rows);
         }
         self.group(&group);
         std::fs::remove_dir_all(names.out_dir()).ok();
@@ -189,8 +189,17 @@ impl OneRun<'_> {
         );
     }
 
-    /// How busy the machine was during `phase`, and what Kafka and MariaDB used of it.
-    pub(super) fn cpu(&mut self, phase: &str, label: &str, share: CpuShare) {
+    /// How busy the machine was during `phase` over `records` rows or records, its whole CPU
+    /// per million of them, and what Kafka and MariaDB used of it.
+    pub(super) fn cpu(&mut self, phase: &str, label: &str, share: CpuShare, records: i64) {
+        if let Some(seconds) = share.machine_cpu_seconds().filter(|_| records > 0) {
+            self.push(
+                &format!("machine.{phase}.cpu_seconds_per_million"),
+                &format!("{label}: the whole machine's CPU per million"),
+                "s",
+                seconds * 1e6 / records as f64,
+            );
+        }
         if let Some(busy) = share.busy {
             self.push(
                 &format!("machine.{phase}.busy_percent"),
