@@ -1,12 +1,14 @@
 //! The peer phase: Debezium snapshots the same full-size table the producer did, at its
-//! defaults and tuned, each `--runs` times in one running Connect worker per tuning; sluice's
-//! snapshot rate is reported as a multiple of each.
+//! defaults and tuned, each `--runs` times in one running Connect worker per tuning. Each of
+//! its runs is paired with a snapshot of the same table by sluice's producer just before it, so
+//! each ratio (rate, and CPU per row) is taken within a pair, minutes apart at most.
 
 use crate::cli::{Cli, TABLE};
 use crate::context::Bench;
 use crate::debezium::{Account, Tuning, Worker};
 use crate::report::Results;
 use crate::samples::Samples;
+use crate::snapshot;
 
 /// Runs the Debezium snapshots over the full table and records them beside the producer's.
 pub async fn run(bench: &Bench, cli: &Cli, results: &mut Results) -> anyhow::Result<()> {
@@ -14,7 +16,6 @@ pub async fn run(bench: &Bench, cli: &Cli, results: &mut Results) -> anyhow::Res
         user: cli.cdc_user.clone(),
         password: cli.cdc_password.clone(),
     };
-    let producer = results.get("producer.rows_per_s");
     let mut samples = Samples::default();
     for tuning in [Tuning::Defaults, Tuning::Tuned] {
         let (key, what) = (tuning.key(), tuning.label());
@@ -26,9 +27,13 @@ pub async fn run(bench: &Bench, cli: &Cli, results: &mut Results) -> anyhow::Res
                 cli.rows,
                 cli.runs
             );
+            let names = bench.run_names(TABLE, &format!("peer-pair-{key}-{run}"));
+            let sluice = snapshot::producer(bench, &names, cli.rows)?;
+            bench.drop_run_topics(&names).await?;
             let peer = worker
                 .snapshot(bench, &account, TABLE, cli.rows, run)
                 .await?;
+            let per_row_us = |cpu_seconds: f64| cpu_seconds * 1e6 / cli.rows as f64;
             let mut push = |name: &str, label: &str, unit: &str, value: f64| {
                 samples.push(
                     &format!("peer.{key}_{name}"),
@@ -79,17 +84,33 @@ pub async fn run(bench: &Bench, cli: &Cli, results: &mut Results) -> anyhow::Res
                     "{what}: its log has no export summary; its own timer is not reported"
                 );
             }
-            if let Some(producer) = producer {
-                samples.push_ratio(
-                    &format!("peer.{key}_ratio"),
-                    &format!(
-                        "producer snapshot (median, from process start) ÷ {what} (from connector \
-                         creation in a running worker), rows/s"
-                    ),
-                    producer,
-                    peer.rows_per_s,
-                );
-            }
+            push(
+                "cpu_us_per_row",
+                "CPU of the Connect worker per row",
+                "µs",
+                per_row_us(peer.usage.cpu_seconds),
+            );
+            push(
+                "paired_sluice_cpu_us_per_row",
+                "the paired sluice snapshot's producer CPU per row",
+                "µs",
+                per_row_us(sluice.usage.cpu_seconds),
+            );
+            samples.push_ratio(
+                &format!("peer.{key}_ratio"),
+                &format!(
+                    "sluice's snapshot (from process start) ÷ {what} (from connector creation in \
+                     a running worker), rows/s, paired runs"
+                ),
+                sluice.rows_per_s,
+                peer.rows_per_s,
+            );
+            samples.push_ratio(
+                &format!("peer.{key}_cpu_ratio"),
+                &format!("{what}'s CPU per row ÷ sluice's producer's, paired runs"),
+                peer.usage.cpu_seconds,
+                sluice.usage.cpu_seconds,
+            );
         }
         worker.stop()?;
     }

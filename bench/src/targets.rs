@@ -163,10 +163,17 @@ pub fn check(results: &mut Results) {
     );
     results.target(
         "peer_tuned",
-        "first snapshot ≥ 5 × Debezium's, tuned",
+        "first snapshot ≥ 10 × Debezium's, tuned, paired runs",
         "peer.debezium_tuned_ratio",
         false,
-        5.0,
+        10.0,
+    );
+    results.target(
+        "peer_tuned_cpu",
+        "Debezium's CPU per row, tuned ≥ 10 × sluice's producer's, paired runs",
+        "peer.debezium_tuned_cpu_ratio",
+        false,
+        10.0,
     );
 }
 

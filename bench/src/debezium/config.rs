@@ -31,6 +31,9 @@ const TUNED_MAX_BATCH: u32 = 16_384;
 /// Records queued between the connector and the worker, tuned (default: 8 192).
 const TUNED_MAX_QUEUE: u32 = 65_536;
 
+/// Rows the snapshot's query fetches from MariaDB at a time, tuned (default: the driver's own).
+const TUNED_SNAPSHOT_FETCH: u32 = 20_000;
+
 /// How the worker and connector are set up.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Tuning {
@@ -200,6 +203,7 @@ pub(super) fn connector_config(
     if tuning == Tuning::Tuned {
         set("max.batch.size", TUNED_MAX_BATCH.to_string());
         set("max.queue.size", TUNED_MAX_QUEUE.to_string());
+        set("snapshot.fetch.size", TUNED_SNAPSHOT_FETCH.to_string());
         set(
             "producer.override.max.in.flight.requests.per.connection",
             "5".to_owned(),
