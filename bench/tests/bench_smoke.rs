@@ -128,6 +128,8 @@ fn a_small_run_reports_every_figure() {
         "growth.producer_rate_ratio",
         "peer.debezium_ratio",
         "peer.debezium_tuned_ratio",
+        "peer.debezium_cpu_ratio",
+        "peer.debezium_tuned_cpu_ratio",
         "sweep.ratio_to_bare_read",
         "large.sweep.ratio_to_bare_read",
         "schema_from_table.cpu_ratio_to_file",
@@ -257,10 +259,48 @@ fn a_small_run_reports_every_figure() {
             .is_some_and(|v| v.starts_with('4')),
         "{json:#}"
     );
+    for described in ["commit", "brokers", "debezium"] {
+        assert!(
+            json["run"][described]
+                .as_str()
+                .is_some_and(|v| !v.is_empty() && v != "unknown"),
+            "run.{described}: {json:#}"
+        );
+    }
+    assert_eq!(figure("parameters.rows"), 10_000.0);
+    assert_eq!(figure("parameters.runs"), 2.0);
+    for per_million in [
+        "machine.producer.cpu_seconds_per_million",
+        "machine.consumer.cpu_seconds_per_million",
+        "bulk_update.machine_cpu_seconds_per_million",
+        "peer.debezium_tuned_cpu_us_per_row",
+        "peer.debezium_tuned_paired_sluice_cpu_us_per_row",
+    ] {
+        assert!(figure(per_million) > 0.0, "{per_million}");
+    }
+    let phases = json["phase_minutes"].as_object().expect("phase times");
+    for phase in [
+        "warm_up",
+        "small",
+        "full_size",
+        "sweep",
+        "bulk_update",
+        "peer",
+        "latency",
+        "follow",
+    ] {
+        assert!(
+            phases.contains_key(phase),
+            "phase_minutes.{phase}: {phases:?}"
+        );
+    }
+    assert!(figure("run_minutes") > 0.0);
 
     let text = std::fs::read_to_string(&markdown).expect("markdown");
     assert!(text.contains("`producer.rows_per_s`"), "{text}");
     assert!(text.contains("| target | figure |"), "{text}");
+    assert!(text.contains("targets met in this run"), "{text}");
+    assert!(text.contains("`parameters.warm_up_records`"), "{text}");
     assert!(!text.contains("old\n"), "the old table is replaced: {text}");
     assert!(
         text.ends_with("<!-- bench:results:end -->\nprose\n"),
