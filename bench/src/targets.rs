@@ -4,7 +4,7 @@
 use crate::report::Results;
 
 /// Peak RSS every sluice process must stay under, in MiB.
-const RSS_LIMIT_MB: f64 = 64.0;
+pub const RSS_LIMIT_MB: f64 = 64.0;
 /// Lowest share of its at-least-once throughput a path may keep with exactly once on.
 const EXACTLY_ONCE_SHARE: f64 = 0.85;
 /// Most a whole delete sweep may take, as a multiple of the bare read of the same keys.
