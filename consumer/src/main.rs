@@ -8,10 +8,6 @@ use sluice_common::settings::{self, AsJson, CommandKind, Layers, SharedArgs};
 use sluice_common::shutdown::Shutdown;
 use sluice_consumer::{check, startup};
 
-/// jemalloc for Rust and C alike (librdkafka's allocations too); see `.cargo/config.toml`.
-#[global_allocator]
-static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
-
 /// One member of the consumer group that writes the topic's records as JSON lines.
 #[derive(Debug, Parser)]
 #[command(name = "sluice-consumer", version)]
