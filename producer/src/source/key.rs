@@ -126,24 +126,16 @@ pub enum Key {
 impl Key {
     /// Appends the record key: decimal text, UTF-8, or the raw bytes.
     pub fn write_record_key(&self, out: &mut Vec<u8>) {
-        match self {
-            Self::Signed(n) => {
-                let _ = write!(out, "{n}");
-            }
-            Self::Unsigned(n) => {
-                let _ = write!(out, "{n}");
-            }
-            Self::Text(text) => out.extend_from_slice(text.as_bytes()),
-            Self::Bytes(bytes) => out.extend_from_slice(bytes),
-        }
+        self.with_record_key(|bytes| out.extend_from_slice(bytes));
     }
 
     /// `f` of the record key's bytes, with no buffer allocated for them.
     pub fn with_record_key<T>(&self, f: impl FnOnce(&[u8]) -> T) -> T {
+        // Room for any i64 or u64 in decimal, the sign included.
         let mut digits = [0u8; 20];
         let number = |digits: &mut [u8; 20], n: &dyn std::fmt::Display| {
             let mut rest = &mut digits[..];
-            let _ = std::io::Write::write_fmt(&mut rest, format_args!("{n}"));
+            let _ = write!(rest, "{n}");
             20 - rest.len()
         };
         match self {
@@ -162,9 +154,7 @@ impl Key {
 
     /// The record key, in a buffer of its own.
     pub fn record_key(&self) -> Vec<u8> {
-        let mut out = Vec::new();
-        self.write_record_key(&mut out);
-        out
+        self.with_record_key(<[u8]>::to_vec)
     }
 
     /// The key of `kind` this one stands for: itself, or a non-negative signed key read as
@@ -264,10 +254,12 @@ mod tests {
                 Key::Text(_) => KeyKind::Text,
                 Key::Bytes(_) => KeyKind::Bytes,
             };
+            let mut appended = b"before|".to_vec();
+            key.write_record_key(&mut appended);
             assert_eq!(
-                key.with_record_key(<[u8]>::to_vec),
-                key.record_key(),
-                "the same bytes without a buffer of their own"
+                appended.strip_prefix(b"before|"),
+                Some(key.record_key().as_slice()),
+                "appended after what the buffer held"
             );
             assert_eq!(kind.from_record_key(&key.record_key()), Some(key));
         }

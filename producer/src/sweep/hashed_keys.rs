@@ -72,8 +72,6 @@ pub struct HashedKeys {
     unconfirmed: Vec<(u64, Location)>,
     /// Entries of `base` marked `GONE`.
     gone: usize,
-    /// Entries of `base`, `GONE` included.
-    entries: usize,
     /// The pass in progress.
     pass: Option<Pass>,
     /// By partition, the offset up to which the set accounts for the topic's records.
@@ -96,7 +94,6 @@ impl Default for HashedKeys {
             recent: HashMap::new(),
             unconfirmed: Vec::new(),
             gone: 0,
-            entries: 0,
             pass: None,
             accounted: BTreeMap::new(),
         }
@@ -177,7 +174,7 @@ impl HashedKeys {
 
     /// How many keys count as published.
     pub fn len(&self) -> u64 {
-        (self.entries - self.gone + self.recent.len()) as u64
+        (self.entries() - self.gone + self.recent.len()) as u64
     }
 
     /// Whether no key counts as published.
@@ -207,7 +204,7 @@ impl HashedKeys {
             .collect();
         self.pass = Some(Pass {
             first,
-            seen: vec![0; self.entries.div_ceil(64)],
+            seen: vec![0; self.entries().div_ceil(64)],
         });
     }
 
@@ -289,8 +286,12 @@ impl HashedKeys {
             bucket.sort_by_key(|e| e.0);
             bucket.dedup_by_key(|e| e.0);
         }
-        keys.entries = keys.base.iter().map(Vec::len).sum();
         Ok(keys)
+    }
+
+    /// Entries of `base`, `GONE` included.
+    fn entries(&self) -> usize {
+        self.base.iter().map(Vec::len).sum()
     }
 
     /// The bucket and place in it of a hash in `base`.
@@ -339,7 +340,6 @@ impl HashedKeys {
             }
         }
         self.recent.reserve(1 << 10);
-        self.entries = self.base.iter().map(Vec::len).sum();
         self.gone = 0;
     }
 
