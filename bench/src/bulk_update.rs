@@ -21,7 +21,7 @@ use crate::cli::Cli;
 use crate::context::Bench;
 use crate::report::Results;
 use crate::samples::Samples;
-use crate::{load, machine, snapshot};
+use crate::{load, machine, purge, snapshot};
 
 /// How the statement stamps the rows it changes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -207,6 +207,7 @@ impl ShapeRuns<'_> {
         let from = store
             .load()?
             .context("the producer's snapshot left no watermark")?;
+        let history = purge::history_length(&bench.pool).await?;
         let started = Instant::now();
         self.shape
             .change_every_row(&bench.pool, table, rows)
@@ -230,10 +231,10 @@ impl ShapeRuns<'_> {
         // MariaDB purges the old versions of every changed row in the background: seconds of
         // CPU on a machine of two cores. The pipeline's own path is timed again once that is
         // done, from the watermark it had before the change.
-        let settled = machine::database_settled(&state_dir, SETTLE_PATIENCE).await?;
+        let settled = purge::settled(&bench.pool, &state_dir, history, SETTLE_PATIENCE).await?;
         self.push(
             "settle_seconds",
-            "once the producer caught up, until MariaDB is quiet again (its purge of old versions)",
+            "once the producer caught up, until MariaDB's purge of old versions was done (history list back, then quiet)",
             "s",
             settled.seconds,
         );

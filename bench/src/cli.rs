@@ -28,6 +28,9 @@ pub struct Cli {
     /// Rows of the wide table (a ~2 KB description each), at most `--rows` (0 skips it).
     #[arg(long, default_value_t = 200_000)]
     pub wide_rows: i64,
+    /// Rows of the backlog table, every one changed before each catch-up (0 skips it).
+    #[arg(long, default_value_t = 2_000_000)]
+    pub backlog_rows: i64,
     /// Members of the consumer group.
     #[arg(long, default_value_t = 5)]
     pub members: u32,
@@ -59,6 +62,9 @@ pub struct Cli {
     /// Skips the peer (Debezium) snapshot.
     #[arg(long)]
     pub no_peer: bool,
+    /// Skips the three-broker phase (which restarts the stack with three brokers and back).
+    #[arg(long)]
+    pub no_cluster: bool,
     /// The replication account the peer reads MariaDB with (the stack's).
     #[arg(long, default_value = "sluice_cdc")]
     pub cdc_user: String,
@@ -69,9 +75,9 @@ pub struct Cli {
     #[arg(long, default_value = ".stack/bench")]
     pub work: PathBuf,
     /// A short run: 200 000 rows (20 000 for the growth phase, 2 000 000 for the large table,
-    /// 40 000 wide), 10 s latency runs, 20 s follow steps, no Debezium; every phase still runs,
+    /// 40 000 wide, 400 000 in the backlog), 10 s latency runs, 20 s follow steps, no Debezium; every phase still runs,
     /// `--runs` times.
-    #[arg(long, conflicts_with_all = ["rows", "small_rows", "large_rows", "wide_rows", "latency_seconds", "follow_seconds", "no_peer"])]
+    #[arg(long, conflicts_with_all = ["rows", "small_rows", "large_rows", "wide_rows", "backlog_rows", "latency_seconds", "follow_seconds", "no_peer"])]
     pub quick: bool,
     #[command(flatten)]
     pub log: sluice_common::logging::LogArgs,
@@ -85,6 +91,7 @@ impl Cli {
             self.small_rows = 20_000;
             self.large_rows = 2_000_000;
             self.wide_rows = 40_000;
+            self.backlog_rows = 400_000;
             self.latency_seconds = 10;
             self.follow_seconds = 20;
             self.no_peer = true;
@@ -108,12 +115,13 @@ mod tests {
                 quick.small_rows,
                 quick.large_rows,
                 quick.wide_rows,
+                quick.backlog_rows,
                 quick.latency_seconds,
                 quick.follow_seconds,
                 quick.no_peer,
                 quick.runs
             ),
-            (200_000, 20_000, 2_000_000, 40_000, 10, 20, true, 5)
+            (200_000, 20_000, 2_000_000, 40_000, 400_000, 10, 20, true, 5)
         );
         let full = Cli::try_parse_from(["sluice-bench"])
             .expect("defaults")

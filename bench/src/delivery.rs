@@ -21,7 +21,15 @@ impl Delivery {
         ]
     }
 
-    /// How run names and descriptions tell it apart.
+    /// How run names tell it apart.
+    pub fn tag(self) -> &'static str {
+        match self {
+            Delivery::AtLeastOnce => "at-least-once",
+            Delivery::ExactlyOnce => "exactly-once",
+        }
+    }
+
+    /// How descriptions tell it apart.
     pub fn label(self) -> &'static str {
         match self {
             Delivery::AtLeastOnce => "at least once",

@@ -33,7 +33,7 @@ pub async fn run(bench: &Bench, cli: &Cli, results: &mut Results) {
     results.describe(
         "brokers",
         format!(
-            "{brokers}; every topic of every phase {} replica(s), min.insync.replicas {}",
+            "{brokers}; every topic {} replica(s), min.insync.replicas {}, except in the cluster phase (cluster.*)",
             replication.factor, replication.min_insync_replicas
         ),
     );
@@ -60,7 +60,7 @@ pub async fn run(bench: &Bench, cli: &Cli, results: &mut Results) {
 }
 
 /// The brokers of the stack's cluster (0 when its metadata cannot be read).
-fn brokers(bench: &Bench) -> usize {
+pub fn brokers(bench: &Bench) -> usize {
     use rdkafka::consumer::{BaseConsumer, Consumer};
     sluice_common::kafka::client_config(&bench.settings.kafka)
         .create::<BaseConsumer>()

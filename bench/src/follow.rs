@@ -1,9 +1,10 @@
 //! Follow capacity: the highest steady change rate the running pipeline keeps up with, measured
-//! `--runs` times. Each run first lets the load generator run alone, flat out, for the
-//! database's own update rate on this machine. Then the pipeline runs (producer and group, as
-//! `make run`, on a topic, group and watermark of the run's own) while the load generator goes
-//! flat out again, on as many connections as there are cores, for `--follow-seconds`: no steady
-//! rate above what it reaches can be committed here while the pipeline reads. A step is followed
+//! `--runs` times, at least once and exactly once. Each run first lets the load generator run
+//! alone, flat out, for the database's own update rate on this machine. Then, for each delivery
+//! in turn (the order alternating from run to run), the pipeline runs (producer and group, as
+//! `make run`, on a topic, group and watermark of their own) while the load generator goes flat
+//! out again, on as many connections as there are cores, for `--follow-seconds`: no steady rate
+//! above what it reaches can be committed here while the pipeline reads. A step is followed
 //! when the producer's watermark lag stays under `MAX_LAG` through its second half. When the
 //! flat-out step is followed, the database is the limit and the capacity is the rate it
 //! reached; otherwise the load steps down from there, a quarter of that rate at a time, until a
@@ -73,65 +74,97 @@ impl Found {
         self.steps.first().is_some_and(Step::followed)
     }
 
-    fn push(&self, samples: &mut Samples) {
-        samples.push(
-            "follow.database_updates_per_s",
-            "the load generator alone, flat out: MariaDB's own update rate here",
-            "updates/s",
-            self.alone.rate(),
-        );
+    /// Adds the run's figures, each key under `prefix` and each label naming `delivery`.
+    fn push(&self, samples: &mut Samples, delivery: Delivery) {
+        let (prefix, what) = match delivery {
+            Delivery::AtLeastOnce => ("follow", "follow"),
+            Delivery::ExactlyOnce => ("follow.exactly_once", "follow, exactly once"),
+        };
         let Some(flat_out) = self.steps.first() else {
             return;
         };
+        let mut samples = Prefixed {
+            samples,
+            prefix,
+            what,
+        };
+        let samples = &mut samples;
         samples.push(
-            "follow.flat_out_per_s",
+            "flat_out_per_s",
             "the load generator flat out with the pipeline running",
             "updates/s",
             flat_out.applied.rate(),
         );
         samples.push(
-            "follow.flat_out_max_lag_s",
+            "flat_out_max_lag_s",
             "flat out: highest watermark lag, second half of the step",
             "s",
             flat_out.max_lag_s,
         );
         samples.push(
-            "follow.flat_out_drain_s",
+            "flat_out_drain_s",
             "flat out: load stopped until every line committed",
             "s",
             flat_out.drain_s,
         );
         samples.push(
-            "follow.capacity_per_s",
+            "capacity_per_s",
             &format!(
-                "follow capacity: the highest rate reached with the watermark lag under {} s",
+                "capacity: the highest rate reached with the watermark lag under {} s",
                 MAX_LAG.as_secs()
             ),
             "updates/s",
             self.capacity(),
         );
         samples.push(
-            "follow.database_limited",
-            "follow: the pipeline followed MariaDB flat out (1) or fell behind it (0)",
+            "database_limited",
+            "the pipeline followed MariaDB flat out (1) or fell behind it (0)",
             "",
             if self.database_limited() { 1.0 } else { 0.0 },
         );
         samples.push_ratio(
-            "follow.capacity_ratio",
-            "follow capacity ÷ the lower of 20 000/s and what MariaDB reached flat out with the pipeline running",
+            "capacity_ratio",
+            "capacity ÷ the lower of 20 000/s and what MariaDB reached flat out with the pipeline running",
             self.capacity(),
             TARGET_RATE.min(flat_out.applied.rate()),
         );
         samples.push_ratio(
-            "follow.capacity_share_of_database",
-            "follow capacity ÷ MariaDB's rate with nothing else running",
+            "capacity_share_of_database",
+            "capacity ÷ MariaDB's rate with nothing else running",
             self.capacity(),
             self.alone.rate(),
         );
     }
 }
 
-/// Measures the database alone, then the pipeline following it, `--runs` times.
+/// Figures pushed under one delivery's prefix, each label beginning with what it measures.
+struct Prefixed<'a> {
+    samples: &'a mut Samples,
+    prefix: &'static str,
+    what: &'static str,
+}
+
+impl Prefixed<'_> {
+    fn push(&mut self, key: &str, label: &str, unit: &str, value: f64) {
+        let (key, label) = (
+            format!("{}.{key}", self.prefix),
+            format!("{}: {label}", self.what),
+        );
+        self.samples.push(&key, &label, unit, value);
+    }
+
+    fn push_ratio(&mut self, key: &str, label: &str, numerator: f64, denominator: f64) {
+        let (key, label) = (
+            format!("{}.{key}", self.prefix),
+            format!("{}: {label}", self.what),
+        );
+        self.samples
+            .push_ratio(&key, &label, numerator, denominator);
+    }
+}
+
+/// Measures the database alone, then the pipeline following it at least once and exactly once
+/// (in turn, the order alternating from run to run), `--runs` times.
 pub async fn run(bench: &Bench, cli: &Cli, results: &mut Results) -> anyhow::Result<()> {
     dataset::recreate(&bench.pool, TABLE).await?;
     dataset::load(&bench.pool, TABLE, 1, PRODUCTS).await?;
@@ -139,26 +172,44 @@ pub async fn run(bench: &Bench, cli: &Cli, results: &mut Results) -> anyhow::Res
     let mut samples = Samples::default();
     for run in 1..=cli.runs {
         tracing::info!("follow: run {run} of {}", cli.runs);
-        let names = bench.run_names(TABLE, &format!("follow-{run}"));
-        std::fs::create_dir_all(&names.dir)?;
-        let found = one_run(bench, cli, &names, step_length).await?;
-        bench.drop_run_topics(&names).await?;
-        found.push(&mut samples);
+        let dir = bench.work.join(format!("follow-{run}"));
+        std::fs::create_dir_all(&dir)?;
+        let alone_for = step_length.min(ALONE_AT_MOST);
+        tracing::info!("follow: the load generator alone, flat out, for {alone_for:?}");
+        let sets = bench.run_names(TABLE, &format!("follow-{run}")).overrides();
+        let alone = alone_rate(bench, &sets, alone_for, &dir).await?;
+        samples.push(
+            "follow.database_updates_per_s",
+            "the load generator alone, flat out: MariaDB's own update rate here",
+            "updates/s",
+            alone.rate(),
+        );
+        let order = if run % 2 == 1 {
+            [Delivery::AtLeastOnce, Delivery::ExactlyOnce]
+        } else {
+            [Delivery::ExactlyOnce, Delivery::AtLeastOnce]
+        };
+        for delivery in order {
+            let names = bench.run_names(TABLE, &format!("follow-{run}-{}", delivery.tag()));
+            std::fs::create_dir_all(&names.dir)?;
+            let steps = follow_steps(bench, cli, &names, step_length, delivery).await?;
+            bench.drop_run_topics(&names).await?;
+            Found { alone, steps }.push(&mut samples, delivery);
+        }
     }
     samples.record(results);
     Ok(())
 }
 
-async fn one_run(
+/// The pipeline of `names` delivering as `delivery` says, under the load flat out and then
+/// stepping down until a step is followed.
+async fn follow_steps(
     bench: &Bench,
     cli: &Cli,
     names: &sluice_common::settings::IsolatedRun,
     step_length: Duration,
-) -> anyhow::Result<Found> {
-    let alone_for = step_length.min(ALONE_AT_MOST);
-    tracing::info!("follow: the load generator alone, flat out, for {alone_for:?}");
-    let alone = alone_rate(bench, &names.overrides(), alone_for, &names.dir).await?;
-
+    delivery: Delivery,
+) -> anyhow::Result<Vec<Step>> {
     let metrics_port = free_port()?;
     let mut sets: Vec<String> = names
         .overrides()
@@ -166,7 +217,7 @@ async fn one_run(
         .filter(|s| !s.starts_with("metrics.producer_port"))
         .collect();
     sets.push(format!("metrics.producer_port={metrics_port}"));
-    let mut pipeline = Running::start(bench, names, &sets, cli.members, Delivery::AtLeastOnce)?;
+    let mut pipeline = Running::start(bench, names, &sets, cli.members, delivery)?;
     pipeline.caught_up(bench, Some(PRODUCTS)).await?;
     let lag_url = format!("http://127.0.0.1:{metrics_port}/metrics");
 
@@ -175,7 +226,10 @@ async fn one_run(
     let mut asked = None;
     loop {
         let what = asked.map_or("flat out".to_owned(), |rate| format!("{rate} updates/s"));
-        tracing::info!("follow: {what} for {step_length:?}, the pipeline reading");
+        tracing::info!(
+            "follow: {what} for {step_length:?}, the pipeline reading {}",
+            delivery.label()
+        );
         let log = names
             .dir
             .join(format!("loadgen-{}.log", asked.unwrap_or_default()));
@@ -211,7 +265,7 @@ async fn one_run(
         }
     }
     pipeline.stop()?;
-    Ok(Found { alone, steps })
+    Ok(steps)
 }
 
 /// The rate of the step after `steps`: none once one was followed or every step down was tried;
@@ -289,7 +343,7 @@ mod tests {
         };
         assert_eq!(next_rate(&found.steps), None);
         let mut samples = Samples::default();
-        found.push(&mut samples);
+        found.push(&mut samples, Delivery::AtLeastOnce);
         let mut results = Results::default();
         samples.record(&mut results);
         assert_eq!(results.get("follow.capacity_per_s"), Some(12_000.0));
@@ -313,7 +367,7 @@ mod tests {
         assert_eq!(found.capacity(), 19_000.0);
         assert!(!found.database_limited());
         let mut samples = Samples::default();
-        found.push(&mut samples);
+        found.push(&mut samples, Delivery::AtLeastOnce);
         let mut results = Results::default();
         samples.record(&mut results);
         assert_eq!(

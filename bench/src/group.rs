@@ -35,6 +35,39 @@ pub enum Delivery {
     ExactlyOnce,
 }
 
+/// [`consume`] at least once, the files then removed; the group's rate and the members'
+/// highest peak RSS added to `samples` as `<prefix>.consumer.records_per_s` and
+/// `<prefix>.rss.consumer_mb`, each label starting with `what`.
+pub fn consume_into(
+    bench: &Bench,
+    names: &IsolatedRun,
+    members: u32,
+    records: i64,
+    samples: &mut crate::samples::Samples,
+    (prefix, what): (&str, &str),
+) -> anyhow::Result<()> {
+    tracing::info!("{what}: consumer group of {members} over {records} records");
+    let group = consume(bench, names, members, records, Delivery::AtLeastOnce)?;
+    std::fs::remove_dir_all(names.out_dir()).ok();
+    samples.push(
+        &format!("{prefix}.consumer.records_per_s"),
+        &format!("{what}: consumer group throughput"),
+        "records/s",
+        group.records_per_s,
+    );
+    samples.push(
+        &format!("{prefix}.rss.consumer_mb"),
+        &format!("{what}: highest peak RSS of the members"),
+        "MiB",
+        group
+            .usage
+            .iter()
+            .map(|u| u.peak_rss_mb)
+            .fold(0.0, f64::max),
+    );
+    Ok(())
+}
+
 /// Starts `members` consumers in a fresh group over `names.topic`, waits until they have
 /// committed all `records`, stops them and checks every record has its line (exactly once:
 /// done when the commits reach every partition's last commit marker, and then the files must

@@ -2,8 +2,11 @@
 //! ceiling Kafka's own tools (and the bare database read) reach in the same run, so every
 //! figure is a ratio that survives a noisy machine. `make bench` runs it; see BENCHMARKS.md.
 
+mod backlog;
 mod bulk_update;
 mod cli;
+mod cluster;
+mod cold;
 mod context;
 mod dataset;
 mod debezium;
@@ -26,6 +29,7 @@ mod perf_test;
 mod phase_clock;
 mod process;
 mod prometheus_query;
+mod purge;
 mod report;
 mod running;
 mod samples;
@@ -64,6 +68,10 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     anyhow::ensure!(
         cli.large_rows == 0 || cli.large_rows > cli.rows,
         "--large-rows must be 0 (skipped) or above --rows"
+    );
+    anyhow::ensure!(
+        cli.backlog_rows >= 0,
+        "--backlog-rows must be 0 (skipped) or more"
     );
     anyhow::ensure!(
         (0..=cli.rows).contains(&cli.wide_rows),
@@ -117,6 +125,10 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     clock.lap(&mut results, "text_sweep");
     bulk_update::run(&bench, &cli, TABLE, &snapshot, cli.rows, &mut results).await?;
     clock.lap(&mut results, "bulk_update");
+    if cli.backlog_rows > 0 {
+        backlog::run(&bench, &cli, "backlog", &mut results).await?;
+        clock.lap(&mut results, "backlog");
+    }
     if !cli.no_peer {
         peer::run(&bench, &cli, &mut results).await?;
         clock.lap(&mut results, "peer");
@@ -137,12 +149,24 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         follow::run(&bench, &cli, &mut results).await?;
         clock.lap(&mut results, "follow");
     }
+    if !cli.no_cluster {
+        cluster::run(&bench, &cli, &mut results).await?;
+        clock.lap(&mut results, "cluster");
+    }
     results.set(
         "run_minutes",
         "the bench's own run, from its start to its last figure (the build not included)",
         "min",
         started.elapsed().as_secs_f64() / 60.0,
     );
+    if let Some(minutes) = make_minutes() {
+        results.set(
+            "make_minutes",
+            "`make bench` from its start to the bench's last figure: the stack, the release build and the run",
+            "min",
+            minutes,
+        );
+    }
     targets::check(&mut results);
     results.write(&cli.results, cli.markdown.as_deref())?;
     targets::log(&results);
@@ -151,4 +175,18 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     let own = delete_topics_starting_with(&bench.settings.kafka, &bench.topic_prefix()).await?;
     tracing::info!("deleted the run's {} topics", own.len());
     Ok(())
+}
+
+/// Minutes since `make bench` started, when it said when (`SLUICE_BENCH_MAKE_STARTED`, seconds
+/// since the epoch).
+fn make_minutes() -> Option<f64> {
+    let started: u64 = std::env::var("SLUICE_BENCH_MAKE_STARTED")
+        .ok()?
+        .parse()
+        .ok()?;
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .ok()?
+        .as_secs();
+    Some(now.saturating_sub(started) as f64 / 60.0)
 }

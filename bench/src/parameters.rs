@@ -7,7 +7,7 @@ use crate::report::Results;
 /// Records every parameter a phase's description refers to.
 pub fn record(cli: &Cli, results: &mut Results) {
     let ms = |d: std::time::Duration| d.as_secs_f64() * 1000.0;
-    let parameters: [(&str, &str, f64); 30] = [
+    let parameters: [(&str, &str, f64); 36] = [
         (
             "rows",
             "rows of the full-size table (`--rows`)",
@@ -27,6 +27,21 @@ pub fn record(cli: &Cli, results: &mut Results) {
             "wide_rows",
             "rows of the wide table (`--wide-rows`; 0: skipped)",
             cli.wide_rows as f64,
+        ),
+        (
+            "backlog_rows",
+            "rows of the backlog table, each changed once per run (`--backlog-rows`; 0: skipped)",
+            cli.backlog_rows as f64,
+        ),
+        (
+            "quick",
+            "a short run (`--quick`): 1, else 0",
+            if cli.quick { 1.0 } else { 0.0 },
+        ),
+        (
+            "time_budget_minutes",
+            "the time `make bench` may take, the stack and the build included",
+            crate::targets::time_budget_minutes(cli.quick),
         ),
         (
             "runs",
@@ -107,6 +122,21 @@ pub fn record(cli: &Cli, results: &mut Results) {
             "bulk_update.transaction_rows",
             "rows per transaction of the spread update",
             crate::bulk_update::TRANSACTION_ROWS as f64,
+        ),
+        (
+            "backlog.transaction_rows",
+            "rows per transaction of the backlog",
+            crate::backlog::TRANSACTION_ROWS as f64,
+        ),
+        (
+            "backlog.target_changes_per_s",
+            "the backlog target, changes per second, at least once",
+            crate::targets::BACKLOG_CHANGES_PER_S,
+        ),
+        (
+            "cluster.brokers",
+            "brokers of the three-broker phase's cluster",
+            crate::cluster::BROKERS as f64,
         ),
         (
             "settle.quiet_share",

@@ -55,6 +55,13 @@ pub async fn producer(
         .with_context(|| format!("unexpected producer-perf-test output:\n{output}"))
 }
 
+/// Deletes the topic [`producer`] wrote for `purpose`.
+pub async fn drop_topic(bench: &Bench, purpose: &str) -> anyhow::Result<()> {
+    let topic = format!("{}{purpose}", bench.topic_prefix());
+    sluice_common::kafka::delete_topics_starting_with(&bench.settings.kafka, &topic).await?;
+    Ok(())
+}
+
 /// Reads `records` records of `topic` with one consumer in a fresh group that speaks
 /// `group_protocol` (the tool's default is the classic one).
 pub fn consumer(

@@ -127,6 +127,11 @@ impl Results {
             .push((key.to_owned(), label.to_owned(), value));
     }
 
+    /// A parameter recorded earlier, by its key without `parameters.`.
+    pub fn parameter_value(&self, key: &str) -> Option<f64> {
+        self.parameters.iter().find(|p| p.0 == key).map(|p| p.2)
+    }
+
     /// Describes the run (date, machine, versions, configuration).
     pub fn describe(&mut self, key: &str, value: impl Into<String>) {
         self.about.insert(key.to_owned(), value.into());

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use crate::context::Bench;
 use crate::delivery::Delivery;
 use crate::offsets::{self, CommitWatch};
-use crate::process::Measured;
+use crate::process::{Measured, Usage};
 use sluice_common::settings::IsolatedRun;
 
 const CATCH_UP_PATIENCE: Duration = Duration::from_secs(180);
@@ -106,9 +106,17 @@ impl Running {
 
     /// Stops every process, each with SIGTERM; fails when one does not exit cleanly.
     pub fn stop(self) -> anyhow::Result<()> {
+        self.stop_measured().map(drop)
+    }
+
+    /// [`Running::stop`], returning what each process used, the producer first and then the
+    /// members in order, each with its name.
+    pub fn stop_measured(self) -> anyhow::Result<Vec<(String, Usage)>> {
+        let mut used = Vec::with_capacity(self.processes.len());
         for process in self.processes {
-            process.stop(STOP_PATIENCE)?;
+            let name = process.name().to_owned();
+            used.push((name, process.stop(STOP_PATIENCE)?));
         }
-        Ok(())
+        Ok(used)
     }
 }

@@ -138,6 +138,17 @@ pub async fn read_ceiling(bench: &Bench, table: &str) -> anyhow::Result<f64> {
     Ok(rows as f64 / seconds)
 }
 
+/// [`read_ceiling`] with the writer schema file `schema_file` instead of the shipped one: the
+/// pages then select its columns.
+pub async fn read_ceiling_with(
+    bench: &Bench,
+    table: &str,
+    schema_file: &std::path::Path,
+) -> anyhow::Result<f64> {
+    let (rows, seconds) = read_with(bench, table, None, schema_file).await?;
+    Ok(rows as f64 / seconds)
+}
+
 /// Reads as the producer does from `from` (or, with `None`, from where its first run starts)
 /// until caught up, through its own page reader and queries, with nothing encoded or sent: the
 /// rows read and the seconds it took.
@@ -146,8 +157,18 @@ pub async fn read_from(
     table: &str,
     from: Option<Watermark>,
 ) -> anyhow::Result<(u64, f64)> {
+    let schema_file = bench.root.join(&bench.settings.producer.schema_file);
+    read_with(bench, table, from, &schema_file).await
+}
+
+async fn read_with(
+    bench: &Bench,
+    table: &str,
+    from: Option<Watermark>,
+    schema_file: &std::path::Path,
+) -> anyhow::Result<(u64, f64)> {
     let settings = &bench.settings;
-    let plan = plan(bench, table).await?;
+    let plan = plan(bench, table, schema_file).await?;
     let query = plan.query.clone();
     let commit_lag = Duration::from_millis(settings.producer.commit_lag_ms);
     let mut read_bound = ReadBound::new(&bench.pool, commit_lag)
@@ -185,12 +206,15 @@ pub async fn read_from(
     Ok((rows_read, started.elapsed().as_secs_f64()))
 }
 
-/// The producer's page queries for `table`, planned as the producer plans them.
-async fn plan(bench: &Bench, table: &str) -> anyhow::Result<SourcePlan> {
+/// The producer's page queries for `table` with the writer schema in `schema_file`, planned as
+/// the producer plans them.
+async fn plan(
+    bench: &Bench,
+    table: &str,
+    schema_file: &std::path::Path,
+) -> anyhow::Result<SourcePlan> {
     let settings = &bench.settings;
-    let schema = WriterSchema::File(SchemaFile::load(
-        bench.root.join(&settings.producer.schema_file),
-    )?);
+    let schema = WriterSchema::File(SchemaFile::load(schema_file)?);
     Ok(SourcePlan::discover(
         &bench.pool,
         &settings.mysql.database,

@@ -43,8 +43,13 @@ fn a_small_run_reports_every_figure() {
         "# Benchmarks\n<!-- bench:results:start -->\nold\n<!-- bench:results:end -->\nprose\n",
     )
     .expect("markdown");
+    let started = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("a clock after 1970")
+        .as_secs();
     let output = Command::new(env!("CARGO_BIN_EXE_sluice-bench"))
         .current_dir(repo_root())
+        .env("SLUICE_BENCH_MAKE_STARTED", started.to_string())
         .args([
             "--rows",
             "10000",
@@ -54,6 +59,8 @@ fn a_small_run_reports_every_figure() {
             "30000",
             "--wide-rows",
             "2000",
+            "--backlog-rows",
+            "10000",
             "--latency-seconds",
             "3",
             "--follow-seconds",
@@ -105,6 +112,13 @@ fn a_small_run_reports_every_figure() {
         "follow.database_updates_per_s",
         "follow.flat_out_per_s",
         "follow.capacity_per_s",
+        "follow.exactly_once.capacity_per_s",
+        "backlog.at_least_once.changes_per_s",
+        "backlog.exactly_once.changes_per_s",
+        "cluster.producer.rows_per_s",
+        "cluster.consumer.records_per_s",
+        "cluster.backlog.at_least_once.changes_per_s",
+        "cluster.backlog.exactly_once.changes_per_s",
         "latency_high.rate_reached",
         "large.producer.rows_per_s",
         "large.bulk_update.rows_per_s",
@@ -133,6 +147,11 @@ fn a_small_run_reports_every_figure() {
         "sweep.ratio_to_bare_read",
         "large.sweep.ratio_to_bare_read",
         "schema_from_table.cpu_ratio_to_file",
+        "backlog.exactly_once_ratio",
+        "large.table_to_buffer_pool",
+        "cluster.producer.ratio_to_perf_test",
+        "wide.producer.ratio_to_perf_test",
+        "wide.producer.ratio_to_read",
     ] {
         let value = figure(ratio);
         assert!(value > 0.0 && value < 100.0, "{ratio} = {value}");
@@ -159,11 +178,17 @@ fn a_small_run_reports_every_figure() {
         ("latency_high", "rate_reached_runs"),
         ("follow", "capacity_per_s_runs"),
         ("follow", "database_updates_per_s_runs"),
+        ("follow.exactly_once", "capacity_per_s_runs"),
+        ("wide.producer", "rows_per_s_runs"),
+        ("cluster.producer", "ratio_to_perf_test_runs"),
+        ("backlog.at_least_once", "changes_per_s_runs"),
+        ("backlog.exactly_once", "changes_per_s_runs"),
+        ("backlog", "settle_seconds_runs"),
         ("schema_from_table", "cpu_ratio_to_file_runs"),
         ("text_sweep", "pass_seconds_runs"),
         ("text_sweep", "delete_to_topic_seconds_runs"),
     ] {
-        let runs = json[phase][figure]
+        let runs = phase.split('.').fold(&json, |value, key| &value[key])[figure]
             .as_array()
             .unwrap_or_else(|| panic!("every run of {phase}.{figure} kept: {json:#}"));
         assert_eq!(
@@ -193,6 +218,11 @@ fn a_small_run_reports_every_figure() {
         "rss_producer",
         "schema_from_table",
         "rss_text_sweep_producer",
+        "backlog",
+        "rss_backlog_exactly_once_consumer",
+        "cluster_snapshot",
+        "rss_cluster_consumer",
+        "time_budget",
     ] {
         assert!(
             json["targets"][target]["met"].is_boolean(),
@@ -249,6 +279,8 @@ fn a_small_run_reports_every_figure() {
         "wide.rss.consumer_mb",
         "peer.debezium_rss_mb",
         "peer.debezium_tuned_rss_mb",
+        "backlog.at_least_once.rss.producer_mb",
+        "backlog.exactly_once.rss.consumer_mb",
     ] {
         let mb = figure(memory);
         assert!(mb > 1.0 && mb < 4096.0, "{memory} = {mb}");
@@ -269,12 +301,29 @@ fn a_small_run_reports_every_figure() {
     }
     assert_eq!(figure("parameters.rows"), 10_000.0);
     assert_eq!(figure("parameters.runs"), 2.0);
+    assert_eq!(figure("parameters.backlog_rows"), 10_000.0);
+    assert_eq!(
+        (
+            figure("cluster.brokers"),
+            figure("cluster.replication_factor"),
+            figure("cluster.min_insync_replicas")
+        ),
+        (3.0, 3.0, 2.0),
+        "the cluster phase ran on three brokers, three replicas, min ISR 2"
+    );
+    assert!(
+        figure("large.bulk_update.purge_done") == 1.0,
+        "the large bulk update waited for the purge: {json:#}"
+    );
     for per_million in [
         "machine.producer.cpu_seconds_per_million",
         "machine.consumer.cpu_seconds_per_million",
         "bulk_update.machine_cpu_seconds_per_million",
         "peer.debezium_tuned_cpu_us_per_row",
         "peer.debezium_tuned_paired_sluice_cpu_us_per_row",
+        "backlog.at_least_once.machine_cpu_seconds_per_million",
+        "backlog.exactly_once.producer_cpu_seconds_per_million",
+        "large.cold.read_from_disk_ratio",
     ] {
         assert!(figure(per_million) > 0.0, "{per_million}");
     }
@@ -285,6 +334,8 @@ fn a_small_run_reports_every_figure() {
         "full_size",
         "sweep",
         "bulk_update",
+        "backlog",
+        "cluster",
         "peer",
         "latency",
         "follow",
@@ -295,6 +346,17 @@ fn a_small_run_reports_every_figure() {
         );
     }
     assert!(figure("run_minutes") > 0.0);
+    assert!(figure("make_minutes") >= figure("run_minutes"));
+
+    let state = std::env::var_os("SLUICE_STATE_DIR")
+        .map_or_else(|| repo_root().join(".stack"), std::path::PathBuf::from);
+    assert_eq!(
+        std::fs::read_to_string(state.join("kafka-brokers"))
+            .expect("the stack's broker count")
+            .trim(),
+        "1",
+        "the stack is back to one broker after the cluster phase"
+    );
 
     let text = std::fs::read_to_string(&markdown).expect("markdown");
     assert!(text.contains("`producer.rows_per_s`"), "{text}");
