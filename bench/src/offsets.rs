@@ -76,12 +76,28 @@ impl TopicWatch {
     pub fn records(&self) -> anyhow::Result<i64> {
         let mut total = 0;
         for &partition in &self.partitions {
-            let (low, high) = self
-                .consumer
-                .fetch_watermarks(&self.topic, partition, TIMEOUT)?;
+            let (low, high) = watermarks(&self.consumer, &self.topic, partition)?;
             total += high - low;
         }
         Ok(total)
+    }
+}
+
+/// A partition's low and high watermarks. A topic just created answers for a moment that its
+/// partitions have no leader yet, though its metadata already named one; that is asked again
+/// for up to `TIMEOUT`, any other error fails at once.
+fn watermarks(consumer: &BaseConsumer, topic: &str, partition: i32) -> anyhow::Result<(i64, i64)> {
+    use rdkafka::error::{KafkaError, RDKafkaErrorCode};
+    let deadline = std::time::Instant::now() + TIMEOUT;
+    loop {
+        match consumer.fetch_watermarks(topic, partition, TIMEOUT) {
+            Err(KafkaError::MetadataFetch(
+                RDKafkaErrorCode::NotLeaderForPartition | RDKafkaErrorCode::LeaderNotAvailable,
+            )) if std::time::Instant::now() < deadline => {
+                std::thread::sleep(Duration::from_millis(100));
+            }
+            answer => return Ok(answer?),
+        }
     }
 }
 
@@ -128,9 +144,7 @@ impl CommitWatch {
             .consumer
             .committed_offsets(self.list.clone(), TIMEOUT)?;
         for element in committed.elements() {
-            let (_, high) =
-                self.consumer
-                    .fetch_watermarks(element.topic(), element.partition(), TIMEOUT)?;
+            let (_, high) = watermarks(&self.consumer, element.topic(), element.partition())?;
             let next = match element.offset() {
                 Offset::Offset(n) => n,
                 _ => 0,
