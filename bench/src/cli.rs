@@ -74,10 +74,11 @@ pub struct Cli {
     /// Logs, watermarks and output files of the run.
     #[arg(long, default_value = ".stack/bench")]
     pub work: PathBuf,
-    /// A short run: 200 000 rows (20 000 for the growth phase, 2 000 000 for the large table,
-    /// 40 000 wide, 400 000 in the backlog), 10 s latency runs, 20 s follow steps, no Debezium; every phase still runs,
+    /// A short run, within ten minutes of its start: 200 000 rows (20 000 for the growth phase,
+    /// 2 000 000 for the large table, 40 000 wide, 200 000 in the backlog), 4 s latency runs,
+    /// 6 s follow steps, no Debezium and no three-broker phase; every other phase still runs,
     /// `--runs` times.
-    #[arg(long, conflicts_with_all = ["rows", "small_rows", "large_rows", "wide_rows", "backlog_rows", "latency_seconds", "follow_seconds", "no_peer"])]
+    #[arg(long, conflicts_with_all = ["rows", "small_rows", "large_rows", "wide_rows", "backlog_rows", "latency_seconds", "follow_seconds", "no_peer", "no_cluster"])]
     pub quick: bool,
     #[command(flatten)]
     pub log: sluice_common::logging::LogArgs,
@@ -91,10 +92,11 @@ impl Cli {
             self.small_rows = 20_000;
             self.large_rows = 2_000_000;
             self.wide_rows = 40_000;
-            self.backlog_rows = 400_000;
-            self.latency_seconds = 10;
-            self.follow_seconds = 20;
+            self.backlog_rows = 200_000;
+            self.latency_seconds = 4;
+            self.follow_seconds = 6;
             self.no_peer = true;
+            self.no_cluster = true;
         }
         self
     }
@@ -119,9 +121,10 @@ mod tests {
                 quick.latency_seconds,
                 quick.follow_seconds,
                 quick.no_peer,
+                quick.no_cluster,
                 quick.runs
             ),
-            (200_000, 20_000, 2_000_000, 40_000, 400_000, 10, 20, true, 5)
+            (200_000, 20_000, 2_000_000, 40_000, 200_000, 4, 6, true, true, 5)
         );
         let full = Cli::try_parse_from(["sluice-bench"])
             .expect("defaults")

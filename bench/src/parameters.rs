@@ -40,7 +40,7 @@ pub fn record(cli: &Cli, results: &mut Results) {
         ),
         (
             "time_budget_minutes",
-            "the time `make bench` may take, the stack and the build included",
+            "minutes a run may take: make bench, stack and build included; a --quick run, the bench alone",
             crate::targets::time_budget_minutes(cli.quick),
         ),
         (
