@@ -75,8 +75,8 @@ pub struct Cli {
     #[arg(long, default_value = ".stack/bench")]
     pub work: PathBuf,
     /// A short run, within ten minutes of its start: 200 000 rows (20 000 for the growth phase,
-    /// 2 000 000 for the large table, 40 000 wide, 200 000 in the backlog), 4 s latency runs,
-    /// 6 s follow steps, no Debezium and no three-broker phase; every other phase still runs,
+    /// 1 000 000 for the large table, 40 000 wide, 100 000 in the backlog), 3 s latency runs,
+    /// 4 s follow steps, no Debezium and no three-broker phase; every other phase still runs,
     /// `--runs` times.
     #[arg(long, conflicts_with_all = ["rows", "small_rows", "large_rows", "wide_rows", "backlog_rows", "latency_seconds", "follow_seconds", "no_peer", "no_cluster"])]
     pub quick: bool,
@@ -90,11 +90,11 @@ impl Cli {
         if self.quick {
             self.rows = 200_000;
             self.small_rows = 20_000;
-            self.large_rows = 2_000_000;
+            self.large_rows = 1_000_000;
             self.wide_rows = 40_000;
-            self.backlog_rows = 200_000;
-            self.latency_seconds = 4;
-            self.follow_seconds = 6;
+            self.backlog_rows = 100_000;
+            self.latency_seconds = 3;
+            self.follow_seconds = 4;
             self.no_peer = true;
             self.no_cluster = true;
         }
@@ -124,7 +124,7 @@ mod tests {
                 quick.no_cluster,
                 quick.runs
             ),
-            (200_000, 20_000, 2_000_000, 40_000, 200_000, 4, 6, true, true, 5)
+            (200_000, 20_000, 1_000_000, 40_000, 100_000, 3, 4, true, true, 5)
         );
         let full = Cli::try_parse_from(["sluice-bench"])
             .expect("defaults")
