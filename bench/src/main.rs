@@ -177,16 +177,16 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Minutes since `make bench` started, when it said when (`SLUICE_BENCH_MAKE_STARTED`, seconds
-/// since the epoch).
+/// Minutes since `make bench` started, when it said when (`SLUICE_BENCH_MAKE_STARTED`, whole
+/// seconds since the epoch, so at most a second early: never less than the time since).
 fn make_minutes() -> Option<f64> {
-    let started: u64 = std::env::var("SLUICE_BENCH_MAKE_STARTED")
+    let started: f64 = std::env::var("SLUICE_BENCH_MAKE_STARTED")
         .ok()?
         .parse()
         .ok()?;
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .ok()?
-        .as_secs();
-    Some(now.saturating_sub(started) as f64 / 60.0)
+        .as_secs_f64();
+    Some((now - started).max(0.0) / 60.0)
 }
