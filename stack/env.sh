@@ -36,6 +36,9 @@ MYSQL_ODD_USER=sluice_odd
 MYSQL_ODD_PASSWORD='p#ss= w0rd "x"'
 MYSQL_BARE_USER=sluice_bare
 MYSQL_BARE_PASSWORD=sluice_bare
+# The binlog source's user: the producer's grants, and the replication stream's.
+MYSQL_BINLOG_USER=sluice_binlog
+MYSQL_BINLOG_PASSWORD=sluice_binlog
 # Replication client for change-data-capture peers (the benchmark's Debezium).
 MYSQL_CDC_USER=sluice_cdc
 MYSQL_CDC_PASSWORD=sluice_cdc

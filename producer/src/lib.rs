@@ -6,6 +6,7 @@
 //! keeps the position, `sweep` finds rows deleted outright, `schema` registers the writer schema and follows the
 //! table's changes; `startup` assembles them.
 
+pub mod binlog;
 pub mod check;
 pub mod encode;
 pub mod error;

@@ -60,6 +60,8 @@ mariadb_start() {
 # The producer's grants (stack/sql/producer-grants.sql, shared with the Docker stack) to the
 # accounts given.
 producer_grants() { sed "/^--/!s/@ACCOUNTS@/$1/g" "$SLUICE_ROOT/stack/sql/producer-grants.sql"; }
+# The binlog source's grants (stack/sql/binlog-grants.sql) to the accounts given.
+binlog_grants() { sed "/^--/!s/@ACCOUNTS@/$1/g" "$SLUICE_ROOT/stack/sql/binlog-grants.sql"; }
 
 # Database, service user and migrations; every statement is a no-op once applied.
 mariadb_provision() {
@@ -81,6 +83,11 @@ CREATE USER IF NOT EXISTS '$MYSQL_ODD_USER'@'127.0.0.1' IDENTIFIED BY '$MYSQL_OD
 GRANT ALL PRIVILEGES ON \`$MYSQL_DATABASE\`.* TO '$MYSQL_ODD_USER'@'127.0.0.1';
 $(producer_grants "'$MYSQL_ODD_USER'@'127.0.0.1'")
 CREATE USER IF NOT EXISTS '$MYSQL_BARE_USER'@'127.0.0.1' IDENTIFIED BY '$MYSQL_BARE_PASSWORD';
+-- The binlog source reads the table and the replication stream (stack/sql/binlog-grants.sql).
+CREATE USER IF NOT EXISTS '$MYSQL_BINLOG_USER'@'127.0.0.1' IDENTIFIED BY '$MYSQL_BINLOG_PASSWORD';
+GRANT SELECT ON \`$MYSQL_DATABASE\`.* TO '$MYSQL_BINLOG_USER'@'127.0.0.1';
+$(producer_grants "'$MYSQL_BINLOG_USER'@'127.0.0.1'")
+$(binlog_grants "'$MYSQL_BINLOG_USER'@'127.0.0.1'")
 -- The benchmark's peer, Debezium, reads a snapshot and then the row-based binary log.
 CREATE USER IF NOT EXISTS '$MYSQL_CDC_USER'@'127.0.0.1' IDENTIFIED BY '$MYSQL_CDC_PASSWORD';
 GRANT SELECT, RELOAD, SHOW DATABASES, REPLICATION SLAVE, REPLICATION CLIENT ON *.* TO '$MYSQL_CDC_USER'@'127.0.0.1';

@@ -12,7 +12,8 @@ pub struct TableColumn {
     pub name: String,
     /// `DATA_TYPE`, lower case: `int`, `varchar`, `timestamp`, …
     pub data_type: String,
-    /// `COLUMN_TYPE`, lower case: `int(10) unsigned`, `decimal(10,2)`, `enum('a','b')`, …
+    /// `COLUMN_TYPE` as the server writes it (types in lower case, `ENUM` and `SET` members as
+    /// declared): `int(10) unsigned`, `decimal(10,2)`, `enum('S','M')`, …
     pub column_type: String,
     /// Digits of a second a temporal column keeps (`TIMESTAMP(3)`: 3); 6 for other columns.
     pub fractional_digits: i64,
@@ -125,7 +126,7 @@ pub async fn table_columns(
     let rows: Vec<CatalogueRow> = sqlx::query_as(
         "SELECT CAST(column_name AS CHAR) AS name,
                 LOWER(CAST(data_type AS CHAR)) AS data_type,
-                LOWER(CAST(column_type AS CHAR)) AS column_type,
+                CAST(column_type AS CHAR) AS column_type,
                 CAST(COALESCE(datetime_precision, 6) AS SIGNED) AS fractional_digits,
                 CAST(is_nullable = 'YES' AS SIGNED) AS nullable,
                 CAST(column_default AS CHAR) AS column_default,

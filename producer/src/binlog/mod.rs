@@ -1,0 +1,12 @@
+//! The binlog source: every committed change of the table, read from MariaDB's row-based binary
+//! log rather than polled by timestamp. `snapshot_start` opens the snapshot at a known binary
+//! log position, `connect` asks the server for its log from there, `stream` reads its events
+//! (`mysql_common`'s decoders, MariaDB's own events in `mariadb`), `position` says where the
+//! source stands.
+
+pub mod cells;
+pub mod connect;
+pub mod mariadb;
+pub mod position;
+pub mod snapshot_start;
+pub mod stream;
