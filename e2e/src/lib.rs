@@ -56,6 +56,25 @@ pub fn stack(args: &[&str]) -> Output {
         .unwrap_or_else(|e| panic!("cannot run stack/sluice-stack {args:?}: {e}"))
 }
 
+/// Runs `sql` as MariaDB's root (`stack/sluice-stack mysql-admin`): grants, users and what
+/// else the stack's own users may not do. Fails the test when it fails.
+pub fn mysql_admin(sql: &str) {
+    use std::io::Write;
+    let mut child = Command::new(repo_root().join("stack/sluice-stack"))
+        .arg("mysql-admin")
+        .stdin(std::process::Stdio::piped())
+        .spawn()
+        .expect("run stack/sluice-stack mysql-admin");
+    child
+        .stdin
+        .take()
+        .expect("its stdin")
+        .write_all(sql.as_bytes())
+        .expect("write the statements");
+    let status = child.wait().expect("wait for it");
+    assert!(status.success(), "mysql-admin failed ({status}): {sql}");
+}
+
 /// Like [`stack`], but fails the test with everything the script printed when it fails.
 pub fn stack_ok(args: &[&str]) -> String {
     let output = stack(args);

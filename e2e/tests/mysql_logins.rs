@@ -94,25 +94,6 @@ async fn a_login_no_wait_can_fix_stops_the_producer_naming_the_fix() {
     );
 }
 
-/// Runs `sql` as MariaDB's root (`stack/sluice-stack mysql-admin`); fails the test when it fails.
-fn as_admin(sql: &str) {
-    use std::io::Write;
-    use std::process::{Command, Stdio};
-    let mut child = Command::new(sluice_e2e::repo_root().join("stack/sluice-stack"))
-        .arg("mysql-admin")
-        .stdin(Stdio::piped())
-        .spawn()
-        .expect("run stack/sluice-stack mysql-admin");
-    child
-        .stdin
-        .take()
-        .expect("its stdin")
-        .write_all(sql.as_bytes())
-        .expect("write the statements");
-    let status = child.wait().expect("wait for it");
-    assert!(status.success(), "mysql-admin failed ({status}): {sql}");
-}
-
 #[tokio::test(flavor = "multi_thread")]
 async fn a_grant_taken_away_while_it_runs_stops_the_producer_naming_it() {
     let mut scenario = Scenario::new("revoked_grant", 6).await;
@@ -120,7 +101,7 @@ async fn a_grant_taken_away_while_it_runs_stops_the_producer_naming_it() {
     let user = format!("sluice_rv{}", std::process::id());
     let account = format!("'{user}'@'127.0.0.1'");
     let table = format!("`sluice`.`{}`", scenario.names.table);
-    as_admin(&format!(
+    sluice_e2e::mysql_admin(&format!(
         "DROP USER IF EXISTS {account}; CREATE USER {account} IDENTIFIED BY 'revoked-pw';
          GRANT SELECT ON {table} TO {account}; GRANT PROCESS ON *.* TO {account};
          GRANT SELECT ON performance_schema.* TO {account};"
@@ -132,14 +113,14 @@ async fn a_grant_taken_away_while_it_runs_stops_the_producer_naming_it() {
     scenario.start_consumers(1);
     scenario.wait_caught_up(Duration::from_secs(120)).await;
     // A table's grant is checked at each statement: the producer's next page is refused.
-    as_admin(&format!("REVOKE SELECT ON {table} FROM {account};"));
+    sluice_e2e::mysql_admin(&format!("REVOKE SELECT ON {table} FROM {account};"));
     scenario
         .update_products(&(1..101).collect::<Vec<_>>(), 2)
         .await;
     let started = Instant::now();
     let code = scenario.wait_for_producer_exit(Duration::from_secs(30));
     let log = scenario.log("producer.log");
-    as_admin(&format!("DROP USER IF EXISTS {account};"));
+    sluice_e2e::mysql_admin(&format!("DROP USER IF EXISTS {account};"));
     assert!(
         code.is_some_and(|code| code != 0),
         "the producer did not stop (exit {code:?}):\n{log}"

@@ -7,7 +7,7 @@
 
 use sluice_common::acls;
 use sluice_common::preflight::{self, Check, Report};
-use sluice_common::settings::Settings;
+use sluice_common::settings::{ChangeSource, Settings};
 use sluice_registry::{registry_check, schema_check, SchemaFile};
 
 use crate::source::writer_schema::WriterSchema;
@@ -111,6 +111,11 @@ async fn mysql_checks(
                 },
             ));
             checks.push(match plan.keyset_index {
+                _ if producer.source == ChangeSource::Binlog => Check::ok(
+                    "mysql",
+                    "keyset index",
+                    "not needed: the binlog source reads changes from the binary log",
+                ),
                 Some(index) => Check::ok("mysql", "keyset index", format!("index {index}")),
                 None => Check::failed(
                     "mysql",
@@ -144,6 +149,11 @@ async fn mysql_checks(
                     .to_owned(),
             }),
         )),
+    }
+    if producer.source == ChangeSource::Binlog {
+        checks.extend(crate::binlog::check::binlog_checks(&pool, settings).await);
+        pool.close().await;
+        return (checks, resolved);
     }
     checks.push(match transaction_view(&pool).await {
         TransactionView::Precise => Check::ok(

@@ -165,9 +165,18 @@ pub enum ProducerError {
     /// The task reading the next page panicked or was cancelled: a defect.
     #[error(transparent)]
     ReadAhead(#[from] ReadAheadLost),
+    /// The binlog source cannot go on.
+    #[error(transparent)]
+    Binlog(Box<crate::binlog::error::BinlogError>),
     /// `reset` was interrupted before it could fence the producers of the id.
     #[error("stopped before the transactional id was registered; nothing was reset")]
     ResetInterrupted,
+}
+
+impl From<crate::binlog::error::BinlogError> for ProducerError {
+    fn from(error: crate::binlog::error::BinlogError) -> Self {
+        Self::Binlog(Box::new(error))
+    }
 }
 
 impl ProducerError {

@@ -7,11 +7,12 @@
 use sluice_common::events::{ErrorKind, Event};
 use sluice_common::observe::{self, ProcessMetrics, Readiness};
 use sluice_common::retry::{self, Policy};
-use sluice_common::settings::{KafkaSettings, Settings};
+use sluice_common::settings::{ChangeSource, KafkaSettings, Settings};
 use sluice_common::shutdown::Shutdown;
 use sluice_common::{acls, kafka, mysql};
 use sluice_registry::RegistryClient;
 
+use crate::binlog::error::BinlogError;
 use crate::encode::RecordEncoder;
 use crate::error::ProducerError;
 use crate::events::{Publishing, SchemaInUse};
@@ -215,7 +216,20 @@ pub async fn prepare(
         catalogue: source.catalogue,
     };
     let store = WatermarkStore::new(&settings.producer.watermark_file);
-    let sweep = delete_sweep(settings, source.snapshot_by_key, source.key_kind, &table)?;
+    let binlog = settings.producer.source == ChangeSource::Binlog;
+    if binlog && !source.snapshot_by_key {
+        return Err(BinlogError::Unsupported(format!(
+            "producer.source = \"binlog\" reads its snapshot by the primary key: {} is not the \
+             primary key of {table}",
+            settings.producer.key_column
+        ))
+        .into());
+    }
+    // The binary log carries every delete: no sweep for them.
+    let sweep = match binlog {
+        true => None,
+        false => delete_sweep(settings, source.snapshot_by_key, source.key_kind, &table)?,
+    };
     publisher.report_deliveries_to(
         sweep
             .as_ref()

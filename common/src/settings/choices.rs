@@ -474,3 +474,28 @@ impl Choice for ReaderSchemaSource {
 }
 
 choice_conversions!(ReaderSchemaSource);
+
+/// Where the producer finds the table's changes (`producer.source`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case", try_from = "String")]
+pub enum ChangeSource {
+    /// Polls the rows changed since the watermark, by `timestamp_column`.
+    #[default]
+    Timestamp,
+    /// Reads every committed change from the server's row-based binary log.
+    Binlog,
+}
+
+impl Choice for ChangeSource {
+    const KIND: &'static str = "change source";
+    const ALL: &'static [Self] = &[Self::Timestamp, Self::Binlog];
+
+    fn name(self) -> &'static str {
+        match self {
+            Self::Timestamp => "timestamp",
+            Self::Binlog => "binlog",
+        }
+    }
+}
+
+choice_conversions!(ChangeSource);

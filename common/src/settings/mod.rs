@@ -22,7 +22,7 @@ mod transform;
 mod validate;
 
 pub use choices::{
-    Choice, CompatibilityLevel, Compression, GroupProtocol, MysqlTlsMode, OnError,
+    ChangeSource, Choice, CompatibilityLevel, Compression, GroupProtocol, MysqlTlsMode, OnError,
     ReaderSchemaSource, SaslMechanism, SecurityProtocol, TransformOp, WriterSchemaSource,
 };
 pub use cli::{AsJson, ConfigArgs, SharedArgs};

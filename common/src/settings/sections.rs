@@ -5,7 +5,8 @@
 use serde::{Deserialize, Serialize};
 
 use super::choices::{
-    CompatibilityLevel, Compression, GroupProtocol, OnError, ReaderSchemaSource, WriterSchemaSource,
+    ChangeSource, CompatibilityLevel, Compression, GroupProtocol, OnError, ReaderSchemaSource,
+    WriterSchemaSource,
 };
 use super::servers::{KafkaSettings, MysqlSettings, RegistrySettings};
 use super::transform::TransformSettings;
@@ -34,6 +35,15 @@ pub struct Settings {
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct ProducerSettings {
+    /// Where the changes come from: `timestamp` polls the rows whose `timestamp_column` moved
+    /// past the watermark (two changes of a row between polls arrive as one); `binlog` reads
+    /// every committed change from MariaDB's row-based binary log, after a snapshot of the
+    /// table (the user then needs `REPLICATION SLAVE` and `BINLOG MONITOR`; see
+    /// docs/binlog.md).
+    pub source: ChangeSource,
+    /// Under `source = "binlog"`, the replica id the producer registers with (unique among the
+    /// server's replicas and servers); 0: one derived from `kafka.topic`.
+    pub binlog_server_id: u32,
     /// Milliseconds to wait before polling again once the table is caught up; 100 at most
     /// while the last poll found changes.
     pub poll_interval_ms: u64,
@@ -155,6 +165,8 @@ fn column_names(list: &str) -> Vec<String> {
 impl Default for ProducerSettings {
     fn default() -> Self {
         Self {
+            source: ChangeSource::default(),
+            binlog_server_id: 0,
             poll_interval_ms: 500,
             batch_size: 5000,
             commit_lag_ms: 2000,

@@ -151,9 +151,10 @@ impl Scenario {
             match mismatches(&self.latest_lines(), &expected) {
                 None => return,
                 Some(report) if Instant::now() > deadline => panic!(
-                    "not caught up after {timeout:?}: {report}\nproducer log tail:\n{}\n{}",
+                    "not caught up after {timeout:?}: {report}\nproducer log tail:\n{}\n{}\n{}",
                     tail(&self.log("producer.log"), 15),
-                    self.consumer_log_tails(8)
+                    self.consumer_log_tails(8),
+                    self.dump_stacks()
                 ),
                 Some(_) => tokio::time::sleep(Duration::from_millis(500)).await,
             }

@@ -370,6 +370,35 @@ impl Scenario {
     }
 
     /// The last `lines` lines of each consumer's log, for a failure message.
+    /// For a test about to fail for want of progress: the threads' stacks of every process
+    /// of the scenario still running, each in `<name>.stacks` beside its log (`gdb`, where the
+    /// machine has it), so a process that hangs shows where. Says what it wrote.
+    pub(super) fn dump_stacks(&self) -> String {
+        let mut written = Vec::new();
+        for process in self.producer.iter().chain(self.consumers.iter()) {
+            let status = std::fs::read_to_string(format!("/proc/{}/status", process.id()));
+            if status.map_or(true, |status| status.contains("(zombie)")) {
+                written.push(format!("{} had exited", process.name()));
+                continue;
+            }
+            let file = self.dir.path().join(format!("{}.stacks", process.name()));
+            let dumped = Command::new("gdb")
+                .args(["-batch", "-ex", "thread apply all bt", "-p"])
+                .arg(process.id().to_string())
+                .output();
+            match dumped {
+                Ok(output) if std::fs::write(&file, &output.stdout).is_ok() => written.push(
+                    format!("{} running: stacks in {}", process.name(), file.display()),
+                ),
+                _ => written.push(format!(
+                    "{} running (no stacks: gdb unavailable)",
+                    process.name()
+                )),
+            }
+        }
+        written.join("\n")
+    }
+
     pub(super) fn consumer_log_tails(&self, lines: usize) -> String {
         (1..=self.consumers.len())
             .map(|n| {

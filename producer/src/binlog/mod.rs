@@ -5,8 +5,16 @@
 //! source stands.
 
 pub mod cells;
+pub mod check;
 pub mod connect;
+pub mod error;
+mod follow;
+pub mod image;
 pub mod mariadb;
 pub mod position;
+mod queue_change;
+mod run;
+mod snapshot_read;
 pub mod snapshot_start;
 pub mod stream;
+pub mod watermark;

@@ -16,9 +16,10 @@ pub fn write_avro(row: &MySqlRow, plan: &ColumnPlan, out: &mut Vec<u8>) -> Resul
     write_fields(plan, |index, kind| read_column(row, index, kind), out)
 }
 
-/// The datum from the plan's defaults and the cells `cell_at` reads, kept apart from `MySqlRow`
-/// so the encoding is tested without a database.
-fn write_fields<'r>(
+/// The datum from the plan's defaults and the cells `cell_at` reads (the field's column, by its
+/// place among the plan's columns, as its kind): a polled row's cells, or a binlog row image's,
+/// and in tests cells without a database.
+pub fn write_fields<'r>(
     plan: &ColumnPlan,
     mut cell_at: impl FnMut(usize, ValueKind) -> Result<Option<Cell<'r>>, String>,
     out: &mut Vec<u8>,

@@ -8,7 +8,8 @@ pub mod datum;
 use sluice_registry::{SchemaId, WireFormat};
 use sqlx::mysql::MySqlRow;
 
-use crate::source::columns::ColumnPlan;
+use crate::source::cell::Cell;
+use crate::source::columns::{ColumnPlan, ValueKind};
 use crate::source::row::RowError;
 
 /// Encodes records of one writer schema, whose plan it holds, under the schema's registered id.
@@ -37,5 +38,16 @@ impl RecordEncoder {
     pub fn encode(&self, row: &MySqlRow, out: &mut Vec<u8>) -> Result<(), RowError> {
         WireFormat::write_header(self.schema_id, out);
         datum::write_avro(row, &self.plan, out)
+    }
+
+    /// Replaces `out` with the record of the cells `cell_at` reads: the cell of the plan's
+    /// column at an index, as a kind (see [`datum::write_fields`]).
+    pub fn encode_cells<'r>(
+        &self,
+        cell_at: impl FnMut(usize, ValueKind) -> Result<Option<Cell<'r>>, String>,
+        out: &mut Vec<u8>,
+    ) -> Result<(), RowError> {
+        WireFormat::write_header(self.schema_id, out);
+        datum::write_fields(&self.plan, cell_at, out)
     }
 }

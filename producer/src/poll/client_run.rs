@@ -12,6 +12,7 @@ use rdkafka::error::KafkaError;
 use sluice_common::events::ErrorKind;
 use sluice_common::mysql;
 use sluice_common::retry::Pauses;
+use sluice_common::settings::ChangeSource;
 use sluice_common::shutdown::Shutdown;
 
 use super::in_flight::InFlightPages;
@@ -45,6 +46,9 @@ impl Pipeline {
         shutdown: &Shutdown,
         until_caught_up: bool,
     ) -> Result<(), ProducerError> {
+        if self.settings.source == ChangeSource::Binlog {
+            return self.run_binlog(shutdown, until_caught_up).await;
+        }
         match ClientRun::start(self, shutdown, until_caught_up).await? {
             Some(run) => run.run().await,
             None => Ok(()),

@@ -7,27 +7,34 @@ use crate::publish::PendingPage;
 use crate::watermark::Watermark;
 
 /// A queued page waiting for its acknowledgements, and where the watermark goes after it.
-pub(crate) struct InFlight {
+pub(crate) struct InFlight<E = Watermark> {
     pub(crate) pending: PendingPage,
-    pub(crate) end: Watermark,
+    pub(crate) end: E,
     /// Rows of the table read for it; 0 for the deletes of a sweep.
     pub(crate) rows: usize,
 }
 
 /// The pages in flight, in the order they were queued (and are acknowledged).
-#[derive(Default)]
-pub(crate) struct InFlightPages {
-    pages: VecDeque<InFlight>,
+pub(crate) struct InFlightPages<E = Watermark> {
+    pages: VecDeque<InFlight<E>>,
 }
 
-impl InFlightPages {
-    /// Adds a page just queued, after which the watermark is `end`.
-    pub(crate) fn push(&mut self, pending: PendingPage, end: Watermark, rows: usize) {
+impl<E> Default for InFlightPages<E> {
+    fn default() -> Self {
+        Self {
+            pages: VecDeque::new(),
+        }
+    }
+}
+
+impl<E> InFlightPages<E> {
+    /// Adds a page just queued, after which the watermark (or the source's position) is `end`.
+    pub(crate) fn push(&mut self, pending: PendingPage, end: E, rows: usize) {
         self.pages.push_back(InFlight { pending, end, rows });
     }
 
     /// The oldest page, when more than `keep` are in flight.
-    pub(crate) fn oldest_beyond(&mut self, keep: usize) -> Option<InFlight> {
+    pub(crate) fn oldest_beyond(&mut self, keep: usize) -> Option<InFlight<E>> {
         if self.pages.len() > keep {
             self.pages.pop_front()
         } else {

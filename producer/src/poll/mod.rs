@@ -15,11 +15,11 @@
 
 mod acknowledge;
 mod client_run;
-mod in_flight;
+pub(crate) mod in_flight;
 pub mod page_reader;
 mod pipeline;
 pub mod progress;
-mod queue_rows;
+pub(crate) mod queue_rows;
 pub mod read_ahead;
 mod report;
 mod start_position;

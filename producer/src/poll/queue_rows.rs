@@ -17,7 +17,7 @@ impl Pipeline {
     /// Encodes and queues every row of the page; its answers are awaited later. Also returns
     /// the bytes queued, keys and values. Under `on_error = "fail"`, the first row that cannot
     /// be published ends the page with its refusal.
-    pub(super) async fn queue_page(
+    pub(crate) async fn queue_page(
         &self,
         rows: &[MySqlRow],
     ) -> Result<(PendingPage, usize), RowRefused> {
@@ -128,7 +128,7 @@ enum Unpublished {
 }
 
 /// The reason a record over the topic's limit is dead-lettered.
-fn too_large(bytes: usize, limit: usize) -> String {
+pub(crate) fn too_large(bytes: usize, limit: usize) -> String {
     format!(
         "the record is {bytes} bytes, more than the {limit} the topic takes (max.message.bytes); \
          raise the topic's max.message.bytes and the producer's message.max.bytes, or shrink the row"

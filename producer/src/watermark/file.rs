@@ -9,6 +9,9 @@
 use std::fs;
 use std::path::{Path, PathBuf};
 
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+
 use super::position::Watermark;
 
 /// The watermark file could not be read or written.
@@ -53,6 +56,12 @@ impl WatermarkStore {
 
     /// The saved watermark, or `None` when nothing was ever saved.
     pub fn load(&self) -> Result<Option<Watermark>, WatermarkError> {
+        self.load_as()
+    }
+
+    /// The saved position of a source that keeps its own kind of position (the binlog
+    /// source's), or `None` when nothing was ever saved.
+    pub fn load_as<T: DeserializeOwned>(&self) -> Result<Option<T>, WatermarkError> {
         let text = match fs::read_to_string(&self.path) {
             Ok(text) => text,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
@@ -66,8 +75,9 @@ impl WatermarkStore {
             })
     }
 
-    /// Replaces the saved watermark atomically; see the module documentation.
-    pub fn save(&self, watermark: &Watermark) -> Result<(), WatermarkError> {
+    /// Replaces the saved watermark (or another source's position) atomically; see the module
+    /// documentation.
+    pub fn save<T: Serialize>(&self, watermark: &T) -> Result<(), WatermarkError> {
         let mut text =
             serde_json::to_string_pretty(watermark).map_err(|e| WatermarkError::Corrupt {
                 path: self.path.clone(),

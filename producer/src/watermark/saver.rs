@@ -10,6 +10,8 @@
 
 use std::sync::Arc;
 
+use serde::Serialize;
+
 use crate::watermark::{Watermark, WatermarkError, WatermarkStore};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
@@ -28,13 +30,17 @@ pub enum SaverError {
     Task(#[from] tokio::task::JoinError),
 }
 
-/// Saves the newest watermark handed to it, on a task of its own.
-pub struct WatermarkSaver {
-    newest: watch::Sender<Option<Watermark>>,
+/// Saves the newest watermark handed to it (or the newest position of a source with its own
+/// kind of position), on a task of its own.
+pub struct WatermarkSaver<T = Watermark> {
+    newest: watch::Sender<Option<T>>,
     saving: JoinHandle<Result<(), WatermarkError>>,
 }
 
-impl WatermarkSaver {
+impl<T> WatermarkSaver<T>
+where
+    T: Serialize + Clone + PartialEq + Send + Sync + 'static,
+{
     /// Starts saving into `store`.
     pub fn start(store: WatermarkStore) -> Self {
         let (newest, handed_over) = watch::channel(None);
@@ -45,7 +51,7 @@ impl WatermarkSaver {
     /// Hands over a watermark up to which Kafka has acknowledged every record. Fails only once
     /// a save has failed, with that failure: the producer then stops rather than run on with a
     /// watermark it cannot keep.
-    pub async fn advance(&mut self, watermark: Watermark) -> Result<(), SaverError> {
+    pub async fn advance(&mut self, watermark: T) -> Result<(), SaverError> {
         if self.newest.send(Some(watermark)).is_ok() {
             return Ok(());
         }
@@ -65,10 +71,13 @@ impl WatermarkSaver {
 }
 
 /// Saves each newest watermark until the sender is dropped, then the last one.
-async fn save_newest(
+async fn save_newest<T>(
     store: Arc<WatermarkStore>,
-    mut handed_over: watch::Receiver<Option<Watermark>>,
-) -> Result<(), WatermarkError> {
+    mut handed_over: watch::Receiver<Option<T>>,
+) -> Result<(), WatermarkError>
+where
+    T: Serialize + Clone + PartialEq + Send + Sync + 'static,
+{
     let mut saved = None;
     loop {
         let closed = handed_over.changed().await.is_err();
@@ -121,7 +130,7 @@ mod tests {
     async fn nothing_handed_over_saves_nothing() {
         let dir = tempfile::tempdir().expect("dir");
         let store = WatermarkStore::new(dir.path().join("w.json"));
-        WatermarkSaver::start(store.clone())
+        WatermarkSaver::<Watermark>::start(store.clone())
             .finish()
             .await
             .expect("finish");
