@@ -1,6 +1,7 @@
 //! Helpers the end-to-end tests share: where the repository is, how to drive the stack the way
 //! a user does (`stack/sluice-stack`), and [`scenario::Scenario`], a pipeline under test.
 
+pub mod check_report;
 pub mod churn;
 pub mod console_page;
 pub mod expected;

@@ -8,6 +8,7 @@
 
 use std::collections::HashMap;
 
+use sluice_e2e::check_report::check_status;
 use sluice_e2e::scenario::{tail, Scenario};
 use sluice_e2e::wait::CATCH_UP;
 
@@ -161,20 +162,6 @@ fn a_version_missing_or_out_of_order_is_caught() {
     assert!(!holds_in_order(&seen(&["v0", "v2"]), &versions));
     assert!(!holds_in_order(&seen(&["v0", "v2", "v1"]), &versions));
     assert!(!holds_in_order(&seen(&["v0", "x", "v1", "v2"]), &versions));
-}
-
-/// The status and line of check `area`/`name` in a `check --json` report.
-fn check_status(report: &serde_json::Value, area: &str, name: &str) -> (String, String) {
-    let found = report["checks"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .find(|check| check["area"] == area && check["name"] == name)
-        .unwrap_or_else(|| panic!("no check {area}/{name} in {report:#}"));
-    (
-        found["status"].as_str().unwrap_or_default().to_owned(),
-        found.to_string(),
-    )
 }
 
 #[tokio::test(flavor = "multi_thread")]

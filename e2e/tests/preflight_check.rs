@@ -8,6 +8,7 @@
 use std::time::Duration;
 
 use serde_json::Value;
+use sluice_e2e::check_report::check_status;
 use sluice_e2e::scenario::Scenario;
 use sluice_e2e::wait::CATCH_UP;
 
@@ -29,24 +30,10 @@ fn check(scenario: &Scenario, binary: &str, extra: &[&str], env: &[(&str, &str)]
     (output.status.code().unwrap_or(-1), report)
 }
 
-/// The status of check `area`/`name` in `report`, with its line for a failure message.
-fn status_of(report: &Value, area: &str, name: &str) -> (String, String) {
-    let found = report["checks"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .find(|check| check["area"] == area && check["name"] == name)
-        .unwrap_or_else(|| panic!("no check {area}/{name} in {report:#}"));
-    (
-        found["status"].as_str().unwrap_or_default().to_owned(),
-        found.to_string(),
-    )
-}
-
 /// Asserts `check` exits 1 with `area`/`name` failed and a fix given.
 fn assert_finds(report: (i32, Value), area: &str, name: &str) {
     let (code, report) = report;
-    let (status, line) = status_of(&report, area, name);
+    let (status, line) = check_status(&report, area, name);
     assert_eq!(status, "failed", "{area}/{name}: {line}");
     assert!(line.contains("\"fix\""), "a fix is given: {line}");
     assert_eq!(code, 1, "exit 1 when something would fail: {report:#}");
@@ -63,8 +50,8 @@ async fn check_finds_what_run_would_refuse_beside_a_running_pipeline_and_disturb
     // The running pipeline's own settings pass (member 3 is not running).
     let (code, report) = check(&scenario, "sluice-producer", &[], &[]);
     assert_eq!(code, 0, "{report:#}");
-    assert_eq!(status_of(&report, "mysql", "keyset index").0, "ok");
-    assert_eq!(status_of(&report, "registry", "schema").0, "ok");
+    assert_eq!(check_status(&report, "mysql", "keyset index").0, "ok");
+    assert_eq!(check_status(&report, "registry", "schema").0, "ok");
     let (code, report) = check(&scenario, "sluice-consumer", &["--member", "3"], &[]);
     assert_eq!(code, 0, "{report:#}");
 
@@ -85,7 +72,7 @@ async fn check_finds_what_run_would_refuse_beside_a_running_pipeline_and_disturb
     ];
     let (code, report) = check(&scenario, "sluice-producer", &[], &bare);
     assert!(
-        status_of(&report, "mysql", "login")
+        check_status(&report, "mysql", "login")
             .1
             .contains("GRANT SELECT ON"),
         "{report:#}"
@@ -125,7 +112,7 @@ async fn check_finds_what_run_would_refuse_beside_a_running_pipeline_and_disturb
         &format!("mysql.table={spatial}"),
     ];
     let (code, report) = check(&scenario, "sluice-producer", &from_table, &[]);
-    let (_, line) = status_of(&report, "mysql", "column plan");
+    let (_, line) = check_status(&report, "mysql", "column plan");
     for needed in ["`spot`", "point", "exclude_columns"] {
         assert!(line.contains(needed), "{needed} in {line}");
     }
@@ -133,7 +120,7 @@ async fn check_finds_what_run_would_refuse_beside_a_running_pipeline_and_disturb
     let leaving_it_out = [&from_table[..], &["--set", "producer.exclude_columns=spot"]].concat();
     let (_, report) = check(&scenario, "sluice-producer", &leaving_it_out, &[]);
     assert_eq!(
-        status_of(&report, "mysql", "column plan").0,
+        check_status(&report, "mysql", "column plan").0,
         "ok",
         "{report:#}"
     );
@@ -159,7 +146,7 @@ async fn check_finds_what_run_would_refuse_beside_a_running_pipeline_and_disturb
     let set_table = format!("mysql.table={unindexed}");
     let (code, report) = check(&scenario, "sluice-producer", &["--set", &set_table], &[]);
     assert!(
-        status_of(&report, "mysql", "keyset index")
+        check_status(&report, "mysql", "keyset index")
             .1
             .contains("CREATE INDEX"),
         "{report:#}"

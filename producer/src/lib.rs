@@ -4,7 +4,8 @@
 //! One folder per part: `source` reads the table, `poll` is the loop that reads pages and moves
 //! the watermark, `encode` turns rows into Avro, `publish` hands records to Kafka, `watermark`
 //! keeps the position, `sweep` finds rows deleted outright, `schema` registers the writer schema and follows the
-//! table's changes; `startup` assembles them.
+//! table's changes, `binlog` reads every change from the server's binary log instead of polling
+//! (`producer.source = "binlog"`); `startup` assembles them.
 
 pub mod binlog;
 pub mod check;

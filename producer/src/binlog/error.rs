@@ -27,7 +27,7 @@ pub enum BinlogError {
         source: sqlx::Error,
     },
     /// The binlog connection could not be opened or the stream requested.
-    #[error("opening the binary log stream at {at}: {source}{}", fix.as_ref().map(|fix| format!("; {fix}")).unwrap_or_default())]
+    #[error("opening the binary log stream at {at}: {}{}", brief(source), fix.as_ref().map(|fix| format!("; {fix}")).unwrap_or_default())]
     Open {
         /// The position asked for.
         at: BinlogPosition,
@@ -95,6 +95,17 @@ impl BinlogError {
             fix: fix_for(&source),
             source,
         }
+    }
+}
+
+/// The driver's error without its layers' repeated prefixes (`Input/output error:
+/// Input/output error: Connection refused` is `Connection refused`).
+pub fn brief(error: &mysql_async::Error) -> String {
+    match error {
+        mysql_async::Error::Io(mysql_async::IoError::Io(io)) => io.to_string(),
+        mysql_async::Error::Io(mysql_async::IoError::Tls(tls)) => format!("TLS: {tls}"),
+        mysql_async::Error::Server(server) => server.to_string(),
+        other => other.to_string(),
     }
 }
 

@@ -4,7 +4,6 @@
 //! refusal under `on_error = "fail"`.
 
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
-use sluice_common::dead_letter::{DeadLetter, Stage};
 use sluice_common::deletes::format_deleted_at;
 use sluice_common::settings::OnError;
 
@@ -12,7 +11,7 @@ use super::error::BinlogError;
 use super::image::ImageLayout;
 use super::stream::{Operation, RowChange};
 use crate::error::{ProducerError, RowRefused};
-use crate::poll::queue_rows::too_large;
+use crate::poll::queue_rows::{dead_letter_row, too_large};
 use crate::poll::Pipeline;
 use crate::publish::PageSend;
 
@@ -100,17 +99,8 @@ pub(super) async fn queue_change(
         reason = %reason,
         "change of {origin} cannot be published ({reason}); sent to the dead-letter topic"
     );
-    let mut json = layout.to_json(pipeline.encoder.plan(), &image).to_string();
-    if key.len() + json.len() > limit {
-        json = serde_json::json!({ "omitted": format!("the row as JSON is {} bytes", json.len()) })
-            .to_string();
-    }
-    let letter = DeadLetter {
-        stage: Stage::Encode,
-        reason,
-        origin,
-    };
-    page.dead_letter(key, json.as_bytes(), &letter)
+    let json = layout.to_json(pipeline.encoder.plan(), &image);
+    dead_letter_row(page, key, &json, reason, origin, limit)
         .await
         .map_err(Unqueued::Kafka)
 }

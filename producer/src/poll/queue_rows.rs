@@ -102,21 +102,35 @@ impl Pipeline {
             reason = %reason,
             "row {origin} cannot be published ({reason}); sent to the dead-letter topic"
         );
-        let mut json = cell::to_json(row, self.encoder.plan()).to_string();
-        if key.len() + json.len() > self.record_limit {
-            // The row itself would not fit either: its key and the reason say which it was.
-            json = serde_json::json!({ "omitted": format!("the row as JSON is {} bytes", json.len()) })
-                .to_string();
-        }
-        let letter = DeadLetter {
-            stage: Stage::Encode,
-            reason,
-            origin,
-        };
-        page.dead_letter(key, json.as_bytes(), &letter)
+        let json = cell::to_json(row, self.encoder.plan());
+        dead_letter_row(page, key, &json, reason, origin, self.record_limit)
             .await
             .map_err(Unpublished::Kafka)
     }
+}
+
+/// Queues a row that cannot be published as a dead letter: its key, the row as JSON (or,
+/// should that not fit within `limit` either, its size), the reason and where it came from.
+pub(crate) async fn dead_letter_row(
+    page: &mut PageSend<'_>,
+    key: &[u8],
+    row: &serde_json::Value,
+    reason: String,
+    origin: String,
+    limit: usize,
+) -> Result<(), KafkaError> {
+    let mut json = row.to_string();
+    if key.len() + json.len() > limit {
+        // The row itself would not fit either: its key and the reason say which it was.
+        json = serde_json::json!({ "omitted": format!("the row as JSON is {} bytes", json.len()) })
+            .to_string();
+    }
+    let letter = DeadLetter {
+        stage: Stage::Encode,
+        reason,
+        origin,
+    };
+    page.dead_letter(key, json.as_bytes(), &letter).await
 }
 
 /// Why a row was not queued.
