@@ -113,8 +113,28 @@ async fn grants(pool: &MySqlPool, user: &str) -> Check {
             "mysql",
             "replication grants",
             format!("the user lacks {}", missing.join(" and ")),
-            Some(format!("GRANT {} ON *.* TO '{user}'", missing.join(", "))),
+            Some(format!(
+                "GRANT {} ON *.* TO {}",
+                missing.join(", "),
+                account(pool, user).await
+            )),
         ),
+    }
+}
+
+/// The account the server knows the user by (`'sluice'@'127.0.0.1'`), as a `GRANT` names it;
+/// `'user'` when the server does not say.
+async fn account(pool: &MySqlPool, user: &str) -> String {
+    let current: Option<String> = sqlx::query_scalar("SELECT CURRENT_USER()")
+        .fetch_one(pool)
+        .await
+        .ok();
+    match current
+        .as_deref()
+        .and_then(|account| account.rsplit_once('@'))
+    {
+        Some((name, host)) => format!("'{name}'@'{host}'"),
+        None => format!("'{user}'"),
     }
 }
 
