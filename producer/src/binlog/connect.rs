@@ -1,7 +1,8 @@
 //! The binlog connection: `mysql_async` options from the same `mysql.*` settings as every other
 //! connection (address, login, TLS), and the replication request from a position.
 //!
-//! MariaDB sends its GTID events (and leaves out the `BEGIN` they replace) only to a client
+//! Like every session sluice opens, it is pinned to UTC (the binary log's `TIMESTAMP`s are
+//! seconds since the epoch whatever the zone). MariaDB sends its GTID events (and leaves out the `BEGIN` they replace) only to a client
 //! that declares `@mariadb_slave_capability=4`; a heartbeat every second shows the connection
 //! alive while nothing is written.
 
@@ -106,7 +107,8 @@ pub async fn request_stream(
 ) -> Result<RequestedStream, mysql_async::Error> {
     let checksum: Option<String> = conn.query_first("SELECT @@global.binlog_checksum").await?;
     conn.query_drop(format!(
-        "SET @mariadb_slave_capability = {GTID_CAPABILITY}, @master_heartbeat_period = {}",
+        "SET time_zone = '+00:00', @mariadb_slave_capability = {GTID_CAPABILITY}, \
+         @master_heartbeat_period = {}",
         HEARTBEAT.as_nanos()
     ))
     .await?;
