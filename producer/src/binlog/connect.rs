@@ -2,9 +2,9 @@
 //! connection (address, login, TLS), and the replication request from a position.
 //!
 //! Like every session sluice opens, it is pinned to UTC (the binary log's `TIMESTAMP`s are
-//! seconds since the epoch whatever the zone). MariaDB sends its GTID events (and leaves out the `BEGIN` they replace) only to a client
-//! that declares `@mariadb_slave_capability=4`; a heartbeat every second shows the connection
-//! alive while nothing is written.
+//! seconds since the epoch whatever the zone). MariaDB sends its GTID events (and leaves out
+//! the `BEGIN` they replace) only to a client that declares `@mariadb_slave_capability=4`; a
+//! heartbeat every second shows the connection alive while nothing is written.
 
 use std::path::PathBuf;
 use std::time::Duration;
