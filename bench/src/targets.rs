@@ -37,23 +37,17 @@ const DERIVED_SCHEMA_COST: f64 = 1.05;
 /// Checks every target whose figures the run measured.
 pub fn check(results: &mut Results) {
     if let Some(budget) = results.parameter_value("time_budget_minutes") {
-        if results.parameter_value("quick") == Some(1.0) {
-            results.target(
-                "time_budget",
+        let (what, figure) = match results.parameter_value("quick") == Some(1.0) {
+            true => (
                 "a --quick run within its time budget, from its start to its last figure",
                 "run_minutes",
-                true,
-                budget,
-            );
-        } else {
-            results.target(
-                "time_budget",
+            ),
+            false => (
                 "make bench within its time budget, the stack and the release build included",
                 "make_minutes",
-                true,
-                budget,
-            );
-        }
+            ),
+        };
+        results.target("time_budget", what, figure, true, budget);
     }
     results.target(
         "schema_from_table",

@@ -61,8 +61,8 @@ fn a_small_run_reports_every_figure() {
             "2000",
             "--backlog-rows",
             "10000",
-            // The three-broker phase restarts the stack on the cluster's own data, which the
-            // cluster tests of `make test` start from; it runs in `make bench` only.
+            // The three-broker phase takes the stack down and up twice (minutes of the smoke
+            // run's budget); it runs in `make bench` only.
             "--no-cluster",
             "--latency-seconds",
             "3",

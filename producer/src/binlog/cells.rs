@@ -191,8 +191,9 @@ pub fn read_cell<'r>(
                 .ok_or_else(unexpected)?;
             Cell::Int(if year == 1900 { 0 } else { year })
         }
-        ValueKind::Float => Cell::Float(float(value).ok_or_else(unexpected)? as f32),
-        ValueKind::FloatFromDouble => Cell::Float(float(value).ok_or_else(unexpected)? as f32),
+        ValueKind::Float | ValueKind::FloatFromDouble => {
+            Cell::Float(float(value).ok_or_else(unexpected)? as f32)
+        }
         ValueKind::Double | ValueKind::DoubleFromFloat => {
             Cell::Double(float(value).ok_or_else(unexpected)?)
         }

@@ -39,6 +39,13 @@ struct OpenTransaction {
     skip: u64,
 }
 
+impl OpenTransaction {
+    /// The position once its first `changes` changes of the table are published.
+    fn published(&self, changes: u64) -> BinlogWatermark {
+        BinlogWatermark::inside_transaction(self.start.clone(), self.gtid, changes)
+    }
+}
+
 /// The page being filled.
 struct OpenPage<'p> {
     send: PageSend<'p>,
@@ -49,11 +56,7 @@ struct OpenPage<'p> {
 /// it queued (or passed over as published before); else at `position`, between transactions.
 fn end_now(open: Option<&OpenTransaction>, position: &BinlogPosition) -> BinlogWatermark {
     match open {
-        Some(transaction) => BinlogWatermark::inside_transaction(
-            transaction.start.clone(),
-            transaction.gtid,
-            transaction.seen,
-        ),
+        Some(transaction) => transaction.published(transaction.seen),
         None => BinlogWatermark::at_transaction(position.clone()),
     }
 }
@@ -139,14 +142,14 @@ impl BinlogRun<'_> {
                 Ok(Ok(event)) => event,
                 Ok(Err(error)) => {
                     let end = end_now(open.as_ref(), &before);
-                    self.close_page(page.take(), Some(end)).await?;
+                    self.close_page(page.take(), end).await?;
                     return Err(Stopped::from(BinlogError::stream(error)));
                 }
                 Err(_) => {
                     // Nothing ready: what is queued goes out, and the position moves on.
                     if open.is_none() {
                         let boundary = BinlogWatermark::at_transaction(before.clone());
-                        self.close_page(page.take(), Some(boundary.clone())).await?;
+                        self.close_page(page.take(), boundary.clone()).await?;
                         self.settle(0).await?;
                         if self.in_flight.is_empty() && position_saved.elapsed() >= POSITION_EVERY {
                             self.queued_to = boundary.clone();
@@ -221,23 +224,15 @@ impl BinlogRun<'_> {
                             }
                             Err(Unqueued::Stop(error)) => {
                                 // Every change before this one is queued: saved as published.
-                                let before_it = BinlogWatermark::inside_transaction(
-                                    transaction.start.clone(),
-                                    transaction.gtid,
-                                    transaction.seen - 1,
-                                );
-                                self.close_page(page.take(), Some(before_it)).await?;
+                                let before_it = transaction.published(transaction.seen - 1);
+                                self.close_page(page.take(), before_it).await?;
                                 self.settle(0).await?;
                                 return Err(Stopped::For(error));
                             }
                         }
                         if filling.changes >= page_changes {
-                            let inside = BinlogWatermark::inside_transaction(
-                                transaction.start.clone(),
-                                transaction.gtid,
-                                transaction.seen,
-                            );
-                            self.close_page(page.take(), Some(inside)).await?;
+                            let inside = transaction.published(transaction.seen);
+                            self.close_page(page.take(), inside).await?;
                         }
                     }
                 }
@@ -245,7 +240,7 @@ impl BinlogRun<'_> {
                     open = None;
                     if page.as_ref().is_some_and(|p| p.changes >= page_changes) {
                         let boundary = BinlogWatermark::at_transaction(event.next.clone());
-                        self.close_page(page.take(), Some(boundary)).await?;
+                        self.close_page(page.take(), boundary).await?;
                     }
                 }
                 StreamEvent::Statement { schema, query } => {
@@ -256,32 +251,24 @@ impl BinlogRun<'_> {
             }
         }
         let end = end_now(open.as_ref(), stream.position());
-        self.close_page(page.take(), Some(end)).await?;
+        self.close_page(page.take(), end).await?;
         Ok(())
     }
 
-    /// Queues the page as it is; with `end`, its end position, after which the loop settles the
-    /// pages beyond those it keeps in flight. Without one (a failure), the page's records are
-    /// waited for and its position not saved.
+    /// Queues the page as it is, ending at `end`; then settles the pages beyond those the loop
+    /// keeps in flight.
     async fn close_page(
         &mut self,
         page: Option<OpenPage<'_>>,
-        end: Option<BinlogWatermark>,
+        end: BinlogWatermark,
     ) -> Result<(), Stopped> {
         let Some(page) = page else {
             return Ok(());
         };
-        let pending = page.send.queued(None);
-        match end {
-            Some(end) => {
-                self.queued_to = end.clone();
-                self.in_flight.push(pending, end, page.changes);
-                self.settle(PAGES_IN_FLIGHT).await?;
-            }
-            None => {
-                let _ = pending.acknowledged().await;
-            }
-        }
+        self.queued_to = end.clone();
+        self.in_flight
+            .push(page.send.queued(None), end, page.changes);
+        self.settle(PAGES_IN_FLIGHT).await?;
         Ok(())
     }
 

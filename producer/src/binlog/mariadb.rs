@@ -1,20 +1,15 @@
 //! MariaDB's own binlog events, which `mysql_common` (written for MySQL's) reads as events of
 //! an unknown type with their body intact: the GTID that opens each transaction is parsed here;
-//! the others are named so the stream can skip them or refuse them.
+//! the compressed and encrypted ones are named so the stream can refuse them, and the rest
+//! (annotations, checkpoints, GTID lists) are passed over.
 //!
 //! Layouts from MariaDB's `log_event.h`; the parser is tested against events of the stack's own
 //! server (`producer/tests/binlog_stream_live.rs`).
 
 use super::position::Gtid;
 
-/// `ANNOTATE_ROWS_EVENT`: the statement text before its row events (sent on request only).
-pub const ANNOTATE_ROWS: u8 = 160;
-/// `BINLOG_CHECKPOINT_EVENT`: crash recovery's bookkeeping.
-pub const BINLOG_CHECKPOINT: u8 = 161;
 /// `GTID_EVENT`: opens a transaction (replaces `BEGIN`), or precedes a standalone statement.
 pub const GTID: u8 = 162;
-/// `GTID_LIST_EVENT`: the GTID state at the start of a file.
-pub const GTID_LIST: u8 = 163;
 /// `START_ENCRYPTION_EVENT`: the rest of the file is encrypted.
 pub const START_ENCRYPTION: u8 = 164;
 
