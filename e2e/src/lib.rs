@@ -15,6 +15,7 @@ pub mod scenario;
 pub mod secured;
 pub mod settings_reference;
 pub mod status;
+pub mod versions;
 pub mod wait;
 
 use std::collections::BTreeMap;

@@ -2,15 +2,19 @@
 //! while it is written, then every committed change from MariaDB's binary log. Two updates of a
 //! product in one transaction, which no poll can tell apart, reach the files as two lines in
 //! commit order; deletes reach them as delete lines without a sweep; through binary log files
-//! rotated under the stream, the producer stopped and started again and MariaDB restarted, no
-//! version is lost or doubled. `sluice-verify` judges the files (no duplicate, no version going
-//! back, the latest state).
+//! rotated under the stream, the producer stopped (or killed, exactly once) and started again
+//! and MariaDB restarted, no version is lost, and exactly once none is doubled. `sluice-verify`
+//! judges the files too (no duplicate, no version going back, the latest state).
 
 use std::collections::HashMap;
 
 use sluice_e2e::check_report::check_status;
 use sluice_e2e::scenario::{tail, Scenario};
+use sluice_e2e::versions::{failing, holds_in_order, names_in_order};
 use sluice_e2e::wait::CATCH_UP;
+
+/// Held by each test here for its whole run: one of them restarts MariaDB under the others.
+static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
 const PRODUCTS: i32 = 2_000;
 const ROUNDS: i32 = 6;
@@ -18,43 +22,26 @@ const ROUNDS: i32 = 6;
 /// The stack's binlog user (stack/env.sh): SELECT, REPLICATION SLAVE, BINLOG MONITOR.
 fn binlog_scenario(scenario: &mut Scenario) {
     scenario.with_setting("producer.source=binlog");
-    scenario.with_setting("producer.exactly_once=false");
     scenario.with_setting("mysql.user=sluice_binlog");
     scenario.with_setting("mysql.password=sluice_binlog");
 }
 
-/// Each product's names, in the order its lines were written.
-fn names_in_order(scenario: &Scenario) -> HashMap<i64, Vec<String>> {
-    let mut lines = scenario.lines();
-    lines.sort_by(|a, b| (&a.0, a.1).cmp(&(&b.0, b.1)));
-    let mut names: HashMap<i64, Vec<String>> = HashMap::new();
-    for (_, _, line) in lines {
-        let (Some(id), Some(name)) = (line["id"].as_i64(), line["name"].as_str()) else {
-            continue;
-        };
-        names.entry(id).or_default().push(name.to_owned());
-    }
-    names
-}
-
-/// Whether `seen` holds every one of `versions` in order and ends with the last (a version
-/// repeated is left to `sluice-verify`; one missing, out of order or unknown is not).
-fn holds_in_order(seen: &[String], versions: &[String]) -> bool {
-    let mut next = 0;
-    for name in seen {
-        if next < versions.len() && *name == versions[next] {
-            next += 1;
-        } else if !versions[..next].contains(name) {
-            return false;
-        }
-    }
-    next == versions.len() && seen.last() == versions.last()
+#[tokio::test(flavor = "multi_thread")]
+async fn at_least_once_every_committed_version_reaches_the_files_in_order() {
+    every_committed_version_in_order(false).await;
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn every_committed_version_reaches_the_files_in_order() {
-    let mut scenario = Scenario::new("binlog", 6).await;
+async fn exactly_once_every_committed_version_reaches_the_files_once_through_a_kill() {
+    every_committed_version_in_order(true).await;
+}
+
+async fn every_committed_version_in_order(exactly_once: bool) {
+    let _alone = ONE_AT_A_TIME.lock().await;
+    let tag = if exactly_once { "binlog_eo" } else { "binlog" };
+    let mut scenario = Scenario::new(tag, 6).await;
     binlog_scenario(&mut scenario);
+    scenario.with_setting(&format!("producer.exactly_once={exactly_once}"));
     let table = scenario.names.table.clone();
     scenario.insert_products(1..PRODUCTS + 1, None).await;
     scenario.start_consumers(3);
@@ -66,8 +53,8 @@ async fn every_committed_version_reaches_the_files_in_order() {
         tail(&scenario.log("producer.log"), 20)
     );
 
-    // Each round changes every product twice in one transaction; the producer is killed in
-    // the middle of the rounds and started again.
+    // Each round changes every product twice in one transaction; the producer is stopped (at
+    // least once) or killed (exactly once) in the middle of the rounds and started again.
     let mut versions: HashMap<i64, Vec<String>> = (1..=PRODUCTS as i64)
         .map(|id| (id, vec![format!("Item {id}")]))
         .collect();
@@ -90,9 +77,13 @@ async fn every_committed_version_reaches_the_files_in_order() {
         match round {
             // The binary log moves on to new files under the stream.
             2 => sluice_e2e::mysql_admin("FLUSH BINARY LOGS; FLUSH BINARY LOGS;"),
-            // Stopped and started again: it goes on from its saved position (a `kill -9`
-            // publishes again what was in flight, at least once, and is left to the exactly-once
-            // binlog source).
+            // Stopped and started again: it goes on from its saved position. At least once a
+            // `kill -9` would publish again what was in flight; exactly once, the kill leaves an
+            // open Kafka transaction, which the next start aborts.
+            3 if exactly_once => {
+                scenario.kill_producer();
+                scenario.start_producer();
+            }
             3 => {
                 assert_eq!(scenario.stop_producer(), Some(0), "a clean stop");
                 scenario.start_producer();
@@ -119,20 +110,16 @@ async fn every_committed_version_reaches_the_files_in_order() {
     let (code, report) = scenario.verify();
     assert_eq!(code, 0, "{report:#}");
     assert_eq!(report["deleted"]["count"].as_u64(), Some(200), "{report:#}");
-    let seen = names_in_order(&scenario);
-    let mut missing = Vec::new();
-    for (id, expected) in &versions {
-        let lines = seen.get(id).cloned().unwrap_or_default();
-        if !holds_in_order(&lines, expected) {
-            missing.push((*id, lines, expected.clone()));
-        }
-    }
-    missing.sort();
+    let seen = names_in_order(scenario.lines());
+    let (count, examples) = match exactly_once {
+        // The snapshot came before every round: each version once, the first included.
+        true => failing(&seen, &versions, |seen, versions| seen == versions, 3),
+        false => failing(&seen, &versions, holds_in_order, 3),
+    };
     assert!(
-        missing.is_empty(),
-        "{} products lack a version or hold one out of order, e.g. {:?}\nproducer log:\n{}",
-        missing.len(),
-        missing.first(),
+        count == 0,
+        "{count} products lack a version, hold one twice (exactly once) or out of order, e.g. \
+         {examples:?}\nproducer log:\n{}",
         tail(&scenario.log("producer.log"), 20)
     );
     let lines: usize = seen.values().map(Vec::len).sum();
@@ -145,27 +132,9 @@ async fn every_committed_version_reaches_the_files_in_order() {
     assert!(codes.iter().all(|c| *c == Some(0)), "{codes:?}");
 }
 
-#[test]
-fn a_version_missing_or_out_of_order_is_caught() {
-    let versions = ["v0", "v1", "v2"].map(String::from);
-    let seen = |names: &[&str]| names.iter().map(|n| n.to_string()).collect::<Vec<_>>();
-    assert!(holds_in_order(&seen(&["v0", "v1", "v2"]), &versions));
-    assert!(holds_in_order(
-        &seen(&["v0", "v1", "v1", "v2", "v2"]),
-        &versions
-    ));
-    assert!(holds_in_order(
-        &seen(&["v0", "v1", "v2", "v1", "v2"]),
-        &versions
-    ));
-    assert!(!holds_in_order(&seen(&["v0", "v1", "v2", "v1"]), &versions));
-    assert!(!holds_in_order(&seen(&["v0", "v2"]), &versions));
-    assert!(!holds_in_order(&seen(&["v0", "v2", "v1"]), &versions));
-    assert!(!holds_in_order(&seen(&["v0", "x", "v1", "v2"]), &versions));
-}
-
 #[tokio::test(flavor = "multi_thread")]
 async fn check_names_the_grants_and_settings_the_binlog_source_needs() {
+    let _alone = ONE_AT_A_TIME.lock().await;
     let mut scenario = Scenario::new("binlog_check", 6).await;
     scenario.with_setting("producer.source=binlog");
     let run_check = |scenario: &Scenario| {
@@ -175,7 +144,7 @@ async fn check_names_the_grants_and_settings_the_binlog_source_needs() {
         (output.status.code(), report)
     };
 
-    // The stack's `sluice` user has no replication grant, and exactly once is the default.
+    // The stack's `sluice` user has no replication grant.
     let (code, report) = run_check(&scenario);
     assert_eq!(code, Some(1), "{report:#}");
     let (status, line) = check_status(&report, "mysql", "replication grants");
@@ -186,28 +155,22 @@ async fn check_names_the_grants_and_settings_the_binlog_source_needs() {
             && line.contains("GRANT"),
         "names both grants and the statement: {line}"
     );
-    let (status, line) = check_status(&report, "producer", "binlog delivery");
-    assert_eq!(status, "failed", "{line}");
-    assert!(line.contains("exactly_once = false"), "{line}");
     let (status, line) = check_status(&report, "mysql", "binary log");
     assert_eq!(
         status, "ok",
         "the stack's MariaDB writes a full row-based log: {line}"
     );
 
-    // With the stack's binlog user and at least once, the binlog source's checks pass.
+    // With the stack's binlog user, the binlog source's checks pass, exactly once too.
     binlog_scenario(&mut scenario);
-    let (_, report) = run_check(&scenario);
+    let (code, report) = run_check(&scenario);
     for (area, name) in [("mysql", "replication grants"), ("mysql", "binary log")] {
         let (status, line) = check_status(&report, area, name);
         assert_eq!(status, "ok", "{line}");
     }
-    assert!(
-        report["checks"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .all(|check| check["name"] != "binlog delivery"),
-        "{report:#}"
+    assert_eq!(
+        code,
+        Some(0),
+        "exactly once (the default) passes: {report:#}"
     );
 }

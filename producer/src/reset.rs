@@ -75,7 +75,7 @@ async fn reset_watermark_topic(
     let mut transactions = Transactions::new(topic);
     transactions.before_page(&publisher)?;
     transactions
-        .commit(&publisher, Watermark::beginning())
+        .commit(&publisher, &Watermark::beginning())
         .await?;
     publisher
         .flush(Duration::from_secs(10))

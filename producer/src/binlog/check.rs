@@ -1,6 +1,5 @@
 //! What `sluice-producer check` tries for the binlog source: a MariaDB server writing a
-//! row-based binary log with full row images, the user's replication grants, and the delivery
-//! the source supports.
+//! row-based binary log with full row images, and the user's replication grants.
 
 use sluice_common::preflight::Check;
 use sluice_common::settings::Settings;
@@ -8,19 +7,10 @@ use sqlx::MySqlPool;
 
 /// The binlog source's checks, on the user's connection.
 pub async fn binlog_checks(pool: &MySqlPool, settings: &Settings) -> Vec<Check> {
-    let mut checks = vec![
+    vec![
         server_log(pool).await,
         grants(pool, &settings.mysql.user).await,
-    ];
-    if settings.producer.exactly_once {
-        checks.push(Check::failed(
-            "producer",
-            "binlog delivery",
-            "producer.source = \"binlog\" publishes at least once for now",
-            Some("set producer.exactly_once = false".to_owned()),
-        ));
-    }
-    checks
+    ]
 }
 
 /// `VERSION()`, `log_bin`, `binlog_format`, `binlog_row_image`.

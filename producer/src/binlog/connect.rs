@@ -21,6 +21,19 @@ const GTID_CAPABILITY: u32 = 4;
 /// How often the server sends a heartbeat while it has no event to send.
 pub const HEARTBEAT: Duration = Duration::from_secs(1);
 
+/// The replica id the stream registers with: `configured` (`producer.binlog_server_id`), or,
+/// when it is 0, one derived from `topic` (in 1 000 000 … 1 999 999 999, away from the ids
+/// servers are usually given).
+pub fn server_id(configured: u32, topic: &str) -> u32 {
+    match configured {
+        0 => {
+            let hash = xxhash_rust::xxh3::xxh3_64(topic.as_bytes());
+            1_000_000 + (hash % 1_999_000_000) as u32
+        }
+        id => id,
+    }
+}
+
 /// The connection's options: address, login and TLS as `mysql.*` says, over TCP even to
 /// `127.0.0.1` (the driver would otherwise move to the server's socket).
 pub fn options(settings: &MysqlSettings) -> OptsBuilder {

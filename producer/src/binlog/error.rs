@@ -60,6 +60,22 @@ pub enum BinlogError {
         /// What was seen.
         what: String,
     },
+    /// The key column's order, which a snapshot taken in parts is filtered by, is not known.
+    #[error("the key order of {table}: {source}")]
+    KeyOrder {
+        /// `database.table`.
+        table: String,
+        /// Why.
+        source: super::snapshot_parts::KeyOrderError,
+    },
+    /// A key could not be compared with a snapshot part's last key.
+    #[error("comparing a key of {table} with the snapshot's parts: {source}")]
+    KeyCompare {
+        /// `database.table`.
+        table: String,
+        /// The database's error.
+        source: sqlx::Error,
+    },
     /// A setting the binlog source cannot work with.
     #[error("{0}")]
     Unsupported(String),
@@ -70,6 +86,7 @@ impl BinlogError {
     pub fn heals(&self) -> bool {
         match self {
             Self::Open { fix, .. } | Self::Stream { fix, .. } => fix.is_none(),
+            Self::KeyCompare { .. } => true,
             _ => false,
         }
     }

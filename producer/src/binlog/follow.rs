@@ -1,23 +1,25 @@
 //! The binlog source's stream loop: each transaction's changes of the table queued as records,
 //! pages closed at transaction boundaries (or inside a transaction too large for one page),
-//! each page's end the position to save once it is acknowledged.
+//! each page's end the position to keep once Kafka has taken it.
 //!
 //! Invariant (see `watermark`): a page ends at a transaction's end, where the stream goes on at
 //! the next transaction, or inside a transaction as its start and the changes published, never
 //! anywhere else. A stream that fails goes on from the end of the last page queued; what the
-//! failed connection had read past it is read again.
+//! failed connection had read past it is read again. Exactly once, a Kafka transaction is
+//! committed only between pages, so its position covers every record it carries.
 
 use std::time::{Duration, Instant};
 
 use sluice_common::retry::Policy;
 
-use super::connect::{connect, request_stream};
+use super::connect::{connect, request_stream, server_id};
 use super::error::BinlogError;
-use super::position::{BinlogPosition, Gtid};
+use super::open_transaction::{end_now, OpenTransaction, Stopped};
+use super::position::BinlogPosition;
 use super::queue_change::{queue_change, Buffers, Unqueued};
 use super::run::{BinlogRun, PAGES_IN_FLIGHT};
-use super::stream::{ChangeStream, StreamEvent, WatchedTable};
-use super::watermark::{BinlogWatermark, SavedPosition};
+use super::stream::{ChangeStream, Operation, RowChange, StreamEvent, WatchedTable};
+use super::watermark::BinlogWatermark;
 use crate::error::ProducerError;
 use crate::publish::PageSend;
 
@@ -25,40 +27,13 @@ use crate::publish::PageSend;
 const LINGER: Duration = Duration::from_millis(5);
 /// How long the loop waits for an event before it looks at shutdown and its pages again.
 const IDLE: Duration = Duration::from_millis(200);
-/// How often a position with nothing to publish (other tables' transactions) is saved.
+/// How often a position with nothing to publish (other tables' transactions) is kept.
 const POSITION_EVERY: Duration = Duration::from_secs(1);
-
-/// A transaction of the stream, open.
-struct OpenTransaction {
-    /// Where it starts: its GTID event.
-    start: BinlogPosition,
-    gtid: Gtid,
-    /// Changes of the table seen in it so far.
-    seen: u64,
-    /// Changes already published before a restart, passed over.
-    skip: u64,
-}
-
-impl OpenTransaction {
-    /// The position once its first `changes` changes of the table are published.
-    fn published(&self, changes: u64) -> BinlogWatermark {
-        BinlogWatermark::inside_transaction(self.start.clone(), self.gtid, changes)
-    }
-}
 
 /// The page being filled.
 struct OpenPage<'p> {
     send: PageSend<'p>,
     changes: usize,
-}
-
-/// Where a page closed now ends: inside the open transaction, as its start and the changes of
-/// it queued (or passed over as published before); else at `position`, between transactions.
-fn end_now(open: Option<&OpenTransaction>, position: &BinlogPosition) -> BinlogWatermark {
-    match open {
-        Some(transaction) => transaction.published(transaction.seen),
-        None => BinlogWatermark::at_transaction(position.clone()),
-    }
 }
 
 impl BinlogRun<'_> {
@@ -81,7 +56,10 @@ impl BinlogRun<'_> {
                 Err(Stopped::For(error)) => return Err(error),
                 Err(Stopped::Healable(error)) => error,
             };
+            // What was queued is kept before the pause (exactly once, its transaction would
+            // otherwise stay open through it).
             self.settle(0).await?;
+            self.commit_if_due(true).await?;
             resume = self.queued_to.clone();
             let pause = pauses.pause();
             tracing::warn!(
@@ -118,7 +96,8 @@ impl BinlogRun<'_> {
         let conn = connect(&pipeline.mysql)
             .await
             .map_err(|e| Stopped::from(BinlogError::open(at, e)))?;
-        let requested = request_stream(conn, at, server_id(pipeline))
+        let replica = server_id(pipeline.settings.binlog_server_id, &pipeline.kafka.topic);
+        let requested = request_stream(conn, at, replica)
             .await
             .map_err(|e| Stopped::from(BinlogError::open(at, e)))?;
         let watched = WatchedTable {
@@ -130,7 +109,7 @@ impl BinlogRun<'_> {
         let mut open: Option<OpenTransaction> = None;
         let mut page: Option<OpenPage<'_>> = None;
         let mut buffers = Buffers::default();
-        let mut position_saved = Instant::now();
+        let mut position_kept = Instant::now();
         let page_changes = pipeline.settings.batch_size.max(1) as usize;
         while !self.shutdown.requested() {
             let before = stream.position().clone();
@@ -151,15 +130,13 @@ impl BinlogRun<'_> {
                         let boundary = BinlogWatermark::at_transaction(before.clone());
                         self.close_page(page.take(), boundary.clone()).await?;
                         self.settle(0).await?;
-                        if self.in_flight.is_empty() && position_saved.elapsed() >= POSITION_EVERY {
-                            self.queued_to = boundary.clone();
-                            self.saver
-                                .advance(SavedPosition::Binlog(boundary))
-                                .await
-                                .map_err(ProducerError::from)?;
-                            position_saved = Instant::now();
+                        self.commit_if_due(true).await?;
+                        if self.in_flight.is_empty() && position_kept.elapsed() >= POSITION_EVERY {
+                            self.keep_position(boundary).await?;
+                            position_kept = Instant::now();
                         }
-                        if end.is_some_and(|end| reached(&before, end)) && self.in_flight.is_empty()
+                        if end.is_some_and(|end| before.is_at_or_after(end))
+                            && self.in_flight.is_empty()
                         {
                             return Ok(());
                         }
@@ -196,8 +173,13 @@ impl BinlogRun<'_> {
                     };
                     for change in changes {
                         transaction.seen += 1;
-                        if transaction.seen <= transaction.skip {
+                        if transaction.seen <= transaction.skip
+                            || !self.past_seam(&change, &transaction.start).await?
+                        {
                             continue;
+                        }
+                        if page.is_none() {
+                            self.before_page()?;
                         }
                         let filling = page.get_or_insert_with(|| OpenPage {
                             send: pipeline.publisher.begin_page(),
@@ -223,7 +205,7 @@ impl BinlogRun<'_> {
                                 return Ok(());
                             }
                             Err(Unqueued::Stop(error)) => {
-                                // Every change before this one is queued: saved as published.
+                                // Every change before this one is queued: kept as published.
                                 let before_it = transaction.published(transaction.seen - 1);
                                 self.close_page(page.take(), before_it).await?;
                                 self.settle(0).await?;
@@ -255,8 +237,34 @@ impl BinlogRun<'_> {
         Ok(())
     }
 
-    /// Queues the page as it is, ending at `end`; then settles the pages beyond those the loop
-    /// keeps in flight.
+    /// Whether `change`, in the transaction starting at `start`, is past the seam of a
+    /// snapshot taken in parts (always, for one taken whole).
+    async fn past_seam(&self, change: &RowChange, start: &BinlogPosition) -> Result<bool, Stopped> {
+        if self.seam.parts_at(start).is_empty() {
+            return Ok(true);
+        }
+        let image = match change.operation {
+            Operation::Delete => change.before.as_ref(),
+            Operation::Insert | Operation::Update => change.after.as_ref(),
+        };
+        // A change without a key is published, to be refused or dead-lettered with its reason.
+        let Some(key) = image.and_then(|image| self.layout.key(image).ok()) else {
+            return Ok(true);
+        };
+        self.seam
+            .publishes(&self.key_order, &key, start)
+            .await
+            .map_err(|source| {
+                Stopped::from(BinlogError::KeyCompare {
+                    table: self.pipeline.table.clone(),
+                    source,
+                })
+            })
+    }
+
+    /// Queues the page as it is, ending at `end` (with the seam's parts while the stream is
+    /// before its last); then settles the pages beyond those the loop keeps in flight, and,
+    /// exactly once, commits when a transaction is due.
     async fn close_page(
         &mut self,
         page: Option<OpenPage<'_>>,
@@ -265,102 +273,12 @@ impl BinlogRun<'_> {
         let Some(page) = page else {
             return Ok(());
         };
+        let end = self.marked(end);
         self.queued_to = end.clone();
         self.in_flight
             .push(page.send.queued(None), end, page.changes);
         self.settle(PAGES_IN_FLIGHT).await?;
+        self.commit_if_due(false).await?;
         Ok(())
-    }
-
-    /// A statement that changed the table's columns stops the source (it is not followed yet).
-    async fn check_table_change(
-        &self,
-        schema: &str,
-        query: &str,
-        at: &BinlogPosition,
-    ) -> Result<(), Stopped> {
-        let table = &self.pipeline.mysql.table;
-        let lowered = query.to_lowercase();
-        if !lowered.contains(&table.to_lowercase()) {
-            return Ok(());
-        }
-        let database = &self.pipeline.mysql.database;
-        let now = crate::source::catalogue::table_columns(&self.pipeline.pool, database, table)
-            .await
-            .map_err(|source| {
-                Stopped::For(ProducerError::Mysql {
-                    what: format!("the columns of {database}.{table}"),
-                    source,
-                })
-            })?;
-        if self.layout.columns() == now.as_slice() {
-            return Ok(());
-        }
-        Err(Stopped::For(
-            BinlogError::TableChanged {
-                table: self.pipeline.table.clone(),
-                at: at.clone(),
-                what: format!("`{}` in `{schema}`", query.trim()),
-            }
-            .into(),
-        ))
-    }
-}
-
-/// Why one connection's stream ended.
-enum Stopped {
-    /// The producer stops (or renews its client) with this.
-    For(ProducerError),
-    /// A wait heals it: the stream goes on from the last page queued.
-    Healable(BinlogError),
-}
-
-impl From<BinlogError> for Stopped {
-    fn from(error: BinlogError) -> Self {
-        if error.heals() {
-            Self::Healable(error)
-        } else {
-            Self::For(error.into())
-        }
-    }
-}
-
-impl From<ProducerError> for Stopped {
-    fn from(error: ProducerError) -> Self {
-        Self::For(error)
-    }
-}
-
-/// Whether `at` is at or past `end` in the binary log.
-fn reached(at: &BinlogPosition, end: &BinlogPosition) -> bool {
-    match (at.file_sequence(), end.file_sequence()) {
-        (Some(at_file), Some(end_file)) if at_file != end_file => at_file > end_file,
-        _ => at.offset >= end.offset,
-    }
-}
-
-/// The replica id the stream registers with: `producer.binlog_server_id`, or one derived from
-/// the topic (in 1 000 000 … 1 999 999 999, away from the ids servers are usually given).
-fn server_id(pipeline: &crate::poll::Pipeline) -> u32 {
-    match pipeline.settings.binlog_server_id {
-        0 => {
-            let hash = xxhash_rust::xxh3::xxh3_64(pipeline.kafka.topic.as_bytes());
-            1_000_000 + (hash % 1_999_000_000) as u32
-        }
-        id => id,
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_position_is_reached_in_a_later_file_or_further_in_the_same() {
-        let end = BinlogPosition::new("binlog.000007", 500);
-        assert!(reached(&BinlogPosition::new("binlog.000007", 500), &end));
-        assert!(reached(&BinlogPosition::new("binlog.000008", 4), &end));
-        assert!(!reached(&BinlogPosition::new("binlog.000007", 499), &end));
-        assert!(!reached(&BinlogPosition::new("binlog.000006", 9_000), &end));
     }
 }

@@ -29,6 +29,14 @@ impl BinlogPosition {
     pub fn file_sequence(&self) -> Option<u64> {
         self.file.rsplit_once('.')?.1.parse().ok()
     }
+
+    /// Whether this place is `other` or after it: in a later file, or further in the same.
+    pub fn is_at_or_after(&self, other: &BinlogPosition) -> bool {
+        match (self.file_sequence(), other.file_sequence()) {
+            (Some(mine), Some(theirs)) if mine != theirs => mine > theirs,
+            _ => self.offset >= other.offset,
+        }
+    }
 }
 
 impl std::fmt::Display for BinlogPosition {
@@ -88,6 +96,16 @@ mod tests {
             BinlogPosition::new("binlog.000012", 330).to_string(),
             "binlog.000012:330"
         );
+    }
+
+    #[test]
+    fn a_position_is_reached_in_a_later_file_or_further_in_the_same() {
+        let end = BinlogPosition::new("binlog.000007", 500);
+        let reached = |file: &str, offset| BinlogPosition::new(file, offset).is_at_or_after(&end);
+        assert!(reached("binlog.000007", 500));
+        assert!(reached("binlog.000008", 4));
+        assert!(!reached("binlog.000007", 499));
+        assert!(!reached("binlog.000006", 9_000));
     }
 
     #[test]

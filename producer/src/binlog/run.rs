@@ -1,25 +1,31 @@
-//! The binlog source's run with one Kafka client, at least once: the saved position, or a
-//! snapshot when there is none (`snapshot_read`), then the stream from there (`follow`).
+//! The binlog source's run with one Kafka client: the saved position, or a snapshot when there
+//! is none or it was not finished (`snapshot_read`), then the stream from there (`follow`).
 //!
-//! Invariant: a position reaches the watermark file only once Kafka has acknowledged every
-//! record before it, pages acknowledged in the order they were queued; a restart goes on from
-//! the saved position and at worst publishes again what was in flight.
+//! Invariant: a position is kept only once Kafka has taken every record before it. At least
+//! once, it reaches the watermark file once every page before it is acknowledged, in the order
+//! they were queued; a restart publishes again at most what was in flight. Exactly once, it is
+//! the watermark record of the Kafka transaction that carries every record before it (see
+//! `publish::transaction`); a restart goes on from the last committed one, and what an
+//! unfinished transaction carried is never seen by a read-committed consumer.
 
 use rdkafka::error::KafkaError;
 use sluice_common::acls;
 use sluice_common::events::Event;
+use sluice_common::retry::Transient;
 use sluice_common::shutdown::Shutdown;
 
 use super::error::BinlogError;
 use super::image::ImageLayout;
+use super::position::BinlogPosition;
+use super::snapshot_parts::{KeyOrder, Seam};
 use super::watermark::{BinlogWatermark, SavedPosition};
 use crate::error::{ProducerError, RowRefused};
 use crate::events::PageAcknowledged;
 use crate::poll::in_flight::InFlightPages;
 use crate::poll::Pipeline;
 use crate::publish::failure_policy::{permanent, StaleClient};
+use crate::publish::transaction::{TransactionError, Transactions};
 use crate::watermark::saver::WatermarkSaver;
-use crate::watermark::WatermarkError;
 
 /// Pages queued and not yet acknowledged, at most.
 pub(super) const PAGES_IN_FLIGHT: usize = 8;
@@ -29,11 +35,20 @@ pub(super) struct BinlogRun<'p> {
     pub(super) pipeline: &'p Pipeline,
     pub(super) shutdown: &'p Shutdown,
     pub(super) layout: ImageLayout,
-    pub(super) saver: WatermarkSaver<SavedPosition>,
+    /// At least once: keeps each acknowledged position in the watermark file.
+    saver: Option<WatermarkSaver<SavedPosition>>,
+    /// Exactly once: the open Kafka transaction, committed with its position.
+    transactions: Option<Transactions>,
     pub(super) in_flight: InFlightPages<BinlogWatermark>,
     /// The position after the last page queued (or the start): where the stream goes on after
-    /// a failure of its own.
+    /// a failure of its own, and what the next commit keeps.
     pub(super) queued_to: BinlogWatermark,
+    /// The last position kept (saved or committed).
+    kept: Option<BinlogWatermark>,
+    /// The parts of a snapshot taken in more than one, which the stream filters by.
+    pub(super) seam: Seam,
+    /// How keys compare, for the seam.
+    pub(super) key_order: KeyOrder,
 }
 
 impl Pipeline {
@@ -45,14 +60,7 @@ impl Pipeline {
         shutdown: &Shutdown,
         until_caught_up: bool,
     ) -> Result<(), ProducerError> {
-        if self.transactions.is_some() {
-            return Err(BinlogError::Unsupported(
-                "producer.source = \"binlog\" publishes at least once for now: set \
-                 producer.exactly_once = false"
-                    .into(),
-            )
-            .into());
-        }
+        let table = self.table.clone();
         let layout = ImageLayout::new(
             &self.follower.catalogue,
             self.encoder.plan(),
@@ -62,44 +70,41 @@ impl Pipeline {
             &self.settings.timestamp_column,
         )
         .map_err(BinlogError::from)?;
-        let saved = self.load_binlog_position()?;
+        let key_order = KeyOrder::of_column(
+            self.query.key_kind(),
+            &self.pool,
+            &self.mysql.database,
+            &self.mysql.table,
+            &self.settings.key_column,
+        )
+        .await
+        .map_err(|source| BinlogError::KeyOrder { table, source })?;
+        let saved = self.load_binlog_position().await?;
+        let transactions = self.transactions.take();
         let pipeline = &*self;
         let mut run = BinlogRun {
             pipeline,
             shutdown,
             layout,
-            saver: WatermarkSaver::start(pipeline.store.clone()),
+            saver: transactions
+                .is_none()
+                .then(|| WatermarkSaver::start(pipeline.store.clone())),
+            transactions,
             in_flight: InFlightPages::default(),
-            queued_to: saved.clone().unwrap_or_else(|| {
-                BinlogWatermark::at_transaction(super::position::BinlogPosition::new("", 4))
-            }),
+            queued_to: saved
+                .clone()
+                .unwrap_or_else(|| BinlogWatermark::at_transaction(BinlogPosition::new("", 4))),
+            kept: saved.clone(),
+            seam: Seam::default(),
+            key_order,
         };
         let outcome = run.go(saved, until_caught_up).await;
-        // What was acknowledged is saved whatever the outcome.
-        let settled = run.settle(0).await;
-        let saved = run.saver.finish().await;
-        pipeline.readiness.set(false);
-        outcome.and(settled).and(saved.map_err(ProducerError::from))
-    }
-
-    /// The saved position; `None` when nothing was saved or the snapshot was not finished.
-    fn load_binlog_position(&self) -> Result<Option<BinlogWatermark>, ProducerError> {
-        match self.store.load_as::<SavedPosition>() {
-            Ok(Some(SavedPosition::Binlog(saved))) => Ok(saved.snapshot_done.then_some(saved)),
-            Ok(None) => Ok(None),
-            Err(WatermarkError::Corrupt { path, .. })
-                if self.store.load().is_ok_and(|saved| saved.is_some()) =>
-            {
-                Err(BinlogError::Unsupported(format!(
-                    "watermark file {} holds a position of producer.source = \"timestamp\": \
-                     `sluice-producer reset` (or another producer.watermark_file) before \
-                     switching to the binlog",
-                    path.display()
-                ))
-                .into())
-            }
-            Err(error) => Err(error.into()),
-        }
+        let client_failed = outcome.as_ref().is_err_and(Transient::is_transient);
+        let ended = run.end(!client_failed).await;
+        let transactions = run.transactions.take();
+        self.transactions = transactions;
+        self.readiness.set(false);
+        outcome.and(ended)
     }
 }
 
@@ -110,8 +115,8 @@ impl BinlogRun<'_> {
         until_caught_up: bool,
     ) -> Result<(), ProducerError> {
         let start = match saved {
-            Some(saved) => saved,
-            None => match self.snapshot().await? {
+            Some(saved) if saved.snapshot_done => saved,
+            unfinished => match self.snapshot(unfinished).await? {
                 Some(done) => done,
                 None => return Ok(()),
             },
@@ -122,18 +127,111 @@ impl BinlogRun<'_> {
             "streaming the changes of {} from {start}",
             self.pipeline.table
         );
+        self.seam = Seam::new(start.snapshot_parts.clone());
         self.queued_to = start.clone();
         self.follow(start, until_caught_up).await
     }
 
+    /// At the run's end: what was acknowledged is saved (at least once), or what was queued
+    /// committed unless the Kafka client failed (exactly once; the next client's registration
+    /// aborts it then).
+    async fn end(&mut self, commit: bool) -> Result<(), ProducerError> {
+        if self.saver.is_some() {
+            // Settled first: settling hands each acknowledged position to the saver.
+            let settled = self.settle(0).await;
+            let saver = self.saver.take();
+            let saved = match saver {
+                Some(saver) => saver.finish().await.map_err(ProducerError::from),
+                None => Ok(()),
+            };
+            return settled.and(saved);
+        }
+        if commit {
+            self.settle(0).await?;
+            self.commit_if_due(true).await?;
+        }
+        Ok(())
+    }
+
+    /// Makes room for a page: exactly once, opens a transaction unless one is open.
+    pub(super) fn before_page(&mut self) -> Result<(), ProducerError> {
+        if let Some(transactions) = &mut self.transactions {
+            transactions.before_page(&self.pipeline.publisher)?;
+        }
+        Ok(())
+    }
+
+    /// Exactly once, commits the open transaction when it is due (always when `caught_up`),
+    /// with the position after the last page queued as its watermark. Call only between pages.
+    pub(super) async fn commit_if_due(&mut self, caught_up: bool) -> Result<(), ProducerError> {
+        let Some(transactions) = &mut self.transactions else {
+            return Ok(());
+        };
+        if !transactions.due(caught_up) {
+            return Ok(());
+        }
+        let end = self.queued_to.clone();
+        match transactions
+            .commit(
+                &self.pipeline.publisher,
+                &SavedPosition::Binlog(end.clone()),
+            )
+            .await
+        {
+            Ok(()) => {}
+            // Aborted: a new client goes on from the last committed position.
+            Err(TransactionError::Aborted(error)) => return Err(StaleClient(error).into()),
+            Err(failed) => return Err(failed.into()),
+        }
+        // The commit waited for every record: what is left in flight is answered.
+        self.settle(0).await?;
+        self.kept = Some(end);
+        Ok(())
+    }
+
+    /// Keeps `position` though no page ends there (the table idle while others write), unless
+    /// it is kept already: saved at least once, committed alone exactly once. Call only with
+    /// nothing in flight.
+    pub(super) async fn keep_position(
+        &mut self,
+        position: BinlogWatermark,
+    ) -> Result<(), ProducerError> {
+        let position = self.marked(position);
+        if self.kept.as_ref() == Some(&position) {
+            return Ok(());
+        }
+        self.queued_to = position.clone();
+        if let Some(saver) = &mut self.saver {
+            saver
+                .advance(SavedPosition::Binlog(position.clone()))
+                .await?;
+            self.kept = Some(position);
+            return Ok(());
+        }
+        self.before_page()?;
+        self.commit_if_due(true).await
+    }
+
+    /// `position` with the snapshot parts the stream still filters by from there.
+    pub(super) fn marked(&self, mut position: BinlogWatermark) -> BinlogWatermark {
+        position.snapshot_parts = self.seam.parts_at(&position.resume_at);
+        position
+    }
+
     /// Waits for the oldest pages until at most `keep` are in flight, handing each page's end
-    /// to the saver. A failed page fails the run: the pages after it are waited for, and the
-    /// error says whether a new client heals it (it then goes on from the saved position).
+    /// to the saver (at least once). A failed page fails the run: the pages after it are waited
+    /// for, and the error says whether a new client heals it (it then goes on from the saved
+    /// position).
     pub(super) async fn settle(&mut self, keep: usize) -> Result<(), ProducerError> {
         while let Some(page) = self.in_flight.oldest_beyond(keep) {
             match page.pending.acknowledged().await {
                 Ok(report) => {
-                    self.saver.advance(SavedPosition::Binlog(page.end)).await?;
+                    if let Some(saver) = &mut self.saver {
+                        saver
+                            .advance(SavedPosition::Binlog(page.end.clone()))
+                            .await?;
+                        self.kept = Some(page.end);
+                    }
                     PageAcknowledged {
                         rows: page.rows,
                         report,
@@ -165,11 +263,12 @@ impl BinlogRun<'_> {
         StaleClient(error).into()
     }
 
-    /// Under `on_error = "fail"`: what was queued before is settled and saved, and the refusal
+    /// Under `on_error = "fail"`: what was queued before is settled and kept, and the refusal
     /// is the outcome.
     pub(super) async fn refuse(&mut self, refused: RowRefused) -> Result<(), ProducerError> {
         tracing::error!("{refused}");
         self.settle(0).await?;
+        self.commit_if_due(true).await?;
         Err(refused.into())
     }
 }

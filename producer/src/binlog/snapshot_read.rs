@@ -2,31 +2,46 @@
 //! `WITH CONSISTENT SNAPSHOT`, whose binary log position the stream then starts at (see
 //! `snapshot_start`), so no version is lost or doubled at the seam and no lock is taken.
 //!
-//! A snapshot is not resumed: until it is wholly acknowledged the saved position says so, and
-//! a restart takes a new one (at least once, its rows are published again).
+//! A snapshot stopped before its end goes on after the last key it published, with a new
+//! snapshot at a later position: a part of its own (see `snapshot_parts`). The position kept
+//! after each page says so: the parts so far, the last one's last key included.
 
 use super::error::BinlogError;
 use super::run::{BinlogRun, PAGES_IN_FLIGHT};
+use super::snapshot_parts::SnapshotPart;
 use super::snapshot_start::start_snapshot;
-use super::watermark::{BinlogWatermark, SavedPosition};
+use super::watermark::BinlogWatermark;
 use crate::error::ProducerError;
 use crate::watermark::KeyBound;
 
 impl BinlogRun<'_> {
-    /// Publishes the snapshot; its end, the position the stream starts at, once every row is
-    /// acknowledged. `None` when shutdown came first.
-    pub(super) async fn snapshot(&mut self) -> Result<Option<BinlogWatermark>, ProducerError> {
+    /// Publishes the snapshot, or its rest after `unfinished`; its end, the position the stream
+    /// starts at, once every row is kept. `None` when shutdown came first.
+    pub(super) async fn snapshot(
+        &mut self,
+        unfinished: Option<BinlogWatermark>,
+    ) -> Result<Option<BinlogWatermark>, ProducerError> {
         let pipeline = self.pipeline;
         let read_error = |source| BinlogError::SnapshotRead {
             table: pipeline.table.clone(),
             source,
         };
+        let mut parts = unfinished
+            .map(|saved| saved.snapshot_parts)
+            .unwrap_or_default();
+        let mut after = match parts.last().and_then(|part| part.up_to.clone()) {
+            Some(key) => KeyBound::At(key),
+            None => KeyBound::Before,
+        };
         let mut conn = pipeline.pool.acquire().await.map_err(read_error)?;
         let start = start_snapshot(&mut conn).await.map_err(BinlogError::from)?;
+        let first_at = parts
+            .first()
+            .map_or_else(|| start.position.clone(), |part| part.at.clone());
         tracing::info!(
             table = %pipeline.table,
             position = %start.position,
-            "snapshot of {} at binlog {} (GTID {}), without a lock",
+            "snapshot of {} at binlog {} (GTID {}), without a lock{}",
             pipeline.table,
             start.position,
             start
@@ -34,18 +49,18 @@ impl BinlogRun<'_> {
                 .iter()
                 .map(ToString::to_string)
                 .collect::<Vec<_>>()
-                .join(",")
+                .join(","),
+            match &after {
+                KeyBound::At(key) => format!(", from after key {key} (a part of its own)"),
+                _ => String::new(),
+            }
         );
-        let during = BinlogWatermark {
-            resume_at: start.position.clone(),
-            gtid: None,
-            changes_done: 0,
-            snapshot_done: false,
-        };
-        self.queued_to = during.clone();
         pipeline.readiness.set(true);
         let page_rows = pipeline.settings.batch_size.max(1);
-        let mut after = KeyBound::Before;
+        parts.push(SnapshotPart {
+            at: start.position.clone(),
+            up_to: None,
+        });
         loop {
             if self.shutdown.requested() {
                 return Ok(None);
@@ -56,13 +71,21 @@ impl BinlogRun<'_> {
             let rows = page.fetch_all(&mut *conn).await.map_err(read_error)?;
             let full = rows.len() >= page_rows as usize;
             if let Some(last) = rows.last() {
-                after = KeyBound::At(pipeline.query.key_of(last).map_err(read_error)?);
+                let last = pipeline.query.key_of(last).map_err(read_error)?;
+                if let Some(current) = parts.last_mut() {
+                    current.up_to = Some(last.clone());
+                }
+                after = KeyBound::At(last);
+                self.before_page()?;
                 let (pending, _) = match pipeline.queue_page(&rows).await {
                     Ok(queued) => queued,
                     Err(refused) => return self.refuse(refused).await.map(|()| None),
                 };
-                self.in_flight.push(pending, during.clone(), rows.len());
+                let during = BinlogWatermark::of_snapshot(first_at.clone(), parts.clone(), false);
+                self.queued_to = during.clone();
+                self.in_flight.push(pending, during, rows.len());
                 self.settle(PAGES_IN_FLIGHT).await?;
+                self.commit_if_due(false).await?;
             }
             if !full {
                 break;
@@ -74,11 +97,14 @@ impl BinlogRun<'_> {
             .await
             .map_err(read_error)?;
         conn.close().await.map_err(read_error)?;
+        if let Some(current) = parts.last_mut() {
+            current.up_to = None;
+        }
+        let done = BinlogWatermark::of_snapshot(first_at, parts, true);
         self.settle(0).await?;
-        let done = BinlogWatermark::at_transaction(start.position);
-        self.saver
-            .advance(SavedPosition::Binlog(done.clone()))
-            .await?;
+        self.seam = super::snapshot_parts::Seam::new(done.snapshot_parts.clone());
+        let done = self.marked(done);
+        self.keep_position(done.clone()).await?;
         tracing::info!(
             table = %pipeline.table,
             "snapshot of {} published; its changes follow from binlog {}",

@@ -8,6 +8,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::position::{BinlogPosition, Gtid};
+use super::snapshot_parts::SnapshotPart;
 
 /// Where the binlog source stands.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -21,9 +22,14 @@ pub struct BinlogWatermark {
     /// The watched table's row changes of that transaction already published.
     #[serde(default, skip_serializing_if = "is_zero")]
     pub changes_done: u64,
-    /// Whether the snapshot at `resume_at` is wholly published; until then a restart takes a
-    /// new snapshot.
+    /// Whether the snapshot at `resume_at` is wholly published; until then a restart goes on
+    /// with a new snapshot after its last published key.
     pub snapshot_done: bool,
+    /// The parts of a snapshot taken in more than one (see `snapshot_parts`): while the
+    /// snapshot runs, the parts published so far; once it is done, until the stream passes the
+    /// last part's position, the parts the stream filters its changes by.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub snapshot_parts: Vec<SnapshotPart>,
 }
 
 fn is_zero(count: &u64) -> bool {
@@ -47,6 +53,7 @@ impl BinlogWatermark {
             gtid: None,
             changes_done: 0,
             snapshot_done: true,
+            snapshot_parts: Vec::new(),
         }
     }
 
@@ -57,6 +64,18 @@ impl BinlogWatermark {
             gtid: Some(gtid),
             changes_done,
             snapshot_done: true,
+            snapshot_parts: Vec::new(),
+        }
+    }
+
+    /// A snapshot running (`done` false) or done, whose first part lies at `resume_at`.
+    pub fn of_snapshot(resume_at: BinlogPosition, parts: Vec<SnapshotPart>, done: bool) -> Self {
+        Self {
+            resume_at,
+            gtid: None,
+            changes_done: 0,
+            snapshot_done: done,
+            snapshot_parts: parts,
         }
     }
 }
@@ -64,13 +83,32 @@ impl BinlogWatermark {
 impl std::fmt::Display for BinlogWatermark {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match (&self.gtid, self.snapshot_done) {
-            (_, false) => write!(f, "the snapshot at binlog {}", self.resume_at),
+            (_, false) => match self
+                .snapshot_parts
+                .last()
+                .and_then(|part| part.up_to.as_ref())
+            {
+                Some(key) => write!(
+                    f,
+                    "the snapshot at binlog {}, published up to key {key}",
+                    self.resume_at
+                ),
+                None => write!(f, "the snapshot at binlog {}", self.resume_at),
+            },
             (Some(gtid), true) => write!(
                 f,
                 "binlog {} (transaction {gtid}, {} changes published)",
                 self.resume_at, self.changes_done
             ),
             (None, true) => write!(f, "binlog {}", self.resume_at),
+        }
+    }
+}
+
+impl std::fmt::Display for SavedPosition {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Binlog(position) => position.fmt(f),
         }
     }
 }

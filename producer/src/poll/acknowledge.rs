@@ -49,7 +49,7 @@ impl ClientRun<'_> {
         if !transactions.due(caught_up) {
             return Ok(Ok(()));
         }
-        match transactions.commit(&pipeline.publisher, end.clone()).await {
+        match transactions.commit(&pipeline.publisher, &end).await {
             Ok(()) => {}
             Err(TransactionError::Aborted(error)) => return Ok(Err(error)),
             Err(end) => return Err(end.into()),

@@ -22,7 +22,7 @@ pub mod progress;
 pub(crate) mod queue_rows;
 pub mod read_ahead;
 mod report;
-mod start_position;
+pub(crate) mod start_position;
 mod sweep_step;
 mod table_change;
 

@@ -14,7 +14,7 @@ use crate::source::read_bound::ReadBound;
 use crate::watermark::Watermark;
 
 /// How long reading the watermark topic at start may take, a broker coming up included.
-const WATERMARK_TOPIC_PATIENCE: Duration = Duration::from_secs(120);
+pub(crate) const WATERMARK_TOPIC_PATIENCE: Duration = Duration::from_secs(120);
 
 /// Pause after a failed query while waiting for the first snapshot's bound.
 const RETRY_PAUSE: Duration = Duration::from_secs(1);

@@ -11,17 +11,18 @@
 //! `transactional.id` stops; after a fatal client error the pipeline renews its client (see
 //! `poll`).
 
+use std::fmt::Display;
 use std::future::Future;
 use std::time::{Duration, Instant};
 
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
+use serde::Serialize;
 use sluice_common::events::ErrorKind;
 use sluice_common::retry::{self, Policy};
 
 use crate::publish::injected_failure;
 use crate::publish::Publisher;
 use crate::watermark::topic::{self, WatermarkTopic};
-use crate::watermark::Watermark;
 
 /// Pages a transaction carries at most: a commit waits for every record in flight, so fewer,
 /// larger transactions keep Kafka busy for longer stretches.
@@ -97,8 +98,8 @@ pub enum TransactionError {
     /// The watermark could not be encoded (a defect): the producer stops.
     #[error("encoding watermark {end}")]
     Encoding {
-        /// The watermark.
-        end: Watermark,
+        /// The watermark, as its source writes it.
+        end: String,
         /// Why.
         source: serde_json::Error,
     },
@@ -161,15 +162,18 @@ impl Transactions {
         })
     }
 
-    /// Queues `end`, the position after every page of the open transaction, as its watermark
-    /// record, and commits the transaction.
-    pub async fn commit(
+    /// Queues `end`, the position after every page of the open transaction (a watermark, or
+    /// the position of a source with its own kind), as its watermark record, and commits the
+    /// transaction.
+    pub async fn commit<E: Serialize + Display>(
         &mut self,
         publisher: &Publisher,
-        end: Watermark,
+        end: &E,
     ) -> Result<(), TransactionError> {
-        let value =
-            topic::encode(&end).map_err(|source| TransactionError::Encoding { end, source })?;
+        let value = topic::encode(end).map_err(|source| TransactionError::Encoding {
+            end: end.to_string(),
+            source,
+        })?;
         let mut page = publisher.begin_page();
         let queued = page
             .watermark(&self.topic.topic, &self.topic.key, &value)

@@ -110,8 +110,13 @@ impl KeyKind {
     }
 }
 
-/// One key value, as the table holds it.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+/// One key value, as the table holds it (saved tagged by kind: `{"signed": 5}`,
+/// `{"text": "a"}`, `{"hex": "00ff"}`).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(
+    into = "crate::watermark::position::SavedKey",
+    try_from = "crate::watermark::position::SavedKey"
+)]
 pub enum Key {
     /// Of a signed integer column.
     Signed(i64),

@@ -157,10 +157,10 @@ struct SavedWatermark {
     order: ReadOrder,
 }
 
-/// A key that `id` does not hold.
+/// A key that `id` does not hold; any key, where a key is saved by itself.
 #[derive(Debug, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
-enum SavedKey {
+pub(crate) enum SavedKey {
     /// A signed key equal to an edge's stand-in.
     Signed(i64),
     Unsigned(u64),
@@ -175,13 +175,7 @@ impl From<Watermark> for SavedWatermark {
             KeyBound::Before => (Some(i64::MIN), None),
             KeyBound::After => (Some(i64::MAX), None),
             KeyBound::At(Key::Signed(n)) if n != i64::MIN && n != i64::MAX => (Some(n), None),
-            KeyBound::At(Key::Signed(n)) => (None, Some(SavedKey::Signed(n))),
-            KeyBound::At(Key::Unsigned(n)) => (None, Some(SavedKey::Unsigned(n))),
-            KeyBound::At(Key::Text(text)) => (None, Some(SavedKey::Text(text))),
-            KeyBound::At(Key::Bytes(bytes)) => {
-                let hex = bytes.iter().map(|b| format!("{b:02x}")).collect();
-                (None, Some(SavedKey::Hex(hex)))
-            }
+            KeyBound::At(key) => (None, Some(SavedKey::from(key))),
         };
         Self {
             last_updated: mark.last_updated,
@@ -199,10 +193,8 @@ impl TryFrom<SavedWatermark> for Watermark {
         let key = match (saved.id, saved.key) {
             (Some(i64::MIN), None) => KeyBound::Before,
             (Some(i64::MAX), None) => KeyBound::After,
-            (Some(n), None) | (None, Some(SavedKey::Signed(n))) => KeyBound::At(Key::Signed(n)),
-            (None, Some(SavedKey::Unsigned(n))) => KeyBound::At(Key::Unsigned(n)),
-            (None, Some(SavedKey::Text(text))) => KeyBound::At(Key::Text(text)),
-            (None, Some(SavedKey::Hex(hex))) => KeyBound::At(Key::Bytes(from_hex(&hex)?)),
+            (Some(n), None) => KeyBound::At(Key::Signed(n)),
+            (None, Some(saved)) => KeyBound::At(Key::try_from(saved)?),
             (Some(_), Some(_)) => return Err("both `id` and `key` are given".into()),
             (None, None) => return Err("neither `id` nor `key` is given".into()),
         };
@@ -210,6 +202,30 @@ impl TryFrom<SavedWatermark> for Watermark {
             last_updated: saved.last_updated,
             key,
             order: saved.order,
+        })
+    }
+}
+
+impl From<Key> for SavedKey {
+    fn from(key: Key) -> Self {
+        match key {
+            Key::Signed(n) => Self::Signed(n),
+            Key::Unsigned(n) => Self::Unsigned(n),
+            Key::Text(text) => Self::Text(text),
+            Key::Bytes(bytes) => Self::Hex(bytes.iter().map(|b| format!("{b:02x}")).collect()),
+        }
+    }
+}
+
+impl TryFrom<SavedKey> for Key {
+    type Error = String;
+
+    fn try_from(saved: SavedKey) -> Result<Self, String> {
+        Ok(match saved {
+            SavedKey::Signed(n) => Self::Signed(n),
+            SavedKey::Unsigned(n) => Self::Unsigned(n),
+            SavedKey::Text(text) => Self::Text(text),
+            SavedKey::Hex(hex) => Self::Bytes(from_hex(&hex)?),
         })
     }
 }

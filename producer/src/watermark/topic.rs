@@ -10,6 +10,8 @@ use std::time::Duration;
 
 use crate::watermark::Watermark;
 use rdkafka::message::Message as _;
+use serde::de::DeserializeOwned;
+use serde::Serialize;
 use sluice_common::kafka::topic_reader::{read_to_end, TopicReadError};
 use sluice_common::settings::KafkaSettings;
 
@@ -57,6 +59,15 @@ impl WatermarkTopic {
     /// The latest committed watermark of this producer, or `None` when it never committed one.
     /// Blocking: reads the topic from its start.
     pub fn load(&self, patience: Duration) -> Result<Option<Watermark>, WatermarkTopicError> {
+        self.load_as(patience)
+    }
+
+    /// The latest committed position of this producer as a source with its own kind of
+    /// position saves it, or `None` when it never committed one. Blocking, as `load`.
+    pub fn load_as<T: DeserializeOwned>(
+        &self,
+        patience: Duration,
+    ) -> Result<Option<T>, WatermarkTopicError> {
         let mut latest: Option<(i64, Option<Vec<u8>>)> = None;
         read_to_end(&self.settings, &self.topic, patience, |message| {
             if message.key() == Some(self.key.as_bytes()) {
@@ -79,12 +90,12 @@ impl WatermarkTopic {
     }
 }
 
-/// A watermark as the topic's value holds it.
-pub fn encode(watermark: &Watermark) -> Result<Vec<u8>, serde_json::Error> {
+/// A watermark (or a source's own position) as the topic's value holds it.
+pub fn encode<T: Serialize>(watermark: &T) -> Result<Vec<u8>, serde_json::Error> {
     serde_json::to_vec(watermark)
 }
 
-fn decode(value: &[u8]) -> Result<Watermark, String> {
+fn decode<T: DeserializeOwned>(value: &[u8]) -> Result<T, String> {
     serde_json::from_slice(value).map_err(|e| e.to_string())
 }
 
@@ -107,6 +118,6 @@ mod tests {
             let encoded = encode(&watermark).expect("encodes");
             assert_eq!(decode(&encoded), Ok(watermark));
         }
-        assert!(decode(b"not json").is_err());
+        assert!(decode::<Watermark>(b"not json").is_err());
     }
 }
