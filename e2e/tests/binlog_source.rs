@@ -1,7 +1,8 @@
 //! `producer.source = "binlog"` end to end against the stack: a snapshot of the table taken
 //! while it is written, then every committed change from MariaDB's binary log. Two updates of a
 //! product in one transaction, which no poll can tell apart, reach the files as two lines in
-//! commit order; deletes reach them as delete lines without a sweep; through binary log files
+//! commit order; deletes reach them as delete lines without a sweep, and a key changed as the
+//! old key's delete line and the row under its new key; through binary log files
 //! rotated under the stream, the producer stopped (or killed, exactly once) and started again
 //! and MariaDB restarted, no version is lost, and exactly once none is doubled. `sluice-verify`
 //! judges the files too (no duplicate, no version going back, the latest state).
@@ -18,6 +19,9 @@ static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(())
 
 const PRODUCTS: i32 = 2_000;
 const ROUNDS: i32 = 6;
+/// Products given a new key (none of them changed by the rounds or deleted), and by how much.
+const MOVED: [i64; 4] = [3, 9, 21, 33];
+const MOVED_BY: i64 = 100_000;
 
 /// The stack's binlog user (stack/env.sh): SELECT, REPLICATION SLAVE, BINLOG MONITOR.
 fn binlog_scenario(scenario: &mut Scenario) {
@@ -99,6 +103,17 @@ async fn every_committed_version_in_order(exactly_once: bool) {
         .execute(&scenario.pool)
         .await
         .expect("delete");
+    // A product whose key changes: the delete of its old key, then its row under the new one.
+    sqlx::query(&format!(
+        "UPDATE `{table}` SET id = id + {MOVED_BY} WHERE id IN ({})",
+        MOVED.map(|id| id.to_string()).join(", ")
+    ))
+    .execute(&scenario.pool)
+    .await
+    .expect("update keys");
+    for id in MOVED {
+        versions.insert(id + MOVED_BY, vec![format!("Item {id}")]);
+    }
     scenario
         .insert_products(PRODUCTS + 1..PRODUCTS + 101, None)
         .await;
@@ -109,7 +124,11 @@ async fn every_committed_version_in_order(exactly_once: bool) {
     scenario.wait_until_verified(CATCH_UP).await;
     let (code, report) = scenario.verify();
     assert_eq!(code, 0, "{report:#}");
-    assert_eq!(report["deleted"]["count"].as_u64(), Some(200), "{report:#}");
+    assert_eq!(
+        report["deleted"]["count"].as_u64(),
+        Some(200 + MOVED.len() as u64),
+        "the deletes and the keys moved away from: {report:#}"
+    );
     let seen = names_in_order(scenario.lines());
     let (count, examples) = match exactly_once {
         // The snapshot came before every round: each version once, the first included.

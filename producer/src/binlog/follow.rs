@@ -16,7 +16,7 @@ use super::connect::{connect, request_stream, server_id};
 use super::error::BinlogError;
 use super::open_transaction::{end_now, OpenTransaction, Stopped};
 use super::position::BinlogPosition;
-use super::queue_change::{queue_change, Buffers, Unqueued};
+use super::queue_change::{by_key, queue_change, Buffers, Unqueued};
 use super::run::{BinlogRun, PAGES_IN_FLIGHT};
 use super::stream::{ChangeStream, Operation, RowChange, StreamEvent, WatchedTable};
 use super::watermark::BinlogWatermark;
@@ -171,7 +171,12 @@ impl BinlogRun<'_> {
                             .into(),
                         ));
                     };
-                    for change in changes {
+                    let layout = &self.layout;
+                    let split = changes
+                        .into_iter()
+                        .flat_map(|c| by_key(layout, c))
+                        .flatten();
+                    for change in split.collect::<Vec<_>>() {
                         transaction.seen += 1;
                         if transaction.seen <= transaction.skip
                             || !self.past_seam(&change, &transaction.start).await?

@@ -30,6 +30,36 @@ pub(super) struct Buffers {
     payload: Vec<u8>,
 }
 
+/// `change` as the changes its records come from: an update that changed the row's key is the
+/// delete of the old key, then an insert under the new one (the old key's record would
+/// otherwise stay on the topic for good); every other change is itself.
+pub(super) fn by_key(layout: &ImageLayout, change: RowChange) -> [Option<RowChange>; 2] {
+    let key_changed = change.operation == Operation::Update
+        && match (&change.before, &change.after) {
+            (Some(before), Some(after)) => match (layout.key(before), layout.key(after)) {
+                (Ok(old), Ok(new)) => old != new,
+                _ => false,
+            },
+            _ => false,
+        };
+    if !key_changed {
+        return [Some(change), None];
+    }
+    let RowChange { before, after, .. } = change;
+    [
+        Some(RowChange {
+            operation: Operation::Delete,
+            before,
+            after: None,
+        }),
+        Some(RowChange {
+            operation: Operation::Insert,
+            before: None,
+            after,
+        }),
+    ]
+}
+
 /// Queues `change`, written at `written_at` (seconds since the epoch), on `page`.
 pub(super) async fn queue_change(
     pipeline: &Pipeline,
