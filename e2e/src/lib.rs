@@ -11,6 +11,7 @@ pub mod process;
 pub mod product_table;
 pub mod prometheus;
 pub mod query_plan;
+pub mod record_headers;
 pub mod scenario;
 pub mod secured;
 pub mod settings_reference;

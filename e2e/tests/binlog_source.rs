@@ -10,9 +10,12 @@
 use std::collections::HashMap;
 
 use sluice_e2e::check_report::check_status;
+use sluice_e2e::record_headers::headed_records;
 use sluice_e2e::scenario::{tail, Scenario};
 use sluice_e2e::versions::{failing, holds_in_order, names_in_order};
 use sluice_e2e::wait::CATCH_UP;
+use sluice_producer::binlog::origin::{GTID_HEADER, OPERATION_HEADER, POSITION_HEADER, ROW_HEADER};
+use sluice_producer::binlog::position::Gtid;
 
 /// Held by each test here for its whole run: one of them restarts MariaDB under the others.
 static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
@@ -141,6 +144,7 @@ async fn every_committed_version_in_order(exactly_once: bool) {
          {examples:?}\nproducer log:\n{}",
         tail(&scenario.log("producer.log"), 20)
     );
+    records_say_where_they_come_from(&scenario, exactly_once);
     let lines: usize = seen.values().map(Vec::len).sum();
     let committed: usize = versions.values().map(Vec::len).sum();
     assert!(
@@ -149,6 +153,68 @@ async fn every_committed_version_in_order(exactly_once: bool) {
     );
     let codes = scenario.stop_all();
     assert!(codes.iter().all(|c| *c == Some(0)), "{codes:?}");
+}
+
+/// Each record's headers name its operation and its place in the binary log; exactly once,
+/// each operation as often as it committed, and each product's changes in binary log order
+/// after its snapshot record.
+fn records_say_where_they_come_from(scenario: &Scenario, exactly_once: bool) {
+    let records = headed_records(&scenario.settings.kafka, &scenario.settings.kafka.topic);
+    let mut operations: HashMap<String, u64> = HashMap::new();
+    let mut last_place: HashMap<String, (u64, u64, u64)> = HashMap::new();
+    for record in &records {
+        let operation = record.header(OPERATION_HEADER);
+        *operations.entry(operation.to_owned()).or_default() += 1;
+        let (file, offset) = record
+            .header(POSITION_HEADER)
+            .rsplit_once(':')
+            .unwrap_or_else(|| panic!("a binlog position header: {record:?}"));
+        let sequence: u64 = file
+            .rsplit_once('.')
+            .and_then(|(_, n)| n.parse().ok())
+            .unwrap_or_else(|| panic!("a binlog file name: {record:?}"));
+        let offset: u64 = offset.parse().expect("an offset");
+        if operation == "snapshot" {
+            assert!(
+                !last_place.contains_key(&record.key),
+                "a snapshot record after a change: {record:?}"
+            );
+            continue;
+        }
+        assert!(
+            record.header(GTID_HEADER).parse::<Gtid>().is_ok(),
+            "a GTID header: {record:?}"
+        );
+        let row: u64 = record.header(ROW_HEADER).parse().expect("a row header");
+        let place = (sequence, offset, row);
+        if let Some(before) = last_place.insert(record.key.clone(), place) {
+            if exactly_once {
+                assert!(
+                    before < place,
+                    "changes out of order: {before:?} then {record:?}"
+                );
+            }
+        }
+    }
+    let count = |operation: &str| operations.get(operation).copied().unwrap_or_default();
+    let updates = ROUNDS as u64 * 2 * (1..=PRODUCTS).filter(|id| id % 3 != 0).count() as u64;
+    let expected = [
+        ("snapshot", PRODUCTS as u64),
+        ("update", updates),
+        ("delete", 200 + MOVED.len() as u64),
+        ("insert", 100 + MOVED.len() as u64),
+    ];
+    for (operation, committed) in expected {
+        match exactly_once {
+            true => assert_eq!(count(operation), committed, "{operation}: {operations:?}"),
+            false => assert!(count(operation) >= committed, "{operation}: {operations:?}"),
+        }
+    }
+    assert_eq!(
+        operations.len(),
+        expected.len(),
+        "no other operation: {operations:?}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]

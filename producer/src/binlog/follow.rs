@@ -15,6 +15,7 @@ use sluice_common::retry::Policy;
 use super::connect::{connect, request_stream, server_id};
 use super::error::BinlogError;
 use super::open_transaction::{end_now, OpenTransaction, Stopped};
+use super::origin::ChangeOrigin;
 use super::position::BinlogPosition;
 use super::queue_change::{by_key, queue_change, Buffers, Unqueued};
 use super::run::{BinlogRun, PAGES_IN_FLIGHT};
@@ -190,11 +191,17 @@ impl BinlogRun<'_> {
                             send: pipeline.publisher.begin_page(),
                             changes: 0,
                         });
+                        let origin = ChangeOrigin {
+                            operation: change.operation,
+                            transaction: &transaction.start,
+                            gtid: transaction.gtid,
+                            row: transaction.seen,
+                        };
                         match queue_change(
                             pipeline,
                             &self.layout,
                             &mut filling.send,
-                            change,
+                            (change, origin),
                             event.written_at,
                             &mut buffers,
                         )

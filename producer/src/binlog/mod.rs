@@ -12,6 +12,7 @@ mod follow;
 pub mod image;
 pub mod mariadb;
 mod open_transaction;
+pub mod origin;
 pub mod position;
 mod queue_change;
 mod run;

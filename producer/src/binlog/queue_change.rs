@@ -9,6 +9,7 @@ use sluice_common::settings::OnError;
 
 use super::error::BinlogError;
 use super::image::ImageLayout;
+use super::origin::ChangeOrigin;
 use super::stream::{Operation, RowChange};
 use crate::error::{ProducerError, RowRefused};
 use crate::poll::queue_rows::{dead_letter_row, too_large};
@@ -60,12 +61,13 @@ pub(super) fn by_key(layout: &ImageLayout, change: RowChange) -> [Option<RowChan
     ]
 }
 
-/// Queues `change`, written at `written_at` (seconds since the epoch), on `page`.
+/// Queues `change`, written at `written_at` (seconds since the epoch), on `page`, its record's
+/// headers saying its `origin`.
 pub(super) async fn queue_change(
     pipeline: &Pipeline,
     layout: &ImageLayout,
     page: &mut PageSend<'_>,
-    change: RowChange,
+    (change, origin): (RowChange, ChangeOrigin<'_>),
     written_at: u32,
     buffers: &mut Buffers,
 ) -> Result<(), Unqueued> {
@@ -97,7 +99,7 @@ pub(super) async fn queue_change(
             if deleted || layout.marked_deleted(&image) {
                 let at = layout.deleted_at(&image, written_at);
                 return page
-                    .tombstone(key, &format_deleted_at(at))
+                    .tombstone_with(key, &format_deleted_at(at), Some(&origin.headers()))
                     .await
                     .map_err(Unqueued::Kafka);
             }
@@ -108,7 +110,10 @@ pub(super) async fn queue_change(
     let limit = pipeline.record_limit;
     let reason = match encoded {
         Ok(()) if key.len() + payload.len() > limit => too_large(key.len() + payload.len(), limit),
-        Ok(()) => match page.record(key, payload).await {
+        Ok(()) => match page
+            .record_with(key, payload, Some(&origin.headers()))
+            .await
+        {
             Err(KafkaError::MessageProduction(RDKafkaErrorCode::MessageSizeTooLarge)) => {
                 too_large(key.len() + payload.len(), limit)
             }

@@ -7,6 +7,7 @@
 //! after each page says so: the parts so far, the last one's last key included.
 
 use super::error::BinlogError;
+use super::origin::snapshot_headers;
 use super::run::{BinlogRun, PAGES_IN_FLIGHT};
 use super::snapshot_parts::SnapshotPart;
 use super::snapshot_start::start_snapshot;
@@ -57,6 +58,7 @@ impl BinlogRun<'_> {
         );
         pipeline.readiness.set(true);
         let page_rows = pipeline.settings.batch_size.max(1);
+        let headers = snapshot_headers(&start.position);
         parts.push(SnapshotPart {
             at: start.position.clone(),
             up_to: None,
@@ -77,7 +79,7 @@ impl BinlogRun<'_> {
                 }
                 after = KeyBound::At(last);
                 self.before_page()?;
-                let (pending, _) = match pipeline.queue_page(&rows).await {
+                let (pending, _) = match pipeline.queue_page_with(&rows, Some(&headers)).await {
                     Ok(queued) => queued,
                     Err(refused) => return self.refuse(refused).await.map(|()| None),
                 };

@@ -3,6 +3,7 @@
 //! refusal, under `on_error = "fail"`).
 
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
+use rdkafka::message::OwnedHeaders;
 use sluice_common::dead_letter::{DeadLetter, Stage};
 use sluice_common::deletes::format_deleted_at;
 use sluice_common::settings::OnError;
@@ -21,12 +22,24 @@ impl Pipeline {
         &self,
         rows: &[MySqlRow],
     ) -> Result<(PendingPage, usize), RowRefused> {
+        self.queue_page_with(rows, None).await
+    }
+
+    /// `queue_page`, each record (not the dead letters) carrying `headers`.
+    pub(crate) async fn queue_page_with(
+        &self,
+        rows: &[MySqlRow],
+        headers: Option<&OwnedHeaders>,
+    ) -> Result<(PendingPage, usize), RowRefused> {
         let mut page = self.publisher.begin_page();
         let (mut key, mut payload) = (Vec::new(), Vec::new());
         let mut bytes = 0;
         for row in rows {
             payload.clear();
-            match self.queue_row(&mut page, row, &mut key, &mut payload).await {
+            match self
+                .queue_row(&mut page, row, (&mut key, &mut payload), headers)
+                .await
+            {
                 Ok(()) => {}
                 Err(Unpublished::Kafka(error)) => return Ok((page.queued(Some(error)), bytes)),
                 Err(Unpublished::Refused(refused)) => return Err(refused),
@@ -36,14 +49,15 @@ impl Pipeline {
         Ok((page.queued(None), bytes))
     }
 
-    /// Queues the row's record, or its dead letter when it cannot be encoded or is larger than
-    /// the topic takes; `key` and `payload` are buffers reused across the page.
+    /// Queues the row's record (with `headers`, when given), or its dead letter when it cannot
+    /// be encoded or is larger than the topic takes; the key and payload buffers are reused
+    /// across the page.
     async fn queue_row(
         &self,
         page: &mut PageSend<'_>,
         row: &MySqlRow,
-        key: &mut Vec<u8>,
-        payload: &mut Vec<u8>,
+        (key, payload): (&mut Vec<u8>, &mut Vec<u8>),
+        headers: Option<&OwnedHeaders>,
     ) -> Result<(), Unpublished> {
         key.clear();
         let layout = self.query.layout();
@@ -53,7 +67,7 @@ impl Pipeline {
                 id.write_record_key(key);
                 let outcome = match row::deleted_at(row, layout) {
                     Ok(Some(at)) => {
-                        page.tombstone(key, &format_deleted_at(at))
+                        page.tombstone_with(key, &format_deleted_at(at), headers)
                             .await
                             .map_err(Unpublished::Kafka)?;
                         if let Some(sweep) = &self.sweep {
@@ -82,7 +96,7 @@ impl Pipeline {
             Ok(()) if key.len() + payload.len() > self.record_limit => {
                 too_large(key.len() + payload.len(), self.record_limit)
             }
-            Ok(()) => match page.record(key, payload).await {
+            Ok(()) => match page.record_with(key, payload, headers).await {
                 Err(KafkaError::MessageProduction(RDKafkaErrorCode::MessageSizeTooLarge)) => {
                     too_large(key.len() + payload.len(), self.record_limit)
                 }

@@ -195,10 +195,40 @@ impl PageSend<'_> {
         Ok(())
     }
 
+    /// Queues one record for the topic, with `headers` when given (e.g. where the change comes
+    /// from).
+    pub async fn record_with(
+        &mut self,
+        key: &[u8],
+        payload: &[u8],
+        headers: Option<&OwnedHeaders>,
+    ) -> Result<(), KafkaError> {
+        let Some(headers) = headers else {
+            return self.record(key, payload).await;
+        };
+        let record = BaseRecord::with_opaque_to(&self.publisher.topic, Arc::clone(&self.tracker))
+            .key(key)
+            .payload(payload)
+            .headers(headers.clone());
+        self.queue(record).await?;
+        self.report.produced += 1;
+        Ok(())
+    }
+
     /// Queues a delete for the topic: a tombstone (the key, no value) whose header says when
     /// the product was deleted (see `sluice_common::deletes`).
     pub async fn tombstone(&mut self, key: &[u8], deleted_at: &str) -> Result<(), KafkaError> {
-        let headers = OwnedHeaders::new().insert(Header {
+        self.tombstone_with(key, deleted_at, None).await
+    }
+
+    /// Queues a delete as `tombstone` does, with `headers` (when given) besides its time.
+    pub async fn tombstone_with(
+        &mut self,
+        key: &[u8],
+        deleted_at: &str,
+        headers: Option<&OwnedHeaders>,
+    ) -> Result<(), KafkaError> {
+        let headers = headers.cloned().unwrap_or_default().insert(Header {
             key: DELETED_AT_HEADER,
             value: Some(deleted_at),
         });
