@@ -8,6 +8,7 @@
 //! judges the files too (no duplicate, no version going back, the latest state).
 
 use std::collections::HashMap;
+use std::time::Duration;
 
 use sluice_e2e::check_report::check_status;
 use sluice_e2e::record_headers::headed_records;
@@ -215,6 +216,87 @@ fn records_say_where_they_come_from(scenario: &Scenario, exactly_once: bool) {
         expected.len(),
         "no other operation: {operations:?}"
     );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_user_without_the_replication_grants_is_stopped_before_the_snapshot() {
+    let _alone = ONE_AT_A_TIME.lock().await;
+    let mut scenario = Scenario::new("binlog_grants", 6).await;
+    // The stack's `sluice` user: SELECT, but neither replication grant.
+    scenario.with_setting("producer.source=binlog");
+    scenario.insert_products(1..101, None).await;
+    scenario.start_producer();
+    let code = scenario.wait_for_producer_exit(Duration::from_secs(10));
+    let log = scenario.log("producer.log");
+    assert!(
+        matches!(code, Some(c) if c != 0),
+        "stopped within 10 s with a failure ({code:?}):\n{}",
+        tail(&log, 10)
+    );
+    assert!(
+        log.contains("REPLICATION SLAVE") && log.contains("BINLOG MONITOR"),
+        "names the grants:\n{}",
+        tail(&log, 10)
+    );
+    assert!(!log.contains("snapshot of"), "{}", tail(&log, 10));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_position_whose_binary_log_was_purged_stops_the_producer_with_the_way_out() {
+    let _alone = ONE_AT_A_TIME.lock().await;
+    let mut scenario = Scenario::new("binlog_purged", 6).await;
+    binlog_scenario(&mut scenario);
+    let table = scenario.names.table.clone();
+    scenario.insert_products(1..501, None).await;
+    scenario.start_consumers(1);
+    scenario.start_producer();
+    scenario.wait_caught_up(CATCH_UP).await;
+    assert_eq!(scenario.stop_producer(), Some(0), "a clean stop");
+
+    // While it is stopped, the table changes and the server purges every binary log but the
+    // one it writes now.
+    sqlx::query(&format!("UPDATE `{table}` SET name = CONCAT('gone-', id)"))
+        .execute(&scenario.pool)
+        .await
+        .expect("update");
+    // A file a replica still reads is kept: the stopped producer's dump thread ends once a
+    // heartbeat (every second) finds its connection gone, so the purge is asked again.
+    for _ in 0..3 {
+        sluice_e2e::mysql_admin(
+            "FLUSH BINARY LOGS; PURGE BINARY LOGS BEFORE NOW() + INTERVAL 1 DAY;",
+        );
+        tokio::time::sleep(Duration::from_millis(1_500)).await;
+    }
+    scenario.start_producer();
+    let code = scenario.wait_for_producer_exit(Duration::from_secs(30));
+    let log = scenario.log("producer.log");
+    assert!(
+        matches!(code, Some(c) if c != 0),
+        "stopped with a failure ({code:?}):\n{}",
+        tail(&log, 10)
+    );
+    assert!(
+        log.contains("purged") && log.contains("sluice-producer reset"),
+        "says the position is gone and what to do:\n{}",
+        tail(&log, 10)
+    );
+
+    // The way out it names: a reset, then a new snapshot holds every row's latest version.
+    assert_eq!(
+        scenario.run_to_end("sluice-producer", &["reset"], "reset.log"),
+        Some(0),
+        "{}",
+        scenario.log("reset.log")
+    );
+    scenario.start_producer();
+    scenario.wait_until_verified(CATCH_UP).await;
+    let latest = scenario.latest_lines();
+    assert!(
+        (1..=500).all(|id| latest[&id]["name"] == format!("gone-{id}")),
+        "every product's latest name"
+    );
+    let codes = scenario.stop_all();
+    assert!(codes.iter().all(|c| *c == Some(0)), "{codes:?}");
 }
 
 #[tokio::test(flavor = "multi_thread")]

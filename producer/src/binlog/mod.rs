@@ -14,6 +14,7 @@ pub mod mariadb;
 mod open_transaction;
 pub mod origin;
 pub mod position;
+mod probe;
 mod queue_change;
 mod run;
 mod saved;

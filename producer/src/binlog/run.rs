@@ -79,6 +79,7 @@ impl Pipeline {
         )
         .await
         .map_err(|source| BinlogError::KeyOrder { table, source })?;
+        self.probe_binlog_access().await?;
         let saved = self.load_binlog_position().await?;
         let transactions = self.transactions.take();
         let pipeline = &*self;
