@@ -20,7 +20,7 @@ export SLUICE__REGISTRY__URL ?= http://127.0.0.1:8081
 endif
 
 .DEFAULT_GOAL := help
-.PHONY: help up down status run simulate test lint unit integration test-cluster test-secure bench chaos build reset check-cargo image
+.PHONY: help up down status run simulate test lint unit integration test-cluster test-secure test-binlog-large bench chaos build reset check-cargo image
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -82,9 +82,9 @@ integration: check-cargo ## Integration and end-to-end tests against the running
 	# The end-to-end tests run the binaries as processes: build every one of them first.
 	$(CARGO) build --workspace --locked --bins
 	$(CARGO) test --workspace --locked --test '*'
-	# A short seeded run of make chaos, its seed printed: SEED=<seed> replays it.
+	# A short seeded run of make chaos (both sources), its seed printed: SEED=<seed> replays it.
 	SLUICE_CHAOS_SECONDS=$(CHAOS_SMOKE_SECONDS) SLUICE_TEST_SEED=$(SEED) \
-	  $(CARGO) test --locked -p sluice-e2e --test chaos -- --ignored --nocapture
+	  $(CARGO) test --locked -p sluice-e2e --test chaos -- --ignored --nocapture --test-threads=1
 	# The first cluster test, with a shorter load, on a three-broker stack brought up for it.
 	$(MAKE) --no-print-directory test-cluster CLUSTER_TESTS=the_broker_leading_the_most_partitions CLUSTER_SMOKE=1
 	# The secured pipeline (SASL_SSL and mTLS with ACLs, MariaDB over TLS), on a stack brought up secured.
@@ -119,10 +119,16 @@ bench: up check-cargo ## Measure throughput, latency and memory against Kafka's 
 SEED ?=
 CHAOS_SECONDS ?= 180
 CHAOS_SMOKE_SECONDS ?= 30
-chaos: up check-cargo ## Random faults (kill -9, pauses, server restarts) for CHAOS_SECONDS; SEED=… replays a run
+chaos: up check-cargo ## Random faults (kill -9, pauses, server restarts) for CHAOS_SECONDS, polled then from the binlog; SEED=… replays a run
 	$(CARGO) build --workspace --locked --bins
 	SLUICE_CHAOS_SECONDS=$(CHAOS_SECONDS) SLUICE_TEST_SEED=$(SEED) \
-	  $(CARGO) test --locked -p sluice-e2e --test chaos -- --ignored --nocapture
+	  $(CARGO) test --locked -p sluice-e2e --test chaos -- --ignored --nocapture --test-threads=1
+
+BINLOG_LARGE_ROWS ?= 1000000
+test-binlog-large: up check-cargo ## One binlog source transaction of BINLOG_LARGE_ROWS rows through a kill -9: each row once, producer peak RSS at most 64 MiB (release builds)
+	$(CARGO) build --workspace --release --locked --bins
+	SLUICE_BINLOG_TRANSACTION_ROWS=$(BINLOG_LARGE_ROWS) \
+	  $(CARGO) test --release --locked -p sluice-e2e --test binlog_large_transaction -- --nocapture
 
 build: check-cargo ## Release build of every binary
 	$(CARGO) build --workspace --release --locked

@@ -29,6 +29,16 @@ pub struct Churn {
 impl Churn {
     /// Starts deleting and re-inserting products `1..=products` of `table`, picked by `seed`.
     pub fn start(pool: &MySqlPool, table: &str, products: i32, seed: u64) -> Self {
+        Self::start_in(pool, table, 1..=products, seed)
+    }
+
+    /// Starts deleting and re-inserting the products `ids` of `table`, picked by `seed`.
+    pub fn start_in(
+        pool: &MySqlPool,
+        table: &str,
+        ids: std::ops::RangeInclusive<i32>,
+        seed: u64,
+    ) -> Self {
         let running = Arc::new(AtomicBool::new(true));
         let (pool, table, flag) = (pool.clone(), table.to_owned(), Arc::clone(&running));
         let task = tokio::spawn(async move {
@@ -54,7 +64,7 @@ impl Churn {
                     }
                     continue;
                 }
-                let id = rng.random_range(1..=products);
+                let id = rng.random_range(ids.clone());
                 let deleted = sqlx::query(&format!("DELETE FROM `{table}` WHERE id = ?"))
                     .bind(id)
                     .execute(&pool)

@@ -5,6 +5,7 @@ pub mod check_report;
 pub mod churn;
 pub mod console_page;
 pub mod expected;
+pub mod journaled_load;
 pub mod load;
 pub mod murmur2;
 pub mod process;

@@ -9,7 +9,9 @@
 //! - within one file, a product's versions only move forward in time (**backward**);
 //! - every row's latest version has a line (**missing**, unless its key is in the dead-letter
 //!   topic: **dead-lettered**), and that line is the row transformed (**wrong**);
-//! - every product with lines is still in the table (**not in table**).
+//! - every product with lines is still in the table (**not in table**);
+//! - given the load generator's journal (`--journal`), every committed update of a product
+//!   from the first one seen on, once each and in commit order (`journal`).
 //!
 //! Each column is shown as the members' reader schema shows its field (`schema_in_use`), so
 //! any table is judged, whatever its columns.
@@ -17,6 +19,7 @@
 pub mod dead_letters;
 pub mod error;
 pub mod expected;
+pub mod journal;
 pub mod judge;
 pub mod key_order;
 pub mod lines;

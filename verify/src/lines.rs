@@ -165,6 +165,17 @@ pub fn scan(
     Ok(scan)
 }
 
+impl Scan {
+    /// File `index` as it was opened when it was listed (a segment renamed since is still it),
+    /// read from its start.
+    pub fn reopen(&self, index: usize) -> std::io::Result<File> {
+        use std::io::{Seek, SeekFrom};
+        let mut file = self.handles[index].try_clone()?;
+        file.seek(SeekFrom::Start(0))?;
+        Ok(file)
+    }
+}
+
 /// Whether each of `folders` can be listed: checked before anything else is read, so a wrong
 /// folder is named first.
 pub fn readable(folders: &[PathBuf]) -> Result<(), ScanError> {

@@ -16,7 +16,7 @@ use sluice_verify::key_order::{KeyOrder, KeyType};
 use sluice_verify::report::Report;
 use sluice_verify::schema_in_use::{field_type, reader_schema};
 use sluice_verify::table::TableReader;
-use sluice_verify::{dead_letters, lines};
+use sluice_verify::{dead_letters, journal, lines};
 use sqlx::MySqlPool;
 
 /// Checks the JSON files against the table: every row's latest version present and transformed,
@@ -33,6 +33,11 @@ struct Cli {
     /// Leaves the dead-letter topic unread: a row that was dead-lettered counts as missing.
     #[arg(long)]
     no_dead_letters: bool,
+    /// The load generator's journal of committed updates (`sluice-loadgen simulate --journal`):
+    /// also checks every update of a product from the first one seen on is in the files once,
+    /// in commit order (for a source that publishes every change: `producer.source = "binlog"`).
+    #[arg(long)]
+    journal: Option<PathBuf>,
     /// Prints the report as JSON on stdout instead of text.
     #[arg(long)]
     json: bool,
@@ -141,11 +146,20 @@ async fn verify(cli: &Cli) -> anyhow::Result<Report> {
         schema: &schema,
     };
     let report = judge(&settings, &pool, versions, judged).await?;
+    let journal = match &cli.journal {
+        Some(path) => {
+            let committed = journal::read(path)?;
+            let carried = journal::carried(&scan, &committed)?;
+            Some(journal::judge(&committed, carried))
+        }
+        None => None,
+    };
     tracing::info!("judged in {:.1} s", started.elapsed().as_secs_f64());
     Ok(Report {
         files: scan.files.len() as u64,
         lines: scan.lines,
         dead_letters: dead.total(),
+        journal,
         ..report
     })
 }

@@ -4,6 +4,8 @@ use std::fmt;
 
 use serde::Serialize;
 
+use crate::journal::JournalReport;
+
 /// Examples kept per kind.
 const EXAMPLES: usize = 5;
 
@@ -89,6 +91,9 @@ pub struct Report {
     /// Rows whose latest version has no line, their key in the dead-letter topic: accounted
     /// for, not a violation.
     pub dead_lettered: Tally,
+    /// Every version against the load generator's journal, when one was given.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub journal: Option<JournalReport>,
 }
 
 impl Report {
@@ -105,9 +110,14 @@ impl Report {
         ]
     }
 
-    /// Violations of every kind together.
+    /// Violations of every kind together, the journal's included.
     pub fn violations(&self) -> u64 {
-        self.violation_kinds().iter().map(|(_, t)| t.count).sum()
+        let journal = self.journal.as_ref().map_or(0, JournalReport::violations);
+        self.violation_kinds()
+            .iter()
+            .map(|(_, t)| t.count)
+            .sum::<u64>()
+            + journal
     }
 }
 
@@ -126,6 +136,24 @@ impl fmt::Display for Report {
             writeln!(f, "  {name:<14}{:>10}", tally.count)?;
             for example in &tally.examples {
                 writeln!(f, "      {example}")?;
+            }
+        }
+        if let Some(journal) = &self.journal {
+            writeln!(
+                f,
+                "journal: {} updates committed, {} in lines ({} lines carry an update it lacks)",
+                journal.committed, journal.seen, journal.unjournaled
+            )?;
+            let kinds = [
+                ("missing", &journal.missing),
+                ("twice", &journal.twice),
+                ("out of order", &journal.out_of_order),
+            ];
+            for (name, tally) in kinds {
+                writeln!(f, "  {name:<14}{:>10}", tally.count)?;
+                for example in &tally.examples {
+                    writeln!(f, "      {example}")?;
+                }
             }
         }
         match self.violations() {

@@ -56,6 +56,8 @@ pub struct Scenario {
     /// Output folders of members started as if on other hosts (see
     /// [`start_consumer_on_host`](Self::start_consumer_on_host)).
     other_outputs: Vec<PathBuf>,
+    /// The load generator's journal `sluice-verify` also judges every version by, when set.
+    journal: Option<PathBuf>,
     /// The configuration file every process reads: the shipped `sluice.toml`, or one of the
     /// scenario's own (see [`with_transform_steps`](Self::with_transform_steps)).
     config_file: PathBuf,
@@ -82,6 +84,7 @@ impl Scenario {
             consumers: Vec::new(),
             extra: Vec::new(),
             other_outputs: Vec::new(),
+            journal: None,
             config_file: repo_root().join("sluice.toml"),
         };
         scenario.settings = scenario.settings_now();
@@ -106,6 +109,12 @@ impl Scenario {
     pub fn on_scraped_ports(&mut self) {
         self.with_setting("metrics.producer_port=9641");
         self.with_setting("metrics.consumer_port_base=9650");
+    }
+
+    /// `sluice-verify` also judges every version against the load generator's journal at
+    /// `journal` (see [`JournaledLoad`](crate::journaled_load::JournaledLoad)).
+    pub fn verify_every_version_by(&mut self, journal: &Path) {
+        self.journal = Some(journal.to_owned());
     }
 
     /// Extra `--set section.key=value` for every process started after this call.

@@ -27,6 +27,9 @@ impl Scenario {
                 command.arg("--output-dir").arg(folder);
             }
         }
+        if let Some(journal) = &self.journal {
+            command.arg("--journal").arg(journal);
+        }
         let output = command
             .arg("--json")
             .stdout(Stdio::piped())

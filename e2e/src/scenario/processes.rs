@@ -227,6 +227,22 @@ impl Scenario {
         self.producer.take()?.exit_code_within(patience)
     }
 
+    /// The running producer's peak resident memory so far (`VmHWM`), in MiB; `None` when none
+    /// runs.
+    pub fn producer_peak_rss_mib(&self) -> Option<f64> {
+        let pid = self.producer.as_ref()?.id();
+        let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+        let kib: f64 = status
+            .lines()
+            .find_map(|line| line.strip_prefix("VmHWM:"))?
+            .trim()
+            .trim_end_matches("kB")
+            .trim()
+            .parse()
+            .ok()?;
+        Some(kib / 1024.0)
+    }
+
     /// SIGKILL: the producer gets no chance to flush or save anything.
     pub fn kill_producer(&mut self) {
         if let Some(mut producer) = self.producer.take() {

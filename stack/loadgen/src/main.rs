@@ -129,7 +129,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 table,
                 load,
                 &shutdown,
-                journal.as_mut().map(|j| j as &mut dyn std::io::Write),
+                journal
+                    .as_mut()
+                    .map(|j| j as &mut (dyn std::io::Write + Send)),
             )
             .await?;
             if let Some(mut journal) = journal {

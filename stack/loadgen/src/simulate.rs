@@ -4,6 +4,9 @@
 //! Every update has a number N, counted from 0 across all connections, and leaves the product's
 //! name ending in ` #N`, so a line downstream says which update it carries.
 //!
+//! A transaction the server goes away under (a restart) has an unknown outcome: its numbers are
+//! left out of the journal and the load goes on.
+//!
 //! Invariant: the updates of one product are committed in the order of their numbers. Each
 //! connection owns the products whose id is its index modulo the connections, and commits one
 //! transaction at a time; so no two connections touch the same row, wait for or deadlock each
@@ -28,6 +31,8 @@ const LOG_EVERY: Duration = Duration::from_secs(5);
 const JOURNAL_BACKLOG: usize = 1024;
 /// Attempts of one transaction that a deadlock or lock wait timeout ends.
 const ATTEMPTS: u32 = 5;
+/// Pause after a transaction the server went away under.
+const RECONNECT_PAUSE: Duration = Duration::from_millis(500);
 
 /// Why the simulation stopped early.
 #[derive(Debug, thiserror::Error)]
@@ -73,7 +78,7 @@ pub async fn simulate(
     table: &str,
     load: Load,
     shutdown: &Shutdown,
-    mut journal: Option<&mut dyn std::io::Write>,
+    mut journal: Option<&mut (dyn std::io::Write + Send)>,
 ) -> Result<u64, SimulateError> {
     let connections = load
         .connections
@@ -205,7 +210,22 @@ impl Writer {
                 .numbers
                 .fetch_add(picked.len() as u64, Ordering::Relaxed);
             let updates: Vec<(u64, i64)> = (first..).zip(picked).collect();
-            self.commit(&updates).await?;
+            match self.commit(&updates).await {
+                Ok(()) => {}
+                Err(SimulateError::Database(error)) if connection_lost(&error) => {
+                    // Whether it committed is unknown: its numbers stay out of the journal (a
+                    // reader counts a line of one apart), and the load goes on.
+                    tracing::warn!(
+                        "a transaction's outcome is unknown ({error}); its updates are left out \
+                         of the journal, and the load goes on in {RECONNECT_PAUSE:?}"
+                    );
+                    if self.shutdown.sleep(RECONNECT_PAUSE).await {
+                        break;
+                    }
+                    continue;
+                }
+                Err(error) => return Err(error),
+            }
             let at_micros = chrono::Utc::now().timestamp_micros();
             if self
                 .committed
@@ -251,6 +271,22 @@ impl Writer {
                 Err(error) => return Err(error.into()),
             }
         }
+    }
+}
+
+/// The server went away under the statement (restarting, the connection dropped): whether it
+/// committed is unknown. Any other refusal of the database stops the load.
+fn connection_lost(error: &sqlx::Error) -> bool {
+    match error
+        .as_database_error()
+        .and_then(|e| e.try_downcast_ref::<sqlx::mysql::MySqlDatabaseError>())
+    {
+        // Shutdown in progress, connection killed, server gone, connection lost.
+        Some(e) => matches!(e.number(), 1053 | 1927 | 2006 | 2013),
+        None => !matches!(
+            error,
+            sqlx::Error::Configuration(_) | sqlx::Error::ColumnNotFound(_)
+        ),
     }
 }
 
