@@ -1,5 +1,5 @@
-//! The records of a topic as a test reads them: each one's key and headers, in topic order per
-//! partition, read committed (what an exactly-once consumer sees).
+//! The records of a topic as a test reads them: each one's key, headers and writer schema id,
+//! in topic order per partition, read committed (what an exactly-once consumer sees).
 
 use std::collections::HashMap;
 use std::time::Duration;
@@ -15,6 +15,8 @@ pub struct HeadedRecord {
     pub key: String,
     /// Its headers.
     pub headers: HashMap<String, String>,
+    /// The writer schema's id its value names (Confluent wire format); `None` for a tombstone.
+    pub schema_id: Option<u32>,
 }
 
 impl HeadedRecord {
@@ -43,9 +45,15 @@ pub fn headed_records(settings: &KafkaSettings, topic: &str) -> Vec<HeadedRecord
                     .collect()
             })
             .unwrap_or_default();
+        let schema_id = message
+            .payload()
+            .and_then(|value| value.get(1..5))
+            .and_then(|id| id.try_into().ok())
+            .map(u32::from_be_bytes);
         records.push(HeadedRecord {
             key: String::from_utf8_lossy(message.key().unwrap_or_default()).into_owned(),
             headers,
+            schema_id,
         });
     })
     .expect("the topic read to its end");

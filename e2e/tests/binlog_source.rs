@@ -16,7 +16,7 @@ use sluice_e2e::scenario::{tail, Scenario};
 use sluice_e2e::versions::{failing, holds_in_order, names_in_order};
 use sluice_e2e::wait::CATCH_UP;
 use sluice_producer::binlog::origin::{GTID_HEADER, OPERATION_HEADER, POSITION_HEADER, ROW_HEADER};
-use sluice_producer::binlog::position::Gtid;
+use sluice_producer::binlog::position::{BinlogPosition, Gtid};
 
 /// Held by each test here for its whole run: one of them restarts MariaDB under the others.
 static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
@@ -297,6 +297,125 @@ async fn a_position_whose_binary_log_was_purged_stops_the_producer_with_the_way_
     );
     let codes = scenario.stop_all();
     assert!(codes.iter().all(|c| *c == Some(0)), "{codes:?}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_alter_table_in_the_stream_gives_the_rows_after_it_their_new_schema() {
+    let _alone = ONE_AT_A_TIME.lock().await;
+    let mut scenario = Scenario::new("binlog_ddl", 6).await;
+    binlog_scenario(&mut scenario);
+    scenario.with_setting("producer.schema_from=table");
+    scenario.with_setting("consumer.reader_schema_from=latest");
+    let table = scenario.names.table.clone();
+    scenario.insert_products(1..301, None).await;
+    scenario.start_consumers(1);
+    scenario.start_producer();
+    scenario.wait_caught_up(CATCH_UP).await;
+
+    // An update of every product, the change of the table, and another update, back to back:
+    // the stream meets the change between the two.
+    for sql in [
+        format!("UPDATE `{table}` SET name = CONCAT('v1-', id)"),
+        format!("ALTER TABLE `{table}` ADD COLUMN color VARCHAR(16) NOT NULL DEFAULT 'red'"),
+        format!(
+            "UPDATE `{table}` SET name = CONCAT('v2-', id), color = IF(id % 2 = 0, 'blue', color)"
+        ),
+    ] {
+        sqlx::query(&sql)
+            .execute(&scenario.pool)
+            .await
+            .unwrap_or_else(|e| panic!("{sql}: {e}"));
+    }
+    scenario.wait_until_verified(CATCH_UP).await;
+    let (code, report) = scenario.verify();
+    assert_eq!(code, 0, "{report:#}");
+    let latest = scenario.latest_lines();
+    for id in 1..=300 {
+        let color = if id % 2 == 0 { "blue" } else { "red" };
+        assert_eq!(latest[&id]["color"], color, "product {id}: {}", latest[&id]);
+        assert_eq!(latest[&id]["name"], format!("v2-{id}"));
+    }
+
+    // The records of the update before the change carry the first schema, those after it the
+    // new one: the change took effect at its place in the stream.
+    let records = headed_records(&scenario.settings.kafka, &scenario.settings.kafka.topic);
+    let mut ids_by_transaction: HashMap<String, Vec<Option<u32>>> = HashMap::new();
+    for record in records
+        .iter()
+        .filter(|r| r.header(OPERATION_HEADER) == "update")
+    {
+        ids_by_transaction
+            .entry(record.header(POSITION_HEADER).to_owned())
+            .or_default()
+            .push(record.schema_id);
+    }
+    let mut transactions: Vec<(BinlogPosition, Vec<Option<u32>>)> = ids_by_transaction
+        .into_iter()
+        .map(|(position, ids)| {
+            let (file, offset) = position.rsplit_once(':').expect("file:offset");
+            (
+                BinlogPosition::new(file, offset.parse().expect("an offset")),
+                ids,
+            )
+        })
+        .collect();
+    transactions
+        .sort_by(|a, b| (a.0.file_sequence(), a.0.offset).cmp(&(b.0.file_sequence(), b.0.offset)));
+    assert_eq!(transactions.len(), 2, "two update transactions");
+    let schema_of = |ids: &[Option<u32>]| {
+        let first = ids[0];
+        assert!(
+            ids.iter().all(|id| *id == first),
+            "one schema per transaction: {ids:?}"
+        );
+        assert_eq!(ids.len(), 300, "every product once");
+        first.expect("a schema id")
+    };
+    let (before, after) = (schema_of(&transactions[0].1), schema_of(&transactions[1].1));
+    assert_ne!(before, after, "a new schema after the change");
+    assert!(
+        records
+            .iter()
+            .filter(|r| r.header(OPERATION_HEADER) == "snapshot")
+            .all(|r| r.schema_id == Some(before)),
+        "the snapshot's records carry the first schema"
+    );
+    assert!(
+        scenario.log("producer.log").contains("color"),
+        "the producer says what changed:\n{}",
+        tail(&scenario.log("producer.log"), 10)
+    );
+    let codes = scenario.stop_all();
+    assert!(codes.iter().all(|c| *c == Some(0)), "{codes:?}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_change_the_schema_file_cannot_cover_stops_the_producer_with_the_reason() {
+    let _alone = ONE_AT_A_TIME.lock().await;
+    let mut scenario = Scenario::new("binlog_ddl_file", 6).await;
+    binlog_scenario(&mut scenario);
+    let table = scenario.names.table.clone();
+    scenario.insert_products(1..101, None).await;
+    scenario.start_consumers(1);
+    scenario.start_producer();
+    scenario.wait_caught_up(CATCH_UP).await;
+    // A column the shipped schema file reads, dropped.
+    sqlx::query(&format!("ALTER TABLE `{table}` DROP COLUMN category"))
+        .execute(&scenario.pool)
+        .await
+        .expect("drop a column");
+    let code = scenario.wait_for_producer_exit(Duration::from_secs(30));
+    let log = scenario.log("producer.log");
+    assert!(
+        matches!(code, Some(c) if c != 0),
+        "stopped with a failure ({code:?}):\n{}",
+        tail(&log, 10)
+    );
+    assert!(
+        log.contains("no longer fits the schema") && log.contains("category"),
+        "names the change and why:\n{}",
+        tail(&log, 10)
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]

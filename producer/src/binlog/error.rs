@@ -47,10 +47,11 @@ pub enum BinlogError {
     /// A column the plan reads is not in the table.
     #[error(transparent)]
     Layout(#[from] MissingColumn),
-    /// The table's columns changed in the stream, which this source does not follow yet.
+    /// The stream's rows of the table do not fit the table as it is now (it changed again
+    /// after them, and the stream is behind that change).
     #[error(
-        "the columns of {table} changed at binlog {at} ({what}); the binlog source does not follow \
-         a table change yet: `sluice-producer reset` and a restart take a new snapshot"
+        "the rows of {table} at binlog {at} do not fit the table as it is now ({what}); \
+         `sluice-producer reset` and a restart take a new snapshot"
     )]
     TableChanged {
         /// `database.table`.

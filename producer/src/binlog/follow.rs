@@ -18,7 +18,7 @@ use super::open_transaction::{end_now, OpenTransaction, Stopped};
 use super::origin::ChangeOrigin;
 use super::position::BinlogPosition;
 use super::queue_change::{by_key, queue_change, Buffers, Unqueued};
-use super::run::{BinlogRun, PAGES_IN_FLIGHT};
+use super::run::{BinlogRun, RunEnd, PAGES_IN_FLIGHT};
 use super::stream::{ChangeStream, Operation, RowChange, StreamEvent, WatchedTable};
 use super::watermark::BinlogWatermark;
 use crate::error::ProducerError;
@@ -44,7 +44,7 @@ impl BinlogRun<'_> {
         &mut self,
         from: BinlogWatermark,
         until_caught_up: bool,
-    ) -> Result<(), ProducerError> {
+    ) -> Result<RunEnd, ProducerError> {
         let end = match until_caught_up {
             true => Some(self.server_position().await?),
             false => None,
@@ -53,7 +53,8 @@ impl BinlogRun<'_> {
         let mut resume = from;
         loop {
             let error = match self.follow_once(&resume, end.as_ref()).await {
-                Ok(()) => return Ok(()),
+                Ok(()) => return Ok(RunEnd::Done),
+                Err(Stopped::TableChanged) => return Ok(RunEnd::TableChanged),
                 Err(Stopped::For(error)) => return Err(error),
                 Err(Stopped::Healable(error)) => error,
             };
@@ -69,7 +70,7 @@ impl BinlogRun<'_> {
             );
             self.pipeline.readiness.set(false);
             if self.shutdown.sleep(pause).await {
-                return Ok(());
+                return Ok(RunEnd::Done);
             }
         }
     }
@@ -178,6 +179,7 @@ impl BinlogRun<'_> {
                         .flat_map(|c| by_key(layout, c))
                         .flatten();
                     for change in split.collect::<Vec<_>>() {
+                        self.fits(&change, &before)?;
                         transaction.seen += 1;
                         if transaction.seen <= transaction.skip
                             || !self.past_seam(&change, &transaction.start).await?
@@ -237,9 +239,16 @@ impl BinlogRun<'_> {
                         self.close_page(page.take(), boundary).await?;
                     }
                 }
-                StreamEvent::Statement { schema, query } => {
-                    self.check_table_change(&schema, &query, &event.next)
-                        .await?;
+                StreamEvent::Statement { query, .. } => {
+                    if open.is_none() && self.changed_table(&query).await? {
+                        // Everything before it is kept under the old plan; the stream goes on
+                        // right after it with the new one.
+                        let after = BinlogWatermark::at_transaction(event.next.clone());
+                        self.close_page(page.take(), after.clone()).await?;
+                        self.settle(0).await?;
+                        self.keep_position(after).await?;
+                        return Err(Stopped::TableChanged);
+                    }
                 }
                 StreamEvent::Skipped => {}
             }

@@ -42,6 +42,9 @@ pub(super) enum Stopped {
     For(ProducerError),
     /// A wait heals it: the stream goes on from the last page queued.
     Healable(BinlogError),
+    /// The table's columns changed: everything up to the change is kept, and the run ends so
+    /// the producer plans again.
+    TableChanged,
 }
 
 impl From<BinlogError> for Stopped {

@@ -51,15 +51,42 @@ pub(super) struct BinlogRun<'p> {
     pub(super) key_order: KeyOrder,
 }
 
+/// How a run ended well.
+pub(super) enum RunEnd {
+    /// Shutdown, or caught up.
+    Done,
+    /// The table's columns changed: the producer plans again, then runs on from the position
+    /// kept right after the change.
+    TableChanged,
+}
+
 impl Pipeline {
     /// Runs the binlog source with the current Kafka client until shutdown, or with
     /// `until_caught_up` until it has published everything the server had written when it
-    /// started.
+    /// started; after each change of the table's columns, with a new plan.
     pub(crate) async fn run_binlog(
         &mut self,
         shutdown: &Shutdown,
         until_caught_up: bool,
     ) -> Result<(), ProducerError> {
+        loop {
+            match self.run_binlog_once(shutdown, until_caught_up).await? {
+                RunEnd::Done => return Ok(()),
+                RunEnd::TableChanged => {
+                    if !self.follow_binlog_table_change(shutdown).await? {
+                        return Ok(());
+                    }
+                }
+            }
+        }
+    }
+
+    /// One run with the current plan.
+    async fn run_binlog_once(
+        &mut self,
+        shutdown: &Shutdown,
+        until_caught_up: bool,
+    ) -> Result<RunEnd, ProducerError> {
         let table = self.table.clone();
         let layout = ImageLayout::new(
             &self.follower.catalogue,
@@ -105,7 +132,8 @@ impl Pipeline {
         let transactions = run.transactions.take();
         self.transactions = transactions;
         self.readiness.set(false);
-        outcome.and(ended)
+        let outcome = outcome?;
+        ended.map(|()| outcome)
     }
 }
 
@@ -114,12 +142,12 @@ impl BinlogRun<'_> {
         &mut self,
         saved: Option<BinlogWatermark>,
         until_caught_up: bool,
-    ) -> Result<(), ProducerError> {
+    ) -> Result<RunEnd, ProducerError> {
         let start = match saved {
             Some(saved) if saved.snapshot_done => saved,
             unfinished => match self.snapshot(unfinished).await? {
                 Some(done) => done,
-                None => return Ok(()),
+                None => return Ok(RunEnd::Done),
             },
         };
         tracing::info!(
