@@ -42,7 +42,7 @@ impl BinlogRun<'_> {
 
     /// `Err` when an image of `change` has another number of columns than the run's plan was
     /// made for.
-    pub(super) fn fits(&self, change: &RowChange, at: &BinlogPosition) -> Result<(), Stopped> {
+    pub(super) fn fits(&self, change: &RowChange, at: &BinlogPosition) -> Result<(), BinlogError> {
         let expected = self.layout.columns().len();
         let images = [change.before.as_ref(), change.after.as_ref()];
         match images
@@ -51,18 +51,15 @@ impl BinlogRun<'_> {
             .find(|image| image.len() != expected)
         {
             None => Ok(()),
-            Some(image) => Err(Stopped::For(
-                BinlogError::TableChanged {
-                    table: self.pipeline.table.clone(),
-                    at: at.clone(),
-                    what: format!(
-                        "its rows there have {} columns, the table has {expected} now: it \
-                         changed again after them",
-                        image.len()
-                    ),
-                }
-                .into(),
-            )),
+            Some(image) => Err(BinlogError::TableChanged {
+                table: self.pipeline.table.clone(),
+                at: at.clone(),
+                what: format!(
+                    "its rows there have {} columns, the table has {expected} now: it changed \
+                     again after them",
+                    image.len()
+                ),
+            }),
         }
     }
 }
