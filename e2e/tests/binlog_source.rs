@@ -359,8 +359,7 @@ async fn an_alter_table_in_the_stream_gives_the_rows_after_it_their_new_schema()
             )
         })
         .collect();
-    transactions
-        .sort_by(|a, b| (a.0.file_sequence(), a.0.offset).cmp(&(b.0.file_sequence(), b.0.offset)));
+    transactions.sort_by_key(|(at, _)| (at.file_sequence(), at.offset));
     assert_eq!(transactions.len(), 2, "two update transactions");
     let schema_of = |ids: &[Option<u32>]| {
         let first = ids[0];
