@@ -41,12 +41,40 @@ fn key(delivery: Delivery) -> &'static str {
     }
 }
 
+/// The producer's source: polled by timestamp, or the binary log (through the stack's binlog
+/// user, which holds the replication grants).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Source {
+    /// `producer.source = "timestamp"`, the default.
+    Polled,
+    /// `producer.source = "binlog"`.
+    Binlog,
+}
+
+impl Source {
+    /// The settings that choose it.
+    fn sets(self) -> Vec<String> {
+        match self {
+            Source::Polled => Vec::new(),
+            Source::Binlog => [
+                "producer.source=binlog",
+                "mysql.user=sluice_binlog",
+                "mysql.password=sluice_binlog",
+            ]
+            .map(str::to_owned)
+            .to_vec(),
+        }
+    }
+}
+
 /// Loads the table, brings both pipelines up to date, then measures `cli.runs` backlogs; every
-/// figure's key starts with `prefix` (`backlog`, or the cluster's `cluster.backlog`).
+/// figure's key starts with `prefix` (`backlog`, the cluster's `cluster.backlog`, or the binlog
+/// source's `binlog.backlog`).
 pub async fn run(
     bench: &Bench,
     cli: &Cli,
     prefix: &'static str,
+    source: Source,
     results: &mut Results,
 ) -> anyhow::Result<()> {
     let rows = cli.backlog_rows;
@@ -61,6 +89,7 @@ pub async fn run(
             &format!("{}-{}", prefix.replace('.', "-"), delivery.tag()),
         ),
         prefix,
+        source,
     });
     for pipeline in &pipelines {
         pipeline.bring_up_to_date(bench, cli, rows).await?;
@@ -201,12 +230,15 @@ struct Pipeline {
     names: IsolatedRun,
     /// The figures' key prefix.
     prefix: &'static str,
+    /// Where the producer reads the changes.
+    source: Source,
 }
 
 impl Pipeline {
     /// Starts the producer and every member at once.
     fn start(&self, bench: &Bench, cli: &Cli) -> anyhow::Result<Running> {
-        let sets = self.names.overrides();
+        let mut sets = self.names.overrides();
+        sets.extend(self.source.sets());
         Running::start(bench, &self.names, &sets, cli.members, self.delivery)
     }
 

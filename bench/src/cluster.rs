@@ -81,7 +81,14 @@ async fn measure(bench: &Bench, cli: &Cli, results: &mut Results) -> anyhow::Res
     sqlx::query(&format!("DROP TABLE {}", quote_identifier(TABLE)))
         .execute(&bench.pool)
         .await?;
-    backlog::run(bench, cli, "cluster.backlog", results).await
+    backlog::run(
+        bench,
+        cli,
+        "cluster.backlog",
+        backlog::Source::Polled,
+        results,
+    )
+    .await
 }
 
 /// One snapshot, then a perf-test run of as many records of the same size, then the group over

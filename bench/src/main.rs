@@ -3,6 +3,7 @@
 //! figure is a ratio that survives a noisy machine. `make bench` runs it; see BENCHMARKS.md.
 
 mod backlog;
+mod binary_logs;
 mod bulk_update;
 mod cli;
 mod cluster;
@@ -126,8 +127,18 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     bulk_update::run(&bench, &cli, TABLE, &snapshot, cli.rows, &mut results).await?;
     clock.lap(&mut results, "bulk_update");
     if cli.backlog_rows > 0 {
-        backlog::run(&bench, &cli, "backlog", &mut results).await?;
+        backlog::run(
+            &bench,
+            &cli,
+            "backlog",
+            backlog::Source::Polled,
+            &mut results,
+        )
+        .await?;
         clock.lap(&mut results, "backlog");
+        let source = backlog::Source::Binlog;
+        backlog::run(&bench, &cli, "binlog.backlog", source, &mut results).await?;
+        clock.lap(&mut results, "binlog_backlog");
     }
     if !cli.no_peer {
         peer::run(&bench, &cli, &mut results).await?;
@@ -174,6 +185,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     tracing::info!("figures written to {}", cli.results.display());
     let own = delete_topics_starting_with(&bench.settings.kafka, &bench.topic_prefix()).await?;
     tracing::info!("deleted the run's {} topics", own.len());
+    binary_logs::purge(&bench.root)?;
     Ok(())
 }
 

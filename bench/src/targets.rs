@@ -12,6 +12,9 @@ const SWEEP_TO_BARE_READ: f64 = 2.0;
 /// Lowest share of its ceiling a sluice path must reach.
 const SHARE_OF_CEILING: f64 = 0.7;
 
+/// Lowest rate at which the binlog source catches up a backlog, either delivery, changes per
+/// second.
+const BINLOG_BACKLOG_CHANGES_PER_S: f64 = 100_000.0;
 /// Lowest rate at which the pipeline catches up a backlog at least once, changes per second.
 pub const BACKLOG_CHANGES_PER_S: f64 = 250_000.0;
 /// Most a bulk update may cost per row on the large table, as a multiple of the full size's.
@@ -150,6 +153,20 @@ pub fn check(results: &mut Results) {
         false,
         BACKLOG_CHANGES_PER_S,
     );
+    for (delivery, label) in [
+        ("at_least_once", "at least once"),
+        ("exactly_once", "exactly once"),
+    ] {
+        results.target(
+            &format!("binlog_backlog_{delivery}"),
+            &format!(
+                "binlog source: backlog catch-up {label} ≥ 100 000 changes/s, start to last line"
+            ),
+            &format!("binlog.backlog.{delivery}.changes_per_s"),
+            false,
+            BINLOG_BACKLOG_CHANGES_PER_S,
+        );
+    }
     if let Some(size) = results.get("large.size_ratio") {
         results.target(
             "large_bulk_update",
