@@ -218,6 +218,22 @@ fn records_say_where_they_come_from(scenario: &Scenario, exactly_once: bool) {
     );
 }
 
+/// Waits up to `patience` for the producer to stop with a failure; its log, which must say
+/// every one of `said`.
+fn producer_fails_saying(scenario: &mut Scenario, patience: Duration, said: &[&str]) -> String {
+    let code = scenario.wait_for_producer_exit(patience);
+    let log = scenario.log("producer.log");
+    assert!(
+        matches!(code, Some(c) if c != 0),
+        "stopped within {patience:?} with a failure ({code:?}):\n{}",
+        tail(&log, 10)
+    );
+    for needle in said {
+        assert!(log.contains(needle), "says `{needle}`:\n{}", tail(&log, 10));
+    }
+    log
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn a_user_without_the_replication_grants_is_stopped_before_the_snapshot() {
     let _alone = ONE_AT_A_TIME.lock().await;
@@ -226,18 +242,8 @@ async fn a_user_without_the_replication_grants_is_stopped_before_the_snapshot() 
     scenario.with_setting("producer.source=binlog");
     scenario.insert_products(1..101, None).await;
     scenario.start_producer();
-    let code = scenario.wait_for_producer_exit(Duration::from_secs(10));
-    let log = scenario.log("producer.log");
-    assert!(
-        matches!(code, Some(c) if c != 0),
-        "stopped within 10 s with a failure ({code:?}):\n{}",
-        tail(&log, 10)
-    );
-    assert!(
-        log.contains("REPLICATION SLAVE") && log.contains("BINLOG MONITOR"),
-        "names the grants:\n{}",
-        tail(&log, 10)
-    );
+    let grants = ["REPLICATION SLAVE", "BINLOG MONITOR"];
+    let log = producer_fails_saying(&mut scenario, Duration::from_secs(10), &grants);
     assert!(!log.contains("snapshot of"), "{}", tail(&log, 10));
 }
 
@@ -268,18 +274,9 @@ async fn a_position_whose_binary_log_was_purged_stops_the_producer_with_the_way_
         tokio::time::sleep(Duration::from_millis(1_500)).await;
     }
     scenario.start_producer();
-    let code = scenario.wait_for_producer_exit(Duration::from_secs(30));
-    let log = scenario.log("producer.log");
-    assert!(
-        matches!(code, Some(c) if c != 0),
-        "stopped with a failure ({code:?}):\n{}",
-        tail(&log, 10)
-    );
-    assert!(
-        log.contains("purged") && log.contains("sluice-producer reset"),
-        "says the position is gone and what to do:\n{}",
-        tail(&log, 10)
-    );
+    // It says the position is gone, and what to do.
+    let said = ["purged", "sluice-producer reset"];
+    producer_fails_saying(&mut scenario, Duration::from_secs(30), &said);
 
     // The way out it names: a reset, then a new snapshot holds every row's latest version.
     assert_eq!(
@@ -403,18 +400,9 @@ async fn a_change_the_schema_file_cannot_cover_stops_the_producer_with_the_reaso
         .execute(&scenario.pool)
         .await
         .expect("drop a column");
-    let code = scenario.wait_for_producer_exit(Duration::from_secs(30));
-    let log = scenario.log("producer.log");
-    assert!(
-        matches!(code, Some(c) if c != 0),
-        "stopped with a failure ({code:?}):\n{}",
-        tail(&log, 10)
-    );
-    assert!(
-        log.contains("no longer fits the schema") && log.contains("category"),
-        "names the change and why:\n{}",
-        tail(&log, 10)
-    );
+    // It names the change and why.
+    let said = ["no longer fits the schema", "category"];
+    producer_fails_saying(&mut scenario, Duration::from_secs(30), &said);
 }
 
 #[tokio::test(flavor = "multi_thread")]

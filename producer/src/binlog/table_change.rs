@@ -8,7 +8,6 @@
 //! column count is not the table's (the stream is behind another change of the table) stops
 //! the source with the way out.
 
-use sluice_common::events::Event;
 use sluice_common::shutdown::Shutdown;
 
 use super::error::BinlogError;
@@ -16,9 +15,7 @@ use super::open_transaction::Stopped;
 use super::position::BinlogPosition;
 use super::run::BinlogRun;
 use super::stream::RowChange;
-use crate::encode::RecordEncoder;
 use crate::error::ProducerError;
-use crate::events::TableFollowed;
 use crate::poll::Pipeline;
 
 impl BinlogRun<'_> {
@@ -79,19 +76,7 @@ impl Pipeline {
         let Some(followed) = followed else {
             return Ok(false);
         };
-        TableFollowed {
-            table: &self.table,
-            changes: &followed.changes,
-            schema_id: followed.schema_id,
-            new_schema: followed.new_schema,
-            counter: &self.metrics.table_changes,
-            gauge: &self.metrics.schema_id,
-        }
-        .emit();
-        let plan = followed.plan;
-        self.timestamp_digits = plan.timestamp_digits;
-        self.query = plan.query;
-        self.encoder = RecordEncoder::new(plan.columns, followed.schema_id);
+        self.apply_followed(followed);
         Ok(true)
     }
 }

@@ -6,9 +6,31 @@
 use sluice_common::events::Event;
 
 use super::client_run::ClientRun;
+use super::pipeline::Pipeline;
 use crate::encode::RecordEncoder;
 use crate::error::ProducerError;
 use crate::events::TableFollowed;
+use crate::schema::follower::Followed;
+
+impl Pipeline {
+    /// Takes the follower's new plan: says what changed, and encodes with its columns and
+    /// schema id from now on.
+    pub(crate) fn apply_followed(&mut self, followed: Followed) {
+        TableFollowed {
+            table: &self.table,
+            changes: &followed.changes,
+            schema_id: followed.schema_id,
+            new_schema: followed.new_schema,
+            counter: &self.metrics.table_changes,
+            gauge: &self.metrics.schema_id,
+        }
+        .emit();
+        let plan = followed.plan;
+        self.timestamp_digits = plan.timestamp_digits;
+        self.query = plan.query;
+        self.encoder = RecordEncoder::new(plan.columns, followed.schema_id);
+    }
+}
 
 impl ClientRun<'_> {
     /// Follows the table's change, or stops the producer when it cannot be followed.
@@ -28,21 +50,10 @@ impl ClientRun<'_> {
         let Some(followed) = followed else {
             return Ok(());
         };
-        TableFollowed {
-            table: &pipeline.table,
-            changes: &followed.changes,
-            schema_id: followed.schema_id,
-            new_schema: followed.new_schema,
-            counter: &pipeline.metrics.table_changes,
-            gauge: &pipeline.metrics.schema_id,
-        }
-        .emit();
-        let plan = followed.plan;
-        pipeline.timestamp_digits = plan.timestamp_digits;
-        pipeline.query = plan.query.clone();
-        pipeline.encoder = RecordEncoder::new(plan.columns, followed.schema_id);
+        pipeline.apply_followed(followed);
+        let plan = pipeline.query.clone();
         self.reading
-            .replan(plan.query, pipeline.follower.watch(), plan.timestamp_digits)
+            .replan(plan, pipeline.follower.watch(), pipeline.timestamp_digits)
             .await?;
         self.read_from = self.acknowledged.clone();
         Ok(())
