@@ -99,7 +99,7 @@ pub(super) async fn queue_change(
             if deleted || layout.marked_deleted(&image) {
                 let at = layout.deleted_at(&image, written_at);
                 return page
-                    .tombstone_with(key, &format_deleted_at(at), Some(&origin.headers()))
+                    .tombstone(key, &format_deleted_at(at), Some(&origin.headers()))
                     .await
                     .map_err(Unqueued::Kafka);
             }

@@ -67,7 +67,7 @@ impl Pipeline {
                 id.write_record_key(key);
                 let outcome = match row::deleted_at(row, layout) {
                     Ok(Some(at)) => {
-                        page.tombstone_with(key, &format_deleted_at(at), headers)
+                        page.tombstone(key, &format_deleted_at(at), headers)
                             .await
                             .map_err(Unpublished::Kafka)?;
                         if let Some(sweep) = &self.sweep {

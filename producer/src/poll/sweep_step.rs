@@ -85,7 +85,7 @@ impl Pipeline {
             for id in &step.gone {
                 key.clear();
                 id.write_record_key(&mut key);
-                if let Err(error) = page.tombstone(&key, &deleted_at).await {
+                if let Err(error) = page.tombstone(&key, &deleted_at, None).await {
                     failure = Some(error);
                     break;
                 }

@@ -5,6 +5,7 @@
 
 pub mod failure_policy;
 pub mod injected_failure;
+mod page_tracker;
 pub mod publisher;
 pub mod transaction;
 pub mod transactional_id;

@@ -9,8 +9,8 @@
 //! delivery reports count down a single tracker per page: no future, channel or allocation per
 //! record.
 
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
 use std::time::Duration;
 
 use rdkafka::error::KafkaError;
@@ -23,7 +23,8 @@ use sluice_common::kafka::full_queue;
 use sluice_common::kafka::polled_producer::{self, PolledProducer};
 use sluice_common::kafka::{client_config, UserProperties};
 use sluice_common::settings::{Choice, KafkaSettings, ProducerSettings};
-use tokio::sync::Notify;
+
+use super::page_tracker::PageTracker;
 
 /// librdkafka's `message.max.bytes`, its default: no record larger is sent.
 pub const CLIENT_MAX_MESSAGE_BYTES: usize = 1_000_000;
@@ -187,12 +188,7 @@ pub struct PageSend<'p> {
 impl PageSend<'_> {
     /// Queues one record for the topic.
     pub async fn record(&mut self, key: &[u8], payload: &[u8]) -> Result<(), KafkaError> {
-        let record = BaseRecord::with_opaque_to(&self.publisher.topic, Arc::clone(&self.tracker))
-            .key(key)
-            .payload(payload);
-        self.queue(record).await?;
-        self.report.produced += 1;
-        Ok(())
+        self.record_with(key, payload, None).await
     }
 
     /// Queues one record for the topic, with `headers` when given (e.g. where the change comes
@@ -203,26 +199,21 @@ impl PageSend<'_> {
         payload: &[u8],
         headers: Option<&OwnedHeaders>,
     ) -> Result<(), KafkaError> {
-        let Some(headers) = headers else {
-            return self.record(key, payload).await;
-        };
-        let record = BaseRecord::with_opaque_to(&self.publisher.topic, Arc::clone(&self.tracker))
-            .key(key)
-            .payload(payload)
-            .headers(headers.clone());
+        let mut record =
+            BaseRecord::with_opaque_to(&self.publisher.topic, Arc::clone(&self.tracker))
+                .key(key)
+                .payload(payload);
+        if let Some(headers) = headers {
+            record = record.headers(headers.clone());
+        }
         self.queue(record).await?;
         self.report.produced += 1;
         Ok(())
     }
 
     /// Queues a delete for the topic: a tombstone (the key, no value) whose header says when
-    /// the product was deleted (see `sluice_common::deletes`).
-    pub async fn tombstone(&mut self, key: &[u8], deleted_at: &str) -> Result<(), KafkaError> {
-        self.tombstone_with(key, deleted_at, None).await
-    }
-
-    /// Queues a delete as `tombstone` does, with `headers` (when given) besides its time.
-    pub async fn tombstone_with(
+    /// the product was deleted (see `sluice_common::deletes`), besides `headers` when given.
+    pub async fn tombstone(
         &mut self,
         key: &[u8],
         deleted_at: &str,
@@ -313,59 +304,6 @@ impl PendingPage {
     pub async fn acknowledged(self) -> Result<PageReport, KafkaError> {
         self.tracker.all_answered().await;
         self.tracker.first_error().map_or(Ok(self.report), Err)
-    }
-}
-
-/// Counts one page's records still waiting for Kafka's answer.
-struct PageTracker {
-    /// Records queued and not yet answered, plus one while the page is still being queued.
-    outstanding: AtomicUsize,
-    /// The first delivery failure of the page.
-    first_error: Mutex<Option<KafkaError>>,
-    /// Woken once by the last answer; a wake before the wait is kept.
-    last_answer: Notify,
-    /// Told of each record delivered, when someone listens.
-    deliveries: Option<Arc<dyn RecordsDelivered>>,
-}
-
-impl PageTracker {
-    fn new() -> Self {
-        Self {
-            outstanding: AtomicUsize::new(1),
-            first_error: Mutex::new(None),
-            last_answer: Notify::new(),
-            deliveries: None,
-        }
-    }
-
-    fn failed(&self, error: KafkaError) {
-        if let Ok(mut first) = self.first_error.lock() {
-            first.get_or_insert(error);
-        }
-    }
-
-    fn answered(&self, result: Result<(), KafkaError>) {
-        if let Err(error) = result {
-            self.failed(error);
-        }
-        if self.outstanding.fetch_sub(1, Ordering::AcqRel) == 1 {
-            self.last_answer.notify_one();
-        }
-    }
-
-    /// Gives up the hold taken at creation and waits for the last answer.
-    async fn all_answered(&self) {
-        if self.outstanding.fetch_sub(1, Ordering::AcqRel) != 1 {
-            self.last_answer.notified().await;
-        }
-    }
-
-    /// The first failure, if any (a poisoned lock counts as one: the page is sent again).
-    fn first_error(&self) -> Option<KafkaError> {
-        match self.first_error.lock() {
-            Ok(mut error) => error.take(),
-            Err(_) => Some(KafkaError::Canceled),
-        }
     }
 }
 
