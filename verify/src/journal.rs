@@ -13,34 +13,10 @@ use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 
 use chrono::DateTime;
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 
 use crate::lines::Scan;
-use crate::report::{Example, Tally};
-
-/// What the journal check found.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
-pub struct JournalReport {
-    /// Updates in the journal.
-    pub committed: u64,
-    /// Lines carrying a journaled update's number.
-    pub seen: u64,
-    /// Journaled updates after a product's first one seen that no line carries.
-    pub missing: Tally,
-    /// Updates carried by more than one line.
-    pub twice: Tally,
-    /// Products whose lines carry their updates out of commit order.
-    pub out_of_order: Tally,
-    /// Lines carrying a number the journal lacks: not judged.
-    pub unjournaled: u64,
-}
-
-impl JournalReport {
-    /// Violations of every kind together.
-    pub fn violations(&self) -> u64 {
-        self.missing.count + self.twice.count + self.out_of_order.count
-    }
-}
+use crate::report::{Example, JournalReport};
 
 /// The journal or a file could not be read.
 #[derive(Debug, thiserror::Error)]

@@ -4,8 +4,6 @@ use std::fmt;
 
 use serde::Serialize;
 
-use crate::journal::JournalReport;
-
 /// Examples kept per kind.
 const EXAMPLES: usize = 5;
 
@@ -56,6 +54,30 @@ impl Tally {
         if self.examples.len() < EXAMPLES {
             self.examples.push(example);
         }
+    }
+}
+
+/// What the journal check found.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct JournalReport {
+    /// Updates in the journal.
+    pub committed: u64,
+    /// Lines carrying a journaled update's number.
+    pub seen: u64,
+    /// Journaled updates after a product's first one seen that no line carries.
+    pub missing: Tally,
+    /// Updates carried by more than one line.
+    pub twice: Tally,
+    /// Products whose lines carry their updates out of commit order.
+    pub out_of_order: Tally,
+    /// Lines carrying a number the journal lacks: not judged.
+    pub unjournaled: u64,
+}
+
+impl JournalReport {
+    /// Violations of every kind together.
+    pub fn violations(&self) -> u64 {
+        self.missing.count + self.twice.count + self.out_of_order.count
     }
 }
 

@@ -137,3 +137,14 @@ pub async fn request_stream(
         checksummed: checksum.is_some_and(|alg| !alg.eq_ignore_ascii_case("NONE")),
     })
 }
+
+/// The driver's error without its layers' repeated prefixes (`Input/output error:
+/// Input/output error: Connection refused` is `Connection refused`).
+pub fn brief(error: &mysql_async::Error) -> String {
+    match error {
+        mysql_async::Error::Io(mysql_async::IoError::Io(io)) => io.to_string(),
+        mysql_async::Error::Io(mysql_async::IoError::Tls(tls)) => format!("TLS: {tls}"),
+        mysql_async::Error::Server(server) => server.to_string(),
+        other => other.to_string(),
+    }
+}

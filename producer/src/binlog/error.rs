@@ -1,6 +1,7 @@
 //! Why the binlog source stops: what failed, where in the binary log, and what to do when no
 //! wait can heal it.
 
+use super::connect::brief;
 use super::image::MissingColumn;
 use super::position::BinlogPosition;
 use super::snapshot_start::SnapshotStartError;
@@ -113,17 +114,6 @@ impl BinlogError {
             fix: fix_for(&source),
             source,
         }
-    }
-}
-
-/// The driver's error without its layers' repeated prefixes (`Input/output error:
-/// Input/output error: Connection refused` is `Connection refused`).
-pub fn brief(error: &mysql_async::Error) -> String {
-    match error {
-        mysql_async::Error::Io(mysql_async::IoError::Io(io)) => io.to_string(),
-        mysql_async::Error::Io(mysql_async::IoError::Tls(tls)) => format!("TLS: {tls}"),
-        mysql_async::Error::Server(server) => server.to_string(),
-        other => other.to_string(),
     }
 }
 

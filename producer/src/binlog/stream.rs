@@ -76,7 +76,7 @@ pub struct SourceEvent {
 #[derive(Debug, thiserror::Error)]
 pub enum StreamError {
     /// The server or the connection failed.
-    #[error("reading the binary log at {at}: {}", super::error::brief(source))]
+    #[error("reading the binary log at {at}: {}", super::connect::brief(source))]
     Server {
         /// Where the stream stood.
         at: BinlogPosition,

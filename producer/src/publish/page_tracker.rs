@@ -11,7 +11,13 @@ use std::sync::{Arc, Mutex};
 use rdkafka::error::KafkaError;
 use tokio::sync::Notify;
 
-use super::publisher::RecordsDelivered;
+/// Told of each record delivered (the delete sweep locates string and binary keys by their
+/// records). Called on librdkafka's thread, once per record: it must be quick.
+pub trait RecordsDelivered: Send + Sync {
+    /// A record of `topic` keyed `key` (a row's when `row`, else a tombstone) was delivered at
+    /// `offset` of `partition`.
+    fn delivered(&self, topic: &str, key: &[u8], row: bool, partition: i32, offset: i64);
+}
 
 /// Counts one page's records still waiting for Kafka's answer.
 pub(super) struct PageTracker {

@@ -25,6 +25,7 @@ use sluice_common::kafka::{client_config, UserProperties};
 use sluice_common::settings::{Choice, KafkaSettings, ProducerSettings};
 
 use super::page_tracker::PageTracker;
+pub use super::page_tracker::RecordsDelivered;
 
 /// librdkafka's `message.max.bytes`, its default: no record larger is sent.
 pub const CLIENT_MAX_MESSAGE_BYTES: usize = 1_000_000;
@@ -75,14 +76,6 @@ fn message_timeout_ms() -> String {
 /// How long a transaction may stay open before the broker aborts it: longer than a page may
 /// take to be delivered (`message.timeout.ms`), so a slow page fails before its transaction.
 const TRANSACTION_TIMEOUT: Duration = Duration::from_secs(150);
-
-/// Told of each record delivered (the delete sweep locates string and binary keys by their
-/// records). Called on librdkafka's thread, once per record: it must be quick.
-pub trait RecordsDelivered: Send + Sync {
-    /// A record of `topic` keyed `key` (a row's when `row`, else a tombstone) was delivered at
-    /// `offset` of `partition`.
-    fn delivered(&self, topic: &str, key: &[u8], row: bool, partition: i32, offset: i64);
-}
 
 /// The Kafka producer of the pipeline.
 pub struct Publisher {
