@@ -3,7 +3,9 @@
 //! exactly the ACLs `sluice_common::acls` lists for the scenario and nothing more, and MariaDB
 //! over TLS whose certificate is verified, as a user created `REQUIRE SSL`. `sluice-verify` runs
 //! over the same connections; the producer and a member are killed (`kill -9`) once under load.
+//! The binlog source's replication stream logs in over the same verified TLS.
 
+use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 use sluice_common::acls::{Acl, Resource};
@@ -11,6 +13,7 @@ use sluice_e2e::load::{test_seed, Load};
 use sluice_e2e::scenario::Scenario;
 use sluice_e2e::secured::{self, MTLS_PRINCIPAL, SASL_USER};
 use sluice_e2e::status::pipeline_status;
+use sluice_e2e::versions::{failing, names_in_order};
 use sluice_e2e::wait::CATCH_UP;
 use sluice_e2e::wait::STOPS_WITHIN;
 
@@ -100,6 +103,53 @@ async fn over_mutual_tls_with_only_its_acls_every_row_arrives_once() {
     assert_status_shows(&scenario, 2);
     scenario.stop_all_cleanly();
     scenario.assert_exactly_once(500);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+#[ignore = "needs the secured stack: make test-secure"]
+async fn from_the_binlog_over_verified_mysql_tls_every_version_arrives_once() {
+    let _serial = ONE_PIPELINE.lock().await;
+    let mut scenario = Scenario::new("secure_binlog", 6).await;
+    // The replication stream logs in as the TLS-only user, its certificate verified.
+    for setting in secured::mutual_tls()
+        .into_iter()
+        .chain(secured::mysql_verified_tls())
+    {
+        scenario.with_setting(&setting);
+    }
+    scenario.with_setting("producer.source=binlog");
+    let settings = scenario.settings_now();
+    secured::grant(MTLS_PRINCIPAL, &secured::pipeline_acls(&settings));
+    let table = scenario.names.table.clone();
+    scenario.insert_products(1..501, None).await;
+    scenario.start_producer();
+    scenario.start_consumers(2);
+    scenario.wait_caught_up(CATCH_UP).await;
+    let mut versions: HashMap<i64, Vec<String>> = (1..=500)
+        .map(|id| (id, vec![format!("Item {id}")]))
+        .collect();
+    for round in 1..=4 {
+        sqlx::query(&format!(
+            "UPDATE `{table}` SET name = CONCAT('r{round}-', id)"
+        ))
+        .execute(&scenario.pool)
+        .await
+        .expect("update");
+        for (id, names) in versions.iter_mut() {
+            names.push(format!("r{round}-{id}"));
+        }
+        if round == 2 {
+            // Killed and started again: it logs in anew over TLS and goes on exactly once.
+            scenario.kill_producer();
+            scenario.start_producer();
+        }
+    }
+    scenario.wait_until_verified(CATCH_UP).await;
+    let seen = names_in_order(scenario.lines());
+    let (count, examples) = failing(&seen, &versions, |seen, versions| seen == versions, 3);
+    assert_eq!(count, 0, "each version once, in order: {examples:?}");
+    scenario.stop_all_cleanly();
+    scenario.assert_exactly_once(2_500);
 }
 
 /// `make status`, given the scenario's secured settings as a user gives them to the binaries,

@@ -71,10 +71,11 @@ CREATE USER IF NOT EXISTS '$MYSQL_USER'@'127.0.0.1' IDENTIFIED BY '$MYSQL_PASSWO
 CREATE USER IF NOT EXISTS '$MYSQL_USER'@'localhost' IDENTIFIED BY '$MYSQL_PASSWORD';
 GRANT ALL PRIVILEGES ON \`$MYSQL_DATABASE\`.* TO '$MYSQL_USER'@'127.0.0.1', '$MYSQL_USER'@'localhost';
 $(producer_grants "'$MYSQL_USER'@'127.0.0.1', '$MYSQL_USER'@'localhost'")
--- A user that may log in over TLS only, for the secured pipeline.
+-- A user that may log in over TLS only, for the secured pipeline (either source).
 CREATE USER IF NOT EXISTS '$MYSQL_TLS_USER'@'127.0.0.1' IDENTIFIED BY '$MYSQL_TLS_PASSWORD' REQUIRE SSL;
 GRANT ALL PRIVILEGES ON \`$MYSQL_DATABASE\`.* TO '$MYSQL_TLS_USER'@'127.0.0.1';
 $(producer_grants "'$MYSQL_TLS_USER'@'127.0.0.1'")
+$(binlog_grants "'$MYSQL_TLS_USER'@'127.0.0.1'")
 -- Logins the tests try: passwords that must arrive intact, and a user granted nothing.
 CREATE USER IF NOT EXISTS '$MYSQL_ZERO_USER'@'127.0.0.1' IDENTIFIED BY '$MYSQL_ZERO_PASSWORD';
 GRANT ALL PRIVILEGES ON \`$MYSQL_DATABASE\`.* TO '$MYSQL_ZERO_USER'@'127.0.0.1';
