@@ -2,13 +2,15 @@
 //! parts, exactly once: the producer's Kafka client fails for good in the middle of the snapshot
 //! (a new client goes on from the last committed position, a part of the snapshot), then the
 //! producer is killed with `kill -9` while streaming. Every product's lines are its committed
-//! versions from the one its snapshot part read on, each once, in commit order.
+//! versions from the one its snapshot part read on, each once, in commit order; the writer's
+//! rate while the snapshot was read is reported (no lock held it up).
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
+use chrono::{DateTime, Utc};
 use sluice_e2e::scenario::{tail, Scenario};
 use sluice_e2e::versions::{failing, is_tail_of, names_in_order};
 use sluice_e2e::wait::CATCH_UP;
@@ -24,12 +26,13 @@ const PER_TRANSACTION: usize = 20;
 
 /// Commits small transactions until `stop`: each updates `PER_TRANSACTION` products spread over
 /// the table to a name never used before, and every tenth also inserts a product after the
-/// last. Returns each product's versions in commit order.
+/// last. Returns each product's versions in commit order, and when each commit returned.
 async fn write_versions(
     pool: MySqlPool,
     table: String,
     stop: Arc<AtomicBool>,
-) -> HashMap<i64, Vec<String>> {
+) -> (HashMap<i64, Vec<String>>, Vec<DateTime<Utc>>) {
+    let mut commits = Vec::new();
     let mut versions: HashMap<i64, Vec<String>> = (1..=PRODUCTS as i64)
         .map(|id| (id, vec![format!("Item {id}")]))
         .collect();
@@ -73,9 +76,19 @@ async fn write_versions(
             versions.insert(id, vec![format!("Item {id}")]);
         }
         transaction.commit().await.expect("commit");
+        commits.push(Utc::now());
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
-    versions
+    (versions, commits)
+}
+
+/// When the first line of the producer's log holding `said` was written.
+fn logged_at(log: &str, said: &str) -> DateTime<Utc> {
+    log.lines()
+        .find(|line| line.contains(said))
+        .and_then(|line| line.split_whitespace().next())
+        .and_then(|at| at.parse().ok())
+        .unwrap_or_else(|| panic!("no dated line says `{said}`:\n{}", tail(log, 20)))
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -112,7 +125,27 @@ async fn a_snapshot_stopped_midway_goes_on_in_parts_and_every_version_is_publish
         .await;
     tokio::time::sleep(Duration::from_secs(1)).await;
     stop.store(true, Ordering::Relaxed);
-    let versions = writer.await.expect("the writer");
+    let (versions, commits) = writer.await.expect("the writer");
+    // No lock held the writer up: it went on committing while the snapshot was read.
+    let log = scenario.log("producer.log");
+    let (began, published) = (
+        logged_at(&log, "without a lock"),
+        logged_at(&log, "published; its changes follow"),
+    );
+    let during = commits
+        .iter()
+        .filter(|at| (began..=published).contains(at))
+        .count();
+    let seconds = (published - began).as_seconds_f64();
+    println!(
+        "the writer committed {during} transactions ({:.0} updates/s) during the {seconds:.1} s \
+         snapshot",
+        (during * PER_TRANSACTION) as f64 / seconds.max(0.001)
+    );
+    assert!(
+        during >= 10,
+        "the writer went on during the snapshot: {during} commits in {seconds:.1} s"
+    );
     let written: usize = versions.values().map(|names| names.len() - 1).sum();
     assert!(
         written >= 2_000,
