@@ -256,7 +256,7 @@ impl Member {
     fn log_progress(&self, elapsed: Duration, lines_before: u64) -> u64 {
         let checkpoint = lock(&self.checkpoint);
         let lines = checkpoint.sink.lines();
-        let rate = (lines - lines_before) as f64 / elapsed.as_secs_f64().max(0.001);
+        let rate = lines_per_second(lines_before, lines, elapsed);
         let partitions = self
             .consumer
             .assignment()
@@ -370,5 +370,23 @@ pub(crate) fn close_within(consumer: BaseConsumer<MemberContext>, name: &str, pa
             "{name}: closing the Kafka consumer took more than {}s; exiting anyway (offsets are committed)",
             patience.as_secs()
         );
+    }
+}
+
+/// Lines written per second since the last report: none when the count went back (exactly
+/// once, an aborted batch's lines are cut from the file again).
+fn lines_per_second(before: u64, now: u64, elapsed: Duration) -> f64 {
+    now.saturating_sub(before) as f64 / elapsed.as_secs_f64().max(0.001)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lines_cut_again_since_the_last_report_are_no_negative_rate() {
+        let second = Duration::from_secs(1);
+        assert_eq!(lines_per_second(100, 350, second), 250.0);
+        assert_eq!(lines_per_second(7_167, 6_900, second), 0.0);
     }
 }
