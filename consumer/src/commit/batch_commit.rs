@@ -22,7 +22,7 @@ use std::sync::OnceLock;
 use std::time::Duration;
 
 use rdkafka::consumer::ConsumerGroupMetadata;
-use rdkafka::error::KafkaError;
+use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use rdkafka::message::Message as _;
 use rdkafka::producer::{BaseRecord, Producer};
 use rdkafka::{ClientConfig, TopicPartitionList};
@@ -242,9 +242,9 @@ impl BatchCommitter {
         offsets: &TopicPartitionList,
         group: &ConsumerGroupMetadata,
     ) -> Result<(), BatchCommitError> {
-        self.producer
-            .begin_transaction()
-            .map_err(|e| self.fatal("beginning a transaction", e))?;
+        if let Err(error) = self.producer.begin_transaction() {
+            return Err(self.failed_for_good("beginning a transaction", error));
+        }
         let marker = BaseRecord::<str, str>::to(&self.topic)
             .key(&self.member)
             .payload(batch);
@@ -286,10 +286,10 @@ impl BatchCommitter {
         }
     }
 
-    /// Fatal errors end the member; any other aborts the transaction.
+    /// Fatal errors end the producer (see `failed_for_good`); any other aborts the transaction.
     fn after_failure(&mut self, step: &'static str, error: KafkaError) -> BatchCommitError {
         if is_fatal(&error) {
-            self.fatal(step, error)
+            self.failed_for_good(step, error)
         } else {
             self.abort(step, AbortCause::kafka(error))
         }
@@ -316,13 +316,37 @@ impl BatchCommitter {
                     "{}: {step}: {cause}; aborting failed",
                     self.member,
                 );
-                return self.fatal("aborting a transaction", error);
+                return self.failed_for_good("aborting a transaction", error);
             }
         };
         BatchCommitError::Aborted {
             step,
             cause,
             abort_unfinished,
+        }
+    }
+
+    /// The producer failed for good. Fenced by a newer instance of this member, the member
+    /// stops; any other fatal error (a transaction the coordinator ended while the member was
+    /// paused leaves the producer in an invalid state) drops the batch, whose records are read
+    /// again, and a new producer registers the transactional id before the next one.
+    fn failed_for_good(&mut self, step: &'static str, error: KafkaError) -> BatchCommitError {
+        let fenced = matches!(
+            error.rdkafka_error_code(),
+            Some(
+                RDKafkaErrorCode::Fenced
+                    | RDKafkaErrorCode::ProducerFenced
+                    | RDKafkaErrorCode::InvalidProducerEpoch
+            )
+        );
+        if fenced {
+            return self.fatal(step, error);
+        }
+        self.renew = true;
+        BatchCommitError::Aborted {
+            step,
+            cause: AbortCause::kafka(error),
+            abort_unfinished: true,
         }
     }
 
