@@ -173,62 +173,60 @@ impl BinlogRun<'_> {
                             .into(),
                         ));
                     };
-                    let layout = &self.layout;
-                    let split = changes
-                        .into_iter()
-                        .flat_map(|c| by_key(layout, c))
-                        .flatten();
-                    for change in split.collect::<Vec<_>>() {
-                        self.fits(&change, &before)?;
-                        transaction.seen += 1;
-                        if transaction.seen <= transaction.skip
-                            || !self.past_seam(&change, &transaction.start).await?
-                        {
-                            continue;
-                        }
-                        if page.is_none() {
-                            self.before_page()?;
-                        }
-                        let filling = page.get_or_insert_with(|| OpenPage {
-                            send: pipeline.publisher.begin_page(),
-                            changes: 0,
-                        });
-                        let origin = ChangeOrigin {
-                            operation: change.operation,
-                            transaction: &transaction.start,
-                            gtid: transaction.gtid,
-                            row: transaction.seen,
-                        };
-                        match queue_change(
-                            pipeline,
-                            &self.layout,
-                            &mut filling.send,
-                            (change, origin),
-                            event.written_at,
-                            &mut buffers,
-                        )
-                        .await
-                        {
-                            Ok(()) => filling.changes += 1,
-                            Err(Unqueued::Kafka(error)) => {
-                                let failed = page.take().map(|p| p.send.queued(Some(error)));
-                                if let Some(failed) = failed {
-                                    self.in_flight.push(failed, self.queued_to.clone(), 0);
+                    for change in changes {
+                        let records = by_key(&self.layout, change);
+                        for change in records.into_iter().flatten() {
+                            self.fits(&change, &before)?;
+                            transaction.seen += 1;
+                            if transaction.seen <= transaction.skip
+                                || !self.past_seam(&change, &transaction.start).await?
+                            {
+                                continue;
+                            }
+                            if page.is_none() {
+                                self.before_page()?;
+                            }
+                            let filling = page.get_or_insert_with(|| OpenPage {
+                                send: pipeline.publisher.begin_page(),
+                                changes: 0,
+                            });
+                            let origin = ChangeOrigin {
+                                operation: change.operation,
+                                transaction: &transaction.start,
+                                gtid: transaction.gtid,
+                                row: transaction.seen,
+                            };
+                            match queue_change(
+                                pipeline,
+                                &self.layout,
+                                &mut filling.send,
+                                (change, origin),
+                                event.written_at,
+                                &mut buffers,
+                            )
+                            .await
+                            {
+                                Ok(()) => filling.changes += 1,
+                                Err(Unqueued::Kafka(error)) => {
+                                    let failed = page.take().map(|p| p.send.queued(Some(error)));
+                                    if let Some(failed) = failed {
+                                        self.in_flight.push(failed, self.queued_to.clone(), 0);
+                                    }
+                                    self.settle(0).await?;
+                                    return Ok(());
                                 }
-                                self.settle(0).await?;
-                                return Ok(());
+                                Err(Unqueued::Stop(error)) => {
+                                    // Every change before this one is queued: kept as published.
+                                    let before_it = transaction.published(transaction.seen - 1);
+                                    self.close_page(page.take(), before_it).await?;
+                                    self.settle(0).await?;
+                                    return Err(Stopped::For(error));
+                                }
                             }
-                            Err(Unqueued::Stop(error)) => {
-                                // Every change before this one is queued: kept as published.
-                                let before_it = transaction.published(transaction.seen - 1);
-                                self.close_page(page.take(), before_it).await?;
-                                self.settle(0).await?;
-                                return Err(Stopped::For(error));
+                            if filling.changes >= page_changes {
+                                let inside = transaction.published(transaction.seen);
+                                self.close_page(page.take(), inside).await?;
                             }
-                        }
-                        if filling.changes >= page_changes {
-                            let inside = transaction.published(transaction.seen);
-                            self.close_page(page.take(), inside).await?;
                         }
                     }
                 }

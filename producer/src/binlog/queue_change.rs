@@ -99,7 +99,7 @@ pub(super) async fn queue_change(
             if deleted || layout.marked_deleted(&image) {
                 let at = layout.deleted_at(&image, written_at);
                 return page
-                    .tombstone(key, &format_deleted_at(at), Some(&origin.headers()))
+                    .tombstone(key, &format_deleted_at(at), Some(origin.headers()))
                     .await
                     .map_err(Unqueued::Kafka);
             }
@@ -110,10 +110,7 @@ pub(super) async fn queue_change(
     let limit = pipeline.record_limit;
     let reason = match encoded {
         Ok(()) if key.len() + payload.len() > limit => too_large(key.len() + payload.len(), limit),
-        Ok(()) => match page
-            .record_with(key, payload, Some(&origin.headers()))
-            .await
-        {
+        Ok(()) => match page.record_with(key, payload, Some(origin.headers())).await {
             Err(KafkaError::MessageProduction(RDKafkaErrorCode::MessageSizeTooLarge)) => {
                 too_large(key.len() + payload.len(), limit)
             }

@@ -69,6 +69,7 @@ impl Pipeline {
         shutdown: &Shutdown,
         until_caught_up: bool,
     ) -> Result<(), ProducerError> {
+        self.probe_binlog_access().await?;
         loop {
             match self.run_binlog_once(shutdown, until_caught_up).await? {
                 RunEnd::Done => return Ok(()),
@@ -106,7 +107,6 @@ impl Pipeline {
         )
         .await
         .map_err(|source| BinlogError::KeyOrder { table, source })?;
-        self.probe_binlog_access().await?;
         let saved = self.load_binlog_position().await?;
         let transactions = self.transactions.take();
         let pipeline = &*self;

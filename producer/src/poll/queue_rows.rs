@@ -67,7 +67,7 @@ impl Pipeline {
                 id.write_record_key(key);
                 let outcome = match row::deleted_at(row, layout) {
                     Ok(Some(at)) => {
-                        page.tombstone(key, &format_deleted_at(at), headers)
+                        page.tombstone(key, &format_deleted_at(at), headers.cloned())
                             .await
                             .map_err(Unpublished::Kafka)?;
                         if let Some(sweep) = &self.sweep {
@@ -96,7 +96,7 @@ impl Pipeline {
             Ok(()) if key.len() + payload.len() > self.record_limit => {
                 too_large(key.len() + payload.len(), self.record_limit)
             }
-            Ok(()) => match page.record_with(key, payload, headers).await {
+            Ok(()) => match page.record_with(key, payload, headers.cloned()).await {
                 Err(KafkaError::MessageProduction(RDKafkaErrorCode::MessageSizeTooLarge)) => {
                     too_large(key.len() + payload.len(), self.record_limit)
                 }

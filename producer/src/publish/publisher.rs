@@ -190,14 +190,14 @@ impl PageSend<'_> {
         &mut self,
         key: &[u8],
         payload: &[u8],
-        headers: Option<&OwnedHeaders>,
+        headers: Option<OwnedHeaders>,
     ) -> Result<(), KafkaError> {
         let mut record =
             BaseRecord::with_opaque_to(&self.publisher.topic, Arc::clone(&self.tracker))
                 .key(key)
                 .payload(payload);
         if let Some(headers) = headers {
-            record = record.headers(headers.clone());
+            record = record.headers(headers);
         }
         self.queue(record).await?;
         self.report.produced += 1;
@@ -210,9 +210,9 @@ impl PageSend<'_> {
         &mut self,
         key: &[u8],
         deleted_at: &str,
-        headers: Option<&OwnedHeaders>,
+        headers: Option<OwnedHeaders>,
     ) -> Result<(), KafkaError> {
-        let headers = headers.cloned().unwrap_or_default().insert(Header {
+        let headers = headers.unwrap_or_default().insert(Header {
             key: DELETED_AT_HEADER,
             value: Some(deleted_at),
         });
