@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 use prometheus::{Histogram, HistogramOpts};
 use sluice_producer::poll::page_reader::PageReader;
 use sluice_producer::source::catalogue::TableWatch;
-use sluice_producer::source::plan::SourcePlan;
+use sluice_producer::source::plan::{SourcePlan, TimestampColumn};
 use sluice_producer::source::read_bound::ReadBound;
 use sluice_producer::source::writer_schema::WriterSchema;
 use sluice_producer::watermark::Watermark;
@@ -221,7 +221,7 @@ async fn plan(
         table,
         &schema,
         &settings.producer.key_column,
-        &settings.producer.timestamp_column,
+        TimestampColumn::of(&settings.producer),
         settings.producer.deleted_column(),
     )
     .await?)

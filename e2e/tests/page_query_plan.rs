@@ -350,7 +350,7 @@ impl<'p> Scratch<'p> {
         KeysetQuery::marking_deleted(
             &self.name,
             "id",
-            "last_updated",
+            Some("last_updated"),
             &columns,
             index.as_deref(),
             Some(&deleted),

@@ -12,7 +12,7 @@ use sluice_registry::{registry_check, schema_check, SchemaFile};
 
 use crate::source::writer_schema::WriterSchema;
 
-use crate::source::plan::{keyset_index_statement, SourcePlan};
+use crate::source::plan::{keyset_index_statement, SourcePlan, TimestampColumn};
 use crate::source::read_bound::{transaction_view, TransactionView};
 
 /// Runs every check of the producer's settings.
@@ -87,7 +87,7 @@ async fn mysql_checks(
         &mysql.table,
         writer,
         &producer.key_column,
-        &producer.timestamp_column,
+        TimestampColumn::of(producer),
         producer.deleted_column(),
     )
     .await;

@@ -25,7 +25,7 @@ use crate::publish::Publisher;
 use crate::schema::follower::SchemaFollower;
 use crate::schema::registration::register;
 use crate::source::key::KeyKind;
-use crate::source::plan::{keyset_index_statement, SourcePlan};
+use crate::source::plan::{keyset_index_statement, SourcePlan, TimestampColumn};
 use crate::source::writer_schema::WriterSchema;
 use crate::standby::ProducerLock;
 use crate::sweep::key_checkpoint::KeyCheckpoint;
@@ -92,7 +92,7 @@ pub async fn prepare(
         &mysql_settings.table,
         &writer,
         key_column,
-        timestamp_column,
+        TimestampColumn::of(&settings.producer),
         settings.producer.deleted_column(),
     )
     .await
@@ -100,7 +100,8 @@ pub async fn prepare(
         schema: writer.describe(&table),
         source,
     })?;
-    if source.keyset_index.is_none() {
+    let polled = settings.producer.source == ChangeSource::Timestamp;
+    if polled && source.keyset_index.is_none() {
         tracing::warn!(
             "table {table} has no index on ({timestamp_column}, {key_column}): every page of \
              changes reads the whole table; create one with {}",
@@ -210,6 +211,7 @@ pub async fn prepare(
         table: mysql_settings.table.clone(),
         key_column: key_column.clone(),
         timestamp_column: timestamp_column.clone(),
+        timestamp_required: polled,
         deleted_column: settings.producer.deleted_column().map(str::to_owned),
         current: source.schema,
         current_id: schema_id,

@@ -1,11 +1,12 @@
 //! Against the local stack's MariaDB (`make up`): the producer's plan of a table comes from the
 //! catalogue: the timestamp's precision, whether a first run reads in key order, the keyset
-//! index; and a configured column the table lacks is refused by name before any row is read.
+//! index; and a configured column the table lacks is refused by name before any row is read,
+//! the timestamp column only where the source pages by it.
 
 use apache_avro::Schema;
 use sluice_common::mysql;
 use sluice_common::settings::Settings;
-use sluice_producer::source::plan::{SourcePlan, SourcePlanError};
+use sluice_producer::source::plan::{SourcePlan, SourcePlanError, TimestampColumn};
 use sluice_producer::source::writer_schema::WriterSchema;
 use sluice_registry::SchemaFile;
 use sqlx::MySqlPool;
@@ -13,12 +14,31 @@ use sqlx::MySqlPool;
 const SCHEMA: &str = r#"{"type": "record", "name": "Item", "fields": [
     {"name": "id", "type": "int"}, {"name": "name", "type": "string"}]}"#;
 
-/// Creates `definition` as a scratch table, plans it with `key` and `ts`, and drops it.
+/// Creates `definition` as a scratch table, plans it with `key` and the required `ts`, and
+/// drops it.
 async fn plan_of(
     pool: &MySqlPool,
     suffix: &str,
     definition: &str,
     key: &str,
+) -> Result<SourcePlan, SourcePlanError> {
+    plan_timed_by(
+        pool,
+        suffix,
+        definition,
+        key,
+        TimestampColumn::Required("ts"),
+    )
+    .await
+}
+
+/// [`plan_of`] with the timestamp column as given.
+async fn plan_timed_by(
+    pool: &MySqlPool,
+    suffix: &str,
+    definition: &str,
+    key: &str,
+    timestamp: TimestampColumn<'_>,
 ) -> Result<SourcePlan, SourcePlanError> {
     let database = Settings::default().mysql.database;
     let table = format!("it_source_plan_{}_{suffix}", std::process::id());
@@ -31,7 +51,7 @@ async fn plan_of(
         text: SCHEMA.to_owned(),
         schema: Schema::parse_str(SCHEMA).expect("schema"),
     });
-    let plan = SourcePlan::discover(pool, &database, &table, &schema, key, "ts", None).await;
+    let plan = SourcePlan::discover(pool, &database, &table, &schema, key, timestamp, None).await;
     sqlx::query(&format!("DROP TABLE {table}"))
         .execute(pool)
         .await
@@ -121,4 +141,41 @@ async fn a_table_is_planned_from_its_catalogue() {
         "{missing}"
     );
     assert!(missing.to_string().contains("product_id"), "{missing}");
+
+    // No timestamp column: refused where the source pages by it, read by key where it does not
+    // (the binlog source).
+    let untimed = "id INT PRIMARY KEY, name VARCHAR(20) NOT NULL";
+    let polled = plan_of(&pool, "untimed", untimed, "id")
+        .await
+        .expect_err("the poller needs the timestamp column");
+    assert!(
+        matches!(&polled, SourcePlanError::MissingColumn { column, .. } if column == "ts"),
+        "{polled}"
+    );
+    let streamed = plan_timed_by(
+        &pool,
+        "untimed",
+        untimed,
+        "id",
+        TimestampColumn::IfPresent("ts"),
+    )
+    .await
+    .expect("the binlog source reads a table without a timestamp column");
+    assert_eq!(streamed.query.layout().timestamp, None);
+    assert!(streamed.snapshot_by_key);
+    assert!(
+        !streamed.query.key_sql().contains("`ts`"),
+        "{}",
+        streamed.query.key_sql()
+    );
+    let timed = plan_timed_by(
+        &pool,
+        "timed",
+        "id INT PRIMARY KEY, name VARCHAR(20) NOT NULL, ts TIMESTAMP(6) NOT NULL",
+        "id",
+        TimestampColumn::IfPresent("ts"),
+    )
+    .await
+    .expect("a table with every column");
+    assert_eq!(timed.query.layout().timestamp, Some(2), "read where it is");
 }

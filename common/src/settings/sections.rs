@@ -67,7 +67,7 @@ pub struct ProducerSettings {
     /// (`schemas/product.avsc` when it was built).
     pub schema_file: String,
     /// Columns a schema built from the table holds, comma-separated, in any case; empty: every
-    /// column. `key_column` and `timestamp_column` are always needed.
+    /// column. `key_column` is always needed, and `timestamp_column` by the timestamp source.
     pub include_columns: String,
     /// Columns a schema built from the table leaves out, comma-separated, in any case (applied
     /// after `include_columns`).
@@ -82,7 +82,8 @@ pub struct ProducerSettings {
     /// Primary key column (one column: an integer of any width, `CHAR`/`VARCHAR`, or
     /// `BINARY`/`VARBINARY`): the record key, and the tie-breaker of the keyset.
     pub key_column: String,
-    /// Column that moves forward on every change (`TIMESTAMP`/`DATETIME`).
+    /// Column that moves forward on every change (`TIMESTAMP`/`DATETIME`). The binlog source
+    /// reads a table without it too (the binary log orders the changes).
     pub timestamp_column: String,
     /// Column that marks a row deleted without deleting it (soft deletes): a number is a mark
     /// when not 0 (`is_deleted`), anything else when not NULL (`deleted_at`). A row read with

@@ -20,7 +20,7 @@ use sqlx::MySqlPool;
 use super::registration::register;
 use crate::metrics::ProducerMetrics;
 use crate::source::catalogue::{TableColumn, TableWatch};
-use crate::source::plan::{SourcePlan, SourcePlanError};
+use crate::source::plan::{SourcePlan, SourcePlanError, TimestampColumn};
 use crate::source::table_change::describe_changes;
 use crate::source::writer_schema::WriterSchema;
 
@@ -95,6 +95,8 @@ pub struct SchemaFollower {
     pub key_column: String,
     /// `producer.timestamp_column`.
     pub timestamp_column: String,
+    /// Whether the source pages by it (the timestamp poller), so the table must keep it.
+    pub timestamp_required: bool,
     /// `producer.deleted_column`, when set.
     pub deleted_column: Option<String>,
     /// The schema registered last, and the catalogue it was planned from.
@@ -145,7 +147,10 @@ impl SchemaFollower {
             &self.table,
             &self.writer,
             &self.key_column,
-            &self.timestamp_column,
+            match self.timestamp_required {
+                true => TimestampColumn::Required(&self.timestamp_column),
+                false => TimestampColumn::IfPresent(&self.timestamp_column),
+            },
             self.deleted_column.as_deref(),
         )
         .await;

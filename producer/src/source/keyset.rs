@@ -36,8 +36,9 @@ const SWEEP_KEYS_TEMPLATE: &str = include_str!("sweep_keys.sql");
 pub struct RowLayout {
     /// Position of the key column.
     pub key: usize,
-    /// Position of the timestamp column.
-    pub timestamp: usize,
+    /// Position of the timestamp column; `None` for a table without one, which only the
+    /// binlog source reads (it pages by key alone).
+    pub timestamp: Option<usize>,
     /// Position of the soft-delete mark (see `deleted`), when the table has one.
     pub deleted: Option<usize>,
 }
@@ -98,19 +99,22 @@ impl KeysetQuery {
         columns: &'a [String],
         keyset_index: Option<&str>,
     ) -> Self {
-        Self::marking_deleted(table, key, timestamp, columns, keyset_index, None)
+        Self::marking_deleted(table, key, Some(timestamp), columns, keyset_index, None)
     }
 
-    /// [`new`](Self::new), selecting last the soft-delete mark of `deleted` when given.
+    /// [`new`](Self::new), selecting last the soft-delete mark of `deleted` when given. Without
+    /// a `timestamp` column only the key-order queries mean anything: the timestamp-order ones
+    /// are filled in with the key in its place, and only the binlog source, which never runs
+    /// them, reads such a table.
     pub fn marking_deleted<'a>(
         table: &str,
         key: &'a str,
-        timestamp: &'a str,
+        timestamp: Option<&'a str>,
         columns: &'a [String],
         keyset_index: Option<&str>,
         deleted: Option<&DeletedColumn>,
     ) -> Self {
-        let (key_name, timestamp_name) = (key, timestamp);
+        let (key_name, timestamp_name) = (key, timestamp.unwrap_or(key));
         let mut selected: Vec<&str> = columns.iter().map(String::as_str).collect();
         let mut position_of =
             |name: &'a str| match selected.iter().position(|c| c.eq_ignore_ascii_case(name)) {
@@ -120,7 +124,7 @@ impl KeysetQuery {
                     selected.len() - 1
                 }
             };
-        let (key, timestamp) = (position_of(key_name), position_of(timestamp_name));
+        let (key, timestamp) = (position_of(key_name), timestamp.map(&mut position_of));
         let mut selected: Vec<String> = selected.into_iter().map(quote_identifier).collect();
         let deleted = deleted.map(|column| {
             selected.push(column.expression());
@@ -371,7 +375,7 @@ mod tests {
             query.layout(),
             RowLayout {
                 key: 1,
-                timestamp: 2,
+                timestamp: Some(2),
                 deleted: None
             }
         );
@@ -404,7 +408,7 @@ mod tests {
             query.layout(),
             RowLayout {
                 key: 0,
-                timestamp: 2,
+                timestamp: Some(2),
                 deleted: None
             }
         );
@@ -417,7 +421,7 @@ mod tests {
         let query = KeysetQuery::marking_deleted(
             "product",
             "id",
-            "last_updated",
+            Some("last_updated"),
             &columns,
             None,
             Some(&deleted),
@@ -461,6 +465,24 @@ mod tests {
             "SELECT `id`, `name`, `last_updated`\nFROM `product`\n\
              WHERE `last_updated` = ?\n  AND TRUE\n  AND `last_updated` <= ?\n\
              ORDER BY `id`\nLIMIT ?"
+        );
+    }
+
+    #[test]
+    fn a_table_without_a_timestamp_is_read_by_key_alone() {
+        let columns = ["id", "name"].map(String::from);
+        let query = KeysetQuery::marking_deleted("tag", "id", None, &columns, None, None);
+        assert_eq!(
+            query.layout(),
+            RowLayout {
+                key: 0,
+                timestamp: None,
+                deleted: None,
+            }
+        );
+        assert_eq!(
+            query.key_sql(),
+            "SELECT `id`, `name`\nFROM `tag` FORCE INDEX (PRIMARY)\nWHERE `id` > ?\nORDER BY `id`\nLIMIT ?"
         );
     }
 }

@@ -3,6 +3,7 @@
 //! and whether a first run reads in key order. The producer and the bench both build it here, so
 //! the bench measures the queries the producer runs.
 
+use sluice_common::settings::{ChangeSource, ProducerSettings};
 use sluice_registry::SchemaFile;
 use sqlx::MySqlPool;
 
@@ -81,6 +82,34 @@ pub enum SourcePlanError {
     },
 }
 
+/// The column that moves forward on every change of a row, as a source needs it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TimestampColumn<'a> {
+    /// The timestamp poller pages by it: the table must have it.
+    Required(&'a str),
+    /// The binlog source takes the order of changes from the binary log: the column is read
+    /// where the table has it (it dates a soft delete), and a table without it is read all the
+    /// same.
+    IfPresent(&'a str),
+}
+
+impl<'a> TimestampColumn<'a> {
+    /// `producer.timestamp_column`, as `producer.source` needs it.
+    pub fn of(producer: &'a ProducerSettings) -> Self {
+        match producer.source {
+            ChangeSource::Timestamp => Self::Required(&producer.timestamp_column),
+            ChangeSource::Binlog => Self::IfPresent(&producer.timestamp_column),
+        }
+    }
+
+    /// The column's name.
+    pub fn name(self) -> &'a str {
+        match self {
+            Self::Required(name) | Self::IfPresent(name) => name,
+        }
+    }
+}
+
 /// The statement that creates the index the keyset pages need on `table`.
 pub fn keyset_index_statement(table: &str, timestamp_column: &str, key_column: &str) -> String {
     format!(
@@ -115,7 +144,7 @@ pub struct SourcePlan {
 impl SourcePlan {
     /// Reads `database.table`'s columns, primary key and indexes, resolves the writer schema
     /// for them and plans how it is filled from them, paging by `key_column` and
-    /// `timestamp_column`; a row whose `deleted_column` (when given) marks it deleted is read
+    /// `timestamp_column` (where the source needs it); a row whose `deleted_column` (when given) marks it deleted is read
     /// as a delete.
     pub async fn discover(
         pool: &MySqlPool,
@@ -123,7 +152,7 @@ impl SourcePlan {
         table: &str,
         writer: &WriterSchema,
         key_column: &str,
-        timestamp_column: &str,
+        timestamp_column: TimestampColumn<'_>,
         deleted_column: Option<&str>,
     ) -> Result<Self, SourcePlanError> {
         let qualified = format!("{database}.{table}");
@@ -153,8 +182,13 @@ impl SourcePlan {
             }
         })?;
         let find = |name: &str| columns.iter().find(|c| c.name.eq_ignore_ascii_case(name));
-        for required in [key_column, timestamp_column]
+        let timestamp = match timestamp_column {
+            TimestampColumn::Required(name) => Some(name),
+            TimestampColumn::IfPresent(name) => find(name).map(|_| name),
+        };
+        for required in [key_column]
             .into_iter()
+            .chain(timestamp)
             .chain(deleted_column)
         {
             if find(required).is_none() {
@@ -164,8 +198,9 @@ impl SourcePlan {
                 });
             }
         }
-        let timestamp_digits =
-            find(timestamp_column).map_or(DEFAULT_FRACTIONAL_DIGITS, |c| c.fractional_digits);
+        let timestamp_digits = timestamp
+            .and_then(find)
+            .map_or(DEFAULT_FRACTIONAL_DIGITS, |c| c.fractional_digits);
         let key_kind = find(key_column)
             .map(KeyKind::of_column)
             .transpose()
@@ -183,23 +218,19 @@ impl SourcePlan {
                 columns: primary.join(", "),
             });
         }
-        let index = keyset_index(
-            pool,
-            database,
-            table,
-            timestamp_column,
-            key_column,
-            &primary,
-        )
-        .await
-        .map_err(catalogue)?;
+        let index = match timestamp {
+            Some(timestamp) => keyset_index(pool, database, table, timestamp, key_column, &primary)
+                .await
+                .map_err(catalogue)?,
+            None => None,
+        };
         let deleted = deleted_column
             .and_then(find)
             .map(|column| DeletedColumn::new(&column.name, &column.data_type));
         let query = KeysetQuery::marking_deleted(
             table,
             key_column,
-            timestamp_column,
+            timestamp,
             &plan.columns,
             index.as_deref(),
             deleted.as_ref(),

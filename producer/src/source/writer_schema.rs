@@ -6,7 +6,7 @@
 use std::path::PathBuf;
 
 use apache_avro::Schema;
-use sluice_common::settings::{ProducerSettings, WriterSchemaSource};
+use sluice_common::settings::{ChangeSource, ProducerSettings, WriterSchemaSource};
 use sluice_registry::{SchemaFile, SchemaFileError};
 
 use super::catalogue::TableColumn;
@@ -33,10 +33,14 @@ impl WriterSchema {
                 namespace: producer.record_namespace.clone(),
                 include: producer.included_columns(),
                 exclude: producer.excluded_columns(),
-                required: vec![
-                    producer.key_column.clone(),
-                    producer.timestamp_column.clone(),
-                ],
+                // The binlog source orders changes by the binary log: only the key is needed.
+                required: match producer.source {
+                    ChangeSource::Timestamp => vec![
+                        producer.key_column.clone(),
+                        producer.timestamp_column.clone(),
+                    ],
+                    ChangeSource::Binlog => vec![producer.key_column.clone()],
+                },
             }),
         })
     }
