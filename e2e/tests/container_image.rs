@@ -1,7 +1,8 @@
 //! The container image runs the pipeline: `make image` builds it (FROM scratch, static
-//! binaries), and a producer and a consumer started from it with `podman run --network=host`
-//! against the stack write every row to the consumer's file, on the mounted /data volume, as the
-//! user 65532 the image runs as. Both stop cleanly on `podman stop` (SIGTERM to the binary,
+//! binaries; here built unoptimised, as the `image-test` profile does, packed alike), and a
+//! producer and a consumer started from it with `podman run --network=host` against the stack
+//! write every row to the consumer's file, on the mounted /data volume, as the user 65532 the
+//! image runs as. Both stop cleanly on `podman stop` (SIGTERM to the binary,
 //! which is PID 1), and each serves `/health` on the address it logs.
 
 use std::path::Path;
@@ -13,11 +14,15 @@ use sluice_e2e::repo_root;
 use sluice_e2e::scenario::{tail, Scenario};
 
 const IMAGE: &str = "localhost/sluice:latest";
+/// The cargo profile the image's binaries are built with here (Cargo.toml).
+const IMAGE_PROFILE: &str = "image-test";
 const ROWS: i32 = 3_000;
 
 #[tokio::test(flavor = "multi_thread")]
 async fn the_image_runs_a_producer_and_a_consumer_that_write_every_row() {
+    // The packaging is what is tested here: the binaries unoptimised build in half the time.
     let build = Command::new(repo_root().join("stack/build-image"))
+        .env("SLUICE_IMAGE_PROFILE", IMAGE_PROFILE)
         .status()
         .expect("run stack/build-image");
     assert!(build.success(), "make image failed: {build}");
@@ -210,8 +215,9 @@ fn chown_to_image_user(folder: &Path) {
     assert!(status.success(), "chown {}: {status}", folder.display());
 }
 
-/// The image's release binaries hold no fault hook: not even the names of the variables that
-/// arm one. The debug build the tests run does hold them, so the check can fail.
+/// The image's binaries (built as release is: no debug assertions) hold no fault hook: not even
+/// the names of the variables that arm one. The debug build the tests run does hold them, so
+/// the check can fail.
 fn assert_no_fault_hook_ships() {
     let target = std::env::var_os("CARGO_TARGET_DIR")
         .map(std::path::PathBuf::from)
@@ -223,12 +229,15 @@ fn assert_no_fault_hook_ships() {
             .any(|window| window == name.as_bytes())
     };
     for binary in ["sluice-producer", "sluice-consumer"] {
-        let release = target.join("x86_64-unknown-linux-gnu/release").join(binary);
+        let shipped = target
+            .join("x86_64-unknown-linux-gnu")
+            .join(IMAGE_PROFILE)
+            .join(binary);
         for hook in sluice_common::fault::HOOKS {
             assert!(
-                !holds(&release, hook),
+                !holds(&shipped, hook),
                 "{} holds the fault hook {hook}",
-                release.display()
+                shipped.display()
             );
         }
     }
