@@ -119,10 +119,11 @@ bench: up check-cargo ## Measure throughput, latency and memory against Kafka's 
 SEED ?=
 CHAOS_SECONDS ?= 180
 CHAOS_SMOKE_SECONDS ?= 30
-chaos: up check-cargo ## Random faults (kill -9, pauses, server restarts) for CHAOS_SECONDS, polled then from the binlog; SEED=… replays a run
+chaos: up check-cargo ## Random faults (kill -9, pauses, server restarts) for CHAOS_SECONDS, polled then from the binlog; SEED=… replays a run; then the binlog source's fixed schedule (ten kills, one inside a million-row transaction)
 	$(CARGO) build --workspace --locked --bins
 	SLUICE_CHAOS_SECONDS=$(CHAOS_SECONDS) SLUICE_TEST_SEED=$(SEED) \
 	  $(CARGO) test --locked -p sluice-e2e --test chaos -- --ignored --nocapture --test-threads=1
+	$(CARGO) test --locked -p sluice-e2e --test binlog_fault_schedule -- --ignored --nocapture
 
 BINLOG_LARGE_ROWS ?= 1000000
 test-binlog-large: up check-cargo ## One binlog source transaction of BINLOG_LARGE_ROWS rows through a kill -9: each row once, producer peak RSS at most 64 MiB (release builds)

@@ -18,12 +18,14 @@ use sluice_common::mysql::quote_identifier;
 use sluice_common::settings::IsolatedRun;
 use sqlx::MySqlPool;
 
+use crate::backlog_peer::PeerStream;
 use crate::cli::Cli;
 use crate::context::Bench;
 use crate::delivery::Delivery;
 use crate::report::Results;
 use crate::running::Running;
 use crate::samples::Samples;
+use crate::source::Source;
 use crate::{dataset, load, machine, offsets, purge};
 
 /// The table whose changes pile up.
@@ -38,32 +40,6 @@ fn key(delivery: Delivery) -> &'static str {
     match delivery {
         Delivery::AtLeastOnce => "at_least_once",
         Delivery::ExactlyOnce => "exactly_once",
-    }
-}
-
-/// The producer's source: polled by timestamp, or the binary log (through the stack's binlog
-/// user, which holds the replication grants).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Source {
-    /// `producer.source = "timestamp"`, the default.
-    Polled,
-    /// `producer.source = "binlog"`.
-    Binlog,
-}
-
-impl Source {
-    /// The settings that choose it.
-    fn sets(self) -> Vec<String> {
-        match self {
-            Source::Polled => Vec::new(),
-            Source::Binlog => [
-                "producer.source=binlog",
-                "mysql.user=sluice_binlog",
-                "mysql.password=sluice_binlog",
-            ]
-            .map(str::to_owned)
-            .to_vec(),
-        }
     }
 }
 
@@ -91,6 +67,11 @@ pub async fn run(
         prefix,
         source,
     });
+    // Debezium streams from before the pipelines' snapshots: the first backlog is new to all.
+    let mut peer = match (source, cli.no_peer) {
+        (Source::Binlog, false) => Some(PeerStream::start(bench, cli, TABLE).await?),
+        _ => None,
+    };
     for pipeline in &pipelines {
         pipeline.bring_up_to_date(bench, cli, rows).await?;
     }
@@ -101,12 +82,16 @@ pub async fn run(
             cli.runs
         );
         pile_up(bench, rows, prefix, &mut samples).await?;
-        let order = if run % 2 == 1 { [0, 1] } else { [1, 0] };
-        let mut rates = [0.0; 2];
-        for index in order {
-            rates[index] = pipelines[index]
-                .catch_up(bench, cli, rows, &mut samples)
-                .await?;
+        // Each in turn, the first of one run the last of the next.
+        let turns = pipelines.len() + usize::from(peer.is_some());
+        let mut rates = [0.0; 3];
+        for turn in 0..turns {
+            let index = (turn + run as usize) % turns;
+            rates[index] = match (pipelines.get(index), peer.as_mut()) {
+                (Some(pipeline), _) => pipeline.catch_up(bench, cli, rows, &mut samples).await?,
+                (None, Some(peer)) => peer.catch_up(rows, prefix, &mut samples).await?,
+                (None, None) => continue,
+            };
         }
         samples.push_ratio(
             &format!("{prefix}.exactly_once_ratio"),
@@ -114,6 +99,17 @@ pub async fn run(
             rates[1],
             rates[0],
         );
+        if peer.is_some() {
+            samples.push_ratio(
+                &format!("{prefix}.debezium_ratio"),
+                "backlog catch-up: sluice exactly once (to the files) ÷ Debezium tuned (to Kafka), same backlog",
+                rates[1],
+                rates[2],
+            );
+        }
+    }
+    if let Some(peer) = peer {
+        peer.stop(bench).await?;
     }
     samples.record(results);
     for pipeline in &pipelines {

@@ -17,7 +17,7 @@ use crate::context::Bench;
 use crate::group;
 use crate::report::Results;
 use crate::samples::Samples;
-use crate::{backlog, dataset, describe, machine, offsets, perf_test, snapshot};
+use crate::{backlog, dataset, describe, machine, offsets, perf_test, snapshot, source};
 
 /// The table the cluster's snapshots read.
 const TABLE: &str = "sluice_bench_cluster";
@@ -85,7 +85,7 @@ async fn measure(bench: &Bench, cli: &Cli, results: &mut Results) -> anyhow::Res
         bench,
         cli,
         "cluster.backlog",
-        backlog::Source::Polled,
+        source::Source::Polled,
         results,
     )
     .await

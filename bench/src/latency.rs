@@ -14,6 +14,7 @@ use crate::load;
 use crate::per_change::{self, PerChange};
 use crate::prometheus_query::latency_quantile_ms;
 use crate::running::Running;
+use crate::source::Source;
 use crate::tail::{quantile, Seen, Tail};
 
 /// How long the last updates of a run may take to reach a line once the load has stopped.
@@ -57,6 +58,8 @@ pub struct LatencyRun {
     pub run: u32,
     /// At least once or exactly once (a line then appears once its batch is committed).
     pub delivery: Delivery,
+    /// Where the producer reads the changes.
+    pub source: Source,
 }
 
 /// Runs the pipeline over `table` (seeded with [`PRODUCTS`] rows) under `load`; reads the
@@ -79,7 +82,11 @@ pub async fn measure(
     let names = bench.run_names(
         table,
         &format!(
-            "latency-{}-lag{}-{}{}",
+            "latency-{}{}-lag{}-{}{}",
+            match load.source {
+                Source::Polled => "",
+                Source::Binlog => "binlog-",
+            },
             load.rate,
             load.commit_lag_ms,
             match load.delivery {
@@ -105,7 +112,11 @@ pub async fn measure(
     ));
     sets.push(format!("producer.commit_lag_ms={}", load.commit_lag_ms));
 
-    let mut pipeline = Running::start(bench, &names, &sets, load.members, load.delivery)?;
+    // The load generator writes as the stack's own user; the producer reads as its source
+    // needs (the binlog user holds the replication grants, not the right to update).
+    let mut producer_sets = sets.clone();
+    producer_sets.extend(load.source.sets());
+    let mut pipeline = Running::start(bench, &names, &producer_sets, load.members, load.delivery)?;
     pipeline.caught_up(bench, Some(PRODUCTS)).await?;
     if prometheus.is_some() {
         tokio::time::sleep(SCRAPE_WAIT).await;

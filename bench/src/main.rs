@@ -3,6 +3,7 @@
 //! figure is a ratio that survives a noisy machine. `make bench` runs it; see BENCHMARKS.md.
 
 mod backlog;
+mod backlog_peer;
 mod binary_logs;
 mod bulk_update;
 mod cli;
@@ -19,6 +20,7 @@ mod group;
 mod keyed_ceiling;
 mod large;
 mod latency;
+mod latency_peer;
 mod latency_runs;
 mod load;
 mod machine;
@@ -37,6 +39,7 @@ mod samples;
 mod scale;
 mod schema_source;
 mod snapshot;
+mod source;
 mod sweep;
 mod tail;
 mod targets;
@@ -131,12 +134,12 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             &bench,
             &cli,
             "backlog",
-            backlog::Source::Polled,
+            source::Source::Polled,
             &mut results,
         )
         .await?;
         clock.lap(&mut results, "backlog");
-        let source = backlog::Source::Binlog;
+        let source = source::Source::Binlog;
         backlog::run(&bench, &cli, "binlog.backlog", source, &mut results).await?;
         clock.lap(&mut results, "binlog_backlog");
     }

@@ -72,6 +72,48 @@ impl TopicWatch {
         })
     }
 
+    /// Each partition's end offset.
+    pub fn ends(&self) -> anyhow::Result<Vec<(i32, i64)>> {
+        self.partitions
+            .iter()
+            .map(|&p| Ok((p, watermarks(&self.consumer, &self.topic, p)?.1)))
+            .collect()
+    }
+
+    /// The timestamp (milliseconds) and value of every record after `from` (partitions' offsets,
+    /// from [`ends`](Self::ends)) up to the partitions' ends now, read within `patience`.
+    pub fn records_since(
+        &self,
+        kafka: &KafkaSettings,
+        from: &[(i32, i64)],
+        patience: Duration,
+    ) -> anyhow::Result<Vec<(i64, Vec<u8>)>> {
+        let consumer = observer(kafka, "sluice-bench-reader")?;
+        let mut list = TopicPartitionList::new();
+        let mut left = 0;
+        for ((partition, start), (_, end)) in from.iter().zip(self.ends()?) {
+            list.add_partition_offset(&self.topic, *partition, Offset::Offset(*start))?;
+            left += end - start;
+        }
+        consumer.assign(&list)?;
+        let mut records = Vec::new();
+        let deadline = std::time::Instant::now() + patience;
+        while left > 0 {
+            anyhow::ensure!(
+                std::time::Instant::now() < deadline,
+                "{left} records of {} not read within {patience:?}",
+                self.topic
+            );
+            if let Some(message) = consumer.poll(Duration::from_millis(200)) {
+                let message = message?;
+                let at = message.timestamp().to_millis().unwrap_or_default();
+                records.push((at, message.payload().unwrap_or_default().to_vec()));
+                left -= 1;
+            }
+        }
+        Ok(records)
+    }
+
     /// The sum of the partitions' end offsets minus their start offsets.
     pub fn records(&self) -> anyhow::Result<i64> {
         let mut total = 0;

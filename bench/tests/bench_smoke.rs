@@ -120,6 +120,7 @@ fn a_small_run_reports_every_figure() {
         "backlog.exactly_once.changes_per_s",
         "binlog.backlog.at_least_once.changes_per_s",
         "binlog.backlog.exactly_once.changes_per_s",
+        "binlog.backlog.debezium.changes_per_s",
         "latency_high.rate_reached",
         "large.producer.rows_per_s",
         "large.bulk_update.rows_per_s",
@@ -149,6 +150,8 @@ fn a_small_run_reports_every_figure() {
         "large.sweep.ratio_to_bare_read",
         "schema_from_table.cpu_ratio_to_file",
         "backlog.exactly_once_ratio",
+        "binlog.backlog.debezium_ratio",
+        "binlog.latency.debezium_p99_ratio",
         "large.table_to_buffer_pool",
         "wide.producer.ratio_to_perf_test",
         "wide.producer.ratio_to_read",
@@ -175,6 +178,8 @@ fn a_small_run_reports_every_figure() {
         ("consumer", "records_per_s_runs"),
         ("ceiling", "producer_keyed_rows_per_s_runs"),
         ("latency", "change_p99_ms_runs"),
+        ("binlog.latency", "change_p99_ms_runs"),
+        ("binlog.latency.exactly_once", "change_p99_ms_runs"),
         ("latency_high", "rate_reached_runs"),
         ("follow", "capacity_per_s_runs"),
         ("follow", "database_updates_per_s_runs"),
@@ -184,6 +189,8 @@ fn a_small_run_reports_every_figure() {
         ("backlog.exactly_once", "changes_per_s_runs"),
         ("backlog", "settle_seconds_runs"),
         ("binlog.backlog.exactly_once", "changes_per_s_runs"),
+        ("binlog.backlog.debezium", "changes_per_s_runs"),
+        ("binlog.latency.debezium", "change_p99_ms_runs"),
         ("schema_from_table", "cpu_ratio_to_file_runs"),
         ("text_sweep", "pass_seconds_runs"),
         ("text_sweep", "delete_to_topic_seconds_runs"),
@@ -215,6 +222,10 @@ fn a_small_run_reports_every_figure() {
         "rss_wide_producer",
         "latency_p99",
         "latency_exactly_once_p99",
+        "binlog_latency_change_p99",
+        "binlog_latency_exactly_once_change_p99",
+        "binlog_backlog_vs_debezium",
+        "binlog_latency_vs_debezium",
         "rss_producer",
         "schema_from_table",
         "rss_text_sweep_producer",
@@ -233,6 +244,8 @@ fn a_small_run_reports_every_figure() {
         "latency_high",
         "latency_high.lag0",
         "latency.exactly_once",
+        "binlog.latency",
+        "binlog.latency.exactly_once",
     ] {
         let (p50, p99, max) = (
             figure(&format!("{run}.p50_ms")),
@@ -269,6 +282,10 @@ fn a_small_run_reports_every_figure() {
         );
     }
     assert_eq!(figure("latency.lag0.commit_lag_ms"), 0.0);
+    // Every update its own line: the binary log folds none into a later one.
+    for run in ["binlog.latency", "binlog.latency.exactly_once"] {
+        assert_eq!(figure(&format!("{run}.coalesced")), 0.0, "{run}: {json:#}");
+    }
     for memory in [
         "rss.producer_mb",
         "rss.consumer_mb",
@@ -277,6 +294,7 @@ fn a_small_run_reports_every_figure() {
         "wide.rss.consumer_mb",
         "peer.debezium_rss_mb",
         "peer.debezium_tuned_rss_mb",
+        "binlog.backlog.debezium.rss_mb",
         "backlog.at_least_once.rss.producer_mb",
         "backlog.exactly_once.rss.consumer_mb",
     ] {

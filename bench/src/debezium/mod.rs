@@ -12,9 +12,11 @@ use std::time::{Duration, Instant};
 use reqwest::StatusCode;
 
 mod config;
+mod stream;
 
 use config::{connector_config, plugin_path, worker_properties};
 pub use config::{Account, Tuning};
+pub use stream::Stream;
 
 use crate::context::Bench;
 use crate::offsets::TopicWatch;

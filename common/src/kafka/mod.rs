@@ -17,7 +17,7 @@ pub use connection::{check_client_configs, client_config, ClientConfigError, Use
 pub use probe::{probe, wait_until_reachable, UnreachableError};
 pub use topics::{
     delete_topics_starting_with, ensure_compacted_topic, ensure_records_topic, ensure_topic,
-    topic_max_message_bytes, Replication, TopicError,
+    ensure_topic_with, topic_max_message_bytes, Replication, TopicError,
 };
 
 use rdkafka::admin::AdminClient;

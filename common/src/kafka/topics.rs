@@ -125,7 +125,7 @@ pub async fn ensure_records_topic(settings: &KafkaSettings) -> Result<(), TopicE
 }
 
 /// [`ensure_topic`], creating the topic with `configs`.
-async fn ensure_topic_with(
+pub async fn ensure_topic_with(
     settings: &KafkaSettings,
     topic: &str,
     partitions: i32,
