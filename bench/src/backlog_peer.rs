@@ -4,8 +4,6 @@
 //! changes. Its time runs from the resume until its topic holds every change: Kafka only, where
 //! sluice's runs until the last line is in the files.
 
-use sluice_common::mysql::quote_identifier;
-
 use crate::cli::Cli;
 use crate::context::Bench;
 use crate::debezium::{Account, Stream, Tuning, Worker};
@@ -18,27 +16,13 @@ pub struct PeerStream {
 }
 
 impl PeerStream {
-    /// Starts a worker and a connector streaming `table` from the binary log's position now
-    /// (a change of row 1 marks that it streams: whatever snapshots the table after this sees
-    /// it as a row, not as a change).
+    /// Starts a worker and a connector streaming `table` from the binary log's position now.
     pub async fn start(bench: &Bench, cli: &Cli, table: &str) -> anyhow::Result<Self> {
-        let account = Account {
-            user: cli.cdc_user.clone(),
-            password: cli.cdc_password.clone(),
-        };
+        let account = Account::of(cli);
         tracing::info!("backlog: starting Debezium's connector streaming {table} (not timed)");
         let mut worker = Worker::start(bench, Tuning::Tuned).await?;
-        let mark = || async {
-            sqlx::query(&format!(
-                "UPDATE {} SET last_updated = NOW(6) WHERE id = 1",
-                quote_identifier(table)
-            ))
-            .execute(&bench.pool)
-            .await?;
-            anyhow::Ok(())
-        };
         let stream = worker
-            .stream(bench, (&account, "backlog"), (table, &[]), mark)
+            .stream(bench, (&account, "backlog"), (table, &[]))
             .await?;
         Ok(Self { worker, stream })
     }

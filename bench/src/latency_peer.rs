@@ -9,8 +9,6 @@
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
-use sluice_common::mysql::quote_identifier;
-
 use crate::cli::{Cli, LATENCY_TABLE};
 use crate::context::Bench;
 use crate::debezium::{Account, Tuning, Worker};
@@ -25,28 +23,11 @@ const LAST_RECORDS_PATIENCE: Duration = Duration::from_secs(60);
 
 /// Runs Debezium's latency runs; their figures are `binlog.latency.debezium.*`.
 pub async fn run(bench: &Bench, cli: &Cli, results: &mut Results) -> anyhow::Result<()> {
-    let account = Account {
-        user: cli.cdc_user.clone(),
-        password: cli.cdc_password.clone(),
-    };
+    let account = Account::of(cli);
     let mut worker = Worker::start(bench, Tuning::Tuned).await?;
-    let mark = || async {
-        sqlx::query(&format!(
-            "UPDATE {} SET last_updated = NOW(6) WHERE id = 1",
-            quote_identifier(LATENCY_TABLE)
-        ))
-        .execute(&bench.pool)
-        .await?;
-        anyhow::Ok(())
-    };
     let append_time = [("message.timestamp.type", "LogAppendTime")];
     let stream = worker
-        .stream(
-            bench,
-            (&account, "latency"),
-            (LATENCY_TABLE, &append_time),
-            mark,
-        )
+        .stream(bench, (&account, "latency"), (LATENCY_TABLE, &append_time))
         .await?;
     worker.resume_stream(&stream).await?;
     let mut samples = Samples::default();

@@ -12,10 +12,7 @@ use crate::snapshot;
 
 /// Runs the Debezium snapshots over the full table and records them beside the producer's.
 pub async fn run(bench: &Bench, cli: &Cli, results: &mut Results) -> anyhow::Result<()> {
-    let account = Account {
-        user: cli.cdc_user.clone(),
-        password: cli.cdc_password.clone(),
-    };
+    let account = Account::of(cli);
     let mut samples = Samples::default();
     for tuning in [Tuning::Defaults, Tuning::Tuned] {
         let (key, what) = (tuning.key(), tuning.label());

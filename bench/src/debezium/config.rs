@@ -18,6 +18,16 @@ pub struct Account {
     pub password: String,
 }
 
+impl Account {
+    /// The account the command line names (`--cdc-user`, `--cdc-password`).
+    pub fn of(cli: &crate::cli::Cli) -> Self {
+        Self {
+            user: cli.cdc_user.clone(),
+            password: cli.cdc_password.clone(),
+        }
+    }
+}
+
 /// The replication client id of the first run's connector; each run adds its number, so a
 /// connector's binary-log session never meets the previous one's on the server.
 const SERVER_ID: u32 = 5_400;

@@ -5,6 +5,8 @@
 
 use std::time::{Duration, Instant};
 
+use sluice_common::mysql::quote_identifier;
+
 use crate::context::Bench;
 use crate::offsets::TopicWatch;
 use crate::process::{ensure_running, Usage};
@@ -54,19 +56,15 @@ impl Stream {
 
 impl Worker {
     /// Creates a connector (named after `tag`) streaming `table` from the binary log's current
-    /// position into a topic created with `topic_configs`, makes sure it holds a position
-    /// (`mark` commits a change of the table, again until the connector publishes one), and
-    /// stops it.
-    pub async fn stream<F>(
+    /// position into a topic created with `topic_configs`, makes sure it holds a position (a
+    /// change of the table's row 1, made again until the connector publishes one: whatever
+    /// snapshots the table afterwards reads it as a row), and stops it.
+    pub async fn stream(
         &mut self,
         bench: &Bench,
         (account, tag): (&Account, &str),
         (table, topic_configs): (&str, &[(&str, &str)]),
-        mut mark: impl FnMut() -> F,
-    ) -> anyhow::Result<Stream>
-    where
-        F: std::future::Future<Output = anyhow::Result<()>>,
-    {
+    ) -> anyhow::Result<Stream> {
         let prefix = format!("{}{}-{tag}", bench.topic_prefix(), self.tuning.key());
         let topic = format!("{prefix}.{}.{table}", bench.settings.mysql.database);
         let kafka = &bench.settings.kafka;
@@ -110,7 +108,12 @@ impl Worker {
                 self.process.log_tail(8)
             );
             ensure_running(std::slice::from_mut(&mut self.process))?;
-            mark().await?;
+            sqlx::query(&format!(
+                "UPDATE {} SET last_updated = NOW(6) WHERE id = 1",
+                quote_identifier(table)
+            ))
+            .execute(&bench.pool)
+            .await?;
             tokio::time::sleep(Duration::from_secs(1)).await;
         }
         self.stop_stream(&stream).await?;
