@@ -9,7 +9,6 @@
 //! files (the newest modification time among them, once the group has committed everything).
 //! Every row changes once, so no poll can fold two changes into one record.
 
-use std::path::Path;
 use std::time::{Duration, Instant, SystemTime};
 
 use anyhow::Context as _;
@@ -22,6 +21,7 @@ use crate::backlog_peer::PeerStream;
 use crate::cli::Cli;
 use crate::context::Bench;
 use crate::delivery::Delivery;
+use crate::line_files::{remove_line_files, LineFiles};
 use crate::report::Results;
 use crate::running::Running;
 use crate::samples::Samples;
@@ -354,59 +354,6 @@ impl Pipeline {
     }
 }
 
-/// Removes the members' line files (`*.jsonl`) of `folder`, with the members stopped: each
-/// catch-up counts and times its own lines. Exactly once, a member stopped cleanly left no
-/// batch behind that would refer to them.
-fn remove_line_files(folder: &Path) -> anyhow::Result<()> {
-    let Ok(entries) = std::fs::read_dir(folder) else {
-        return Ok(());
-    };
-    for path in entries.flatten().map(|e| e.path()) {
-        if path.extension().is_some_and(|e| e == "jsonl") {
-            std::fs::remove_file(&path)?;
-        }
-    }
-    Ok(())
-}
-
-/// The members' line files of a folder, once the members have stopped.
-struct LineFiles {
-    /// Lines in all of them.
-    lines: u64,
-    /// The newest modification time among them: when the last line was written.
-    last_write: SystemTime,
-}
-
-impl LineFiles {
-    fn read(folder: &Path) -> anyhow::Result<Self> {
-        let mut lines = 0;
-        let mut last_write = SystemTime::UNIX_EPOCH;
-        for path in std::fs::read_dir(folder)?.flatten().map(|e| e.path()) {
-            if path.extension().is_none_or(|e| e != "jsonl") {
-                continue;
-            }
-            last_write = last_write.max(std::fs::metadata(&path)?.modified()?);
-            lines += count_lines(&path)?;
-        }
-        anyhow::ensure!(lines > 0, "no lines in {}", folder.display());
-        Ok(Self { lines, last_write })
-    }
-}
-
-fn count_lines(path: &Path) -> anyhow::Result<u64> {
-    use std::io::Read as _;
-    let mut file = std::fs::File::open(path)?;
-    let mut buffer = vec![0u8; 1 << 20];
-    let mut lines = 0;
-    loop {
-        let read = file.read(&mut buffer)?;
-        if read == 0 {
-            return Ok(lines);
-        }
-        lines += buffer[..read].iter().filter(|&&b| b == b'\n').count() as u64;
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -419,19 +366,5 @@ mod tests {
             "UPDATE `t` SET price = price * 1.01, last_updated = TIMESTAMPADD(MICROSECOND, \
              300 + FIELD(id, 7,3,9) - 1, '2026-12-06 10:00:00.000000') WHERE id IN (7,3,9)"
         );
-    }
-
-    #[test]
-    fn lines_are_counted_and_dated_in_jsonl_files_only() {
-        let dir = tempfile::tempdir().expect("temp dir");
-        std::fs::write(dir.path().join("consumer-1.jsonl"), "{}\n{}\n").expect("write");
-        std::fs::write(dir.path().join("consumer-2.jsonl"), "{}\n").expect("write");
-        std::fs::write(dir.path().join("consumer-1.pending"), "x\ny\nz\n").expect("write");
-        let files = LineFiles::read(dir.path()).expect("read");
-        assert_eq!(files.lines, 3);
-        assert!(files.last_write > SystemTime::UNIX_EPOCH);
-        remove_line_files(dir.path()).expect("remove");
-        assert!(LineFiles::read(dir.path()).is_err(), "no lines left");
-        assert!(dir.path().join("consumer-1.pending").exists());
     }
 }

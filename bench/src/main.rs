@@ -22,6 +22,7 @@ mod large;
 mod latency;
 mod latency_peer;
 mod latency_runs;
+mod line_files;
 mod load;
 mod machine;
 mod offsets;
