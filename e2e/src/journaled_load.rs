@@ -9,6 +9,17 @@ use sluice_common::shutdown::{Shutdown, ShutdownTrigger};
 use sluice_loadgen::Load;
 use sqlx::MySqlPool;
 
+/// The fault runs' load: 2 000 updates a second of products `1..=products`, ten to a
+/// transaction, on four connections.
+pub fn two_thousand_a_second(products: i64) -> Load {
+    Load {
+        products,
+        rate: 2_000,
+        transaction_rows: 10,
+        connections: 4,
+    }
+}
+
 /// A running journaled load.
 pub struct JournaledLoad {
     stop: ShutdownTrigger,

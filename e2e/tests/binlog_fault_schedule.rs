@@ -11,7 +11,7 @@
 use std::time::{Duration, Instant};
 
 use sluice_e2e::churn::Churn;
-use sluice_e2e::journaled_load::JournaledLoad;
+use sluice_e2e::journaled_load::{self, JournaledLoad};
 use sluice_e2e::scenario::{tail, Scenario};
 use sluice_e2e::wait::CATCH_UP;
 use sluice_e2e::{mysql_admin, stack_ok};
@@ -91,12 +91,7 @@ async fn ten_kills_restarts_and_rotations_publish_every_version_once() {
     scenario.start_producer();
     let (pool, table) = (scenario.pool.clone(), scenario.names.table.clone());
     let journal = scenario.dir.path().join("journal.txt");
-    let load = sluice_loadgen::Load {
-        products: i64::from(JOURNALED),
-        rate: 2_000,
-        transaction_rows: 10,
-        connections: 4,
-    };
+    let load = journaled_load::two_thousand_a_second(i64::from(JOURNALED));
     let writes = JournaledLoad::start(&pool, &table, load, &journal);
     let churn = Churn::start_in(&pool, &table, JOURNALED + 1..=PRODUCTS, 7);
     scenario.verify_every_version_by(&journal);

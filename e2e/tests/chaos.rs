@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use sluice_e2e::churn::Churn;
-use sluice_e2e::journaled_load::JournaledLoad;
+use sluice_e2e::journaled_load::{self, JournaledLoad};
 use sluice_e2e::load::{test_seed, Load};
 use sluice_e2e::scenario::{tail, Scenario};
 use sluice_e2e::stack_ok;
@@ -164,12 +164,7 @@ async fn chaos(source: Source) {
         ),
         Source::Binlog => {
             let journal = scenario.dir.path().join("journal.txt");
-            let load = sluice_loadgen::Load {
-                products: i64::from(JOURNALED),
-                rate: 2_000,
-                transaction_rows: 10,
-                connections: 4,
-            };
+            let load = journaled_load::two_thousand_a_second(i64::from(JOURNALED));
             let writes = Writes::Journaled(JournaledLoad::start(pool, &table, load, &journal));
             let churn = Churn::start_in(pool, &table, JOURNALED + 1..=PRODUCTS, seed);
             scenario.verify_every_version_by(&journal);

@@ -134,27 +134,7 @@ impl Worker {
         let cpu_before = self.process.usage().cpu_seconds;
         let started = Instant::now();
         self.create_connector(&name, config).await?;
-        let (mut last_count, mut last_change) = (0, Instant::now());
-        let published = loop {
-            let published = watch.records()?;
-            if published >= rows {
-                break published;
-            }
-            if published != last_count {
-                (last_count, last_change) = (published, Instant::now());
-            }
-            ensure_running(std::slice::from_mut(&mut self.process))?;
-            anyhow::ensure!(
-                started.elapsed() < PATIENCE && last_change.elapsed() < STALL,
-                "Debezium published {published} of {rows} rows in {:?} and nothing new for \
-                 {:?}; the end of {}:\n{}",
-                started.elapsed(),
-                last_change.elapsed(),
-                self.log.display(),
-                self.process.log_tail(8)
-            );
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        };
+        let published = self.wait_until_topic_holds(&watch, &topic, rows).await?;
         let elapsed = started.elapsed();
         let export_seconds = self.next_export_summary(table).await;
         let usage = self.process.usage();
@@ -174,6 +154,38 @@ impl Worker {
                 cpu_seconds: usage.cpu_seconds - cpu_before,
             },
         })
+    }
+
+    /// Waits until `topic` (watched by `watch`) holds `expected` records, at most `PATIENCE`
+    /// and never `STALL` without a new one; the records it then holds.
+    async fn wait_until_topic_holds(
+        &mut self,
+        watch: &TopicWatch,
+        topic: &str,
+        expected: i64,
+    ) -> anyhow::Result<i64> {
+        let started = Instant::now();
+        let (mut last_count, mut last_change) = (-1, Instant::now());
+        loop {
+            let published = watch.records()?;
+            if published >= expected {
+                return Ok(published);
+            }
+            if published != last_count {
+                (last_count, last_change) = (published, Instant::now());
+            }
+            ensure_running(std::slice::from_mut(&mut self.process))?;
+            anyhow::ensure!(
+                started.elapsed() < PATIENCE && last_change.elapsed() < STALL,
+                "Debezium published {published} of {expected} records into {topic} in {:?} and \
+                 nothing new for {:?}; the end of {}:\n{}",
+                started.elapsed(),
+                last_change.elapsed(),
+                self.log.display(),
+                self.process.log_tail(8)
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
     }
 
     async fn create_connector(

@@ -12,7 +12,7 @@ use crate::offsets::TopicWatch;
 use crate::process::{ensure_running, Usage};
 
 use super::config::{connector_config, Account};
-use super::{Worker, PATIENCE, STALL};
+use super::Worker;
 
 /// The replication id of the streaming connector, apart from the snapshot runs' ids.
 const STREAM_SERVER_ID: u32 = 5_500;
@@ -158,29 +158,9 @@ impl Worker {
 
     /// Waits until the stream's topic holds `expected` records.
     pub async fn wait_for_records(&mut self, stream: &Stream, expected: i64) -> anyhow::Result<()> {
-        let started = Instant::now();
-        let (mut last_count, mut last_change) = (-1, Instant::now());
-        loop {
-            let published = stream.watch.records()?;
-            if published >= expected {
-                return Ok(());
-            }
-            if published != last_count {
-                (last_count, last_change) = (published, Instant::now());
-            }
-            ensure_running(std::slice::from_mut(&mut self.process))?;
-            anyhow::ensure!(
-                started.elapsed() < PATIENCE && last_change.elapsed() < STALL,
-                "Debezium's stream holds {published} of {expected} records in {} after {:?}, \
-                 nothing new for {:?}; the end of {}:\n{}",
-                stream.topic,
-                started.elapsed(),
-                last_change.elapsed(),
-                self.log.display(),
-                self.process.log_tail(8)
-            );
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
+        self.wait_until_topic_holds(&stream.watch, &stream.topic, expected)
+            .await
+            .map(|_| ())
     }
 
     async fn put(&self, name: &str, action: &str) -> anyhow::Result<()> {

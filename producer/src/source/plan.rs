@@ -101,13 +101,6 @@ impl<'a> TimestampColumn<'a> {
             ChangeSource::Binlog => Self::IfPresent(&producer.timestamp_column),
         }
     }
-
-    /// The column's name.
-    pub fn name(self) -> &'a str {
-        match self {
-            Self::Required(name) | Self::IfPresent(name) => name,
-        }
-    }
 }
 
 /// The statement that creates the index the keyset pages need on `table`.
@@ -144,8 +137,8 @@ pub struct SourcePlan {
 impl SourcePlan {
     /// Reads `database.table`'s columns, primary key and indexes, resolves the writer schema
     /// for them and plans how it is filled from them, paging by `key_column` and
-    /// `timestamp_column` (where the source needs it); a row whose `deleted_column` (when given) marks it deleted is read
-    /// as a delete.
+    /// `timestamp_column` (where the source needs it); a row whose `deleted_column` (when
+    /// given) marks it deleted is read as a delete.
     pub async fn discover(
         pool: &MySqlPool,
         database: &str,
