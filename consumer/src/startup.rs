@@ -31,6 +31,7 @@ use crate::output::member_lock::MemberLock;
 use crate::output::segments::{Rolling, SegmentNames};
 use crate::output::sink::JsonlSink;
 use crate::record::decode::{Decoder, ReaderSchema};
+use crate::record::flat::FlatLines;
 use crate::record::render::LineRenderer;
 use crate::record::transform::Transform;
 
@@ -71,6 +72,7 @@ pub async fn prepare(
         ),
         transform,
         key_field: settings.producer.key_column.clone(),
+        flat: FlatLines::default(),
     };
     // Served first: a member waiting for Kafka says so in its metrics, and is not taken for
     // one that is down.

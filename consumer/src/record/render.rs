@@ -11,6 +11,7 @@ use sluice_common::deletes::{write_delete_line, DELETED_AT_HEADER};
 
 use crate::record::decode::Decoder;
 use crate::record::delete_key::write_key_json;
+use crate::record::flat::FlatLines;
 use crate::record::json_line::write_fields;
 use crate::record::transform::Transform;
 
@@ -33,15 +34,22 @@ pub struct RecordView<'a> {
 impl<'a> RecordView<'a> {
     /// What rendering reads of `message`.
     pub fn of<M: Message>(message: &'a M) -> Self {
-        let deleted_at = message.headers().and_then(|headers| {
-            headers
-                .iter()
-                .find(|header| header.key == DELETED_AT_HEADER)
-                .and_then(|header| header.value)
-        });
+        let payload = message.payload();
+        // Only a tombstone's headers are read: librdkafka parses a record's headers (allocating)
+        // the first time they are asked for.
+        let deleted_at = payload
+            .is_none()
+            .then(|| message.headers())
+            .flatten()
+            .and_then(|headers| {
+                headers
+                    .iter()
+                    .find(|header| header.key == DELETED_AT_HEADER)
+                    .and_then(|header| header.value)
+            });
         Self {
             key: message.key(),
-            payload: message.payload(),
+            payload,
             deleted_at,
             timestamp_ms: message.timestamp().to_millis(),
         }
@@ -56,6 +64,8 @@ pub struct LineRenderer {
     pub transform: Transform,
     /// The field a delete line names the key with (`producer.key_column`).
     pub key_field: String,
+    /// Lines of flat records, written from their bytes.
+    pub flat: FlatLines,
 }
 
 impl LineRenderer {
@@ -69,6 +79,9 @@ impl LineRenderer {
     ) -> Result<Option<DateTime<Utc>>, Refusal> {
         if record.payload.is_none() {
             return self.render_delete(record, line);
+        }
+        if let Some(updated) = self.render_flat(record, line) {
+            return Ok(updated);
         }
         let record = self
             .decoder
@@ -86,6 +99,20 @@ impl LineRenderer {
 }
 
 impl LineRenderer {
+    /// The line of a flat record written from its bytes (see `record::flat`); `None` leaves
+    /// the record, and `line` as it was, to the generic path, which also says why a record
+    /// cannot be read.
+    fn render_flat(
+        &mut self,
+        record: &RecordView<'_>,
+        line: &mut Vec<u8>,
+    ) -> Option<Option<DateTime<Utc>>> {
+        let (id, writer, datum) = self.decoder.writer_of(record.payload).ok()?;
+        let reader = self.decoder.reader_schema();
+        let steps = self.transform.plan_for(reader).ok()?;
+        self.flat.write((id, writer), (reader, steps), datum, line)
+    }
+
     /// The delete line of a tombstone, its key shown as the reader schema's key field shows it.
     fn render_delete(
         &mut self,
@@ -109,7 +136,7 @@ impl LineRenderer {
 }
 
 /// The record's `last_updated`.
-fn last_updated(record: &Value) -> Option<DateTime<Utc>> {
+pub(crate) fn last_updated(record: &Value) -> Option<DateTime<Utc>> {
     let Value::Record(fields) = record else {
         return None;
     };

@@ -77,9 +77,14 @@ pub fn upper_case(value: &mut Value) -> Result<(), String> {
 /// Whether `value` is text equal to `upper`, ignoring case (`upper` is in upper case).
 pub fn equals_ignoring_case(value: &Value, upper: &str) -> bool {
     match inner(value) {
-        Value::String(text) | Value::Enum(_, text) => text == upper || text.to_uppercase() == upper,
+        Value::String(text) | Value::Enum(_, text) => equals_ignoring_case_text(text, upper),
         _ => false,
     }
+}
+
+/// Whether `text` equals `upper`, ignoring case (`upper` is in upper case).
+pub fn equals_ignoring_case_text(text: &str, upper: &str) -> bool {
+    text == upper || text.to_uppercase() == upper
 }
 
 /// `percent` percent taken off the number in `value`, rounded as its kind is.

@@ -13,11 +13,12 @@
 mod field_ops;
 mod plan;
 
+pub use field_ops::{equals_ignoring_case_text, percent_off, Number};
+pub use plan::{Plan, PlannedChange};
+
 use apache_avro::types::Value;
 use apache_avro::Schema;
 use sluice_common::settings::{SettingsError, TransformSettings};
-
-use plan::Plan;
 
 /// Why the transformation could not be built, or refused a record.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -127,6 +128,15 @@ impl Transform {
         record: Value,
         reader: &'static Schema,
     ) -> Result<Transformed<'_>, TransformError> {
+        let plan = self.plan_for(reader)?;
+        let Value::Record(fields) = record else {
+            return Err(TransformError::NotARecord);
+        };
+        plan.apply(fields)
+    }
+
+    /// The steps compiled against `reader` (made once per reader schema).
+    pub fn plan_for(&mut self, reader: &'static Schema) -> Result<&Plan, TransformError> {
         let address = reader as *const Schema as usize;
         if self.plan.as_ref().map(|(at, _)| *at) != Some(address) {
             let plan = Plan::new(&self.steps, reader, false);
@@ -137,15 +147,11 @@ impl Transform {
             }
             self.plan = Some((address, plan));
         }
-        let plan = match &self.plan {
-            Some((_, Ok(plan))) => plan,
-            Some((_, Err(error))) => return Err(error.clone()),
-            None => return Err(TransformError::NotARecord),
-        };
-        let Value::Record(fields) = record else {
-            return Err(TransformError::NotARecord);
-        };
-        plan.apply(fields)
+        match &self.plan {
+            Some((_, Ok(plan))) => Ok(plan),
+            Some((_, Err(error))) => Err(error.clone()),
+            None => Err(TransformError::NotARecord),
+        }
     }
 }
 

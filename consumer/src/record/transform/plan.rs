@@ -279,6 +279,57 @@ impl Plan {
     }
 }
 
+/// A step as a record written straight from its bytes takes it (see `record::flat`).
+#[derive(Debug, Clone)]
+pub enum PlannedChange {
+    /// The reader field's text in upper case.
+    UpperCase(usize),
+    /// Percent off the reader field's number, when the condition field holds the text.
+    PercentOff {
+        /// The field.
+        index: usize,
+        /// The percent, exact.
+        percent: Decimal,
+        /// How it rounds.
+        number: Number,
+        /// The condition's field and its text in upper case.
+        when: Option<(usize, String)>,
+    },
+    /// A mask, which only the generic path takes.
+    Mask,
+}
+
+impl Plan {
+    /// The changes, in order, by reader field index.
+    pub fn planned(&self) -> Vec<PlannedChange> {
+        self.changes
+            .iter()
+            .map(|FieldChange { index, change, .. }| match change {
+                Change::UpperCase => PlannedChange::UpperCase(*index),
+                Change::PercentOff {
+                    percent,
+                    number,
+                    when,
+                } => PlannedChange::PercentOff {
+                    index: *index,
+                    percent: *percent,
+                    number: *number,
+                    when: when.clone(),
+                },
+                Change::Mask { .. } => PlannedChange::Mask,
+            })
+            .collect()
+    }
+
+    /// The line's fields, in order: each one's reader field index and name.
+    pub fn line_fields(&self) -> Vec<(usize, String)> {
+        match &self.reshaped {
+            Some(line) => line.clone(),
+            None => self.names.iter().cloned().enumerate().collect(),
+        }
+    }
+}
+
 /// A nullable field's other branch; any other schema as it is.
 fn nullable_base(schema: &Schema) -> &Schema {
     match schema {

@@ -92,7 +92,8 @@ pub struct Decoder {
     reader_schema: Option<&'static Schema>,
     /// Whether the reader schema is pinned or followed.
     source: Source,
-    readers: HashMap<SchemaId, GenericDatumReader<'static>>,
+    /// Each writer id's schema and the reader that resolves it into the reader schema.
+    readers: HashMap<SchemaId, (&'static Schema, GenericDatumReader<'static>)>,
     /// Ids the registry does not know, and since when that is believed.
     unknown: HashMap<SchemaId, Instant>,
 }
@@ -138,20 +139,8 @@ impl Decoder {
     /// The record's value in the reader schema. Blocks while the registry is unreachable:
     /// a record is never dead-lettered because a server was briefly down.
     pub fn decode(&mut self, payload: Option<&[u8]>) -> Result<Value, DecodeError> {
-        let Some(payload) = payload else {
-            return Err(DecodeError("record has no value (tombstone)".into()));
-        };
-        let (id, datum) =
-            WireFormat::split(payload).map_err(|error| DecodeError(error.to_string()))?;
-        if !self.readers.contains_key(&id) {
-            if matches!(self.source, Source::Following(_)) {
-                self.follow_latest();
-            }
-            let reader = self.reader_for(id)?;
-            self.unknown.remove(&id);
-            self.readers.insert(id, reader);
-        }
-        let reader = self
+        let (id, _, datum) = self.writer_of(payload)?;
+        let (_, reader) = self
             .readers
             .get(&id)
             .ok_or_else(|| DecodeError(format!("no reader for schema id {id}")))?;
@@ -170,7 +159,34 @@ impl Decoder {
         Ok(value)
     }
 
-    fn reader_for(&mut self, id: SchemaId) -> Result<GenericDatumReader<'static>, DecodeError> {
+    /// The record's writer schema id, the schema, and its Avro datum; the schema is fetched
+    /// (and the reader schema followed) the first time its id is seen, as [`Decoder::decode`]
+    /// does, after which the reader schema is the one the record is read as.
+    pub fn writer_of<'p>(
+        &mut self,
+        payload: Option<&'p [u8]>,
+    ) -> Result<(SchemaId, &'static Schema, &'p [u8]), DecodeError> {
+        let Some(payload) = payload else {
+            return Err(DecodeError("record has no value (tombstone)".into()));
+        };
+        let (id, datum) =
+            WireFormat::split(payload).map_err(|error| DecodeError(error.to_string()))?;
+        if let Some((writer, _)) = self.readers.get(&id) {
+            return Ok((id, writer, datum));
+        }
+        if matches!(self.source, Source::Following(_)) {
+            self.follow_latest();
+        }
+        let (writer, reader) = self.reader_for(id)?;
+        self.unknown.remove(&id);
+        self.readers.insert(id, (writer, reader));
+        Ok((id, writer, datum))
+    }
+
+    fn reader_for(
+        &mut self,
+        id: SchemaId,
+    ) -> Result<(&'static Schema, GenericDatumReader<'static>), DecodeError> {
         let text = self.fetch_writer_schema(id)?;
         let writer = Schema::parse_str(&text)
             .map_err(|e| DecodeError(format!("writer schema id {id} is not valid Avro: {e}")))?;
@@ -181,11 +197,12 @@ impl Decoder {
             schema_id = %id,
             "resolving writer schema id {id} into the reader schema"
         );
-        resolving_reader(writer, reader_schema).map_err(|e| {
+        let reader = resolving_reader(writer, reader_schema).map_err(|e| {
             DecodeError(format!(
                 "writer schema id {id} cannot be read with the reader schema: {e}"
             ))
-        })
+        })?;
+        Ok((writer, reader))
     }
 
     /// The writer schema of `id`. An id the registry does not know is believed unknown as soon
@@ -334,7 +351,7 @@ impl std::fmt::Display for Fetch {
 /// A reader of `writer`'s data as `reader` values. When both have the same Parsing Canonical
 /// Form the data already is the reader's: decoding skips resolution, which builds a map of the
 /// fields for every record and was a large share of the consumer's time.
-fn resolving_reader(
+pub(crate) fn resolving_reader(
     writer: &'static Schema,
     reader: &'static Schema,
 ) -> Result<GenericDatumReader<'static>, apache_avro::Error> {
@@ -348,67 +365,4 @@ fn resolving_reader(
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use apache_avro::writer::datum::GenericDatumWriter;
-
-    fn leak(text: &str) -> &'static Schema {
-        Box::leak(Box::new(Schema::parse_str(text).expect("schema")))
-    }
-
-    fn encode(schema: &Schema, value: Value) -> Vec<u8> {
-        GenericDatumWriter::builder(schema)
-            .build()
-            .expect("writer")
-            .write_value_to_vec(value)
-            .expect("encodes")
-    }
-
-    #[test]
-    fn not_found_is_believed_once_the_registry_serves_what_it_has() {
-        let now = Duration::ZERO;
-        assert!(believe_not_found(Probe::KnownIdServed, now));
-        assert!(!believe_not_found(
-            Probe::KnownIdMissing,
-            NOT_FOUND_PATIENCE * 10
-        ));
-        assert!(!believe_not_found(
-            Probe::Unreachable,
-            NOT_FOUND_PATIENCE * 10
-        ));
-        assert!(believe_not_found(Probe::SubjectServed, now));
-        assert!(!believe_not_found(Probe::SubjectMissing, now));
-        assert!(believe_not_found(Probe::SubjectMissing, NOT_FOUND_PATIENCE));
-    }
-
-    #[test]
-    fn the_same_schema_reads_without_resolution_and_an_older_one_is_resolved() {
-        let v2 = leak(
-            r#"{"type":"record","name":"P","doc":"reader","fields":[{"name":"id","type":"int"},
-                {"name":"stock","type":"int","default":5}]}"#,
-        );
-        // The same schema but for documentation: canonical forms are equal.
-        let v2_writer = leak(
-            r#"{"type":"record","name":"P","fields":[{"name":"id","type":"int"},
-                {"name":"stock","type":"int","default":5}]}"#,
-        );
-        let v1 = leak(r#"{"type":"record","name":"P","fields":[{"name":"id","type":"int"}]}"#);
-        let record = |stock| {
-            Value::Record(vec![
-                ("id".into(), Value::Int(7)),
-                ("stock".into(), Value::Int(stock)),
-            ])
-        };
-
-        let bytes = encode(v2_writer, record(9));
-        let reader = resolving_reader(v2_writer, v2).expect("reader");
-        assert_eq!(
-            reader.read_value(&mut &bytes[..]).expect("reads"),
-            record(9)
-        );
-
-        let old = encode(v1, Value::Record(vec![("id".into(), Value::Int(7))]));
-        let reader = resolving_reader(v1, v2).expect("reader");
-        assert_eq!(reader.read_value(&mut &old[..]).expect("reads"), record(5));
-    }
-}
+mod tests;
