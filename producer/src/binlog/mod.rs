@@ -1,7 +1,8 @@
 //! The binlog source: every committed change of the table, read from MariaDB's row-based binary
 //! log rather than polled by timestamp. `snapshot_start` opens the snapshot at a known binary
 //! log position, `connect` asks the server for its log from there, `stream` reads its events
-//! (`mysql_common`'s decoders, MariaDB's own events in `mariadb`), `position` says where the
+//! (`mysql_common`'s decoders, its row images by `row_images`, MariaDB's own events in
+//! `mariadb`), `position` says where the
 //! source stands.
 
 pub mod cells;
@@ -16,6 +17,7 @@ pub mod origin;
 pub mod position;
 mod probe;
 mod queue_change;
+pub mod row_images;
 mod run;
 mod saved;
 pub mod snapshot_parts;

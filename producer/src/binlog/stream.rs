@@ -6,15 +6,19 @@
 //! Invariant: `next` is always where the stream goes on after the event it comes with, so a
 //! position saved after a transaction's commit restarts the stream at the next transaction.
 
+use std::sync::Arc;
+
 use futures::StreamExt;
 use mysql_async::binlog::events::{Event, EventData, QueryEvent, RotateEvent, RowsEventData};
 use mysql_async::binlog::row::BinlogRow;
 use mysql_async::binlog::EventType;
 use mysql_async::BinlogStream;
+use mysql_common::packets::Column;
 
 use super::connect::RequestedStream;
 use super::mariadb::{self, GtidEvent};
 use super::position::BinlogPosition;
+use super::row_images::row_images;
 
 /// What the source does with one event.
 #[derive(Debug)]
@@ -118,6 +122,8 @@ pub struct ChangeStream {
     unstripped_checksum: usize,
     /// Where the next event starts.
     position: BinlogPosition,
+    /// The column descriptions every row image shares: none (see `row_images`).
+    no_columns: Arc<[Column]>,
 }
 
 impl ChangeStream {
@@ -132,6 +138,7 @@ impl ChangeStream {
                 0
             },
             position: from,
+            no_columns: Arc::from(Vec::new()),
         }
     }
 
@@ -253,17 +260,17 @@ impl ChangeStream {
             | RowsEventData::UpdateRowsEvent(_)
             | RowsEventData::PartialUpdateRowsEvent(_) => Operation::Update,
         };
-        rows.rows(table_map)
-            .map(|images| {
-                let (before, after) = images.map_err(|e| e.to_string())?;
-                Ok(RowChange {
+        let images = row_images(&rows, table_map, &self.no_columns).map_err(|e| e.to_string())?;
+        Ok(StreamEvent::Rows(
+            images
+                .into_iter()
+                .map(|(before, after)| RowChange {
                     operation,
                     before,
                     after,
                 })
-            })
-            .collect::<Result<_, String>>()
-            .map(StreamEvent::Rows)
+                .collect(),
+        ))
     }
 }
 
