@@ -155,12 +155,7 @@ impl BinlogRun<'_> {
                         }
                         _ => 0,
                     };
-                    open = Some(OpenTransaction {
-                        start: before.clone(),
-                        gtid: begin.gtid,
-                        seen: 0,
-                        skip,
-                    });
+                    open = Some(OpenTransaction::new(before.clone(), begin.gtid, skip));
                 }
                 StreamEvent::Rows(changes) => {
                     let Some(transaction) = open.as_mut() else {
@@ -192,8 +187,8 @@ impl BinlogRun<'_> {
                             });
                             let origin = ChangeOrigin {
                                 operation: change.operation,
-                                transaction: &transaction.start,
-                                gtid: transaction.gtid,
+                                transaction: &transaction.start_text,
+                                gtid: &transaction.gtid_text,
                                 row: transaction.seen,
                             };
                             match queue_change(

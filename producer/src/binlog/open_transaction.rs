@@ -15,9 +15,25 @@ pub(super) struct OpenTransaction {
     pub(super) seen: u64,
     /// Changes already published before a restart, passed over.
     pub(super) skip: u64,
+    /// `start` and `gtid` as its records' headers say them, written once per transaction.
+    pub(super) start_text: String,
+    pub(super) gtid_text: String,
 }
 
 impl OpenTransaction {
+    /// The transaction starting at `start` with `gtid`, its first `skip` changes of the table
+    /// published before a restart.
+    pub(super) fn new(start: BinlogPosition, gtid: Gtid, skip: u64) -> Self {
+        Self {
+            start_text: start.to_string(),
+            gtid_text: gtid.to_string(),
+            start,
+            gtid,
+            seen: 0,
+            skip,
+        }
+    }
+
     /// The position once its first `changes` changes of the table are published.
     pub(super) fn published(&self, changes: u64) -> BinlogWatermark {
         BinlogWatermark::inside_transaction(self.start.clone(), self.gtid, changes)

@@ -5,7 +5,7 @@
 
 use rdkafka::message::{Header, OwnedHeaders};
 
-use super::position::{BinlogPosition, Gtid};
+use super::position::BinlogPosition;
 use super::stream::Operation;
 
 /// `snapshot`, `insert`, `update` or `delete`.
@@ -31,11 +31,14 @@ pub(super) fn snapshot_headers(at: &BinlogPosition) -> OwnedHeaders {
         })
 }
 
-/// A change's origin.
+/// A change's origin; its transaction's start and GTID already as text (they are the same
+/// for every change of the transaction).
 pub(super) struct ChangeOrigin<'a> {
     pub(super) operation: Operation,
-    pub(super) transaction: &'a BinlogPosition,
-    pub(super) gtid: Gtid,
+    /// The transaction's start, as `BinlogPosition` writes it.
+    pub(super) transaction: &'a str,
+    /// Its GTID, as `Gtid` writes it.
+    pub(super) gtid: &'a str,
     pub(super) row: u64,
 }
 
@@ -47,9 +50,7 @@ impl ChangeOrigin<'_> {
             Operation::Update => "update",
             Operation::Delete => "delete",
         };
-        let position = self.transaction.to_string();
-        let gtid = self.gtid.to_string();
-        let row = self.row.to_string();
+        let mut row = itoa::Buffer::new();
         OwnedHeaders::new_with_capacity(4)
             .insert(Header {
                 key: OPERATION_HEADER,
@@ -57,15 +58,15 @@ impl ChangeOrigin<'_> {
             })
             .insert(Header {
                 key: POSITION_HEADER,
-                value: Some(&position),
+                value: Some(self.transaction),
             })
             .insert(Header {
                 key: GTID_HEADER,
-                value: Some(&gtid),
+                value: Some(self.gtid),
             })
             .insert(Header {
                 key: ROW_HEADER,
-                value: Some(&row),
+                value: Some(row.format(self.row)),
             })
     }
 }
