@@ -365,4 +365,4 @@ pub(crate) fn resolving_reader(
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

@@ -7,7 +7,8 @@ fn leak(text: &str) -> &'static Schema {
     Box::leak(Box::new(Schema::parse_str(text).expect("schema")))
 }
 
-fn encode(schema: &Schema, value: Value) -> Vec<u8> {
+/// `value`, a value of `schema`, as Avro binary.
+pub(crate) fn encode(schema: &Schema, value: Value) -> Vec<u8> {
     GenericDatumWriter::builder(schema)
         .build()
         .expect("writer")

@@ -3,13 +3,13 @@
 //! `last_updated`; it declines what it cannot take, leaving the line untouched.
 
 use apache_avro::types::Value;
-use apache_avro::writer::datum::GenericDatumWriter;
 use apache_avro::Schema;
 use chrono::{DateTime, Utc};
 use sluice_common::settings::{TransformOp, TransformSettings, TransformStepSettings};
 
 use super::{FlatPlan, FlatWriter};
 use crate::record::decode::resolving_reader;
+use crate::record::decode::tests::encode;
 use crate::record::json_line::write_fields;
 use crate::record::render::last_updated;
 use crate::record::transform::Transform;
@@ -142,14 +142,6 @@ impl Random {
                 .collect(),
         )
     }
-}
-
-fn encode(schema: &Schema, value: Value) -> Vec<u8> {
-    GenericDatumWriter::builder(schema)
-        .build()
-        .expect("writer")
-        .write_value_to_vec(value)
-        .expect("encodes")
 }
 
 type Line = (Vec<u8>, Option<DateTime<Utc>>);
