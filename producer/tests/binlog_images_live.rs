@@ -3,19 +3,29 @@
 //! each width, floats, decimals, text and binary of each kind, ENUM, SET, JSON, BIT, dates,
 //! times and timestamps of each precision, YEAR, NULL in every nullable column) hold the values
 //! mysql_common's `RowsEventRows` gives, in the same places: inserts, updates (both images) and
-//! deletes, in events of one row and of many.
+//! deletes, in events of one row and of many. And unsigned integers, of which the table map
+//! says nothing under MariaDB's default `binlog_row_metadata`, read as the table holds them once
+//! the image is normalized, and an unsigned key as its value.
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use futures::StreamExt;
-use mysql_async::binlog::events::EventData;
+use mysql_async::binlog::events::{EventData, RowsEventData, TableMapEvent};
 use mysql_async::binlog::row::BinlogRow;
+use mysql_async::binlog::value::BinlogValue;
+use mysql_async::{BinlogStream, Value};
 use sluice_common::mysql;
 use sluice_common::settings::{MysqlSettings, Settings};
+use sluice_producer::binlog::cells::RowShape;
 use sluice_producer::binlog::connect;
+use sluice_producer::binlog::image::ImageLayout;
+use sluice_producer::binlog::position::BinlogPosition;
 use sluice_producer::binlog::row_images::row_images;
 use sluice_producer::binlog::snapshot_start::start_snapshot;
+use sluice_producer::source::catalogue::table_columns;
+use sluice_producer::source::columns::ColumnPlan;
+use sluice_producer::source::key::{Key, KeyKind};
 use sqlx::MySqlPool;
 
 const COLUMNS: &str = "
@@ -72,6 +82,38 @@ fn values(image: &Option<BinlogRow>) -> Option<Vec<String>> {
     })
 }
 
+/// The binary log from `start`, read by the stack's binlog user.
+async fn stream_from(settings: &Settings, start: &BinlogPosition, server_id: u32) -> BinlogStream {
+    let conn = connect::connect(&binlog_login(&settings.mysql))
+        .await
+        .expect("the binlog user logs in");
+    connect::request_stream(conn, start, server_id + std::process::id() % 1000)
+        .await
+        .expect("the server streams its binary log")
+        .events
+}
+
+/// The next rows event of `table` in `events`, with its table map.
+async fn next_rows_event(
+    events: &mut BinlogStream,
+    table: &str,
+) -> (RowsEventData<'static>, TableMapEvent<'static>) {
+    loop {
+        let event = tokio::time::timeout(Duration::from_secs(30), events.next())
+            .await
+            .expect("an event within 30 s")
+            .expect("the stream goes on")
+            .expect("a readable event");
+        let Ok(Some(EventData::RowsEvent(rows))) = event.read_data() else {
+            continue;
+        };
+        let table_map = events.get_tme(rows.table_id()).expect("its table map");
+        if table_map.table_name() == table {
+            return (rows.into_owned(), table_map.clone().into_owned());
+        }
+    }
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn row_images_hold_the_values_mysql_common_reads_for_every_column_type() {
     let settings = Settings::default();
@@ -115,29 +157,12 @@ async fn row_images_hold_the_values_mysql_common_reads_for_every_column_type() {
     execute(&pool, &format!("DELETE FROM {table} WHERE id % 3 = 0")).await;
     let expected = 2 * ROWS + 1 + ROWS / 3;
 
-    let conn = connect::connect(&binlog_login(&settings.mysql))
-        .await
-        .expect("the binlog user logs in");
-    let mut events =
-        connect::request_stream(conn, &start.position, 4_000_000 + std::process::id() % 1000)
-            .await
-            .expect("the server streams its binary log")
-            .events;
+    let mut events = stream_from(&settings, &start.position, 4_000_000).await;
     let no_columns: Arc<[_]> = Arc::from(Vec::new());
     let (mut compared, mut events_read) = (0u32, 0);
     while compared < expected {
-        let event = tokio::time::timeout(Duration::from_secs(30), events.next())
-            .await
-            .expect("an event within 30 s")
-            .expect("the stream goes on")
-            .expect("a readable event");
-        let Ok(Some(EventData::RowsEvent(rows))) = event.read_data() else {
-            continue;
-        };
-        let table_map = events.get_tme(rows.table_id()).expect("its table map");
-        if table_map.table_name() != table.as_str() {
-            continue;
-        }
+        let (rows, table_map) = next_rows_event(&mut events, &table).await;
+        let table_map = &table_map;
         events_read += 1;
         let lean = row_images(&rows, table_map, &no_columns).expect("row_images reads the event");
         let reference: Vec<_> = rows
@@ -156,6 +181,86 @@ async fn row_images_hold_the_values_mysql_common_reads_for_every_column_type() {
     assert!(
         events_read >= 5,
         "one-row and many-row events: {events_read}"
+    );
+    execute(&pool, &format!("DROP TABLE {table}")).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn unsigned_integers_read_as_the_table_holds_them() {
+    let settings = Settings::default();
+    let pool = mysql::connect(&settings.mysql, 2)
+        .await
+        .expect("MariaDB of the local stack must be up: run `make up`");
+    let table = format!("binlog_unsigned_{}", std::process::id());
+    execute(&pool, &format!("DROP TABLE IF EXISTS {table}")).await;
+    execute(
+        &pool,
+        &format!(
+            "CREATE TABLE {table} (id INT UNSIGNED PRIMARY KEY, u8 TINYINT UNSIGNED, \
+             u16 SMALLINT UNSIGNED, u24 MEDIUMINT UNSIGNED, u32 INT UNSIGNED, u64 BIGINT UNSIGNED, \
+             small INT UNSIGNED, signed_max BIGINT)"
+        ),
+    )
+    .await;
+    let mut snapshot = pool.acquire().await.expect("a connection");
+    let start = start_snapshot(&mut snapshot)
+        .await
+        .expect("MariaDB reports its binlog position");
+    drop(snapshot.detach());
+    execute(
+        &pool,
+        &format!(
+            "INSERT INTO {table} VALUES (4294967295, 255, 65535, 16777215, 4294967295, \
+             18446744073709551615, 7, -9223372036854775808)"
+        ),
+    )
+    .await;
+    let columns = table_columns(&pool, &settings.mysql.database, &table)
+        .await
+        .expect("the table's columns");
+
+    let mut events = stream_from(&settings, &start.position, 4_001_000).await;
+    let (rows, table_map) = next_rows_event(&mut events, &table).await;
+    let no_columns: Arc<[_]> = Arc::from(Vec::new());
+    let mut images = row_images(&rows, &table_map, &no_columns).expect("readable");
+    let mut image = images.remove(0).1.expect("an insert's image");
+    let layout = ImageLayout::new(
+        &columns,
+        &ColumnPlan {
+            fields: Vec::new(),
+            columns: Vec::new(),
+        },
+        "id",
+        KeyKind::Unsigned,
+        None,
+        "last_updated",
+    )
+    .expect("a layout");
+    assert_eq!(layout.key(&image), Ok(Key::Unsigned(4_294_967_295)));
+    RowShape::new(&columns)
+        .normalize(&mut image, &columns)
+        .expect("normalizes");
+    // Whichever way the server's metadata let mysql_common read them, as numbers.
+    let read: Vec<Option<i128>> = (0..image.len())
+        .map(|place| match image.as_ref(place) {
+            Some(BinlogValue::Value(Value::Int(v))) => Some(i128::from(*v)),
+            Some(BinlogValue::Value(Value::UInt(v))) => Some(i128::from(*v)),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        read,
+        [
+            4_294_967_295,
+            255,
+            65_535,
+            16_777_215,
+            4_294_967_295,
+            i128::from(u64::MAX),
+            7,
+            i128::from(i64::MIN),
+        ]
+        .map(Some)
     );
     execute(&pool, &format!("DROP TABLE {table}")).await;
 }

@@ -11,6 +11,7 @@ use mysql_async::binlog::row::BinlogRow;
 use mysql_async::binlog::value::BinlogValue;
 use mysql_async::Value;
 
+use super::unsigned::{as_unsigned, unsigned_width};
 use crate::source::catalogue::TableColumn;
 use crate::source::cell::Cell;
 use crate::source::columns::ValueKind;
@@ -30,6 +31,8 @@ enum ColumnShape {
     Enum(Vec<String>),
     /// A `SET`: its members, the first at bit 0.
     Set(Vec<String>),
+    /// An unsigned integer this many bits wide (see `unsigned`).
+    Unsigned(u32),
     /// A type the binlog source cannot read yet.
     Unsupported(String),
 }
@@ -43,7 +46,8 @@ impl RowShape {
     }
 
     /// Rewrites the values stored otherwise than a query returns them (`ENUM`, `SET`) as that
-    /// text; the error names the column and what it holds.
+    /// text, and unsigned integers read as signed as their unsigned value; the error names the
+    /// column and what it holds.
     pub fn normalize(&self, row: &mut BinlogRow, names: &[TableColumn]) -> Result<(), String> {
         if row.len() != self.columns.len() {
             return Err(format!(
@@ -56,6 +60,12 @@ impl RowShape {
             let name = names.get(index).map_or("?", |column| column.name.as_str());
             let text = match (shape, row.as_ref(index)) {
                 (ColumnShape::Plain, _) | (_, None) => continue,
+                (ColumnShape::Unsigned(bits), Some(value)) => {
+                    if let Some(unsigned) = as_unsigned(value, *bits) {
+                        row.place(index, unsigned);
+                    }
+                    continue;
+                }
                 (ColumnShape::Unsupported(data_type), Some(_)) => {
                     return Err(format!(
                         "column `{name}` is of type {data_type}, which the binlog source \
@@ -83,7 +93,7 @@ impl ColumnShape {
             | "multipoint" | "multilinestring" | "multipolygon" | "geometrycollection" => {
                 Self::Unsupported(column.data_type.clone())
             }
-            _ => Self::Plain,
+            _ => unsigned_width(column).map_or(Self::Plain, Self::Unsigned),
         }
     }
 }

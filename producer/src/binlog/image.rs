@@ -12,6 +12,7 @@ use mysql_async::Value;
 use chrono::{DateTime, Utc};
 
 use super::cells::{read_cell, RowShape};
+use super::unsigned::{as_unsigned, unsigned_width};
 use crate::encode::RecordEncoder;
 use crate::source::catalogue::TableColumn;
 use crate::source::cell::Cell;
@@ -93,7 +94,13 @@ impl ImageLayout {
 
     /// The image's key.
     pub fn key(&self, image: &BinlogRow) -> Result<Key, String> {
-        let value = match image.as_ref(self.key_place) {
+        let read = image.as_ref(self.key_place);
+        // Keys are read before the image is normalized: an unsigned key read as signed too.
+        let width = self.columns.get(self.key_place).and_then(unsigned_width);
+        let unsigned = read
+            .zip(width)
+            .and_then(|(value, bits)| as_unsigned(value, bits));
+        let value = match unsigned.as_ref().or(read) {
             Some(BinlogValue::Value(value)) => value,
             other => return Err(format!("the key column holds {other:?}")),
         };

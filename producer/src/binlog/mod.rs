@@ -25,4 +25,5 @@ mod snapshot_read;
 pub mod snapshot_start;
 pub mod stream;
 mod table_change;
+mod unsigned;
 pub mod watermark;
