@@ -53,6 +53,11 @@ pub struct Cli {
     /// Prometheus that scrapes the pipeline (the stack's).
     #[arg(long, default_value = "http://127.0.0.1:9090")]
     pub prometheus: String,
+    /// Reads the consumers' latency histogram back from Prometheus in the first latency
+    /// setting only, not in the first run of every setting (each read-back waits a scrape
+    /// interval before and after its load; the smoke run's budget).
+    #[arg(long)]
+    pub prometheus_once: bool,
     /// Where the figures go as JSON.
     #[arg(long, default_value = "bench/results.json")]
     pub results: PathBuf,
