@@ -15,6 +15,7 @@ use super::unsigned::{as_unsigned, unsigned_width};
 use crate::source::catalogue::TableColumn;
 use crate::source::cell::Cell;
 use crate::source::columns::ValueKind;
+use crate::source::wall_time::WallTime;
 
 /// What the binlog reader needs of each of the table's columns, in the table's column order
 /// (the order of a row image).
@@ -214,7 +215,12 @@ pub fn read_cell<'r>(
         ValueKind::Set => Cell::Set(utf8(value)?),
         ValueKind::Decimal(scale) => Cell::Decimal(utf8(value)?, scale),
         ValueKind::Bytes => Cell::Bytes(bytes(value).ok_or_else(unexpected)?),
-        ValueKind::TimestampText => Cell::Timestamp(instant(value).ok_or_else(unexpected)?),
+        ValueKind::TimestampText => Cell::Timestamp(
+            instant(value)
+                .as_ref()
+                .and_then(WallTime::of)
+                .ok_or_else(unexpected)?,
+        ),
         ValueKind::TimestampMillis => {
             Cell::Long(instant(value).ok_or_else(unexpected)?.timestamp_millis())
         }

@@ -3,7 +3,7 @@
 //! rest of the producer together; the column plan already guarantees each value's type, so the
 //! bytes are written directly (the tests check them against apache-avro's reader).
 
-use chrono::{DateTime, Datelike, Timelike, Utc};
+use crate::source::wall_time::{WallTime, RFC3339_LEN};
 
 /// `long` (and `int`, union branch indexes, lengths): zig-zag, then 7 bits per byte, low first.
 pub fn write_long(out: &mut Vec<u8>, value: i64) {
@@ -42,38 +42,11 @@ pub fn write_bytes(out: &mut Vec<u8>, value: &[u8]) {
     out.extend_from_slice(value);
 }
 
-/// Length of `2026-11-24T10:15:30.123456Z`.
-const TIMESTAMP_TEXT_LEN: usize = 27;
-
 /// A `string` holding the instant as RFC 3339 in UTC with microseconds,
 /// `2026-11-24T10:15:30.123456Z`, written digit by digit without an intermediate `String`.
-pub fn write_timestamp_text(out: &mut Vec<u8>, at: &DateTime<Utc>) {
-    write_long(out, TIMESTAMP_TEXT_LEN as i64);
-    push_digits(out, at.year().clamp(0, 9999) as u32, 4);
-    out.push(b'-');
-    push_digits(out, at.month(), 2);
-    out.push(b'-');
-    push_digits(out, at.day(), 2);
-    out.push(b'T');
-    push_digits(out, at.hour(), 2);
-    out.push(b':');
-    push_digits(out, at.minute(), 2);
-    out.push(b':');
-    push_digits(out, at.second(), 2);
-    out.push(b'.');
-    // A leap second shows as nanoseconds above 10^9; keep six digits.
-    push_digits(out, at.timestamp_subsec_micros() % 1_000_000, 6);
-    out.push(b'Z');
-}
-
-/// `value`'s last `width` decimal digits, zero-padded.
-fn push_digits(out: &mut Vec<u8>, mut value: u32, width: usize) {
-    let start = out.len();
-    out.resize(start + width, b'0');
-    for slot in out[start..].iter_mut().rev() {
-        *slot = b'0' + (value % 10) as u8;
-        value /= 10;
-    }
+pub fn write_timestamp_text(out: &mut Vec<u8>, at: WallTime) {
+    write_long(out, RFC3339_LEN as i64);
+    at.write_rfc3339(out);
 }
 
 /// Reading datums back with apache-avro, for the tests of what is written here and by rows.
@@ -98,7 +71,7 @@ mod tests {
     use super::*;
     use apache_avro::types::Value;
     use apache_avro::Schema;
-    use chrono::TimeZone;
+    use chrono::{TimeZone, Utc};
 
     fn read(schema: &str, bytes: &[u8]) -> Value {
         check::decode_whole(&Schema::parse_str(schema).expect("schema"), bytes)
@@ -154,14 +127,14 @@ mod tests {
             .single()
             .expect("valid");
         let mut out = Vec::new();
-        write_timestamp_text(&mut out, &at);
+        write_timestamp_text(&mut out, WallTime::of(&at).expect("in range"));
         assert_eq!(
             read(r#""string""#, &out),
             Value::String("2026-11-24T08:55:30.123456Z".into())
         );
         out.clear();
         let early = Utc.timestamp_opt(0, 7_000).single().expect("valid");
-        write_timestamp_text(&mut out, &early);
+        write_timestamp_text(&mut out, WallTime::of(&early).expect("in range"));
         assert_eq!(
             read(r#""string""#, &out),
             Value::String("1970-01-01T00:00:00.000007Z".into())

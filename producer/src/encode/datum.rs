@@ -62,7 +62,7 @@ fn write_cell(cell: Cell<'_>, out: &mut Vec<u8>) -> Result<(), String> {
         Cell::Double(v) => avro_binary::write_double(out, v),
         Cell::Boolean(v) => avro_binary::write_boolean(out, v),
         Cell::Text(v) => avro_binary::write_string(out, v),
-        Cell::Timestamp(at) => avro_binary::write_timestamp_text(out, &at),
+        Cell::Timestamp(at) => avro_binary::write_timestamp_text(out, at),
         Cell::Bytes(v) => avro_binary::write_bytes(out, v),
         Cell::Unsigned(v) => {
             avro_binary::write_bytes(out, &num_bigint::BigInt::from(v).to_signed_bytes_be())
@@ -91,6 +91,7 @@ mod tests {
     use super::*;
     use crate::encode::avro_binary::check::decode_whole as decode;
     use crate::source::columns::TableColumn;
+    use crate::source::wall_time::WallTime;
     use apache_avro::types::Value;
     use apache_avro::Schema;
     use chrono::{TimeZone, Utc};
@@ -132,7 +133,7 @@ mod tests {
                 Some(Cell::Int(7)),
                 name,
                 Some(Cell::Float(19.99)),
-                Some(Cell::Timestamp(at)),
+                Some(Cell::Timestamp(WallTime::of(&at).expect("in range"))),
             ];
             let mut out = Vec::new();
             write_fields(&plan, |index, _| Ok(cells[index]), &mut out).expect("encodes");

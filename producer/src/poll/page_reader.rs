@@ -34,6 +34,7 @@ use crate::source::catalogue::{table_columns, TableWatch};
 use crate::source::keyset::KeysetQuery;
 use crate::source::read_bound::{database_clock, ReadBound};
 use crate::source::row;
+use crate::source::wall_time::WallTime;
 
 /// Why no page was read.
 #[derive(Debug, thiserror::Error)]
@@ -234,9 +235,12 @@ impl PageReader {
         let full = rows.len() >= self.page_rows as usize;
         let layout = self.query.layout();
         let last_key = rows.last().map(|row| self.query.key_of(row)).transpose()?;
+        let bound_time = WallTime::of(&cursor.last_updated).ok_or_else(|| {
+            sqlx::Error::Decode(format!("snapshot bound {bound} is out of range").into())
+        })?;
         let mut unreadable = None;
         rows.retain(|row| match row::timestamp(row, layout) {
-            Ok(at) => at.is_some_and(|at| at <= bound),
+            Ok(at) => at.is_some_and(|at| at <= bound_time),
             Err(error) => {
                 unreadable.get_or_insert(error);
                 false

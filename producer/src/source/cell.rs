@@ -11,11 +11,11 @@ use base64::Engine;
 use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
 use sqlx::mysql::types::MySqlTime;
 use sqlx::mysql::MySqlRow;
-use sqlx::Row;
+use sqlx::{Row, ValueRef};
 
 use super::columns::{ColumnPlan, FieldSource, ValueKind};
 use super::derive::set_members;
-use super::row::format_timestamp;
+use super::wall_time::WallTime;
 
 /// One column's value as read from a row, its text and bytes borrowed rather than copied.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -33,7 +33,7 @@ pub enum Cell<'r> {
     /// Character data for an Avro `string`.
     Text(&'r str),
     /// An instant for an Avro `string` in RFC 3339.
-    Timestamp(DateTime<Utc>),
+    Timestamp(WallTime),
     /// A `DECIMAL`'s text (`-12.50`) for an Avro `decimal` of its scale.
     Decimal(&'r str, u32),
     /// A `BIGINT UNSIGNED` for an Avro `decimal(20, 0)`.
@@ -54,7 +54,7 @@ impl Cell<'_> {
             Cell::Double(v) => v.into(),
             Cell::Boolean(v) => v.into(),
             Cell::Text(v) | Cell::Decimal(v, _) => v.into(),
-            Cell::Timestamp(at) => format_timestamp(&at).into(),
+            Cell::Timestamp(at) => at.rfc3339().into(),
             Cell::Unsigned(v) => v.into(),
             Cell::Bytes(v) => base64::engine::general_purpose::STANDARD.encode(v).into(),
             Cell::Set(v) => set_members(v).collect::<Vec<_>>().into(),
@@ -145,8 +145,7 @@ pub fn read_column(
             .try_get_unchecked::<Option<&str>, _>(index)
             .map_err(error)?
             .map(Cell::Text),
-        ValueKind::TimestampText => row
-            .try_get::<Option<DateTime<Utc>>, _>(index)
+        ValueKind::TimestampText => read_wall_time(row, index)
             .map_err(error)?
             .map(Cell::Timestamp),
         ValueKind::Decimal(scale) => row
@@ -194,6 +193,31 @@ pub fn read_column(
             .map_err(error)?
             .map(|at| Cell::Long(at.and_utc().timestamp_micros())),
     })
+}
+
+/// A `DATETIME` or `TIMESTAMP` column as its fields, straight from the binary protocol's
+/// bytes; sqlx reads what those do not hold (the text protocol, the zero date, a type the
+/// column does not have) and says why it cannot.
+pub(crate) fn read_wall_time(
+    row: &MySqlRow,
+    index: usize,
+) -> Result<Option<WallTime>, sqlx::Error> {
+    let value = row.try_get_raw(index)?;
+    if value.is_null() {
+        return Ok(None);
+    }
+    let fast = <DateTime<Utc> as sqlx::Type<sqlx::MySql>>::compatible(&value.type_info())
+        .then(|| <&[u8] as sqlx::Decode<sqlx::MySql>>::decode(value).ok())
+        .flatten()
+        .and_then(WallTime::from_binary);
+    if let Some(time) = fast {
+        return Ok(Some(time));
+    }
+    let at = row.try_get::<Option<DateTime<Utc>>, _>(index)?;
+    at.map(|at| {
+        WallTime::of(&at).ok_or_else(|| sqlx::Error::Decode(format!("{at} is out of range").into()))
+    })
+    .transpose()
 }
 
 /// Days from 1970-01-01 to `date`, as Avro's `date` counts them.

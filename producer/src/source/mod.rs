@@ -13,4 +13,5 @@ pub mod plan;
 pub mod read_bound;
 pub mod row;
 pub mod table_change;
+pub mod wall_time;
 pub mod writer_schema;

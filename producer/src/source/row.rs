@@ -9,7 +9,9 @@ use chrono::{DateTime, Utc};
 use sqlx::mysql::MySqlRow;
 use sqlx::Row;
 
+use super::cell::read_wall_time;
 use super::keyset::{KeysetQuery, RowLayout};
+use super::wall_time::WallTime;
 
 /// A row that cannot become a record; it goes to the dead-letter topic with this reason.
 #[derive(Debug, thiserror::Error, PartialEq)]
@@ -31,40 +33,15 @@ pub fn position(row: &MySqlRow, query: &KeysetQuery) -> Result<Watermark, sqlx::
 }
 
 /// The row's timestamp column; `None` when it is NULL, which no page in timestamp order reads.
-pub fn timestamp(
-    row: &MySqlRow,
-    layout: RowLayout,
-) -> Result<Option<chrono::NaiveDateTime>, sqlx::Error> {
+pub fn timestamp(row: &MySqlRow, layout: RowLayout) -> Result<Option<WallTime>, sqlx::Error> {
     let place = layout.timestamp.ok_or_else(no_timestamp)?;
-    Ok(row
-        .try_get::<Option<DateTime<Utc>>, _>(place)?
-        .map(|at| at.naive_utc()))
+    read_wall_time(row, place)
 }
 
 /// A timestamp asked of a table read without one (a defect: only the binlog source reads such
 /// a table, and it never pages by timestamp).
 fn no_timestamp() -> sqlx::Error {
     sqlx::Error::ColumnNotFound("the timestamp column (the table has none)".into())
-}
-
-/// RFC 3339 in UTC with microseconds, e.g. `2026-11-24T10:15:30.123456Z`.
-pub fn format_timestamp(at: &DateTime<Utc>) -> String {
-    use chrono::{Datelike, Timelike};
-    use std::fmt::Write;
-    // Written field by field: `format` parses its pattern again for every row.
-    let mut text = String::with_capacity(27);
-    let _ = write!(
-        text,
-        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:06}Z",
-        at.year(),
-        at.month(),
-        at.day(),
-        at.hour(),
-        at.minute(),
-        at.second(),
-        at.timestamp_subsec_micros() % 1_000_000
-    );
-    text
 }
 
 /// When the row was deleted, if it is marked deleted (soft deletes, see `source::deleted`):
@@ -88,21 +65,4 @@ pub fn deleted_at(row: &MySqlRow, layout: RowLayout) -> Result<Option<DateTime<U
             index: place.to_string(),
             source: "a row marked deleted has no timestamp".into(),
         })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use chrono::TimeZone;
-
-    #[test]
-    fn timestamps_are_rfc3339_utc_with_microseconds() {
-        let at = Utc
-            .timestamp_opt(1_795_510_530, 123_456_000)
-            .single()
-            .expect("valid");
-        assert_eq!(format_timestamp(&at), "2026-11-24T08:55:30.123456Z");
-        let whole = Utc.timestamp_opt(1_795_510_530, 0).single().expect("valid");
-        assert_eq!(format_timestamp(&whole), "2026-11-24T08:55:30.000000Z");
-    }
 }
