@@ -1,7 +1,7 @@
 //! Debezium under the latency phase's load: its MariaDB connector (tuned for throughput)
 //! streams the latency table into a topic whose records Kafka stamps as it appends them
-//! (`LogAppendTime`), while `sluice-loadgen simulate` updates products at `--rate`, `--runs`
-//! times beside the binlog source's runs. Every update is timed from its commit (the load
+//! (`LogAppendTime`), while `sluice-loadgen simulate` updates products at `--rate`, one run
+//! after each of the binlog source's exactly-once runs. Every update is timed from its commit (the load
 //! generator's journal) to the append of the record that carries it (its update number is the
 //! ` #N` its name ends with, found in the record's bytes): to Kafka only, where sluice's
 //! figures run to the line in the files.
@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use crate::cli::{Cli, LATENCY_TABLE};
 use crate::context::Bench;
-use crate::debezium::{Account, Tuning, Worker};
+use crate::debezium::{Account, Stream, Tuning, Worker};
 use crate::load;
 use crate::per_change::read_journal;
 use crate::report::Results;
@@ -21,28 +21,60 @@ use crate::tail::quantile;
 /// How long the last updates may take to reach the topic once the load has stopped.
 const LAST_RECORDS_PATIENCE: Duration = Duration::from_secs(60);
 
-/// Runs Debezium's latency runs; their figures are `binlog.latency.debezium.*`.
-pub async fn run(bench: &Bench, cli: &Cli, results: &mut Results) -> anyhow::Result<()> {
-    let account = Account::of(cli);
-    let mut worker = Worker::start(bench, Tuning::Tuned).await?;
-    let append_time = [("message.timestamp.type", "LogAppendTime")];
-    let stream = worker
-        .stream(bench, (&account, "latency"), (LATENCY_TABLE, &append_time))
-        .await?;
-    worker.resume_stream(&stream).await?;
-    let mut samples = Samples::default();
-    let about = format!("Debezium (tuned), {}/s", cli.rate);
-    for run in 1..=cli.runs {
+/// Debezium's connector beside the binlog source's exactly-once latency runs: stopped while
+/// sluice runs, one run of its own after each of sluice's, so both meet the same drift of a
+/// noisy machine. Its figures are `binlog.latency.debezium.*`.
+pub struct PeerLatency {
+    worker: Worker,
+    stream: Stream,
+    samples: Samples,
+    /// Updates of the latency table committed while the connector was stopped: it reads them
+    /// first when it resumes, before its own run's load starts.
+    meanwhile: i64,
+}
+
+impl PeerLatency {
+    /// Starts the Connect worker and a connector following the latency table from the binary
+    /// log's current position, stopped until its first run.
+    pub async fn start(bench: &Bench, cli: &Cli) -> anyhow::Result<Self> {
+        let account = Account::of(cli);
+        let mut worker = Worker::start(bench, Tuning::Tuned).await?;
+        let append_time = [("message.timestamp.type", "LogAppendTime")];
+        let stream = worker
+            .stream(bench, (&account, "latency"), (LATENCY_TABLE, &append_time))
+            .await?;
+        Ok(Self {
+            worker,
+            stream,
+            samples: Samples::default(),
+            meanwhile: 0,
+        })
+    }
+
+    /// `updates` of the latency table were committed while the connector was stopped (by a run
+    /// of sluice's).
+    pub fn changed_meanwhile(&mut self, updates: usize) {
+        self.meanwhile += updates as i64;
+    }
+
+    /// Run `run` of `--runs`: the connector resumes, reads what changed while it was stopped,
+    /// then streams `--rate` updates for `--latency-seconds`, each timed from its commit to
+    /// its record's append; then it stops again.
+    pub async fn run(&mut self, bench: &Bench, cli: &Cli, run: u32) -> anyhow::Result<()> {
         tracing::info!(
             "latency: Debezium, {} updates/s for {} s, run {run} of {}",
             cli.rate,
             cli.latency_seconds,
             cli.runs
         );
+        let behind = self.stream.records()? + self.meanwhile;
+        self.worker.resume_stream(&self.stream).await?;
+        self.worker.wait_for_records(&self.stream, behind).await?;
+        self.meanwhile = 0;
         let names = bench.run_names(LATENCY_TABLE, &format!("latency-debezium-{run}"));
         std::fs::create_dir_all(&names.dir)?;
-        let from = stream.watch().ends()?;
-        let before = stream.records()?;
+        let from = self.stream.watch().ends()?;
+        let before = self.stream.records()?;
         let journal = names.dir.join("updates.journal");
         let mut updates = load::Load::start(
             bench,
@@ -59,15 +91,17 @@ pub async fn run(bench: &Bench, cli: &Cli, results: &mut Results) -> anyhow::Res
         }
         let applied = updates.stop()?;
         let committed = read_journal(&journal)?;
-        worker
-            .wait_for_records(&stream, before + committed.len() as i64)
+        self.worker
+            .wait_for_records(&self.stream, before + committed.len() as i64)
             .await?;
-        let appended: HashMap<u64, i64> = stream
+        let appended: HashMap<u64, i64> = self
+            .stream
             .watch()
             .records_since(&bench.settings.kafka, &from, LAST_RECORDS_PATIENCE)?
             .into_iter()
             .filter_map(|(at, value)| Some((update_number(&value)?, at)))
             .collect();
+        self.worker.stop_stream(&self.stream).await?;
         let mut latencies: Vec<f64> = Vec::with_capacity(committed.len());
         let mut unseen = 0;
         for update in &committed {
@@ -83,8 +117,9 @@ pub async fn run(bench: &Bench, cli: &Cli, results: &mut Results) -> anyhow::Res
             "{unseen} of {} updates are in no record of Debezium's topic",
             committed.len()
         );
+        let about = format!("Debezium (tuned), {}/s", cli.rate);
         let mut push = |name: &str, label: &str, unit: &str, value: f64| {
-            samples.push(
+            self.samples.push(
                 &format!("binlog.latency.debezium.{name}"),
                 &format!("{about}: {label}"),
                 unit,
@@ -113,13 +148,18 @@ pub async fn run(bench: &Bench, cli: &Cli, results: &mut Results) -> anyhow::Res
                 );
             }
         }
+        Ok(())
     }
-    samples.record(results);
-    let prefix = stream.prefix().to_owned();
-    worker.drop_stream(stream).await?;
-    worker.stop()?;
-    sluice_common::kafka::delete_topics_starting_with(&bench.settings.kafka, &prefix).await?;
-    Ok(())
+
+    /// Records the runs' figures; drops the connector, its topics and the worker.
+    pub async fn finish(self, bench: &Bench, results: &mut Results) -> anyhow::Result<()> {
+        self.samples.record(results);
+        let prefix = self.stream.prefix().to_owned();
+        self.worker.drop_stream(self.stream).await?;
+        self.worker.stop()?;
+        sluice_common::kafka::delete_topics_starting_with(&bench.settings.kafka, &prefix).await?;
+        Ok(())
+    }
 }
 
 /// The update number a record's name ends with (` #N`), read from its Avro bytes: the name's

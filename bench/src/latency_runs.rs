@@ -1,12 +1,12 @@
 //! The latency phase: the pipeline under `make simulate`'s load, at the configured commit lag
 //! and at none, at `--rate` and at `--high-rate`, at least once, and at `--rate` and the
 //! configured lag exactly once (a line appears once its batch is committed), each `--runs`
-//! times. Every run starts a
-//! pipeline of its own (topic, group, watermark); the consumers' Prometheus histogram is checked
-//! against the measured figures in the first run of each setting only (of the first setting
-//! only with `--prometheus-once`), since reading it back needs a scrape interval of quiet before
-//! and after. The binlog source runs at `--rate` both
-//! ways, and Debezium's connector after it under the same load (see `latency_peer`).
+//! times. Every run starts a pipeline of its own (topic, group, watermark); the consumers'
+//! Prometheus histogram is checked against the measured figures in the first run of each
+//! setting only (of the first setting only with `--prometheus-once`), since reading it back
+//! needs a scrape interval of quiet before and after. The binlog source runs at `--rate` both
+//! ways, and Debezium's connector under the same load, one run after each of the binlog
+//! source's exactly-once runs (see `latency_peer`).
 
 use std::time::Duration;
 
@@ -17,7 +17,7 @@ use crate::context::Bench;
 use crate::dataset;
 use crate::delivery::Delivery;
 use crate::latency::{self, Latency};
-use crate::latency_peer;
+use crate::latency_peer::PeerLatency;
 use crate::report::Results;
 use crate::samples::Samples;
 use crate::source::Source;
@@ -47,6 +47,12 @@ pub async fn run(bench: &Bench, cli: &Cli, results: &mut Results) -> anyhow::Res
     ];
     for (index, (rate, lag, delivery, source, prefix)) in settings.into_iter().enumerate() {
         let read_back = index == 0 || !cli.prometheus_once;
+        // Debezium's runs alternate with the binlog source's exactly-once runs.
+        let mut peer = if source == binlog && delivery == exactly && !cli.no_peer {
+            Some(PeerLatency::start(bench, cli).await?)
+        } else {
+            None
+        };
         let mut samples = Samples::default();
         let setting = match source {
             Source::Polled => {
@@ -112,12 +118,18 @@ pub async fn run(bench: &Bench, cli: &Cli, results: &mut Results) -> anyhow::Res
             if let Some(histogram) = seen.prometheus {
                 setting.record_prometheus(results, &seen, histogram);
             }
+            if let Some(peer) = &mut peer {
+                peer.changed_meanwhile(seen.changes.updates);
+                peer.run(bench, cli, run).await?;
+            }
         }
         samples.record(results);
         setting.record_fixed(results, lag);
+        if let Some(peer) = peer {
+            peer.finish(bench, results).await?;
+        }
     }
     if !cli.no_peer {
-        latency_peer::run(bench, cli, results).await?;
         results.ratio(
             "binlog.latency.debezium_p99_ratio",
             "p99 per change: binlog source exactly once (to the files) ÷ Debezium tuned (to Kafka)",
