@@ -8,6 +8,7 @@
 pub mod decode;
 pub mod delete_key;
 pub mod flat;
+pub mod instant;
 pub mod json_line;
 pub mod logical_text;
 pub mod price;

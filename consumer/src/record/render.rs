@@ -4,14 +4,17 @@
 //! start (see `replay`): a record renders to the same line both times.
 
 use apache_avro::types::Value;
+use apache_avro::Schema;
 use chrono::{DateTime, Utc};
 use rdkafka::message::{Headers, Message};
 use sluice_common::dead_letter::Stage;
 use sluice_common::deletes::{write_delete_line, DELETED_AT_HEADER};
+use sluice_registry::SchemaId;
 
-use crate::record::decode::Decoder;
+use crate::record::decode::{DecodeError, Decoder};
 use crate::record::delete_key::write_key_json;
 use crate::record::flat::FlatLines;
+use crate::record::instant::instant_of;
 use crate::record::json_line::write_fields;
 use crate::record::transform::Transform;
 
@@ -80,13 +83,12 @@ impl LineRenderer {
         if record.payload.is_none() {
             return self.render_delete(record, line);
         }
-        if let Some(updated) = self.render_flat(record, line) {
+        let refused = |e: DecodeError| (Stage::Decode, e.to_string());
+        let (id, writer, datum) = self.decoder.writer_of(record.payload).map_err(refused)?;
+        if let Some(updated) = self.render_flat((id, writer), datum, line) {
             return Ok(updated);
         }
-        let record = self
-            .decoder
-            .decode(record.payload)
-            .map_err(|e| (Stage::Decode, e.to_string()))?;
+        let record = self.decoder.decode_datum(id, datum).map_err(refused)?;
         let updated = last_updated(&record);
         let transformed = self
             .transform
@@ -104,10 +106,10 @@ impl LineRenderer {
     /// cannot be read.
     fn render_flat(
         &mut self,
-        record: &RecordView<'_>,
+        (id, writer): (SchemaId, &Schema),
+        datum: &[u8],
         line: &mut Vec<u8>,
     ) -> Option<Option<DateTime<Utc>>> {
-        let (id, writer, datum) = self.decoder.writer_of(record.payload).ok()?;
         let reader = self.decoder.reader_schema();
         let steps = self.transform.plan_for(reader).ok()?;
         self.flat.write((id, writer), (reader, steps), datum, line)
@@ -143,23 +145,5 @@ pub(crate) fn last_updated(record: &Value) -> Option<DateTime<Utc>> {
     fields
         .iter()
         .find(|(name, _)| name == "last_updated")
-        .and_then(|(_, value)| instant(value))
-}
-
-/// A timestamp field's instant: RFC 3339 text (a file schema's `string`), or a timestamp
-/// logical type (a schema built from the table).
-fn instant(value: &Value) -> Option<DateTime<Utc>> {
-    match value {
-        Value::String(text) => DateTime::parse_from_rfc3339(text)
-            .ok()
-            .map(|at| at.to_utc()),
-        Value::TimestampMicros(micros) | Value::LocalTimestampMicros(micros) => {
-            DateTime::from_timestamp_micros(*micros)
-        }
-        Value::TimestampMillis(millis) | Value::LocalTimestampMillis(millis) => {
-            DateTime::from_timestamp_millis(*millis)
-        }
-        Value::Union(_, inner) => instant(inner),
-        _ => None,
-    }
+        .and_then(|(_, value)| instant_of(value))
 }

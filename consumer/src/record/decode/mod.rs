@@ -140,6 +140,12 @@ impl Decoder {
     /// a record is never dead-lettered because a server was briefly down.
     pub fn decode(&mut self, payload: Option<&[u8]>) -> Result<Value, DecodeError> {
         let (id, _, datum) = self.writer_of(payload)?;
+        self.decode_datum(id, datum)
+    }
+
+    /// The Avro `datum` of a record written with schema `id`, which [`Decoder::writer_of`]
+    /// has seen, read into the reader schema.
+    pub fn decode_datum(&self, id: SchemaId, datum: &[u8]) -> Result<Value, DecodeError> {
         let (_, reader) = self
             .readers
             .get(&id)
