@@ -35,7 +35,7 @@ pub(crate) const POLL_TIMEOUT: Duration = Duration::from_millis(200);
 /// A member that has read everything waiting commits what it wrote this soon after its last
 /// commit, rather than a whole `commit_interval_ms` later: the offsets follow the file closely
 /// once the stream slows down, without a commit (and a file sync) per record of a trickle.
-const CAUGHT_UP_COMMIT_GAP: Duration = Duration::from_millis(100);
+const CAUGHT_UP_COMMIT_GAP: Duration = Duration::from_millis(50);
 /// How often the member looks whether records wait that it does not receive (see
 /// `fetch_watch`).
 const FETCH_WATCH_EVERY: Duration = Duration::from_secs(5);
@@ -104,12 +104,18 @@ impl Member {
             if next.is_none() {
                 self.report(&mut scratch);
                 self.write_through(&shutdown)?;
-                if last_commit.elapsed() >= CAUGHT_UP_COMMIT_GAP {
+                let since_commit = last_commit.elapsed();
+                let mut wait = POLL_TIMEOUT;
+                if since_commit >= CAUGHT_UP_COMMIT_GAP {
                     lock(&self.checkpoint).cover_skipped_offsets(&self.consumer);
                     self.commit(&shutdown)?;
                     last_commit = Instant::now();
+                } else if lock(&self.checkpoint).pending().next().is_some() {
+                    // What was handled is committed when the gap is up, not when the next
+                    // record or the poll's timeout happens to wake the loop.
+                    wait = wait.min(CAUGHT_UP_COMMIT_GAP - since_commit);
                 }
-                next = self.consumer.poll(POLL_TIMEOUT);
+                next = self.consumer.poll(wait);
                 scratch.clock.read();
             } else {
                 scratch.clock.record();
