@@ -114,21 +114,27 @@ async fn next_rows_event(
     }
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn row_images_hold_the_values_mysql_common_reads_for_every_column_type() {
+/// A new table `{tag}_{pid}` of `columns` (dropped first if left over), and the binary log's
+/// position once it exists: its rows events come after.
+async fn new_table(tag: &str, columns: &str) -> (Settings, MySqlPool, String, BinlogPosition) {
     let settings = Settings::default();
     let pool = mysql::connect(&settings.mysql, 2)
         .await
         .expect("MariaDB of the local stack must be up: run `make up`");
-    let table = format!("binlog_images_{}", std::process::id());
+    let table = format!("{tag}_{}", std::process::id());
     execute(&pool, &format!("DROP TABLE IF EXISTS {table}")).await;
-    execute(&pool, &format!("CREATE TABLE {table} ({COLUMNS})")).await;
+    execute(&pool, &format!("CREATE TABLE {table} ({columns})")).await;
     let mut snapshot = pool.acquire().await.expect("a connection");
     let start = start_snapshot(&mut snapshot)
         .await
         .expect("MariaDB reports its binlog position");
     drop(snapshot.detach());
+    (settings, pool, table, start.position)
+}
 
+#[tokio::test(flavor = "multi_thread")]
+async fn row_images_hold_the_values_mysql_common_reads_for_every_column_type() {
+    let (settings, pool, table, start) = new_table("binlog_images", COLUMNS).await;
     execute(
         &pool,
         &format!(
@@ -157,7 +163,7 @@ async fn row_images_hold_the_values_mysql_common_reads_for_every_column_type() {
     execute(&pool, &format!("DELETE FROM {table} WHERE id % 3 = 0")).await;
     let expected = 2 * ROWS + 1 + ROWS / 3;
 
-    let mut events = stream_from(&settings, &start.position, 4_000_000).await;
+    let mut events = stream_from(&settings, &start, 4_000_000).await;
     let no_columns: Arc<[_]> = Arc::from(Vec::new());
     let (mut compared, mut events_read) = (0u32, 0);
     while compared < expected {
@@ -187,26 +193,13 @@ async fn row_images_hold_the_values_mysql_common_reads_for_every_column_type() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn unsigned_integers_read_as_the_table_holds_them() {
-    let settings = Settings::default();
-    let pool = mysql::connect(&settings.mysql, 2)
-        .await
-        .expect("MariaDB of the local stack must be up: run `make up`");
-    let table = format!("binlog_unsigned_{}", std::process::id());
-    execute(&pool, &format!("DROP TABLE IF EXISTS {table}")).await;
-    execute(
-        &pool,
-        &format!(
-            "CREATE TABLE {table} (id INT UNSIGNED PRIMARY KEY, u8 TINYINT UNSIGNED, \
-             u16 SMALLINT UNSIGNED, u24 MEDIUMINT UNSIGNED, u32 INT UNSIGNED, u64 BIGINT UNSIGNED, \
-             small INT UNSIGNED, signed_max BIGINT)"
-        ),
+    let (settings, pool, table, start) = new_table(
+        "binlog_unsigned",
+        "id INT UNSIGNED PRIMARY KEY, u8 TINYINT UNSIGNED, u16 SMALLINT UNSIGNED, \
+         u24 MEDIUMINT UNSIGNED, u32 INT UNSIGNED, u64 BIGINT UNSIGNED, small INT UNSIGNED, \
+         signed_max BIGINT",
     )
     .await;
-    let mut snapshot = pool.acquire().await.expect("a connection");
-    let start = start_snapshot(&mut snapshot)
-        .await
-        .expect("MariaDB reports its binlog position");
-    drop(snapshot.detach());
     execute(
         &pool,
         &format!(
@@ -219,7 +212,7 @@ async fn unsigned_integers_read_as_the_table_holds_them() {
         .await
         .expect("the table's columns");
 
-    let mut events = stream_from(&settings, &start.position, 4_001_000).await;
+    let mut events = stream_from(&settings, &start, 4_001_000).await;
     let (rows, table_map) = next_rows_event(&mut events, &table).await;
     let no_columns: Arc<[_]> = Arc::from(Vec::new());
     let mut images = row_images(&rows, &table_map, &no_columns).expect("readable");
