@@ -226,7 +226,7 @@ pub struct ConsumerSettings {
     /// Closed segments each member keeps, removing its oldest beyond; 0: all.
     pub keep_segments: u32,
     /// Milliseconds between flushing the file and committing the offsets written while records
-    /// keep coming; a member that has read everything waiting commits within 100 ms.
+    /// keep coming; a member that has read everything waiting commits within 50 ms.
     pub commit_interval_ms: u64,
     /// How the members share the partitions. `consumer` (KIP-848, Kafka 4.0 and later) lets the
     /// broker hand partitions over at each heartbeat, so a group starts reading at once;
