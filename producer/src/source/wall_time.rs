@@ -7,7 +7,7 @@
 //! and microseconds in range); its text is chrono's `%Y-%m-%dT%H:%M:%S%.6fZ` of the same
 //! instant, and wall times order as their instants do.
 
-use chrono::{DateTime, Datelike, NaiveDate, Timelike, Utc};
+use chrono::{DateTime, Datelike, Timelike, Utc};
 
 /// A UTC instant by its calendar and clock fields, to the microsecond; ordered as time is
 /// (the fields compare from the year down).
@@ -78,25 +78,6 @@ impl WallTime {
             && self.micros < 1_000_000
     }
 
-    /// The same instant in chrono's terms.
-    pub fn to_datetime(self) -> DateTime<Utc> {
-        NaiveDate::from_ymd_opt(
-            i32::from(self.year),
-            u32::from(self.month),
-            u32::from(self.day),
-        )
-        .and_then(|date| {
-            date.and_hms_micro_opt(
-                u32::from(self.hour),
-                u32::from(self.minute),
-                u32::from(self.second),
-                self.micros,
-            )
-        })
-        .map(|at| at.and_utc())
-        .unwrap_or_default()
-    }
-
     /// Appends the RFC 3339 text, [`RFC3339_LEN`] bytes: `2026-11-24T10:15:30.123456Z`.
     pub fn write_rfc3339(self, out: &mut Vec<u8>) {
         push_digits(out, u32::from(self.year), 4);
@@ -147,7 +128,27 @@ fn push_digits(out: &mut Vec<u8>, mut value: u32, width: usize) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use chrono::NaiveDate;
     use rand::{Rng, SeedableRng};
+
+    /// The same instant in chrono's terms.
+    fn to_datetime(time: WallTime) -> DateTime<Utc> {
+        NaiveDate::from_ymd_opt(
+            i32::from(time.year),
+            u32::from(time.month),
+            u32::from(time.day),
+        )
+        .and_then(|date| {
+            date.and_hms_micro_opt(
+                u32::from(time.hour),
+                u32::from(time.minute),
+                u32::from(time.second),
+                time.micros,
+            )
+        })
+        .map(|at| at.and_utc())
+        .expect("a valid wall time")
+    }
 
     /// `at` as the binary protocol sends it, in the shortest form that holds it.
     fn binary(at: &DateTime<Utc>) -> Vec<u8> {
@@ -189,7 +190,7 @@ mod tests {
             }
             let at = DateTime::from_timestamp_micros(micros).expect("in range");
             let read = WallTime::from_binary(&binary(&at)).expect("a valid value");
-            assert_eq!(read.to_datetime(), at);
+            assert_eq!(to_datetime(read), at);
             assert_eq!(
                 read.rfc3339(),
                 at.format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string()
