@@ -21,8 +21,8 @@ pub enum VerifyError {
         key: String,
     },
     /// A line the files were scanned for could not be read back.
-    #[error("reading a line back: {0}")]
-    LineReadBack(#[from] std::io::Error),
+    #[error(transparent)]
+    LineReadBack(#[from] crate::read_back::ReadBackError),
     /// Kafka refused the dead-letter topic for want of an ACL.
     #[error(transparent)]
     MissingAcl(#[from] sluice_common::acls::MissingAcl),

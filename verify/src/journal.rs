@@ -9,13 +9,14 @@
 //! answered, e.g. the server restarting under it) is counted apart and left out of the order.
 
 use std::collections::{HashMap, HashSet};
-use std::io::{BufRead, BufReader};
+use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
 
 use chrono::DateTime;
 use serde::Deserialize;
 
 use crate::lines::Scan;
+use crate::read_back::{hash_of, LinesDigest, OutputChanged};
 use crate::report::{Example, JournalReport};
 
 /// The journal or a file could not be read.
@@ -39,6 +40,9 @@ pub enum JournalError {
         /// The line.
         text: String,
     },
+    /// A file is no longer what was scanned.
+    #[error(transparent)]
+    Changed(#[from] OutputChanged),
 }
 
 /// Each product's journaled update numbers, in commit order.
@@ -92,7 +96,8 @@ struct Line<'a> {
 }
 
 /// The update each line of the scanned files carries (a name ending in ` #N`), by product, for
-/// the products in `wanted`.
+/// the products in `wanted`. Reads each file's whole lines as scanned, and fails with
+/// [`OutputChanged`] when they are no longer those lines.
 pub fn carried(
     scan: &Scan,
     wanted: &HashMap<i64, Vec<u64>>,
@@ -103,27 +108,39 @@ pub fn carried(
             path: path.clone(),
             source,
         };
-        let mut reader = BufReader::new(scan.reopen(file).map_err(failed)?);
+        let scanned = &scan.digests[file];
+        let opened = scan.reopen(file).map_err(failed)?;
+        let mut reader = BufReader::new(opened.take(scanned.bytes()));
         let (mut offset, mut text) = (0u64, String::new());
+        let mut digest = LinesDigest::default();
         loop {
             text.clear();
             let read = reader.read_line(&mut text).map_err(failed)?;
             if read == 0 {
                 break;
             }
-            if let Some((id, carried)) = carried_by(&text, file, offset) {
+            let body = text.strip_suffix('\n').unwrap_or(&text);
+            digest.add(hash_of(body.as_bytes()), read);
+            if let Some((id, carried)) = carried_by(body, file, offset) {
                 if wanted.contains_key(&id) {
                     found.entry(id).or_default().push(carried);
                 }
             }
             offset += read as u64;
         }
+        if !digest.same_as(scanned) {
+            return Err(OutputChanged {
+                file: path.clone(),
+                what: "its lines differ from those scanned".into(),
+            }
+            .into());
+        }
     }
     Ok(found)
 }
 
 fn carried_by(text: &str, file: usize, offset: u64) -> Option<(i64, Carried)> {
-    let line: Line<'_> = serde_json::from_str(text.trim_end()).ok()?;
+    let line: Line<'_> = serde_json::from_str(text).ok()?;
     let update = line.name?.rsplit_once(" #")?.1.parse().ok()?;
     let at = DateTime::parse_from_rfc3339(&line.last_updated?)
         .ok()?

@@ -10,6 +10,7 @@ use serde_json::{Map, Value};
 use crate::expected::{same_value, Expectation};
 use crate::key_order::KeyOrder;
 use crate::lines::{Torn, Version};
+use crate::read_back::ReadBackError;
 use crate::report::{Example, Report};
 use crate::VerifyError;
 
@@ -86,7 +87,7 @@ impl<'a> Judge<'a> {
     pub fn row(
         &mut self,
         row: &Map<String, Value>,
-        read_line: impl FnOnce(&Version) -> std::io::Result<Value>,
+        read_line: impl FnOnce(&Version) -> Result<Value, ReadBackError>,
     ) -> Result<(), VerifyError> {
         self.report.rows += 1;
         let key = row

@@ -23,6 +23,7 @@ pub mod journal;
 pub mod judge;
 pub mod key_order;
 pub mod lines;
+pub mod read_back;
 pub mod report;
 pub mod schema_in_use;
 pub mod table;

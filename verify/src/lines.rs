@@ -4,11 +4,8 @@
 //! Only the key and the timestamp are kept per line, so ten million lines fit in a few hundred
 //! megabytes; the latest line of each product is read again from its file when it is judged.
 
-use std::collections::hash_map::DefaultHasher;
 use std::fs::File;
-use std::hash::{Hash, Hasher};
 use std::io::{BufRead, BufReader};
-use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 
 use chrono::DateTime;
@@ -16,6 +13,7 @@ use serde::Deserialize;
 use sluice_common::deletes::{DELETED_AT_FIELD, DELETED_FIELD};
 
 use crate::key_order::KeyOrder;
+use crate::read_back::{hash_of, LinesDigest};
 
 /// One line that parsed: a version of one product.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -63,6 +61,8 @@ pub struct Scan {
     pub lines: u64,
     /// Members' outputs read (a member's segments are one).
     pub streams: u32,
+    /// Each file's whole lines as scanned, to tell whether it changed since.
+    pub digests: Vec<LinesDigest>,
     /// Each file as it was opened when it was listed, for reading lines back.
     handles: Vec<File>,
 }
@@ -121,7 +121,7 @@ const LISTINGS: usize = 5;
 
 /// Reads every `*.jsonl` file (and open segment `*.jsonl.part`) of each of `folders` (members
 /// on several hosts write to several folders); `key` and `timestamp` name the fields to read.
-/// Each file is read from the handle opened when it was listed, which [`LineReader`] reads
+/// Each file is read from the handle opened when it was listed, which `LineReader` reads
 /// back from too: a segment closed (renamed) meanwhile is still the file that was scanned.
 /// Keys are numbered by `keys`, and ranked once every file is read (see `key_order`).
 pub fn scan(
@@ -156,8 +156,9 @@ pub fn scan(
                 timestamp,
                 keys: &mut *keys,
             };
-            scan_file(&path, reading, at, fields, &mut scan).map_err(failed)?;
+            let digest = scan_file(&path, reading, at, fields, &mut scan).map_err(failed)?;
             scan.files.push(path);
+            scan.digests.push(digest);
             scan.handles.push(file);
         }
     }
@@ -170,9 +171,14 @@ impl Scan {
     /// read from its start.
     pub fn reopen(&self, index: usize) -> std::io::Result<File> {
         use std::io::{Seek, SeekFrom};
-        let mut file = self.handles[index].try_clone()?;
+        let mut file = self.handle(index)?;
         file.seek(SeekFrom::Start(0))?;
         Ok(file)
+    }
+
+    /// File `index` as it was opened when it was listed, for reads at an offset.
+    pub fn handle(&self, index: usize) -> std::io::Result<File> {
+        self.handles[index].try_clone()
     }
 }
 
@@ -229,7 +235,8 @@ fn scan_file(
     place: FileAt,
     mut fields: Fields<'_>,
     scan: &mut Scan,
-) -> std::io::Result<()> {
+) -> std::io::Result<LinesDigest> {
+    let mut digest = LinesDigest::default();
     let mut reader = BufReader::with_capacity(1 << 20, file);
     let mut line = Vec::with_capacity(512);
     let mut offset = 0_u64;
@@ -238,7 +245,7 @@ fn scan_file(
         line.clear();
         let read = reader.read_until(b'\n', &mut line)?;
         if read == 0 {
-            return Ok(());
+            return Ok(digest);
         }
         number += 1;
         scan.lines += 1;
@@ -251,15 +258,17 @@ fn scan_file(
             scan.torn.push(torn(format!(
                 "the file ends mid-line ({read} bytes without a newline)"
             )));
-            return Ok(());
+            return Ok(digest);
         }
         let body = &line[..line.len() - 1];
+        let hash = hash_of(body);
+        digest.add(hash, read);
         match identity(body, &mut fields) {
             Ok((id, at, deleted)) => scan.versions.push(Version {
                 id,
                 at,
                 deleted,
-                hash: hash_of(body),
+                hash,
                 file: place.file,
                 stream: place.stream,
                 offset,
@@ -313,46 +322,10 @@ pub fn micros_of(text: &str) -> Result<i64, String> {
         .map_err(|e| format!("the timestamp `{text}` is not RFC 3339: {e}"))
 }
 
-fn hash_of(bytes: &[u8]) -> u64 {
-    let mut hasher = DefaultHasher::new();
-    bytes.hash(&mut hasher);
-    hasher.finish()
-}
-
-/// Reads versions' lines back from the files they were scanned in, kept open.
-pub struct LineReader {
-    files: Vec<File>,
-    bytes: Vec<u8>,
-}
-
-impl LineReader {
-    /// Reads back from the files of `scan`, as they were when scanned.
-    pub fn of(scan: &Scan) -> std::io::Result<Self> {
-        Ok(Self {
-            files: scan
-                .handles
-                .iter()
-                .map(File::try_clone)
-                .collect::<Result<_, _>>()?,
-            bytes: Vec::new(),
-        })
-    }
-
-    /// One version's line, as JSON.
-    pub fn read(&mut self, version: &Version) -> std::io::Result<serde_json::Value> {
-        let file = self
-            .files
-            .get(version.file as usize)
-            .ok_or_else(|| std::io::Error::other("a version of a file not scanned"))?;
-        self.bytes.resize(version.len as usize, 0);
-        file.read_exact_at(&mut self.bytes, version.offset)?;
-        serde_json::from_slice(&self.bytes).map_err(std::io::Error::other)
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::read_back::LineReader;
 
     fn scan_signed(folders: &[PathBuf], key: &str, timestamp: &str) -> Result<Scan, ScanError> {
         let mut keys = KeyOrder::new(crate::key_order::KeyType::Signed);
@@ -426,25 +399,6 @@ mod tests {
             Some("m.1"),
             "not a sequence"
         );
-    }
-
-    #[test]
-    fn a_segment_closed_after_the_scan_is_read_back_as_scanned() {
-        let dir = tempfile::tempdir().expect("dir");
-        let open = dir.path().join("consumer-1.jsonl.part");
-        std::fs::write(
-            &open,
-            "{\"id\":5,\"last_updated\":\"2026-12-01T10:00:00.000000Z\"}\n",
-        )
-        .expect("write");
-        let scan = scan_signed(&[dir.path().to_path_buf()], "id", "last_updated").expect("scan");
-        std::fs::rename(&open, dir.path().join("consumer-1.00000001.jsonl")).expect("roll");
-        std::fs::write(&open, "").expect("a new open segment");
-        let line = LineReader::of(&scan)
-            .expect("open")
-            .read(&scan.versions[0])
-            .expect("read back");
-        assert_eq!(line["id"], 5);
     }
 
     #[test]

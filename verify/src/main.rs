@@ -104,9 +104,6 @@ async fn verify(cli: &Cli) -> anyhow::Result<Report> {
     let loaded = settings::load_explained(&Layers::from(&cli.shared.config))?;
     tracing::info!("{}", loaded.provenance.summary());
     let settings = loaded.settings;
-    let started = Instant::now();
-    let key = settings.producer.key_column.clone();
-    let timestamp = settings.producer.timestamp_column.clone();
     let folders = if cli.output_dir.is_empty() {
         vec![PathBuf::from(&settings.consumer.output_dir)]
     } else {
@@ -116,8 +113,62 @@ async fn verify(cli: &Cli) -> anyhow::Result<Report> {
     lines::readable(&folders)?;
     let pool = sluice_common::mysql::connect(&settings.mysql, 1).await?;
     let schema = reader_schema(&settings).await?;
-    let mut keys = KeyOrder::new(KeyType::of_field(field_type(&schema, &key)));
-    let mut scan = lines::scan(&folders, &key, &timestamp, &mut keys)?;
+    let given = Given {
+        cli,
+        settings: &settings,
+        folders: &folders,
+        expectation: &expectation,
+        pool: &pool,
+        schema: &schema,
+    };
+    let mut attempt = 1;
+    loop {
+        match verify_once(&given).await {
+            Err(error) if attempt < SCANS && output_changed(&error) => {
+                tracing::warn!("{error}; scanning again ({attempt} of {SCANS} scans made)");
+                attempt += 1;
+            }
+            outcome => return outcome,
+        }
+    }
+}
+
+/// How many times the files are scanned when they change under the verifier before it gives
+/// up (exit 2).
+const SCANS: u32 = 5;
+
+/// Whether `error` says the files changed between their scan and a read-back.
+fn output_changed(error: &anyhow::Error) -> bool {
+    use sluice_verify::journal::JournalError;
+    use sluice_verify::read_back::ReadBackError;
+    use sluice_verify::VerifyError;
+    matches!(
+        error.downcast_ref::<VerifyError>(),
+        Some(VerifyError::LineReadBack(ReadBackError::Changed(_)))
+    ) || matches!(
+        error.downcast_ref::<JournalError>(),
+        Some(JournalError::Changed(_))
+    )
+}
+
+/// What every scan is judged with.
+struct Given<'a> {
+    cli: &'a Cli,
+    settings: &'a Settings,
+    folders: &'a [PathBuf],
+    expectation: &'a Expectation,
+    pool: &'a MySqlPool,
+    schema: &'a Schema,
+}
+
+/// One scan of the files, judged.
+async fn verify_once(given: &Given<'_>) -> anyhow::Result<Report> {
+    let (cli, settings, folders) = (given.cli, given.settings, given.folders);
+    let started = Instant::now();
+    let key = settings.producer.key_column.clone();
+    let timestamp = settings.producer.timestamp_column.clone();
+    let mut keys = KeyOrder::new(KeyType::of_field(field_type(given.schema, &key)));
+    let mut scan = lines::scan(folders, &key, &timestamp, &mut keys)?;
     tracing::info!(
         "read {} lines in {} files of {} in {:.1} s",
         scan.lines,
@@ -133,19 +184,19 @@ async fn verify(cli: &Cli) -> anyhow::Result<Report> {
         dead_letters::DeadLetterKeys::default()
     } else {
         let kafka = settings.kafka.clone();
-        let acls = sluice_common::acls::verify(&settings);
+        let acls = sluice_common::acls::verify(settings);
         tokio::task::spawn_blocking(move || dead_letters::read(&kafka, &acls, DEAD_LETTER_PATIENCE))
             .await??
     };
     let versions = std::mem::take(&mut scan.versions);
     let judged = Judged {
         scan: &scan,
-        expectation: &expectation,
+        expectation: given.expectation,
         dead_letter_keys: &dead.keys,
         keys,
-        schema: &schema,
+        schema: given.schema,
     };
-    let report = judge(&settings, &pool, versions, judged).await?;
+    let report = judge(settings, given.pool, versions, judged).await?;
     let journal = match &cli.journal {
         Some(path) => {
             let committed = journal::read(path)?;
@@ -196,7 +247,7 @@ async fn judge(
         judged.schema,
     )
     .await?;
-    let mut reader = lines::LineReader::of(judged.scan)?;
+    let mut reader = sluice_verify::read_back::LineReader::of(judged.scan)?;
     let mut judge = Judge::new(
         versions,
         &judged.scan.torn,
