@@ -127,6 +127,13 @@ impl OneRun<'_> {
             "records/s",
             one,
         );
+        let cpu: f64 = run.usage.iter().map(|u| u.cpu_seconds).sum();
+        self.push(
+            "cpu.consumer_single_seconds_per_million",
+            "one consumer: CPU time per million records",
+            "s",
+            cpu * 1e6 / rows as f64,
+        );
         self.push(
             "rss.consumer_single_mb",
             "one consumer: peak RSS",
