@@ -354,6 +354,16 @@ fn cpu_per_row(results: &mut Results) {
 mod tests {
     use super::*;
 
+    /// Each target checked on `results`, by key, and whether it was met.
+    fn judged(results: &mut Results) -> Vec<(&str, bool)> {
+        check(results);
+        results
+            .targets()
+            .iter()
+            .map(|t| (t.key.as_str(), t.met()))
+            .collect()
+    }
+
     #[test]
     fn only_measured_figures_are_judged_and_limits_come_from_the_run() {
         let mut results = Results::default();
@@ -363,14 +373,8 @@ mod tests {
         results.set("latency.target_p99_ms", "t", "ms", 600.0);
         results.parameter("time_budget_minutes", "budget", 75.0);
         results.set("make_minutes", "make", "min", 80.0);
-        check(&mut results);
-        let judged: Vec<(&str, bool)> = results
-            .targets()
-            .iter()
-            .map(|t| (t.key.as_str(), t.met()))
-            .collect();
         assert_eq!(
-            judged,
+            judged(&mut results),
             [
                 ("time_budget", false),
                 ("producer_snapshot", false),
@@ -386,14 +390,8 @@ mod tests {
         results.set("cpu.producer_seconds_per_million", "p", "s", 1.3);
         results.set("cpu.consumer_single_seconds_per_million", "c", "s", 0.9);
         results.set("consumer.single_ratio_to_perf_test", "r", "×", 0.85);
-        check(&mut results);
-        let judged: Vec<(&str, bool)> = results
-            .targets()
-            .iter()
-            .map(|t| (t.key.as_str(), t.met()))
-            .collect();
         assert_eq!(
-            judged,
+            judged(&mut results),
             [
                 ("producer_cpu", false),
                 ("consumer_cpu", true),
