@@ -15,8 +15,9 @@ use std::path::{Path, PathBuf};
 use chrono::DateTime;
 use serde::Deserialize;
 
+use crate::line_hash::{hash_of, LinesDigest};
 use crate::lines::Scan;
-use crate::read_back::{hash_of, LinesDigest, OutputChanged};
+use crate::read_back::OutputChanged;
 use crate::report::{Example, JournalReport};
 
 /// The journal or a file could not be read.

@@ -22,6 +22,7 @@ pub mod expected;
 pub mod journal;
 pub mod judge;
 pub mod key_order;
+pub mod line_hash;
 pub mod lines;
 pub mod read_back;
 pub mod report;

@@ -13,7 +13,7 @@ use serde::Deserialize;
 use sluice_common::deletes::{DELETED_AT_FIELD, DELETED_FIELD};
 
 use crate::key_order::KeyOrder;
-use crate::read_back::{hash_of, LinesDigest};
+use crate::line_hash::{hash_of, LinesDigest};
 
 /// One line that parsed: a version of one product.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]

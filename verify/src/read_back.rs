@@ -7,12 +7,11 @@
 //! scan (a line by its hash, a whole file by the digest of its lines); a difference is
 //! [`OutputChanged`], never a verdict on lines that were not scanned.
 
-use std::collections::hash_map::DefaultHasher;
 use std::fs::File;
-use std::hash::{Hash, Hasher};
 use std::os::unix::fs::FileExt;
 use std::path::PathBuf;
 
+use crate::line_hash::hash_of;
 use crate::lines::{Scan, Version};
 
 /// The files changed between the scan and a read-back: the verdict would judge lines that were
@@ -44,38 +43,6 @@ pub enum ReadBackError {
     /// The line there is not the one scanned.
     #[error(transparent)]
     Changed(#[from] OutputChanged),
-}
-
-/// The hash of a line's bytes (its newline left out): equal lines hash equal.
-pub fn hash_of(bytes: &[u8]) -> u64 {
-    let mut hasher = DefaultHasher::new();
-    bytes.hash(&mut hasher);
-    hasher.finish()
-}
-
-/// A file's whole lines as read, in order: their bytes counted and their hashes digested.
-#[derive(Debug, Clone, Default)]
-pub struct LinesDigest {
-    bytes: u64,
-    hasher: DefaultHasher,
-}
-
-impl LinesDigest {
-    /// Adds one whole line: `line_hash` of its body, `read` bytes with its newline.
-    pub fn add(&mut self, line_hash: u64, read: usize) {
-        self.bytes += read as u64;
-        self.hasher.write_u64(line_hash);
-    }
-
-    /// The bytes of whole lines digested.
-    pub fn bytes(&self) -> u64 {
-        self.bytes
-    }
-
-    /// Whether `other` digested the same lines.
-    pub fn same_as(&self, other: &LinesDigest) -> bool {
-        self.bytes == other.bytes && self.hasher.finish() == other.hasher.finish()
-    }
 }
 
 /// Reads versions' lines back from the files they were scanned in, kept open.
@@ -191,22 +158,5 @@ mod tests {
         file.set_len(3).expect("cut shorter");
         let error = reader.read(&scan.versions[0]).expect_err("shorter");
         assert!(error.to_string().contains("shorter"), "{error}");
-    }
-
-    #[test]
-    fn digests_tell_the_same_lines_from_others() {
-        let mut scanned = LinesDigest::default();
-        let mut again = LinesDigest::default();
-        for text in ["a", "b"] {
-            scanned.add(hash_of(text.as_bytes()), 2);
-            again.add(hash_of(text.as_bytes()), 2);
-        }
-        assert!(scanned.same_as(&again));
-        again.add(hash_of(b"c"), 2);
-        assert!(!scanned.same_as(&again), "one line more");
-        let mut other = LinesDigest::default();
-        other.add(hash_of(b"b"), 2);
-        other.add(hash_of(b"a"), 2);
-        assert!(!scanned.same_as(&other), "the same lines in another order");
     }
 }
