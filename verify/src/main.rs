@@ -247,7 +247,7 @@ async fn judge(
         judged.schema,
     )
     .await?;
-    let mut reader = sluice_verify::read_back::LineReader::of(judged.scan)?;
+    let mut reader = sluice_verify::read_back::LineReader::of(judged.scan);
     let mut judge = Judge::new(
         versions,
         &judged.scan.torn,

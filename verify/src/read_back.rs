@@ -7,7 +7,6 @@
 //! scan (a line by its hash, a whole file by the digest of its lines); a difference is
 //! [`OutputChanged`], never a verdict on lines that were not scanned.
 
-use std::fs::File;
 use std::os::unix::fs::FileExt;
 use std::path::PathBuf;
 
@@ -45,28 +44,26 @@ pub enum ReadBackError {
     Changed(#[from] OutputChanged),
 }
 
-/// Reads versions' lines back from the files they were scanned in, kept open.
-pub struct LineReader {
-    files: Vec<(PathBuf, File)>,
+/// Reads versions' lines back from the files of a scan, through the handles it opened.
+pub struct LineReader<'a> {
+    scan: &'a Scan,
     bytes: Vec<u8>,
 }
 
-impl LineReader {
-    /// Reads back from the files of `scan`, opened as they were when scanned.
-    pub fn of(scan: &Scan) -> std::io::Result<Self> {
-        let files = (0..scan.files.len())
-            .map(|index| Ok((scan.files[index].clone(), scan.handle(index)?)))
-            .collect::<std::io::Result<_>>()?;
-        Ok(Self {
-            files,
+impl<'a> LineReader<'a> {
+    /// Reads back from the files of `scan`, as they were opened when scanned.
+    pub fn of(scan: &'a Scan) -> Self {
+        Self {
+            scan,
             bytes: Vec::new(),
-        })
+        }
     }
 
     /// One version's line, as JSON; [`OutputChanged`] when its bytes are no longer the line
     /// scanned there.
     pub fn read(&mut self, version: &Version) -> Result<serde_json::Value, ReadBackError> {
-        let Some((path, file)) = self.files.get(version.file as usize) else {
+        let index = version.file as usize;
+        let (Some(path), Some(file)) = (self.scan.files.get(index), self.scan.opened(index)) else {
             return Err(ReadBackError::Io {
                 file: PathBuf::new(),
                 source: std::io::Error::other("a version of a file not scanned"),
@@ -129,7 +126,6 @@ mod tests {
         std::fs::rename(&open, dir.path().join("consumer-1.00000001.jsonl")).expect("roll");
         std::fs::write(&open, "").expect("a new open segment");
         let line = LineReader::of(&scan)
-            .expect("open")
             .read(&scan.versions[0])
             .expect("read back");
         assert_eq!(line["id"], 5);
@@ -148,7 +144,7 @@ mod tests {
             .expect("open");
         file.set_len(line(1, 1).len() as u64).expect("cut");
         std::fs::write(&open, format!("{}{}", line(1, 1), line(333, 3))).expect("write on");
-        let mut reader = LineReader::of(&scan).expect("open");
+        let mut reader = LineReader::of(&scan);
         assert_eq!(reader.read(&scan.versions[0]).expect("unchanged")["id"], 1);
         let error = reader.read(&scan.versions[1]).expect_err("another line");
         assert!(
