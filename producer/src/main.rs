@@ -8,7 +8,7 @@ use sluice_common::settings::{self, AsJson, CommandKind, Layers, SharedArgs};
 use sluice_common::shutdown::Shutdown;
 use sluice_producer::{check, reset, startup};
 
-/// jemalloc for Rust and C alike (librdkafka's allocations too); see `.cargo/config.toml`.
+// jemalloc for Rust and C alike (librdkafka's allocations too); see `.cargo/config.toml`.
 #[global_allocator]
 static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 
@@ -99,5 +99,24 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             );
             Ok(ExitCode::SUCCESS)
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    use super::Cli;
+
+    #[test]
+    fn help_opens_with_what_the_producer_does() {
+        let about = Cli::command()
+            .get_about()
+            .map(ToString::to_string)
+            .unwrap_or_default();
+        assert_eq!(
+            about,
+            "Streams changed rows of a MySQL table into Kafka as Avro"
+        );
     }
 }
