@@ -33,6 +33,14 @@ pub const CLIENT_MAX_MESSAGE_BYTES: usize = 1_000_000;
 /// adds to its key and value on the wire.
 pub const BATCH_FRAMING_BYTES: usize = 128;
 
+/// Record bytes (keys and values) librdkafka holds at most, queued or sent and not yet
+/// acknowledged, in KiB: four pages of the heaviest rows (`poll::page_reader` holds a page to
+/// 2 MiB). Its batches and their compressed copies are built from these records, so this bounds
+/// the client's memory whatever the rows weigh and however fast the broker answers. Light rows
+/// never reach it (eight pages of 5 000 products are about 3 MB). A record that finds it full
+/// waits for room (see `full_queue`); `kafka.producer_properties` may set another bound.
+pub const QUEUED_KBYTES: usize = 8 * 1024;
+
 /// What a page turned into once acknowledged.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub struct PageReport {
@@ -58,6 +66,7 @@ pub fn publisher_config(kafka: &KafkaSettings, settings: &ProducerSettings) -> C
         .set("batch.num.messages", "10000")
         .set("message.max.bytes", CLIENT_MAX_MESSAGE_BYTES.to_string())
         .set("queue.buffering.max.messages", "200000")
+        .set("queue.buffering.max.kbytes", QUEUED_KBYTES.to_string())
         // A page that cannot be delivered in time is sent again as a whole, by a new client;
         // nothing is lost.
         .set("message.timeout.ms", message_timeout_ms())
