@@ -99,7 +99,8 @@ SQL
 # Applies the migrations of stack/migrations the database has not had, with sluice-migrate
 # (stack/migrate: sqlx's migrator, which the Docker stack and the tests run too). Skipped while
 # the migrations are those last applied to this data folder (a stamp beside it), so an `up` that
-# changes nothing builds nothing.
+# changes nothing builds nothing. Built as `--bin` of the whole workspace rather than `-p`: its
+# dependencies get the workspace's features, so the test and run builds after it reuse them.
 mariadb_migrate() {
   local stamp="$MARIADB_DIR/migrations.applied" current output line
   current=$(cd "$SLUICE_ROOT/stack/migrations" && sha256sum [0-9]*.sql)
@@ -112,7 +113,7 @@ mariadb_migrate() {
     SLUICE__MYSQL__HOST=127.0.0.1 SLUICE__MYSQL__PORT="$MYSQL_PORT" \
       SLUICE__MYSQL__USER="$MYSQL_USER" SLUICE__MYSQL__PASSWORD="$MYSQL_PASSWORD" \
       SLUICE__MYSQL__DATABASE="$MYSQL_DATABASE" \
-      RUST_LOG=warn "${CARGO:-cargo}" run --quiet --locked -p sluice-migrate 2>&1) ||
+      RUST_LOG=warn "${CARGO:-cargo}" run --quiet --locked --bin sluice-migrate 2>&1) ||
     die "mariadb: migrating failed: $output"
   while IFS= read -r line; do
     [ -z "$line" ] || say "mariadb: $line"
