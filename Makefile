@@ -66,11 +66,12 @@ simulate: check-cargo ## Update random products at RATE rows/s (default 200) to 
 	target/release/sluice-loadgen simulate --rate $(RATE)
 
 test: check-cargo ## Run every test: unit, then integration against the stack, with the lint beside them
-	# The lint (its own target folder, so no cargo lock is shared) and the image test's static
-	# binaries compile at the lowest priority beside the tests, on the CPU the tests leave idle
-	# while they wait on servers; each is waited for at the end and fails the run if it failed.
-	stack/background start lint env CARGO_TARGET_DIR=$(CURDIR)/target/lint $(MAKE) --no-print-directory lint
+	# The image test's static binaries, then the lint (its own target folder, so no cargo lock is
+	# shared), compile at the lowest priority beside the tests, on the CPU the tests leave idle
+	# while they wait on servers: the binaries first, as the image test needs them midway. Each
+	# is waited for at the end and fails the run if it failed.
 	stack/background start image-binaries env SLUICE_IMAGE_PROFILE=image-test stack/build-image --binaries-only
+	stack/background start --after image-binaries lint env CARGO_TARGET_DIR=$(CURDIR)/target/lint $(MAKE) --no-print-directory lint
 	status=0; $(MAKE) --no-print-directory up unit integration || status=$$?; \
 	  stack/background wait lint || status=1; \
 	  stack/background wait image-binaries || status=1; \
@@ -92,9 +93,8 @@ integration: check-cargo ## Integration and end-to-end tests against the running
 	$(CARGO) build --workspace --locked --bins
 	$(CARGO) test --workspace --locked --test '*'
 	# A short seeded run of make chaos (both sources), its seed printed: SEED=<seed> replays it.
-	# (--workspace, as above: the same features, so nothing is compiled again.)
 	SLUICE_CHAOS_SECONDS=$(CHAOS_SMOKE_SECONDS) SLUICE_TEST_SEED=$(SEED) \
-	  $(CARGO) test --workspace --locked --test chaos -- --ignored --nocapture --test-threads=1
+	  $(CARGO) test --locked -p sluice-e2e --test chaos -- --ignored --nocapture --test-threads=1
 	# The first cluster test, with a shorter load, on a three-broker stack brought up for it.
 	$(MAKE) --no-print-directory test-cluster CLUSTER_TESTS=the_broker_leading_the_most_partitions CLUSTER_SMOKE=1
 	# The secured pipeline (SASL_SSL and mTLS with ACLs, MariaDB over TLS), on a stack brought up secured.
@@ -107,7 +107,7 @@ test-cluster: check-cargo ## The pipeline on a three-broker Kafka cluster under 
 	SLUICE_STACK_KAFKA_BROKERS=3 stack/sluice-stack up
 	$(CARGO) build --workspace --locked --bins
 	SLUICE_CLUSTER_SMOKE=$(CLUSTER_SMOKE) SLUICE_TEST_SEED=$(SEED) \
-	  $(CARGO) test --workspace --locked --test cluster -- --ignored --nocapture --test-threads=1 $(CLUSTER_TESTS); \
+	  $(CARGO) test --locked -p sluice-e2e --test cluster -- --ignored --nocapture --test-threads=1 $(CLUSTER_TESTS); \
 	  status=$$?; stack/sluice-stack down; exit $$status
 
 SECURE_LOAD_SECONDS ?= 60
@@ -116,7 +116,7 @@ test-secure: check-cargo ## The pipeline over SASL_SSL and mTLS with only its AC
 	SLUICE_STACK_SECURE=1 stack/sluice-stack up
 	$(CARGO) build --workspace --locked --bins
 	SLUICE_SECURE_LOAD_SECONDS=$(SECURE_LOAD_SECONDS) \
-	  $(CARGO) test --workspace --locked --test secured_pipeline -- --ignored --nocapture --test-threads=1; \
+	  $(CARGO) test --locked -p sluice-e2e --test secured_pipeline -- --ignored --nocapture --test-threads=1; \
 	  status=$$?; stack/sluice-stack down; exit $$status
 
 BENCH_ARGS ?=
@@ -132,14 +132,14 @@ CHAOS_SMOKE_SECONDS ?= 30
 chaos: up check-cargo ## Random faults (kill -9, pauses, server restarts) for CHAOS_SECONDS, polled then from the binlog; SEED=… replays a run; then the binlog source's fixed schedule (ten kills, one inside a million-row transaction)
 	$(CARGO) build --workspace --locked --bins
 	SLUICE_CHAOS_SECONDS=$(CHAOS_SECONDS) SLUICE_TEST_SEED=$(SEED) \
-	  $(CARGO) test --workspace --locked --test chaos -- --ignored --nocapture --test-threads=1
-	$(CARGO) test --workspace --locked --test binlog_fault_schedule -- --ignored --nocapture
+	  $(CARGO) test --locked -p sluice-e2e --test chaos -- --ignored --nocapture --test-threads=1
+	$(CARGO) test --locked -p sluice-e2e --test binlog_fault_schedule -- --ignored --nocapture
 
 BINLOG_LARGE_ROWS ?= 1000000
 test-binlog-large: up check-cargo ## One binlog source transaction of BINLOG_LARGE_ROWS rows through a kill -9: each row once, producer peak RSS at most 64 MiB (release builds)
 	$(CARGO) build --workspace --release --locked --bins
 	SLUICE_BINLOG_TRANSACTION_ROWS=$(BINLOG_LARGE_ROWS) \
-	  $(CARGO) test --workspace --release --locked --test binlog_large_transaction -- --nocapture
+	  $(CARGO) test --release --locked -p sluice-e2e --test binlog_large_transaction -- --nocapture
 
 build: check-cargo ## Release build of every binary
 	$(CARGO) build --workspace --release --locked

@@ -168,10 +168,16 @@ pub fn scan(
 
 impl Scan {
     /// File `index` as it was opened when it was listed (a segment renamed since is still it),
-    /// read from its start.
+    /// read from its start; `NotFound` for an index the scan never listed.
     pub fn reopen(&self, index: usize) -> std::io::Result<File> {
-        use std::io::{Seek, SeekFrom};
-        let mut file = self.handles[index].try_clone()?;
+        use std::io::{Error, ErrorKind, Seek, SeekFrom};
+        let listed = self.opened(index).ok_or_else(|| {
+            Error::new(
+                ErrorKind::NotFound,
+                format!("the scan listed no file {index}"),
+            )
+        })?;
+        let mut file = listed.try_clone()?;
         file.seek(SeekFrom::Start(0))?;
         Ok(file)
     }
@@ -459,6 +465,12 @@ mod tests {
         assert_eq!(ids, [1, 2, 3]);
         let mut reader = LineReader::of(&both);
         assert_eq!(reader.read(&both.versions[2]).expect("read back")["id"], 3);
+        let mut third = String::new();
+        std::io::Read::read_to_string(&mut both.reopen(2).expect("listed"), &mut third)
+            .expect("read");
+        assert_eq!(third, line(3));
+        let unlisted = both.reopen(3).expect_err("three files listed");
+        assert_eq!(unlisted.kind(), std::io::ErrorKind::NotFound);
         let missing = host_a.path().join("gone");
         let error = scan_signed(std::slice::from_ref(&missing), "id", "last_updated")
             .expect_err("no folder");
