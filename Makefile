@@ -87,11 +87,14 @@ lint: check-cargo ## cargo fmt --check and clippy with warnings as errors
 unit: check-cargo ## Unit tests (no servers needed)
 	$(CARGO) test --workspace --locked --lib --bins
 
+TEST_LANES ?= 2
 integration: check-cargo ## Integration and end-to-end tests against the running stack
 	stack/sluice-stack test-deps
-	# The end-to-end tests run the binaries as processes: build every one of them first.
+	# The end-to-end tests run the binaries as processes: build every one of them first, and
+	# every test binary, which stack/test-lanes then runs TEST_LANES at a time.
 	$(CARGO) build --workspace --locked --bins
-	$(CARGO) test --workspace --locked --test '*'
+	$(CARGO) test --workspace --locked --test '*' --no-run
+	CARGO=$(CARGO) stack/test-lanes $(TEST_LANES)
 	# A short seeded run of make chaos (both sources), its seed printed: SEED=<seed> replays it.
 	SLUICE_CHAOS_SECONDS=$(CHAOS_SMOKE_SECONDS) SLUICE_TEST_SEED=$(SEED) \
 	  $(CARGO) test --locked -p sluice-e2e --test chaos -- --ignored --nocapture --test-threads=1
