@@ -7,13 +7,14 @@
 //! in the binary (the image's test looks for them).
 
 /// Every hook's variable.
-pub const HOOKS: [&str; 7] = [
+pub const HOOKS: [&str; 8] = [
     "SLUICE_FAIL_COMMIT_AT",
     "SLUICE_MESSAGE_TIMEOUT_MS",
     "SLUICE_CRASH_POINT",
     "SLUICE_CRASH_AT_COMMIT",
     "SLUICE_FETCH_STALL_SECONDS",
     "SLUICE_FREEZE_FETCH_AFTER",
+    "SLUICE_FREEZE_FETCH_BY",
     "SLUICE_STALL_COMMIT_AT",
 ];
 

@@ -144,6 +144,34 @@ async fn a_member_that_stops_receiving_renews_its_consumer_and_writes_each_row_v
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn a_member_left_owning_no_partition_renews_its_consumer_and_writes_each_row_version_once() {
+    let _serial = ONE_PIPELINE.lock().await;
+    let mut scenario = exactly_once_scenario("eos_unclaimed").await;
+    // After 10 000 records its consumer drops its subscription: it owns nothing, the group keeps
+    // its partitions for it, and nobody reads the records waiting there.
+    scenario.start_consumer_with(&[
+        ("SLUICE_FREEZE_FETCH_AFTER", "10000"),
+        ("SLUICE_FREEZE_FETCH_BY", "unsubscribe"),
+        ("SLUICE_FETCH_STALL_SECONDS", "5"),
+    ]);
+    scenario.start_producer();
+    scenario.wait_caught_up(CATCH_UP).await;
+    let log = scenario.log("consumer-1.log");
+    assert!(
+        log.contains("fetching frozen by a test (Unsubscribe)"),
+        "{log}"
+    );
+    assert!(log.contains("it owns no partition while"), "{log}");
+    assert!(
+        log.contains("a new Kafka consumer joins the group"),
+        "{log}"
+    );
+    let codes = scenario.stop_all();
+    assert!(codes.iter().all(|c| *c == Some(0)), "{codes:?}");
+    scenario.assert_exactly_once(PRODUCTS as u64);
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn a_member_whose_commit_never_finishes_goes_on_with_a_new_producer() {
     let _serial = ONE_PIPELINE.lock().await;
     let mut scenario = exactly_once_scenario("eos_commit_stall").await;

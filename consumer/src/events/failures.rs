@@ -7,6 +7,8 @@ use prometheus::{IntCounterVec, IntGauge};
 use sluice_common::dead_letter::Stage;
 use sluice_common::events::{ErrorKind, Event};
 
+use crate::group::owed_records::Owed;
+
 /// A poll of the group returned an error the member reads on after.
 pub struct PollFailed<'a> {
     /// The member.
@@ -70,24 +72,41 @@ impl Event for GroupRefused<'_> {
 pub struct ConsumerRenewing<'a> {
     /// The member.
     pub member: &'a str,
-    /// Records waiting on its partitions.
-    pub waiting: i64,
+    /// What it is owed: records on its partitions, or partitions nobody reads.
+    pub owed: &'a Owed,
     /// How long none came.
     pub stalled: Duration,
 }
 
 impl Event for ConsumerRenewing<'_> {
     fn emit(self) {
-        tracing::error!(
-            member = self.member,
-            waiting = self.waiting,
-            stalled_seconds = self.stalled.as_secs_f64(),
-            "{}: {} record(s) wait on its partitions and none came for {}s; renewing its Kafka \
-             consumer (librdkafka can lose a partition's leader for good after a broker restart)",
-            self.member,
-            self.waiting,
-            self.stalled.as_secs()
-        );
+        let stalled = self.stalled.as_secs();
+        match *self.owed {
+            Owed::Unclaimed {
+                partitions,
+                waiting,
+            } => tracing::error!(
+                member = self.member,
+                waiting,
+                unclaimed_partitions = partitions,
+                stalled_seconds = self.stalled.as_secs_f64(),
+                "{}: it owns no partition while {waiting} record(s) wait on {partitions} \
+                 partition(s) of the topic that no member has read for {stalled}s; renewing its \
+                 Kafka consumer (a client can go on believing it owns nothing after a broker \
+                 restart)",
+                self.member,
+            ),
+            Owed::Stuck { waiting } => tracing::error!(
+                member = self.member,
+                waiting,
+                stalled_seconds = self.stalled.as_secs_f64(),
+                "{}: {waiting} record(s) wait on its partitions and none came for {stalled}s; \
+                 renewing its Kafka consumer (librdkafka can lose a partition's leader for good \
+                 after a broker restart)",
+                self.member,
+            ),
+            Owed::Nothing => return,
+        }
         ErrorKind::Kafka.count();
     }
 }

@@ -3,24 +3,20 @@
 //! librdkafka can keep a partition it was told has no leader (leader -1, as while a single
 //! broker restarts) without a leader for good, whatever the cluster answers later (librdkafka
 //! issue 5430): it then fetches nothing from that partition however many records wait, and
-//! only a new client, with fresh metadata, reaches the leader again. Its own statistics go
-//! stale with it, so the watch asks a client of its own: once the member has received nothing
-//! for `STALL_AFTER` while it means to read, a fresh client reads each owned partition's end;
-//! records waiting past the member's position mean the member's consumer is stuck.
+//! only a new client, with fresh metadata, reaches the leader again. After a broker restart a
+//! member can also be left owning no partition while the group keeps its partitions for it.
+//! Its own statistics go stale with it, so the watch asks a client of its own: once the member
+//! has received nothing for the stall time while its output is writable, `owed_records` says
+//! whether records wait that it should be reading.
 
+use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
-use rdkafka::consumer::{BaseConsumer, Consumer, ConsumerContext};
-use rdkafka::Offset;
+use crate::group::owed_records::Span;
 
 /// How long a member may receive nothing while it reads before its partitions' ends are
 /// checked: well past a broker's restart and a rebalance.
 pub const STALL_AFTER: Duration = Duration::from_secs(60);
-/// How long the check may wait for a partition's end.
-const END_PATIENCE: Duration = Duration::from_secs(10);
-/// Offsets past the member's position that mean records wait: one is a transaction's commit
-/// marker, which a read-committed consumer may not step past until more records come.
-const WAITING_AT_LEAST: i64 = 2;
 
 /// The stall time: `STALL_AFTER`, or `SLUICE_FETCH_STALL_SECONDS` for tests.
 pub fn stall_after() -> Duration {
@@ -30,10 +26,27 @@ pub fn stall_after() -> Duration {
 }
 
 /// For tests, `SLUICE_FREEZE_FETCH_AFTER=N`: after its Nth record the member's consumer stops
-/// fetching (its partitions paused), as a client stuck without partition leaders does. Once per
-/// process; unset, as in production, never.
-pub fn freeze_after() -> Option<u64> {
-    sluice_common::fault::hook("SLUICE_FREEZE_FETCH_AFTER").and_then(|s| s.parse().ok())
+/// fetching, as a client stuck without partition leaders does: its partitions paused, or with
+/// `SLUICE_FREEZE_FETCH_BY=unsubscribe` its subscription dropped, as a client left owning nothing
+/// is. Once per process; unset, as in production, never.
+pub fn freeze_after() -> Option<(u64, Freeze)> {
+    let after = sluice_common::fault::hook("SLUICE_FREEZE_FETCH_AFTER")?
+        .parse()
+        .ok()?;
+    let freeze = match sluice_common::fault::hook("SLUICE_FREEZE_FETCH_BY").as_deref() {
+        Some("unsubscribe") => Freeze::Unsubscribe,
+        _ => Freeze::Pause,
+    };
+    Some((after, freeze))
+}
+
+/// How a test stops a member's fetching.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Freeze {
+    /// Its partitions paused: they stay assigned, records wait past its positions.
+    Pause,
+    /// Its subscription dropped: it owns nothing, and nobody reads its partitions.
+    Unsubscribe,
 }
 
 /// When the member last received a record (or was last checked).
@@ -41,6 +54,9 @@ pub fn freeze_after() -> Option<u64> {
 pub struct FetchWatch {
     last_record: Instant,
     stall_after: Duration,
+    /// Where the group stood in the topic's partitions at the last check made while the member
+    /// owned none (empty otherwise).
+    group_before: BTreeMap<i32, Span>,
 }
 
 impl FetchWatch {
@@ -49,6 +65,7 @@ impl FetchWatch {
         Self {
             last_record: now,
             stall_after,
+            group_before: BTreeMap::new(),
         }
     }
 
@@ -62,9 +79,10 @@ impl FetchWatch {
         self.last_record = now;
     }
 
-    /// Whether the member, which at `now` means to read (`reading`: partitions assigned, the
-    /// output writable), has received nothing for the stall time: its partitions' ends are to be
-    /// checked. Reading nothing on purpose starts the time over.
+    /// Whether the member, which at `now` means to read (`reading`: its output writable), has
+    /// received nothing for the stall time: what it is owed is to be checked. Reading nothing
+    /// on purpose starts the time over. A member that owns no partition is checked too: it may
+    /// be owed partitions nobody reads.
     pub fn due(&mut self, now: Instant, reading: bool) -> bool {
         if !reading {
             self.last_record = now;
@@ -78,27 +96,17 @@ impl FetchWatch {
     pub fn checked(&mut self, now: Instant) {
         self.last_record = now;
     }
-}
 
-/// Records waiting past `member`'s positions in its partitions, by the partitions' ends as
-/// `probe` (a client of its own, with fresh metadata) reads them. Partitions without a position
-/// yet are not counted.
-pub fn waiting_records<C: ConsumerContext>(
-    member: &BaseConsumer<C>,
-    probe: &BaseConsumer,
-) -> Result<i64, rdkafka::error::KafkaError> {
-    let mut waiting = 0;
-    for element in member.position()?.elements() {
-        let Offset::Offset(position) = element.offset() else {
-            continue;
-        };
-        let (_, end) =
-            probe.fetch_watermarks(element.topic(), element.partition(), END_PATIENCE)?;
-        if end - position >= WAITING_AT_LEAST {
-            waiting += end - position;
-        }
+    /// Where the group stood at the last check made while the member owned no partition.
+    pub fn group_before(&self) -> &BTreeMap<i32, Span> {
+        &self.group_before
     }
-    Ok(waiting)
+
+    /// Keeps where the group stands, for the next check while the member owns no partition
+    /// (`None` when it owns some, or has a new consumer: the next such check starts afresh).
+    pub fn remember_group(&mut self, group: Option<BTreeMap<i32, Span>>) {
+        self.group_before = group.unwrap_or_default();
+    }
 }
 
 #[cfg(test)]
@@ -125,7 +133,7 @@ mod tests {
         watch.record(start + Duration::from_secs(50));
         assert!(!watch.due(start + Duration::from_secs(100), true));
         assert!(watch.due(start + Duration::from_secs(110), true));
-        // A full disk, or no partitions: no check, and the time starts over after it.
+        // A full disk: no check, and the time starts over after it.
         assert!(!watch.due(start + Duration::from_secs(500), false));
         assert!(!watch.due(start + Duration::from_secs(559), true));
         assert!(watch.due(start + Duration::from_secs(560), true));

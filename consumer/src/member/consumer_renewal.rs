@@ -1,6 +1,6 @@
 //! A member replaces its Kafka consumer when the one it has cannot go on: the group refused it
 //! for good (librdkafka's fatal error), or it receives nothing while records wait on its
-//! partitions (see `fetch_watch`).
+//! partitions or on partitions nobody reads (see `fetch_watch` and `owed_records`).
 //!
 //! Invariant: the consumer replaced is marked retired before it is closed, so its rebalance
 //! callbacks leave the checkpoint (now the new consumer's) alone, and what it had not committed
@@ -16,7 +16,8 @@ use super::{close_within, Member, CLOSE_PATIENCE};
 use crate::commit::checkpoint::lock;
 use crate::error::ConsumerError;
 use crate::events::{ConsumerRenewing, GroupRefused};
-use crate::group::fetch_watch;
+use crate::group::fetch_watch::{FetchWatch, Freeze};
+use crate::group::owed_records::{self, Owed};
 use sluice_common::events::Event;
 
 /// How long a member refused by its group waits before it joins again.
@@ -60,20 +61,32 @@ impl Member {
     }
 
     /// The member received nothing for the stall time: renews its consumer if records wait on
-    /// its partitions (see `fetch_watch`). A check that cannot be made is logged and left for
-    /// the next one.
+    /// its partitions, or if it owns none while partitions wait that nobody read since the check
+    /// before (see `owed_records`). A check that cannot be made is logged and left for the next
+    /// one.
     pub(crate) fn check_fetching(
         &mut self,
         shutdown: &Shutdown,
-        stalled: Duration,
+        watch: &mut FetchWatch,
     ) -> Result<(), ConsumerError> {
-        let waiting = self
-            .joiner
-            .probe()
-            .and_then(|probe| fetch_watch::waiting_records(&self.consumer, &probe));
-        match waiting {
-            Ok(0) => Ok(()),
-            Ok(waiting) => self.renew_consumer(shutdown, waiting, stalled),
+        let stalled = watch.stall_after();
+        let owed = self.joiner.group_probe().and_then(|probe| {
+            let assigned = owed_records::assigned_spans(&self.consumer, &probe)?;
+            if !assigned.is_empty() {
+                watch.remember_group(None);
+                return Ok(owed_records::stuck(&assigned));
+            }
+            let group = owed_records::group_spans(&probe, self.joiner.topic())?;
+            let owed = owed_records::unclaimed(&group, watch.group_before());
+            watch.remember_group(Some(group));
+            Ok(owed)
+        });
+        match owed {
+            Ok(Owed::Nothing) => Ok(()),
+            Ok(owed) => {
+                watch.remember_group(None);
+                self.renew_consumer(shutdown, &owed, stalled)
+            }
             Err(error) => {
                 tracing::warn!(
                     member = %self.name,
@@ -86,19 +99,18 @@ impl Member {
         }
     }
 
-    /// Records wait on the member's partitions and none came for the stall time: commits what
-    /// was read, closes the consumer (leaving the group, so its static membership is free) and
+    /// Records are owed to the member and none came for the stall time: commits what was read, closes the consumer (leaving the group, so its static membership is free) and
     /// joins again with a new one, which reads on from the committed offsets with fresh
     /// metadata.
     fn renew_consumer(
         &mut self,
         shutdown: &Shutdown,
-        waiting: i64,
+        owed: &Owed,
         stalled: Duration,
     ) -> Result<(), ConsumerError> {
         ConsumerRenewing {
             member: &self.name,
-            waiting,
+            owed,
             stalled,
         }
         .emit();
@@ -129,21 +141,26 @@ impl Member {
         Ok(())
     }
 
-    /// Whether the member means to read: partitions assigned and the output writable.
-    pub(crate) fn reading(&self) -> bool {
+    /// Whether the member means to read: its output writable (a member waiting for disk space
+    /// receives nothing on purpose).
+    pub(crate) fn output_writable(&self) -> bool {
         !self
             .consumer
             .context()
             .output_blocked
             .load(Ordering::Acquire)
-            && self.consumer.assignment().is_ok_and(|a| a.count() > 0)
     }
 
     /// For tests (`SLUICE_FREEZE_FETCH_AFTER`): stops fetching, as a stuck client does.
-    pub(crate) fn freeze_fetching(&self) {
-        tracing::warn!(member = %self.name, "{}: fetching frozen by a test", self.name);
-        if let Ok(assignment) = self.consumer.assignment() {
-            let _ = self.consumer.pause(&assignment);
+    pub(crate) fn freeze_fetching(&self, freeze: Freeze) {
+        tracing::warn!(member = %self.name, "{}: fetching frozen by a test ({freeze:?})", self.name);
+        match freeze {
+            Freeze::Pause => {
+                if let Ok(assignment) = self.consumer.assignment() {
+                    let _ = self.consumer.pause(&assignment);
+                }
+            }
+            Freeze::Unsubscribe => self.consumer.unsubscribe(),
         }
     }
 }

@@ -181,16 +181,18 @@ impl Member {
             if received > 0 {
                 watch.record(now);
                 received_in_all += received;
-                if freeze_after.is_some_and(|n| received_in_all >= n) {
+                if let Some((_, freeze)) =
+                    freeze_after.filter(|(after, _)| received_in_all >= *after)
+                {
                     freeze_after = None;
-                    self.freeze_fetching();
+                    self.freeze_fetching(freeze);
                 }
                 received = 0;
             }
             if now.saturating_duration_since(last_look) >= FETCH_WATCH_EVERY {
                 last_look = now;
-                if watch.due(now, self.reading()) {
-                    self.check_fetching(&shutdown, watch.stall_after())?;
+                if watch.due(now, self.output_writable()) {
+                    self.check_fetching(&shutdown, &mut watch)?;
                     watch.checked(Instant::now());
                 }
             }
