@@ -50,10 +50,10 @@ pub async fn run(bench: &Bench, topic: &str, tag: &str, rows: i64) -> anyhow::Re
     let target = self::topic(bench, tag);
     sluice_common::kafka::ensure_topic(kafka, &target, kafka.partitions, true).await?;
     let producer: BaseProducer = publisher_config(kafka, &bench.settings.producer).create()?;
-    let own = std::process::id();
     let own_cpu = || {
-        crate::process::cpu_seconds(own)
-            .ok_or_else(|| anyhow::anyhow!("the bench's own CPU time cannot be read from /proc"))
+        own_cpu_seconds().ok_or_else(|| {
+            anyhow::anyhow!("the bench's own CPU time cannot be read from /proc/self/task")
+        })
     };
     let window = CpuWindow::start(&machine::state_dir(&bench.root));
     let cpu_before = own_cpu()?;
@@ -85,4 +85,40 @@ pub async fn run(bench: &Bench, topic: &str, tag: &str, rows: i64) -> anyhow::Re
         own_cpu_seconds,
         machine,
     })
+}
+
+/// The CPU seconds every thread of this process has run so far, to the nanosecond: the first
+/// field of each `/proc/self/task/*/schedstat`. A thread that ended is no longer counted, so a
+/// span measured with it must keep its threads (the producer's are made before and dropped
+/// after). `/proc/self/stat` counts in clock ticks, too coarse for a smoke run's few records.
+fn own_cpu_seconds() -> Option<f64> {
+    let mut nanos: u64 = 0;
+    for task in std::fs::read_dir("/proc/self/task").ok()?.flatten() {
+        // A thread that ended since the listing has nothing left to count.
+        let Ok(stat) = std::fs::read_to_string(task.path().join("schedstat")) else {
+            continue;
+        };
+        nanos += stat.split_whitespace().next()?.parse::<u64>().ok()?;
+    }
+    Some(nanos as f64 / 1e9)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_own_cpu_time_grows_with_the_work_done() {
+        let before = own_cpu_seconds().expect("/proc/self/task is readable");
+        let started = Instant::now();
+        let mut sum = 0u64;
+        while started.elapsed() < Duration::from_millis(20) {
+            sum = std::hint::black_box(sum.wrapping_add(1));
+        }
+        let spent = own_cpu_seconds().expect("readable again") - before;
+        assert!(
+            (0.005..5.0).contains(&spent),
+            "20 ms of work counted as {spent} s"
+        );
+    }
 }
