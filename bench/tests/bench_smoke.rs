@@ -162,6 +162,14 @@ fn a_small_run_reports_every_figure() {
         let value = figure(ratio);
         assert!(value > 0.0 && value < 100.0, "{ratio} = {value}");
     }
+    for cpu in [
+        "cpu.producer_seconds_per_million",
+        "cpu.producer_keyed_seconds_per_million",
+        "cpu.producer_ratio_to_keyed",
+    ] {
+        let value = figure(cpu);
+        assert!(value > 0.0 && value < 1_000.0, "{cpu} = {value}");
+    }
     for bytes in [
         "producer.record_bytes",
         "peer.debezium_record_bytes",

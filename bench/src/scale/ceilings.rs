@@ -13,13 +13,15 @@ use super::one_run::{perf_test_purpose, OneRun};
 
 impl OneRun<'_> {
     /// The bare read, `kafka-producer-perf-test` and the keyed producer, each set against the
-    /// snapshot of the same run.
+    /// snapshot of the same run (`producer` its rows per second, `producer_cpu` its CPU seconds
+    /// per million rows).
     pub(super) async fn producer_ceilings(
         &mut self,
         names: &IsolatedRun,
         tag: &str,
         rows: i64,
         producer: f64,
+        producer_cpu: f64,
     ) -> anyhow::Result<()> {
         let bench = self.bench;
         let state_dir = machine::state_dir(&bench.root);
@@ -55,13 +57,26 @@ impl OneRun<'_> {
             perf.records_per_s,
         );
         tracing::info!("keyed producer ceiling: the snapshot's own {rows} records sent again");
-        let window = CpuWindow::start(&state_dir);
-        let keyed = keyed_ceiling::run(bench, &names.topic, tag, rows).await?;
+        let sent = keyed_ceiling::run(bench, &names.topic, tag, rows).await?;
+        let keyed = sent.records_per_s;
         self.cpu(
             "producer_keyed",
-            "keyed producer ceiling",
-            window.finish(),
+            "keyed producer ceiling (its sends)",
+            sent.machine,
             rows,
+        );
+        let keyed_cpu = sent.own_cpu_seconds * 1e6 / rows as f64;
+        self.push(
+            "cpu.producer_keyed_seconds_per_million",
+            "keyed producer: librdkafka's own CPU per million records, the producer's settings",
+            "s",
+            keyed_cpu,
+        );
+        self.ratio(
+            "cpu.producer_ratio_to_keyed",
+            "producer CPU per row ÷ the keyed producer's (librdkafka alone)",
+            producer_cpu,
+            keyed_cpu,
         );
         self.push(
             "ceiling.producer_keyed_rows_per_s",

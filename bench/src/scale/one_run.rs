@@ -76,14 +76,15 @@ impl OneRun<'_> {
             "s",
             snapshot.usage.cpu_seconds,
         );
+        let cpu_per_million = snapshot.usage.cpu_seconds * 1e6 / rows as f64;
         self.push(
             "cpu.producer_seconds_per_million",
             "producer: CPU time per million rows",
             "s",
-            snapshot.usage.cpu_seconds * 1e6 / rows as f64,
+            cpu_per_million,
         );
         if full {
-            self.producer_ceilings(names, tag, rows, snapshot.rows_per_s)
+            self.producer_ceilings(names, tag, rows, snapshot.rows_per_s, cpu_per_million)
                 .await?;
         }
 
