@@ -122,11 +122,27 @@ async fn a_member_paused_past_its_session_timeout_writes_nothing_twice() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_member_that_stops_receiving_renews_its_consumer_and_writes_each_row_version_once() {
-    let _serial = ONE_PIPELINE.lock().await;
-    let mut scenario = exactly_once_scenario("eos_fetch_stall").await;
     // After 10 000 records its consumer fetches nothing more; records wait on its partitions.
+    fetching_frozen_then_renewed("eos_fetch_stall", "pause", "wait on its partitions").await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_member_left_owning_no_partition_renews_its_consumer_and_writes_each_row_version_once() {
+    // After 10 000 records its consumer drops its subscription: it owns nothing, the group keeps
+    // its partitions for it, and nobody reads the records waiting there.
+    fetching_frozen_then_renewed("eos_unclaimed", "unsubscribe", "it owns no partition while")
+        .await;
+}
+
+/// One member whose fetching a test freezes (`SLUICE_FREEZE_FETCH_BY=how`) after 10 000 records
+/// notices within seconds (`SLUICE_FETCH_STALL_SECONDS`), says so (`said`), renews its consumer
+/// and writes every row version once.
+async fn fetching_frozen_then_renewed(tag: &str, how: &str, said: &str) {
+    let _serial = ONE_PIPELINE.lock().await;
+    let mut scenario = exactly_once_scenario(tag).await;
     scenario.start_consumer_with(&[
         ("SLUICE_FREEZE_FETCH_AFTER", "10000"),
+        ("SLUICE_FREEZE_FETCH_BY", how),
         ("SLUICE_FETCH_STALL_SECONDS", "5"),
     ]);
     scenario.start_producer();
@@ -134,34 +150,7 @@ async fn a_member_that_stops_receiving_renews_its_consumer_and_writes_each_row_v
     let log = scenario.log("consumer-1.log");
     assert!(log.contains("fetching frozen by a test"), "{log}");
     assert!(log.contains("renewing its Kafka consumer"), "{log}");
-    assert!(
-        log.contains("a new Kafka consumer joins the group"),
-        "{log}"
-    );
-    let codes = scenario.stop_all();
-    assert!(codes.iter().all(|c| *c == Some(0)), "{codes:?}");
-    scenario.assert_exactly_once(PRODUCTS as u64);
-}
-
-#[tokio::test(flavor = "multi_thread")]
-async fn a_member_left_owning_no_partition_renews_its_consumer_and_writes_each_row_version_once() {
-    let _serial = ONE_PIPELINE.lock().await;
-    let mut scenario = exactly_once_scenario("eos_unclaimed").await;
-    // After 10 000 records its consumer drops its subscription: it owns nothing, the group keeps
-    // its partitions for it, and nobody reads the records waiting there.
-    scenario.start_consumer_with(&[
-        ("SLUICE_FREEZE_FETCH_AFTER", "10000"),
-        ("SLUICE_FREEZE_FETCH_BY", "unsubscribe"),
-        ("SLUICE_FETCH_STALL_SECONDS", "5"),
-    ]);
-    scenario.start_producer();
-    scenario.wait_caught_up(CATCH_UP).await;
-    let log = scenario.log("consumer-1.log");
-    assert!(
-        log.contains("fetching frozen by a test (Unsubscribe)"),
-        "{log}"
-    );
-    assert!(log.contains("it owns no partition while"), "{log}");
+    assert!(log.contains(said), "{log}");
     assert!(
         log.contains("a new Kafka consumer joins the group"),
         "{log}"
