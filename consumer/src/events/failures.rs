@@ -7,8 +7,6 @@ use prometheus::{IntCounterVec, IntGauge};
 use sluice_common::dead_letter::Stage;
 use sluice_common::events::{ErrorKind, Event};
 
-use crate::group::owed_records::Owed;
-
 /// A poll of the group returned an error the member reads on after.
 pub struct PollFailed<'a> {
     /// The member.
@@ -72,20 +70,20 @@ impl Event for GroupRefused<'_> {
 pub struct ConsumerRenewing<'a> {
     /// The member.
     pub member: &'a str,
-    /// What it is owed: records on its partitions, or partitions nobody reads.
-    pub owed: &'a Owed,
+    /// Records waiting that it should have read.
+    pub waiting: i64,
+    /// `None` when they wait on its own partitions; the number of partitions when it owns none
+    /// and they wait on partitions no member read.
+    pub unclaimed_partitions: Option<usize>,
     /// How long none came.
     pub stalled: Duration,
 }
 
 impl Event for ConsumerRenewing<'_> {
     fn emit(self) {
-        let stalled = self.stalled.as_secs();
-        match *self.owed {
-            Owed::Unclaimed {
-                partitions,
-                waiting,
-            } => tracing::error!(
+        let (waiting, stalled) = (self.waiting, self.stalled.as_secs());
+        match self.unclaimed_partitions {
+            Some(partitions) => tracing::error!(
                 member = self.member,
                 waiting,
                 unclaimed_partitions = partitions,
@@ -96,7 +94,7 @@ impl Event for ConsumerRenewing<'_> {
                  restart)",
                 self.member,
             ),
-            Owed::Stuck { waiting } => tracing::error!(
+            None => tracing::error!(
                 member = self.member,
                 waiting,
                 stalled_seconds = self.stalled.as_secs_f64(),
@@ -105,7 +103,6 @@ impl Event for ConsumerRenewing<'_> {
                  after a broker restart)",
                 self.member,
             ),
-            Owed::Nothing => return,
         }
         ErrorKind::Kafka.count();
     }

@@ -99,18 +99,27 @@ impl Member {
         }
     }
 
-    /// Records are owed to the member and none came for the stall time: commits what was read, closes the consumer (leaving the group, so its static membership is free) and
-    /// joins again with a new one, which reads on from the committed offsets with fresh
-    /// metadata.
+    /// Records are owed to the member and none came for the stall time: commits what was read,
+    /// closes the consumer (leaving the group, so its static membership is free) and joins again
+    /// with a new one, which reads on from the committed offsets with fresh metadata.
     fn renew_consumer(
         &mut self,
         shutdown: &Shutdown,
         owed: &Owed,
         stalled: Duration,
     ) -> Result<(), ConsumerError> {
+        let (waiting, unclaimed_partitions) = match *owed {
+            Owed::Nothing => return Ok(()),
+            Owed::Stuck { waiting } => (waiting, None),
+            Owed::Unclaimed {
+                partitions,
+                waiting,
+            } => (waiting, Some(partitions)),
+        };
         ConsumerRenewing {
             member: &self.name,
-            owed,
+            waiting,
+            unclaimed_partitions,
             stalled,
         }
         .emit();
