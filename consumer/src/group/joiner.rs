@@ -37,14 +37,11 @@ impl GroupJoiner {
         consumer.subscribe(&[&self.settings.kafka.topic])
     }
 
-    /// A client of the cluster with metadata of its own that reads the group's committed
-    /// offsets without joining the group (it never subscribes): to check what the member's
-    /// consumer sees.
-    pub fn group_probe(&self) -> Result<BaseConsumer, KafkaError> {
-        client_config(&self.settings.kafka)
-            .set("group.id", &self.settings.consumer.group_id)
-            .set("enable.auto.commit", "false")
-            .create()
+    /// A plain client of the cluster (no group), with metadata of its own: to check what the
+    /// member's consumer sees. No group: closing a consumer of a group waits for its
+    /// coordinator, however long that is unreachable.
+    pub fn probe(&self) -> Result<BaseConsumer, KafkaError> {
+        client_config(&self.settings.kafka).create()
     }
 
     /// The topic the member reads.

@@ -95,7 +95,7 @@ pub fn unclaimed(now: &BTreeMap<i32, Span>, before: &BTreeMap<i32, Span>) -> Owe
 /// earliest record then). Empty when nothing is assigned.
 pub fn assigned_spans<C: ConsumerContext>(
     member: &BaseConsumer<C>,
-    group_probe: &BaseConsumer,
+    probe: &BaseConsumer,
 ) -> Result<BTreeMap<i32, Span>, KafkaError> {
     let positions = member.position()?;
     let mut spans = BTreeMap::new();
@@ -104,7 +104,7 @@ pub fn assigned_spans<C: ConsumerContext>(
         match element.offset() {
             Offset::Offset(position) => {
                 let (_, end) =
-                    group_probe.fetch_watermarks(element.topic(), element.partition(), PATIENCE)?;
+                    probe.fetch_watermarks(element.topic(), element.partition(), PATIENCE)?;
                 spans.insert(
                     element.partition(),
                     Span {
@@ -119,38 +119,41 @@ pub fn assigned_spans<C: ConsumerContext>(
         }
     }
     if without_position.count() > 0 {
-        spans.extend(committed_spans(group_probe, without_position)?);
+        spans.extend(committed_spans(member, probe, without_position)?);
     }
     Ok(spans)
 }
 
 /// Where the group stands in every partition of `topic`: its committed offset, or the
 /// partition's start when it has committed none.
-pub fn group_spans(
-    group_probe: &BaseConsumer,
+pub fn group_spans<C: ConsumerContext>(
+    member: &BaseConsumer<C>,
+    probe: &BaseConsumer,
     topic: &str,
 ) -> Result<BTreeMap<i32, Span>, KafkaError> {
-    let metadata = group_probe.fetch_metadata(Some(topic), PATIENCE)?;
+    let metadata = probe.fetch_metadata(Some(topic), PATIENCE)?;
     let mut partitions = TopicPartitionList::new();
     for found in metadata.topics().iter().filter(|t| t.name() == topic) {
         for partition in found.partitions() {
             partitions.add_partition(topic, partition.id());
         }
     }
-    committed_spans(group_probe, partitions)
+    committed_spans(member, probe, partitions)
 }
 
 /// The group's committed offset in each of `partitions` (the partition's start where there is
-/// none), with the partition's end.
-fn committed_spans(
-    group_probe: &BaseConsumer,
+/// none), as the member's consumer asks its coordinator (a probe of the group would wait for
+/// the coordinator when closed), with the partition's end as `probe` reads it.
+fn committed_spans<C: ConsumerContext>(
+    member: &BaseConsumer<C>,
+    probe: &BaseConsumer,
     partitions: TopicPartitionList,
 ) -> Result<BTreeMap<i32, Span>, KafkaError> {
-    let committed = group_probe.committed_offsets(partitions, PATIENCE)?;
+    let committed = member.committed_offsets(partitions, PATIENCE)?;
     let mut spans = BTreeMap::new();
     for element in committed.elements() {
         let (start, end) =
-            group_probe.fetch_watermarks(element.topic(), element.partition(), PATIENCE)?;
+            probe.fetch_watermarks(element.topic(), element.partition(), PATIENCE)?;
         let from = match element.offset() {
             Offset::Offset(offset) => offset,
             _ => start,

@@ -70,13 +70,13 @@ impl Member {
         watch: &mut FetchWatch,
     ) -> Result<(), ConsumerError> {
         let stalled = watch.stall_after();
-        let owed = self.joiner.group_probe().and_then(|probe| {
+        let owed = self.joiner.probe().and_then(|probe| {
             let assigned = owed_records::assigned_spans(&self.consumer, &probe)?;
             if !assigned.is_empty() {
                 watch.remember_group(None);
                 return Ok(owed_records::stuck(&assigned));
             }
-            let group = owed_records::group_spans(&probe, self.joiner.topic())?;
+            let group = owed_records::group_spans(&self.consumer, &probe, self.joiner.topic())?;
             let owed = owed_records::unclaimed(&group, watch.group_before());
             watch.remember_group(Some(group));
             Ok(owed)
