@@ -81,12 +81,13 @@ impl Member {
             watch.remember_group(Some(group));
             Ok(owed)
         });
-        match owed {
-            Ok(Owed::Nothing) => Ok(()),
-            Ok(owed) => {
-                watch.remember_group(None);
-                self.renew_consumer(shutdown, &owed, stalled)
-            }
+        let (waiting, unclaimed_partitions) = match owed {
+            Ok(Owed::Nothing) => return Ok(()),
+            Ok(Owed::Stuck { waiting }) => (waiting, None),
+            Ok(Owed::Unclaimed {
+                partitions,
+                waiting,
+            }) => (waiting, Some(partitions)),
             Err(error) => {
                 tracing::warn!(
                     member = %self.name,
@@ -94,28 +95,10 @@ impl Member {
                     self.name,
                     stalled.as_secs()
                 );
-                Ok(())
+                return Ok(());
             }
-        }
-    }
-
-    /// Records are owed to the member and none came for the stall time: commits what was read,
-    /// closes the consumer (leaving the group, so its static membership is free) and joins again
-    /// with a new one, which reads on from the committed offsets with fresh metadata.
-    fn renew_consumer(
-        &mut self,
-        shutdown: &Shutdown,
-        owed: &Owed,
-        stalled: Duration,
-    ) -> Result<(), ConsumerError> {
-        let (waiting, unclaimed_partitions) = match *owed {
-            Owed::Nothing => return Ok(()),
-            Owed::Stuck { waiting } => (waiting, None),
-            Owed::Unclaimed {
-                partitions,
-                waiting,
-            } => (waiting, Some(partitions)),
         };
+        watch.remember_group(None);
         ConsumerRenewing {
             member: &self.name,
             waiting,
@@ -123,6 +106,13 @@ impl Member {
             stalled,
         }
         .emit();
+        self.renew_consumer(shutdown)
+    }
+
+    /// Records are owed to the member and none came for the stall time: commits what was read,
+    /// closes the consumer (leaving the group, so its static membership is free) and joins again
+    /// with a new one, which reads on from the committed offsets with fresh metadata.
+    fn renew_consumer(&mut self, shutdown: &Shutdown) -> Result<(), ConsumerError> {
         self.commit(shutdown)?;
         let dropped = lock(&self.checkpoint).start_over();
         let fresh = self
